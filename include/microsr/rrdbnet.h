@@ -1,0 +1,84 @@
+// RRDBNet — the generator of ESRGAN / Real-ESRGAN (basicsr.archs.rrdbnet_arch.RRDBNet).
+//
+//   x ─(pixel_unshuffle for scale 2/1)─► conv_first ─► feat
+//   feat ─► 23 × RRDB ─► conv_body ─(+ feat)─► nearest×2 → conv_up1 → lrelu
+//        ─► nearest×2 → conv_up2 → lrelu ─► conv_hr → lrelu ─► conv_last ─► out (×4 size)
+//   RRDB(x)  = x + 0.2 · RDB3(RDB2(RDB1(x)))
+//   RDB(x)   = x + 0.2 · conv5([x, x1, x2, x3, x4]),  xi = lrelu(convi([x, x1 … x(i-1)]))
+//
+// Parameters are named by the PyTorch state_dict keys and live in one contiguous arena in the
+// order listed by RRDBNetConfig::parameter_table(). docs/rrdbnet.md walks through it.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "microsr/backend.h"
+#include "microsr/tensor.h"
+#include "microsr/weights.h"
+
+namespace microsr {
+
+struct RRDBNetConfig {
+  int num_in_ch = 3;
+  int num_out_ch = 3;
+  int scale = 4;       // 4, 2 or 1 (2 and 1 pixel_unshuffle the input by 2 and 4)
+  int num_feat = 64;
+  int num_block = 23;
+  int num_grow_ch = 32;
+
+  struct Param {
+    std::string name;  // PyTorch key, e.g. "body.3.rdb2.conv4.weight"
+    Shape shape;
+  };
+  std::vector<Param> parameter_table() const;
+  int64_t parameter_count() const;
+  // Input channels seen by conv_first (num_in_ch × 4 for scale 2, × 16 for scale 1).
+  int first_conv_in_ch() const;
+  // Multiply-accumulates of one forward pass on an h×w input (for GFLOP/s figures: ×2).
+  double macs(int h, int w) const;
+  std::string describe() const;
+};
+
+// Reads the architecture off basicsr-named weights: channel counts, num_feat, num_block,
+// num_grow_ch and the scale (from conv_first's input channels). Throws on inconsistent shapes.
+RRDBNetConfig infer_rrdbnet_config(const StateDict& basicsr_named);
+
+class RRDBNet {
+ public:
+  // Copies the weights (basicsr names) onto the backend's device; validates every shape.
+  RRDBNet(const RRDBNetConfig& config, const StateDict& weights, Backend& backend);
+  const RRDBNetConfig& config() const { return config_; }
+
+  // y[N][out_ch][H·scale][W·scale] from x[N][in_ch][H][W] in [0,1]; both on the backend's device.
+  // For scale 2 / 1, H and W must be divisible by 2 / 4.
+  Tensor forward(const Tensor& x);
+
+  // Optional: record named intermediate activations during forward (copied to the host), for
+  // parity tests and teaching. Names: "conv_first", "body.N", "conv_body", "conv_up1",
+  // "conv_up2", "conv_hr".
+  void set_activation_recorder(StateDict* recorder) { recorder_ = recorder; }
+
+  const Tensor& param(const std::string& name) const;
+  // Re-prepares every convolution from the current parameter values (call after changing them).
+  void weights_updated();
+
+ private:
+  // conv `name` (weight and bias by their state_dict keys) of x into a new tensor, or into `out`.
+  Tensor conv(const std::string& name, const Tensor& x, ConvOptions opt = {});
+  void conv_into(Tensor& out, const std::string& name, const Tensor& x, ConvOptions opt);
+
+  Tensor rrdb(const Tensor& x, int block);
+  Tensor rdb(const Tensor& x, const std::string& prefix);
+  void record(const std::string& name, const Tensor& t);
+
+  RRDBNetConfig config_;
+  Backend& backend_;
+  Tensor arena_;  // every parameter, one buffer, in parameter_table() order
+  std::vector<std::pair<std::string, Tensor>> params_;  // views into arena_
+  std::map<std::string, std::unique_ptr<PreparedConv>> prepared_;  // by layer name ("conv_first")
+  StateDict* recorder_ = nullptr;
+};
+
+}  // namespace microsr

@@ -1,0 +1,51 @@
+// Weight files: PyTorch .pth (zip + restricted pickle), safetensors, ncnn .param/.bin.
+//
+// Every loader returns a StateDict: tensors in file order, named by their keys, float32 on the CPU
+// (fp16/bf16 in the file are widened). Every loader rejects malformed input with microsr::Error
+// naming the file, the field, what was expected and what was found — it never crashes.
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "microsr/tensor.h"
+
+namespace microsr {
+
+struct StateDict {
+  std::vector<std::pair<std::string, Tensor>> entries;  // file order
+
+  const Tensor* find(const std::string& key) const;
+  const Tensor& at(const std::string& key) const;  // throws Error naming the missing key
+  void add(std::string key, Tensor t) { entries.emplace_back(std::move(key), std::move(t)); }
+  std::size_t size() const { return entries.size(); }
+};
+
+// PyTorch torch.save() zip archives. Only tensors, dicts, OrderedDicts, lists, tuples and plain
+// scalars/strings are built; any other pickled class is refused (no code is ever run).
+// Returns the tensors of the (first) state dict found: top-level dict, or under the wrappers
+// params_ema / params / state_dict / model (in that order of preference), keys as stored.
+StateDict load_pth(const std::string& path);
+// Writes a torch.save()-compatible zip that torch.load() reads as an OrderedDict of float32
+// tensors, optionally wrapped as {wrapper: {...}} (e.g. "params_ema", as BasicSR saves).
+void save_pth(const std::string& path, const StateDict& sd, const std::string& wrapper = "");
+
+// safetensors: read F32/F16/BF16 tensors; write F32.
+StateDict load_safetensors(const std::string& path);
+void save_safetensors(const std::string& path, const StateDict& sd);
+
+// ncnn model (.param text + .bin weights) of an RRDBNet, as converted for Real-ESRGAN-ncnn-vulkan:
+// validated against the expected graph and mapped onto basicsr's state_dict names.
+StateDict load_ncnn_rrdbnet(const std::string& param_path, const std::string& bin_path);
+
+// Renames the keys of any known RRDBNet naming onto basicsr's (conv_first, body.N.rdbK.convJ,
+// conv_body, conv_up1/2, conv_hr, conv_last): strips "module."; maps ESRGAN-2019
+// (RRDB_trunk.N.RDBK.convJ, trunk_conv, upconv1/2, HRconv) and old sequential (model.0,
+// model.1.sub.N.RDBK.convJ.0, model.1.sub.23, model.3/6/8/10) names. Unknown keys → Error.
+StateDict to_basicsr_names(const StateDict& sd);
+
+// Loads any supported weight file by extension (.pth/.pt, .safetensors, .param or .bin of an
+// ncnn pair) and returns basicsr-named tensors.
+StateDict load_rrdbnet_weights(const std::string& path);
+
+}  // namespace microsr

@@ -1,0 +1,55 @@
+// Zero-padded input copies and per-thread scratch for the optimized CPU convolutions.
+#include "cpu/conv2d_common.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace microsr::kernels::detail {
+
+std::vector<float>& thread_scratch(int which) {
+  thread_local std::vector<float> buffers[2];
+  return buffers[which];
+}
+
+PaddedInput layout_padded_input(std::vector<float>& scratch, int cin, int rows, int row_stride,
+                                int64_t tail_slack) {
+  const int64_t plane = (static_cast<int64_t>(rows) * row_stride + 15) / 16 * 16;
+  const int64_t total = plane * cin + tail_slack;
+  if (static_cast<int64_t>(scratch.size()) < total) scratch.resize(total);
+  return {scratch.data(), row_stride, plane};
+}
+
+void fill_padded_input(const PaddedInput& padded, const float* x, int cin, int h, int w,
+                       int pad_top, int pad_left, int64_t tail_slack) {
+  float* data = const_cast<float*>(padded.data);
+  const int row_stride = padded.row_stride;
+  const int64_t plane = padded.plane;
+  const int right = row_stride - pad_left - w;  // zero columns right of the image (>= 0)
+
+#pragma omp for schedule(static)
+  for (int ci = 0; ci < cin; ++ci) {
+    float* dst = data + ci * plane;
+    const float* src = x + static_cast<int64_t>(ci) * h * w;
+    // Rows above the image, then each image row framed by zeros, then rows below + plane tail.
+    std::memset(dst, 0, sizeof(float) * pad_top * row_stride);
+    for (int iy = 0; iy < h; ++iy) {
+      float* row = dst + static_cast<int64_t>(pad_top + iy) * row_stride;
+      std::memset(row, 0, sizeof(float) * pad_left);
+      std::memcpy(row + pad_left, src + static_cast<int64_t>(iy) * w, sizeof(float) * w);
+      std::memset(row + pad_left + w, 0, sizeof(float) * right);
+    }
+    const int64_t used = static_cast<int64_t>(pad_top + h) * row_stride;
+    std::memset(dst + used, 0, sizeof(float) * (plane - used));
+    if (ci == cin - 1) std::memset(dst + plane, 0, sizeof(float) * tail_slack);
+  }
+}
+
+PaddedInput pad_input(std::vector<float>& scratch, const float* x, int cin, int h, int w,
+                      int pad_top, int pad_left, int rows, int row_stride, int64_t tail_slack) {
+  const PaddedInput padded = layout_padded_input(scratch, cin, rows, row_stride, tail_slack);
+#pragma omp parallel
+  fill_padded_input(padded, x, cin, h, w, pad_top, pad_left, tail_slack);
+  return padded;
+}
+
+}  // namespace microsr::kernels::detail

@@ -1,0 +1,85 @@
+// Optimized CPU convolutions: a numbered variant table, plus a packed-weights entry point.
+//
+// Every variant computes exactly what conv2d_same_ref (cpu_kernels.h) defines:
+//   y [cout][h][w] = scale * act(conv_same(x [cin][h][w], w [cout][cin][k][k]) + bias) + residual
+// for any odd k, any cin/cout >= 1 and any h, w >= 1. Tests (tests/test_conv_cpu.cpp) and
+// benchmarks (bench/bench_conv.cpp) iterate over conv2d_variants(); production code packs the
+// weights once per layer with pack_conv_weights() and calls conv2d_packed() for every forward
+// pass. A variant's plain signature packs on every call: ~10-100 us for the direct formats,
+// 0.14-0.76 ms for Winograd on RRDBNet layers (up to 20% of a 64x64 conv) — see BM_pack.
+//
+// Threading: OpenMP inside each kernel (one parallel region per call), omp_get_max_threads()
+// threads. Scratch: each calling thread keeps a zero-padded input copy (grown to the largest
+// layer, never shrunk: 68 MB for 64 channels at 512x512) and each OpenMP thread a small Winograd
+// batch buffer (~0.9 MB at cin = 192).
+#pragma once
+#include <cstddef>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "cpu/cpu_kernels.h"
+
+namespace microsr::kernels {
+
+using Conv2dFn = void (*)(float* y, const float* x, const float* weight, const float* bias, int cin,
+                          int cout, int h, int w, int k, const ConvEpilogue& epi);
+
+struct Conv2dVariant {
+  const char* name;     // "conv_v1_direct", ... — stable, used by tests and bench filters
+  const char* summary;  // one line: what this variant changes
+  Conv2dFn fn;
+};
+
+const std::vector<Conv2dVariant>& conv2d_variants();
+const Conv2dVariant& conv2d_best();
+// Throws microsr::Error naming the known variants when `name` is not one of them.
+const Conv2dVariant& conv2d_variant(const std::string& name);
+
+// ---- packed weights: pack once per layer, convolve many times ----------------------------------
+enum class ConvWeightFormat {
+  kDirect,      // [cout/4 blocks][cin][k][k][4]: conv_v1_direct (any odd k)
+  kDirect16,    // [cout/16 blocks][cin][k][k][16]: conv_v2_direct16 (any odd k)
+  kWinograd43,  // Winograd F(4x4,3x3) transformed weights: k == 3 only
+};
+
+// 64-byte aligned storage, so packed weight vectors never straddle cache lines.
+template <class T>
+struct CacheLineAllocator {
+  using value_type = T;
+  CacheLineAllocator() = default;
+  template <class U>
+  CacheLineAllocator(const CacheLineAllocator<U>&) {}
+  T* allocate(std::size_t n) {
+    return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64)));
+  }
+  void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t(64)); }
+  bool operator==(const CacheLineAllocator&) const { return true; }
+};
+using AlignedFloats = std::vector<float, CacheLineAllocator<float>>;
+
+struct PackedConvWeights {
+  ConvWeightFormat format = ConvWeightFormat::kDirect;
+  int cin = 0, cout = 0, k = 0;
+  int co_block = 0;    // output channels per packed block (format-specific)
+  AlignedFloats data;  // layout depends on format (see conv2d_direct.cpp / conv2d_winograd.cpp)
+  std::vector<float> bias;  // [cout]; zeros when the layer has no bias
+};
+
+// The format conv2d_packed runs fastest with for this layer shape (Winograd for k == 3 when it
+// wins, direct otherwise).
+ConvWeightFormat best_conv_weight_format(int cin, int cout, int k);
+
+// weight [cout][cin][k][k] (PyTorch layout), bias [cout] or null.
+PackedConvWeights pack_conv_weights(const float* weight, const float* bias, int cin, int cout,
+                                    int k, ConvWeightFormat format);
+inline PackedConvWeights pack_conv_weights(const float* weight, const float* bias, int cin,
+                                           int cout, int k) {
+  return pack_conv_weights(weight, bias, cin, cout, k, best_conv_weight_format(cin, cout, k));
+}
+
+//   y [packed.cout][h][w], x [packed.cin][h][w]
+void conv2d_packed(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
+                   const ConvEpilogue& epi);
+
+}  // namespace microsr::kernels

@@ -1,0 +1,126 @@
+// Winograd F(4x4, 3x3) transforms (Lavin & Gray, interpolation points 0, ±1, ±2), used by
+// conv2d_winograd.cpp:  Y = A^T [ (G g G^T) ⊙ (B^T d B) ] A  for a 3x3 kernel g, a 6x6 input
+// window d and a 4x4 output tile Y. The data transforms work on 8 horizontally adjacent tiles at
+// once, one tile per ymm lane.
+#pragma once
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace microsr::kernels::winograd43 {
+
+constexpr int kTile = 4;        // output tile side (m)
+constexpr int kWindow = 6;      // input window side (m + k - 1)
+constexpr int kPositions = 36;  // ξ: 6x6 transformed positions
+
+// ---- weight transform: U = G g G^T, in double, rounded once ----------------------------------
+inline constexpr double kG[6][3] = {{1.0 / 4, 0, 0},
+                                    {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                    {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                    {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                    {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                    {0, 0, 1}};
+
+inline void transform_kernel(float u[kPositions], const float g[9]) {
+  double gg[6][3];  // G g
+  for (int i = 0; i < 6; ++i)
+    for (int j = 0; j < 3; ++j)
+      gg[i][j] = kG[i][0] * g[j] + kG[i][1] * g[3 + j] + kG[i][2] * g[6 + j];
+  for (int i = 0; i < 6; ++i)
+    for (int j = 0; j < 6; ++j)
+      u[i * 6 + j] =
+          static_cast<float>(gg[i][0] * kG[j][0] + gg[i][1] * kG[j][1] + gg[i][2] * kG[j][2]);
+}
+
+// ---- 1-D transforms on vectors of 8 tiles
+// --------------------------------------------------------- o = B^T d:  B^T = [4 0 -5 0 1 0; 0 -4
+// -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+inline void input_transform_1d(__m256 o[6], const __m256 d[6]) {
+  const __m256 four = _mm256_set1_ps(4.0f), minus5 = _mm256_set1_ps(-5.0f),
+               two = _mm256_set1_ps(2.0f);
+  o[0] = _mm256_fmadd_ps(four, d[0], _mm256_fmadd_ps(minus5, d[2], d[4]));
+  const __m256 a = _mm256_fnmadd_ps(four, d[2], d[4]);  // d4 - 4 d2
+  const __m256 b = _mm256_fnmadd_ps(four, d[1], d[3]);  // d3 - 4 d1
+  o[1] = _mm256_add_ps(a, b);
+  o[2] = _mm256_sub_ps(a, b);
+  const __m256 c = _mm256_sub_ps(d[4], d[2]);                      // d4 - d2
+  const __m256 e = _mm256_mul_ps(two, _mm256_sub_ps(d[3], d[1]));  // 2 (d3 - d1)
+  o[3] = _mm256_add_ps(c, e);
+  o[4] = _mm256_sub_ps(c, e);
+  o[5] = _mm256_fmadd_ps(four, d[1], _mm256_fmadd_ps(minus5, d[3], d[5]));
+}
+
+// y = A^T m:  A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+inline void output_transform_1d(__m256 y[4], const __m256 m[6]) {
+  const __m256 s1 = _mm256_add_ps(m[1], m[2]), d1 = _mm256_sub_ps(m[1], m[2]);
+  const __m256 s2 = _mm256_add_ps(m[3], m[4]), d2 = _mm256_sub_ps(m[3], m[4]);
+  y[0] = _mm256_add_ps(_mm256_add_ps(m[0], s1), s2);
+  y[1] = _mm256_fmadd_ps(_mm256_set1_ps(2.0f), d2, d1);
+  y[2] = _mm256_fmadd_ps(_mm256_set1_ps(4.0f), s2, s1);
+  y[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8.0f), d2, d1), m[5]);
+}
+
+// 32 consecutive floats p[0..31] viewed as 8 rows of 4: returns column j in c[j] (c[j][t] =
+// p[4t+j]).
+inline void deinterleave4(__m256 c[4], const float* p) {
+  const __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
+  const __m256 e = _mm256_loadu_ps(p + 16), f = _mm256_loadu_ps(p + 24);
+  const __m256 p0 = _mm256_permute2f128_ps(a, e, 0x20), p1 = _mm256_permute2f128_ps(a, e, 0x31);
+  const __m256 p2 = _mm256_permute2f128_ps(b, f, 0x20), p3 = _mm256_permute2f128_ps(b, f, 0x31);
+  const __m256 t0 = _mm256_unpacklo_ps(p0, p1), t1 = _mm256_unpackhi_ps(p0, p1);
+  const __m256 t2 = _mm256_unpacklo_ps(p2, p3), t3 = _mm256_unpackhi_ps(p2, p3);
+  c[0] = _mm256_shuffle_ps(t0, t2, 0x44), c[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
+  c[2] = _mm256_shuffle_ps(t1, t3, 0x44), c[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
+}
+
+// Inverse of deinterleave4: out[4t+j] = c[j][t] for t < 8, j < 4 (32 floats).
+inline void interleave4(float out[32], const __m256 c[4]) {
+  const __m256 t0 = _mm256_unpacklo_ps(c[0], c[1]), t1 = _mm256_unpackhi_ps(c[0], c[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(c[2], c[3]), t3 = _mm256_unpackhi_ps(c[2], c[3]);
+  const __m256 q0 = _mm256_shuffle_ps(t0, t2, 0x44), q1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 q2 = _mm256_shuffle_ps(t1, t3, 0x44), q3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  _mm256_storeu_ps(out, _mm256_permute2f128_ps(q0, q1, 0x20));
+  _mm256_storeu_ps(out + 8, _mm256_permute2f128_ps(q2, q3, 0x20));
+  _mm256_storeu_ps(out + 16, _mm256_permute2f128_ps(q0, q1, 0x31));
+  _mm256_storeu_ps(out + 24, _mm256_permute2f128_ps(q2, q3, 0x31));
+}
+
+// V[ξ][8 tiles] = B^T d B for 8 horizontally adjacent tiles of one channel.
+//   window: padded input at the top-left of the first tile's 6x6 window; v: V + ξ*v_stride.
+inline void input_transform_8_tiles(float* v, int64_t v_stride, const float* window,
+                                    int row_stride) {
+  __m256 rows[6][6];  // rows[r][c]: (B applied along columns) for window row r
+  for (int r = 0; r < kWindow; ++r) {
+    const float* p = window + static_cast<int64_t>(r) * row_stride;
+    __m256 d[6], shifted[4];
+    deinterleave4(d, p);            // window columns 0..3
+    deinterleave4(shifted, p + 4);  // columns 4, 5 are the next tile's columns 0, 1
+    d[4] = shifted[0], d[5] = shifted[1];
+    input_transform_1d(rows[r], d);
+  }
+  for (int c = 0; c < kWindow; ++c) {
+    const __m256 column[6] = {rows[0][c], rows[1][c], rows[2][c],
+                              rows[3][c], rows[4][c], rows[5][c]};
+    __m256 out[6];
+    input_transform_1d(out, column);
+    for (int r = 0; r < kWindow; ++r) _mm256_store_ps(v + (r * 6 + c) * v_stride, out[r]);
+  }
+}
+
+// m [kPositions][m_stride] floats for 8 tiles of one output channel -> out [4 rows][32 pixels].
+inline void output_transform_8_tiles(float out[4][32], const float* m, int64_t m_stride) {
+  __m256 cols[6][4];  // cols[c][i]: A^T applied along rows, for window column c
+  for (int c = 0; c < kWindow; ++c) {
+    __m256 column[6];
+    for (int r = 0; r < kWindow; ++r) column[r] = _mm256_load_ps(m + (r * 6 + c) * m_stride);
+    output_transform_1d(cols[c], column);
+  }
+  for (int i = 0; i < kTile; ++i) {
+    const __m256 row[6] = {cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i], cols[5][i]};
+    __m256 y[4];
+    output_transform_1d(y, row);
+    interleave4(out[i], y);
+  }
+}
+
+}  // namespace microsr::kernels::winograd43

@@ -1,0 +1,150 @@
+// The CPU backend: checks shapes, then loops over the images of a batch and calls the raw kernels
+// of kernels/cpu (the optimized convolution chosen from the variant table, the reference
+// elementwise loops, which are memory-bound and cheap next to the convolutions).
+#include <omp.h>
+
+#include <cstring>
+
+#include "cpu/conv2d_variants.h"
+#include "cpu/cpu_kernels.h"
+#include "microsr/backend.h"
+
+namespace microsr {
+namespace {
+
+const kernels::Conv2dVariant* g_conv = nullptr;  // null: packed weights, best format
+
+// The CPU's prepared form: weights packed for conv2d_packed (register-blocked or Winograd).
+struct CpuPreparedConv final : PreparedConv {
+  kernels::PackedConvWeights packed;
+};
+
+void expect_nchw_f32_cpu(const Tensor& t, const char* what) {
+  require(t.defined() && t.rank() == 4 && t.dtype() == DType::f32 &&
+              t.device().kind == DeviceKind::cpu,
+          std::string(what) + ": expected an f32 NCHW CPU tensor, found " + t.describe());
+}
+
+void expect_same_shape(const Tensor& a, const Tensor& b, const char* what) {
+  require(a.shape() == b.shape(), std::string(what) + ": shapes differ, " + a.describe() +
+                                      " vs " + b.describe());
+}
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int threads) {
+    if (threads > 0) omp_set_num_threads(threads);
+  }
+  Device device() const override { return Device::cpu(); }
+  std::string name() const override {
+    return "cpu (" + std::to_string(omp_get_max_threads()) + " threads, conv " +
+           (g_conv ? g_conv->name : "packed") + ")";
+  }
+  Tensor empty(const Shape& shape, DType dtype) override { return Tensor::empty(shape, dtype); }
+  Tensor to_device(const Tensor& host) override { return host.clone(); }
+  Tensor to_host(const Tensor& t) override { return t.clone(); }
+
+  void conv2d(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
+              const ConvOptions& opt) override {
+    expect_nchw_f32_cpu(x, "conv2d input");
+    expect_nchw_f32_cpu(y, "conv2d output");
+    const int64_t n = x.dim(0), cin = x.dim(1), h = x.dim(2), wd = x.dim(3);
+    require(w.rank() == 4 && w.dim(1) == cin && w.dim(2) == w.dim(3) && w.dim(2) % 2 == 1,
+            "conv2d weight " + w.describe() + " does not fit input " + x.describe());
+    const int64_t cout = w.dim(0), k = w.dim(2);
+    require(y.shape() == Shape({n, cout, h, wd}),
+            "conv2d output is " + y.describe() + ", expected " + shape_str({n, cout, h, wd}));
+    require(!b.defined() || b.numel() == cout, "conv2d bias " + b.describe() + " does not fit " +
+                                                   std::to_string(cout) + " output channels");
+    if (opt.residual) {
+      expect_nchw_f32_cpu(*opt.residual, "conv2d residual");
+      expect_same_shape(*opt.residual, y, "conv2d residual");
+    }
+    // A variant chosen by name (tests, benchmarks) runs on raw weights; otherwise the packed
+    // form is used — prepared by the caller once, or packed here for this call only.
+    std::unique_ptr<PreparedConv> packed_here;
+    const auto* prepared = dynamic_cast<const CpuPreparedConv*>(opt.prepared);
+    if (!g_conv && !prepared) {
+      packed_here = prepare_conv(w, b);
+      prepared = static_cast<const CpuPreparedConv*>(packed_here.get());
+    }
+    require(!prepared || (prepared->packed.cin == cin && prepared->packed.cout == cout && prepared->packed.k == k),
+            "conv2d: the prepared weights do not belong to weight " + w.describe());
+    for (int64_t i = 0; i < n; ++i) {
+      kernels::ConvEpilogue epi;
+      epi.has_lrelu = opt.lrelu;
+      epi.lrelu_slope = opt.lrelu_slope;
+      epi.scale = opt.scale;
+      epi.residual = opt.residual ? opt.residual->image(i) : nullptr;
+      if (g_conv)
+        g_conv->fn(y.image(i), x.image(i), w.f32(), b.defined() ? b.f32() : nullptr, int(cin), int(cout), int(h),
+                   int(wd), int(k), epi);
+      else
+        kernels::conv2d_packed(y.image(i), x.image(i), prepared->packed, int(h), int(wd), epi);
+    }
+  }
+
+  std::unique_ptr<PreparedConv> prepare_conv(const Tensor& w, const Tensor& b) override {
+    require(w.rank() == 4 && w.dim(2) == w.dim(3) && w.dim(2) % 2 == 1,
+            "prepare_conv: expected a [Cout, Cin, k, k] weight with odd k, got " + w.describe());
+    auto p = std::make_unique<CpuPreparedConv>();
+    p->packed = kernels::pack_conv_weights(w.f32(), b.defined() ? b.f32() : nullptr, int(w.dim(1)), int(w.dim(0)),
+                                           int(w.dim(2)));
+    return p;
+  }
+
+  void scaled_add(Tensor& y, const Tensor& a, float s, const Tensor& b) override {
+    expect_same_shape(y, a, "scaled_add");
+    expect_same_shape(y, b, "scaled_add");
+    const int64_t per_image = y.numel() / y.dim(0);
+    for (int64_t i = 0; i < y.dim(0); ++i)
+      kernels::scaled_add_ref(y.image(i), a.image(i), s, b.image(i), per_image);
+  }
+
+  void upsample_nearest2x(Tensor& y, const Tensor& x) override {
+    expect_nchw_f32_cpu(x, "upsample input");
+    require(y.shape() == Shape({x.dim(0), x.dim(1), 2 * x.dim(2), 2 * x.dim(3)}),
+            "upsample output " + y.describe() + " is not twice " + x.describe());
+    for (int64_t i = 0; i < x.dim(0); ++i)
+      kernels::upsample_nearest2x_ref(y.image(i), x.image(i), int(x.dim(1)), int(x.dim(2)),
+                                      int(x.dim(3)));
+  }
+
+  void pixel_unshuffle(Tensor& y, const Tensor& x, int r) override {
+    expect_nchw_f32_cpu(x, "pixel_unshuffle input");
+    require(x.dim(2) % r == 0 && x.dim(3) % r == 0,
+            "pixel_unshuffle by " + std::to_string(r) + " needs H and W divisible by it, got " +
+                x.describe());
+    require(y.shape() == Shape({x.dim(0), x.dim(1) * r * r, x.dim(2) / r, x.dim(3) / r}),
+            "pixel_unshuffle output " + y.describe() + " does not fit " + x.describe());
+    for (int64_t i = 0; i < x.dim(0); ++i)
+      kernels::pixel_unshuffle_ref(y.image(i), x.image(i), int(x.dim(1)), int(x.dim(2)),
+                                   int(x.dim(3)), r);
+  }
+
+  void copy_channels(Tensor& y, int64_t c0, const Tensor& x) override {
+    Tensor dst = y.channel_slice(c0, x.dim(1));
+    expect_same_shape(dst, x, "copy_channels");
+    const std::size_t image_bytes = x.bytes() / x.dim(0);
+    for (int64_t i = 0; i < x.dim(0); ++i) std::memcpy(dst.image(i), x.image(i), image_bytes);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(int threads) {
+  return std::make_unique<CpuBackend>(threads);
+}
+
+void set_cpu_conv_variant(const std::string& name) {
+  g_conv = name.empty() ? nullptr : &kernels::conv2d_variant(name);
+}
+
+#ifndef MICROSR_WITH_CUDA
+bool cuda_available(std::string* why_not) {
+  if (why_not) *why_not = "this build of microsr has no CUDA backend (built without nvcc/cuDNN)";
+  return false;
+}
+#endif
+
+}  // namespace microsr

@@ -1,0 +1,40 @@
+// microsr info MODEL: what a weight file holds, without running it.
+#include <cstdio>
+#include <map>
+
+#include "args.h"
+#include "microsr/rrdbnet.h"
+#include "subcommands.h"
+
+namespace microsr::cli {
+
+int run_info(int argc, char** argv) {
+  Args args(argc, argv, {}, {"--layers"});
+  if (args.help() || args.positional().size() > 1) {
+    std::printf("usage: microsr info [MODEL] [--layers]\n\n"
+                "Reads a .pth, .safetensors or ncnn .param/.bin RRDBNet model, infers its architecture\n"
+                "and prints parameter counts (--layers: every tensor). MODEL defaults to the fetched\n"
+                "RealESRGAN_x4plus.\n");
+    return args.help() ? 0 : 2;
+  }
+  const std::string path = args.positional().empty() ? default_model_path() : args.positional()[0];
+  const StateDict sd = load_rrdbnet_weights(path);
+  const RRDBNetConfig cfg = infer_rrdbnet_config(sd);
+  std::printf("%s\n  %s\n", path.c_str(), cfg.describe().c_str());
+
+  // Parameter counts by part of the network.
+  std::map<std::string, int64_t> parts;
+  for (const auto& [name, t] : sd.entries) {
+    const std::string part = name.starts_with("body.") ? "body (RRDB trunk)" : name.substr(0, name.find('.'));
+    parts[part] += t.numel();
+  }
+  for (const auto& [part, n] : parts) std::printf("  %-20s %12lld parameters\n", part.c_str(), (long long)n);
+  std::printf("  per RRDB block       %12lld parameters\n",
+              (long long)(parts["body (RRDB trunk)"] / std::max(1, cfg.num_block)));
+  std::printf("  forward on 64×64     %12.2f GMAC (×%d output)\n", cfg.macs(64, 64) / 1e9, cfg.scale);
+  if (args.has("--layers"))
+    for (const auto& [name, t] : sd.entries) std::printf("  %-34s %s\n", name.c_str(), shape_str(t.shape()).c_str());
+  return 0;
+}
+
+}  // namespace microsr::cli

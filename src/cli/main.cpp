@@ -1,0 +1,42 @@
+// microsr — the command-line program. One file per subcommand; this one dispatches.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "microsr/error.h"
+#include "subcommands.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(microsr — super-resolution of microscope images with RRDBNet (Real-ESRGAN)
+
+usage: microsr <command> [options]   (microsr <command> --help for details)
+
+commands:
+  upscale   upscale images ×4 with RealESRGAN_x4plus or another RRDBNet model
+  info      print a model file's architecture and parameter counts
+  bench     time one forward pass (for tools/compare_cpu_vs_torch.py)
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  try {
+    if (command == "upscale") return microsr::cli::run_upscale(argc - 2, argv + 2);
+    if (command == "info") return microsr::cli::run_info(argc - 2, argv + 2);
+    if (command == "bench") return microsr::cli::run_bench(argc - 2, argv + 2);
+    std::fprintf(stderr, "microsr: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+    return 2;
+  } catch (const microsr::Error& e) {
+    std::fprintf(stderr, "microsr %s: error: %s\n", command.c_str(), e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "microsr %s: error: out of memory (try a smaller --tile)\n", command.c_str());
+    return 1;
+  }
+}

@@ -1,0 +1,7 @@
+#pragma once
+namespace microsr::cli {
+// Each takes the arguments after the subcommand's name and returns the process exit code.
+int run_upscale(int argc, char** argv);
+int run_info(int argc, char** argv);
+int run_bench(int argc, char** argv);
+}  // namespace microsr::cli

@@ -1,0 +1,186 @@
+#include "microsr/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <sstream>
+
+namespace microsr {
+
+std::size_t dtype_size(DType t) { return t == DType::f32 ? 4 : 2; }
+
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::f32: return "f32";
+    case DType::f16: return "f16";
+    case DType::bf16: return "bf16";
+  }
+  return "?";
+}
+
+std::string Device::str() const {
+  return kind == DeviceKind::cpu ? "cpu" : "cuda:" + std::to_string(index);
+}
+
+int64_t shape_numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+std::string shape_str(const Shape& s) {
+  std::ostringstream os;
+  os << '[';
+  for (std::size_t i = 0; i < s.size(); ++i) os << (i ? ", " : "") << s[i];
+  os << ']';
+  return os.str();
+}
+
+Storage::~Storage() {
+  // Only CPU storage is created here; the CUDA backend owns device storage through its allocator
+  // and hands out borrowed Storage.
+  if (owned && device.kind == DeviceKind::cpu) std::free(data);
+}
+
+static std::shared_ptr<Storage> allocate_cpu(std::size_t bytes) {
+  auto s = std::make_shared<Storage>();
+  // 64-byte alignment: one cache line, and what AVX-512 loads would want.
+  std::size_t rounded = (bytes + 63) / 64 * 64;
+  s->data = std::aligned_alloc(64, rounded ? rounded : 64);
+  if (!s->data) throw Error("out of memory allocating " + std::to_string(bytes >> 20) + " MiB");
+  s->bytes = bytes;
+  s->owned = true;
+  return s;
+}
+
+static void check_shape(const Shape& shape) {
+  for (int64_t d : shape)
+    require(d >= 0, "tensor shape " + shape_str(shape) + " has a negative dimension");
+}
+
+Tensor Tensor::empty(const Shape& shape, DType dtype) {
+  check_shape(shape);
+  Tensor t;
+  t.shape_ = shape;
+  t.dtype_ = dtype;
+  t.storage_ = allocate_cpu(shape_numel(shape) * dtype_size(dtype));
+  return t;
+}
+
+Tensor Tensor::zeros(const Shape& shape, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  std::memset(t.raw(), 0, t.bytes());
+  return t;
+}
+
+Tensor Tensor::borrow(void* data, const Shape& shape, DType dtype, Device device) {
+  check_shape(shape);
+  Tensor t;
+  t.shape_ = shape;
+  t.dtype_ = dtype;
+  t.storage_ = std::make_shared<Storage>();
+  t.storage_->data = data;
+  t.storage_->bytes = shape_numel(shape) * dtype_size(dtype);
+  t.storage_->device = device;
+  return t;
+}
+
+float* Tensor::f32() const {
+  // Called in loops: the message is only built when the check fails.
+  if (!defined()) [[unlikely]]
+    throw Error("use of an undefined tensor");
+  if (dtype_ != DType::f32) [[unlikely]]
+    throw Error("expected an f32 tensor, found " + describe());
+  return static_cast<float*>(raw());
+}
+
+Tensor Tensor::reshaped(const Shape& shape) const {
+  require(shape_numel(shape) == numel(),
+          "cannot reshape " + describe() + " to " + shape_str(shape) + ": element counts differ");
+  require(is_contiguous(), "cannot reshape a non-contiguous channel slice " + describe());
+  Tensor t = *this;
+  t.shape_ = shape;
+  t.batch_stride_ = 0;
+  return t;
+}
+
+Tensor Tensor::channel_slice(int64_t c0, int64_t count) const {
+  require(rank() == 4, "channel_slice needs an NCHW tensor, got " + describe());
+  require(c0 >= 0 && count >= 0 && c0 + count <= dim(1),
+          "channel_slice [" + std::to_string(c0) + ", " + std::to_string(c0 + count) +
+              ") is outside " + describe());
+  Tensor t = *this;
+  const int64_t plane = dim(2) * dim(3);
+  t.batch_stride_ = batch_stride();
+  t.offset_bytes_ += c0 * plane * dtype_size(dtype_);
+  t.shape_[1] = count;
+  return t;
+}
+
+Tensor Tensor::clone() const {
+  require(device().kind == DeviceKind::cpu, "clone() copies CPU tensors; use the backend for " + describe());
+  Tensor t = empty(shape_, dtype_);
+  if (is_contiguous()) {
+    std::memcpy(t.raw(), raw(), bytes());
+  } else {
+    const std::size_t image_bytes = bytes() / dim(0);
+    for (int64_t n = 0; n < dim(0); ++n)
+      std::memcpy(static_cast<char*>(t.raw()) + n * image_bytes,
+                  static_cast<char*>(raw()) + n * batch_stride() * dtype_size(dtype_), image_bytes);
+  }
+  return t;
+}
+
+std::string Tensor::describe() const {
+  if (!defined()) return "undefined tensor";
+  return std::string(dtype_name(dtype_)) + shape_str(shape_) + " on " + device().str();
+}
+
+// IEEE 754 binary16 <-> binary32, bit by bit (subnormals, inf and NaN included).
+float half_to_float(uint16_t h) {
+  const uint32_t sign = (h & 0x8000u) << 16;
+  const uint32_t exponent = (h >> 10) & 0x1f;
+  uint32_t mantissa = h & 0x3ffu;
+  uint32_t bits;
+  if (exponent == 0) {
+    if (mantissa == 0) {
+      bits = sign;
+    } else {  // subnormal half: renormalise
+      int e = -1;
+      do { ++e; mantissa <<= 1; } while (!(mantissa & 0x400u));
+      bits = sign | (uint32_t(127 - 15 - e) << 23) | ((mantissa & 0x3ffu) << 13);
+    }
+  } else if (exponent == 31) {
+    bits = sign | 0x7f800000u | (mantissa << 13);
+  } else {
+    bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t float_to_half(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const uint16_t sign = (x >> 16) & 0x8000u;
+  const int32_t exponent = int32_t((x >> 23) & 0xff) - 127 + 15;
+  uint32_t mantissa = x & 0x7fffffu;
+  if (((x >> 23) & 0xff) == 0xff) return sign | 0x7c00u | (mantissa ? 0x200u : 0);  // inf / NaN
+  if (exponent >= 31) return sign | 0x7c00u;                                          // overflow
+  if (exponent <= 0) {                                                                 // subnormal
+    if (exponent < -10) return sign;
+    mantissa |= 0x800000u;
+    const int shift = 14 - exponent;
+    uint32_t half_m = mantissa >> shift;
+    const uint32_t rest = mantissa & ((1u << shift) - 1), halfway = 1u << (shift - 1);
+    if (rest > halfway || (rest == halfway && (half_m & 1))) ++half_m;  // round to nearest even
+    return sign | half_m;
+  }
+  uint32_t h = sign | (uint32_t(exponent) << 10) | (mantissa >> 13);
+  const uint32_t rest = mantissa & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (h & 1))) ++h;  // may carry into the exponent: correct
+  return h;
+}
+
+}  // namespace microsr

@@ -1,0 +1,88 @@
+// Shared helpers for the tests: fixture paths, and tensor comparison that reports the worst element.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "microsr/tensor.h"
+
+namespace microsr::testing {
+
+inline std::string data_path(const std::string& relative) { return std::string(MICROSR_TEST_DATA) + "/" + relative; }
+
+// A scratch file name, unique to this process (ctest runs tests in parallel processes).
+inline std::string temp_path(const std::string& name) {
+  return ::testing::TempDir() + "microsr_" + std::to_string(::getpid()) + "_" + name;
+}
+
+inline std::vector<uint8_t> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
+}
+inline void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+// Fuzz loops visit every `stride`-th byte (file I/O dominates their time); set
+// MICROSR_FUZZ_EVERY_BYTE=1 to visit all, e.g. in a -fsanitize=address build.
+inline std::size_t fuzz_stride(std::size_t stride) { return std::getenv("MICROSR_FUZZ_EVERY_BYTE") ? 1 : stride; }
+
+// The weight fixtures of tools/make_weight_fixtures.py: element i of the t-th tensor is
+// ((37 i + 11 t) mod 255 - 127) / 128, exact in float32, float16 and bfloat16.
+inline float pattern(int64_t t, int64_t i) { return static_cast<float>((37 * i + 11 * t) % 255 - 127) / 128.0f; }
+inline std::string fixture(const std::string& name) { return data_path("weights/" + name); }
+
+inline std::vector<float> values(const Tensor& t) { return std::vector<float>(t.f32(), t.f32() + t.numel()); }
+
+// Expects `fn` to throw microsr::Error whose message contains `needle`.
+template <class Fn>
+void expect_error(Fn fn, const std::string& needle) {
+  try {
+    fn();
+    ADD_FAILURE() << "no exception; expected one mentioning: " << needle;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+// The folder with the real RealESRGAN_x4plus weights (the test command fetches them), or "".
+inline std::string models_dir() {
+  const char* env = std::getenv("MICROSR_MODELS");
+  const std::string dir = env ? env : std::string(MICROSR_SOURCE_DIR) + "/models";
+  return std::filesystem::exists(dir + "/realesrgan-x4plus.bin") || std::filesystem::exists(dir + "/RealESRGAN_x4plus.pth")
+             ? dir
+             : "";
+}
+
+struct Difference {
+  double max_abs = 0;
+  int64_t worst_index = -1;
+  float got = 0, expected = 0;
+};
+
+inline Difference compare(const Tensor& got, const Tensor& expected) {
+  Difference d;
+  for (int64_t i = 0; i < got.numel(); ++i) {
+    const double e = std::abs(double(got.f32()[i]) - expected.f32()[i]);
+    if (!(e <= d.max_abs)) d.max_abs = e, d.worst_index = i, d.got = got.f32()[i], d.expected = expected.f32()[i];
+  }
+  return d;
+}
+
+// Asserts same shape and max |got - expected| <= tolerance; prints the worst element otherwise.
+inline void expect_close(const Tensor& got, const Tensor& expected, double tolerance, const std::string& what) {
+  ASSERT_EQ(shape_str(got.shape()), shape_str(expected.shape())) << what;
+  const Difference d = compare(got, expected);
+  EXPECT_LE(d.max_abs, tolerance) << what << ": worst element #" << d.worst_index << " is " << d.got
+                                  << ", expected " << d.expected;
+}
+
+}  // namespace microsr::testing
