@@ -54,6 +54,18 @@ int Args::get_int(const std::string& name, int fallback) const {
   throw Error("option " + name + " expects an integer, got '" + v + "'");
 }
 
+double Args::get_double(const std::string& name, double fallback) const {
+  if (!has(name)) return fallback;
+  const std::string v = get(name);
+  try {
+    std::size_t used = 0;
+    const double d = std::stod(v, &used);
+    if (used == v.size()) return d;
+  } catch (const std::logic_error&) {
+  }
+  throw Error("option " + name + " expects a number, got '" + v + "'");
+}
+
 std::string default_model_path() {
   namespace fs = std::filesystem;
   std::vector<fs::path> dirs;

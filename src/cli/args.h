@@ -17,6 +17,7 @@ class Args {
   bool has(const std::string& name) const { return values_.count(name) > 0; }
   std::string get(const std::string& name, const std::string& fallback = "") const;
   int get_int(const std::string& name, int fallback) const;
+  double get_double(const std::string& name, double fallback) const;
   const std::vector<std::string>& positional() const { return positional_; }
   bool help() const { return help_; }
 

@@ -38,5 +38,8 @@ int main(int argc, char** argv) {
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "microsr %s: error: out of memory (try a smaller --tile)\n", command.c_str());
     return 1;
+  } catch (const std::exception& e) {  // a bug, not a user error: still one clear line
+    std::fprintf(stderr, "microsr %s: internal error: %s\n", command.c_str(), e.what());
+    return 1;
   }
 }

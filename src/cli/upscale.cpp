@@ -1,14 +1,13 @@
 // microsr upscale INPUT... -o OUTPUT: the command lab users run most.
-#include <unistd.h>
-
-#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 
 #include "args.h"
-#include "microsr/image_io.h"
-#include "microsr/tiler.h"
+#include "microsr/upscale.h"
+#include "progress.h"
 #include "subcommands.h"
+#include "upscale_jobs.h"
 
 namespace microsr::cli {
 namespace fs = std::filesystem;
@@ -17,32 +16,81 @@ namespace {
 
 constexpr const char* kHelp = R"(usage: microsr upscale INPUT... -o OUTPUT [options]
 
-Upscales images with an RRDBNet model (default: RealESRGAN_x4plus). INPUT: image files (PNG, JPEG,
-BMP). OUTPUT: a file for one input, or a folder for several (created if needed).
+Upscales images ×4 with RealESRGAN_x4plus (or another RRDBNet model). INPUT: image files (PNG,
+JPEG, BMP, TIFF 8/16-bit; gray, gray+alpha, RGB, RGBA) or folders, searched recursively. OUTPUT: a
+file (for one input file, with a .png/.tif name) or a folder, where each output keeps its input's
+name (+ --suffix) and subfolder. Existing outputs are skipped unless --overwrite; outputs are
+written atomically, so an interrupted run never leaves a truncated image behind.
 
 options:
-  -o, --output PATH   output file or folder (required)
-  --model FILE        .pth, .safetensors or ncnn .param/.bin (default: the fetched RealESRGAN_x4plus)
-  --tile N            tile size in input pixels, 0 = whole image (default 0)
-  --tile-pad N        context pixels around each tile (default 10)
-  --device cpu        where to run (cpu; cuda comes with the CUDA backend)
-  --threads N         CPU threads (default: all cores)
-  --suffix STR        appended to output names in a folder (default _out)
-  --overwrite         replace existing outputs (default: skip them)
+  -o, --output PATH      output file or folder (required)
+  --model FILE           .pth, .safetensors or ncnn .param/.bin (default: the fetched RealESRGAN_x4plus)
+  --tile N|auto          tile size in input pixels; 0 = whole image; auto (default) = the largest
+                         that fits in free memory, halved and retried on an out-of-memory error
+  --tile-pad N           context pixels around each tile (default 10)
+  --pre-pad N            reflect padding at the bottom/right before tiling (default 0)
+  --tile-mode MODE       blend (default: seams cross-faded) or realesrgan (Real-ESRGAN's
+                         own crop-and-paste, identical to its output with the same settings)
+  --blend-width N        blend mode: cross-fade half-width in pixels (default: tile-pad / 2)
+  --outscale S           final size factor (default: the model's scale); other factors resize the
+                         network output with Lanczos-4, as Real-ESRGAN does
+  --alpha MODE           how alpha is upscaled: network (default) or bicubic
+  --format FMT           png, tif, or same (default: TIFF stays TIFF, JPEG/BMP/PNG become PNG, and
+                         16-bit PNG becomes 16-bit TIFF). PNG output is always 8-bit
+  --suffix STR           appended to each output name (default: none)
+  --overwrite            replace existing outputs
+  --device DEV           auto (default), cpu, cuda or cuda:N
+  --precision P          fp32 (default) or fp16 (CUDA only)
+  --threads N            CPU threads (default: all cores)
+  --batch N              tiles per forward pass (default 1; helps on GPUs)
+
+exit status: 0 all done, 1 some inputs failed (listed at the end), 2 usage error, 130 interrupted.
 )";
 
-// One-line progress, redrawn in place on a terminal, plain lines otherwise.
-void print_progress(const std::string& name, int done, int total, double seconds) {
-  const bool tty = isatty(fileno(stderr));
-  const double eta = done ? seconds / done * (total - done) : 0;
-  std::fprintf(stderr, "%s%s: tile %d/%d, %.1f s, ETA %.1f s%s", tty ? "\r" : "", name.c_str(), done, total,
-               seconds, eta, tty ? (done == total ? "\n" : "") : "\n");
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void on_sigint(int) { g_interrupted = 1; }
+struct Interrupted {};  // not an Error: it must pass through the tiler's out-of-memory retry
+
+std::unique_ptr<Backend> make_backend(const std::string& device, const std::string& precision, int threads) {
+  require(precision == "fp32" || precision == "fp16", "--precision must be fp32 or fp16, got '" + precision + "'");
+  std::string why;
+  const bool want_cuda = device.rfind("cuda", 0) == 0;
+  require(want_cuda || device == "cpu" || device == "auto",
+          "--device must be auto, cpu, cuda or cuda:N, got '" + device + "'");
+  if (want_cuda || (device == "auto" && cuda_available(&why))) {
+    // The CUDA backend is the subject of its own issue; until it lands only the device check exists.
+    if (!cuda_available(&why)) throw Error("--device " + device + ": " + why);
+    if (want_cuda) throw Error("--device " + device + ": the CUDA backend is not built into this version yet");
+  }
+  require(precision == "fp32", "--precision fp16 needs the CUDA backend; the CPU computes in fp32");
+  return make_cpu_backend(threads);
+}
+
+TileOptions tile_options(const Args& args, const RRDBNetConfig& cfg) {
+  TileOptions t;
+  t.tile_pad = args.get_int("--tile-pad", 10);
+  t.pre_pad = args.get_int("--pre-pad", 0);
+  t.batch = args.get_int("--batch", 1);
+  t.mode = parse_tile_mode(args.get("--tile-mode", "blend"));
+  t.blend_width = args.get_int("--blend-width", -1);
+  require(t.tile_pad >= 0 && t.pre_pad >= 0 && t.batch >= 1, "--tile-pad and --pre-pad must be ≥ 0, --batch ≥ 1");
+  const std::string tile = args.get("--tile", "auto");
+  if (tile == "auto") {
+    // Leave room for the image itself and the rest of the system: plan with half of what is free.
+    t.tile = auto_tile_size(cfg, available_host_memory() / 2, t.tile_pad);
+  } else {
+    t.tile = args.get_int("--tile", 0);
+    require(t.tile >= 0, "--tile must be ≥ 0 or auto");
+  }
+  return t;
 }
 
 }  // namespace
 
 int run_upscale(int argc, char** argv) {
-  Args args(argc, argv, {"-o", "--output", "--model", "--tile", "--tile-pad", "--device", "--threads", "--suffix"},
+  Args args(argc, argv,
+            {"-o", "--output", "--model", "--tile", "--tile-pad", "--pre-pad", "--tile-mode", "--blend-width", "--outscale", "--alpha",
+             "--format", "--suffix", "--device", "--precision", "--threads", "--batch"},
             {"--overwrite"});
   if (args.help()) {
     std::fputs(kHelp, stdout);
@@ -50,53 +98,92 @@ int run_upscale(int argc, char** argv) {
   }
   const std::string output = args.has("-o") ? args.get("-o") : args.get("--output");
   if (args.positional().empty() || output.empty()) {
-    std::fputs(kHelp, stderr);
+    std::fputs("microsr upscale: needs INPUT... and -o OUTPUT (see --help)\n", stderr);
     return 2;
   }
-  const std::string device = args.get("--device", "cpu");
-  require(device == "cpu" || device == "auto",
-          "--device " + device + ": this build runs on the CPU only for now (the CUDA backend is coming)");
 
+  // Plan first: the user sees every job and every unusable input before the long work starts.
+  PlanOptions plan_opt;
+  plan_opt.format = args.get("--format", "same");
+  plan_opt.suffix = args.get("--suffix", "");
+  const UpscalePlan plan = plan_upscale(args.positional(), output, plan_opt);
+  for (const auto& p : plan.problems) std::fprintf(stderr, "skipping %s\n", p.c_str());
+  if (plan.jobs.empty()) throw Error("nothing to upscale");
+
+  auto backend = make_backend(args.get("--device", "auto"), args.get("--precision", "fp32"), args.get_int("--threads", 0));
   const std::string model = args.has("--model") ? args.get("--model") : default_model_path();
-  const StateDict sd = load_rrdbnet_weights(model);
-  const RRDBNetConfig cfg = infer_rrdbnet_config(sd);
-  auto backend = make_cpu_backend(args.get_int("--threads", 0));
-  RRDBNet net(cfg, sd, *backend);
-  std::fprintf(stderr, "model %s: %s\nbackend: %s\n", model.c_str(), cfg.describe().c_str(), backend->name().c_str());
+  const StateDict weights = load_rrdbnet_weights(model);
+  RRDBNet net(infer_rrdbnet_config(weights), weights, *backend);
 
-  const auto& inputs = args.positional();
-  const bool to_folder = inputs.size() > 1 || fs::is_directory(output);
-  if (to_folder) fs::create_directories(output);
-  TileOptions tiles;
-  tiles.tile = args.get_int("--tile", 0);
-  tiles.tile_pad = args.get_int("--tile-pad", 10);
+  UpscaleOptions opt;
+  opt.tiles = tile_options(args, net.config());
+  opt.outscale = args.get_double("--outscale", 0);
+  require(opt.outscale >= 0 && opt.outscale <= 16, "--outscale must be between 0 and 16");
+  const std::string alpha = args.get("--alpha", "network");
+  require(alpha == "network" || alpha == "bicubic", "--alpha must be network or bicubic, got '" + alpha + "'");
+  opt.alpha = alpha == "network" ? AlphaUpscale::network : AlphaUpscale::bicubic;
+  std::fprintf(stderr, "model %s: %s\nbackend %s; tile %s, pad %d, mode %s; %zu image(s)\n", model.c_str(),
+               net.config().describe().c_str(), backend->name().c_str(),
+               opt.tiles.tile ? std::to_string(opt.tiles.tile).c_str() : "whole image", opt.tiles.tile_pad,
+               tile_mode_name(opt.tiles.mode), plan.jobs.size());
 
-  int failures = 0;
-  for (const auto& in : inputs) {
-    const fs::path out = to_folder ? fs::path(output) / (fs::path(in).stem().string() + args.get("--suffix", "_out") + ".png")
-                                   : fs::path(output);
-    if (fs::exists(out) && !args.has("--overwrite")) {
-      std::fprintf(stderr, "%s: %s exists, skipped (use --overwrite)\n", in.c_str(), out.c_str());
-      continue;
+  Progress progress(int(plan.jobs.size()));
+  opt.tiles.on_tile = [&](int done, int total) {
+    if (g_interrupted) throw Interrupted{};
+    progress.tile_done(done, total);
+  };
+  opt.tiles.on_retry = [&](int next) {
+    progress.note("out of memory; retrying with tile " + std::to_string(next));
+  };
+  g_interrupted = 0;
+  std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint);
+
+  std::vector<std::string> failures;
+  int done = 0, skipped = 0;
+  try {
+    for (std::size_t i = 0; i < plan.jobs.size(); ++i) {
+      const auto& job = plan.jobs[i];
+      if (fs::exists(job.output) && !args.has("--overwrite")) {
+        progress.note("[" + std::to_string(i + 1) + "/" + std::to_string(plan.jobs.size()) + "] " + job.output +
+                      " exists, skipped (--overwrite replaces it)");
+        ++skipped;
+        continue;
+      }
+      progress.start_image(int(i + 1), fs::path(job.input).filename().string());
+      try {
+        const Image in = read_image(job.input);
+        // PNG output is 8-bit: with --format same, a 16-bit PNG keeps its depth as a TIFF.
+        fs::path target = job.output;
+        if (plan_opt.format == "same" && in.bit_depth == 16 && format_from_extension(target) == ImageFormat::png)
+          target.replace_extension(".tif");
+        const Image out = upscale_image(net, *backend, in, opt);
+        if (!target.parent_path().empty()) fs::create_directories(target.parent_path());
+        write_image(target.string(), out, format_from_extension(target));
+        std::printf("%s -> %s (%d×%d -> %d×%d, %d-bit)\n", job.input.c_str(), target.c_str(), in.width, in.height,
+                    out.width, out.height, out.bit_depth);
+        std::fflush(stdout);
+        ++done;
+      } catch (const Error& e) {
+        progress.note(job.input + ": error: " + e.what());
+        failures.push_back(job.input + ": " + e.what());
+      } catch (const fs::filesystem_error& e) {
+        progress.note(job.input + ": error: " + e.what());
+        failures.push_back(job.input + ": " + e.what());
+      }
     }
-    try {
-      const Image img = read_image(in);
-      const auto t0 = std::chrono::steady_clock::now();
-      tiles.on_tile = [&](int done, int total) {
-        print_progress(fs::path(in).filename().string(), done, total,
-                       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-      };
-      Tensor y = upscale_tiled(net, *backend, image_to_rgb_tensor(img), tiles);
-      write_png(out.string(), rgb_tensor_to_image(y, img.bit_depth));
-      std::printf("%s -> %s (%d×%d -> %lld×%lld)\n", in.c_str(), out.c_str(), img.width, img.height,
-                  (long long)y.dim(3), (long long)y.dim(2));
-    } catch (const Error& e) {
-      std::fprintf(stderr, "%s: error: %s\n", in.c_str(), e.what());
-      ++failures;
-    }
+  } catch (const Interrupted&) {
+    progress.note("interrupted: " + std::to_string(done) + " image(s) finished and complete; run the same command "
+                  "again to continue (finished outputs are skipped)");
+    return 130;
   }
-  if (failures) std::fprintf(stderr, "%d of %zu inputs failed\n", failures, inputs.size());
-  return failures ? 1 : 0;
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+
+  std::fprintf(stderr, "%d upscaled, %d skipped, %zu failed\n", done, skipped, failures.size() + plan.problems.size());
+  for (const auto& f : failures) std::fprintf(stderr, "  failed: %s\n", f.c_str());
+  for (const auto& p : plan.problems) std::fprintf(stderr, "  not processed: %s\n", p.c_str());
+  return failures.empty() && plan.problems.empty() ? 0 : 1;
 }
 
 }  // namespace microsr::cli

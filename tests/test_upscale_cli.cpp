@@ -1,0 +1,123 @@
+// `microsr upscale` end to end on a tiny random RRDBNet: folders, formats and bit depths, skipping
+// and overwriting, bad files in a folder run, and nothing partial left behind.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "cli/subcommands.h"
+#include "microsr/image_io.h"
+#include "microsr/weights.h"
+#include "test_helpers.h"
+
+using namespace microsr;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Workspace {
+  fs::path root = microsr::testing::temp_path("cli");
+  std::string model;
+  Workspace() {
+    fs::remove_all(root);
+    fs::create_directories(root / "in/sub");
+    // The tiny x4 model of tools/make_rrdbnet_goldens.py, weights only.
+    const StateDict fixture = load_safetensors(microsr::testing::data_path("rrdbnet/x4_f8_b2_g4.safetensors"));
+    StateDict w;
+    for (const auto& [name, t] : fixture.entries)
+      if (name != "input" && name != "output" && !name.starts_with("act.")) w.add(name, t);
+    model = (root / "tiny.safetensors").string();
+    save_safetensors(model, w);
+  }
+  ~Workspace() { fs::remove_all(root); }
+  std::string at(const std::string& p) const { return (root / p).string(); }
+
+  static Image image(int channels, int bit_depth, int w = 6, int h = 5) {
+    Image img;
+    img.width = w, img.height = h, img.channels = channels, img.bit_depth = bit_depth;
+    img.pixels.resize(std::size_t(w) * h * channels);
+    for (std::size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = float(i % 17) / 16.0f;
+    return img;
+  }
+
+  int upscale(std::vector<std::string> args) {
+    args.insert(args.end(), {"--model", model, "--device", "cpu", "--tile", "0"});
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    return cli::run_upscale(int(argv.size()), argv.data());
+  }
+};
+
+bool has_partial_files(const fs::path& dir) {
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.path().filename().string().find(".partial") != std::string::npos) return true;
+  return false;
+}
+
+TEST(UpscaleCli, FolderRunKeepsFormatsDepthsAndStructure) {
+  Workspace ws;
+  write_image(ws.at("in/rgb.png"), Workspace::image(3, 8));
+  write_image(ws.at("in/sub/gray16.tif"), Workspace::image(1, 16));
+  write_image(ws.at("in/rgba.png"), Workspace::image(4, 8));
+  // A 16-bit PNG (written by Pillow, tools/make_image_fixtures.py) keeps 16 bits as a TIFF.
+  fs::copy_file(microsr::testing::data_path("images/png/u16_rgb.png"), ws.at("in/deep.png"));
+  ASSERT_EQ(ws.upscale({ws.at("in"), "-o", ws.at("out")}), 0);
+
+  const Image rgb = read_image(ws.at("out/rgb.png"));
+  EXPECT_EQ(rgb.width, 24);
+  EXPECT_EQ(rgb.height, 20);
+  EXPECT_EQ(rgb.channels, 3);
+  const Image gray = read_image(ws.at("out/sub/gray16.tif"));
+  EXPECT_EQ(gray.channels, 1);
+  EXPECT_EQ(gray.bit_depth, 16);
+  const Image rgba = read_image(ws.at("out/rgba.png"));
+  EXPECT_EQ(rgba.channels, 4);
+  const Image deep = read_image(ws.at("out/deep.tif"));
+  EXPECT_EQ(deep.bit_depth, 16);
+  EXPECT_EQ(deep.width, 4 * read_image(ws.at("in/deep.png")).width);
+  EXPECT_FALSE(has_partial_files(ws.root));
+}
+
+TEST(UpscaleCli, SkipsFinishedOutputsUnlessOverwrite) {
+  Workspace ws;
+  write_image(ws.at("in/a.png"), Workspace::image(3, 8));
+  ASSERT_EQ(ws.upscale({ws.at("in/a.png"), "-o", ws.at("a_x4.png")}), 0);
+  // Replace the output with a marker; a rerun must leave it alone, --overwrite must replace it.
+  write_image(ws.at("a_x4.png"), Workspace::image(3, 8, 2, 2));
+  ASSERT_EQ(ws.upscale({ws.at("in/a.png"), "-o", ws.at("a_x4.png")}), 0);
+  EXPECT_EQ(read_image(ws.at("a_x4.png")).width, 2);
+  ASSERT_EQ(ws.upscale({ws.at("in/a.png"), "-o", ws.at("a_x4.png"), "--overwrite"}), 0);
+  EXPECT_EQ(read_image(ws.at("a_x4.png")).width, 24);
+}
+
+TEST(UpscaleCli, BadFilesFailAloneAndTheRunGoesOn) {
+  Workspace ws;
+  write_image(ws.at("in/good.png"), Workspace::image(3, 8));
+  std::ofstream(ws.at("in/broken.png")) << "\x89PNG\r\n\x1a\n this is not a PNG";
+  std::ofstream(ws.at("in/empty.tif"));
+  EXPECT_EQ(ws.upscale({ws.at("in"), "-o", ws.at("out")}), 1);
+  EXPECT_TRUE(fs::exists(ws.at("out/good.png")));
+  EXPECT_FALSE(fs::exists(ws.at("out/broken.png")));
+  EXPECT_FALSE(fs::exists(ws.at("out/empty.tif")));
+  EXPECT_FALSE(has_partial_files(ws.root));
+}
+
+TEST(UpscaleCli, UnwritableOutputFailsClearly) {
+  Workspace ws;
+  write_image(ws.at("in/a.png"), Workspace::image(3, 8));
+  std::ofstream(ws.at("blocker")) << "a file where a folder should be";
+  EXPECT_EQ(ws.upscale({ws.at("in/a.png"), "-o", ws.at("blocker/a.png")}), 1);
+  EXPECT_FALSE(has_partial_files(ws.root));
+}
+
+TEST(UpscaleCli, UsageErrors) {
+  Workspace ws;
+  write_image(ws.at("in/a.png"), Workspace::image(3, 8));
+  EXPECT_EQ(ws.upscale({ws.at("in/a.png")}), 2);                                   // no -o
+  EXPECT_THROW(ws.upscale({ws.at("in/a.png"), "-o", ws.at("o.png"), "--bogus"}), Error);
+  EXPECT_THROW(ws.upscale({ws.at("in/a.png"), "-o", ws.at("o.png"), "--precision", "fp16"}), Error);
+  EXPECT_THROW(ws.upscale({ws.at("in/a.png"), "-o", ws.at("o.png"), "--outscale", "x"}), Error);
+  EXPECT_THROW(ws.upscale({ws.at("missing.png"), "-o", ws.at("o.png")}), Error);  // nothing to do
+}
+
+}  // namespace
