@@ -120,4 +120,24 @@ TEST(UpscaleCli, UsageErrors) {
   EXPECT_THROW(ws.upscale({ws.at("missing.png"), "-o", ws.at("o.png")}), Error);  // nothing to do
 }
 
+TEST(UpscaleCli, WrongModelFilesAreRefused) {
+  Workspace ws;
+  write_image(ws.at("in/a.png"), Workspace::image(3, 8));
+  auto run_with_model = [&](const std::string& model) {
+    std::vector<std::string> args = {ws.at("in/a.png"), "-o", ws.at("o.png"), "--model", model, "--device", "cpu"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    return cli::run_upscale(int(argv.size()), argv.data());
+  };
+  microsr::testing::expect_error([&] { run_with_model(ws.at("in/a.png")); }, "unknown model file type");
+  std::ofstream(ws.at("fake.pth")) << "not a zip archive";
+  EXPECT_THROW(run_with_model(ws.at("fake.pth")), Error);
+  // Right format, wrong network: a safetensors file holding one unrelated tensor.
+  StateDict other;
+  other.add("encoder.weight", Tensor::zeros({4, 4}));
+  save_safetensors(ws.at("other.safetensors"), other);
+  EXPECT_THROW(run_with_model(ws.at("other.safetensors")), Error);
+  EXPECT_FALSE(fs::exists(ws.at("o.png")));
+}
+
 }  // namespace
