@@ -52,4 +52,22 @@ PaddedInput pad_input(std::vector<float>& scratch, const float* x, int cin, int 
   return padded;
 }
 
+PackedConvWeights pack_channel_blocked(const float* weight, const float* bias, int cin, int cout, int k,
+                                       int co_block, ConvWeightFormat format) {
+  PackedConvWeights packed;
+  packed.format = format;
+  packed.cin = cin, packed.cout = cout, packed.k = k, packed.co_block = co_block;
+  const int blocks = (cout + co_block - 1) / co_block;
+  const int64_t taps = static_cast<int64_t>(cin) * k * k;
+  packed.data.assign(blocks * taps * co_block, 0.0f);
+  for (int co = 0; co < cout; ++co) {
+    float* dst = packed.data.data() + (co / co_block) * taps * co_block + co % co_block;
+    const float* src = weight + co * taps;  // [cin][k][k] of this output channel
+    for (int64_t t = 0; t < taps; ++t) dst[t * co_block] = src[t];
+  }
+  packed.bias.assign(cout, 0.0f);
+  if (bias) std::copy(bias, bias + cout, packed.bias.begin());
+  return packed;
+}
+
 }  // namespace microsr::kernels::detail

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "cpu/conv2d_variants.h"
 #include "cpu/cpu_kernels.h"
 
 namespace microsr::kernels::detail {
@@ -34,6 +35,12 @@ void fill_padded_input(const PaddedInput& padded, const float* x, int cin, int h
 // Both of the above, with its own parallel region.
 PaddedInput pad_input(std::vector<float>& scratch, const float* x, int cin, int h, int w,
                       int pad_top, int pad_left, int rows, int row_stride, int64_t tail_slack);
+
+// Packs weight [cout][cin][k][k] into blocks of `co_block` output channels,
+// [ceil(cout/co_block)][cin][k][k][co_block] (the last block zero-filled): the layout both direct
+// kernels read, where the co_block weights of one tap sit side by side.
+PackedConvWeights pack_channel_blocked(const float* weight, const float* bias, int cin, int cout, int k,
+                                       int co_block, ConvWeightFormat format);
 
 // The scratch vector of the calling thread, reused by every conv call on this thread.
 std::vector<float>& thread_scratch(int which);

@@ -110,20 +110,7 @@ void store_tile(float* y, const float* tile, int channels, int co0, const float*
 
 PackedConvWeights pack_direct_weights(const float* weight, const float* bias, int cin, int cout,
                                       int k) {
-  PackedConvWeights packed;
-  packed.format = ConvWeightFormat::kDirect;
-  packed.cin = cin, packed.cout = cout, packed.k = k, packed.co_block = kCoBlock;
-  const int blocks = (cout + kCoBlock - 1) / kCoBlock;
-  const int64_t taps = static_cast<int64_t>(cin) * k * k;
-  packed.data.assign(blocks * taps * kCoBlock, 0.0f);
-  for (int co = 0; co < cout; ++co) {
-    float* dst = packed.data.data() + (co / kCoBlock) * taps * kCoBlock + co % kCoBlock;
-    const float* src = weight + co * taps;  // [cin][k][k] of this output channel
-    for (int64_t t = 0; t < taps; ++t) dst[t * kCoBlock] = src[t];
-  }
-  packed.bias.assign(cout, 0.0f);
-  if (bias) std::copy(bias, bias + cout, packed.bias.begin());
-  return packed;
+  return detail::pack_channel_blocked(weight, bias, cin, cout, k, kCoBlock, ConvWeightFormat::kDirect);
 }
 
 void conv2d_direct_packed(float* y, const float* x, const PackedConvWeights& packed, int h, int w,

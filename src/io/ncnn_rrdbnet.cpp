@@ -16,6 +16,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "io/file_bytes.h"
 #include "microsr/rrdbnet.h"
 #include "microsr/weights.h"
 
@@ -122,13 +123,7 @@ bool has_lrelu(const std::string& key) {
 
 class BinReader {
  public:
-  explicit BinReader(const std::string& path) : path_(path) {
-    std::ifstream in(path, std::ios::binary | std::ios::ate);
-    require(bool(in), "cannot open ncnn weight file " + path);
-    bytes_.resize(std::size_t(in.tellg()));
-    in.seekg(0);
-    require(bool(in.read(bytes_.data(), std::streamsize(bytes_.size()))), "cannot read " + path);
-  }
+  explicit BinReader(const std::string& path) : path_(path), bytes_(io::read_file_bytes(path)) {}
   void read(void* dst, std::size_t n, const std::string& what) {
     require(pos_ + n <= bytes_.size(), path_ + ": file ends at byte " + std::to_string(bytes_.size()) +
                                            " while reading " + what + " (truncated, or not the .bin of this .param)");
@@ -140,7 +135,7 @@ class BinReader {
 
  private:
   std::string path_;
-  std::vector<char> bytes_;
+  std::vector<uint8_t> bytes_;
   std::size_t pos_ = 0;
 };
 

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <set>
 
+#include "io/file_bytes.h"
 #include "io/json_min.h"
 #include "microsr/weights.h"
 
@@ -29,18 +30,6 @@ std::size_t safetensors_dtype_size(const std::string& dtype) {
   if (dtype == "F32") return 4;
   if (dtype == "F16" || dtype == "BF16") return 2;
   return 0;
-}
-
-std::vector<uint8_t> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  require(in.good(), path + ": cannot open file for reading");
-  const std::streamoff size = in.tellg();
-  require(size >= 0, path + ": cannot determine the file size");
-  std::vector<uint8_t> bytes(static_cast<std::size_t>(size));
-  in.seekg(0);
-  in.read(reinterpret_cast<char*>(bytes.data()), size);
-  require(in.gcount() == size, path + ": short read");
-  return bytes;
 }
 
 HeaderEntry parse_entry(const std::string& name, const io::JsonValue& v, const std::string& path) {
@@ -112,7 +101,7 @@ Tensor widen(const HeaderEntry& e, const uint8_t* src) {
 
 StateDict load_safetensors(const std::string& path) {
   static_assert(std::endian::native == std::endian::little);
-  const std::vector<uint8_t> file = read_file(path);
+  const std::vector<uint8_t> file = io::read_file_bytes(path);
   require(file.size() >= 8, path + ": not a safetensors file (" + std::to_string(file.size()) +
                                 " bytes; the 8-byte header length is missing)");
   uint64_t header_len = 0;

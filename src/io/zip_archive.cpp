@@ -1,3 +1,4 @@
+#include "io/file_bytes.h"
 #include "io/zip_archive.h"
 
 #include <zlib.h>
@@ -54,18 +55,6 @@ class Bytes {
   const std::string& path_;
 };
 
-std::vector<uint8_t> read_whole_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  require(in.good(), path + ": cannot open file for reading");
-  const std::streamoff size = in.tellg();
-  require(size >= 0, path + ": cannot determine the file size");
-  std::vector<uint8_t> bytes(static_cast<std::size_t>(size));
-  in.seekg(0);
-  in.read(reinterpret_cast<char*>(bytes.data()), size);
-  require(in.gcount() == size, path + ": short read");
-  return bytes;
-}
-
 uint32_t crc32_of(const uint8_t* data, uint64_t bytes) {
   uLong crc = crc32(0L, Z_NULL, 0);
   while (bytes > 0) {  // zlib takes 32-bit lengths
@@ -109,7 +98,7 @@ std::vector<uint8_t> inflate_exact(const uint8_t* src, uint64_t src_size, uint64
 
 // ---- reader ------------------------------------------------------------------------------------
 
-ZipReader::ZipReader(const std::string& path) : path_(path), file_(read_whole_file(path)) {
+ZipReader::ZipReader(const std::string& path) : path_(path), file_(read_file_bytes(path)) {
   parse_central_directory();
 }
 
