@@ -1,4 +1,3 @@
-#include "io/file_bytes.h"
 #include "io/zip_archive.h"
 
 #include <zlib.h>
@@ -8,6 +7,7 @@
 #include <limits>
 #include <unordered_set>
 
+#include "io/file_bytes.h"
 #include "microsr/error.h"
 
 namespace microsr::io {
