@@ -112,8 +112,12 @@ int run_upscale(int argc, char** argv) {
 
   auto backend = make_backend(args.get("--device", "auto"), args.get("--precision", "fp32"), args.get_int("--threads", 0));
   const std::string model = args.has("--model") ? args.get("--model") : default_model_path();
-  const StateDict weights = load_rrdbnet_weights(model);
-  RRDBNet net(infer_rrdbnet_config(weights), weights, *backend);
+  // The file's tensors are copied into the network's arena; drop them as soon as it is built.
+  const auto net_ptr = [&] {
+    const StateDict weights = load_rrdbnet_weights(model);
+    return std::make_unique<RRDBNet>(infer_rrdbnet_config(weights), weights, *backend);
+  }();
+  RRDBNet& net = *net_ptr;
 
   UpscaleOptions opt;
   opt.tiles = tile_options(args, net.config());
