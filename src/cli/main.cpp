@@ -14,6 +14,8 @@ usage: microsr <command> [options]   (microsr <command> --help for details)
 
 commands:
   upscale   upscale images ×4 with RealESRGAN_x4plus or another RRDBNet model
+  detect    find microdisks in microscope images and crop them (classical CV)
+  synth     render synthetic microscope images of microdisk arrays, with ground truth
   info      print a model file's architecture and parameter counts
   bench     time one forward pass (for tools/compare_cpu_vs_torch.py)
 )";
@@ -30,6 +32,8 @@ int main(int argc, char** argv) {
     if (command == "upscale") return microsr::cli::run_upscale(argc - 2, argv + 2);
     if (command == "info") return microsr::cli::run_info(argc - 2, argv + 2);
     if (command == "bench") return microsr::cli::run_bench(argc - 2, argv + 2);
+    if (command == "detect") return microsr::cli::run_detect(argc - 2, argv + 2);
+    if (command == "synth") return microsr::cli::run_synth(argc - 2, argv + 2);
     std::fprintf(stderr, "microsr: unknown command '%s'\n\n%s", command.c_str(), kUsage);
     return 2;
   } catch (const microsr::Error& e) {

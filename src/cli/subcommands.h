@@ -4,4 +4,6 @@ namespace microsr::cli {
 int run_upscale(int argc, char** argv);
 int run_info(int argc, char** argv);
 int run_bench(int argc, char** argv);
+int run_synth(int argc, char** argv);
+int run_detect(int argc, char** argv);
 }  // namespace microsr::cli
