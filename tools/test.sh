@@ -8,12 +8,14 @@ build="${MICROSR_BUILD_DIR:-$repo/build}"
 "$repo/tools/fetch_weights.sh"
 
 # The independent references some tests run live: torch.load reads what our save_pth writes
-# (Debian's python3-torch), the safetensors package reads what save_safetensors writes (PyPI).
-if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
-  echo "test: installing python3-torch for the PyTorch cross-checks" >&2
+# (Debian's python3-torch), the safetensors package reads what save_safetensors writes (PyPI),
+# Pillow reads back the PNG/TIFF files our writers produce.
+if ! /usr/bin/python3 -c "import torch, PIL" 2>/dev/null; then
+  echo "test: installing python3-torch and python3-pil for the cross-checks" >&2
   sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends python3-torch python3-numpy >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends \
+    python3-torch python3-numpy python3-pil >/dev/null
 fi
 if ! python3 -c "import safetensors.numpy" 2>/dev/null; then
   python3 -m pip install -q safetensors numpy 2>/dev/null ||
