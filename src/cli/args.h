@@ -18,6 +18,8 @@ class Args {
   std::string get(const std::string& name, const std::string& fallback = "") const;
   int get_int(const std::string& name, int fallback) const;
   double get_double(const std::string& name, double fallback) const;
+  // The value of -o or its long form --output ("" when neither was given).
+  std::string output() const { return has("-o") ? get("-o") : get("--output"); }
   const std::vector<std::string>& positional() const { return positional_; }
   bool help() const { return help_; }
 

@@ -125,7 +125,7 @@ int run_detect(int argc, char** argv) {
     std::fputs(kHelp, stdout);
     return 0;
   }
-  const std::string output = args.has("-o") ? args.get("-o") : args.get("--output");
+  const std::string output = args.output();
   if (args.positional().empty() || output.empty()) {
     std::fputs("microsr detect: needs INPUT... and -o DIR (see --help)\n", stderr);
     return 2;

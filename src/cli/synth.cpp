@@ -97,7 +97,7 @@ int run_synth(int argc, char** argv) {
   }
   require(args.positional().empty(), "unexpected argument '" + (args.positional().empty() ? "" : args.positional()[0]) +
                                          "' (microsr synth takes only options; see --help)");
-  const std::string dir = args.get("-o", args.get("--output"));
+  const std::string dir = args.output();
   require(!dir.empty(), "missing -o DIR: the folder to write the images into (see --help)");
 
   RenderOptions options;

@@ -96,7 +96,7 @@ int run_upscale(int argc, char** argv) {
     std::fputs(kHelp, stdout);
     return 0;
   }
-  const std::string output = args.has("-o") ? args.get("-o") : args.get("--output");
+  const std::string output = args.output();
   if (args.positional().empty() || output.empty()) {
     std::fputs("microsr upscale: needs INPUT... and -o OUTPUT (see --help)\n", stderr);
     return 2;
