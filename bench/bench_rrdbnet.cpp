@@ -1,10 +1,13 @@
-// Whole-network benchmark: RRDBNet forward on the CPU backend.
+// Whole-network benchmark: RRDBNet forward on the CPU backend, and on the CUDA backend in fp32
+// and fp16 (skipped, with "no CUDA device", where there is none).
 //   * RealESRGAN_x4plus (real weights when fetched: $MICROSR_MODELS or <repo>/models) at 64×64 and
 //     128×128 inputs — the sizes the core issue compares with PyTorch
 //     (tools/compare_cpu_vs_torch.py runs both side by side and reports the ratio);
 //   * without the weights, the same architecture with random weights (speed does not depend on
 //     the values).
-// Counters: GFLOP/s (2 × MACs of the forward pass per second) and peak RSS in MiB.
+// Counters: GFLOP/s (2 × MACs of the forward pass per second) and peak RSS in MiB; for CUDA the
+// allocator's peak device memory in MiB. CUDA timings run from the input on the device to the
+// output on the device (the queue drained each iteration), as `microsr bench --device cuda`.
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
@@ -60,3 +63,45 @@ void BM_RealESRGANx4plusForward(benchmark::State& state) {
 // Args: input side, threads (0 = all cores).
 BENCHMARK(BM_RealESRGANx4plusForward)->Args({64, 0})->Args({128, 0})->Args({64, 1})
     ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+
+namespace {
+
+// Args: input width, input height, precision (0 fp32, 1 fp16), convolution variant (index into
+// cuda_conv_variants(): 0 legacy_find, 3 graph_fused).
+void BM_RealESRGANx4plusForwardCuda(benchmark::State& state) {
+  std::string why;
+  if (!cuda_available(&why)) {
+    state.SkipWithError(("no CUDA device: " + why).c_str());
+    return;
+  }
+  static const StateDict weights = x4plus_weights();
+  const int width = int(state.range(0)), height = int(state.range(1));
+  CudaOptions options;
+  options.precision = state.range(2) ? Precision::fp16 : Precision::fp32;
+  options.conv = cuda_conv_variants().at(std::size_t(state.range(3)));
+  auto backend = make_cuda_backend(0, options);
+  const RRDBNetConfig cfg = infer_rrdbnet_config(weights);
+  RRDBNet net(cfg, weights, *backend);
+  Tensor host = Tensor::empty({1, 3, height, width});
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> uniform(0.f, 1.f);
+  for (int64_t i = 0; i < host.numel(); ++i) host.f32()[i] = uniform(rng);
+  const Tensor x = backend->to_device(host);
+  net.forward(x);  // warm-up: prepared weights, cuDNN plans, first allocations
+  synchronize_device(*backend);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(net.forward(x).raw());
+    synchronize_device(*backend);
+  }
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2 * cfg.macs(height, width) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["peak_device_MiB"] = double(device_memory_stats(*backend).peak_reserved) / (1 << 20);
+  state.SetLabel(backend->name());
+}
+
+}  // namespace
+
+BENCHMARK(BM_RealESRGANx4plusForwardCuda)
+    ->Args({256, 256, 0, 0})->Args({256, 256, 1, 0})->Args({256, 256, 1, 3})
+    ->Args({1600, 1200, 0, 0})->Args({1600, 1200, 1, 0})->Args({1600, 1200, 1, 3})
+    ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);

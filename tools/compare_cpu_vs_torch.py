@@ -90,8 +90,8 @@ def run_ours(binary, args, size):
               f"{done.stderr.strip()}", file=sys.stderr)
         return None
     result = last_json_line(done.stdout)
-    if result.get("size") != size:
-        print(f"WARNING: microsr bench reported size {result.get('size')} for --size {size}",
+    if (result.get("width"), result.get("height")) != (size, size):
+        print(f"WARNING: microsr bench reported {result.get('size')} for --size {size}",
               file=sys.stderr)
     return result
 

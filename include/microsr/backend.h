@@ -4,8 +4,10 @@
 // always built (reference and fallback); the cuda backend is built when nvcc and cuDNN are found.
 // All tensors passed to one backend live on its device. Activations are NCHW float32.
 #pragma once
+#include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "microsr/tensor.h"
 
@@ -26,6 +28,20 @@ struct ConvOptions {
   float scale = 1.0f;
   const Tensor* residual = nullptr;        // same shape as the output, or null
   const PreparedConv* prepared = nullptr;  // from prepare_conv(w, b) of this backend, or null
+};
+
+// One Adam step, exactly as torch.optim.Adam (weight_decay adds wd·p to the gradient) or AdamW
+// (decoupled: p −= lr·wd·p first), with t the 1-based step number:
+//   g = grad (+ wd·p for Adam);  m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²
+//   p −= lr · (m / (1−β1^t)) / (sqrt(v / (1−β2^t)) + eps)
+// The hyperparameters are doubles, as torch keeps them (Python floats): 1 − 0.999 must be 0.001,
+// not the 0.00099998713 a float β would give.
+struct AdamStep {
+  double lr = 1e-4;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double weight_decay = 0;
+  bool decoupled = false;  // AdamW
+  int64_t t = 1;
 };
 
 class Backend {
@@ -55,6 +71,37 @@ class Backend {
   virtual void pixel_unshuffle(Tensor& y, const Tensor& x, int r) = 0;
   // Copy x into channels [c0, c0 + x.C) of y (same N, H, W): the dense block's concatenation.
   virtual void copy_channels(Tensor& y, int64_t c0, const Tensor& x) = 0;
+
+  // ---- training: the gradients of the ops above, and the optimizer's flat loops ----------------
+  // A backend that cannot train leaves these as they are: each throws an Error naming the op.
+  // dx, dy, x may be channel slices (batch stride ≠ C·H·W), like the forward's dense buffer.
+  //
+  // Gradient of y = conv_same(x, w) w.r.t. x: dx[N][Cin][H][W] (+)= conv_same(dy, w^T flipped),
+  // dy [N][Cout][H][W], w [Cout][Cin][k][k]. accumulate: add into dx instead of overwriting it.
+  virtual void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, bool accumulate);
+  // Gradients of the conv's weight and bias, always ADDED to dw [Cout][Cin][k][k] and
+  // db [Cout] (db may be undefined): dw += Σ_n,y,x dy ⊗ x_shifted, db += Σ_n,y,x dy.
+  virtual void conv2d_backward_weight(Tensor& dw, Tensor& db, const Tensor& x, const Tensor& dy);
+  // Gradient through y = LeakyReLU(z, slope), given the OUTPUT y (same sign as z for slope > 0):
+  // dz = dy · (y > 0 ? 1 : slope). dz may alias dy.
+  virtual void leaky_relu_backward(Tensor& dz, const Tensor& dy, const Tensor& y, float slope);
+  // Gradient of nearest ×2: dx[N][C][H][W] = Σ of each 2×2 block of dy[N][C][2H][2W].
+  virtual void upsample_nearest2x_backward(Tensor& dx, const Tensor& dy);
+  // The inverse of pixel_unshuffle (and its gradient): y[N][C][H·r][W·r] ← x[N][C·r²][H][W].
+  virtual void pixel_shuffle(Tensor& y, const Tensor& x, int r);
+  // Mean absolute error over all elements; when dpred is given, also its gradient
+  // dpred = sign(pred − target) / numel (0 where equal, as torch's L1Loss). Returns the loss.
+  virtual double l1_loss(Tensor* dpred, const Tensor& pred, const Tensor& target);
+  // Σ t² over all elements (for gradient-norm clipping and logs), accumulated in double.
+  virtual double sum_squares(const Tensor& t);
+  // t = value, every element.
+  virtual void fill(Tensor& t, float value);
+  // t *= s, every element.
+  virtual void scale(Tensor& t, float s);
+  // One Adam(W) step over flat, same-sized buffers (see AdamStep for the formula).
+  virtual void adam_step(Tensor& param, Tensor& m, Tensor& v, const Tensor& grad, const AdamStep& step);
+  // ema = decay · ema + (1 − decay) · param (same sizes).
+  virtual void ema_update(Tensor& ema, const Tensor& param, double decay);
 };
 
 // The CPU backend. `threads` = 0 uses every core (OpenMP).
@@ -62,10 +109,52 @@ std::unique_ptr<Backend> make_cpu_backend(int threads = 0);
 // Which CPU convolution kernel variant runs (see kernels/cpu/conv2d_variants.h); for tests/benches.
 void set_cpu_conv_variant(const std::string& name);
 
-#ifdef MICROSR_WITH_CUDA
-std::unique_ptr<Backend> make_cuda_backend(int device_index = 0);
-#endif
+// ---- the CUDA backend (docs/cuda_backend.md) ------------------------------------------------
+// Declared in every build; without the CUDA backend compiled in, make_cuda_backend and
+// cuda_device_info throw an Error saying so, and the memory statistics are zero.
+enum class Precision { fp32, fp16 };
+const char* precision_name(Precision p);
+// "fp32" or "fp16"; anything else throws Error naming the choices.
+Precision parse_precision(const std::string& name);
+
+struct CudaOptions {
+  // fp32: NCHW float, no TF32 (bit-for-bit the arithmetic of the CPU reference, up to summation
+  // order). fp16: activations NHWC half on tensor cores with fp32 accumulation; the interface
+  // stays NCHW float32 (to_device/to_host convert), and to_host throws if the output holds
+  // NaN/Inf (fp16 overflow) instead of returning a black image.
+  Precision precision = Precision::fp32;
+  // Convolution variant, by name from cuda_conv_variants(): "legacy_find" (default),
+  // "legacy_heuristic", "graph", "graph_fused".
+  std::string conv = "legacy_find";
+  std::size_t workspace_limit = std::size_t(256) << 20;  // cuDNN workspace of one convolution
+  // Synchronise after every operation so that an asynchronous CUDA error names the operation
+  // that caused it (slow; also turned on by the environment variable MICROSR_CUDA_SYNC=1).
+  bool sync_each_op = false;
+};
+std::unique_ptr<Backend> make_cuda_backend(int device_index = 0, const CudaOptions& options = {});
+// The convolution variants make_cuda_backend accepts (empty without the CUDA backend).
+std::vector<std::string> cuda_conv_variants();
 // True when this build has the CUDA backend and a CUDA device is present.
 bool cuda_available(std::string* why_not = nullptr);
+
+struct CudaDeviceInfo {
+  std::string name;
+  int compute_major = 0, compute_minor = 0;
+  int64_t free_bytes = 0, total_bytes = 0;  // device memory now
+};
+CudaDeviceInfo cuda_device_info(int device_index = 0);
+
+// What a CUDA backend's caching allocator holds (zeros for any other backend): bytes in tensors
+// now and at the peak, bytes reserved from the device (in use + cached for reuse), and what a
+// new allocation could use (free device memory + this allocator's cached blocks).
+struct DeviceMemoryStats {
+  int64_t in_use = 0, peak_in_use = 0, reserved = 0, peak_reserved = 0, available = 0;
+};
+DeviceMemoryStats device_memory_stats(const Backend& backend);
+// Restarts the peaks at the current values (e.g. after loading the weights).
+void reset_device_memory_peaks(Backend& backend);
+// Waits until a CUDA backend has finished the work queued so far (nothing to wait for elsewhere);
+// for timing. Errors of that work surface here.
+void synchronize_device(Backend& backend);
 
 }  // namespace microsr

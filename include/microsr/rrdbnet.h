@@ -45,6 +45,19 @@ struct RRDBNetConfig {
 // num_grow_ch and the scale (from conv_first's input channels). Throws on inconsistent shapes.
 RRDBNetConfig infer_rrdbnet_config(const StateDict& basicsr_named);
 
+// What a training forward pass keeps for the backward pass: the input of every convolution and
+// the output of every LeakyReLU (its sign is all the LeakyReLU's gradient needs). The dense
+// block's buffer holds both at once: its first num_feat channels are the block's input, the next
+// four groups of num_grow_ch are x1..x4 (each conv's input is a prefix of it).
+struct RRDBNetTape {
+  Tensor input;               // what conv_first saw (after pixel_unshuffle for scale 2 / 1)
+  std::vector<Tensor> dense;  // one per dense block, in forward order: [N][nf + 4·g][h][w]
+  Tensor body_out;            // the last RRDB's output = conv_body's input
+  Tensor up1_in, up1_out;     // nearest ×2 of (conv_body + feat), and lrelu(conv_up1(·))
+  Tensor up2_in, up2_out;     // nearest ×2 of up1_out, and lrelu(conv_up2(·))
+  Tensor hr_out;              // lrelu(conv_hr(up2_out)) = conv_last's input
+};
+
 class RRDBNet {
  public:
   // Copies the weights (basicsr names) onto the backend's device; validates every shape.
@@ -53,7 +66,19 @@ class RRDBNet {
 
   // y[N][out_ch][H·scale][W·scale] from x[N][in_ch][H][W] in [0,1]; both on the backend's device.
   // For scale 2 / 1, H and W must be divisible by 2 / 4.
-  Tensor forward(const Tensor& x);
+  // With a tape, also keeps what backward() needs (about 3× the activations of a plain pass).
+  Tensor forward(const Tensor& x, RRDBNetTape* tape = nullptr);
+
+  // The backward pass of the forward that filled `tape`: given dy = ∂loss/∂y, ADDS ∂loss/∂θ for
+  // every parameter θ into `grads`, a flat buffer laid out like parameters() (zero it first).
+  // Walks the network in exactly the reverse order of forward(); docs/rrdbnet.md explains it.
+  void backward(const Tensor& dy, const RRDBNetTape& tape, Tensor& grads);
+
+  // Every parameter in one flat buffer on the backend's device, in parameter_table() order.
+  // An optimizer may change it in place; call weights_updated() afterwards.
+  Tensor& parameters() { return arena_; }
+  // The parameters as a basicsr-named state dict, copied to the host (for saving).
+  StateDict state_dict() const;
 
   // Optional: record named intermediate activations during forward (copied to the host), for
   // parity tests and teaching. Names: "conv_first", "body.N", "conv_body", "conv_up1",
@@ -73,12 +98,25 @@ class RRDBNet {
   Tensor rdb(const Tensor& x, const std::string& prefix);
   void record(const std::string& name, const Tensor& t);
 
+  // Backward helpers (src/nn/rrdbnet_backward.cpp).
+  Tensor grad_view(Tensor& grads, const std::string& name) const;
+  // Adds layer `name`'s weight and bias gradients for y = conv(x), given dy.
+  void conv_weight_grads(const std::string& name, const Tensor& x, const Tensor& dy, Tensor& grads);
+  // The same, and returns ∂L/∂x (or adds it into *dx_accumulate and returns that).
+  Tensor conv_backward(const std::string& name, const Tensor& x, const Tensor& dy, Tensor& grads,
+                       Tensor* dx_accumulate = nullptr);
+  // ∂L/∂x of one dense block, given ∂L/∂out; adds its five convs' gradients.
+  Tensor rdb_backward(const Tensor& dy, const Tensor& dense, const std::string& prefix, Tensor& grads);
+  Tensor scaled_copy(const Tensor& t, float s);  // a new tensor holding s · t
+
   RRDBNetConfig config_;
   Backend& backend_;
   Tensor arena_;  // every parameter, one buffer, in parameter_table() order
   std::vector<std::pair<std::string, Tensor>> params_;  // views into arena_
   std::map<std::string, std::unique_ptr<PreparedConv>> prepared_;  // by layer name ("conv_first")
   StateDict* recorder_ = nullptr;
+  RRDBNetTape* tape_ = nullptr;  // set during a training forward
+  std::vector<int64_t> offsets_;  // element offset of each params_ entry in the arena
 };
 
 }  // namespace microsr

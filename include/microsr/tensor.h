@@ -1,12 +1,16 @@
 // Tensor: a shape, an element type, a device and a view into storage.
 //
-// Storage is either owned (allocated here, freed when the last Tensor referring to it goes) or
-// borrowed (a pointer into an arena or a caller's buffer, which must outlive the Tensor).
-// Layout is always dense, row-major, NCHW for images and activations, [Cout][Cin][kh][kw] for
+// Storage is either owned (allocated here, freed when the last Tensor referring to it goes; device
+// memory goes back to the allocator that made it) or borrowed (a pointer into an arena or a
+// caller's buffer, which must outlive the Tensor).
+// Layout is dense, row-major, NCHW for images and activations, [Cout][Cin][kh][kw] for
 // convolution weights — the same as PyTorch, so a state_dict maps onto us without transposes.
+// The one exception: the CUDA backend's fp16 activations are NHWC in memory (see Layout); their
+// shape, channel_slice() and every Backend op still speak NCHW.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -34,12 +38,20 @@ using Shape = std::vector<int64_t>;
 int64_t shape_numel(const Shape& s);
 std::string shape_str(const Shape& s);  // "[1, 64, 32, 32]"
 
-// A block of bytes on a device. Owned storage frees itself; borrowed storage does not.
+// How the elements of a rank-4 [N][C][H][W] tensor sit in memory. nchw: planes of H×W (the
+// default, and all the CPU uses). nhwc: the C values of a pixel side by side (tensor cores read
+// fp16 activations fastest this way); element (n, c, h, w) is at ((n·H + h)·W + w)·C' + c, with
+// C' the channel count of the tensor it was sliced from.
+enum class Layout : uint8_t { nchw, nhwc };
+
+// A block of bytes on a device. Owned storage frees itself: CPU memory with free(), anything else
+// through `release` (set by the allocator that made it). Borrowed storage does neither.
 struct Storage {
   void* data = nullptr;
   std::size_t bytes = 0;
   Device device;
   bool owned = false;
+  std::function<void(void*)> release;  // device memory: hands `data` back to its allocator
   ~Storage();
 };
 
@@ -54,6 +66,9 @@ class Tensor {
   // A view of memory that belongs to someone else (an arena, a file mapping, a caller).
   static Tensor borrow(void* data, const Shape& shape, DType dtype = DType::f32,
                        Device device = Device::cpu());
+  // A tensor over storage made elsewhere (a device allocator), in the given layout.
+  static Tensor from_storage(std::shared_ptr<Storage> storage, const Shape& shape, DType dtype,
+                             Layout layout = Layout::nchw);
 
   bool defined() const { return storage_ != nullptr; }
   const Shape& shape() const { return shape_; }
@@ -63,10 +78,11 @@ class Tensor {
   std::size_t bytes() const { return numel() * dtype_size(dtype_); }
   DType dtype() const { return dtype_; }
   Device device() const { return storage_ ? storage_->device : Device::cpu(); }
+  Layout layout() const { return layout_; }
 
   void* raw() const { return static_cast<char*>(storage_->data) + offset_bytes_; }
   template <class T> T* data() const { return static_cast<T*>(raw()); }
-  float* f32() const;  // checks dtype == f32 and device == cpu
+  float* f32() const;  // checks dtype == f32 (a device pointer for device tensors: never dereference it here)
 
   // Same storage, new shape with the same element count.
   Tensor reshaped(const Shape& shape) const;
@@ -75,8 +91,13 @@ class Tensor {
   // view is not contiguous. The dense block writes each conv's output into such a slice.
   Tensor channel_slice(int64_t c0, int64_t count) const;
   // Elements between consecutive images of an NCHW tensor (C·H·W unless this is a channel slice).
-  int64_t batch_stride() const { return batch_stride_ ? batch_stride_ : (rank() ? numel() / dim(0) : 0); }
-  bool is_contiguous() const { return batch_stride_ == 0 || dim(0) == 1; }
+  int64_t batch_stride() const { return batch_stride_ ? batch_stride_ : (rank() && dim(0) ? numel() / dim(0) : 0); }
+  // An NHWC channel slice is never contiguous unless it keeps every channel.
+  bool is_contiguous() const {
+    if (batch_stride_ == 0) return true;
+    if (layout_ == Layout::nchw) return dim(0) == 1;
+    return dim(0) > 0 && batch_stride_ == numel() / dim(0);
+  }
   // Pointer to image n of an NCHW float tensor.
   float* image(int64_t n) const { return f32() + n * batch_stride(); }
   // A deep, dense copy (owned, CPU).
@@ -90,6 +111,7 @@ class Tensor {
   Shape shape_;
   DType dtype_ = DType::f32;
   int64_t batch_stride_ = 0;  // 0: dense
+  Layout layout_ = Layout::nchw;
 };
 
 // f16 <-> f32 conversion (IEEE half), used by the weight loaders.

@@ -56,11 +56,14 @@ Tensor upscale_tiled(RRDBNet& net, Backend& backend, const Tensor& x, const Tile
 
 // Peak bytes one forward pass of `config` allocates for a batch of n pieces of h×w input pixels
 // (activations and the input/output; weights excluded). Calibrated with getrusage, see tile_memory.cpp.
-int64_t estimate_forward_bytes(const RRDBNetConfig& config, int64_t h, int64_t w, int64_t n = 1);
+// bytes_per_value: 4 for float32 activations (CPU, CUDA fp32), 2 for the CUDA backend's fp16.
+int64_t estimate_forward_bytes(const RRDBNetConfig& config, int64_t h, int64_t w, int64_t n = 1,
+                               int bytes_per_value = 4);
 // The largest tile (a multiple of 8, at least 16) whose padded piece fits `available_bytes`;
-// 0 when the whole image (height × width) fits in one pass.
+// 0 when the whole image (height × width) fits in one pass. For a GPU, pass what the device can
+// still give (device_memory_stats(backend).available, less headroom) and its bytes_per_value.
 int auto_tile_size(const RRDBNetConfig& config, int64_t available_bytes, int tile_pad = 10,
-                   int64_t height = 0, int64_t width = 0);
+                   int64_t height = 0, int64_t width = 0, int bytes_per_value = 4);
 // The host memory a new allocation can use now (MemAvailable of /proc/meminfo), or 0 if unknown.
 int64_t available_host_memory();
 

@@ -4,6 +4,7 @@
 // (fp16/bf16 in the file are widened). Every loader rejects malformed input with microsr::Error
 // naming the file, the field, what was expected and what was found — it never crashes.
 #pragma once
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,10 +30,15 @@ StateDict load_pth(const std::string& path);
 // Writes a torch.save()-compatible zip that torch.load() reads as an OrderedDict of float32
 // tensors, optionally wrapped as {wrapper: {...}} (e.g. "params_ema", as BasicSR saves).
 void save_pth(const std::string& path, const StateDict& sd, const std::string& wrapper = "");
+// Several state dicts in one file, as BasicSR saves a generator: {"params": {...},
+// "params_ema": {...}} (each group an OrderedDict under its name). load_pth reads params_ema.
+void save_pth_groups(const std::string& path, const std::vector<std::pair<std::string, const StateDict*>>& groups);
 
 // safetensors: read F32/F16/BF16 tensors; write F32.
-StateDict load_safetensors(const std::string& path);
-void save_safetensors(const std::string& path, const StateDict& sd);
+// The optional "__metadata__" string map is returned through / written from `metadata`.
+StateDict load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata = nullptr);
+void save_safetensors(const std::string& path, const StateDict& sd,
+                      const std::map<std::string, std::string>& metadata = {});
 
 // ncnn model (.param text + .bin weights) of an RRDBNet, as converted for Real-ESRGAN-ncnn-vulkan:
 // validated against the expected graph and mapped onto basicsr's state_dict names.

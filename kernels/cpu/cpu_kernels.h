@@ -6,6 +6,10 @@
 #pragma once
 #include <cstdint>
 
+namespace microsr {
+struct AdamStep;  // microsr/backend.h
+}
+
 namespace microsr::kernels {
 
 // What happens to a convolution's output before it is stored:
@@ -17,7 +21,10 @@ struct ConvEpilogue {
   bool has_lrelu = false;
   float lrelu_slope = 0.2f;
   float scale = 1.0f;
-  const float* residual = nullptr;  // [Cout][H][W], may alias nothing else
+  // [Cout][H][W]. May be y itself (every optimized kernel reads each residual element just
+  // before its one store to the same place; conv2d_backward_data accumulates this way), but must
+  // not overlap x.
+  const float* residual = nullptr;
 };
 
 // Stride-1 "same" convolution, odd square kernel k, zero padding k/2.
@@ -40,5 +47,60 @@ void pixel_unshuffle_ref(float* y, const float* x, int c, int h, int w, int r);
 
 // y = LeakyReLU(x, slope), n floats (may alias).
 void leaky_relu_ref(float* y, const float* x, float slope, int64_t n);
+
+// ---- training: gradients of the ops above (kernels/cpu/ref/*_backward_ref.cpp) -----------------
+
+// Gradient of y = conv_same(x, weight) w.r.t. x, for one image:
+//   dx [cin][h][w] (+)= Σ_co,ky,kx weight[co][ci][ky][kx] · dy[co][iy − ky + k/2][ix − kx + k/2]
+//   dy [cout][h][w], weight [cout][cin][k][k]; dy outside the image counts as 0.
+// accumulate: add into dx; otherwise overwrite it.
+void conv2d_backward_data_ref(float* dx, const float* dy, const float* weight, int cin, int cout,
+                              int h, int w, int k, bool accumulate);
+
+// Gradients of y = conv_same(x, weight) + bias w.r.t. weight and bias, for one image, ADDED:
+//   dw [cout][cin][k][k] += Σ_oy,ox dy[co][oy][ox] · x[ci][oy + ky − k/2][ox + kx − k/2]
+//   db [cout]            += Σ_oy,ox dy[co][oy][ox]      (db may be null)
+//   x [cin][h][w], dy [cout][h][w]; x outside the image counts as 0.
+void conv2d_backward_weight_ref(float* dw, float* db, const float* x, const float* dy, int cin,
+                                int cout, int h, int w, int k);
+
+// dz = dy · (y > 0 ? 1 : slope), n floats, y the LeakyReLU's OUTPUT (dz may alias dy).
+void leaky_relu_backward_ref(float* dz, const float* dy, const float* y, float slope, int64_t n);
+
+// dx [c][h][w] = sum of the 2x2 block dy [c][2·iy .. 2·iy+1][2·ix .. 2·ix+1] (dy is [c][2h][2w]).
+void upsample_nearest2x_backward_ref(float* dx, const float* dy, int c, int h, int w);
+
+// The inverse of pixel_unshuffle_ref: y [c][h·r][w·r], x [c·r·r][h][w],
+//   y[ch][oy·r + i][ox·r + j] = x[ch·r·r + i·r + j][oy][ox]   (torch.nn.functional.pixel_shuffle).
+void pixel_shuffle_ref(float* y, const float* x, int c, int h, int w, int r);
+
+// Returns Σ |pred − target| over n floats (in double). When dpred is not null, also
+//   dpred[i] = grad_scale · sign(pred[i] − target[i])   (0 where they are equal).
+double l1_loss_ref(float* dpred, const float* pred, const float* target, int64_t n,
+                   float grad_scale);
+
+// Σ x², n floats, accumulated in double.
+double sum_squares_ref(const float* x, int64_t n);
+
+// ---- optimizer (kernels/cpu/ref/optimizer_ref.cpp) ---------------------------------------------
+
+// One Adam / AdamW step over n floats, as torch.optim.Adam(W) does it (see microsr::AdamStep):
+//   g = grad (+ wd·param for Adam);  param ·= 1 − lr·wd first for AdamW;
+//   m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;
+//   param −= (lr / (1 − β1^t)) · m / (sqrt(v) / sqrt(1 − β2^t) + eps)
+// The scalars (1 − β, the corrections, lr·wd) are formed in double from the double
+// hyperparameters, as torch does with Python floats, then rounded to float.
+void adam_step_ref(float* param, float* m, float* v, const float* grad, int64_t n,
+                   const AdamStep& step);
+// The per-step scalars of that formula (shared with the optimized loop, kernels/cpu/optimizer.cpp).
+struct AdamScalars {
+  float step_size, correction2_sqrt;        // lr / (1 − β1^t), sqrt(1 − β2^t)
+  float beta1, beta2, one_minus_beta1, one_minus_beta2, eps;
+  float decay, coupled_wd;                  // 1 − lr·wd (AdamW) or 1; wd (Adam) or 0
+};
+AdamScalars adam_scalars(const AdamStep& step);
+
+// ema = decay · ema + (1 − decay) · param, n floats (1 − decay formed in double, then rounded).
+void ema_update_ref(float* ema, const float* param, double decay, int64_t n);
 
 }  // namespace microsr::kernels

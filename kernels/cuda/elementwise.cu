@@ -1,69 +1,65 @@
-// Memory-bound elementwise kernels: one thread per output element, grid-stride loops so any
-// size launches with a bounded grid. Each op: __global__ kernel → launcher (elementwise.h).
+// Memory-bound elementwise kernels over views: __global__ walk (common.cuh) → launcher
+// (elementwise.h). Each functor's operator() is one element (n, c, h, w) of the destination.
+#include "common.cuh"
 #include "elementwise.h"
 
 namespace microsr::cuda {
 namespace {
 
-constexpr int kThreads = 256;
-
-unsigned grid_for(int64_t n) {
-  const int64_t blocks = (n + kThreads - 1) / kThreads;
-  return unsigned(blocks < 65535 * 8 ? (blocks > 0 ? blocks : 1) : 65535 * 8);
-}
-
-// y, a, b: [n]
-__global__ void scaled_add_kernel(float* y, const float* a, float s, const float* b, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    y[i] = a[i] * s + b[i];
-}
-
-// y: [c][2h][2w], x: [c][h][w]; thread per output element
-__global__ void upsample_nearest2x_kernel(float* y, const float* x, int c, int h, int w) {
-  const int64_t n = int64_t(c) * 4 * h * w;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t ox = i % (2 * w), oy = (i / (2 * w)) % (2 * h), ch = i / (4 * int64_t(h) * w);
-    y[i] = x[(ch * h + oy / 2) * w + ox / 2];
+// y, a, b: [n][c][h][w] views
+struct ScaledAdd {
+  View y, a, b;
+  float s;
+  __device__ void operator()(int n, int c, int h, int w) const {
+    const float prod = __fmul_rn(load(a, a.offset(n, c, h, w)), s);
+    store(y, y.offset(n, c, h, w), __fadd_rn(prod, load(b, b.offset(n, c, h, w))));
   }
-}
+};
 
-// y: [c·r·r][h/r][w/r], x: [c][h][w]; thread per output element
-__global__ void pixel_unshuffle_kernel(float* y, const float* x, int c, int h, int w, int r) {
-  const int oh = h / r, ow = w / r;
-  const int64_t n = int64_t(c) * h * w;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t ox = i % ow, oy = (i / ow) % oh, oc = i / (int64_t(oh) * ow);
-    const int64_t ch = oc / (r * r), di = (oc / r) % r, dj = oc % r;
-    y[i] = x[(ch * h + oy * r + di) * w + ox * r + dj];
+// dst: [n][c][h][w] view
+struct Fill {
+  View dst;
+  float value;
+  __device__ void operator()(int n, int c, int h, int w) const { store(dst, dst.offset(n, c, h, w), value); }
+};
+
+// dst: [n][c][h][w] view, in place
+struct Scale {
+  View dst;
+  float s;
+  __device__ void operator()(int n, int c, int h, int w) const {
+    const int64_t o = dst.offset(n, c, h, w);
+    store(dst, o, __fmul_rn(load(dst, o), s));
   }
-}
+};
 
-// y, x: [n]
-__global__ void leaky_relu_kernel(float* y, const float* x, float slope, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    y[i] = x[i] >= 0.f ? x[i] : x[i] * slope;
-}
+// dz, dy, y: [n][c][h][w] views (dz may be dy: each element is read before it is written)
+struct LeakyReluBackward {
+  View dz, dy, y;
+  float slope;
+  __device__ void operator()(int n, int c, int h, int w) const {
+    const float g = load(dy, dy.offset(n, c, h, w));
+    store(dz, dz.offset(n, c, h, w), load(y, y.offset(n, c, h, w)) > 0.f ? g : __fmul_rn(g, slope));
+  }
+};
 
 }  // namespace
 
-cudaError_t scaled_add(float* y, const float* a, float s, const float* b, int64_t n, cudaStream_t stream) {
-  scaled_add_kernel<<<grid_for(n), kThreads, 0, stream>>>(y, a, s, b, n);
-  return cudaGetLastError();
+cudaError_t scaled_add_view(const View& y, const View& a, float s, const View& b, cudaStream_t stream) {
+  return launch_walk(y, ScaledAdd{y, a, b, s}, stream);
 }
 
-cudaError_t upsample_nearest2x(float* y, const float* x, int c, int h, int w, cudaStream_t stream) {
-  upsample_nearest2x_kernel<<<grid_for(int64_t(c) * 4 * h * w), kThreads, 0, stream>>>(y, x, c, h, w);
-  return cudaGetLastError();
+cudaError_t fill_view(const View& dst, float value, cudaStream_t stream) {
+  return launch_walk(dst, Fill{dst, value}, stream);
 }
 
-cudaError_t pixel_unshuffle(float* y, const float* x, int c, int h, int w, int r, cudaStream_t stream) {
-  pixel_unshuffle_kernel<<<grid_for(int64_t(c) * h * w), kThreads, 0, stream>>>(y, x, c, h, w, r);
-  return cudaGetLastError();
+cudaError_t scale_view(const View& dst, float s, cudaStream_t stream) {
+  return launch_walk(dst, Scale{dst, s}, stream);
 }
 
-cudaError_t leaky_relu(float* y, const float* x, float slope, int64_t n, cudaStream_t stream) {
-  leaky_relu_kernel<<<grid_for(n), kThreads, 0, stream>>>(y, x, slope, n);
-  return cudaGetLastError();
+cudaError_t leaky_relu_backward_view(const View& dz, const View& dy, const View& y, float slope,
+                                     cudaStream_t stream) {
+  return launch_walk(dz, LeakyReluBackward{dz, dy, y, slope}, stream);
 }
 
 }  // namespace microsr::cuda

@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "backend/cpu_checks.h"
+#include "backend/cpu_training.h"
 #include "cpu/conv2d_variants.h"
 #include "cpu/cpu_kernels.h"
 #include "microsr/backend.h"
@@ -19,16 +21,8 @@ struct CpuPreparedConv final : PreparedConv {
   kernels::PackedConvWeights packed;
 };
 
-void expect_nchw_f32_cpu(const Tensor& t, const char* what) {
-  require(t.defined() && t.rank() == 4 && t.dtype() == DType::f32 &&
-              t.device().kind == DeviceKind::cpu,
-          std::string(what) + ": expected an f32 NCHW CPU tensor, found " + t.describe());
-}
-
-void expect_same_shape(const Tensor& a, const Tensor& b, const char* what) {
-  require(a.shape() == b.shape(), std::string(what) + ": shapes differ, " + a.describe() +
-                                      " vs " + b.describe());
-}
+using cpu_checks::expect_nchw_f32_cpu;
+using cpu_checks::expect_same_shape;
 
 class CpuBackend final : public Backend {
  public:
@@ -127,6 +121,33 @@ class CpuBackend final : public Backend {
     expect_same_shape(dst, x, "copy_channels");
     const std::size_t image_bytes = x.bytes() / x.dim(0);
     for (int64_t i = 0; i < x.dim(0); ++i) std::memcpy(dst.image(i), x.image(i), image_bytes);
+  }
+
+  // ---- training (cpu_training.cpp) ----
+  void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, bool accumulate) override {
+    cpu_training::conv2d_backward_data(dx, dy, w, accumulate);
+  }
+  void conv2d_backward_weight(Tensor& dw, Tensor& db, const Tensor& x, const Tensor& dy) override {
+    cpu_training::conv2d_backward_weight(dw, db, x, dy);
+  }
+  void leaky_relu_backward(Tensor& dz, const Tensor& dy, const Tensor& y, float slope) override {
+    cpu_training::leaky_relu_backward(dz, dy, y, slope);
+  }
+  void upsample_nearest2x_backward(Tensor& dx, const Tensor& dy) override {
+    cpu_training::upsample_nearest2x_backward(dx, dy);
+  }
+  void pixel_shuffle(Tensor& y, const Tensor& x, int r) override { cpu_training::pixel_shuffle(y, x, r); }
+  double l1_loss(Tensor* dpred, const Tensor& pred, const Tensor& target) override {
+    return cpu_training::l1_loss(dpred, pred, target);
+  }
+  double sum_squares(const Tensor& t) override { return cpu_training::sum_squares(t); }
+  void fill(Tensor& t, float value) override { cpu_training::fill(t, value); }
+  void scale(Tensor& t, float s) override { cpu_training::scale(t, s); }
+  void adam_step(Tensor& param, Tensor& m, Tensor& v, const Tensor& grad, const AdamStep& step) override {
+    cpu_training::adam_step(param, m, v, grad, step);
+  }
+  void ema_update(Tensor& ema, const Tensor& param, double decay) override {
+    cpu_training::ema_update(ema, param, decay);
   }
 };
 

@@ -1,7 +1,9 @@
-// CUDA device discovery. The CUDA backend proper (cuDNN convolutions, custom kernels) is built
-// on top of this; see include/microsr/backend.h.
+// CUDA device discovery, the backend's factory, and the public memory statistics
+// (include/microsr/backend.h). Built only with the CUDA backend; backend_cuda_api.cpp has the
+// stand-ins for builds without it.
 #include <cuda_runtime.h>
 
+#include "cuda_backend.h"
 #include "microsr/backend.h"
 
 namespace microsr {
@@ -10,12 +12,58 @@ bool cuda_available(std::string* why_not) {
   int count = 0;
   const cudaError_t err = cudaGetDeviceCount(&count);
   if (err != cudaSuccess || count == 0) {
+    if (err != cudaSuccess) cudaGetLastError();
     if (why_not)
       *why_not = err != cudaSuccess ? std::string("no CUDA device: ") + cudaGetErrorString(err)
                                     : std::string("no CUDA device present");
     return false;
   }
   return true;
+}
+
+CudaDeviceInfo cuda_device_info(int device_index) {
+  std::string why;
+  if (!cuda_available(&why)) throw Error(why);
+  cudaDeviceProp prop{};
+  MICROSR_CUDA_CHECK(cudaGetDeviceProperties(&prop, device_index),
+                     "reading the properties of cuda:" + std::to_string(device_index));
+  CudaDeviceInfo info;
+  info.name = prop.name;
+  info.compute_major = prop.major;
+  info.compute_minor = prop.minor;
+  int previous = 0;
+  MICROSR_CUDA_CHECK(cudaGetDevice(&previous), "querying the current device");
+  MICROSR_CUDA_CHECK(cudaSetDevice(device_index), "selecting cuda:" + std::to_string(device_index));
+  std::size_t free_bytes = 0, total_bytes = 0;
+  const cudaError_t status = cudaMemGetInfo(&free_bytes, &total_bytes);
+  cudaSetDevice(previous);
+  MICROSR_CUDA_CHECK(status, "querying the memory of cuda:" + std::to_string(device_index));
+  info.free_bytes = int64_t(free_bytes);
+  info.total_bytes = int64_t(total_bytes);
+  return info;
+}
+
+std::unique_ptr<Backend> make_cuda_backend(int device_index, const CudaOptions& options) {
+  return std::make_unique<CudaBackend>(device_index, options);
+}
+
+std::vector<std::string> cuda_conv_variants() {
+  std::vector<std::string> names;
+  for (const auto& v : conv_variant_table()) names.emplace_back(v.name);
+  return names;
+}
+
+DeviceMemoryStats device_memory_stats(const Backend& backend) {
+  const auto* cuda = dynamic_cast<const CudaBackend*>(&backend);
+  return cuda ? cuda->allocator().stats() : DeviceMemoryStats{};
+}
+
+void reset_device_memory_peaks(Backend& backend) {
+  if (auto* cuda = dynamic_cast<CudaBackend*>(&backend)) cuda->allocator().reset_peaks();
+}
+
+void synchronize_device(Backend& backend) {
+  if (auto* cuda = dynamic_cast<CudaBackend*>(&backend)) cuda->synchronize("waiting for the CUDA work queued so far");
 }
 
 }  // namespace microsr

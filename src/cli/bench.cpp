@@ -1,5 +1,10 @@
-// microsr bench: time one RRDBNet forward pass on a random input and print one JSON line.
-// tools/compare_cpu_vs_torch.py runs it beside PyTorch, in the same run, on the same machine.
+// microsr bench: time RRDBNet forward passes on a random input and print one JSON line.
+// tools/compare_cpu_vs_torch.py (CPU) and tools/gpu_check.sh (CUDA) run it beside PyTorch, in
+// the same run, on the same machine.
+//
+// Timing: one warm-up pass (weight packing, cuDNN algorithm searches, first allocations), then
+// --reps passes; each is timed from the input on the device to the output on the device, with
+// the device's queue drained (the host → device and device → host copies are not included).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -11,44 +16,112 @@
 #include "args.h"
 #include "microsr/rrdbnet.h"
 #include "subcommands.h"
+#include "upscale_jobs.h"
 
 namespace microsr::cli {
 
+namespace {
+
+// "N" or "WxH" (also "W×H" spelt with an x) → width, height.
+void parse_size(const std::string& text, int& width, int& height) {
+  const auto x = text.find('x');
+  try {
+    std::size_t used = 0;
+    if (x == std::string::npos) {
+      width = height = std::stoi(text, &used);
+      if (used == text.size() && width > 0) return;
+    } else {
+      width = std::stoi(text.substr(0, x), &used);
+      const bool first = used == x;
+      height = std::stoi(text.substr(x + 1), &used);
+      if (first && used == text.size() - x - 1 && width > 0 && height > 0) return;
+    }
+  } catch (const std::logic_error&) {
+  }
+  throw Error("--size expects N or WxH (e.g. 64 or 1600x1200), got '" + text + "'");
+}
+
+constexpr const char* kHelp = R"(usage: microsr bench [--model FILE] [--device auto|cpu|cuda|cuda:N] [--precision fp32|fp16]
+                     [--size N|WxH] [--batch B] [--reps R] [--threads T] [--conv VARIANT]
+
+Times the forward pass of the model (default: the fetched RealESRGAN_x4plus) on a random
+B×3×H×W input: one warm-up, then R timed runs (default 3), each from the input on the device to
+the output on the device. Prints one JSON line:
+  {"size": "WxH", "width", "height", "batch", "device", "precision", "seconds_median",
+   "seconds_best", "peak_rss_mb", "peak_device_mb", "gflops", "backend"}
+peak_device_mb is the most device memory the CUDA backend's allocator held (weights included;
+0 on the CPU); gflops counts 2 × multiply-accumulates of the batch per median second.
+--conv picks a convolution variant: CPU ones from kernels/cpu/conv2d_variants.h, CUDA ones
+legacy_find (default), legacy_heuristic, graph, graph_fused.
+
+--mode train times one fine-tuning iteration instead (forward, L1, backward, Adam, EMA) on a
+random batch of B LR patches of --size (default batch 4, size 32, fp32) and prints
+  {"mode": "train", "size", "batch", "seconds_median", "seconds_best", "images_per_s",
+   "peak_rss_mb", "peak_device_mb", "backend"}
+)";
+
+}  // namespace
+
 int run_bench(int argc, char** argv) {
-  Args args(argc, argv, {"--model", "--size", "--reps", "--threads", "--conv"}, {});
+  Args args(argc, argv,
+            {"--model", "--size", "--reps", "--threads", "--conv", "--device", "--precision", "--batch", "--mode"}, {});
   if (args.help()) {
-    std::printf("usage: microsr bench [--model FILE] [--size 64] [--reps 3] [--threads 0] [--conv VARIANT]\n\n"
-                "Times the forward pass on a 1×3×size×size input (one warm-up, then --reps runs) and prints\n"
-                "{\"size\", \"seconds_median\", \"seconds_best\", \"peak_rss_mb\", \"gflops\"} as one JSON line.\n");
+    std::fputs(kHelp, stdout);
     return 0;
   }
+  const std::string mode = args.get("--mode", "forward");
+  require(mode == "forward" || mode == "train", "--mode must be forward or train, got '" + mode + "'");
+  if (mode == "train") {
+    require(args.get("--precision", "fp32") == "fp32", "--mode train runs in fp32");
+    return run_bench_train(args);
+  }
+  int width = 64, height = 64;
+  parse_size(args.get("--size", "64"), width, height);
+  const int reps = std::max(1, args.get_int("--reps", 3)), batch = args.get_int("--batch", 1);
+  require(batch >= 1, "--batch must be ≥ 1, got " + std::to_string(batch));
+  DeviceChoice choice;
+  choice.device = args.get("--device", "cpu");
+  choice.precision = args.get("--precision", "fp32");
+  choice.conv = args.get("--conv", "");
+  choice.threads = args.get_int("--threads", 0);
+  auto backend = make_backend(choice);
   const std::string model = args.has("--model") ? args.get("--model") : default_model_path();
-  const int size = args.get_int("--size", 64), reps = std::max(1, args.get_int("--reps", 3));
-  auto backend = make_cpu_backend(args.get_int("--threads", 0));
-  if (args.has("--conv")) set_cpu_conv_variant(args.get("--conv"));
-  const StateDict sd = load_rrdbnet_weights(model);
-  const RRDBNetConfig cfg = infer_rrdbnet_config(sd);
-  RRDBNet net(cfg, sd, *backend);
 
-  Tensor x = Tensor::empty({1, cfg.num_in_ch, size, size});
+  std::unique_ptr<RRDBNet> net;
+  {  // the file's tensors go as soon as the network has its own copy
+    const StateDict sd = load_rrdbnet_weights(model);
+    net = std::make_unique<RRDBNet>(infer_rrdbnet_config(sd), sd, *backend);
+  }
+  const RRDBNetConfig& cfg = net->config();
+
+  Tensor host = Tensor::empty({batch, cfg.num_in_ch, height, width});
   std::mt19937 rng(0);
   std::uniform_real_distribution<float> uniform(0.f, 1.f);
-  for (int64_t i = 0; i < x.numel(); ++i) x.f32()[i] = uniform(rng);
+  for (int64_t i = 0; i < host.numel(); ++i) host.f32()[i] = uniform(rng);
+  const Tensor x = backend->to_device(host);
 
-  net.forward(x);  // warm-up: first-touch allocations, packed weights
+  synchronize_device(*backend);
+  net->forward(x);  // warm-up: packed weights, cuDNN plans, first allocations
+  synchronize_device(*backend);
   std::vector<double> seconds;
   for (int r = 0; r < reps; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
-    net.forward(x);
+    const Tensor y = net->forward(x);
+    synchronize_device(*backend);
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(seconds.begin(), seconds.end());
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   const double median = seconds[seconds.size() / 2];
-  std::printf("{\"size\": %d, \"seconds_median\": %.6f, \"seconds_best\": %.6f, \"peak_rss_mb\": %.1f, "
-              "\"gflops\": %.2f, \"backend\": \"%s\"}\n",
-              size, median, seconds.front(), usage.ru_maxrss / 1024.0, 2 * cfg.macs(size, size) / median / 1e9,
+  const double peak_device_mb = double(device_memory_stats(*backend).peak_reserved) / (1 << 20);
+  // The device as asked for ("cuda", "cuda:1"); auto says which it became.
+  const std::string device = !is_cuda(*backend) ? "cpu" : choice.device == "auto" ? "cuda" : choice.device;
+  std::printf("{\"size\": \"%dx%d\", \"width\": %d, \"height\": %d, \"batch\": %d, \"device\": \"%s\", "
+              "\"precision\": \"%s\", \"seconds_median\": %.6f, \"seconds_best\": %.6f, \"peak_rss_mb\": %.1f, "
+              "\"peak_device_mb\": %.1f, \"gflops\": %.2f, \"backend\": \"%s\"}\n",
+              width, height, width, height, batch, device.c_str(), choice.precision.c_str(), median, seconds.front(),
+              usage.ru_maxrss / 1024.0, peak_device_mb, 2 * cfg.macs(height, width) * batch / median / 1e9,
               backend->name().c_str());
   return 0;
 }

@@ -16,6 +16,8 @@ commands:
   upscale   upscale images ×4 with RealESRGAN_x4plus or another RRDBNet model
   detect    find microdisks in microscope images and crop them (classical CV)
   synth     render synthetic microscope images of microdisk arrays, with ground truth
+  make-pairs  make (LR, HR) training pairs from HR crops (blur + bicubic ÷4)
+  finetune  fine-tune an RRDBNet on training pairs (L1, Adam), resumable
   info      print a model file's architecture and parameter counts
   bench     time one forward pass (for tools/compare_cpu_vs_torch.py)
 )";
@@ -34,6 +36,8 @@ int main(int argc, char** argv) {
     if (command == "bench") return microsr::cli::run_bench(argc - 2, argv + 2);
     if (command == "detect") return microsr::cli::run_detect(argc - 2, argv + 2);
     if (command == "synth") return microsr::cli::run_synth(argc - 2, argv + 2);
+    if (command == "make-pairs") return microsr::cli::run_make_pairs(argc - 2, argv + 2);
+    if (command == "finetune") return microsr::cli::run_finetune(argc - 2, argv + 2);
     std::fprintf(stderr, "microsr: unknown command '%s'\n\n%s", command.c_str(), kUsage);
     return 2;
   } catch (const microsr::Error& e) {

@@ -6,4 +6,10 @@ int run_info(int argc, char** argv);
 int run_bench(int argc, char** argv);
 int run_synth(int argc, char** argv);
 int run_detect(int argc, char** argv);
+int run_make_pairs(int argc, char** argv);
+int run_finetune(int argc, char** argv);
+
+class Args;
+// `microsr bench --mode train` (src/cli/bench_train.cpp), called by run_bench.
+int run_bench_train(const Args& args);
 }  // namespace microsr::cli

@@ -35,12 +35,18 @@ options:
   --outscale S           final size factor (default: the model's scale); other factors resize the
                          network output with Lanczos-4, as Real-ESRGAN does
   --alpha MODE           how alpha is upscaled: network (default) or bicubic
-  --format FMT           png, tif, or same (default: TIFF stays TIFF, JPEG/BMP/PNG become PNG, and
-                         16-bit PNG becomes 16-bit TIFF). PNG output is always 8-bit
+  --format FMT           png, tif (or tiff), or same (default: TIFF stays TIFF, JPEG/BMP/PNG become
+                         PNG, and 16-bit PNG becomes 16-bit TIFF). PNG output is always 8-bit
+  --bit-depth N          8 or 16: the output's bit depth (default: the input's); 16 needs TIFF
+                         output (with --format same, a PNG that would get 16 bits becomes TIFF)
   --suffix STR           appended to each output name (default: none)
   --overwrite            replace existing outputs
-  --device DEV           auto (default), cpu, cuda or cuda:N
-  --precision P          fp32 (default) or fp16 (CUDA only)
+  --device DEV           auto (default: cuda when a CUDA device is present, else cpu), cpu, cuda or
+                         cuda:N
+  --precision P          fp32 (default) or fp16 (CUDA only: half-precision tensor cores; stops
+                         with an error instead of writing a black image if fp16 overflows)
+  --conv VARIANT         convolution variant (CUDA: legacy_find, legacy_heuristic, graph,
+                         graph_fused; CPU: see microsr bench --help); default: the tuned one
   --threads N            CPU threads (default: all cores)
   --batch N              tiles per forward pass (default 1; helps on GPUs)
 
@@ -51,22 +57,7 @@ volatile std::sig_atomic_t g_interrupted = 0;
 extern "C" void on_sigint(int) { g_interrupted = 1; }
 struct Interrupted {};  // not an Error: it must pass through the tiler's out-of-memory retry
 
-std::unique_ptr<Backend> make_backend(const std::string& device, const std::string& precision, int threads) {
-  require(precision == "fp32" || precision == "fp16", "--precision must be fp32 or fp16, got '" + precision + "'");
-  std::string why;
-  const bool want_cuda = device.rfind("cuda", 0) == 0;
-  require(want_cuda || device == "cpu" || device == "auto",
-          "--device must be auto, cpu, cuda or cuda:N, got '" + device + "'");
-  if (want_cuda || (device == "auto" && cuda_available(&why))) {
-    // The CUDA backend is the subject of its own issue; until it lands only the device check exists.
-    if (!cuda_available(&why)) throw Error("--device " + device + ": " + why);
-    if (want_cuda) throw Error("--device " + device + ": the CUDA backend is not built into this version yet");
-  }
-  require(precision == "fp32", "--precision fp16 needs the CUDA backend; the CPU computes in fp32");
-  return make_cpu_backend(threads);
-}
-
-TileOptions tile_options(const Args& args, const RRDBNetConfig& cfg) {
+TileOptions tile_options(const Args& args, const RRDBNetConfig& cfg, const Backend& backend, Precision precision) {
   TileOptions t;
   t.tile_pad = args.get_int("--tile-pad", 10);
   t.pre_pad = args.get_int("--pre-pad", 0);
@@ -76,8 +67,9 @@ TileOptions tile_options(const Args& args, const RRDBNetConfig& cfg) {
   require(t.tile_pad >= 0 && t.pre_pad >= 0 && t.batch >= 1, "--tile-pad and --pre-pad must be ≥ 0, --batch ≥ 1");
   const std::string tile = args.get("--tile", "auto");
   if (tile == "auto") {
-    // Leave room for the image itself and the rest of the system: plan with half of what is free.
-    t.tile = auto_tile_size(cfg, available_host_memory() / 2, t.tile_pad);
+    // CPU: half of the free host memory (room for the image and the rest of the system);
+    // CUDA: most of the free device memory.
+    t.tile = auto_tile_for(backend, cfg, t.tile_pad, precision);
   } else {
     t.tile = args.get_int("--tile", 0);
     require(t.tile >= 0, "--tile must be ≥ 0 or auto");
@@ -90,7 +82,8 @@ TileOptions tile_options(const Args& args, const RRDBNetConfig& cfg) {
 int run_upscale(int argc, char** argv) {
   Args args(argc, argv,
             {"-o", "--output", "--model", "--tile", "--tile-pad", "--pre-pad", "--tile-mode", "--blend-width", "--outscale", "--alpha",
-             "--format", "--suffix", "--device", "--precision", "--threads", "--batch"},
+             "--format", "--suffix", "--device", "--precision", "--threads", "--batch", "--bit-depth",
+             "--conv"},
             {"--overwrite"});
   if (args.help()) {
     std::fputs(kHelp, stdout);
@@ -105,12 +98,21 @@ int run_upscale(int argc, char** argv) {
   // Plan first: the user sees every job and every unusable input before the long work starts.
   PlanOptions plan_opt;
   plan_opt.format = args.get("--format", "same");
+  if (plan_opt.format == "tiff") plan_opt.format = "tif";
+  const int bit_depth = args.get_int("--bit-depth", 0);
+  require(bit_depth == 0 || bit_depth == 8 || bit_depth == 16, "--bit-depth must be 8 or 16, got " + std::to_string(bit_depth));
+  require(!(bit_depth == 16 && plan_opt.format == "png"), "--bit-depth 16 needs TIFF output: use --format tif");
   plan_opt.suffix = args.get("--suffix", "");
   const UpscalePlan plan = plan_upscale(args.positional(), output, plan_opt);
   for (const auto& p : plan.problems) std::fprintf(stderr, "skipping %s\n", p.c_str());
   if (plan.jobs.empty()) throw Error("nothing to upscale");
 
-  auto backend = make_backend(args.get("--device", "auto"), args.get("--precision", "fp32"), args.get_int("--threads", 0));
+  DeviceChoice device;
+  device.device = args.get("--device", "auto");
+  device.precision = args.get("--precision", "fp32");
+  device.conv = args.get("--conv", "");
+  device.threads = args.get_int("--threads", 0);
+  auto backend = make_backend(device);
   const std::string model = args.has("--model") ? args.get("--model") : default_model_path();
   // The file's tensors are copied into the network's arena; drop them as soon as it is built.
   const auto net_ptr = [&] {
@@ -120,7 +122,7 @@ int run_upscale(int argc, char** argv) {
   RRDBNet& net = *net_ptr;
 
   UpscaleOptions opt;
-  opt.tiles = tile_options(args, net.config());
+  opt.tiles = tile_options(args, net.config(), *backend, parse_precision(device.precision));
   opt.outscale = args.get_double("--outscale", 0);
   require(opt.outscale >= 0 && opt.outscale <= 16, "--outscale must be between 0 and 16");
   const std::string alpha = args.get("--alpha", "network");
@@ -158,10 +160,14 @@ int run_upscale(int argc, char** argv) {
       try {
         const Image in = read_image(job.input);
         // PNG output is 8-bit: with --format same, a 16-bit PNG keeps its depth as a TIFF.
+        const int depth = bit_depth ? bit_depth : in.bit_depth;
         fs::path target = job.output;
-        if (plan_opt.format == "same" && in.bit_depth == 16 && format_from_extension(target) == ImageFormat::png)
+        if (plan_opt.format == "same" && depth == 16 && format_from_extension(target) == ImageFormat::png)
           target.replace_extension(".tif");
-        const Image out = upscale_image(net, *backend, in, opt);
+        require(!(depth == 16 && format_from_extension(target) == ImageFormat::png),
+                "--bit-depth 16 needs a TIFF output, not " + target.string());
+        Image out = upscale_image(net, *backend, in, opt);
+        out.bit_depth = depth;
         if (!target.parent_path().empty()) fs::create_directories(target.parent_path());
         write_image(target.string(), out, format_from_extension(target));
         std::printf("%s -> %s (%d×%d -> %d×%d, %d-bit)\n", job.input.c_str(), target.c_str(), in.width, in.height,

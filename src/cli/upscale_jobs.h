@@ -1,8 +1,13 @@
 // Which file goes where: the plan of an `upscale` run, made before any pixel is touched, so the
 // user sees the whole job (and every unreadable input) up front.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "device_choice.h"
+#include "microsr/backend.h"
+#include "microsr/rrdbnet.h"
 
 namespace microsr::cli {
 
@@ -28,5 +33,10 @@ bool is_image_file(const std::string& path);
 // mirrored under OUTPUT). OUTPUT is a file when there is exactly one input file and OUTPUT has an
 // image extension (and is not an existing folder); otherwise it is a folder.
 UpscalePlan plan_upscale(const std::vector<std::string>& inputs, const std::string& output, const PlanOptions& opt);
+
+// The tile size for --tile auto: the largest whose forward pass fits in what the backend's device
+// can still give — half the host's available memory for the CPU, 80% of the GPU's free memory
+// (plus this backend's cached blocks) less one cuDNN workspace for CUDA.
+int auto_tile_for(const Backend& backend, const RRDBNetConfig& config, int tile_pad, Precision precision);
 
 }  // namespace microsr::cli

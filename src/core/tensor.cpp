@@ -37,9 +37,11 @@ std::string shape_str(const Shape& s) {
 }
 
 Storage::~Storage() {
-  // Only CPU storage is created here; the CUDA backend owns device storage through its allocator
-  // and hands out borrowed Storage.
-  if (owned && device.kind == DeviceKind::cpu) std::free(data);
+  // CPU storage is created here; device storage comes from a backend's allocator, which sets
+  // `release` to take the block back.
+  if (!owned) return;
+  if (release) release(data);
+  else if (device.kind == DeviceKind::cpu) std::free(data);
 }
 
 static std::shared_ptr<Storage> allocate_cpu(std::size_t bytes) {
@@ -85,6 +87,20 @@ Tensor Tensor::borrow(void* data, const Shape& shape, DType dtype, Device device
   return t;
 }
 
+Tensor Tensor::from_storage(std::shared_ptr<Storage> storage, const Shape& shape, DType dtype, Layout layout) {
+  check_shape(shape);
+  require(storage != nullptr, "from_storage: no storage");
+  require(shape_numel(shape) * dtype_size(dtype) <= storage->bytes,
+          "from_storage: " + shape_str(shape) + " does not fit in " + std::to_string(storage->bytes) + " bytes");
+  require(layout == Layout::nchw || shape.size() == 4, "an NHWC tensor must have rank 4, got " + shape_str(shape));
+  Tensor t;
+  t.shape_ = shape;
+  t.dtype_ = dtype;
+  t.layout_ = layout;
+  t.storage_ = std::move(storage);
+  return t;
+}
+
 float* Tensor::f32() const {
   // Called in loops: the message is only built when the check fails.
   if (!defined()) [[unlikely]]
@@ -98,6 +114,7 @@ Tensor Tensor::reshaped(const Shape& shape) const {
   require(shape_numel(shape) == numel(),
           "cannot reshape " + describe() + " to " + shape_str(shape) + ": element counts differ");
   require(is_contiguous(), "cannot reshape a non-contiguous channel slice " + describe());
+  require(layout_ == Layout::nchw || shape == shape_, "cannot reshape the NHWC tensor " + describe());
   Tensor t = *this;
   t.shape_ = shape;
   t.batch_stride_ = 0;
@@ -112,13 +129,16 @@ Tensor Tensor::channel_slice(int64_t c0, int64_t count) const {
   Tensor t = *this;
   const int64_t plane = dim(2) * dim(3);
   t.batch_stride_ = batch_stride();
-  t.offset_bytes_ += c0 * plane * dtype_size(dtype_);
+  // NCHW: skip c0 planes; NHWC: skip c0 values inside each pixel (the pixel stride stays the
+  // parent's channel count, which batch_stride / (H·W) recovers).
+  t.offset_bytes_ += (layout_ == Layout::nhwc ? c0 : c0 * plane) * dtype_size(dtype_);
   t.shape_[1] = count;
   return t;
 }
 
 Tensor Tensor::clone() const {
   require(device().kind == DeviceKind::cpu, "clone() copies CPU tensors; use the backend for " + describe());
+  require(layout_ == Layout::nchw || is_contiguous(), "clone() of a non-contiguous NHWC slice " + describe());
   Tensor t = empty(shape_, dtype_);
   if (is_contiguous()) {
     std::memcpy(t.raw(), raw(), bytes());
@@ -133,7 +153,8 @@ Tensor Tensor::clone() const {
 
 std::string Tensor::describe() const {
   if (!defined()) return "undefined tensor";
-  return std::string(dtype_name(dtype_)) + shape_str(shape_) + " on " + device().str();
+  return std::string(dtype_name(dtype_)) + shape_str(shape_) + (layout_ == Layout::nhwc ? " nhwc" : "") + " on " +
+         device().str();
 }
 
 // IEEE 754 binary16 <-> binary32, bit by bit (subnormals, inf and NaN included).

@@ -1,5 +1,10 @@
 #include "io/file_bytes.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "microsr/error.h"
@@ -16,6 +21,30 @@ std::vector<uint8_t> read_file_bytes(const std::string& path) {
   in.read(reinterpret_cast<char*>(bytes.data()), size);
   require(in.gcount() == size, path + ": short read");
   return bytes;
+}
+
+void replace_file_atomically(const std::string& path, const std::function<void(const std::string& temp)>& write_to) {
+  const std::filesystem::path target(path);
+  require(!target.filename().empty(), "cannot write " + path + ": the path names a folder, not a file");
+  const std::filesystem::path folder = target.parent_path().empty() ? "." : target.parent_path();
+  std::string temp_name = target.filename().string();  // appended, not "." + s: GCC 12 misfires -Wrestrict
+  temp_name.insert(temp_name.begin(), '.');
+  temp_name += ".partial-" + std::to_string(::getpid());
+  const std::string temp = (folder / temp_name).string();
+  try {
+    write_to(temp);
+    const int fd = ::open(temp.c_str(), O_RDONLY | O_CLOEXEC);
+    require(fd >= 0, "reopening " + temp + " failed");
+    const bool synced = ::fsync(fd) == 0;
+    ::close(fd);
+    require(synced, "flushing " + temp + " to disk failed");
+    require(std::rename(temp.c_str(), path.c_str()) == 0, "renaming " + temp + " over it failed");
+  } catch (const std::exception& e) {
+    std::remove(temp.c_str());
+    throw Error("cannot write " + path + ": " + e.what());
+  }
+  const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) ::fsync(dir), ::close(dir);
 }
 
 }  // namespace microsr::io

@@ -1,6 +1,7 @@
 // Reading a whole file into memory, for the weight-file parsers (zip, safetensors, ncnn .bin).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -8,5 +9,10 @@ namespace microsr::io {
 
 // The file's bytes; throws Error naming the path when it cannot be opened or read completely.
 std::vector<uint8_t> read_file_bytes(const std::string& path);
+
+// Writes `path` so that it is either the old file or the complete new one, never a torn mix:
+// `write_to(temp)` writes a temporary file beside it, which is then flushed to disk and renamed
+// over `path`. On any error the temporary file is removed and the Error names `path`.
+void replace_file_atomically(const std::string& path, const std::function<void(const std::string& temp)>& write_to);
 
 }  // namespace microsr::io

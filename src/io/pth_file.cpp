@@ -269,35 +269,50 @@ StateDict load_pth(const std::string& path) {
 }
 
 void save_pth(const std::string& path, const StateDict& sd, const std::string& wrapper) {
-  std::set<std::string> names;
+  if (wrapper.empty()) {
+    save_pth_groups(path, {{"", &sd}});
+  } else {
+    save_pth_groups(path, {{wrapper, &sd}});
+  }
+}
+
+void save_pth_groups(const std::string& path, const std::vector<std::pair<std::string, const StateDict*>>& groups) {
+  require(!groups.empty(), path + ": save_pth: nothing to save");
+  const bool wrapped = !(groups.size() == 1 && groups[0].first.empty());
+  std::set<std::string> wrappers;
+  std::vector<const Tensor*> tensors;  // storage i of the archive, in pickle order
   PickleWriter pickle;
   pickle.op(0x80);  // PROTO 2
   pickle.le(2, 1);
-  if (!wrapper.empty()) {
+  if (wrapped) {
     pickle.op('}');  // EMPTY_DICT
-    pickle.string(wrapper);
+    pickle.op('(');  // MARK
   }
-  pickle.empty_ordered_dict();
-  pickle.op('(');
-  for (std::size_t i = 0; i < sd.entries.size(); ++i) {
-    const auto& [name, tensor] = sd.entries[i];
-    require(names.insert(name).second, path + ": save_pth: key '" + name + "' appears twice");
-    require(tensor.defined() && tensor.dtype() == DType::f32 &&
-                tensor.device().kind == DeviceKind::cpu,
-            path + ": save_pth: tensor '" + name + "' must be f32 on the cpu, found " + tensor.describe());
-    pickle.string(name);
-    pickle.float_tensor(std::to_string(i), tensor.shape());
+  for (const auto& [wrapper, sd] : groups) {
+    require(!wrapped || !wrapper.empty(), path + ": save_pth: a group needs a name when there are several");
+    require(wrappers.insert(wrapper).second, path + ": save_pth: group '" + wrapper + "' appears twice");
+    if (wrapped) pickle.string(wrapper);
+    std::set<std::string> names;
+    pickle.empty_ordered_dict();
+    pickle.op('(');
+    for (const auto& [name, tensor] : sd->entries) {
+      require(names.insert(name).second, path + ": save_pth: key '" + name + "' appears twice");
+      require(tensor.defined() && tensor.dtype() == DType::f32 && tensor.device().kind == DeviceKind::cpu,
+              path + ": save_pth: tensor '" + name + "' must be f32 on the cpu, found " + tensor.describe());
+      pickle.string(name);
+      pickle.float_tensor(std::to_string(tensors.size()), tensor.shape());
+      tensors.push_back(&tensor);
+    }
+    pickle.op('u');  // SETITEMS into the OrderedDict
   }
-  pickle.op('u');  // SETITEMS
-  if (!wrapper.empty()) pickle.op('s');  // SETITEM
+  if (wrapped) pickle.op('u');  // SETITEMS into the outer dict
   pickle.op('.');  // STOP
 
   io::ZipWriter zip(path);
   zip.add("archive/data.pkl", pickle.bytes.data(), pickle.bytes.size());
   zip.add("archive/byteorder", "little", 6);
-  for (std::size_t i = 0; i < sd.entries.size(); ++i) {
-    const Tensor& t = sd.entries[i].second;
-    const Tensor dense = t.is_contiguous() ? t : t.clone();
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor dense = tensors[i]->is_contiguous() ? *tensors[i] : tensors[i]->clone();
     zip.add("archive/data/" + std::to_string(i), dense.raw(), dense.bytes());
   }
   zip.add("archive/version", "3\n", 2);

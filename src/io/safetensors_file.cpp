@@ -99,7 +99,7 @@ Tensor widen(const HeaderEntry& e, const uint8_t* src) {
 
 }  // namespace
 
-StateDict load_safetensors(const std::string& path) {
+StateDict load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata) {
   static_assert(std::endian::native == std::endian::little);
   const std::vector<uint8_t> file = io::read_file_bytes(path);
   require(file.size() >= 8, path + ": not a safetensors file (" + std::to_string(file.size()) +
@@ -116,8 +116,11 @@ StateDict load_safetensors(const std::string& path) {
 
   std::vector<HeaderEntry> tensors;
   for (const auto& [name, value] : json.object) {
-    if (name == "__metadata__") check_metadata(value, path);
-    else tensors.push_back(parse_entry(name, value, path));
+    if (name == "__metadata__") {
+      check_metadata(value, path);
+      if (metadata)
+        for (const auto& [key, text] : value.object) (*metadata)[key] = text.text;
+    } else tensors.push_back(parse_entry(name, value, path));
   }
   // File order: by data offset. The tensors must tile the data section exactly.
   std::stable_sort(tensors.begin(), tensors.end(),
@@ -147,8 +150,18 @@ StateDict load_safetensors(const std::string& path) {
   return sd;
 }
 
-void save_safetensors(const std::string& path, const StateDict& sd) {
+void save_safetensors(const std::string& path, const StateDict& sd,
+                      const std::map<std::string, std::string>& metadata) {
   std::string header = "{";
+  if (!metadata.empty()) {
+    header += "\"__metadata__\":{";
+    bool first = true;
+    for (const auto& [key, text] : metadata) {
+      header += (first ? "" : ",") + io::json_quote(key) + ":" + io::json_quote(text);
+      first = false;
+    }
+    header += '}';
+  }
   std::set<std::string> names;
   uint64_t offset = 0;
   for (const auto& [name, t] : sd.entries) {

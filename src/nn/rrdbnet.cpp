@@ -29,6 +29,7 @@ RRDBNet::RRDBNet(const RRDBNetConfig& config, const StateDict& weights, Backend&
   arena_ = backend_.to_device(host);
   offset = 0;
   for (const auto& p : table) {
+    offsets_.push_back(offset);
     params_.emplace_back(p.name, Tensor::borrow(arena_.f32() + offset, p.shape, DType::f32, arena_.device()));
     offset += shape_numel(p.shape);
   }
@@ -41,6 +42,12 @@ void RRDBNet::weights_updated() {
       const std::string layer = name.substr(0, name.size() - 7);
       prepared_[layer] = backend_.prepare_conv(t, param(layer + ".bias"));
     }
+}
+
+StateDict RRDBNet::state_dict() const {
+  StateDict sd;
+  for (const auto& [name, t] : params_) sd.add(name, backend_.to_host(t));
+  return sd;
 }
 
 const Tensor& RRDBNet::param(const std::string& name) const {
@@ -79,6 +86,7 @@ Tensor RRDBNet::rdb(const Tensor& x, const std::string& prefix) {
   const int64_t nf = config_.num_feat, g = config_.num_grow_ch;
   Tensor dense = backend_.empty({x.dim(0), nf + 4 * g, x.dim(2), x.dim(3)});
   backend_.copy_channels(dense, 0, x);
+  if (tape_) tape_->dense.push_back(dense);
   for (int j = 1; j <= 4; ++j) {
     Tensor in = dense.channel_slice(0, nf + (j - 1) * g);
     Tensor out = dense.channel_slice(nf + (j - 1) * g, g);
@@ -101,7 +109,14 @@ Tensor RRDBNet::rrdb(const Tensor& x, int block) {
   return y;
 }
 
-Tensor RRDBNet::forward(const Tensor& x) {
+Tensor RRDBNet::forward(const Tensor& x, RRDBNetTape* tape) {
+  // The tape pointer lives only for this call (and is cleared on every exit path).
+  struct TapeScope {
+    RRDBNetTape*& slot;
+    TapeScope(RRDBNetTape*& s, RRDBNetTape* t) : slot(s) { slot = t; if (t) *t = {}; }
+    ~TapeScope() { slot = nullptr; }
+  } tape_scope(tape_, tape);
+
   require(x.rank() == 4 && x.dim(1) == config_.num_in_ch,
           "RRDBNet forward: input " + x.describe() + " should be [N, " +
               std::to_string(config_.num_in_ch) + ", H, W]");
@@ -120,6 +135,7 @@ Tensor RRDBNet::forward(const Tensor& x) {
   }
 
   // Shallow features.
+  if (tape_) tape_->input = in;
   Tensor feat = conv("conv_first", in);
   record("conv_first", feat);
 
@@ -129,22 +145,29 @@ Tensor RRDBNet::forward(const Tensor& x) {
     body = rrdb(body, b);
     record("body." + std::to_string(b), body);
   }
+  if (tape_) tape_->body_out = body;
   if (recorder_) record("conv_body", conv("conv_body", body));
   ConvOptions skip;
   skip.residual = &feat;
   feat = conv("conv_body", body, skip);
 
   // Upsampling: twice (nearest ×2, conv, LeakyReLU).
-  for (const char* name : {"conv_up1", "conv_up2"}) {
+  for (int stage = 1; stage <= 2; ++stage) {
+    const std::string name = "conv_up" + std::to_string(stage);
     Tensor up = backend_.empty({feat.dim(0), feat.dim(1), 2 * feat.dim(2), 2 * feat.dim(3)});
     backend_.upsample_nearest2x(up, feat);
     feat = conv(name, up, with_lrelu());
     record(name, feat);
+    if (tape_) {
+      (stage == 1 ? tape_->up1_in : tape_->up2_in) = up;
+      (stage == 1 ? tape_->up1_out : tape_->up2_out) = feat;
+    }
   }
 
   // Reconstruction: one more conv + LeakyReLU, then the conv down to image channels.
   feat = conv("conv_hr", feat, with_lrelu());
   record("conv_hr", feat);
+  if (tape_) tape_->hr_out = feat;
   return conv("conv_last", feat);
 }
 

@@ -33,24 +33,25 @@ double low_res_channels(const RRDBNetConfig& c) { return 3.0 * c.num_feat + c.nu
 constexpr double kSafety = 1.1;
 }  // namespace
 
-int64_t estimate_forward_bytes(const RRDBNetConfig& config, int64_t h, int64_t w, int64_t n) {
+int64_t estimate_forward_bytes(const RRDBNetConfig& config, int64_t h, int64_t w, int64_t n, int bytes_per_value) {
   const int64_t unshuffle = config.scale == 2 ? 2 : config.scale == 1 ? 4 : 1;
   const double low = double((h + unshuffle - 1) / unshuffle) * double((w + unshuffle - 1) / unshuffle);
   const double high = 16.0 * low;  // two nearest-×2 upsamplings
   const double floats = double(config.num_in_ch) * h * w + low_res_channels(config) * low +
                         kPeakHighResMaps * config.num_feat * high + double(config.num_out_ch) * high;
-  return static_cast<int64_t>(kSafety * 4.0 * floats * double(n));
+  return static_cast<int64_t>(kSafety * double(bytes_per_value) * floats * double(n));
 }
 
 int auto_tile_size(const RRDBNetConfig& config, int64_t available_bytes, int tile_pad, int64_t height,
-                   int64_t width) {
-  if (height > 0 && width > 0 && estimate_forward_bytes(config, height, width) <= available_bytes) return 0;
+                   int64_t width, int bytes_per_value) {
+  if (height > 0 && width > 0 && estimate_forward_bytes(config, height, width, 1, bytes_per_value) <= available_bytes)
+    return 0;
   // Largest multiple of 8 whose padded piece fits; bisection over a monotone estimate.
   int64_t lo = 2, hi = 1 << 13;  // in units of 8 pixels: tiles of 16 … 65536
   if (height > 0 && width > 0) hi = std::max<int64_t>(lo, (std::max(height, width) + 7) / 8);
   auto fits = [&](int64_t units) {
     const int64_t piece = 8 * units + 2 * int64_t(tile_pad);
-    return estimate_forward_bytes(config, piece, piece) <= available_bytes;
+    return estimate_forward_bytes(config, piece, piece, 1, bytes_per_value) <= available_bytes;
   };
   if (!fits(lo)) return 16;  // let the out-of-memory retry decide
   while (lo < hi) {

@@ -1,0 +1,87 @@
+// Fine-tuning RRDBNet: L1 loss, Adam, learning-rate schedules, an EMA of the weights, and the
+// state a checkpoint needs to resume bit for bit.
+//
+// One Trainer::step is one iteration of BasicSR's SRModel with an L1 pixel loss:
+//   sr = net(lr);  loss = mean |sr − hr|;  grads = ∂loss/∂θ;  (clip);  Adam;  ema ← ema·d + θ·(1−d)
+// Parameters, gradients and both Adam moments are flat buffers with the same layout (the order of
+// RRDBNetConfig::parameter_table()), so zeroing the gradients is one fill and Adam is one loop.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "microsr/backend.h"
+#include "microsr/rrdbnet.h"
+#include "microsr/weights.h"
+
+namespace microsr {
+
+// The learning rate as a function of the epoch (0-based), as torch's schedulers stepped once per
+// epoch:  StepLR:      lr = base · γ^⌊epoch / step⌋
+//         MultiStepLR: lr = base · γ^(number of milestones ≤ epoch)
+//         constant:    lr = base
+struct LrSchedule {
+  enum class Kind { constant, step, multistep };
+  Kind kind = Kind::step;
+  double base_lr = 1e-4;
+  int step_size = 16;           // StepLR
+  std::vector<int> milestones;  // MultiStepLR, ascending epochs
+  double gamma = 0.5;
+  double lr_at(int epoch) const;
+  std::string describe() const;
+};
+
+struct TrainerOptions {
+  AdamStep adam;              // beta1, beta2, eps, weight_decay, decoupled (lr and t are set per step)
+  double ema_decay = 0.999;  // 0: no EMA
+  double clip_grad_norm = 0;   // > 0: scale the gradients down to this global L2 norm when above
+};
+
+class Trainer {
+ public:
+  // The network's current weights are the starting point (and the EMA's initial value).
+  Trainer(RRDBNet& net, Backend& backend, const TrainerOptions& options);
+
+  // One iteration on a batch: lr_images [B][C][h][w] and hr_images [B][C][h·s][w·s] in [0, 1],
+  // host or device tensors. Returns the L1 loss before the update. Throws (leaving the weights
+  // and optimizer state as they were) when the loss or the gradients are not finite.
+  double step(const Tensor& lr_images, const Tensor& hr_images, double learning_rate);
+
+  // The L1 loss of the current weights on a batch, without changing anything.
+  double evaluate(const Tensor& lr_images, const Tensor& hr_images);
+
+  int64_t steps_done() const { return steps_; }
+  double last_grad_norm() const { return last_grad_norm_; }
+
+  // The weights (basicsr names, host copies) and their EMA (the weights themselves when off).
+  StateDict weights() const { return net_.state_dict(); }
+  StateDict ema_weights() const;
+
+  // Everything besides the weights that resuming needs: the Adam moments and the EMA as flat
+  // tensors ("adam.exp_avg", "adam.exp_avg_sq", "ema"), plus steps_done(). load_optimizer_state
+  // checks every size.
+  StateDict optimizer_state() const;
+  void load_optimizer_state(const StateDict& state, int64_t steps_done);
+
+ private:
+  RRDBNet& net_;
+  Backend& backend_;
+  TrainerOptions options_;
+  Tensor grads_, exp_avg_, exp_avg_sq_, ema_;  // flat, laid out like net_.parameters()
+  int64_t steps_ = 0;
+  double last_grad_norm_ = 0;
+};
+
+// A training checkpoint: one safetensors file holding the weights ("weights.<key>"), the optimizer
+// state ("optimizer.<key>") and, as string metadata, whatever else resuming needs (step and
+// epoch counters, the data sampler's state, the run's settings). Written atomically.
+struct TrainingCheckpoint {
+  StateDict weights;    // basicsr names
+  StateDict optimizer;  // Trainer::optimizer_state()
+  std::map<std::string, std::string> info;
+};
+void save_checkpoint(const std::string& path, const TrainingCheckpoint& checkpoint);
+TrainingCheckpoint load_checkpoint(const std::string& path);
+
+}  // namespace microsr

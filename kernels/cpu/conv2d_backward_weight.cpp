@@ -1,0 +1,210 @@
+// Weight-gradient variant table, the bias gradient, and wgrad_v1_direct (any odd k).
+//
+// wgrad_v1_direct: dw[co][ci][tap] = Σ_p dy[co][p] · x[ci][p + offset(tap)] is a dot product
+// along the pixels, and with the right padding both operands are contiguous in p:
+//   x is copied with a zero border of pad = k/2 and rows of wp = w + 2·pad floats; dy is copied
+//   into rows of the same wp floats, zero in the columns ox >= w. Output pixel (oy, ox) gets the
+//   "wide" index p = oy·wp + ox, and tap (ky, kx) reads padded x at p + ky·wp + kx. Wide pixels
+//   with ox >= w have dy = 0, so they add nothing, whatever x holds there.
+// Micro-kernel: 4 output channels x 3 taps = 12 ymm accumulators, each a partial dot product over
+//   8 pixel lanes; per 8 pixels 4 dy loads + 3 x loads for 12 FMAs. The lanes are summed
+//   horizontally once per segment of kSegment pixels (so the dy rows stay in L1 meanwhile).
+// Measured (2 threads, batch 4, bench_conv_backward): 30-64 effective GFLOP/s on the RRDBNet body
+//   shapes (Winograd v2/v3 1.2-3x faster there); the production kernel for conv_first (3 -> 64)
+//   and conv_last (64 -> 3), where it is as fast as v3 or 2x faster (the Winograd transforms cost
+//   per channel and tile, and do not pay off with 3 channels on one side).
+// Threading: one OpenMP region (serial for tiny layers): the threads pad x and dy of every image,
+//   then share the
+//   (channel block of 4 output channels, input channel) pairs; each pair owns its dw entries and
+//   loops over the images, so no two threads write the same dw element.
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "cpu/conv2d_backward_common.h"
+#include "microsr/error.h"
+
+namespace microsr::kernels {
+
+const std::vector<ConvBackwardWeightVariant>& conv2d_backward_weight_variants() {
+  static const std::vector<ConvBackwardWeightVariant> variants = {
+      {"wgrad_v1_direct", "direct dot products over padded pixel rows, 4 cout x 3 taps",
+       conv2d_backward_weight_direct},
+      {"wgrad_v2_winograd43",
+       "Winograd F(4x4,3x3) in reverse: 36 dot products over tiles, 4 cout x 3 cin",
+       conv2d_backward_weight_winograd43},
+      {"wgrad_v3_winograd43_outer",
+       "as v2 with outer products over transposed dy tiles, 6 cin x 16 cout",
+       conv2d_backward_weight_winograd43_outer},
+  };
+  return variants;
+}
+
+// Chosen per shape from bench_conv_backward on the 2-core Zen3, 2 threads (figures at the top of
+// bench/bench_conv_backward.cpp): the Winograd transforms cost per tile and channel, so they pay
+// off when both channel counts are large; conv_first (3 -> 64) and conv_last (64 -> 3) run as
+// fast or 2x faster direct. v3 beats v2 by 1.3-1.6x on every RRDBNet body shape at 2 threads
+// (single-threaded they tie).
+const ConvBackwardWeightVariant& conv2d_backward_weight_best(int cin, int cout, int k) {
+  if (k != 3 || cin < 8 || cout < 8) return conv2d_backward_weight_variant("wgrad_v1_direct");
+  return conv2d_backward_weight_variant("wgrad_v3_winograd43_outer");
+}
+
+const ConvBackwardWeightVariant& conv2d_backward_weight_variant(const std::string& name) {
+  std::string known;
+  for (const ConvBackwardWeightVariant& variant : conv2d_backward_weight_variants()) {
+    if (name == variant.name) return variant;
+    known += known.empty() ? variant.name : std::string(", ") + variant.name;
+  }
+  throw Error("conv2d_backward_weight_variant: unknown variant '" + name + "'; known: " + known);
+}
+
+namespace detail {
+
+void fill_padded_batches(const BatchPadding& first, const BatchPadding& second, int n, int h,
+                         int w) {
+  const int64_t first_planes = int64_t(n) * first.channels;
+  const int64_t planes = first_planes + int64_t(n) * second.channels;
+#pragma omp for schedule(static)
+  for (int64_t job = 0; job < planes; ++job) {
+    const bool is_first = job < first_planes;
+    const BatchPadding& b = is_first ? first : second;
+    const int64_t plane_index = is_first ? job : job - first_planes;
+    const int64_t image = plane_index / b.channels, channel = plane_index % b.channels;
+    float* dst = const_cast<float*>(b.padded.data) + plane_index * b.padded.plane;
+    const float* src = b.source.image(image) + channel * h * w;
+    const int row_stride = b.padded.row_stride, right = row_stride - b.pad_left - w;
+    // Rows above the image, then each image row framed by zeros, then rows below + plane tail.
+    std::memset(dst, 0, sizeof(float) * b.pad_top * row_stride);
+    for (int iy = 0; iy < h; ++iy) {
+      float* row = dst + int64_t(b.pad_top + iy) * row_stride;
+      std::memset(row, 0, sizeof(float) * b.pad_left);
+      std::memcpy(row + b.pad_left, src + int64_t(iy) * w, sizeof(float) * w);
+      std::memset(row + b.pad_left + w, 0, sizeof(float) * right);
+    }
+    const int64_t used = int64_t(b.pad_top + h) * row_stride;
+    std::memset(dst + used, 0, sizeof(float) * (b.padded.plane - used));
+    if (plane_index == int64_t(n) * b.channels - 1)
+      std::memset(dst + b.padded.plane, 0, sizeof(float) * b.tail_slack);
+  }
+}
+
+}  // namespace detail
+
+void conv2d_backward_bias(float* db, ImageBatch dy, int n, int cout, int64_t plane) {
+#pragma omp parallel for schedule(static) if (int64_t(n) * cout * plane >= (1 << 16))
+  for (int co = 0; co < cout; ++co) {
+    double total = 0.0;
+    for (int i = 0; i < n; ++i) {
+      const float* row = dy.image(i) + co * plane;
+      float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t p = 0; p < plane; ++p) sum += row[p];
+      total += sum;
+    }
+    db[co] += static_cast<float>(total);
+  }
+}
+
+namespace {
+
+constexpr int kCoBlock = 4;     // output channels per micro-tile
+constexpr int kTapBlock = 3;    // taps per micro-tile
+constexpr int kSegment = 1024;  // pixels per dot-product segment (4 KiB per dy row)
+
+inline float horizontal_sum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_hadd_ps(s, s);
+  return _mm_cvtss_f32(_mm_hadd_ps(s, s));
+}
+
+// sums[c][t] = Σ_{p < 8·vecs} dy[c·dy_stride + p] · x[offsets[t] + p], for c < CO, t < TAPS.
+template <int CO, int TAPS>
+void dot_tile(float sums[kCoBlock][kTapBlock], const float* dy, int64_t dy_stride, const float* x,
+              const int64_t* offsets, int vecs) {
+  __m256 acc[CO][TAPS];
+  for (int c = 0; c < CO; ++c)
+    for (int t = 0; t < TAPS; ++t) acc[c][t] = _mm256_setzero_ps();
+  for (int i = 0; i < vecs; ++i) {
+    // The empty asm statements keep each loaded vector in a register: without them gcc folds the
+    // x loads into the FMAs as memory operands (CO·TAPS + CO loads instead of TAPS + CO).
+    __m256 xv[TAPS];
+    for (int t = 0; t < TAPS; ++t) {
+      xv[t] = _mm256_loadu_ps(x + offsets[t] + 8 * i);
+      __asm__("" : "+x"(xv[t]));
+    }
+    for (int c = 0; c < CO; ++c) {
+      __m256 d = _mm256_loadu_ps(dy + c * dy_stride + 8 * i);
+      __asm__("" : "+x"(d));
+      for (int t = 0; t < TAPS; ++t) acc[c][t] = _mm256_fmadd_ps(d, xv[t], acc[c][t]);
+    }
+  }
+  for (int c = 0; c < CO; ++c)
+    for (int t = 0; t < TAPS; ++t) sums[c][t] = horizontal_sum(acc[c][t]);
+}
+
+using DotTileFn = void (*)(float[kCoBlock][kTapBlock], const float*, int64_t, const float*,
+                           const int64_t*, int);
+
+DotTileFn pick_dot_tile(int channels, int taps) {
+  static constexpr DotTileFn table[kCoBlock][kTapBlock] = {
+      {dot_tile<1, 1>, dot_tile<1, 2>, dot_tile<1, 3>},
+      {dot_tile<2, 1>, dot_tile<2, 2>, dot_tile<2, 3>},
+      {dot_tile<3, 1>, dot_tile<3, 2>, dot_tile<3, 3>},
+      {dot_tile<4, 1>, dot_tile<4, 2>, dot_tile<4, 3>}};
+  return table[channels - 1][taps - 1];
+}
+
+}  // namespace
+
+void conv2d_backward_weight_direct(float* dw, float* db, ImageBatch x, ImageBatch dy, int n,
+                                   int cin, int cout, int h, int w, int k) {
+  require(n >= 1 && cin >= 1 && cout >= 1 && h >= 1 && w >= 1 && k >= 1 && k % 2 == 1,
+          "conv2d_backward_weight: expected n, cin, cout, h, w >= 1 and odd k, found n=" +
+              std::to_string(n) + " cin=" + std::to_string(cin) + " cout=" + std::to_string(cout) +
+              " h=" + std::to_string(h) + " w=" + std::to_string(w) + " k=" + std::to_string(k));
+  if (db) conv2d_backward_bias(db, dy, n, cout, static_cast<int64_t>(h) * w);
+  const int pad = k / 2, wp = w + 2 * pad, taps = k * k;
+  const int64_t wide = static_cast<int64_t>(h) * wp;  // wide pixels per image
+  const int vecs_total = static_cast<int>((wide + 7) / 8);
+  // Padded copies of every image (n·cin and n·cout channels). x reads run up to 8 + k floats past
+  // the last plane (the last vector and the largest tap offset), hence the tail slack.
+  thread_local std::vector<float> x_scratch, dy_scratch;
+  const detail::PaddedInput xp =
+      detail::layout_padded_input(x_scratch, n * cin, h + 2 * pad, wp, k + 8);
+  const detail::PaddedInput dyp = detail::layout_padded_input(dy_scratch, n * cout, h, wp, 8);
+  std::vector<int64_t> offsets(taps);
+  for (int t = 0; t < taps; ++t) offsets[t] = (t / k) * wp + t % k;
+  const int co_blocks = (cout + kCoBlock - 1) / kCoBlock;
+  const int64_t x_image = cin * xp.plane, dy_image = cout * dyp.plane;
+
+#pragma omp parallel if (detail::worth_threads(n, cin, cout, h, w, k))
+  {
+    detail::fill_padded_batches({xp, x, cin, pad, pad, k + 8}, {dyp, dy, cout, 0, 0, 8}, n, h, w);
+#pragma omp for collapse(2) schedule(static)
+    for (int cb = 0; cb < co_blocks; ++cb)
+      for (int ci = 0; ci < cin; ++ci) {
+        const int co0 = cb * kCoBlock, channels = std::min(kCoBlock, cout - co0);
+        float* dw_pair = dw + (static_cast<int64_t>(co0) * cin + ci) * taps;  // dw[co0][ci]
+        for (int i = 0; i < n; ++i)
+          for (int v0 = 0; v0 < vecs_total; v0 += kSegment / 8) {
+            const int vecs = std::min(kSegment / 8, vecs_total - v0);
+            const float* dy_seg = dyp.data + i * dy_image + co0 * dyp.plane + 8 * v0;
+            const float* x_seg = xp.data + i * x_image + ci * xp.plane + 8 * v0;
+            for (int t0 = 0; t0 < taps; t0 += kTapBlock) {
+              const int block_taps = std::min(kTapBlock, taps - t0);
+              float sums[kCoBlock][kTapBlock];
+              pick_dot_tile(channels, block_taps)(sums, dy_seg, dyp.plane, x_seg,
+                                                  offsets.data() + t0, vecs);
+              for (int c = 0; c < channels; ++c)
+                for (int t = 0; t < block_taps; ++t)
+                  dw_pair[static_cast<int64_t>(c) * cin * taps + t0 + t] += sums[c][t];
+            }
+          }
+      }
+  }
+}
+
+}  // namespace microsr::kernels

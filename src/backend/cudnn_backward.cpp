@@ -1,0 +1,160 @@
+// The convolution's gradients for training (fp32, legacy API): cudnnConvolutionBackwardData and
+// cudnnConvolutionBackwardFilter, with descriptors and an ordered list of candidate algorithms
+// cached per shape (cudnnGet…Algorithm_v7's ranking, FMA math only: no TF32). Where cuDNN
+// refuses the strides of a channel slice, the slice is copied to a packed buffer (and the
+// result copied or added back).
+#include <algorithm>
+#include <map>
+#include <vector>
+
+#include "cuda/elementwise.h"
+#include "cuda_allocator.h"
+#include "cuda_tensor.h"
+#include "cudnn_conv.h"
+#include "cudnn_descriptors.h"
+
+namespace microsr {
+namespace {
+
+template <class Algo>
+struct Plan {
+  cudnn::TensorDescriptor a, b;  // data: dy, dx; filter: x, dy
+  cudnn::FilterDescriptor w;
+  cudnn::ConvolutionDescriptor conv;
+  std::vector<std::pair<Algo, std::size_t>> candidates;  // algorithm, workspace bytes; best first
+};
+
+cuda::View packed_like(const cuda::View& v, void* data) { return cuda::nchw_view(data, false, v.n, v.c, v.h, v.w); }
+
+}  // namespace
+
+struct ConvBackward::Impl {
+  ConvContext ctx;
+  std::map<std::string, std::unique_ptr<Plan<cudnnConvolutionBwdDataAlgo_t>>> data_plans;
+  std::map<std::string, std::unique_ptr<Plan<cudnnConvolutionBwdFilterAlgo_t>>> filter_plans;
+
+  void check(cudaError_t status, const std::string& what) { MICROSR_CUDA_CHECK(status, what); }
+
+  // dx = conv_transpose(dy, w) + beta·dx. False when cuDNN has no algorithm for these strides.
+  bool try_data(const cuda::View& dx, const cuda::View& dy, const float* w, int k, float beta) {
+    const std::string key = "conv2d_backward_data dy " + view_str(dy) + " -> dx " + view_str(dx) + " k" +
+                            std::to_string(k);
+    auto it = data_plans.find(key);
+    if (it == data_plans.end()) {
+      auto p = std::make_unique<Plan<cudnnConvolutionBwdDataAlgo_t>>();
+      cudnn::set_tensor(p->a, dy, key);
+      cudnn::set_tensor(p->b, dx, key);
+      cudnn::set_filter(p->w, false, dy.c, dx.c, k, key);
+      cudnn::set_same_conv(p->conv, k, false, key);
+      int max_algos = 0, returned = 0;
+      MICROSR_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(ctx.handle, &max_algos), key);
+      std::vector<cudnnConvolutionBwdDataAlgoPerf_t> perf(std::max(1, max_algos));
+      const cudnnStatus_t status = cudnnGetConvolutionBackwardDataAlgorithm_v7(
+          ctx.handle, p->w.d, p->a.d, p->conv.d, p->b.d, int(perf.size()), &returned, perf.data());
+      if (!cuda_detail::cudnn_refused(status)) MICROSR_CUDNN_CHECK(status, key);
+      for (int i = 0; status == CUDNN_STATUS_SUCCESS && i < returned; ++i) {
+        std::size_t bytes = 0;
+        if (perf[i].status != CUDNN_STATUS_SUCCESS || !cudnn::math_allowed(perf[i].mathType, false) ||
+            cudnnGetConvolutionBackwardDataWorkspaceSize(ctx.handle, p->w.d, p->a.d, p->conv.d, p->b.d, perf[i].algo,
+                                                         &bytes) != CUDNN_STATUS_SUCCESS ||
+            bytes > ctx.workspace_limit)
+          continue;
+        p->candidates.emplace_back(perf[i].algo, bytes);
+      }
+      it = data_plans.emplace(key, std::move(p)).first;
+    }
+    auto& p = *it->second;
+    const float alpha = 1.f;
+    while (!p.candidates.empty()) {
+      const auto [algo, bytes] = p.candidates.front();
+      DeviceScratch workspace(ctx.allocator, bytes, "the cuDNN workspace of " + key);
+      const cudnnStatus_t status = cudnnConvolutionBackwardData(ctx.handle, &alpha, p.w.d, w, p.a.d, dy.data, p.conv.d,
+                                                                algo, workspace.ptr, bytes, &beta, p.b.d, dx.data);
+      if (status == CUDNN_STATUS_SUCCESS) return true;
+      if (!cuda_detail::cudnn_refused(status)) MICROSR_CUDNN_CHECK(status, key);
+      p.candidates.erase(p.candidates.begin());
+    }
+    return false;
+  }
+
+  // dw += Σ x ⋆ dy. False when cuDNN has no algorithm for these strides.
+  bool try_filter(float* dw, const cuda::View& x, const cuda::View& dy, int k) {
+    const std::string key = "conv2d_backward_weight x " + view_str(x) + " dy " + view_str(dy) + " k" +
+                            std::to_string(k);
+    auto it = filter_plans.find(key);
+    if (it == filter_plans.end()) {
+      auto p = std::make_unique<Plan<cudnnConvolutionBwdFilterAlgo_t>>();
+      cudnn::set_tensor(p->a, x, key);
+      cudnn::set_tensor(p->b, dy, key);
+      cudnn::set_filter(p->w, false, dy.c, x.c, k, key);
+      cudnn::set_same_conv(p->conv, k, false, key);
+      int max_algos = 0, returned = 0;
+      MICROSR_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(ctx.handle, &max_algos), key);
+      std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> perf(std::max(1, max_algos));
+      const cudnnStatus_t status = cudnnGetConvolutionBackwardFilterAlgorithm_v7(
+          ctx.handle, p->a.d, p->b.d, p->conv.d, p->w.d, int(perf.size()), &returned, perf.data());
+      if (!cuda_detail::cudnn_refused(status)) MICROSR_CUDNN_CHECK(status, key);
+      for (int i = 0; status == CUDNN_STATUS_SUCCESS && i < returned; ++i) {
+        std::size_t bytes = 0;
+        if (perf[i].status != CUDNN_STATUS_SUCCESS || !cudnn::math_allowed(perf[i].mathType, false) ||
+            cudnnGetConvolutionBackwardFilterWorkspaceSize(ctx.handle, p->a.d, p->b.d, p->conv.d, p->w.d,
+                                                           perf[i].algo, &bytes) != CUDNN_STATUS_SUCCESS ||
+            bytes > ctx.workspace_limit)
+          continue;
+        p->candidates.emplace_back(perf[i].algo, bytes);
+      }
+      it = filter_plans.emplace(key, std::move(p)).first;
+    }
+    auto& p = *it->second;
+    const float alpha = 1.f, beta = 1.f;  // accumulate into dw
+    while (!p.candidates.empty()) {
+      const auto [algo, bytes] = p.candidates.front();
+      DeviceScratch workspace(ctx.allocator, bytes, "the cuDNN workspace of " + key);
+      const cudnnStatus_t status = cudnnConvolutionBackwardFilter(ctx.handle, &alpha, p.a.d, x.data, p.b.d, dy.data,
+                                                                  p.conv.d, algo, workspace.ptr, bytes, &beta, p.w.d, dw);
+      if (status == CUDNN_STATUS_SUCCESS) return true;
+      if (!cuda_detail::cudnn_refused(status)) MICROSR_CUDNN_CHECK(status, key);
+      p.candidates.erase(p.candidates.begin());
+    }
+    return false;
+  }
+};
+
+ConvBackward::ConvBackward(const ConvContext& context) : impl_(std::make_unique<Impl>()) { impl_->ctx = context; }
+ConvBackward::~ConvBackward() = default;
+
+void ConvBackward::data(const cuda::View& dx, const cuda::View& dy, const float* w, int k, bool accumulate) {
+  require(!dx.half && !dy.half, "conv2d_backward_data runs in fp32; got " + view_str(dx) + " and " + view_str(dy));
+  require(cudnn::fits_int(dx) && cudnn::fits_int(dy),
+          "conv2d_backward_data: " + view_str(dx) + " is too large for cuDNN's 32-bit descriptors");
+  Impl& m = *impl_;
+  if (m.try_data(dx, dy, w, k, accumulate ? 1.f : 0.f)) return;
+  // cuDNN refused the slices' strides: packed dy, packed result, then copied / added into dx.
+  const std::string what = "conv2d_backward_data on packed copies of " + view_str(dy) + " -> " + view_str(dx);
+  DeviceScratch dy_buf(m.ctx.allocator, std::size_t(dy.count()) * 4, what);
+  DeviceScratch dx_buf(m.ctx.allocator, std::size_t(dx.count()) * 4, what);
+  const cuda::View dyp = packed_like(dy, dy_buf.ptr), dxp = packed_like(dx, dx_buf.ptr);
+  m.check(cuda::copy_view(dyp, dy, 1.f, m.ctx.stream), what);
+  require(m.try_data(dxp, dyp, w, k, 0.f), "cuDNN has no algorithm for " + what);
+  if (accumulate)
+    m.check(cuda::scaled_add_view(dx, dxp, 1.f, dx, m.ctx.stream), what);
+  else
+    m.check(cuda::copy_view(dx, dxp, 1.f, m.ctx.stream), what);
+}
+
+void ConvBackward::weight(float* dw, const cuda::View& x, const cuda::View& dy, int k) {
+  require(!x.half && !dy.half, "conv2d_backward_weight runs in fp32; got " + view_str(x) + " and " + view_str(dy));
+  require(cudnn::fits_int(x) && cudnn::fits_int(dy),
+          "conv2d_backward_weight: " + view_str(x) + " is too large for cuDNN's 32-bit descriptors");
+  Impl& m = *impl_;
+  if (m.try_filter(dw, x, dy, k)) return;
+  const std::string what = "conv2d_backward_weight on packed copies of " + view_str(x) + " and " + view_str(dy);
+  DeviceScratch x_buf(m.ctx.allocator, std::size_t(x.count()) * 4, what);
+  DeviceScratch dy_buf(m.ctx.allocator, std::size_t(dy.count()) * 4, what);
+  const cuda::View xp = packed_like(x, x_buf.ptr), dyp = packed_like(dy, dy_buf.ptr);
+  m.check(cuda::copy_view(xp, x, 1.f, m.ctx.stream), what);
+  m.check(cuda::copy_view(dyp, dy, 1.f, m.ctx.stream), what);
+  require(m.try_filter(dw, xp, dyp, k), "cuDNN has no algorithm for " + what);
+}
+
+}  // namespace microsr

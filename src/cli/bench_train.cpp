@@ -1,0 +1,63 @@
+// microsr bench --mode train: time one fine-tuning iteration (forward with tape, L1, backward,
+// Adam, EMA) of the full model on a random batch and print one JSON line.
+// tools/compare_train_step_vs_torch.py runs it beside PyTorch doing the same step, in one run.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <vector>
+
+#include "args.h"
+#include "device_choice.h"
+#include "microsr/train.h"
+#include "subcommands.h"
+
+namespace microsr::cli {
+
+int run_bench_train(const Args& args) {
+  const std::string model = args.has("--model") ? args.get("--model") : default_model_path();
+  const int size = args.get_int("--size", 32), batch = args.get_int("--batch", 4);
+  const int reps = std::max(1, args.get_int("--reps", 3));
+  require(size >= 1 && size <= 1024 && batch >= 1 && batch <= 256, "--size 1..1024 and --batch 1..256");
+  DeviceChoice choice;
+  choice.device = args.get("--device", "cpu");
+  choice.conv = args.get("--conv", "");
+  choice.threads = args.get_int("--threads", 0);
+  auto backend = make_backend(choice);
+  const StateDict sd = load_rrdbnet_weights(model);
+  const RRDBNetConfig cfg = infer_rrdbnet_config(sd);
+  RRDBNet net(cfg, sd, *backend);
+  TrainerOptions options;  // the seed's Adam, BasicSR's EMA
+  Trainer trainer(net, *backend, options);
+
+  Tensor lr = Tensor::empty({batch, cfg.num_in_ch, size, size});
+  Tensor hr = Tensor::empty({batch, cfg.num_out_ch, size * cfg.scale, size * cfg.scale});
+  std::mt19937 rng(0);
+  std::uniform_real_distribution<float> uniform(0.f, 1.f);
+  for (int64_t i = 0; i < lr.numel(); ++i) lr.f32()[i] = uniform(rng);
+  for (int64_t i = 0; i < hr.numel(); ++i) hr.f32()[i] = uniform(rng);
+  const Tensor lr_dev = backend->to_device(lr), hr_dev = backend->to_device(hr);
+
+  trainer.step(lr_dev, hr_dev, 1e-4);  // warm-up: allocations, packed weights, cuDNN plans
+  synchronize_device(*backend);
+  std::vector<double> seconds;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    trainer.step(lr_dev, hr_dev, 1e-4);  // returns the loss: the device is drained
+    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(seconds.begin(), seconds.end());
+  const double device_mb = double(device_memory_stats(*backend).peak_reserved) / (1 << 20);
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const double median = seconds[seconds.size() / 2];
+  std::printf("{\"mode\": \"train\", \"size\": %d, \"batch\": %d, \"seconds_median\": %.6f, \"seconds_best\": %.6f, "
+              "\"images_per_s\": %.3f, \"peak_rss_mb\": %.1f, \"peak_device_mb\": %.1f, \"backend\": \"%s\"}\n",
+              size, batch, median, seconds.front(), batch / median, usage.ru_maxrss / 1024.0, device_mb,
+              backend->name().c_str());
+  return 0;
+}
+
+}  // namespace microsr::cli

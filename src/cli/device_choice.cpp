@@ -1,0 +1,40 @@
+#include "device_choice.h"
+
+#include <cstdio>
+
+namespace microsr::cli {
+
+std::unique_ptr<Backend> make_backend(const DeviceChoice& choice) {
+  const Precision precision = parse_precision(choice.precision);
+  const std::string& device = choice.device;
+  int index = 0;
+  bool cuda = device.rfind("cuda", 0) == 0;
+  if (cuda && device != "cuda") {
+    const std::string n = device.substr(device.find(':') + 1);
+    require(device.size() > 5 && device[4] == ':' && n.find_first_not_of("0123456789") == std::string::npos,
+            "--device must be auto, cpu, cuda or cuda:N, got '" + device + "'");
+    index = std::stoi(n);
+  }
+  require(cuda || device == "cpu" || device == "auto", "--device must be auto, cpu, cuda or cuda:N, got '" + device + "'");
+  std::string why;
+  if (device == "auto") {
+    cuda = cuda_available(&why);
+    if (!cuda) std::fprintf(stderr, "--device auto: %s; running on the CPU\n", why.c_str());
+  } else if (cuda && !cuda_available(&why)) {
+    throw Error("--device " + device + ": " + why);
+  }
+  if (cuda) {
+    CudaOptions options;
+    options.precision = precision;
+    if (!choice.conv.empty()) options.conv = choice.conv;
+    return make_cuda_backend(index, options);
+  }
+  require(precision == Precision::fp32,
+          "--precision fp16 needs the CUDA backend (--device cuda); the CPU computes in fp32");
+  set_cpu_conv_variant(choice.conv);
+  return make_cpu_backend(choice.threads);
+}
+
+bool is_cuda(const Backend& backend) { return backend.device().kind == DeviceKind::cuda; }
+
+}  // namespace microsr::cli

@@ -1,0 +1,26 @@
+// Which backend a command runs on: --device, --precision, --threads and --conv (upscale, bench,
+// finetune).
+#pragma once
+#include <memory>
+#include <string>
+
+#include "microsr/backend.h"
+
+namespace microsr::cli {
+
+// The backend the --device / --precision / --threads / --conv options ask for:
+//   device    auto (CUDA when a device is there, else the CPU with a one-line notice on stderr),
+//             cpu, cuda or cuda:N
+//   precision fp32, or fp16 (CUDA only: a clear error on the CPU)
+//   conv      a convolution variant: the CPU's (kernels/cpu/conv2d_variants.h) or the CUDA
+//             backend's (cuda_conv_variants()); "" = the default
+struct DeviceChoice {
+  std::string device = "auto";
+  std::string precision = "fp32";
+  std::string conv;
+  int threads = 0;
+};
+std::unique_ptr<Backend> make_backend(const DeviceChoice& choice);
+bool is_cuda(const Backend& backend);
+
+}  // namespace microsr::cli

@@ -1,0 +1,113 @@
+// The command line's device options and the contracts tools/gpu_check.sh relies on:
+//   microsr bench --device D --precision P --size WxH --batch B --reps R --model M  → one JSON line
+//   microsr upscale IN -o OUT.tif --device cuda --precision fp16 --tile 0 --format tiff --bit-depth 16
+// The CPU parts run everywhere (tiny random RRDBNet of tests/data/rrdbnet); the CUDA parts
+// compare the GPU's output file with the CPU's and skip without a device.
+#include <filesystem>
+
+#include "cli/subcommands.h"
+#include "microsr/image_io.h"
+#include "microsr/weights.h"
+#include "test_gpu_helpers.h"
+
+using namespace microsr;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TinyModel {
+  fs::path root = microsr::testing::temp_path("gpu_cli");
+  std::string model;
+  TinyModel() {
+    fs::remove_all(root);
+    fs::create_directories(root);
+    const StateDict fixture = load_safetensors(microsr::testing::data_path("rrdbnet/x4_f8_b2_g4.safetensors"));
+    StateDict w;
+    for (const auto& [name, t] : fixture.entries)
+      if (name != "input" && name != "output" && !name.starts_with("act.")) w.add(name, t);
+    model = (root / "tiny.safetensors").string();
+    save_safetensors(model, w);
+  }
+  ~TinyModel() { fs::remove_all(root); }
+  std::string at(const std::string& p) const { return (root / p).string(); }
+};
+
+int run(int (*command)(int, char**), std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  return command(int(argv.size()), argv.data());
+}
+
+TEST(BenchCli, PrintsTheJsonLineGpuCheckReads) {
+  TinyModel m;
+  ::testing::internal::CaptureStdout();
+  const int rc = run(cli::run_bench, {"--device", "cpu", "--precision", "fp32", "--size", "16x12", "--batch", "2",
+                                      "--reps", "2", "--model", m.model});
+  const std::string out = ::testing::internal::GetCapturedStdout();
+  ASSERT_EQ(rc, 0);
+  for (const char* key : {"\"size\": \"16x12\"", "\"width\": 16", "\"height\": 12", "\"batch\": 2",
+                          "\"device\": \"cpu\"", "\"precision\": \"fp32\"", "\"seconds_median\": ", "\"seconds_best\": ",
+                          "\"peak_rss_mb\": ", "\"peak_device_mb\": 0.0", "\"gflops\": ", "\"backend\": \"cpu"})
+    EXPECT_NE(out.find(key), std::string::npos) << key << " missing from " << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << "one line: " << out;
+}
+
+TEST(BenchCli, RefusesBadSizesAndFp16OnTheCpu) {
+  TinyModel m;
+  EXPECT_THROW(run(cli::run_bench, {"--size", "16x", "--model", m.model}), Error);
+  microsr::testing::expect_error(
+      [&] { run(cli::run_bench, {"--device", "cpu", "--precision", "fp16", "--model", m.model}); }, "CUDA");
+  microsr::testing::expect_error([&] { run(cli::run_bench, {"--device", "tpu", "--model", m.model}); }, "--device");
+}
+
+TEST(UpscaleDevice, BitDepthAndTiffFormatOptions) {
+  TinyModel m;
+  Image img;
+  img.width = 6, img.height = 5, img.channels = 3, img.bit_depth = 8;
+  img.pixels.resize(6 * 5 * 3);
+  for (std::size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = float(i % 13) / 12.f;
+  write_image(m.at("in.png"), img);
+  ASSERT_EQ(run(cli::run_upscale, {m.at("in.png"), "-o", m.at("out.tif"), "--model", m.model, "--device", "cpu",
+                                   "--tile", "0", "--format", "tiff", "--bit-depth", "16"}),
+            0);
+  const Image out = read_image(m.at("out.tif"));
+  EXPECT_EQ(out.bit_depth, 16);
+  EXPECT_EQ(out.width, 24);
+  EXPECT_THROW(run(cli::run_upscale, {m.at("in.png"), "-o", m.at("o.png"), "--model", m.model, "--device", "cpu",
+                                      "--format", "png", "--bit-depth", "16"}),
+               Error);
+  EXPECT_THROW(run(cli::run_upscale, {m.at("in.png"), "-o", m.at("o.tif"), "--model", m.model, "--device", "cpu",
+                                      "--bit-depth", "12"}),
+               Error);
+}
+
+// The parity dump gpu_check.sh makes, checked here against the CPU's file: the tiny network's
+// fp32 output agrees to 16-bit quantisation; fp16 to ~1e-2.
+TEST(GpuUpscaleCli, CudaWritesWhatTheCpuWrites) {
+  SKIP_WITHOUT_CUDA_DEVICE();
+  TinyModel m;
+  Image img;
+  img.width = 13, img.height = 7, img.channels = 3, img.bit_depth = 8;
+  img.pixels.resize(13 * 7 * 3);
+  for (std::size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = float((i * 7) % 17) / 16.f;
+  write_image(m.at("in.png"), img);
+  auto upscale = [&](const std::string& device, const std::string& precision, const std::string& out) {
+    return run(cli::run_upscale, {m.at("in.png"), "-o", m.at(out), "--model", m.model, "--device", device,
+                                  "--precision", precision, "--tile", "0", "--format", "tiff", "--bit-depth", "16"});
+  };
+  ASSERT_EQ(upscale("cpu", "fp32", "cpu.tif"), 0);
+  ASSERT_EQ(upscale("cuda", "fp32", "cuda32.tif"), 0);
+  ASSERT_EQ(upscale("cuda", "fp16", "cuda16.tif"), 0);
+  const Image cpu = read_image(m.at("cpu.tif")), c32 = read_image(m.at("cuda32.tif")), c16 = read_image(m.at("cuda16.tif"));
+  ASSERT_EQ(cpu.pixels.size(), c32.pixels.size());
+  ASSERT_EQ(cpu.pixels.size(), c16.pixels.size());
+  double max32 = 0, max16 = 0;
+  for (std::size_t i = 0; i < cpu.pixels.size(); ++i) {
+    max32 = std::max(max32, double(std::abs(cpu.pixels[i] - c32.pixels[i])));
+    max16 = std::max(max16, double(std::abs(cpu.pixels[i] - c16.pixels[i])));
+  }
+  EXPECT_LE(max32, 2.0 / 65535);  // at most one quantisation step apart (1e-4 before rounding)
+  EXPECT_LE(max16, 1e-2);
+}
+
+}  // namespace

@@ -1,0 +1,346 @@
+#!/usr/bin/env bash
+# tools/gpu_check.sh — one call on a lent GPU machine turns it into full verification of microsr's
+# CUDA backend; docs/gpu_check.md says how to run it with the device tool.
+#
+#   tools/gpu_check.sh --prepare            here (internet): fill gpu_kit/ with what a bare GPU
+#                                           machine lacks; prints the carry list (tools/gpu_prepare.sh)
+#   tools/gpu_check.sh [--steps LIST]       there: build, tests, parity, torch, train, bench
+#                                           (default: all, in that order: most telling first)
+# options:
+#   --steps a,b      steps to run; any later step builds first (incrementally) if it must
+#   --dry-run        print what would run, run nothing
+#   --simulate-cpu   a plumbing test without a GPU: every step runs on the CPU at tiny sizes;
+#                    verdicts are shown as INFO and no figure means anything
+#   --budget S       seconds this call may use (default 560: under the tool's 10-minute limit);
+#                    a step that would not fit is skipped with a note, so the table always prints
+#   --build-dir D    (default build_gpu, git-ignored; kept between calls on a warm machine)
+#   --out D          where the table, CSV, JSON and logs go (default $OUT, else ./gpu_check_out)
+#   --kit-deps M     auto | all | none: build dependencies from gpu_kit/ (see tools/gpu_deps.sh)
+# Sizes and repetitions can be changed through GPU_CHECK_* variables (docs/gpu_check.md).
+# Exit status: 0 when no row of this call failed, 1 otherwise. The table is printed last.
+
+# The whole script is one { … } block: bash reads it completely before running any of it, so an
+# edit to this file while it runs cannot change what the running call does.
+{
+set -uo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO" || exit 2
+if [ "${1:-}" = "--prepare" ]; then shift; exec "$REPO/tools/gpu_prepare.sh" "$@"; fi
+
+ALL_STEPS="build,tests,parity,torch,train,bench"
+STEPS="$ALL_STEPS" DRY=0 SIMULATE=0 STEPS_GIVEN=0
+BUDGET="${GPU_CHECK_BUDGET_S:-560}"
+BUILD="${GPU_CHECK_BUILD:-$REPO/build_gpu}"
+OUTDIR="${OUT:-$REPO/gpu_check_out}"
+KIT="${GPU_KIT:-$REPO/gpu_kit}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --steps) STEPS="${2/#all/$ALL_STEPS}"; STEPS_GIVEN=1; shift ;;
+    --dry-run) DRY=1 ;;
+    --simulate-cpu) SIMULATE=1 ;;
+    --budget) BUDGET="$2"; shift ;;
+    --build-dir) BUILD="$(mkdir -p "$2" && cd "$2" && pwd)"; shift ;;
+    --out) OUTDIR="$2"; shift ;;
+    --kit-deps) export GPU_CHECK_KIT_DEPS="$2"; shift ;;
+    -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "gpu_check: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+for s in ${STEPS//,/ }; do
+  case ",$ALL_STEPS," in *",$s,"*) ;; *) echo "gpu_check: unknown step $s (steps: $ALL_STEPS)" >&2; exit 2 ;; esac
+done
+
+START=$SECONDS
+CALL="$(date -u +%Y%m%dT%H%M%SZ)"
+WORK="$BUILD/gpu_check"
+LOGDIR="$WORK/logs"
+RESULTS="$WORK/results.tsv"
+HEADER="$WORK/header.txt"
+mkdir -p "$LOGDIR" "$OUTDIR"
+OUTDIR="$(cd "$OUTDIR" && pwd)"
+
+log() { echo "[gpu_check $(date -u +%H:%M:%S) +$((SECONDS - START))s] $*" | tee -a "$LOGDIR/gpu_check.log" >&2; }
+left() { echo $((BUDGET - (SECONDS - START))); }
+# Appends one results row (see tools/gpu_report.py for the columns).
+row() {  # step metric ours torch ratio target status note
+  [ "$DRY" = 1 ] && return 0
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$CALL" "$1" "$2" "$3" "$4" "$5" "$6" "$7" "${8:-}" >>"$RESULTS"
+}
+# Runs a command with a time limit, its output in $LOGDIR/NAME.log (and $OUTDIR/current_step.log
+# while it runs, so a call cut short still returns it). --dry-run only prints it.
+runlog() {  # name seconds command...
+  local name="$1" limit="$2"; shift 2
+  if [ "$DRY" = 1 ]; then echo "  would run ($name, ≤${limit}s): $*"; return 0; fi
+  [ "$limit" -lt 5 ] && limit=5
+  echo "\$ $*" >"$LOGDIR/$name.log"
+  timeout -k 10 "$limit" "$@" 2>&1 | tee -a "$LOGDIR/$name.log" >"$OUTDIR/current_step.log"
+  local rc=${PIPESTATUS[0]}
+  [ "$rc" = 124 ] && echo "TIMEOUT after ${limit}s" >>"$LOGDIR/$name.log"
+  echo "[exit $rc]" >>"$LOGDIR/$name.log"
+  return "$rc"
+}
+pack_out() {  # the table, CSV, JSON and a tarball of the logs under $OUTDIR (≤ 8 files)
+  [ "$DRY" = 1 ] && return 0
+  "$PY" tools/gpu_report.py export --results "$RESULTS" --out "$OUTDIR" 2>/dev/null
+  "$PY" tools/gpu_report.py table --results "$RESULTS" --call "$CALL" --header "$HEADER" >"$OUTDIR/table.txt" 2>/dev/null
+  local parts=(logs); [ -d "$WORK/json" ] && parts+=(json)
+  tar -czf "$OUTDIR/logs.tar.gz" -C "$WORK" "${parts[@]}" 2>/dev/null
+}
+
+# ---- the machine ------------------------------------------------------------------------------
+# The Python that has torch (it also has numpy and OpenCV or tifffile); one import tells all.
+PY="" TORCH_INFO=""
+for p in ${GPU_CHECK_PYTHON:-} python3 /usr/bin/python3; do
+  command -v "$p" >/dev/null || continue
+  TORCH_INFO="$("$p" -c 'import torch; print("torch", torch.__version__, "cuDNN", torch.backends.cudnn.version(),
+"cuda" if torch.cuda.is_available() else "no-cuda")' 2>/dev/null)" && { PY="$p"; break; }
+done
+[ -z "$PY" ] && PY="${GPU_CHECK_PYTHON:-$(command -v python3 || echo /usr/bin/python3)}" TORCH_INFO="(no torch)"
+HAVE_GPU=0 GPU_NAME="" GPU_CC="" GPU_DRIVER=""
+if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
+  GPU_NAME="$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n1)"
+  GPU_CC="$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n1 | tr -d ' .')"
+  GPU_DRIVER="$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -n1)"
+  [ -n "$GPU_NAME" ] && HAVE_GPU=1
+elif [ "${TORCH_INFO##* }" = cuda ]; then
+  GPU_NAME="$("$PY" -c "import torch; print(torch.cuda.get_device_name(0))")"
+  GPU_CC="$("$PY" -c "import torch; print('%d%d' % torch.cuda.get_device_capability(0))")"
+  HAVE_GPU=1
+fi
+DEV=cuda SIM=()  # SIM: the flag the Python helpers take in a simulated run
+[ "$SIMULATE" = 1 ] && DEV=cpu SIM=(--simulate)
+ours_precision() { [ "$SIMULATE" = 1 ] && echo fp32 || echo "$1"; }  # the CPU computes fp32 only
+
+source "$REPO/tools/gpu_deps.sh"
+find_nvcc || true
+[ -n "$NVCC" ] && find_cudnn || true
+PARAM=""
+for m in "${GPU_CHECK_MODEL:-}" "$KIT/models/realesrgan-x4plus.param" "$REPO/models/realesrgan-x4plus.param" \
+         "${MICROSR_MODELS:-/nonexistent}/realesrgan-x4plus.param"; do
+  [ -n "$m" ] && [ -s "$m" ] && [ -s "${m%.param}.bin" ] && { PARAM="$(cd "$(dirname "$m")" && pwd)/$(basename "$m")"; break; }
+done
+[ -n "$PARAM" ] && { MICROSR_MODELS="$(dirname "$PARAM")"; export MICROSR_MODELS; }
+# Our binaries find the kit's libraries and cuDNN through their build RPATH. A pip cuDNN also
+# loads its sub-libraries (libcudnn_graph.so.9, …) by name: its folder goes on the search path —
+# the very library PyTorch loads, so PyTorch is not changed by it. A system cuDNN is left alone.
+case "$CUDNN_HOW" in
+  */nvidia/*) LD_LIBRARY_PATH="$(dirname "$CUDNN_LIBRARY")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"; export LD_LIBRARY_PATH ;;
+esac
+MICROSR="$BUILD/microsr"
+
+{
+  echo "microsr gpu_check — call $CALL — steps: $STEPS$([ "$DRY" = 1 ] && echo ' (dry run)')"
+  if [ "$SIMULATE" = 1 ]; then echo "MODE: SIMULATED ON THE CPU (plumbing test; no figure here is a GPU result)"
+  elif [ "$HAVE_GPU" = 1 ]; then echo "GPU: $GPU_NAME (compute capability $GPU_CC, driver $GPU_DRIVER)"
+  else echo "GPU: NO CUDA DEVICE on this machine — nothing that needs a GPU was run"; fi
+  echo "nvcc: ${NVCC:-not found} $([ -n "$NVCC" ] && "$NVCC" --version | grep -o 'release [0-9.]*')"
+  echo "cuDNN: ${CUDNN_LIBRARY:-not found}$([ -n "$CUDNN_INCLUDE" ] && echo " ($(cudnn_version))")"
+  echo "python: $PY $TORCH_INFO"
+  echo "cmake: $(cmake --version 2>/dev/null | head -n1 || echo 'not found'); c++: $(c++ --version 2>/dev/null | head -n1)"
+  echo "model: ${PARAM:-NOT FOUND (carry gpu_kit, made by tools/gpu_check.sh --prepare)}"
+} >"$HEADER"
+cat "$HEADER" >&2
+{ cat "$HEADER"; nvidia-smi 2>&1; df -h "$REPO" 2>&1; } >"$LOGDIR/env.log"
+
+# ---- steps ------------------------------------------------------------------------------------
+BUILT_THIS_CALL=0 PARITY_THIS_CALL=0
+
+step_build() {
+  if [ -z "$NVCC" ]; then log "build: no nvcc found (PATH, /usr/local/cuda, pip nvidia-cuda-nvcc)"; return 1; fi
+  if [ -z "$CUDNN_LIBRARY" ]; then log "build: no cuDNN found (set CUDNN_ROOT, or a python with torch's nvidia-cudnn)"; return 1; fi
+  command -v cmake >/dev/null || { log "build: no cmake on PATH"; return 1; }
+  CMAKE_ARGS=()
+  if [ "$DRY" = 1 ]; then echo "  would build the kit's dependencies the machine lacks (tools/gpu_deps.sh) into $DEPS_PREFIX"
+  else deps_build_all || { row build "dependencies from the kit" "" "" "" "" FAIL "see deps_*.log"; return 1; }
+       cublas_fallback || true; fi
+  local archs="${MICROSR_CUDA_ARCHS:-${GPU_CC:-90}}" generator=()
+  [ -f "$BUILD/CMakeCache.txt" ] || { command -v ninja >/dev/null && generator=(-G Ninja); }
+  runlog configure "$(left)" cmake -S "$REPO" -B "$BUILD" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
+    -DMICROSR_CUDA=ON -DMICROSR_TESTS=ON -DMICROSR_BENCH=ON -DMICROSR_CUDA_ARCHS="$archs" \
+    -DCMAKE_CUDA_COMPILER="$NVCC" -DCuDNN_INCLUDE_DIR="$CUDNN_INCLUDE" -DCuDNN_LIBRARY="$CUDNN_LIBRARY" \
+    "${CMAKE_ARGS[@]}" || { tail -n 25 "$LOGDIR/configure.log" >&2; return 1; }
+  # The build step builds everything; a later step's implicit build only the targets it runs.
+  local targets=()
+  if [ "${1:-all}" != all ]; then
+    case ",$STEPS," in *,tests,*) targets+=(microsr_tests) ;; esac
+    case ",$STEPS," in *,parity,*|*,torch,*|*,train,*|*,bench,*) targets+=(microsr_cli) ;; esac
+    case ",$STEPS," in *,bench,*) local b; for b in "$REPO"/bench/bench_*.cpp; do targets+=("$(basename "$b" .cpp)"); done ;; esac
+  fi
+  runlog build "$(($(left) - 20))" cmake --build "$BUILD" -j"$(nproc)" ${targets[@]:+--target "${targets[@]}"} ||
+    { grep -m 20 -E 'error|Error' "$LOGDIR/build.log" >&2; return 1; }
+  BUILT_THIS_CALL=1
+}
+
+# Later steps build first when this call has not: an incremental build is seconds on a warm
+# machine, and a fresh machine (the build dir gone) gets the full build it needs.
+ensure_built() {
+  [ "$BUILT_THIS_CALL" = 1 ] && return 0
+  [ "$BUILT_THIS_CALL" = 2 ] && { log "the build failed earlier in this call"; return 1; }
+  [ "$DRY" = 1 ] && return 0
+  log "building first (incremental when the build dir is already there)"
+  "$PY" tools/gpu_report.py clear --results "$RESULTS" --steps build
+  local t0=$SECONDS
+  if step_build needed; then row build "step build (implicit)" "$((SECONDS - t0)) s" "" "" "" PASS ""; return 0; fi
+  row build "step build (implicit)" "$((SECONDS - t0)) s" "" "" "" FAIL "see configure.log / build.log"
+  BUILT_THIS_CALL=2  # failed: do not retry in every step
+  return 1
+}
+
+step_tests() {
+  ensure_built || return 1
+  local xml="$LOGDIR/gtest_gpu.xml" rc1 rc2
+  runlog ctest_gpu "$(left)" ctest --test-dir "$BUILD" -L gpu --output-on-failure -j2 --timeout 300; rc1=$?
+  rm -f "$xml"
+  runlog gtest_gpu "$(left)" "$BUILD/tests/microsr_tests" --gtest_filter='Gpu*' --gtest_output="xml:$xml"; rc2=$?
+  [ "$DRY" = 1 ] && return 0
+  local counts; counts="$("$PY" - "$xml" <<'EOF'
+import sys, xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except Exception:
+    print("0 0 0 0"); raise SystemExit
+cases = root.iter("testcase")
+total = failed = skipped = 0
+for c in cases:
+    total += 1
+    if c.find("failure") is not None or c.find("error") is not None: failed += 1
+    elif c.find("skipped") is not None or c.get("result") == "skipped": skipped += 1
+print(total, failed, skipped, total - failed - skipped)
+EOF
+)"
+  read -r total failed skipped passed <<<"$counts"
+  local ctest_line; ctest_line="$(grep -E 'tests passed|No tests were found' "$LOGDIR/ctest_gpu.log" | tail -n1)"
+  local status=PASS note="$ctest_line"
+  if [ "$total" = 0 ]; then status=FAIL note="no Gpu* tests ran (exit $rc2); $ctest_line"
+  elif [ "$failed" != 0 ] || [ "$rc1" != 0 ] || [ "$rc2" != 0 ]; then status=FAIL
+  elif [ "$skipped" != 0 ] && [ "$HAVE_GPU" = 1 ]; then status=FAIL note="tests skipped although a GPU is present; $note"
+  elif [ "$skipped" != 0 ]; then status=SKIP note="skipped cleanly: no CUDA device; $note"; fi
+  row tests "GPU tests (gtest Gpu*): passed/total" "$passed/$total" "" "" "all pass" "$status" \
+    "$failed failed, $skipped skipped; $note"
+  [ "$status" != FAIL ]
+}
+
+PARITY_SIZES="${GPU_CHECK_PARITY_SIZES:-64x64,256x256}"
+SPEED_SIZE="${GPU_CHECK_SPEED_SIZE:-1600x1200}"
+[ "$SIMULATE" = 1 ] && PARITY_SIZES="${GPU_CHECK_PARITY_SIZES:-16x16,24x20}" SPEED_SIZE="${GPU_CHECK_SPEED_SIZE:-24x16}"
+INPUTS="$WORK/inputs"
+SAMPLE="$REPO/tests/data/samples/synth/field_000_4x.tif"
+
+make_inputs() {  # 16-bit RGB TIFFs in $INPUTS (see tools/gpu_parity.py)
+  runlog make_inputs 120 "$PY" tools/gpu_parity.py make-inputs --sample "$SAMPLE" --out-dir "$INPUTS" --sizes "$1"
+}
+# microsr upscale of one input on one device/precision → $WORK/outputs/<stem>_<dev>_<prec>.tif
+ours_upscale() {  # input device precision
+  local stem; stem="$(basename "$1" .tif)"
+  local out="$WORK/outputs/${stem}_$2_$3.tif"
+  mkdir -p "$WORK/outputs"; rm -f "$out"
+  local dev="$2"; [ "$SIMULATE" = 1 ] && dev=cpu
+  runlog "upscale_${stem}_$2_$3" "$(left)" "$MICROSR" upscale "$1" -o "$out" --device "$dev" \
+    --precision "$(ours_precision "$3")" --tile 0 --overwrite --model "$PARAM"
+}
+
+step_parity() {
+  ensure_built || return 1
+  make_inputs "$PARITY_SIZES" || return 1
+  local size stem in specs=()
+  local rc=0
+  for size in ${PARITY_SIZES//,/ }; do
+    stem="in_$size"; in="$INPUTS/$stem.tif"
+    ours_upscale "$in" cpu fp32 || rc=1; ours_upscale "$in" cuda fp32 || rc=1; ours_upscale "$in" cuda fp16 || rc=1
+    local o="$WORK/outputs/$stem"
+    specs+=(--spec "$size: GPU fp32 vs CPU, max abs|${o}_cuda_fp32.tif|${o}_cpu_fp32.tif|maxabs|1e-4"
+            --spec "$size: GPU fp16 vs GPU fp32, PSNR|${o}_cuda_fp16.tif|${o}_cuda_fp32.tif|psnr|50"
+            --spec "$size: GPU fp16 vs CPU, PSNR|${o}_cuda_fp16.tif|${o}_cpu_fp32.tif|info_psnr|")
+  done
+  runlog parity_rows 120 "$PY" tools/gpu_parity.py rows --results "$RESULTS" --call "$CALL" --step parity \
+    "${SIM[@]}" "${specs[@]}" || rc=1
+  PARITY_THIS_CALL=1
+  return $rc
+}
+
+step_torch() {
+  ensure_built || return 1
+  make_inputs "$PARITY_SIZES" || return 1
+  local size stem ins=() specs=() rc=0
+  for size in ${PARITY_SIZES//,/ }; do ins+=("$INPUTS/in_$size.tif"); done
+  runlog torch_outputs "$(($(left) / 3))" "$PY" tools/gpu_compare_torch.py outputs --device "$DEV" --param "$PARAM" \
+    --inputs "$(IFS=,; echo "${ins[*]}")" --out-dir "$WORK/torch" \
+    --variants "$([ "$SIMULATE" = 1 ] && echo fp32,fp16 || echo fp32,fp16,fp16_cl)" || rc=1
+  for size in ${PARITY_SIZES//,/ }; do
+    stem="in_$size"; local o="$WORK/outputs/$stem" t="$WORK/torch/$stem"
+    # Ours on the GPU: made by this call's parity step, else here (an earlier call's outputs may
+    # come from other code).
+    if [ "$PARITY_THIS_CALL" = 0 ]; then
+      ours_upscale "$INPUTS/$stem.tif" cuda fp32 || rc=1
+      ours_upscale "$INPUTS/$stem.tif" cuda fp16 || rc=1
+    fi
+    specs+=(--spec "$size: ours GPU fp32 vs torch fp32, max abs|${o}_cuda_fp32.tif|${t}_torch_fp32.npy|maxabs|1e-4"
+            --spec "$size: ours GPU fp16 vs torch fp32, PSNR|${o}_cuda_fp16.tif|${t}_torch_fp32.npy|psnr|50"
+            --spec "$size: torch fp16 vs torch fp32, PSNR|${t}_torch_fp16.npy|${t}_torch_fp32.npy|info_psnr|")
+    [ "$SIMULATE" = 1 ] ||
+      specs+=(--spec "$size: torch fp16 channels_last vs torch fp32, PSNR|${t}_torch_fp16_cl.npy|${t}_torch_fp32.npy|info_psnr|")
+    [ "$PARITY_THIS_CALL" = 1 ] &&
+      specs+=(--spec "$size: ours CPU vs torch fp32, max abs|${o}_cpu_fp32.tif|${t}_torch_fp32.npy|info_maxabs|")
+  done
+  runlog torch_rows 120 "$PY" tools/gpu_parity.py rows --results "$RESULTS" --call "$CALL" --step torch \
+    "${SIM[@]}" "${specs[@]}" || rc=1
+  runlog torch_speed "$(($(left) - 10))" "$PY" tools/gpu_compare_torch.py speed --device "$DEV" --param "$PARAM" \
+    --size "$SPEED_SIZE" --reps "${GPU_CHECK_REPS:-3}" --microsr "$MICROSR" --results "$RESULTS" --call "$CALL" \
+    --log-dir "$LOGDIR" --gpu-name "$GPU_NAME" --budget "$(($(left) - 20))" \
+    "${SIM[@]}" ${SIM[@]:+--variants fp32,fp16 --warmup 1} || rc=1
+  return $rc
+}
+
+step_train() {
+  ensure_built || return 1
+  runlog train "$(($(left) - 10))" "$PY" tools/gpu_compare_torch.py train --device "$DEV" --param "$PARAM" \
+    --batch 4 --size "$([ "$SIMULATE" = 1 ] && echo 8 || echo 32)" --reps "${GPU_CHECK_TRAIN_REPS:-20}" \
+    --warmup 3 --microsr "$MICROSR" --results "$RESULTS" --call "$CALL" --log-dir "$LOGDIR" \
+    --budget "$(($(left) / 3))" "${SIM[@]}" ${SIM[@]:+--reps 2 --warmup 1}
+}
+
+source "$REPO/tools/gpu_check_bench.sh"
+
+# ---- driver -----------------------------------------------------------------------------------
+declare -A MIN_SECONDS=([build]=90 [tests]=45 [parity]=60 [torch]=120 [train]=60 [bench]=90)
+needs_gpu() { [ "$1" != build ]; }
+
+if [ "$DRY" = 0 ] && [ -f "$RESULTS" ]; then
+  "$PY" tools/gpu_report.py clear --results "$RESULTS" --steps "$STEPS"
+fi
+overall=0
+[ "$DRY" = 1 ] && [ "$HAVE_GPU" = 0 ] && [ "$SIMULATE" = 0 ] &&
+  echo "(no CUDA device here: this is what a GPU machine would run)"
+for step in ${STEPS//,/ }; do
+  if needs_gpu "$step" && [ "$HAVE_GPU" = 0 ] && [ "$SIMULATE" = 0 ] && [ "$DRY" = 0 ]; then
+    row "$step" "step $step" "" "" "" "" SKIP "no CUDA device"; continue
+  fi
+  if [ "$step" = build ] && [ "$HAVE_GPU" = 0 ] && [ "$SIMULATE" = 0 ] && [ "$STEPS_GIVEN" = 0 ] && [ "$DRY" = 0 ]; then
+    row build "step build" "" "" "" "" SKIP "no CUDA device (name it in --steps to build anyway)"; continue
+  fi
+  if [ "$step" != build ] && [ -z "$PARAM" ]; then
+    row "$step" "step $step" "" "" "" "" FAIL "no model: carry gpu_kit (tools/gpu_check.sh --prepare)"; overall=1; continue
+  fi
+  if [ "$(left)" -lt "${MIN_SECONDS[$step]}" ]; then
+    row "$step" "step $step" "" "" "" "" SKIP "$(left) s of this call's budget left, needs ~${MIN_SECONDS[$step]} s: run --steps $step in another call"
+    continue
+  fi
+  log "step $step"
+  [ "$DRY" = 1 ] && echo "step $step:"
+  t0=$SECONDS
+  if "step_$step"; then status=PASS; note=""; else status=FAIL; note="see $step logs"; overall=1; fi
+  [ "$step" = build ] && { [ "$status" = PASS ] && BUILT_THIS_CALL=1 || BUILT_THIS_CALL=2; }
+  row "$step" "step $step" "$((SECONDS - t0)) s" "" "" "" "$status" "$note"
+  pack_out
+done
+
+[ "$DRY" = 1 ] && { echo "(dry run: nothing was run)"; exit 0; }
+pack_out
+rm -f "$OUTDIR/current_step.log"
+echo
+"$PY" tools/gpu_report.py table --results "$RESULTS" --call "$CALL" --header "$HEADER"
+table_rc=$?
+echo "details: $OUTDIR (table.txt, results.csv, results.json, logs.tar.gz)"
+[ "$overall" = 0 ] && [ "$table_rc" = 0 ] && exit 0 || exit 1
+}
