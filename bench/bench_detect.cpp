@@ -1,50 +1,31 @@
 // Microdisk detection on a full 10X frame (2592×1944), end to end and step by step.
 //   * The image: $MICROSR_BENCH_IMAGE when set (tools/bench_detect_opencv.py sets it, so that
-//     OpenCV and we time the same pixels), else a built-in synthetic field of disks.
-//   * BM_DetectDisks: detect_disks() with the default DetectParams, from the decoded image (float
-//     planes) to the list of detections — what tools/bench_detect_opencv.py compares with the same
-//     pipeline in OpenCV. No file I/O, no crops.
+//     OpenCV and we time the same pixels), else field 0 of `microsr synth --mag 10x --seed 1`.
+//   * BM_DetectDisks/classical:0: detect_disks() with the default DetectParams, from the decoded
+//     image (float planes) to the list of detections: all stages. /classical:1: stage 1 alone (no
+//     splitting, no circle fits), step for step what OpenCV runs. tools/bench_detect_opencv.py
+//     compares both with the same pipeline in OpenCV. No file I/O, no crops.
 //   * BM_Step/*: each step alone, on the intermediate the pipeline feeds it.
 // Threads: OpenMP's default (all cores); the comparison script sets OMP_NUM_THREADS=2.
 #include <benchmark/benchmark.h>
 
-#include <cmath>
 #include <cstdlib>
-#include <random>
 
 #include "microsr/detect.h"
 #include "microsr/image_io.h"
+#include "microsr/synth.h"
 
 using namespace microsr;
 
 namespace {
 
-// Bright rimmed disks on a lattice over a vignetted, noisy substrate (RGB, 8-bit).
-Image synthetic_field(int width, int height) {
-  Image image;
-  image.width = width, image.height = height, image.channels = 3, image.bit_depth = 8;
-  const std::size_t plane = std::size_t(width) * height;
-  image.pixels.resize(3 * plane);
-  std::mt19937 rng(3);
-  const double pitch = 120, radius = 40;
-  for (int y = 0; y < height; ++y)
-    for (int x = 0; x < width; ++x) {
-      const double u = (x - 0.5 * width) / width, v = (y - 0.5 * height) / height;
-      double value = 0.36 * (1 - 0.5 * (u * u + v * v));
-      const double dx = std::fmod(x + pitch / 2, pitch) - pitch / 2, dy = std::fmod(y + pitch / 2, pitch) - pitch / 2;
-      const double r = std::hypot(dx, dy);
-      if (r < radius) value = r > radius - 3 ? 0.78 : 0.62;
-      value += (rng() / 4294967296.0 - 0.5) * 0.04;
-      for (int c = 0; c < 3; ++c)
-        image.pixels[c * plane + std::size_t(y) * width + x] = float(std::round(std::clamp(value, 0.0, 1.0) * 255) / 255);
-    }
-  return image;
-}
-
 const Image& bench_image() {
   static const Image image = [] {
     const char* path = std::getenv("MICROSR_BENCH_IMAGE");
-    return path ? read_image(path) : synthetic_field(2592, 1944);
+    if (path) return read_image(path);
+    RenderOptions options;  // a full 10X frame: `microsr synth --mag 10x --seed 1`, field 0
+    options.objective = Objective::x10;
+    return render_chip_scene(make_chip_scene(1, 0), options).image;
   }();
   return image;
 }
@@ -54,9 +35,12 @@ void label(benchmark::State& state) {
   state.SetLabel(std::to_string(image.width) + "x" + std::to_string(image.height));
 }
 
+// The whole pipeline with the default DetectParams (stage 1, stage 2's splitting and circle fits), or
+// (classical = 1) stage 1 alone: the seed's pipeline, step for step what OpenCV runs.
 void BM_DetectDisks(benchmark::State& state) {
   const Image& image = bench_image();
-  const DetectParams params;
+  DetectParams params;
+  params.split = params.fit_circles = state.range(0) == 0;
   std::size_t found = 0;
   for (auto _ : state) {
     const DetectionResult result = detect_disks(image, params);
@@ -71,6 +55,7 @@ void BM_DetectDisks(benchmark::State& state) {
 // The intermediates of the default pipeline, computed once.
 struct Stages {
   Plane8 gray, blurred, mask, opened, closed;
+  DetectionResult classical;
 };
 const Stages& stages() {
   static const Stages s = [] {
@@ -81,6 +66,7 @@ const Stages& stages() {
     s.mask = adaptive_threshold_gaussian(s.blurred, p.block_size, p.c, ThresholdType::binary);
     s.opened = open_ellipse(s.mask, p.open);
     s.closed = close_ellipse(s.opened, p.close);
+    s.classical = detect_classical(s.gray, p);
     return s;
   }();
   return s;
@@ -111,12 +97,38 @@ void BM_Step_Contours(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(find_external_contours(stages().closed).size());
   label(state);
 }
+void BM_Step_Split(benchmark::State& state) {
+  const DetectParams p;
+  int cut = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    DetectionResult result = stages().classical;
+    state.ResumeTiming();
+    cut = split_merged_disks(result, p);
+  }
+  state.counters["blobs_cut"] = cut;
+  label(state);
+}
+void BM_Step_CircleFits(benchmark::State& state) {
+  const DetectionResult& r = stages().classical;
+  for (auto _ : state) {
+    double sum = 0;
+    for (std::size_t i = 0; i < r.detections.size(); ++i)
+      if (Circle c; r.detections[i].accepted && fit_circle(r.outlines[i], c) &&
+                    fit_circle_to_edge(stages().gray, false, c, &stages().blurred))
+        sum += c.r;
+    benchmark::DoNotOptimize(sum);
+  }
+  label(state);
+}
 
 }  // namespace
 
-BENCHMARK(BM_DetectDisks)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_DetectDisks)->ArgName("classical")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Step_Gray)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Step_Blur)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Step_AdaptiveThreshold)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Step_OpenClose)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Step_Contours)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Step_Split)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Step_CircleFits)->Unit(benchmark::kMillisecond)->UseRealTime();

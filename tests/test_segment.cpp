@@ -8,6 +8,7 @@
 // path), so that is what fails the test; the actual counts are printed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -235,6 +236,67 @@ TEST(Segment, EmptyAndFullMasks) {
   EXPECT_EQ(circularity(contour_area(single[0]), contour_perimeter(single[0])), 0.0);
 }
 
+// ---- convex hull and distance transform (closed forms and brute force) -------------------------
+
+TEST(Segment, ConvexHullOfAnLShapeAndOfRandomPoints) {
+  // The outline of an L (a 10×10 square of pixels with its top-right 5×5 cut away) runs through
+  // pixel centres from (2, 2) to (11, 11); its hull is that 9×9 square less the triangle (6, 2),
+  // (11, 2), (11, 7) beyond the diagonal: 81 − 12.5 = 68.5 (cv2.convexHull + contourArea agree;
+  // the outline itself encloses 56.5).
+  Plane8 mask(14, 14);
+  for (int y = 2; y < 12; ++y)
+    for (int x = 2; x < 12; ++x)
+      if (!(y < 7 && x >= 7)) mask.row(y)[x] = 255;
+  const std::vector<Contour> outline = find_external_contours(mask);
+  ASSERT_EQ(outline.size(), 1u);
+  EXPECT_DOUBLE_EQ(contour_area(outline[0]), 56.5);
+  const Contour hull = convex_hull(outline[0]);
+  EXPECT_EQ(hull.size(), 5u);
+  EXPECT_DOUBLE_EQ(contour_area(hull), 68.5);
+  // Random points: every point on the inner side of every hull edge, every hull vertex one of the
+  // points, and every turn strictly convex (counter-clockwise in x-right, y-up axes).
+  uint32_t state = 12345;
+  auto next = [&] { return int((state = state * 1664525u + 1013904223u) >> 22); };  // 0..1023
+  Contour points(300);
+  for (Point& p : points) p = {next() % 97, next() % 61};
+  const Contour h = convex_hull(points);
+  ASSERT_GE(h.size(), 3u);
+  for (std::size_t i = 0; i < h.size(); ++i) {
+    const Point &a = h[i], &b = h[(i + 1) % h.size()], &c = h[(i + 2) % h.size()];
+    EXPECT_NE(std::find(points.begin(), points.end(), a), points.end());
+    EXPECT_GT(int64_t(b.x - a.x) * (c.y - a.y) - int64_t(b.y - a.y) * (c.x - a.x), 0);
+    for (const Point& p : points) EXPECT_GE(int64_t(b.x - a.x) * (p.y - a.y) - int64_t(b.y - a.y) * (p.x - a.x), 0);
+  }
+  EXPECT_EQ(convex_hull(Contour{{3, 4}, {3, 4}}).size(), 1u);
+  EXPECT_EQ(convex_hull(Contour{{0, 0}, {5, 5}, {2, 2}}).size(), 2u);  // collinear: the two ends
+}
+
+TEST(Segment, DistanceTransformMatchesBruteForce) {
+  // Random blobs (thresholded smooth noise) of several sizes, thin and one-pixel shapes included;
+  // the reference is the minimum over all background pixels, and the virtual ones just outside.
+  uint32_t state = 777;
+  auto random = [&] { return (state = state * 1664525u + 1013904223u) >> 8; };
+  for (const auto [w, h] : {std::pair{1, 1}, {7, 1}, {1, 9}, {23, 17}, {64, 40}}) {
+    Plane8 mask(w, h);
+    for (uint8_t& v : mask.pixels) v = random() % 100 < 80 ? 255 : 0;
+    const std::vector<int32_t> d2 = squared_distance_transform(mask);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) {
+        int64_t best = std::min({int64_t(x + 1) * (x + 1), int64_t(w - x) * (w - x), int64_t(y + 1) * (y + 1),
+                                 int64_t(h - y) * (h - y)});
+        for (int v = 0; v < h; ++v)
+          for (int u = 0; u < w; ++u)
+            if (mask.at(u, v) == 0) best = std::min<int64_t>(best, int64_t(u - x) * (u - x) + int64_t(v - y) * (v - y));
+        ASSERT_EQ(d2[std::size_t(y) * w + x], best) << w << "x" << h << " at (" << x << ", " << y << ")";
+      }
+  }
+  // A disk of radius 20 in a big frame: from its centre, the nearest pixel outside it.
+  Plane8 disk(101, 101);
+  for (int y = 0; y < 101; ++y)
+    for (int x = 0; x < 101; ++x) disk.row(y)[x] = (x - 50) * (x - 50) + (y - 50) * (y - 50) <= 400 ? 255 : 0;
+  EXPECT_EQ(squared_distance_transform(disk)[50 * 101 + 50], 401);  // 20² + 1²: the nearest centre beyond 20
+}
+
 TEST(Segment, BadParametersAreRefused) {
   const Plane8 p(8, 8, 100);
   expect_error([&] { adaptive_threshold_gaussian(p, 10, 2, ThresholdType::binary); }, "block size must be odd");
@@ -245,6 +307,7 @@ TEST(Segment, BadParametersAreRefused) {
   expect_error([&] { dilate_ellipse(p, 0); }, "must be odd");
   expect_error([&] { gaussian_blur8(Plane8(), 3); }, "at least one pixel");
   expect_error([&] { find_external_contours(Plane8()); }, "at least one pixel");
+  expect_error([&] { squared_distance_transform(Plane8()); }, "squared_distance_transform");
 }
 
 }  // namespace

@@ -109,5 +109,16 @@ Box bounding_box(const Contour& contour);  // cv2.boundingRect: inclusive pixel 
 // The centroid of the polygon (cv2.moments: m10/m00, m01/m00); the mean of the points when the
 // polygon has no area.
 void contour_centroid(const Contour& contour, double& cx, double& cy);
+// The convex hull of the contour's points, counter-clockwise in (x right, y up) axes, no collinear
+// points; fewer than 3 points when all are on one line. contour_area(convex_hull(c)) is what
+// cv2.contourArea(cv2.convexHull(c)) gives; the solidity area / hull area is 1 for convex shapes.
+Contour convex_hull(const Contour& contour);
+
+// ---- distance transform ----------------------------------------------------------------------------
+// The squared Euclidean distance from each pixel centre to the nearest background pixel centre, as
+// [height][width] integers (0 on the background), exact; pixels outside the image count as
+// background. (cv2.distanceTransform(DIST_L2, DIST_MASK_PRECISE) gives the square roots, except
+// that OpenCV does not count the outside as background.) Linear time (distance_transform.cpp).
+std::vector<int32_t> squared_distance_transform(const Plane8& mask);
 
 }  // namespace microsr

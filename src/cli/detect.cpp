@@ -22,12 +22,14 @@ constexpr const char* kHelp = R"(usage: microsr detect INPUT... -o DIR [options]
 
 Finds microdisks in microscope images with the classical pipeline — gray, Gaussian blur, Gaussian
 adaptive threshold, elliptical open/close, external contours, area and circularity 4πA/P² filters —
-and writes into DIR, per input <name>:
+then cuts blobs of touching disks apart (distance transform peaks, watershed) and fits a circle to
+each disk's edge (see docs/detection.md), and writes into DIR, per input <name>:
   <name>_disk<ID>.png|.tif  one crop per accepted disk, at the input's bit depth (16-bit: TIFF)
   <name>_overlay.png        accepted boxes in green (labelled with their ID), rejected in red
                             (S too small, L too large, C.xx not round: circularity 0.xx)
-and, for all inputs together, detections.csv: one row per contour considered,
-  file,id,cx,cy,radius,area,perimeter,circularity,x,y,w,h,accepted,reason
+and, for all inputs together, detections.csv: one row per contour considered and per part cut
+from a blob (parent: the blob's id; the blob's reason is "split"),
+  file,id,cx,cy,radius,area,perimeter,circularity,x,y,w,h,accepted,reason,parent
 An image without disks gives no crops and no CSV rows; that is not an error.
 INPUT: image files (PNG, JPEG, BMP, TIFF; 8/16-bit; gray or RGB). 16-bit images are segmented on
 their 8-bit reduction; crops keep the original pixels.
@@ -35,7 +37,8 @@ their 8-bit reduction; crops keep the original pixels.
 options:
   -o, --output DIR        output folder (created if missing; required)
   --blur K                Gaussian blur kernel size, odd; 1 = none (default 5)
-  --block-size N          adaptive threshold neighbourhood, odd, >= 3 (default 51)
+  --block-size N          adaptive threshold neighbourhood, odd, >= 3 (default 151: wider than a
+                          disk, so that disks come out whole and not as rims)
   --c C                   foreground where pixel > local mean - C (default -2: brighter than
                           the surroundings by more than 2 grey levels)
   --invert                dark disks: foreground where pixel <= local mean - C
@@ -46,6 +49,12 @@ options:
   --min-circularity X     accepted when circularity > X, in [0, 1] (default 0.6)
   --margin M              pixels added around each disk's box before cropping (default 10)
   --min-crop S            crops are at least S×S pixels, kept inside the image (default 128)
+  --classical             stage 1 only: the seed's pipeline as OpenCV runs it (touching disks stay
+                          one blob; centre and radius from the outline, not fitted to the edge)
+  --split-solidity S      blobs with area / convex hull area below S are examined for touching
+                          disks, S in (0, 1] (default 0.95; a lone disk is convex: about 1)
+  --split-saddle R        two peaks of a blob's distance transform are separate disks when the ridge
+                          between them drops to R × the lower peak or less, R in (0, 1) (default 0.7)
   --no-crops              write only detections.csv and the overlays
 
 exit status: 0 all inputs done, 1 some inputs failed (listed), 2 usage error.
@@ -64,6 +73,9 @@ DetectParams params_from(const Args& args) {
   p.min_circularity = args.get_double("--min-circularity", p.min_circularity);
   p.margin = args.get_int("--margin", p.margin);
   p.min_crop = args.get_int("--min-crop", p.min_crop);
+  p.split = p.fit_circles = !args.has("--classical");
+  p.split_solidity = args.get_double("--split-solidity", p.split_solidity);
+  p.split_saddle = args.get_double("--split-saddle", p.split_saddle);
   validate(p);
   return p;
 }
@@ -119,8 +131,8 @@ void write_text_atomically(const fs::path& path, const std::string& text) {
 int run_detect(int argc, char** argv) {
   const Args args(argc, argv,
                   {"-o", "--output", "--blur", "--block-size", "--c", "--open", "--close", "--min-area", "--max-area",
-                   "--min-circularity", "--margin", "--min-crop"},
-                  {"--invert", "--no-crops"});
+                   "--min-circularity", "--margin", "--min-crop", "--split-solidity", "--split-saddle"},
+                  {"--invert", "--no-crops", "--classical"});
   if (args.help()) {
     std::fputs(kHelp, stdout);
     return 0;

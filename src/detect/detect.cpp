@@ -1,4 +1,5 @@
-// The microdisk detection pipeline (include/microsr/detect.h): segment, measure, filter, crop.
+// The microdisk detection pipeline (include/microsr/detect.h): segment, measure, filter (stage 1),
+// split (stage 2, split.cpp), refine (stage 3), crop.
 #include "microsr/detect.h"
 
 #include <algorithm>
@@ -24,7 +25,9 @@ void require_odd(const char* name, int value, int min_value) {
 // bias on synthetic disks: well under 1 %).
 double equivalent_radius(double outline_area) { return std::sqrt(outline_area / std::numbers::pi); }
 
-Detection measure(const Contour& contour, int id, const DetectParams& params) {
+}  // namespace
+
+Detection measure_contour(const Contour& contour, int id, const DetectParams& params) {
   Detection d;
   d.id = id;
   d.area = contour_area(contour);
@@ -42,6 +45,8 @@ Detection measure(const Contour& contour, int id, const DetectParams& params) {
   d.accepted = d.reason == Rejection::none;
   return d;
 }
+
+namespace {
 
 // One axis of crop_box: [lo, hi) grown by margin, then to at least `want` about `centre`, in [0, n).
 void crop_axis(int lo, int hi, double centre, int margin, int want, int n, int& start, int& size) {
@@ -83,6 +88,10 @@ void validate(const DetectParams& p) {
                                                    std::to_string(p.margin));
   require(p.min_crop >= 0 && p.min_crop <= 100000, "--min-crop must be a non-negative number of pixels, got " +
                                                        std::to_string(p.min_crop));
+  require(p.split_solidity > 0 && p.split_solidity <= 1,
+          "--split-solidity must be in (0, 1], got " + std::to_string(p.split_solidity));
+  require(p.split_saddle > 0 && p.split_saddle < 1,
+          "--split-saddle must be in (0, 1), got " + std::to_string(p.split_saddle));
 }
 
 const char* rejection_name(Rejection reason) {
@@ -91,6 +100,7 @@ const char* rejection_name(Rejection reason) {
     case Rejection::too_small: return "too_small";
     case Rejection::too_large: return "too_large";
     case Rejection::not_round: return "not_round";
+    case Rejection::split: return "split";
     case Rejection::refined_away: return "refined_away";
   }
   return "?";
@@ -121,22 +131,38 @@ Image crop_image(const Image& image, const Box& box) {
   return out;
 }
 
-DetectionResult detect_disks_gray(const Plane8& gray, const DetectParams& params) {
+DetectionResult detect_classical(const Plane8& gray, const DetectParams& params) {
   validate(params);
   DetectionResult result;
-  const Plane8 smooth = params.blur > 1 ? gaussian_blur8(gray, params.blur) : gray;
+  Plane8 smooth = params.blur > 1 ? gaussian_blur8(gray, params.blur) : gray;
   Plane8 mask = adaptive_threshold_gaussian(smooth, params.block_size, params.c,
                                             params.invert ? ThresholdType::binary_inv : ThresholdType::binary);
   if (params.open > 1) mask = open_ellipse(mask, params.open);
   if (params.close > 1) mask = close_ellipse(mask, params.close);
-  const std::vector<Contour> contours = find_external_contours(mask);
+  std::vector<Contour> contours = find_external_contours(mask);
   result.detections.reserve(contours.size());
-  for (const Contour& contour : contours) {
-    Detection d = measure(contour, int(result.detections.size()) + 1, params);
-    if (d.accepted) d.crop = crop_box(d.box, params.margin, params.min_crop, gray.width, gray.height);
-    result.detections.push_back(d);
-  }
+  for (const Contour& contour : contours)
+    result.detections.push_back(measure_contour(contour, int(result.detections.size()) + 1, params));
+  result.outlines = std::move(contours);
   result.mask = std::move(mask);
+  result.smoothed = std::move(smooth);
+  return result;
+}
+
+DetectionResult detect_disks_gray(const Plane8& gray, const DetectParams& params) {
+  DetectionResult result = detect_classical(gray, params);
+  if (params.split) split_merged_disks(result, params);
+  const int n = int(result.detections.size());
+#pragma omp parallel for schedule(dynamic, 8)
+  for (int i = 0; i < n; ++i) {
+    Detection& d = result.detections[i];
+    if (!d.accepted) continue;
+    if (Circle circle; params.fit_circles && fit_circle(result.outlines[i], circle)) {
+      fit_circle_to_edge(gray, params.invert, circle, params.blur > 1 ? &result.smoothed : nullptr);
+      d.cx = circle.x, d.cy = circle.y, d.radius = circle.r;
+    }
+    d.crop = crop_box(d.box, params.margin, params.min_crop, gray.width, gray.height);
+  }
   return result;
 }
 
@@ -157,16 +183,18 @@ DetectionResult detect_disks(const Image& image, const DetectParams& params, con
   return result;
 }
 
-std::string detections_csv_header() { return "file,id,cx,cy,radius,area,perimeter,circularity,x,y,w,h,accepted,reason\n"; }
+std::string detections_csv_header() {
+  return "file,id,cx,cy,radius,area,perimeter,circularity,x,y,w,h,accepted,reason,parent\n";
+}
 
 std::string detections_csv_rows(const std::string& file, const std::vector<Detection>& detections) {
   std::string out;
   const std::string name = csv_field(file);
   char line[512];
   for (const Detection& d : detections) {
-    std::snprintf(line, sizeof line, ",%d,%.3f,%.3f,%.3f,%.1f,%.3f,%.4f,%d,%d,%d,%d,%d,%s\n", d.id, d.cx, d.cy,
+    std::snprintf(line, sizeof line, ",%d,%.3f,%.3f,%.3f,%.1f,%.3f,%.4f,%d,%d,%d,%d,%d,%s,%d\n", d.id, d.cx, d.cy,
                   d.radius, d.area, d.perimeter, d.circularity, d.box.x, d.box.y, d.box.width, d.box.height,
-                  int(d.accepted), rejection_name(d.reason));
+                  int(d.accepted), rejection_name(d.reason), d.parent);
     out += name + line;
   }
   return out;

@@ -75,6 +75,7 @@ std::string label(const Detection& d) {
     case Rejection::too_small: return "S";
     case Rejection::too_large: return "L";
     case Rejection::refined_away: return "R";
+    case Rejection::split: return "";  // not drawn: its parts are
     case Rejection::not_round: {
       char text[16];
       std::snprintf(text, sizeof text, "C.%02d", std::clamp(int(d.circularity * 100), 0, 99));
@@ -108,6 +109,7 @@ Image draw_overlay(const Image& image, const std::vector<Detection>& detections,
     for (const Detection& d : detections) {
       if (d.accepted != (pass == 1)) continue;
       if (d.reason == Rejection::too_small && d.area < params.min_area / 4) continue;  // specks
+      if (d.reason == Rejection::split) continue;                                      // its parts are drawn
       const Colour colour = d.accepted ? kGreen : kRed;
       draw_box(out, d.box, thickness, colour);
       const int text_y = d.box.y - thickness - 7 * scale >= 0 ? d.box.y - thickness - 6 * scale

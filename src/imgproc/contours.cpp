@@ -224,4 +224,30 @@ void contour_centroid(const Contour& c, double& cx, double& cy) {
   }
 }
 
+Contour convex_hull(const Contour& contour) {
+  // Andrew's monotone chain: sort the points by (x, y), then build the lower and the upper hull,
+  // dropping each last point that does not make a strict left turn (cross product, exact in
+  // 64-bit integers). The two chains joined are counter-clockwise in (x right, y up) axes.
+  std::vector<Point> points(contour.begin(), contour.end());
+  std::sort(points.begin(), points.end(), [](const Point& a, const Point& b) { return a.x != b.x ? a.x < b.x : a.y < b.y; });
+  points.erase(std::unique(points.begin(), points.end()), points.end());
+  if (points.size() < 3) return points;
+  auto cross = [](const Point& o, const Point& a, const Point& b) {
+    return int64_t(a.x - o.x) * (b.y - o.y) - int64_t(a.y - o.y) * (b.x - o.x);
+  };
+  Contour hull(2 * points.size());
+  std::size_t k = 0;
+  for (const Point& p : points) {  // lower chain
+    while (k >= 2 && cross(hull[k - 2], hull[k - 1], p) <= 0) --k;
+    hull[k++] = p;
+  }
+  for (std::size_t i = points.size() - 1, lower = k + 1; i-- > 0;) {  // upper chain
+    const Point& p = points[i];
+    while (k >= lower && cross(hull[k - 2], hull[k - 1], p) <= 0) --k;
+    hull[k++] = p;
+  }
+  hull.resize(k - 1);  // the last point is the first again
+  return hull;
+}
+
 }  // namespace microsr
