@@ -6,9 +6,8 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #include "args.h"
+#include "io/file_bytes.h"
 #include "microsr/detect.h"
 #include "microsr/image_io.h"
 #include "subcommands.h"
@@ -104,28 +103,6 @@ std::string process(const std::string& input, const fs::path& out_dir, const std
   return detections_csv_rows(input, result.detections);
 }
 
-// Writes `text` to `path` through a temporary name in the same folder, so that a reader never
-// sees half a file.
-void write_text_atomically(const fs::path& path, const std::string& text) {
-  const fs::path partial = path.parent_path() / ("." + path.filename().string() + ".partial-" + std::to_string(::getpid()));
-  {
-    std::ofstream out(partial, std::ios::binary);
-    out << text;
-    out.flush();
-    if (!out) {
-      std::error_code ignored;
-      fs::remove(partial, ignored);
-      throw Error("cannot write " + path.string());
-    }
-  }
-  std::error_code ec;
-  fs::rename(partial, path, ec);
-  if (ec) {
-    fs::remove(partial, ec);
-    throw Error("cannot write " + path.string() + ": " + ec.message());
-  }
-}
-
 }  // namespace
 
 int run_detect(int argc, char** argv) {
@@ -168,7 +145,7 @@ int run_detect(int argc, char** argv) {
       failed.push_back(input);
     }
   }
-  write_text_atomically(out_dir / "detections.csv", csv);
+  io::write_text_atomically((out_dir / "detections.csv").string(), csv);
   if (!failed.empty()) {
     std::fprintf(stderr, "microsr detect: %zu of %zu inputs failed:\n", failed.size(), args.positional().size());
     for (const std::string& f : failed) std::fprintf(stderr, "  %s\n", f.c_str());

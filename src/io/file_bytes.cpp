@@ -47,4 +47,14 @@ void replace_file_atomically(const std::string& path, const std::function<void(c
   if (dir >= 0) ::fsync(dir), ::close(dir);
 }
 
+void write_text_atomically(const std::string& path, const std::string& text) {
+  replace_file_atomically(path, [&](const std::string& temp) {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    require(out.good(), "cannot create " + temp);
+    out.write(text.data(), std::streamsize(text.size()));
+    out.close();
+    require(!out.fail(), "writing " + temp + " failed (disk full?)");
+  });
+}
+
 }  // namespace microsr::io

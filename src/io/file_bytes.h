@@ -14,5 +14,7 @@ std::vector<uint8_t> read_file_bytes(const std::string& path);
 // `write_to(temp)` writes a temporary file beside it, which is then flushed to disk and renamed
 // over `path`. On any error the temporary file is removed and the Error names `path`.
 void replace_file_atomically(const std::string& path, const std::function<void(const std::string& temp)>& write_to);
+// The same for a text (or any byte string) held in memory.
+void write_text_atomically(const std::string& path, const std::string& text);
 
 }  // namespace microsr::io

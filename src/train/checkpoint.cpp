@@ -16,7 +16,7 @@ void save_checkpoint(const std::string& path, const TrainingCheckpoint& checkpoi
   for (const auto& [key, t] : checkpoint.weights.entries) all.add(kWeightsPrefix + key, t);
   for (const auto& [key, t] : checkpoint.optimizer.entries) all.add(kOptimizerPrefix + key, t);
   std::map<std::string, std::string> info = checkpoint.info;
-  info[kFormatKey] = kFormatVersion;
+  info.insert_or_assign(kFormatKey, std::string(kFormatVersion));
   io::replace_file_atomically(path, [&](const std::string& temp) { save_safetensors(temp, all, info); });
 }
 

@@ -1,6 +1,4 @@
 // PAIRS_DIR/manifest.csv: writing (atomically) and reading, RFC 4180 quoting.
-#include <unistd.h>
-
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -10,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "io/image_io_internal.h"  // detail::write_file_atomically
+#include "io/file_bytes.h"
 #include "microsr/error.h"
 #include "microsr/pairs.h"
 
@@ -167,16 +165,7 @@ std::vector<ManifestRow> read_manifest(const std::string& path) {
 }
 
 void write_manifest(const std::string& path, const std::vector<ManifestRow>& rows) {
-  const std::string text = manifest_csv(rows);
-  detail::write_file_atomically(path, [&](int fd) {
-    std::size_t done = 0;
-    while (done < text.size()) {
-      const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) throw Error(std::strerror(errno));
-      done += std::size_t(n);
-    }
-  });
+  io::write_text_atomically(path, manifest_csv(rows));
 }
 
 }  // namespace microsr
