@@ -20,18 +20,8 @@
 namespace microsr::kernels {
 namespace {
 
-std::vector<float> random_values(size_t n, unsigned seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
-
-std::vector<float> absolute(std::vector<float> v) {
-  for (float& x : v) x = std::fabs(x);
-  return v;
-}
+using testing::absolute;
+using testing::random_values;
 
 // ---- (1) references against finite differences ------------------------------------------------
 

@@ -14,22 +14,13 @@
 #include "cpu/conv2d_variants.h"
 #include "cpu/cpu_kernels.h"
 #include "microsr/error.h"
+#include "test_helpers.h"
 
 namespace microsr::kernels {
 namespace {
 
-std::vector<float> random_values(size_t n, unsigned seed, float lo, float hi) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
-
-std::vector<float> absolute(std::vector<float> v) {
-  for (float& x : v) x = std::fabs(x);
-  return v;
-}
+using testing::absolute;
+using testing::random_values;
 
 // ---- the reference itself, against PyTorch ----------------------------------------------------
 

@@ -233,11 +233,7 @@ TEST(Detect, TinyImagesHaveNoDetectionsAndNoErrors) {
 
 // ---- the command line ---------------------------------------------------------------------------
 
-int run(std::vector<std::string> args) {
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  return cli::run_detect(int(argv.size()), argv.data());
-}
+int run(std::vector<std::string> args) { return testing::run_cli(cli::run_detect, std::move(args)); }
 
 std::vector<std::string> lines_of(const std::string& path) {
   std::ifstream in(path);

@@ -21,11 +21,7 @@ namespace fs = std::filesystem;
 namespace microsr {
 namespace {
 
-int run(int (*command)(int, char**), std::vector<std::string> args) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  return command(int(argv.size()), argv.data());
-}
+using testing::run_cli;
 
 std::vector<std::vector<std::string>> read_csv(const std::string& path, std::size_t columns) {
   std::ifstream in(path);
@@ -63,7 +59,7 @@ class FinetuneCli : public ::testing::Test {
             img.pixels[(c * 40 + y) * 40 + x] = 0.5f + 0.4f * std::sin(fx * x + phase + c) * std::cos(fy * y);
       write_png(dir + "/crops/crop" + std::to_string(k) + ".png", img);
     }
-    ASSERT_EQ(run(cli::run_make_pairs, {dir + "/crops", "-o", dir + "/pairs", "--min-size", "32"}), 0);
+    ASSERT_EQ(run_cli(cli::run_make_pairs, {dir + "/crops", "-o", dir + "/pairs", "--min-size", "32"}), 0);
     const StateDict fixture = load_safetensors(testing::data_path("train/x4_f8_b2_g4_adam.safetensors"));
     RRDBNetConfig config;
     config.num_feat = 8, config.num_block = 2, config.num_grow_ch = 4;
@@ -89,12 +85,12 @@ TEST_F(FinetuneCli, ResumedRunEqualsUninterruptedRunAndValidationImproves) {
   const std::string straight = dir + "/straight/out.pth", resumed = dir + "/resumed/out.pth";
   fs::create_directories(dir + "/straight");
   fs::create_directories(dir + "/resumed");
-  ASSERT_EQ(run(cli::run_finetune, args(straight)), 0);
+  ASSERT_EQ(run_cli(cli::run_finetune, args(straight)), 0);
 
-  ASSERT_EQ(run(cli::run_finetune, plus(args(resumed), {"--max-iterations", "5"})), 0);
+  ASSERT_EQ(run_cli(cli::run_finetune, plus(args(resumed), {"--max-iterations", "5"})), 0);
   EXPECT_FALSE(fs::exists(resumed)) << "a stopped run must not write the final weights";
   EXPECT_TRUE(fs::exists(dir + "/resumed/out.ckpt.safetensors"));
-  ASSERT_EQ(run(cli::run_finetune, plus(args(resumed), {"--resume"})), 0);
+  ASSERT_EQ(run_cli(cli::run_finetune, plus(args(resumed), {"--resume"})), 0);
 
   // Same losses, same learning rates, same gradient norms; the files hold the same bytes.
   const auto a = read_csv(dir + "/straight/out.iterations.csv", 5), b = read_csv(dir + "/resumed/out.iterations.csv", 5);
@@ -113,7 +109,7 @@ TEST_F(FinetuneCli, ResumedRunEqualsUninterruptedRunAndValidationImproves) {
 TEST_F(FinetuneCli, OutputLoadsInPyTorchWithTheSavedTensors) {
   const std::string out = dir + "/torch/out.pth";
   fs::create_directories(dir + "/torch");
-  ASSERT_EQ(run(cli::run_finetune, plus(args(out), {"--epochs", "1"})), 0);
+  ASSERT_EQ(run_cli(cli::run_finetune, plus(args(out), {"--epochs", "1"})), 0);
   ASSERT_EQ(std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1"), 0)
       << "/usr/bin/python3 with torch is needed (tools/test.sh installs python3-torch)";
   const std::string command = "/usr/bin/python3 " MICROSR_SOURCE_DIR "/tools/check_finetuned_pth.py " + out + " " +
@@ -137,17 +133,17 @@ TEST_F(FinetuneCli, OutputLoadsInPyTorchWithTheSavedTensors) {
 }
 
 TEST_F(FinetuneCli, ClearErrors) {
-  testing::expect_error([&] { run(cli::run_finetune, {"-o", dir + "/x.pth"}); }, "--pairs DIR is required");
-  testing::expect_error([&] { run(cli::run_finetune, {"--pairs", dir + "/pairs", "-o", dir + "/x.png"}); }, ".pth");
+  testing::expect_error([&] { run_cli(cli::run_finetune, {"-o", dir + "/x.pth"}); }, "--pairs DIR is required");
+  testing::expect_error([&] { run_cli(cli::run_finetune, {"--pairs", dir + "/pairs", "-o", dir + "/x.png"}); }, ".pth");
   const std::string out = dir + "/err/out.pth";
   fs::create_directories(dir + "/err");
-  testing::expect_error([&] { run(cli::run_finetune, plus(args(out), {"--resume"})); }, "no checkpoint");
-  ASSERT_EQ(run(cli::run_finetune, plus(args(out), {"--max-iterations", "1"})), 0);
-  testing::expect_error([&] { run(cli::run_finetune, plus(args(out), {"--resume", "--batch", "3"})); },
+  testing::expect_error([&] { run_cli(cli::run_finetune, plus(args(out), {"--resume"})); }, "no checkpoint");
+  ASSERT_EQ(run_cli(cli::run_finetune, plus(args(out), {"--max-iterations", "1"})), 0);
+  testing::expect_error([&] { run_cli(cli::run_finetune, plus(args(out), {"--resume", "--batch", "3"})); },
                         "other settings");
-  testing::expect_error([&] { run(cli::run_finetune, plus(args(out), {"--patch", "18"})); }, "not a multiple");
-  testing::expect_error([&] { run(cli::run_finetune, plus(args(out), {"--batch", "7"})); }, "fewer than the batch");
-  testing::expect_error([&] { run(cli::run_finetune, {"--pairs", dir + "/nowhere", "-o", out}); }, "nowhere");
+  testing::expect_error([&] { run_cli(cli::run_finetune, plus(args(out), {"--patch", "18"})); }, "not a multiple");
+  testing::expect_error([&] { run_cli(cli::run_finetune, plus(args(out), {"--batch", "7"})); }, "fewer than the batch");
+  testing::expect_error([&] { run_cli(cli::run_finetune, {"--pairs", dir + "/nowhere", "-o", out}); }, "nowhere");
 }
 
 }  // namespace

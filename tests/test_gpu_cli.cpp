@@ -33,9 +33,7 @@ struct TinyModel {
 };
 
 int run(int (*command)(int, char**), std::vector<std::string> args) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  return command(int(argv.size()), argv.data());
+  return microsr::testing::run_cli(command, std::move(args));
 }
 
 TEST(BenchCli, PrintsTheJsonLineGpuCheckReads) {

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,27 @@ inline std::size_t fuzz_stride(std::size_t stride) { return std::getenv("MICROSR
 // ((37 i + 11 t) mod 255 - 127) / 128, exact in float32, float16 and bfloat16.
 inline float pattern(int64_t t, int64_t i) { return static_cast<float>((37 * i + 11 * t) % 255 - 127) / 128.0f; }
 inline std::string fixture(const std::string& name) { return data_path("weights/" + name); }
+
+// Runs a subcommand (cli::run_upscale, …) with these arguments, as main() would; returns its exit code.
+inline int run_cli(int (*command)(int, char**), std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  return command(int(argv.size()), argv.data());
+}
+
+// n floats drawn uniformly from [lo, hi) with a fixed seed.
+inline std::vector<float> random_values(std::size_t n, unsigned seed, float lo = -1.0f, float hi = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+// |v|, elementwise (for error bounds proportional to the sum of absolute terms).
+inline std::vector<float> absolute(std::vector<float> v) {
+  for (float& x : v) x = std::fabs(x);
+  return v;
+}
 
 inline std::vector<float> values(const Tensor& t) { return std::vector<float>(t.f32(), t.f32() + t.numel()); }
 

@@ -59,11 +59,7 @@ double worst_steps(const Image& file, const Tensor& reference) {
   return worst;
 }
 
-int make_pairs(std::vector<std::string> args) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  return cli::run_make_pairs(int(argv.size()), argv.data());
-}
+int make_pairs(std::vector<std::string> args) { return run_cli(cli::run_make_pairs, std::move(args)); }
 
 struct Scratch {
   fs::path root = temp_path("pairs");

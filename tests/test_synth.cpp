@@ -278,11 +278,7 @@ TEST(Synth, RefusesAbsurdSizes) {
 
 // --- the command line ----------------------------------------------------------------------------
 
-int synth(std::vector<std::string> args) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  return cli::run_synth(int(argv.size()), argv.data());
-}
+int synth(std::vector<std::string> args) { return testing::run_cli(cli::run_synth, std::move(args)); }
 
 struct TempDir {
   fs::path path;

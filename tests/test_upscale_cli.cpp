@@ -42,9 +42,7 @@ struct Workspace {
 
   int upscale(std::vector<std::string> args) {
     args.insert(args.end(), {"--model", model, "--device", "cpu", "--tile", "0"});
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    return cli::run_upscale(int(argv.size()), argv.data());
+    return microsr::testing::run_cli(cli::run_upscale, std::move(args));
   }
 };
 
@@ -124,10 +122,8 @@ TEST(UpscaleCli, WrongModelFilesAreRefused) {
   Workspace ws;
   write_image(ws.at("in/a.png"), Workspace::image(3, 8));
   auto run_with_model = [&](const std::string& model) {
-    std::vector<std::string> args = {ws.at("in/a.png"), "-o", ws.at("o.png"), "--model", model, "--device", "cpu"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    return cli::run_upscale(int(argv.size()), argv.data());
+    return microsr::testing::run_cli(cli::run_upscale,
+                                     {ws.at("in/a.png"), "-o", ws.at("o.png"), "--model", model, "--device", "cpu"});
   };
   microsr::testing::expect_error([&] { run_with_model(ws.at("in/a.png")); }, "unknown model file type");
   std::ofstream(ws.at("fake.pth")) << "not a zip archive";
