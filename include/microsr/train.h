@@ -48,9 +48,6 @@ class Trainer {
   // and optimizer state as they were) when the loss or the gradients are not finite.
   double step(const Tensor& lr_images, const Tensor& hr_images, double learning_rate);
 
-  // The L1 loss of the current weights on a batch, without changing anything.
-  double evaluate(const Tensor& lr_images, const Tensor& hr_images);
-
   int64_t steps_done() const { return steps_; }
   double last_grad_norm() const { return last_grad_norm_; }
 

@@ -113,7 +113,7 @@ Settings parse_settings(const Args& args) {
   require(!s.pairs.empty(), "--pairs DIR is required (a folder made by microsr make-pairs)");
   require(!s.out.empty(), "-o OUT.pth is required");
   require(fs::path(s.out).extension() == ".pth", "-o must name a .pth file, got '" + s.out + "'");
-  s.init = args.has("--init") ? args.get("--init") : default_model_path();
+  s.init = args.get("--init");  // "" = the default model, looked up only when needed
   s.val = args.get("--val");
   s.checkpoint = args.has("--checkpoint") ? args.get("--checkpoint") : with_suffix(s.out, ".ckpt.safetensors");
   s.device = args.get("--device", "auto");
@@ -230,7 +230,9 @@ int train(const Settings& s) {
             "--resume: " + s.checkpoint + " was made with other settings:\n  it:   " + checkpoint.info["settings"] +
                 "\n  now:  " + s.fingerprint());
   }
-  const StateDict initial = s.resume ? checkpoint.weights : load_rrdbnet_weights(s.init);
+  // The model the run started from (for the summary's weight change), as a path.
+  const std::string init_path = s.resume ? checkpoint.info.at("init") : !s.init.empty() ? s.init : default_model_path();
+  const StateDict initial = s.resume ? checkpoint.weights : load_rrdbnet_weights(init_path);
   const RRDBNetConfig config = infer_rrdbnet_config(initial);
   require(config.num_in_ch == 3 && config.num_out_ch == 3, "finetune needs an RGB model; " + config.describe());
   require(config.scale == pairs.scale, "the model upscales ×" + std::to_string(config.scale) + " but the pairs in " +
@@ -247,15 +249,13 @@ int train(const Settings& s) {
   patch_options.seed = s.seed;
   PatchSampler sampler(pairs, patch_options);
   const int64_t per_epoch = sampler.batches_per_epoch();
-  require(per_epoch > 0, s.pairs + " has " + std::to_string(pairs.size()) + " pairs, fewer than one batch of " +
-                             std::to_string(s.batch));
   const int64_t total = per_epoch * s.epochs;
   if (s.resume) {
     trainer.load_optimizer_state(checkpoint.optimizer, std::stoll(checkpoint.info.at("steps")));
     sampler.load_state(checkpoint.info.at("sampler"));
     require(sampler.batches_drawn() == trainer.steps_done(), s.checkpoint + ": the sampler and optimizer disagree on the step");
   }
-  const StateDict reference = s.resume ? load_rrdbnet_weights(checkpoint.info.at("init")) : initial;
+  const StateDict reference = s.resume ? load_rrdbnet_weights(init_path) : initial;
 
   // The running epoch statistics, carried across a resume so the logs read as one run.
   double first_epoch_loss = NAN, last_epoch_loss = NAN, epoch_sum = 0;
@@ -270,7 +270,7 @@ int train(const Settings& s) {
     c.weights = trainer.weights();
     c.optimizer = trainer.optimizer_state();
     c.info = {{"settings", s.fingerprint()}, {"steps", std::to_string(trainer.steps_done())},
-              {"sampler", sampler.save_state()}, {"init", s.resume ? checkpoint.info.at("init") : s.init},
+              {"sampler", sampler.save_state()}, {"init", init_path},
               {"epoch_loss_sum", exact_text(epoch_sum)}, {"epoch_loss_count", std::to_string(epoch_count)},
               {"first_epoch_loss", exact_text(first_epoch_loss)}};
     save_checkpoint(s.checkpoint, c);

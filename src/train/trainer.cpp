@@ -49,16 +49,6 @@ Trainer::Trainer(RRDBNet& net, Backend& backend, const TrainerOptions& options)
   }
 }
 
-double Trainer::evaluate(const Tensor& lr_images, const Tensor& hr_images) {
-  const Tensor x = lr_images.device() == backend_.device() ? lr_images : backend_.to_device(lr_images);
-  const Tensor target = hr_images.device() == backend_.device() ? hr_images : backend_.to_device(hr_images);
-  const Tensor y = net_.forward(x);
-  require(y.shape() == target.shape(), "training batch: the network makes " + shape_str(y.shape()) +
-                                           " from " + shape_str(x.shape()) + ", but the HR images are " +
-                                           shape_str(target.shape()));
-  return backend_.l1_loss(nullptr, y, target);
-}
-
 double Trainer::step(const Tensor& lr_images, const Tensor& hr_images, double learning_rate) {
   const Tensor x = lr_images.device() == backend_.device() ? lr_images : backend_.to_device(lr_images);
   const Tensor target = hr_images.device() == backend_.device() ? hr_images : backend_.to_device(hr_images);
