@@ -12,6 +12,10 @@
 
 #include "test_gpu_helpers.h"
 
+#ifdef MICROSR_WITH_CUDA
+#include "backend/cuda_backend.h"
+#endif
+
 using namespace microsr;
 using namespace microsr::gpu_testing;
 using microsr::testing::expect_close;
@@ -114,6 +118,32 @@ TEST_P(GpuConvVariant, Fp16IsFp32WithinHalfPrecision) {
     }
 }
 
+// A variant must really run what it names: on plain dense tensors (64 → 32 channels, fp32 NCHW
+// and fp16 NHWC) no packed copies and no legacy fallback, and graph_fused fuses the epilogue.
+// Results alone cannot tell: the fallback computes the same numbers.
+TEST_P(GpuConvVariant, RunsItselfOnDenseTensors) {
+  SKIP_WITHOUT_CUDA_DEVICE();
+#ifdef MICROSR_WITH_CUDA
+  const ConvCase dense{2, 64, 32, 13, 7, 3, 64, 0, 32, 0};
+  const Epilogue& bias_lrelu = kEpilogues[2];
+  for (Precision precision : {Precision::fp32, Precision::fp16}) {
+    auto gpu = cuda_backend(precision, GetParam());
+    run_both(*gpu, dense, bias_lrelu);
+    const auto& paths = dynamic_cast<const CudaBackend&>(*gpu).conv_paths();
+    const std::string what = GetParam() + " " + precision_name(precision);
+    EXPECT_EQ(paths.fallback, 0) << what << " fell back to the legacy engine";
+    EXPECT_EQ(paths.packed_input + paths.packed_output, 0) << what << " copied dense tensors";
+    EXPECT_EQ(paths.fused, GetParam() == "graph_fused" ? 1 : 0) << what;
+    // The dense block's slices: reported, not required (cuDNN may refuse some strides).
+    auto sliced = cuda_backend(precision, GetParam());
+    run_both(*sliced, kCases[2], bias_lrelu);
+    const auto& s = dynamic_cast<const CudaBackend&>(*sliced).conv_paths();
+    std::printf("[ info ] %s, dense-block slices: fused %lld, packed in/out %lld/%lld, fallback %lld\n", what.c_str(),
+                (long long)s.fused, (long long)s.packed_input, (long long)s.packed_output, (long long)s.fallback);
+  }
+#endif
+}
+
 // Names are fixed here (not read from cuda_conv_variants()) so that the test list is the same
 // with and without the CUDA backend; a variant missing from the table fails make_cuda_backend.
 INSTANTIATE_TEST_SUITE_P(Gpu, GpuConvVariant,
@@ -189,6 +219,26 @@ TEST(GpuConvBackward, WeightAndBiasMatchCpuAndAccumulate) {
     Tensor no_bias;
     gpu->conv2d_backward_weight(dw_gpu, no_bias, xg, gpu->to_device(dy));  // db may be undefined
   }
+}
+
+// Deterministic algorithms come first, so the same gradients twice are the same bits (a resumed
+// training run then repeats an uninterrupted one, as on the CPU).
+TEST(GpuConvBackward, GradientsAreBitReproducible) {
+  SKIP_WITHOUT_CUDA_DEVICE();
+  auto gpu = cuda_backend();
+  const Tensor x = gpu->to_device(random_tensor({4, 64, 32, 32}, 61));
+  const Tensor dy = gpu->to_device(random_tensor({4, 32, 32, 32}, 62));
+  const Tensor w = gpu->to_device(random_tensor({32, 64, 3, 3}, 63, -0.1f, 0.1f));
+  Tensor runs[2][2];
+  for (auto& run : runs) {
+    Tensor dw = gpu->to_device(Tensor::zeros({32, 64, 3, 3})), db = gpu->to_device(Tensor::zeros({32}));
+    Tensor dx = gpu->empty({4, 64, 32, 32});
+    gpu->conv2d_backward_weight(dw, db, x, dy);
+    gpu->conv2d_backward_data(dx, dy, w, false);
+    run[0] = gpu->to_host(dw), run[1] = gpu->to_host(dx);
+  }
+  expect_close(runs[1][0], runs[0][0], 0.0, "dw, second run");
+  expect_close(runs[1][1], runs[0][1], 0.0, "dx, second run");
 }
 
 }  // namespace

@@ -125,7 +125,12 @@ done
 # loads its sub-libraries (libcudnn_graph.so.9, …) by name: its folder goes on the search path —
 # the very library PyTorch loads, so PyTorch is not changed by it. A system cuDNN is left alone.
 case "$CUDNN_HOW" in
-  */nvidia/*) LD_LIBRARY_PATH="$(dirname "$CUDNN_LIBRARY")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"; export LD_LIBRARY_PATH ;;
+  */nvidia/*) LD_LIBRARY_PATH="$(dirname "$CUDNN_LIBRARY")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"; export LD_LIBRARY_PATH
+    # Runtime-fused graphs (--conv graph_fused) need NVRTC, which cuDNN loads by name: pip's copy
+    # (nvidia/cuda_nvrtc, nvidia/cu13, …) beside the cuDNN it matches goes on the path too.
+    NVRTC_DIR="$(pip_nvidia_dirs | while IFS= read -r d; do
+      find "$d" -maxdepth 2 -name 'libnvrtc.so*' 2>/dev/null | head -n1; done | head -n1)"
+    [ -n "$NVRTC_DIR" ] && { LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$(dirname "$NVRTC_DIR")"; export LD_LIBRARY_PATH; } ;;
 esac
 MICROSR="$BUILD/microsr"
 

@@ -6,13 +6,14 @@
 namespace microsr::cuda {
 namespace {
 
-// y, a, b: [n][c][h][w] views
+// y, a, b: [n][c][h][w] views. One fused multiply-add, a·s + b rounded once: what the CPU
+// reference compiles to (kernels/cpu/ref/elementwise_ref.cpp, built with -mfma: GCC contracts
+// a[i] * s + b[i] into vfmadd), so fp32 results are bit-identical (GpuOps tests exactly).
 struct ScaledAdd {
   View y, a, b;
   float s;
   __device__ void operator()(int n, int c, int h, int w) const {
-    const float prod = __fmul_rn(load(a, a.offset(n, c, h, w)), s);
-    store(y, y.offset(n, c, h, w), __fadd_rn(prod, load(b, b.offset(n, c, h, w))));
+    store(y, y.offset(n, c, h, w), __fmaf_rn(load(a, a.offset(n, c, h, w)), s, load(b, b.offset(n, c, h, w))));
   }
 };
 

@@ -15,8 +15,8 @@ namespace microsr::cuda {
 // overlap src unless they are the same view.
 cudaError_t copy_view(const View& dst, const View& src, float scale, cudaStream_t stream);
 
-// y = a · s + b, elementwise, same n, c, h, w (y may be a or b). Rounded as the CPU reference:
-// the product, then the sum (no fused multiply-add).
+// y = a · s + b, elementwise, same n, c, h, w (y may be a or b). Rounded as the CPU reference
+// is compiled: one fused multiply-add (see elementwise.cu).
 cudaError_t scaled_add_view(const View& y, const View& a, float s, const View& b, cudaStream_t stream);
 
 // dst = value.

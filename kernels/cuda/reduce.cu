@@ -6,16 +6,6 @@
 namespace microsr::cuda {
 namespace {
 
-// Element i of v in NCHW order (reductions need no coalescing-friendly order: they are rare).
-__device__ __forceinline__ int64_t offset_of(const View& v, int64_t i) {
-  const int w = int(i % v.w);
-  i /= v.w;
-  const int h = int(i % v.h);
-  i /= v.h;
-  const int c = int(i % v.c);
-  return v.offset(int(i / v.c), c, h, w);
-}
-
 // The sum of v over the block, valid in thread 0. Call at most once per kernel.
 __device__ double block_sum(double v) {
   __shared__ double per_warp[kThreads / 32];
@@ -31,9 +21,10 @@ __device__ double block_sum(double v) {
 
 // partials: [gridDim.x]; t: [n][c][h][w]
 __global__ void sum_squares_kernel(double* partials, View t) {
+  const bool dense = dense_nchw(t);
   double s = 0;
   MICROSR_FLAT_LOOP(i, t.count()) {
-    const double x = load(t, offset_of(t, i));
+    const double x = load(t, nchw_order_offset(t, dense, i));
     s += x * x;
   }
   s = block_sum(s);
@@ -42,11 +33,14 @@ __global__ void sum_squares_kernel(double* partials, View t) {
 
 // partials: [gridDim.x]; dpred, pred, target: [n][c][h][w]
 __global__ void l1_kernel(double* partials, View dpred, View pred, View target, float grad_scale) {
+  const bool pred_dense = dense_nchw(pred), target_dense = dense_nchw(target), dpred_dense = dense_nchw(dpred);
   double s = 0;
   MICROSR_FLAT_LOOP(i, pred.count()) {
-    const float d = load(pred, offset_of(pred, i)) - load(target, offset_of(target, i));
+    const float d = __fsub_rn(load(pred, nchw_order_offset(pred, pred_dense, i)),
+                              load(target, nchw_order_offset(target, target_dense, i)));
     s += fabs(double(d));
-    if (dpred.data) store(dpred, offset_of(dpred, i), d > 0.f ? grad_scale : d < 0.f ? -grad_scale : 0.f);
+    if (dpred.data)
+      store(dpred, nchw_order_offset(dpred, dpred_dense, i), d > 0.f ? grad_scale : d < 0.f ? -grad_scale : 0.f);
   }
   s = block_sum(s);
   if (threadIdx.x == 0) partials[blockIdx.x] = s;

@@ -14,15 +14,15 @@ struct Upsample2x {
   }
 };
 
-// dx: [n][c][h][w], dy: [n][c][2h][2w]; summed in the order (0,0) (0,1) (1,0) (1,1), as the CPU
+// dx: [n][c][h][w], dy: [n][c][2h][2w]; summed as the CPU reference, (top row) + (bottom row):
+// (dy[2h][2w] + dy[2h][2w+1]) + (dy[2h+1][2w] + dy[2h+1][2w+1]), so fp32 results are bit-identical
 struct Upsample2xBackward {
   View dx, dy;
   __device__ void operator()(int n, int c, int h, int w) const {
-    float s = load(dy, dy.offset(n, c, 2 * h, 2 * w));
-    s = __fadd_rn(s, load(dy, dy.offset(n, c, 2 * h, 2 * w + 1)));
-    s = __fadd_rn(s, load(dy, dy.offset(n, c, 2 * h + 1, 2 * w)));
-    s = __fadd_rn(s, load(dy, dy.offset(n, c, 2 * h + 1, 2 * w + 1)));
-    store(dx, dx.offset(n, c, h, w), s);
+    const float top = __fadd_rn(load(dy, dy.offset(n, c, 2 * h, 2 * w)), load(dy, dy.offset(n, c, 2 * h, 2 * w + 1)));
+    const float bottom =
+        __fadd_rn(load(dy, dy.offset(n, c, 2 * h + 1, 2 * w)), load(dy, dy.offset(n, c, 2 * h + 1, 2 * w + 1)));
+    store(dx, dx.offset(n, c, h, w), __fadd_rn(top, bottom));
   }
 };
 
@@ -31,8 +31,8 @@ struct PixelUnshuffle {
   View y, x;
   int r;
   __device__ void operator()(int n, int oc, int oh, int ow) const {
-    const int c = oc / (r * r), i = (oc / r) % r, j = oc % r;
-    store(y, y.offset(n, oc, oh, ow), load(x, x.offset(n, c, oh * r + i, ow * r + j)));
+    const Source s = pixel_unshuffle_source(oc, oh, ow, r);  // indexing.h
+    store(y, y.offset(n, oc, oh, ow), load(x, x.offset(n, s.c, s.h, s.w)));
   }
 };
 
@@ -41,8 +41,8 @@ struct PixelShuffle {
   View y, x;
   int r;
   __device__ void operator()(int n, int c, int h, int w) const {
-    const int i = h % r, j = w % r;
-    store(y, y.offset(n, c, h, w), load(x, x.offset(n, (c * r + i) * r + j, h / r, w / r)));
+    const Source s = pixel_shuffle_source(c, h, w, r);  // indexing.h
+    store(y, y.offset(n, c, h, w), load(x, x.offset(n, s.c, s.h, s.w)));
   }
 };
 

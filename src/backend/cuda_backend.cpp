@@ -156,7 +156,7 @@ void CudaBackend::scaled_add(Tensor& y, const Tensor& a, float s, const Tensor& 
 
 void CudaBackend::upsample_nearest2x(Tensor& y, const Tensor& x) {
   activate();
-  const cuda::View xv = view_of(x, "upsample input"), yv = view_of(y, "upsample output");
+  const cuda::View xv = any_view(x, "upsample input"), yv = any_view(y, "upsample output");
   require(y.shape() == Shape({x.dim(0), x.dim(1), 2 * x.dim(2), 2 * x.dim(3)}),
           "upsample output " + y.describe() + " is not twice " + x.describe());
   launched(cuda::upsample_nearest2x_view(yv, xv, stream_),
@@ -165,7 +165,7 @@ void CudaBackend::upsample_nearest2x(Tensor& y, const Tensor& x) {
 
 void CudaBackend::pixel_unshuffle(Tensor& y, const Tensor& x, int r) {
   activate();
-  const cuda::View xv = view_of(x, "pixel_unshuffle input"), yv = view_of(y, "pixel_unshuffle output");
+  const cuda::View xv = any_view(x, "pixel_unshuffle input"), yv = any_view(y, "pixel_unshuffle output");
   require(r >= 1 && x.dim(2) % r == 0 && x.dim(3) % r == 0,
           "pixel_unshuffle by " + std::to_string(r) + " needs H and W divisible by it, got " + x.describe());
   require(y.shape() == Shape({x.dim(0), x.dim(1) * r * r, x.dim(2) / r, x.dim(3) / r}),
@@ -178,7 +178,7 @@ void CudaBackend::copy_channels(Tensor& y, int64_t c0, const Tensor& x) {
   activate();
   Tensor dst = y.channel_slice(c0, x.dim(1));
   expect_same_shape(dst, x, "copy_channels");
-  launched(cuda::copy_view(view_of(dst, "copy_channels"), view_of(x, "copy_channels"), 1.f, stream_),
+  launched(cuda::copy_view(any_view(dst, "copy_channels"), any_view(x, "copy_channels"), 1.f, stream_),
            [&] { return "copy_channels " + x.describe() + " into " + y.describe() + " at " + std::to_string(c0); });
 }
 

@@ -77,6 +77,15 @@ class CudaBackend final : public Backend {
   CudaAllocator& allocator() { return *allocator_; }
   const CudaAllocator& allocator() const { return *allocator_; }
   cudaStream_t stream() const { return stream_; }
+  // How the convolutions so far were run (tests check that a variant does what it says).
+  struct ConvPaths {
+    int64_t fused = 0;          // the chosen variant with the epilogue fused (graph_fused)
+    int64_t unfused = 0;        // conv, then the epilogue kernel where needed
+    int64_t packed_input = 0;   // … of those, with the input copied into a packed buffer
+    int64_t packed_output = 0;  // … with cuDNN writing a packed buffer, copied out by the epilogue
+    int64_t fallback = 0;       // … run by the legacy engine after the chosen variant refused
+  };
+  const ConvPaths& conv_paths() const { return conv_paths_; }
   void synchronize(const std::string& what);
 
  private:
@@ -113,6 +122,7 @@ class CudaBackend final : public Backend {
   std::unique_ptr<ConvEngine> conv_;      // the chosen variant
   std::unique_ptr<ConvEngine> fallback_;  // legacy_heuristic, for shapes the chosen variant refuses
   std::unique_ptr<ConvBackward> backward_;
+  ConvPaths conv_paths_;
 };
 
 }  // namespace microsr

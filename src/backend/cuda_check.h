@@ -19,9 +19,29 @@ namespace microsr::cuda_detail {
 [[noreturn]] void throw_cuda_error(cudaError_t status, const char* call, const std::string& context);
 [[noreturn]] void throw_cudnn_error(cudnnStatus_t status, const char* call, const std::string& context);
 
-// cuDNN 9 groups its statuses by the thousand: 2xxx bad parameter, 3xxx not supported. Either
-// means "this algorithm/engine/layout cannot do it", after which we try another way.
-inline bool cudnn_refused(cudnnStatus_t status) { return status >= 2000 && status < 4000; }
+// cuDNN 9 groups its statuses by the thousand: 2xxx bad parameter, 3xxx not supported. They mean
+// "this algorithm/engine/layout cannot do it", after which we try another way — except those
+// saying that our call itself is wrong (a null pointer, a descriptor not finalized or of the wrong
+// type, an attribute of the wrong type, a stream mismatch) or that this machine cannot run cuDNN
+// (driver, runtime, architecture, a missing sub-library). Another way would only hide those, so
+// they are errors.
+inline bool cudnn_refused(cudnnStatus_t status) {
+  switch (status) {
+    case CUDNN_STATUS_BAD_PARAM_NULL_POINTER:
+    case CUDNN_STATUS_BAD_PARAM_NOT_FINALIZED:
+    case CUDNN_STATUS_BAD_PARAM_STREAM_MISMATCH:
+    case CUDNN_STATUS_BAD_PARAM_ATTRIBUTE_TYPE:
+    case CUDNN_STATUS_BAD_PARAM_CUDA_GRAPH_MISMATCH:
+    case CUDNN_STATUS_BAD_PARAM_DESCRIPTOR_TYPE:
+    case CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDA_DRIVER:
+    case CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDART:
+    case CUDNN_STATUS_NOT_SUPPORTED_ARCH_MISMATCH:
+    case CUDNN_STATUS_NOT_SUPPORTED_SUBLIBRARY_UNAVAILABLE:
+      return false;
+    default:
+      return status >= 2000 && status < 4000;
+  }
+}
 
 }  // namespace microsr::cuda_detail
 

@@ -19,6 +19,7 @@
 #include "cuda/elementwise.h"
 #include "cuda/epilogue.h"
 #include "cuda_backend.h"
+#include "cudnn_descriptors.h"
 
 namespace microsr {
 
@@ -91,6 +92,9 @@ const CudaPreparedConv::Scaled& CudaBackend::scaled_weights(const CudaPreparedCo
   auto it = p.scaled.find(s);
   if (it != p.scaled.end()) return it->second;
   const std::string what = "scaling the weights of a fused conv by " + std::to_string(s);
+  // Made while capturing, the scaling would only be recorded, not run: a failed capture would
+  // leave unwritten weights in the cache. The warm-up pass makes them.
+  require(!cudnn::capturing(stream_), what + ": not made by the warm-up pass, and the stream is being captured");
   CudaPreparedConv::Scaled sw;
   sw.weight = allocator_->tensor(p.weight.shape(), p.weight.dtype(), Layout::nchw, what);
   sw.bias = allocator_->tensor(p.bias_data.shape(), p.bias_data.dtype(), Layout::nchw, what);
@@ -183,7 +187,10 @@ void CudaBackend::run_conv(const cuda::View& yv, const cuda::View& xv, const cud
     epi.residual = rv;
     ConvTensors ts = t;
     if (scaled) ts.w = scaled->weight.raw();
-    if (conv_->forward(ts, &epi)) return launched(cudaSuccess, describe);
+    if (conv_->forward(ts, &epi)) {
+      ++conv_paths_.fused;
+      return launched(cudaSuccess, describe);
+    }
   }
 
   // 4. Conv alone, with the fallbacks: a packed output first (no copy before the conv), then a
@@ -200,9 +207,19 @@ void CudaBackend::run_conv(const cuda::View& yv, const cuda::View& xv, const cud
     t.x = xin;
     done = conv_->forward(t, nullptr);
   }
-  if (!done && fallback_) done = fallback_->forward(t, nullptr);
+  if (!done && fallback_) {
+    done = fallback_->forward(t, nullptr);
+    conv_paths_.fallback += done ? 1 : 0;
+  }
   require(done, "cuDNN has no algorithm for " + describe() + " within the workspace limit of " +
-                    std::to_string(options_.workspace_limit >> 20) + " MiB");
+                    std::to_string(options_.workspace_limit >> 20) + " MiB (" + conv_->last_refusal() +
+                    (fallback_ ? "; " + fallback_->last_refusal() : std::string()) + ")");
+
+  ++conv_paths_.unfused;
+  conv_paths_.packed_input += x_buf ? 1 : 0;
+  conv_paths_.packed_output += y_buf ? 1 : 0;
+  // Nothing left to do when cuDNN wrote y itself and there is no epilogue.
+  if (!y_buf && !p.has_bias && !opt.lrelu && opt.scale == 1.f && !rv.data) return launched(cudaSuccess, describe);
 
   cuda::EpilogueParams e;
   e.y = yv;

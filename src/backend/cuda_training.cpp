@@ -17,37 +17,47 @@ void expect_same_shape(const Tensor& a, const Tensor& b, const char* what) {
   require(a.shape() == b.shape(), std::string(what) + ": shapes differ, " + a.describe() + " vs " + b.describe());
 }
 
-void expect_dense_f32(const Tensor& t, const char* what) {
-  require(t.defined() && t.dtype() == DType::f32 && t.is_contiguous(),
-          std::string(what) + ": expected a dense f32 tensor, found " + t.describe());
+// Both check the device too: a host pointer handed to a kernel is an illegal address, reported
+// asynchronously at some later call.
+void expect_dense_f32(const Tensor& t, Device device, const char* what) {
+  require(t.defined() && t.dtype() == DType::f32 && t.is_contiguous() && t.device() == device,
+          std::string(what) + ": expected a dense f32 tensor on " + device.str() + ", found " + t.describe());
+}
+
+cuda::View device_view(const Tensor& t, Device device, const char* what) {
+  require(t.defined() && t.device() == device,
+          std::string(what) + ": expected a tensor on " + device.str() + ", found " + t.describe());
+  return view_of(t, what);
 }
 }  // namespace
 
 void CudaBackend::conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, bool accumulate) {
   activate();
-  const cuda::View dxv = view_of(dx, "conv2d_backward_data dx"), dyv = view_of(dy, "conv2d_backward_data dy");
+  const cuda::View dxv = device_view(dx, device(), "conv2d_backward_data dx"),
+                   dyv = device_view(dy, device(), "conv2d_backward_data dy");
   require(w.rank() == 4 && w.dim(0) == dy.dim(1) && w.dim(1) == dx.dim(1) && w.dim(2) == w.dim(3) &&
               w.dim(2) % 2 == 1 && dx.dim(0) == dy.dim(0) && dx.dim(2) == dy.dim(2) && dx.dim(3) == dy.dim(3),
           "conv2d_backward_data: dx " + dx.describe() + ", dy " + dy.describe() + " and w " + w.describe() +
               " do not fit together");
-  expect_dense_f32(w, "conv2d_backward_data weight");
+  expect_dense_f32(w, device(), "conv2d_backward_data weight");
   backward_->data(dxv, dyv, w.data<float>(), int(w.dim(2)), accumulate);
   launched(cudaSuccess, [&] { return "conv2d_backward_data " + dy.describe() + " -> " + dx.describe(); });
 }
 
 void CudaBackend::conv2d_backward_weight(Tensor& dw, Tensor& db, const Tensor& x, const Tensor& dy) {
   activate();
-  const cuda::View xv = view_of(x, "conv2d_backward_weight x"), dyv = view_of(dy, "conv2d_backward_weight dy");
+  const cuda::View xv = device_view(x, device(), "conv2d_backward_weight x"),
+                   dyv = device_view(dy, device(), "conv2d_backward_weight dy");
   require(dw.rank() == 4 && dw.dim(0) == dy.dim(1) && dw.dim(1) == x.dim(1) && dw.dim(2) == dw.dim(3) &&
               dw.dim(2) % 2 == 1 && x.dim(0) == dy.dim(0) && x.dim(2) == dy.dim(2) && x.dim(3) == dy.dim(3),
           "conv2d_backward_weight: dw " + dw.describe() + ", x " + x.describe() + " and dy " + dy.describe() +
               " do not fit together");
-  expect_dense_f32(dw, "conv2d_backward_weight dw");
+  expect_dense_f32(dw, device(), "conv2d_backward_weight dw");
   backward_->weight(dw.data<float>(), xv, dyv, int(dw.dim(2)));
   const auto what = [&] { return "conv2d_backward_weight x " + x.describe() + ", dy " + dy.describe(); };
   launched(cudaSuccess, what);
   if (db.defined()) {
-    expect_dense_f32(db, "conv2d_backward_weight db");
+    expect_dense_f32(db, device(), "conv2d_backward_weight db");
     require(db.numel() == dy.dim(1), "conv2d_backward_weight: db " + db.describe() + " does not fit " + dy.describe());
     launched(cuda::channel_sum_accumulate(db.data<float>(), dyv, stream_), what);
   }
@@ -67,8 +77,8 @@ void CudaBackend::upsample_nearest2x_backward(Tensor& dx, const Tensor& dy) {
   require(dy.rank() == 4 && dx.shape() == Shape({dy.dim(0), dy.dim(1), dy.dim(2) / 2, dy.dim(3) / 2}) &&
               dy.dim(2) % 2 == 0 && dy.dim(3) % 2 == 0,
           "upsample_nearest2x_backward: dx " + dx.describe() + " is not half of dy " + dy.describe());
-  launched(cuda::upsample_nearest2x_backward_view(view_of(dx, "upsample backward"), view_of(dy, "upsample backward"),
-                                                  stream_),
+  launched(cuda::upsample_nearest2x_backward_view(device_view(dx, device(), "upsample backward"),
+                                                  device_view(dy, device(), "upsample backward"), stream_),
            [&] { return "upsample_nearest2x_backward " + dy.describe(); });
 }
 
@@ -77,7 +87,8 @@ void CudaBackend::pixel_shuffle(Tensor& y, const Tensor& x, int r) {
   require(r >= 1 && x.rank() == 4 && x.dim(1) % (r * r) == 0 &&
               y.shape() == Shape({x.dim(0), x.dim(1) / (r * r), x.dim(2) * r, x.dim(3) * r}),
           "pixel_shuffle by " + std::to_string(r) + ": output " + y.describe() + " does not fit " + x.describe());
-  launched(cuda::pixel_shuffle_view(view_of(y, "pixel_shuffle output"), view_of(x, "pixel_shuffle input"), r, stream_),
+  launched(cuda::pixel_shuffle_view(device_view(y, device(), "pixel_shuffle output"),
+                                    device_view(x, device(), "pixel_shuffle input"), r, stream_),
            [&] { return "pixel_shuffle " + x.describe() + " -> " + y.describe(); });
 }
 
@@ -128,8 +139,8 @@ void CudaBackend::adam_step(Tensor& param, Tensor& m, Tensor& v, const Tensor& g
   activate();
   const Tensor* buffers[] = {&param, &m, &v, &grad};
   for (const Tensor* t : buffers) {
-    expect_dense_f32(*t, "adam_step");
-    require(t->numel() == param.numel() && t->device() == device(),
+    expect_dense_f32(*t, device(), "adam_step");
+    require(t->numel() == param.numel(),
             "adam_step: " + t->describe() + " does not match the parameters " + param.describe());
   }
   require(step.t >= 1, "adam_step: the step number t starts at 1, got " + std::to_string(step.t));
@@ -146,8 +157,8 @@ void CudaBackend::adam_step(Tensor& param, Tensor& m, Tensor& v, const Tensor& g
 
 void CudaBackend::ema_update(Tensor& ema, const Tensor& param, double decay) {
   activate();
-  expect_dense_f32(ema, "ema_update");
-  expect_dense_f32(param, "ema_update");
+  expect_dense_f32(ema, device(), "ema_update");
+  expect_dense_f32(param, device(), "ema_update");
   require(ema.numel() == param.numel(), "ema_update: " + ema.describe() + " vs " + param.describe());
   // As the CPU: 1 − decay formed in double, then rounded.
   const float keep = static_cast<float>(decay), take = static_cast<float>(1.0 - decay);

@@ -1,9 +1,12 @@
 // The convolution's gradients for training (fp32, legacy API): cudnnConvolutionBackwardData and
 // cudnnConvolutionBackwardFilter, with descriptors and an ordered list of candidate algorithms
-// cached per shape (cudnnGet…Algorithm_v7's ranking, FMA math only: no TF32). Where cuDNN
+// cached per shape (cudnnGet…Algorithm_v7's ranking, FMA math only: no TF32, no FFT;
+// deterministic algorithms first, so that a resumed training run repeats the same bits, the
+// others only when none of those can run). Where cuDNN
 // refuses the strides of a channel slice, the slice is copied to a packed buffer (and the
 // result copied or added back).
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <vector>
 
@@ -22,14 +25,30 @@ struct Plan {
   cudnn::FilterDescriptor w;
   cudnn::ConvolutionDescriptor conv;
   std::vector<std::pair<Algo, std::size_t>> candidates;  // algorithm, workspace bytes; best first
+  std::string refusal;                                   // what cuDNN said, when nothing is left
+  bool reported = false;                                 // MICROSR_CUDA_VERBOSE said it once
 };
 
 cuda::View packed_like(const cuda::View& v, void* data) { return cuda::nchw_view(data, false, v.n, v.c, v.h, v.w); }
+
+// A view and its alignment, for plan keys: an algorithm refused for one alignment may run at
+// another, so refusals are remembered per alignment.
+std::string key_part(const cuda::View& v) { return view_str(v) + " a" + std::to_string(view_alignment(v)); }
+
+// The forward pass's numerical promise holds for the gradients too: FFT algorithms (error
+// growing with the image size) are not used.
+bool fft(cudnnConvolutionBwdDataAlgo_t a) {
+  return a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT || a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING;
+}
+bool fft(cudnnConvolutionBwdFilterAlgo_t a) {
+  return a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT || a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING;
+}
 
 }  // namespace
 
 struct ConvBackward::Impl {
   ConvContext ctx;
+  std::string last_refusal;  // why the last try_* returned false
   std::map<std::string, std::unique_ptr<Plan<cudnnConvolutionBwdDataAlgo_t>>> data_plans;
   std::map<std::string, std::unique_ptr<Plan<cudnnConvolutionBwdFilterAlgo_t>>> filter_plans;
 
@@ -37,8 +56,8 @@ struct ConvBackward::Impl {
 
   // dx = conv_transpose(dy, w) + beta·dx. False when cuDNN has no algorithm for these strides.
   bool try_data(const cuda::View& dx, const cuda::View& dy, const float* w, int k, float beta) {
-    const std::string key = "conv2d_backward_data dy " + view_str(dy) + " -> dx " + view_str(dx) + " k" +
-                            std::to_string(k);
+    const std::string key =
+        "conv2d_backward_data dy " + key_part(dy) + " -> dx " + key_part(dx) + " k" + std::to_string(k);
     auto it = data_plans.find(key);
     if (it == data_plans.end()) {
       auto p = std::make_unique<Plan<cudnnConvolutionBwdDataAlgo_t>>();
@@ -52,15 +71,19 @@ struct ConvBackward::Impl {
       const cudnnStatus_t status = cudnnGetConvolutionBackwardDataAlgorithm_v7(
           ctx.handle, p->w.d, p->a.d, p->conv.d, p->b.d, int(perf.size()), &returned, perf.data());
       if (!cuda_detail::cudnn_refused(status)) MICROSR_CUDNN_CHECK(status, key);
-      for (int i = 0; status == CUDNN_STATUS_SUCCESS && i < returned; ++i) {
-        std::size_t bytes = 0;
-        if (perf[i].status != CUDNN_STATUS_SUCCESS || !cudnn::math_allowed(perf[i].mathType, false) ||
-            cudnnGetConvolutionBackwardDataWorkspaceSize(ctx.handle, p->w.d, p->a.d, p->conv.d, p->b.d, perf[i].algo,
-                                                         &bytes) != CUDNN_STATUS_SUCCESS ||
-            bytes > ctx.workspace_limit)
-          continue;
-        p->candidates.emplace_back(perf[i].algo, bytes);
-      }
+      p->refusal = "the algorithm heuristics returned " + cudnn::status_str(status) + ", " + std::to_string(returned) +
+                   " ranked, none usable";
+      for (int pass = 0; status == CUDNN_STATUS_SUCCESS && pass < 2; ++pass)  // deterministic first
+        for (int i = 0; i < returned; ++i) {
+          std::size_t bytes = 0;
+          if ((perf[i].determinism == CUDNN_DETERMINISTIC) != (pass == 0) || perf[i].status != CUDNN_STATUS_SUCCESS ||
+              !cudnn::math_allowed(perf[i].mathType, false) || fft(perf[i].algo) ||
+              cudnnGetConvolutionBackwardDataWorkspaceSize(ctx.handle, p->w.d, p->a.d, p->conv.d, p->b.d, perf[i].algo,
+                                                           &bytes) != CUDNN_STATUS_SUCCESS ||
+              bytes > ctx.workspace_limit)
+            continue;
+          p->candidates.emplace_back(perf[i].algo, bytes);
+        }
       it = data_plans.emplace(key, std::move(p)).first;
     }
     auto& p = *it->second;
@@ -72,15 +95,19 @@ struct ConvBackward::Impl {
                                                                 algo, workspace.ptr, bytes, &beta, p.b.d, dx.data);
       if (status == CUDNN_STATUS_SUCCESS) return true;
       if (!cuda_detail::cudnn_refused(status)) MICROSR_CUDNN_CHECK(status, key);
+      p.refusal += "; algorithm " + std::to_string(int(algo)) + " refused at run time: " + cudnn::status_str(status);
       p.candidates.erase(p.candidates.begin());
     }
+    last_refusal = p.refusal;
+    if (cudnn::verbose() && !p.reported) std::fprintf(stderr, "microsr: %s: %s\n", key.c_str(), p.refusal.c_str());
+    p.reported = true;
     return false;
   }
 
   // dw += Σ x ⋆ dy. False when cuDNN has no algorithm for these strides.
   bool try_filter(float* dw, const cuda::View& x, const cuda::View& dy, int k) {
-    const std::string key = "conv2d_backward_weight x " + view_str(x) + " dy " + view_str(dy) + " k" +
-                            std::to_string(k);
+    const std::string key =
+        "conv2d_backward_weight x " + key_part(x) + " dy " + key_part(dy) + " k" + std::to_string(k);
     auto it = filter_plans.find(key);
     if (it == filter_plans.end()) {
       auto p = std::make_unique<Plan<cudnnConvolutionBwdFilterAlgo_t>>();
@@ -94,28 +121,41 @@ struct ConvBackward::Impl {
       const cudnnStatus_t status = cudnnGetConvolutionBackwardFilterAlgorithm_v7(
           ctx.handle, p->a.d, p->b.d, p->conv.d, p->w.d, int(perf.size()), &returned, perf.data());
       if (!cuda_detail::cudnn_refused(status)) MICROSR_CUDNN_CHECK(status, key);
-      for (int i = 0; status == CUDNN_STATUS_SUCCESS && i < returned; ++i) {
-        std::size_t bytes = 0;
-        if (perf[i].status != CUDNN_STATUS_SUCCESS || !cudnn::math_allowed(perf[i].mathType, false) ||
-            cudnnGetConvolutionBackwardFilterWorkspaceSize(ctx.handle, p->a.d, p->b.d, p->conv.d, p->w.d,
-                                                           perf[i].algo, &bytes) != CUDNN_STATUS_SUCCESS ||
-            bytes > ctx.workspace_limit)
-          continue;
-        p->candidates.emplace_back(perf[i].algo, bytes);
-      }
+      p->refusal = "the algorithm heuristics returned " + cudnn::status_str(status) + ", " + std::to_string(returned) +
+                   " ranked, none usable";
+      for (int pass = 0; status == CUDNN_STATUS_SUCCESS && pass < 2; ++pass)  // deterministic first
+        for (int i = 0; i < returned; ++i) {
+          std::size_t bytes = 0;
+          if ((perf[i].determinism == CUDNN_DETERMINISTIC) != (pass == 0) ||
+              perf[i].status != CUDNN_STATUS_SUCCESS ||
+              !cudnn::math_allowed(perf[i].mathType, false) ||
+              fft(perf[i].algo) ||
+              cudnnGetConvolutionBackwardFilterWorkspaceSize(
+                  ctx.handle, p->a.d, p->b.d, p->conv.d, p->w.d, perf[i].algo,
+                  &bytes) != CUDNN_STATUS_SUCCESS ||
+              bytes > ctx.workspace_limit)
+            continue;
+          p->candidates.emplace_back(perf[i].algo, bytes);
+        }
       it = filter_plans.emplace(key, std::move(p)).first;
     }
-    auto& p = *it->second;
-    const float alpha = 1.f, beta = 1.f;  // accumulate into dw
+    auto &p = *it->second;
+    const float alpha = 1.f, beta = 1.f; // accumulate into dw
     while (!p.candidates.empty()) {
       const auto [algo, bytes] = p.candidates.front();
-      DeviceScratch workspace(ctx.allocator, bytes, "the cuDNN workspace of " + key);
-      const cudnnStatus_t status = cudnnConvolutionBackwardFilter(ctx.handle, &alpha, p.a.d, x.data, p.b.d, dy.data,
-                                                                  p.conv.d, algo, workspace.ptr, bytes, &beta, p.w.d, dw);
+      DeviceScratch workspace(ctx.allocator, bytes,
+                              "the cuDNN workspace of " + key);
+      const cudnnStatus_t status = cudnnConvolutionBackwardFilter(
+          ctx.handle, &alpha, p.a.d, x.data, p.b.d, dy.data, p.conv.d, algo,
+          workspace.ptr, bytes, &beta, p.w.d, dw);
       if (status == CUDNN_STATUS_SUCCESS) return true;
       if (!cuda_detail::cudnn_refused(status)) MICROSR_CUDNN_CHECK(status, key);
+      p.refusal += "; algorithm " + std::to_string(int(algo)) + " refused at run time: " + cudnn::status_str(status);
       p.candidates.erase(p.candidates.begin());
     }
+    last_refusal = p.refusal;
+    if (cudnn::verbose() && !p.reported) std::fprintf(stderr, "microsr: %s: %s\n", key.c_str(), p.refusal.c_str());
+    p.reported = true;
     return false;
   }
 };
@@ -125,8 +165,8 @@ ConvBackward::~ConvBackward() = default;
 
 void ConvBackward::data(const cuda::View& dx, const cuda::View& dy, const float* w, int k, bool accumulate) {
   require(!dx.half && !dy.half, "conv2d_backward_data runs in fp32; got " + view_str(dx) + " and " + view_str(dy));
-  require(cudnn::fits_int(dx) && cudnn::fits_int(dy),
-          "conv2d_backward_data: " + view_str(dx) + " is too large for cuDNN's 32-bit descriptors");
+  require(cudnn::fits_int(dx) && cudnn::fits_int(dy), "conv2d_backward_data: dx " + view_str(dx) + " or dy " +
+                                                          view_str(dy) + " is too large for cuDNN's int sizes");
   Impl& m = *impl_;
   if (m.try_data(dx, dy, w, k, accumulate ? 1.f : 0.f)) return;
   // cuDNN refused the slices' strides: packed dy, packed result, then copied / added into dx.
@@ -135,7 +175,7 @@ void ConvBackward::data(const cuda::View& dx, const cuda::View& dy, const float*
   DeviceScratch dx_buf(m.ctx.allocator, std::size_t(dx.count()) * 4, what);
   const cuda::View dyp = packed_like(dy, dy_buf.ptr), dxp = packed_like(dx, dx_buf.ptr);
   m.check(cuda::copy_view(dyp, dy, 1.f, m.ctx.stream), what);
-  require(m.try_data(dxp, dyp, w, k, 0.f), "cuDNN has no algorithm for " + what);
+  require(m.try_data(dxp, dyp, w, k, 0.f), "cuDNN has no algorithm for " + what + ": " + m.last_refusal);
   if (accumulate)
     m.check(cuda::scaled_add_view(dx, dxp, 1.f, dx, m.ctx.stream), what);
   else
@@ -144,8 +184,8 @@ void ConvBackward::data(const cuda::View& dx, const cuda::View& dy, const float*
 
 void ConvBackward::weight(float* dw, const cuda::View& x, const cuda::View& dy, int k) {
   require(!x.half && !dy.half, "conv2d_backward_weight runs in fp32; got " + view_str(x) + " and " + view_str(dy));
-  require(cudnn::fits_int(x) && cudnn::fits_int(dy),
-          "conv2d_backward_weight: " + view_str(x) + " is too large for cuDNN's 32-bit descriptors");
+  require(cudnn::fits_int(x) && cudnn::fits_int(dy), "conv2d_backward_weight: x " + view_str(x) + " or dy " +
+                                                         view_str(dy) + " is too large for cuDNN's int sizes");
   Impl& m = *impl_;
   if (m.try_filter(dw, x, dy, k)) return;
   const std::string what = "conv2d_backward_weight on packed copies of " + view_str(x) + " and " + view_str(dy);
@@ -154,7 +194,7 @@ void ConvBackward::weight(float* dw, const cuda::View& x, const cuda::View& dy, 
   const cuda::View xp = packed_like(x, x_buf.ptr), dyp = packed_like(dy, dy_buf.ptr);
   m.check(cuda::copy_view(xp, x, 1.f, m.ctx.stream), what);
   m.check(cuda::copy_view(dyp, dy, 1.f, m.ctx.stream), what);
-  require(m.try_filter(dw, xp, dyp, k), "cuDNN has no algorithm for " + what);
+  require(m.try_filter(dw, xp, dyp, k), "cuDNN has no algorithm for " + what + ": " + m.last_refusal);
 }
 
 }  // namespace microsr

@@ -67,7 +67,14 @@ class ConvEngine {
   // y = conv(x, w), or with epi (only when can_fuse()) the fused epilogue too. Returns false —
   // having written nothing — when cuDNN has no algorithm/engine for these views (e.g. the
   // strides of a channel slice); throws Error on real failures. y must not overlap x.
+  // New shapes search, time and cache; doing that while the stream is captured into a CUDA
+  // graph throws Error instead (the warm-up pass must have made every choice).
   virtual bool forward(const ConvTensors& t, const FusedEpilogue* epi) = 0;
+  // Why the last forward() returned false (the cuDNN statuses seen), for error messages.
+  const std::string& last_refusal() const { return last_refusal_; }
+
+ protected:
+  std::string last_refusal_;
 };
 
 struct ConvVariant {

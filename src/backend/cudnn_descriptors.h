@@ -1,9 +1,12 @@
-// RAII holders for the legacy cuDNN descriptors, and filling them from views. Shared by the
-// legacy forward engine (cudnn_legacy.cpp) and the backward passes (cudnn_backward.cpp).
+// RAII holders for the legacy cuDNN descriptors, filling them from views, and the small helpers
+// every cuDNN engine shares (cudnn_legacy.cpp, cudnn_graph.cpp, cudnn_backward.cpp).
 #pragma once
+#include <cuda_runtime.h>
 #include <cudnn.h>
 
+#include <algorithm>
 #include <climits>
+#include <cstdlib>
 #include <string>
 
 #include "cuda/view.h"
@@ -46,9 +49,19 @@ inline bool fits_int(const cuda::View& v) {
 
 inline cudnnDataType_t data_type(const cuda::View& v) { return v.half ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT; }
 
+// The batch stride to describe. With one image it addresses nothing, so it is given the packed
+// value of the other dimensions: a channel slice of a single NCHW image then looks packed to
+// cuDNN (more algorithms accept it), and the stride of a huge parent buffer (or of one image of
+// a split batch, see cudnn_legacy.cpp) cannot overflow the legacy API's int.
+inline int64_t described_batch_stride(const cuda::View& v) {
+  if (v.n > 1) return v.sn;
+  const int64_t packed = std::max({int64_t(v.c) * v.sc, int64_t(v.h) * v.sh, int64_t(v.w) * v.sw});
+  return std::min<int64_t>(packed, INT_MAX);
+}
+
 inline void set_tensor(TensorDescriptor& t, const cuda::View& v, const std::string& what) {
-  MICROSR_CUDNN_CHECK(cudnnSetTensor4dDescriptorEx(t.d, data_type(v), v.n, v.c, v.h, v.w, int(v.sn), int(v.sc),
-                                                   int(v.sh), int(v.sw)),
+  MICROSR_CUDNN_CHECK(cudnnSetTensor4dDescriptorEx(t.d, data_type(v), v.n, v.c, v.h, v.w,
+                                                   int(described_batch_stride(v)), int(v.sc), int(v.sh), int(v.sw)),
                       what);
 }
 
@@ -67,9 +80,33 @@ inline void set_same_conv(ConvolutionDescriptor& c, int k, bool half, const std:
   MICROSR_CUDNN_CHECK(cudnnSetConvolutionMathType(c.d, half ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH), what);
 }
 
-// Whether a math type keeps the promise above (fp32: no tensor cores, i.e. no TF32).
+// Whether a math type keeps the promise above (fp32: no tensor cores, i.e. no TF32). A perf
+// result's math type is what cuDNN measured or ranked; the call itself runs with the
+// descriptor's (FMA for fp32), so DEFAULT in a result is harmless.
 inline bool math_allowed(cudnnMathType_t math, bool half) {
   return half || math == CUDNN_FMA_MATH || math == CUDNN_DEFAULT_MATH;
+}
+
+// MICROSR_CUDA_VERBOSE=1: say on stderr why cuDNN refused a shape (engines fall back silently).
+inline bool verbose() {
+  static const bool on = [] {
+    const char* v = std::getenv("MICROSR_CUDA_VERBOSE");
+    return v && *v && *v != '0';
+  }();
+  return on;
+}
+
+// True while `stream` is being captured into a CUDA graph (src/backend/cuda_graphs.cpp). Nothing
+// may then be searched, timed or cached: algorithm searches synchronise, which invalidates the
+// capture, and a failure seen during capture must not be remembered as "unsupported".
+inline bool capturing(cudaStream_t stream) {
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  return cudaStreamIsCapturing(stream, &status) == cudaSuccess && status != cudaStreamCaptureStatusNone;
+}
+
+// cudnnGetErrorString with the number, for refusal reasons.
+inline std::string status_str(cudnnStatus_t s) {
+  return std::string(cudnnGetErrorString(s)) + " (" + std::to_string(int(s)) + ")";
 }
 
 }  // namespace microsr::cudnn

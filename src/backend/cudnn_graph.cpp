@@ -11,8 +11,8 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cstdio>
-#include <cstdlib>
 #include <map>
 #include <vector>
 
@@ -20,20 +20,13 @@
 #include "cuda_check.h"
 #include "cuda_tensor.h"
 #include "cudnn_conv.h"
+#include "cudnn_descriptors.h"
 
 namespace microsr {
 namespace {
 
 constexpr int kMaxPlans = 3;  // finalized plans timed per shape (runtime-fusion plans compile at finalize)
 constexpr int kTimedRuns = 3;
-
-bool verbose() {
-  static const bool on = [] {
-    const char* v = std::getenv("MICROSR_CUDA_VERBOSE");
-    return v && *v && *v != '0';
-  }();
-  return on;
-}
 
 // One backend descriptor, destroyed with its owner.
 class Descriptor {
@@ -77,8 +70,10 @@ DescriptorPtr tensor(int64_t uid, cudnnDataType_t type, const int64_t dims[4], c
   return t;
 }
 
+// Dims are always given in NCHW order; the strides say the layout (NHWC: channel stride 1).
 DescriptorPtr view_tensor(int64_t uid, const cuda::View& v) {
-  const int64_t dims[4] = {v.n, v.c, v.h, v.w}, strides[4] = {v.sn, v.sc, v.sh, v.sw};
+  const int64_t dims[4] = {v.n, v.c, v.h, v.w};
+  const int64_t strides[4] = {cudnn::described_batch_stride(v), v.sc, v.sh, v.sw};
   return tensor(uid, v.half ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT, dims, strides, view_alignment(v), false);
 }
 
@@ -115,15 +110,23 @@ class GraphEngine final : public ConvEngine {
                                  : "");
     auto it = plans_.find(key);
     if (it == plans_.end()) {
+      require(!cudnn::capturing(ctx_.stream), "conv2d " + key + " (" + name() +
+                                                  "): no execution plan made yet for this shape, and the stream is "
+                                                  "being captured into a CUDA graph (the warm-up pass did not run it)");
       auto p = std::make_unique<Plan>();
       try {
         build(*p, t, epi, key);
       } catch (const Error& e) {  // an attribute this cuDNN lacks, a graph it cannot finalize
-        if (std::string(e.what()).find("out of memory") != std::string::npos) throw;  // the tiler's cue
+        const std::string message = e.what();
+        // Out of memory is the tiler's cue; a CUDA error is no refusal (it may be sticky).
+        if (message.find("out of memory") != std::string::npos || message.rfind("CUDA error", 0) == 0) throw;
         p->plans.clear();
-        p->refusal = e.what();
+        p->workspace.clear();
+        p->refusal = message;
       }
-      if (p->plans.empty() && verbose())
+      // Timing runs the plans, outside the try: a CUDA error there is real, not a refusal.
+      if (!p->plans.empty()) rank_by_time(*p, t, epi, key);
+      if (p->plans.empty() && cudnn::verbose())
         std::fprintf(stderr, "microsr: cuDNN graph API: no plan for %s: %s\n", key.c_str(), p->refusal.c_str());
       it = plans_.emplace(key, std::move(p)).first;
     }
@@ -131,10 +134,14 @@ class GraphEngine final : public ConvEngine {
     while (!p.plans.empty()) {
       const cudnnStatus_t status = execute(*p.plans.front(), p.workspace.front(), t, epi, key);
       if (status == CUDNN_STATUS_SUCCESS) return true;
-      if (!cuda_detail::cudnn_refused(status)) MICROSR_CUDNN_CHECK(status, "conv2d " + key + " (graph execute)");
+      // During capture a refusal may be the capture's doing: fail the capture, remember nothing.
+      if (!cuda_detail::cudnn_refused(status) || cudnn::capturing(ctx_.stream))
+        MICROSR_CUDNN_CHECK(status, "conv2d " + key + " (" + name() + ", graph execute)");
+      p.refusal += "; a plan refused at run time: " + cudnn::status_str(status);
       p.plans.erase(p.plans.begin());
       p.workspace.erase(p.workspace.begin());
     }
+    last_refusal_ = name() + ": " + p.refusal;
     return false;
   }
 
@@ -162,7 +169,15 @@ class GraphEngine final : public ConvEngine {
     const cudnnDataType_t precision = CUDNN_DATA_FLOAT;
     pw->set(CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &mode);
     pw->set(CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, 1, &precision);
-    if (mode == CUDNN_POINTWISE_RELU_FWD) pw->set(CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP_SLOPE, CUDNN_TYPE_DOUBLE, 1, &slope);
+    if (mode == CUDNN_POINTWISE_RELU_FWD) {
+      // y = x above the lower clip (0), slope·x below it: LeakyReLU. The clips are set explicitly
+      // (the upper one to the float maximum, as the math precision is float) rather than trusting
+      // the defaults.
+      const double lower = 0.0, upper = FLT_MAX;
+      pw->set(CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP, CUDNN_TYPE_DOUBLE, 1, &lower);
+      pw->set(CUDNN_ATTR_POINTWISE_RELU_UPPER_CLIP, CUDNN_TYPE_DOUBLE, 1, &upper);
+      pw->set(CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP_SLOPE, CUDNN_TYPE_DOUBLE, 1, &slope);
+    }
     pw->finalize();
     auto op = std::make_unique<Descriptor>(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR, "a pointwise operation");
     op->set(CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, *pw);
@@ -282,15 +297,25 @@ class GraphEngine final : public ConvEngine {
 
     // Engine configurations, heuristics mode A first, then the fallback list.
     std::vector<DescriptorPtr> configs;
+    std::string heuristics;  // what each mode said, for the refusal message
     for (cudnnBackendHeurMode_t heur_mode : {CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_FALLBACK}) {
+      const char* mode_name = heur_mode == CUDNN_HEUR_MODE_A ? "mode A" : "fallback";
       Descriptor heur(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR, "the engine heuristics");
       heur.set(CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, *graph);
       heur.set(CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &heur_mode);
-      if (cudnnBackendFinalize(heur.get()) != CUDNN_STATUS_SUCCESS) continue;
-      int64_t count = 0;
-      if (cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &count,
-                                   nullptr) != CUDNN_STATUS_SUCCESS || count <= 0)
+      const cudnnStatus_t finalized = cudnnBackendFinalize(heur.get());
+      if (finalized != CUDNN_STATUS_SUCCESS) {
+        heuristics += std::string(mode_name) + ": " + cudnn::status_str(finalized) + "; ";
         continue;
+      }
+      int64_t count = 0;
+      const cudnnStatus_t counted = cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                                                             CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &count, nullptr);
+      heuristics += std::string(mode_name) + ": " +
+                    (counted == CUDNN_STATUS_SUCCESS ? std::to_string(count) + " configurations"
+                                                     : cudnn::status_str(counted)) +
+                    "; ";
+      if (counted != CUDNN_STATUS_SUCCESS || count <= 0) continue;
       std::vector<DescriptorPtr> found;
       std::vector<cudnnBackendDescriptor_t> raw;
       for (int64_t i = 0; i < count; ++i) {
@@ -307,6 +332,7 @@ class GraphEngine final : public ConvEngine {
     std::vector<DescriptorPtr> plans;
     std::vector<int64_t> workspaces;
     int refused_notes = 0, refused_finalize = 0, refused_workspace = 0;
+    std::string finalize_status;  // the first plan finalisation failure
     for (auto& config : configs) {
       if (int(plans.size()) >= kMaxPlans) break;
       if (!acceptable(*config)) {
@@ -316,8 +342,9 @@ class GraphEngine final : public ConvEngine {
       auto plan = std::make_unique<Descriptor>(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR, "an execution plan");
       plan->set(CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &ctx_.handle);
       plan->set(CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, *config);
-      if (cudnnBackendFinalize(plan->get()) != CUDNN_STATUS_SUCCESS) {
-        ++refused_finalize;
+      const cudnnStatus_t finalized = cudnnBackendFinalize(plan->get());
+      if (finalized != CUDNN_STATUS_SUCCESS) {
+        if (!refused_finalize++) finalize_status = " (first: " + cudnn::status_str(finalized) + ")";
         continue;
       }
       int64_t bytes = 0, n = 0;
@@ -332,8 +359,9 @@ class GraphEngine final : public ConvEngine {
       workspaces.push_back(bytes);
       p.keep.push_back(std::move(config));
     }
-    p.refusal = std::to_string(configs.size()) + " engine configurations; refused: " + std::to_string(refused_notes) +
-                " by numerical notes, " + std::to_string(refused_finalize) + " at finalize, " +
+    p.refusal = "heuristics " + heuristics + std::to_string(configs.size()) +
+                " engine configurations; refused: " + std::to_string(refused_notes) + " by numerical notes, " +
+                std::to_string(refused_finalize) + " at finalize" + finalize_status + ", " +
                 std::to_string(refused_workspace) + " by the workspace bound";
     p.keep.push_back(std::move(xt));
     p.keep.push_back(std::move(wt));
@@ -341,33 +369,38 @@ class GraphEngine final : public ConvEngine {
     p.keep.push_back(std::move(conv_desc));
     p.keep.push_back(std::move(conv));
     p.keep.push_back(std::move(graph));
-    rank_by_time(plans, workspaces, t, epi, key);
     p.plans = std::move(plans);
     p.workspace = std::move(workspaces);
   }
 
-  // Orders the plans fastest first by timing each on the real buffers (y is written; the caller
+  // Orders p's plans fastest first by timing each on the real buffers (y is written; the caller
   // guarantees it overlaps neither x nor the residual). Plans that fail to run are dropped.
-  void rank_by_time(std::vector<DescriptorPtr>& plans, std::vector<int64_t>& workspaces, const ConvTensors& t,
-                    const FusedEpilogue* epi, const std::string& key) {
+  void rank_by_time(Plan& p, const ConvTensors& t, const FusedEpilogue* epi, const std::string& key) {
+    std::vector<DescriptorPtr>& plans = p.plans;
+    std::vector<int64_t>& workspaces = p.workspace;
     if (plans.size() < 2) return;
     cudaEvent_t start, stop;
     MICROSR_CUDA_CHECK(cudaEventCreate(&start), "timing conv2d " + key);
     MICROSR_CUDA_CHECK(cudaEventCreate(&stop), "timing conv2d " + key);
     std::vector<std::pair<float, std::size_t>> times;  // ms, index
     for (std::size_t i = 0; i < plans.size(); ++i) {
-      bool ok = execute(*plans[i], workspaces[i], t, epi, key) == CUDNN_STATUS_SUCCESS;  // warm-up
+      cudnnStatus_t status = execute(*plans[i], workspaces[i], t, epi, key);  // warm-up
+      bool ok = status == CUDNN_STATUS_SUCCESS;
       float best = 1e30f;
       for (int r = 0; ok && r < kTimedRuns; ++r) {
         MICROSR_CUDA_CHECK(cudaEventRecord(start, ctx_.stream), "timing conv2d " + key);
-        ok = execute(*plans[i], workspaces[i], t, epi, key) == CUDNN_STATUS_SUCCESS;
+        status = execute(*plans[i], workspaces[i], t, epi, key);
+        ok = status == CUDNN_STATUS_SUCCESS;
         MICROSR_CUDA_CHECK(cudaEventRecord(stop, ctx_.stream), "timing conv2d " + key);
         MICROSR_CUDA_CHECK(cudaEventSynchronize(stop), "timing conv2d " + key);
         float ms = 0;
         MICROSR_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop), "timing conv2d " + key);
         best = std::min(best, ms);
       }
-      if (ok) times.emplace_back(best, i);
+      if (ok)
+        times.emplace_back(best, i);
+      else
+        p.refusal += "; a plan failed while timed: " + cudnn::status_str(status);
     }
     cudaEventDestroy(start);
     cudaEventDestroy(stop);

@@ -6,6 +6,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <vector>
 
@@ -27,6 +28,7 @@ struct ForwardPlan {
   cudnn::FilterDescriptor w;
   cudnn::ConvolutionDescriptor conv;
   std::vector<Candidate> candidates;  // best first; empty: cuDNN cannot run this shape
+  std::string refusal;                // what cuDNN said about the candidates it did not give
 };
 
 std::string plan_key(const ConvTensors& t) {
@@ -66,19 +68,29 @@ class LegacyEngine final : public ConvEngine {
     }
     const std::string key = plan_key(t);
     auto it = plans_.find(key);
-    if (it == plans_.end()) it = plans_.emplace(key, make_plan(t, key)).first;
+    if (it == plans_.end()) {
+      require(!cudnn::capturing(ctx_.stream), "conv2d " + key + " (" + name() +
+                                                  "): no algorithm chosen yet for this shape, and the stream is being "
+                                                  "captured into a CUDA graph (the warm-up pass did not run it)");
+      it = plans_.emplace(key, make_plan(t, key)).first;
+    }
     ForwardPlan& p = *it->second;
-    const float alpha = 1.f, beta = 0.f;
+    const float alpha = 1.f, beta = 0.f;  // float for float and half data alike
     while (!p.candidates.empty()) {
       const Candidate c = p.candidates.front();
       DeviceScratch workspace(ctx_.allocator, c.workspace, "the cuDNN workspace of conv2d " + key);
       const cudnnStatus_t status = cudnnConvolutionForward(ctx_.handle, &alpha, p.x.d, t.x.data, p.w.d, t.w, p.conv.d,
                                                            c.algo, workspace.ptr, c.workspace, &beta, p.y.d, t.y.data);
       if (status == CUDNN_STATUS_SUCCESS) return true;
-      if (!cuda_detail::cudnn_refused(status))
-        MICROSR_CUDNN_CHECK(status, "conv2d " + key + " (algorithm " + std::to_string(int(c.algo)) + ")");
+      const std::string what = "conv2d " + key + " (" + name() + ", algorithm " + std::to_string(int(c.algo)) + ")";
+      // During capture a refusal may be the capture's doing: fail the capture, remember nothing.
+      if (!cuda_detail::cudnn_refused(status) || cudnn::capturing(ctx_.stream)) MICROSR_CUDNN_CHECK(status, what);
+      p.refusal += "; algorithm " + std::to_string(int(c.algo)) + " refused at run time: " + cudnn::status_str(status);
+      if (cudnn::verbose())
+        std::fprintf(stderr, "microsr: %s refused: %s\n", what.c_str(), cudnn::status_str(status).c_str());
       p.candidates.erase(p.candidates.begin());  // refused at run time: never offer it again
     }
+    last_refusal_ = name() + ": " + p.refusal;
     return false;
   }
 
@@ -115,16 +127,35 @@ class LegacyEngine final : public ConvEngine {
       status = cudnnGetConvolutionForwardAlgorithm_v7(ctx_.handle, p->x.d, p->w.d, p->conv.d, p->y.d,
                                                       int(perf.size()), &returned, perf.data());
     }
-    if (cuda_detail::cudnn_refused(status)) return p;  // no candidates: unsupported
+    if (cuda_detail::cudnn_refused(status)) {  // no candidates: unsupported
+      p->refusal = std::string(measure_ ? "cudnnFindConvolutionForwardAlgorithmEx"
+                                        : "cudnnGetConvolutionForwardAlgorithm_v7") +
+                   " returned " + cudnn::status_str(status);
+      if (cudnn::verbose()) std::fprintf(stderr, "microsr: %s: %s\n", what.c_str(), p->refusal.c_str());
+      return p;
+    }
     MICROSR_CUDNN_CHECK(status, what + (measure_ ? " (algorithm search)" : " (algorithm heuristics)"));
+    int not_allowed = 0;
     for (int i = 0; i < returned; ++i) {
-      if (!algo_allowed(perf[i], t.x.half, limit)) continue;
+      if (!algo_allowed(perf[i], t.x.half, limit)) {
+        ++not_allowed;
+        continue;
+      }
+      // The call runs with the descriptor's math type: its workspace is what counts, and never
+      // less than what the search measured with.
       std::size_t bytes = 0;
       if (cudnnGetConvolutionForwardWorkspaceSize(ctx_.handle, p->x.d, p->w.d, p->conv.d, p->y.d, perf[i].algo,
-                                                  &bytes) != CUDNN_STATUS_SUCCESS || bytes > limit)
+                                                  &bytes) != CUDNN_STATUS_SUCCESS ||
+          std::max(bytes, perf[i].memory) > limit) {
+        ++not_allowed;
         continue;
-      p->candidates.push_back({perf[i].algo, bytes});
+      }
+      p->candidates.push_back({perf[i].algo, std::max(bytes, perf[i].memory)});
     }
+    p->refusal = std::to_string(returned) + " algorithms ranked, " + std::to_string(not_allowed) +
+                 " refused (status, FFT/Winograd, TF32 or workspace > " + std::to_string(limit >> 20) + " MiB)";
+    if (p->candidates.empty() && cudnn::verbose())
+      std::fprintf(stderr, "microsr: %s: %s\n", what.c_str(), p->refusal.c_str());
     return p;
   }
 
