@@ -45,7 +45,8 @@ TEST(BenchCli, PrintsTheJsonLineGpuCheckReads) {
   ASSERT_EQ(rc, 0);
   for (const char* key : {"\"size\": \"16x12\"", "\"width\": 16", "\"height\": 12", "\"batch\": 2",
                           "\"device\": \"cpu\"", "\"precision\": \"fp32\"", "\"seconds_median\": ", "\"seconds_best\": ",
-                          "\"peak_rss_mb\": ", "\"peak_device_mb\": 0.0", "\"gflops\": ", "\"backend\": \"cpu"})
+                          "\"peak_rss_mb\": ", "\"peak_device_mb\": 0.0", "\"gflops\": ", "\"backend\": \"cpu",
+                          "\"graphs\": \"n/a\""})
     EXPECT_NE(out.find(key), std::string::npos) << key << " missing from " << out;
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << "one line: " << out;
 }
@@ -56,6 +57,8 @@ TEST(BenchCli, RefusesBadSizesAndFp16OnTheCpu) {
   microsr::testing::expect_error(
       [&] { run(cli::run_bench, {"--device", "cpu", "--precision", "fp16", "--model", m.model}); }, "CUDA");
   microsr::testing::expect_error([&] { run(cli::run_bench, {"--device", "tpu", "--model", m.model}); }, "--device");
+  microsr::testing::expect_error(
+      [&] { run(cli::run_bench, {"--device", "cpu", "--cuda-graphs", "maybe", "--model", m.model}); }, "on or off");
 }
 
 TEST(UpscaleDevice, BitDepthAndTiffFormatOptions) {
@@ -76,6 +79,17 @@ TEST(UpscaleDevice, BitDepthAndTiffFormatOptions) {
                Error);
   EXPECT_THROW(run(cli::run_upscale, {m.at("in.png"), "-o", m.at("o.tif"), "--model", m.model, "--device", "cpu",
                                       "--bit-depth", "12"}),
+               Error);
+  // --batch auto on the CPU is one tile at a time: the same output as --batch 1.
+  ASSERT_EQ(run(cli::run_upscale, {m.at("in.png"), "-o", m.at("auto.tif"), "--model", m.model, "--device", "cpu",
+                                   "--tile", "4", "--tile-pad", "1", "--batch", "auto", "--bit-depth", "16"}),
+            0);
+  ASSERT_EQ(run(cli::run_upscale, {m.at("in.png"), "-o", m.at("one.tif"), "--model", m.model, "--device", "cpu",
+                                   "--tile", "4", "--tile-pad", "1", "--batch", "1", "--bit-depth", "16"}),
+            0);
+  EXPECT_EQ(read_image(m.at("auto.tif")).pixels, read_image(m.at("one.tif")).pixels);
+  EXPECT_THROW(run(cli::run_upscale, {m.at("in.png"), "-o", m.at("b.tif"), "--model", m.model, "--device", "cpu",
+                                      "--batch", "many"}),
                Error);
 }
 

@@ -18,13 +18,6 @@ using microsr::testing::expect_close;
 
 namespace {
 
-StateDict weights_of(const StateDict& fixture) {
-  StateDict w;
-  for (const auto& [name, t] : fixture.entries)
-    if (name != "input" && name != "output" && !name.starts_with("act.")) w.add(name, t);
-  return w;
-}
-
 const char* const kFixtures[] = {"x4_f8_b2_g4", "x2_f8_b1_g4_batch2", "x1_f4_b1_g2", "x4_gray_f6_b3_g5"};
 
 class GpuRRDBNet : public ::testing::TestWithParam<std::string> {};
@@ -34,7 +27,7 @@ TEST_P(GpuRRDBNet, TinyNetworksMatchCpuAndPyTorch) {
   auto cpu = make_cpu_backend();
   for (const char* name : kFixtures) {
     const StateDict fixture = load_safetensors(data_path(std::string("rrdbnet/") + name + ".safetensors"));
-    const StateDict w = weights_of(fixture);
+    const StateDict w = microsr::testing::rrdbnet_weights_of(fixture);
     const RRDBNetConfig cfg = infer_rrdbnet_config(w);
     RRDBNet cpu_net(cfg, w, *cpu);
     const Tensor want = cpu_net.forward(fixture.at("input"));

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "microsr/tensor.h"
+#include "microsr/weights.h"
 
 namespace microsr::testing {
 
@@ -60,6 +61,15 @@ inline std::vector<float> random_values(std::size_t n, unsigned seed, float lo =
 inline std::vector<float> absolute(std::vector<float> v) {
   for (float& x : v) x = std::fabs(x);
   return v;
+}
+
+// The network weights of a tests/data/rrdbnet fixture (which also holds "input", "output" and the
+// recorded activations "act.*").
+inline StateDict rrdbnet_weights_of(const StateDict& fixture) {
+  StateDict w;
+  for (const auto& [name, t] : fixture.entries)
+    if (name != "input" && name != "output" && !name.starts_with("act.")) w.add(name, t);
+  return w;
 }
 
 inline std::vector<float> values(const Tensor& t) { return std::vector<float>(t.f32(), t.f32() + t.numel()); }

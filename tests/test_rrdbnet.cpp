@@ -17,13 +17,6 @@ using namespace microsr::testing;
 namespace {
 
 // Weights are the fixture's entries that are not "input", "output" or "act.*".
-StateDict weights_of(const StateDict& fixture) {
-  StateDict w;
-  for (const auto& [name, t] : fixture.entries)
-    if (name != "input" && name != "output" && !name.starts_with("act.")) w.add(name, t);
-  return w;
-}
-
 class RRDBNetGolden : public ::testing::TestWithParam<std::string> {};
 
 // Tolerance 1e-4 absolute: activations are O(1); float32 accumulation over at most 9·(nf+4g)
@@ -31,7 +24,7 @@ class RRDBNetGolden : public ::testing::TestWithParam<std::string> {};
 // scaling changes outputs by ≥ 1e-2.
 TEST_P(RRDBNetGolden, OutputAndActivationsMatchPyTorch) {
   const StateDict fixture = load_safetensors(data_path("rrdbnet/" + GetParam() + ".safetensors"));
-  const StateDict weights = weights_of(fixture);
+  const StateDict weights = microsr::testing::rrdbnet_weights_of(fixture);
   const RRDBNetConfig cfg = infer_rrdbnet_config(weights);
   auto backend = make_cpu_backend();
   RRDBNet net(cfg, weights, *backend);
@@ -63,7 +56,7 @@ TEST(RRDBNetConfig, RealESRGANx4plusTable) {
 
 TEST(RRDBNetConfig, InferRejectsInconsistentWeights) {
   const StateDict fixture = load_safetensors(data_path("rrdbnet/x4_f8_b2_g4.safetensors"));
-  StateDict w = weights_of(fixture);
+  StateDict w = microsr::testing::rrdbnet_weights_of(fixture);
   EXPECT_NO_THROW(infer_rrdbnet_config(w));
   StateDict wrong = w;
   for (auto& [name, t] : wrong.entries)
@@ -77,7 +70,7 @@ TEST(RRDBNetConfig, InferRejectsInconsistentWeights) {
 
 TEST(RRDBNet, RejectsWrongInput) {
   const StateDict fixture = load_safetensors(data_path("rrdbnet/x2_f8_b1_g4_batch2.safetensors"));
-  const StateDict w = weights_of(fixture);
+  const StateDict w = microsr::testing::rrdbnet_weights_of(fixture);
   auto backend = make_cpu_backend();
   RRDBNet net(infer_rrdbnet_config(w), w, *backend);
   EXPECT_THROW(net.forward(Tensor::zeros({1, 1, 8, 8})), Error);  // wrong channel count

@@ -5,7 +5,8 @@
 #   3. an end-to-end upscale of a 1600×1200 16-bit image (→ 6400×4800) with a 512 tile, and one
 #      forward pass of the padded tile alone, both watched by nvidia-smi: the whole image must not
 #      need more device memory than its tile does (the issue's "never more than the tile")
-#   4. the whole network at 1600×1200 with each CUDA convolution variant (--conv), fp16 and fp32
+#   4. CUDA graphs on vs off at small tiles (64, 128, 256), fp16
+#   5. the whole network at 1600×1200 with each CUDA convolution variant (--conv), fp16 and fp32
 # Uses from gpu_check.sh: BUILD WORK LOGDIR MICROSR PARAM DEV PY SIMULATE SPEED_SIZE INPUTS, row,
 # runlog, left, make_inputs, ours_precision.
 
@@ -160,12 +161,37 @@ conv_variants() {
   done
 }
 
+# CUDA graphs where launches dominate (small tiles): microsr bench with --cuda-graphs on and off.
+# The "torch" column holds the graphs-off time here; ratio > 1: the recorded graph is faster.
+cuda_graphs() {
+  local t g on off ok
+  [ "$SIMULATE" = 1 ] && return 0
+  for t in 64 128 256; do
+    [ "$(left)" -lt 30 ] && { row bench "CUDA graphs on vs off, ${t}x$t fp16" "" "" "" "" SKIP "budget"; continue; }
+    ok=1
+    for g in on off; do
+      runlog "graphs_${g}_$t" 60 "$MICROSR" bench --device "$DEV" --precision fp16 --size "$t" --reps 10 \
+        --cuda-graphs "$g" --model "$PARAM" || ok=0
+    done
+    [ "$DRY" = 1 ] && continue
+    if [ "$ok" = 1 ]; then
+      on="$(json_field "$LOGDIR/graphs_on_$t.log" seconds_median)"
+      off="$(json_field "$LOGDIR/graphs_off_$t.log" seconds_median)"
+      row bench "CUDA graphs on vs off, ${t}x$t fp16, s" "$on" "$off" \
+        "$(awk -v a="$off" -v b="$on" 'BEGIN { if (b > 0) printf "%.2f", a / b }')" "" INFO "torch column: graphs off"
+    else
+      row bench "CUDA graphs on vs off, ${t}x$t fp16" "" "" "" "" FAIL "see graphs_*_$t.log"
+    fi
+  done
+}
+
 step_bench() {
   ensure_built || return 1
   local rc=0
   bench_binaries || rc=1
   tile_memory || rc=1
   whole_image_memory || rc=1
+  cuda_graphs || rc=1
   conv_variants
   return $rc
 }

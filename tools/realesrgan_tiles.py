@@ -10,8 +10,9 @@ realesrgan  Real-ESRGAN's RealESRGANer (realesrgan/utils.py): pre_process reflec
             image; post_process crops the mod pad, then the pre-pad, both times scale. tile 0 runs
             the whole padded image at once.
 blend       microsr's seam-free mode (src/nn/tiler.cpp): ceil(L / tile) tiles spread evenly over
-            each axis (tile i covers [floor(L·i/n), floor(L·(i+1)/n))), the same context pieces
-            (grown inside the image to a multiple of 2 / 4 for scale 2 / 1), and each piece's output
+            each axis (tile i covers [floor(L·i/n), floor(L·(i+1)/n))), every piece of one length —
+            ceil(L / n) + 2·tile_pad rounded up to a multiple of 2 / 4 for scale 2 / 1, at most L —
+            centred on its tile and shifted inside the image at the ends, and each piece's output
             weighted by fade_in(left seam) · fade_out(right seam) per axis, a raised cosine over
             ±blend input pixels around each seam (blend < 0: tile_pad // 2), evaluated at
             output-pixel centres (X + ½)/scale;
@@ -126,13 +127,12 @@ def fade_in(x, seam, half_width):
 def blend_axis(length, tile, pad, divisor):
     """[(begin, end, piece_begin, piece_end)] for one axis."""
     count = math.ceil(length / tile)
+    piece = min(length, math.ceil((math.ceil(length / count) + 2 * pad) / divisor) * divisor)
     spans = []
     for i in range(count):
         begin, end = length * i // count, length * (i + 1) // count
-        piece_begin, piece_end = max(begin - pad, 0), min(end + pad, length)
-        missing = -(piece_end - piece_begin) % divisor
-        grow_end = min(missing, length - piece_end)
-        spans.append((begin, end, piece_begin - (missing - grow_end), piece_end + grow_end))
+        piece_begin = min(max(begin - (piece - (end - begin)) // 2, 0), length - piece)
+        spans.append((begin, end, piece_begin, piece_begin + piece))
     return spans
 
 

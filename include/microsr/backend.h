@@ -5,6 +5,7 @@
 // All tensors passed to one backend live on its device. Activations are NCHW float32.
 #pragma once
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -102,6 +103,18 @@ class Backend {
   virtual void adam_step(Tensor& param, Tensor& m, Tensor& v, const Tensor& grad, const AdamStep& step);
   // ema = decay · ema + (1 − decay) · param (same sizes).
   virtual void ema_update(Tensor& ema, const Tensor& param, double decay);
+
+  // ---- replaying a whole forward pass (CUDA graphs) -------------------------------------------
+  // forward(x) must issue the same operations for every input of x's shape and depend on nothing
+  // but x and what `owner` stands for (RRDBNet::forward_inference passes the network). A backend
+  // may record it once per (owner, shape) and replay the recording: the CUDA backend runs the
+  // first call at a shape normally (every algorithm choice is made there), captures the second
+  // into a CUDA graph and replays that from then on. The default just calls forward(x).
+  // The result is a tensor of its own (a later call does not overwrite it).
+  using Forward = std::function<Tensor(const Tensor&)>;
+  virtual Tensor run_replayable(const void* owner, const Tensor& x, const Forward& forward) { return forward(x); }
+  // Drops the recordings of `owner` (its weights changed, or it is going away).
+  virtual void forget_recordings(const void* /*owner*/) {}
 };
 
 // The CPU backend. `threads` = 0 uses every core (OpenMP).
@@ -130,6 +143,9 @@ struct CudaOptions {
   // Synchronise after every operation so that an asynchronous CUDA error names the operation
   // that caused it (slow; also turned on by the environment variable MICROSR_CUDA_SYNC=1).
   bool sync_each_op = false;
+  // Record each network's forward pass per input shape as a CUDA graph and replay it (see
+  // Backend::run_replayable). Also turned off by the environment variable MICROSR_CUDA_GRAPHS=0.
+  bool graphs = true;
 };
 std::unique_ptr<Backend> make_cuda_backend(int device_index = 0, const CudaOptions& options = {});
 // The convolution variants make_cuda_backend accepts (empty without the CUDA backend).

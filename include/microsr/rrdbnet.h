@@ -62,12 +62,18 @@ class RRDBNet {
  public:
   // Copies the weights (basicsr names) onto the backend's device; validates every shape.
   RRDBNet(const RRDBNetConfig& config, const StateDict& weights, Backend& backend);
+  ~RRDBNet();  // drops the backend's recordings of this network
+  RRDBNet(RRDBNet&&) = default;
   const RRDBNetConfig& config() const { return config_; }
 
   // y[N][out_ch][H·scale][W·scale] from x[N][in_ch][H][W] in [0,1]; both on the backend's device.
   // For scale 2 / 1, H and W must be divisible by 2 / 4.
   // With a tape, also keeps what backward() needs (about 3× the activations of a plain pass).
   Tensor forward(const Tensor& x, RRDBNetTape* tape = nullptr);
+  // The same pass for inference, through Backend::run_replayable: the CUDA backend records it
+  // once per input shape as a CUDA graph and replays it (no per-layer launch cost). Results equal
+  // forward(x)'s. With an activation recorder set, this is plain forward(x).
+  Tensor forward_inference(const Tensor& x);
 
   // The backward pass of the forward that filled `tape`: given dy = ∂loss/∂y, ADDS ∂loss/∂θ for
   // every parameter θ into `grads`, a flat buffer laid out like parameters() (zero it first).
@@ -86,7 +92,8 @@ class RRDBNet {
   void set_activation_recorder(StateDict* recorder) { recorder_ = recorder; }
 
   const Tensor& param(const std::string& name) const;
-  // Re-prepares every convolution from the current parameter values (call after changing them).
+  // Re-prepares every convolution from the current parameter values (call after changing them);
+  // drops the backend's recordings of this network.
   void weights_updated();
 
  private:

@@ -6,7 +6,10 @@
 //                         tiles of tile×tile from the top-left corner (the last row/column may be
 //                         narrower), and only each tile's un-padded centre is pasted. Together with
 //                         pre_pad and the mod padding below, the output equals theirs.
-//   TileMode::blend       the tiles are spread evenly over the image, and across each seam the
+//   TileMode::blend       the tiles are spread evenly over the image, every piece has the same
+//                         size (the largest tile plus tile_pad on each side, shifted inside the
+//                         image at its edges, so edge tiles get more context, and all tiles can
+//                         share a batch and one recorded CUDA graph), and across each seam the
 //                         two neighbours are cross-faded with a raised-cosine ramp over
 //                         ±blend_width input pixels (inside the context both of them computed),
 //                         so no tile edge shows as a step. Same pieces and cost as realesrgan

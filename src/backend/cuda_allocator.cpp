@@ -4,21 +4,62 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdio>
 
 #include "cuda_check.h"
 
 namespace microsr {
 
 namespace {
-std::string mib(int64_t bytes) { return std::to_string((bytes + (1 << 19)) >> 20) + " MiB"; }
+// "2.0 KiB", "37.5 MiB", "1930 MiB": what a person reads in an out-of-memory message.
+std::string mib(int64_t bytes) {
+  char text[32];
+  if (bytes < (int64_t(1) << 20))
+    std::snprintf(text, sizeof text, "%.1f KiB", double(bytes) / 1024);
+  else if (bytes < (int64_t(100) << 20))
+    std::snprintf(text, sizeof text, "%.1f MiB", double(bytes) / (1 << 20));
+  else
+    std::snprintf(text, sizeof text, "%lld MiB", static_cast<long long>((bytes + (1 << 19)) >> 20));
+  return text;
+}
 }  // namespace
 
-CudaAllocator::CudaAllocator(int device) : device_(device) {}
+MemorySource cuda_memory_source(int device) {
+  MemorySource s;
+  s.device = Device::cuda(device);
+  s.allocate = [device](std::size_t bytes, const std::string& what) -> void* {
+    MICROSR_CUDA_CHECK(cudaSetDevice(device), "selecting cuda:" + std::to_string(device));
+    void* block = nullptr;
+    const cudaError_t status = cudaMalloc(&block, bytes);
+    if (status == cudaErrorMemoryAllocation) {
+      cudaGetLastError();  // not sticky: clear it
+      return nullptr;
+    }
+    MICROSR_CUDA_CHECK(status, "cudaMalloc of " + mib(int64_t(bytes)) + " for " + what);
+    return block;
+  };
+  s.free = [device](void* block) {
+    cudaSetDevice(device);
+    cudaFree(block);
+  };
+  s.info = [device](std::size_t* free_bytes, std::size_t* total_bytes) {
+    cudaSetDevice(device);
+    if (cudaMemGetInfo(free_bytes, total_bytes) != cudaSuccess) {
+      cudaGetLastError();
+      *free_bytes = *total_bytes = 0;
+    }
+  };
+  return s;
+}
+
+CudaAllocator::CudaAllocator(int device) : CudaAllocator(cuda_memory_source(device)) {}
+CudaAllocator::CudaAllocator(MemorySource source) : source_(std::move(source)) {}
 
 CudaAllocator::~CudaAllocator() {
-  // Tensors hold a shared_ptr to us, so no block is live any more: all are cached.
+  // Tensors hold a shared_ptr to us, so no block is in a tensor any more; pools may remain.
   std::lock_guard<std::mutex> lock(mutex_);
-  cudaSetDevice(device_);
+  for (auto& [id, pool] : pools_)
+    for (void* block : pool.blocks) cached_.emplace(live_.at(block), block);
   free_cached();
 }
 
@@ -29,51 +70,84 @@ std::size_t CudaAllocator::size_class(std::size_t bytes) {
   return (bytes + step - 1) / step * step;
 }
 
-void* CudaAllocator::take_cached(std::size_t size) {
-  auto it = cached_.lower_bound(size);
-  if (it == cached_.end() || it->first > size + size / 2) return nullptr;
+// A block of `size` or of a class up to 1.5× larger from `from`, or nullptr.
+static void* take_fitting(std::multimap<std::size_t, void*>& from, std::size_t size, std::size_t* taken_size) {
+  auto it = from.lower_bound(size);
+  if (it == from.end() || it->first > size + size / 2) return nullptr;
   void* block = it->second;
-  live_[block] = it->first;
-  in_use_ += int64_t(it->first);
-  cached_.erase(it);
+  *taken_size = it->first;
+  from.erase(it);
+  return block;
+}
+
+void* CudaAllocator::take_cached(std::size_t size) {
+  std::size_t got = 0;
+  void* block = take_fitting(cached_, size, &got);
+  if (!block) return nullptr;
+  live_[block] = got;
+  in_use_ += int64_t(got);
+  return block;
+}
+
+void* CudaAllocator::take_from_driver(std::size_t size, const std::string& what) {
+  void* block = source_.allocate(size, what);
+  if (!block) return nullptr;
+  ++driver_allocations_;
+  reserved_ += int64_t(size);
+  peak_reserved_ = std::max(peak_reserved_, reserved_);
+  live_[block] = size;
+  in_use_ += int64_t(size);
   return block;
 }
 
 void CudaAllocator::free_cached() {
   for (const auto& [size, block] : cached_) {
-    cudaFree(block);
+    source_.free(block);
     reserved_ -= int64_t(size);
   }
   cached_.clear();
 }
 
+void CudaAllocator::throw_out_of_memory(std::size_t size, const std::string& what) {
+  std::size_t free_bytes = 0, total_bytes = 0;
+  source_.info(&free_bytes, &total_bytes);
+  throw Error("CUDA out of memory: cannot allocate " + mib(int64_t(size)) + " for " + what + " on " +
+              source_.device.str() + " (device: " + mib(int64_t(free_bytes)) + " free of " +
+              mib(int64_t(total_bytes)) + "; this process holds " + mib(reserved_) + ", " + mib(in_use_) +
+              " of it in use). Use a smaller --tile or --batch");
+}
+
 void* CudaAllocator::allocate(std::size_t bytes, const std::string& what) {
   const std::size_t size = size_class(bytes);
-  std::lock_guard<std::mutex> lock(mutex_);
-  void* block = take_cached(size);
-  if (!block) {
-    MICROSR_CUDA_CHECK(cudaSetDevice(device_), "selecting cuda:" + std::to_string(device_));
-    cudaError_t status = cudaMalloc(&block, size);
-    if (status == cudaErrorMemoryAllocation) {  // give the cache back to the driver and retry once
-      cudaGetLastError();
+  std::unique_lock<std::mutex> lock(mutex_);
+  void* block = nullptr;
+  if (open_pool_) {  // the open pool's own idle blocks first (they are already counted in use)
+    std::size_t got = 0;
+    block = take_fitting(pools_.at(open_pool_).idle, size, &got);
+    if (block) return block;
+  }
+  block = take_cached(size);
+  if (!block) block = take_from_driver(size, what);
+  if (!block) {  // give the cache back to the driver and retry
+    free_cached();
+    block = take_from_driver(size, what);
+  }
+  if (!block && pressure_handler_ && !open_pool_) {  // let the backend drop its recordings
+    auto handler = pressure_handler_;
+    lock.unlock();
+    const bool freed = handler();
+    lock.lock();
+    if (freed) {
       free_cached();
-      status = cudaMalloc(&block, size);
+      block = take_from_driver(size, what);
     }
-    if (status == cudaErrorMemoryAllocation) {
-      cudaGetLastError();
-      std::size_t free_bytes = 0, total_bytes = 0;
-      cudaMemGetInfo(&free_bytes, &total_bytes);
-      throw Error("CUDA out of memory: cannot allocate " + mib(int64_t(size)) + " for " + what + " on cuda:" +
-                  std::to_string(device_) + " (device: " + mib(int64_t(free_bytes)) + " free of " +
-                  mib(int64_t(total_bytes)) + "; this process holds " + mib(reserved_) + ", " + mib(in_use_) +
-                  " of it in use). Use a smaller --tile or --batch");
-    }
-    MICROSR_CUDA_CHECK(status, "cudaMalloc of " + mib(int64_t(size)) + " for " + what);
-    ++driver_allocations_;
-    reserved_ += int64_t(size);
-    peak_reserved_ = std::max(peak_reserved_, reserved_);
-    live_[block] = size;
-    in_use_ += int64_t(size);
+  }
+  if (!block) throw_out_of_memory(size, what);
+  if (open_pool_) {
+    Pool& pool = pools_.at(open_pool_);
+    pool.blocks.push_back(block);
+    pool.bytes += int64_t(live_.at(block));
+    pool_of_[block] = open_pool_;
   }
   peak_in_use_ = std::max(peak_in_use_, in_use_);
   return block;
@@ -84,9 +158,52 @@ void CudaAllocator::release(void* block) {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto it = live_.find(block);
   if (it == live_.end()) return;  // not ours: nothing sensible to do in a destructor
+  if (const auto p = pool_of_.find(block); p != pool_of_.end()) {
+    pools_.at(p->second).idle.emplace(it->second, block);  // stays the pool's, still counted in use
+    return;
+  }
   in_use_ -= int64_t(it->second);
   cached_.emplace(it->second, block);
   live_.erase(it);
+}
+
+int CudaAllocator::begin_pool() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  require(open_pool_ == 0, "CudaAllocator: a memory pool is already open");
+  open_pool_ = next_pool_++;
+  pools_[open_pool_];
+  return open_pool_;
+}
+
+void CudaAllocator::end_pool() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  open_pool_ = 0;
+}
+
+void CudaAllocator::release_pool(int id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = pools_.find(id);
+  if (it == pools_.end()) return;
+  if (open_pool_ == id) open_pool_ = 0;
+  for (const auto& [size, block] : it->second.idle) {
+    in_use_ -= int64_t(size);
+    cached_.emplace(size, block);
+    live_.erase(block);
+  }
+  // The rest are in tensors: they come back through release() as ordinary blocks.
+  for (void* block : it->second.blocks) pool_of_.erase(block);
+  pools_.erase(it);
+}
+
+int64_t CudaAllocator::pool_bytes(int id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = pools_.find(id);
+  return it == pools_.end() ? 0 : it->second.bytes;
+}
+
+void CudaAllocator::set_pressure_handler(std::function<bool()> handler) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  pressure_handler_ = std::move(handler);
 }
 
 Tensor CudaAllocator::tensor(const Shape& shape, DType dtype, Layout layout, const std::string& what) {
@@ -99,7 +216,7 @@ Tensor CudaAllocator::tensor(const Shape& shape, DType dtype, Layout layout, con
   auto storage = std::make_shared<Storage>();
   storage->data = allocate(bytes, what + " " + dtype_name(dtype) + shape_str(shape));
   storage->bytes = bytes;
-  storage->device = Device::cuda(device_);
+  storage->device = source_.device;
   storage->owned = true;
   storage->release = [self = shared_from_this()](void* block) { self->release(block); };
   return Tensor::from_storage(std::move(storage), shape, dtype, layout);
@@ -107,13 +224,12 @@ Tensor CudaAllocator::tensor(const Shape& shape, DType dtype, Layout layout, con
 
 void CudaAllocator::empty_cache() {
   std::lock_guard<std::mutex> lock(mutex_);
-  cudaSetDevice(device_);
   free_cached();
 }
 
 DeviceMemoryStats CudaAllocator::stats() const {
   std::size_t free_bytes = 0, total_bytes = 0;
-  cudaMemGetInfo(&free_bytes, &total_bytes);
+  source_.info(&free_bytes, &total_bytes);
   std::lock_guard<std::mutex> lock(mutex_);
   DeviceMemoryStats s;
   s.in_use = in_use_, s.peak_in_use = peak_in_use_;

@@ -7,57 +7,105 @@
 //   * A tensor's storage hands its block back here when its last view goes (Storage::release);
 //     the block is cached, not freed. The backend runs everything on ONE stream, so a block
 //     reused by a later operation is only touched after the earlier work on it: no events needed.
-//   * When the driver has no memory left, the cache is emptied (cudaFree) and the request tried
-//     once more; then the Error says "out of memory" with the sizes involved (the tiler retries
-//     with a smaller tile on that phrase).
-//   * Statistics: bytes in tensors now and at the peak, bytes reserved from the driver now and
-//     at the peak, and the number of driver allocations (tests check that reuse happens).
+//   * Pools (for CUDA graphs): a recorded forward pass replays into the very addresses it was
+//     recorded with, so those blocks must stay its own. While a pool is open every allocation
+//     joins it, and a block of the pool that is released goes to the pool's own free list (reused
+//     inside the pool, in the same stream order the recording keeps), never to the shared cache.
+//     The pool keeps its blocks until release_pool().
+//   * When the driver has no memory left, the cache is emptied and the request tried again; then
+//     the pressure handler (the backend drops its recordings, releasing their pools) gets one
+//     chance; then the Error says "out of memory" with the sizes involved (the tiler retries with
+//     a smaller tile on that phrase).
+//   * Statistics: bytes in tensors and pools now and at the peak, bytes reserved from the driver
+//     now and at the peak, and the number of driver allocations (tests check that reuse happens).
+//
+// Where the memory comes from is a MemorySource: the CUDA driver in the backend, host memory in
+// the tests that check all of the above on a machine without a GPU.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "microsr/backend.h"
 #include "microsr/tensor.h"
 
 namespace microsr {
 
+struct MemorySource {
+  // `bytes` of memory, or nullptr when the device has none left (other failures throw).
+  std::function<void*(std::size_t bytes, const std::string& what)> allocate;
+  std::function<void(void*)> free;
+  // Free and total bytes of the device.
+  std::function<void(std::size_t* free_bytes, std::size_t* total_bytes)> info;
+  Device device = Device::cuda(0);
+};
+// cudaMalloc / cudaFree / cudaMemGetInfo on one device.
+MemorySource cuda_memory_source(int device);
+
 class CudaAllocator : public std::enable_shared_from_this<CudaAllocator> {
  public:
   // Create with std::make_shared: tensors keep the allocator alive until they are gone.
   explicit CudaAllocator(int device);
+  explicit CudaAllocator(MemorySource source);
   ~CudaAllocator();
   CudaAllocator(const CudaAllocator&) = delete;
   CudaAllocator& operator=(const CudaAllocator&) = delete;
 
   // At least `bytes` of device memory, 256-byte aligned. `what` names the use in error messages.
   void* allocate(std::size_t bytes, const std::string& what);
-  // Back into the cache (not to the driver).
+  // Back into the cache (or its pool), not to the driver.
   void release(void* block);
   // An uninitialised tensor whose storage comes from here and returns here.
   Tensor tensor(const Shape& shape, DType dtype, Layout layout, const std::string& what);
-  // Gives every cached (unused) block back to the driver.
+  // Gives every cached (unused, pool-free) block back to the driver.
   void empty_cache();
 
+  // Pools: begin_pool() opens a new pool (one at a time) and returns its id; end_pool() closes
+  // it (its blocks stay its own); release_pool(id) hands its idle blocks to the shared cache, and
+  // its blocks still in use go there when their tensors release them.
+  int begin_pool();
+  void end_pool();
+  void release_pool(int id);
+  int64_t pool_bytes(int id) const;  // every block the pool holds, idle or not
+
+  // Called when the driver is out of memory even after the cache was emptied; returns true when it
+  // freed something (then the allocation is tried once more). Called without the lock held.
+  void set_pressure_handler(std::function<bool()> handler);
+
+  // in_use counts the blocks in tensors and every block a pool holds.
   DeviceMemoryStats stats() const;
   void reset_peaks();
-  int64_t driver_allocations() const;  // cudaMalloc calls so far
+  int64_t driver_allocations() const;  // driver allocations so far
 
   // The size class of a request: the smallest of 512 B or (4..7)·2^k ≥ bytes.
   static std::size_t size_class(std::size_t bytes);
 
  private:
-  void* take_cached(std::size_t size_class);  // caller holds mutex_
-  void free_cached();                         // caller holds mutex_
+  struct Pool {
+    std::vector<void*> blocks;                 // every block it took
+    std::multimap<std::size_t, void*> idle;    // size → released block, reusable within the pool
+    int64_t bytes = 0;
+  };
+  // Both: caller holds mutex_.
+  void* take_cached(std::size_t size);              // from the shared cache, or nullptr
+  void* take_from_driver(std::size_t size, const std::string& what);  // nullptr when out of memory
+  void free_cached();
+  [[noreturn]] void throw_out_of_memory(std::size_t size, const std::string& what);
 
-  int device_;
+  MemorySource source_;
   mutable std::mutex mutex_;
-  std::unordered_map<void*, std::size_t> live_;  // block → its size
+  std::unordered_map<void*, std::size_t> live_;  // block → its size: in a tensor, or held by a pool
   std::multimap<std::size_t, void*> cached_;     // size → unused block
+  std::map<int, Pool> pools_;
+  std::unordered_map<void*, int> pool_of_;       // block → the pool that holds it
+  int open_pool_ = 0, next_pool_ = 1;            // 0: no pool open
+  std::function<bool()> pressure_handler_;
   int64_t in_use_ = 0, peak_in_use_ = 0, reserved_ = 0, peak_reserved_ = 0, driver_allocations_ = 0;
 };
 

@@ -16,6 +16,10 @@ bool env_flag(const char* name) {
   const char* v = std::getenv(name);
   return v && *v && *v != '0';
 }
+bool env_off(const char* name) {
+  const char* v = std::getenv(name);
+  return v && std::strcmp(v, "0") == 0;
+}
 
 void expect_same_shape(const Tensor& a, const Tensor& b, const char* what) {
   require(a.shape() == b.shape(), std::string(what) + ": shapes differ, " + a.describe() + " vs " + b.describe());
@@ -23,7 +27,10 @@ void expect_same_shape(const Tensor& a, const Tensor& b, const char* what) {
 }  // namespace
 
 CudaBackend::CudaBackend(int device_index, const CudaOptions& options)
-    : device_(device_index), options_(options), sync_each_op_(options.sync_each_op || env_flag("MICROSR_CUDA_SYNC")) {
+    : device_(device_index),
+      options_(options),
+      graphs_(options.graphs && !env_off("MICROSR_CUDA_GRAPHS")),
+      sync_each_op_(options.sync_each_op || env_flag("MICROSR_CUDA_SYNC")) {
   std::string why;
   if (!cuda_available(&why)) throw Error("the CUDA backend needs a CUDA device: " + why);
   int count = 0;
@@ -36,6 +43,7 @@ CudaBackend::CudaBackend(int device_index, const CudaOptions& options)
   MICROSR_CUDA_CHECK(cudaGetDeviceProperties(&prop, device_), "reading the properties of cuda:" + std::to_string(device_));
   device_name_ = prop.name;
   allocator_ = std::make_shared<CudaAllocator>(device_);
+  allocator_->set_pressure_handler([this] { return drop_recordings_for_memory(); });
   MICROSR_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "creating the CUDA stream");
   MICROSR_CUDNN_CHECK(cudnnCreate(&cudnn_), "creating the cuDNN handle (is libcudnn 9 installed and on the "
                                             "library path?)");
@@ -53,6 +61,8 @@ CudaBackend::CudaBackend(int device_index, const CudaOptions& options)
 CudaBackend::~CudaBackend() {
   cudaSetDevice(device_);
   cudaStreamSynchronize(stream_);
+  allocator_->set_pressure_handler(nullptr);  // the allocator may outlive us
+  recordings_.clear();
   backward_.reset();
   fallback_.reset();
   conv_.reset();

@@ -7,10 +7,8 @@
 // channels) stay NCHW float, so the network's input and output — and the RRDBNet code — do not
 // change. Every op accepts any mix of the two (the kernels read through strided views).
 //
-// TODO(cuda-graphs): capture one forward pass per tile shape (cudaStreamBeginCapture on stream_)
-// and replay it. Needs: plans/algorithm searches done before capture (a first, uncaptured pass),
-// and the allocator to return the same blocks in the same order while capturing (or a
-// per-graph memory pool). Not done: the issue lists it as a stretch goal.
+// run_replayable records a network's forward pass per input shape as a CUDA graph and replays it
+// (cuda_graphs.cpp).
 #pragma once
 #include <cuda_runtime.h>
 #include <cudnn.h>
@@ -73,6 +71,9 @@ class CudaBackend final : public Backend {
   void adam_step(Tensor& param, Tensor& m, Tensor& v, const Tensor& grad, const AdamStep& step) override;
   void ema_update(Tensor& ema, const Tensor& param, double decay) override;
 
+  Tensor run_replayable(const void* owner, const Tensor& x, const Forward& forward) override;
+  void forget_recordings(const void* owner) override;
+
   const CudaOptions& options() const { return options_; }
   CudaAllocator& allocator() { return *allocator_; }
   const CudaAllocator& allocator() const { return *allocator_; }
@@ -96,7 +97,7 @@ class CudaBackend final : public Backend {
   template <class Context>
   void launched(cudaError_t status, const Context& context) {
     if (status != cudaSuccess) cuda_detail::throw_cuda_error(status, "a kernel launch", context());
-    if (sync_each_op_) {
+    if (sync_each_op_ && !capturing_) {  // a capture records; there is nothing to wait for
       status = cudaStreamSynchronize(stream_);
       if (status != cudaSuccess) cuda_detail::throw_cuda_error(status, "cudaStreamSynchronize", context());
     }
@@ -111,8 +112,23 @@ class CudaBackend final : public Backend {
   void run_conv(const cuda::View& y, const cuda::View& x, const cuda::View& residual, const CudaPreparedConv& p,
                 const ConvOptions& opt);
 
+  // CUDA graphs (cuda_graphs.cpp): one slot per (owner, input shape).
+  struct Recording;
+  struct RecordingSlot {
+    RecordingSlot();
+    ~RecordingSlot();
+    int calls = 0;
+    std::unique_ptr<Recording> recording;
+  };
+  std::unique_ptr<Recording> record(const Tensor& x, const Forward& forward);
+  void replay(Recording& r, Tensor& y, const Tensor& x);
+  // The allocator's pressure handler: drops every recording, and makes no new ones.
+  bool drop_recordings_for_memory();
+
   int device_;
   CudaOptions options_;
+  bool graphs_ = true;      // options.graphs, and no capture has failed
+  bool capturing_ = false;  // between cudaStreamBeginCapture and EndCapture
   bool sync_each_op_ = false;
   std::string device_name_;
   std::shared_ptr<CudaAllocator> allocator_;
@@ -122,6 +138,7 @@ class CudaBackend final : public Backend {
   std::unique_ptr<ConvEngine> conv_;      // the chosen variant
   std::unique_ptr<ConvEngine> fallback_;  // legacy_heuristic, for shapes the chosen variant refuses
   std::unique_ptr<ConvBackward> backward_;
+  std::map<std::pair<const void*, Shape>, RecordingSlot> recordings_;
   ConvPaths conv_paths_;
 };
 

@@ -43,11 +43,14 @@ void parse_size(const std::string& text, int& width, int& height) {
 
 constexpr const char* kHelp = R"(usage: microsr bench [--model FILE] [--device auto|cpu|cuda|cuda:N] [--precision fp32|fp16]
                      [--size N|WxH] [--batch B] [--reps R] [--threads T] [--conv VARIANT]
+                     [--cuda-graphs on|off]
 
 Times the forward pass of the model (default: the fetched RealESRGAN_x4plus) on a random
-B×3×H×W input: one warm-up, then R timed runs (default 3), each from the input on the device to
-the output on the device. Prints one JSON line:
-  {"size": "WxH", "width", "height", "batch", "device", "precision", "seconds_median",
+B×3×H×W input, as upscale runs it (RRDBNet::forward_inference): two warm-ups (on CUDA the first
+makes the algorithm choices, the second records the CUDA graph unless --cuda-graphs off), then
+R timed runs (default 3), each from the input on the device to the output on the device. Prints
+one JSON line:
+  {"size": "WxH", "width", "height", "batch", "device", "precision", "graphs", "seconds_median",
    "seconds_best", "peak_rss_mb", "peak_device_mb", "gflops", "backend"}
 peak_device_mb is the most device memory the CUDA backend's allocator held (weights included;
 0 on the CPU); gflops counts 2 × multiply-accumulates of the batch per median second.
@@ -64,7 +67,9 @@ random batch of B LR patches of --size (default batch 4, size 32, fp32) and prin
 
 int run_bench(int argc, char** argv) {
   Args args(argc, argv,
-            {"--model", "--size", "--reps", "--threads", "--conv", "--device", "--precision", "--batch", "--mode"}, {});
+            {"--model", "--size", "--reps", "--threads", "--conv", "--device", "--precision", "--batch", "--mode",
+             "--cuda-graphs"},
+            {});
   if (args.help()) {
     std::fputs(kHelp, stdout);
     return 0;
@@ -83,6 +88,7 @@ int run_bench(int argc, char** argv) {
   choice.device = args.get("--device", "cpu");
   choice.precision = args.get("--precision", "fp32");
   choice.conv = args.get("--conv", "");
+  choice.graphs = args.get("--cuda-graphs", "on");
   choice.threads = args.get_int("--threads", 0);
   auto backend = make_backend(choice);
   const std::string model = args.has("--model") ? args.get("--model") : default_model_path();
@@ -101,12 +107,13 @@ int run_bench(int argc, char** argv) {
   const Tensor x = backend->to_device(host);
 
   synchronize_device(*backend);
-  net->forward(x);  // warm-up: packed weights, cuDNN plans, first allocations
+  net->forward_inference(x);  // warm-up: packed weights, cuDNN plans, first allocations
+  net->forward_inference(x);  // CUDA: records the graph
   synchronize_device(*backend);
   std::vector<double> seconds;
   for (int r = 0; r < reps; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
-    const Tensor y = net->forward(x);
+    const Tensor y = net->forward_inference(x);
     synchronize_device(*backend);
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
@@ -118,9 +125,10 @@ int run_bench(int argc, char** argv) {
   // The device as asked for ("cuda", "cuda:1"); auto says which it became.
   const std::string device = !is_cuda(*backend) ? "cpu" : choice.device == "auto" ? "cuda" : choice.device;
   std::printf("{\"size\": \"%dx%d\", \"width\": %d, \"height\": %d, \"batch\": %d, \"device\": \"%s\", "
-              "\"precision\": \"%s\", \"seconds_median\": %.6f, \"seconds_best\": %.6f, \"peak_rss_mb\": %.1f, "
+              "\"precision\": \"%s\", \"graphs\": \"%s\", \"seconds_median\": %.6f, \"seconds_best\": %.6f, \"peak_rss_mb\": %.1f, "
               "\"peak_device_mb\": %.1f, \"gflops\": %.2f, \"backend\": \"%s\"}\n",
-              width, height, width, height, batch, device.c_str(), choice.precision.c_str(), median, seconds.front(),
+              width, height, width, height, batch, device.c_str(), choice.precision.c_str(),
+              is_cuda(*backend) ? choice.graphs.c_str() : "n/a", median, seconds.front(),
               usage.ru_maxrss / 1024.0, peak_device_mb, 2 * cfg.macs(height, width) * batch / median / 1e9,
               backend->name().c_str());
   return 0;

@@ -6,6 +6,7 @@ namespace microsr::cli {
 
 std::unique_ptr<Backend> make_backend(const DeviceChoice& choice) {
   const Precision precision = parse_precision(choice.precision);
+  require(choice.graphs == "on" || choice.graphs == "off", "--cuda-graphs must be on or off, got '" + choice.graphs + "'");
   const std::string& device = choice.device;
   int index = 0;
   bool cuda = device.rfind("cuda", 0) == 0;
@@ -27,6 +28,7 @@ std::unique_ptr<Backend> make_backend(const DeviceChoice& choice) {
     CudaOptions options;
     options.precision = precision;
     if (!choice.conv.empty()) options.conv = choice.conv;
+    options.graphs = choice.graphs == "on";
     return make_cuda_backend(index, options);
   }
   require(precision == Precision::fp32,

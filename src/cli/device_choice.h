@@ -1,5 +1,5 @@
-// Which backend a command runs on: --device, --precision, --threads and --conv (upscale, bench,
-// finetune).
+// Which backend a command runs on: --device, --precision, --threads, --conv and --cuda-graphs
+// (upscale, bench, finetune).
 #pragma once
 #include <memory>
 #include <string>
@@ -14,10 +14,12 @@ namespace microsr::cli {
 //   precision fp32, or fp16 (CUDA only: a clear error on the CPU)
 //   conv      a convolution variant: the CPU's (kernels/cpu/conv2d_variants.h) or the CUDA
 //             backend's (cuda_conv_variants()); "" = the default
+//   graphs    "on" (default) or "off": CUDA graphs for the forward pass (CudaOptions::graphs)
 struct DeviceChoice {
   std::string device = "auto";
   std::string precision = "fp32";
   std::string conv;
+  std::string graphs = "on";
   int threads = 0;
 };
 std::unique_ptr<Backend> make_backend(const DeviceChoice& choice);

@@ -47,8 +47,11 @@ options:
                          with an error instead of writing a black image if fp16 overflows)
   --conv VARIANT         convolution variant (CUDA: legacy_find, legacy_heuristic, graph,
                          graph_fused; CPU: see microsr bench --help); default: the tuned one
+  --cuda-graphs on|off   CUDA: record the forward pass per tile shape as a CUDA graph and replay
+                         it (default on; MICROSR_CUDA_GRAPHS=0 also turns it off)
   --threads N            CPU threads (default: all cores)
-  --batch N              tiles per forward pass (default 1; helps on GPUs)
+  --batch N|auto         tiles per forward pass (default 1; helps on GPUs with small tiles);
+                         auto = as many as fit the free device memory (1 on the CPU)
 
 exit status: 0 all done, 1 some inputs failed (listed at the end), 2 usage error, 130 interrupted.
 )";
@@ -61,10 +64,11 @@ TileOptions tile_options(const Args& args, const RRDBNetConfig& cfg, const Backe
   TileOptions t;
   t.tile_pad = args.get_int("--tile-pad", 10);
   t.pre_pad = args.get_int("--pre-pad", 0);
-  t.batch = args.get_int("--batch", 1);
+  const bool auto_batch = args.get("--batch", "1") == "auto";
+  t.batch = auto_batch ? 1 : args.get_int("--batch", 1);
   t.mode = parse_tile_mode(args.get("--tile-mode", "blend"));
   t.blend_width = args.get_int("--blend-width", -1);
-  require(t.tile_pad >= 0 && t.pre_pad >= 0 && t.batch >= 1, "--tile-pad and --pre-pad must be ≥ 0, --batch ≥ 1");
+  require(t.tile_pad >= 0 && t.pre_pad >= 0 && t.batch >= 1, "--tile-pad and --pre-pad must be ≥ 0, --batch ≥ 1 or auto");
   const std::string tile = args.get("--tile", "auto");
   if (tile == "auto") {
     // CPU: half of the free host memory (room for the image and the rest of the system);
@@ -74,6 +78,7 @@ TileOptions tile_options(const Args& args, const RRDBNetConfig& cfg, const Backe
     t.tile = args.get_int("--tile", 0);
     require(t.tile >= 0, "--tile must be ≥ 0 or auto");
   }
+  if (auto_batch) t.batch = auto_batch_for(backend, cfg, t.tile, t.tile_pad, precision);
   return t;
 }
 
@@ -83,7 +88,7 @@ int run_upscale(int argc, char** argv) {
   Args args(argc, argv,
             {"-o", "--output", "--model", "--tile", "--tile-pad", "--pre-pad", "--tile-mode", "--blend-width", "--outscale", "--alpha",
              "--format", "--suffix", "--device", "--precision", "--threads", "--batch", "--bit-depth",
-             "--conv"},
+             "--conv", "--cuda-graphs"},
             {"--overwrite"});
   if (args.help()) {
     std::fputs(kHelp, stdout);
@@ -111,6 +116,7 @@ int run_upscale(int argc, char** argv) {
   device.device = args.get("--device", "auto");
   device.precision = args.get("--precision", "fp32");
   device.conv = args.get("--conv", "");
+  device.graphs = args.get("--cuda-graphs", "on");
   device.threads = args.get_int("--threads", 0);
   auto backend = make_backend(device);
   const std::string model = args.has("--model") ? args.get("--model") : default_model_path();

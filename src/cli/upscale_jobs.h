@@ -38,5 +38,8 @@ UpscalePlan plan_upscale(const std::vector<std::string>& inputs, const std::stri
 // can still give — half the host's available memory for the CPU, 80% of the GPU's free memory
 // (plus this backend's cached blocks) less one cuDNN workspace for CUDA.
 int auto_tile_for(const Backend& backend, const RRDBNetConfig& config, int tile_pad, Precision precision);
+// --batch auto: how many pieces of a `tile` (+ 2·tile_pad) fit one forward pass: 1 on the CPU
+// (batching gains nothing there) and for whole images (tile 0); at most 64.
+int auto_batch_for(const Backend& backend, const RRDBNetConfig& config, int tile, int tile_pad, Precision precision);
 
 }  // namespace microsr::cli

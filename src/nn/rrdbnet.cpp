@@ -36,7 +36,10 @@ RRDBNet::RRDBNet(const RRDBNetConfig& config, const StateDict& weights, Backend&
   weights_updated();
 }
 
+RRDBNet::~RRDBNet() { backend_.forget_recordings(this); }
+
 void RRDBNet::weights_updated() {
+  backend_.forget_recordings(this);  // they read the prepared weights about to be replaced
   for (const auto& [name, t] : params_)
     if (name.ends_with(".weight")) {
       const std::string layer = name.substr(0, name.size() - 7);
@@ -107,6 +110,11 @@ Tensor RRDBNet::rrdb(const Tensor& x, int block) {
   y = rdb(y, prefix + ".rdb3");
   backend_.scaled_add(y, y, kResidualScale, x);
   return y;
+}
+
+Tensor RRDBNet::forward_inference(const Tensor& x) {
+  if (recorder_) return forward(x);  // the recorder copies to the host mid-pass: nothing to replay
+  return backend_.run_replayable(this, x, [this](const Tensor& in) { return forward(in); });
 }
 
 Tensor RRDBNet::forward(const Tensor& x, RRDBNetTape* tape) {

@@ -44,27 +44,38 @@ float fade_in(double x, double seam, double half_width) {
   return static_cast<float>(0.5 - 0.5 * std::cos(std::numbers::pi * t));
 }
 
-// Tiles of one axis of length n (a multiple of `divisor`), each piece grown to a multiple of
-// `divisor` (RRDBNet x2 / x1 pixel_unshuffle their input) by taking more context inside the image.
+// Tiles of one axis of length n (a multiple of `divisor`, which every piece's length must be too:
+// RRDBNet x2 / x1 pixel_unshuffle their input).
+//   realesrgan: tiles from the start, the last one takes the remainder; each piece is its tile
+//               plus `pad` on both sides clamped to the axis, grown to a multiple of `divisor` by
+//               taking more context inside the image.
+//   blend:      tiles spread evenly (no thin last tile), and every piece has the SAME length —
+//               the longest tile plus 2·pad, a multiple of `divisor` — centred on its tile and
+//               shifted inside the axis at the ends (edge tiles get more context, not less). One
+//               piece size per image lets every tile share a batch and one recorded CUDA graph.
 std::vector<Span> plan_axis(int64_t n, int64_t tile, int64_t pad, TileMode mode, int64_t blend_width,
                             int scale, int64_t divisor) {
   const int64_t count = (n + tile - 1) / tile;
   std::vector<Span> spans(count);
+  const int64_t longest = (n + count - 1) / count;  // of the evenly spread tiles
+  const int64_t piece = std::min(n, (longest + 2 * pad + divisor - 1) / divisor * divisor);
   for (int64_t i = 0; i < count; ++i) {
     Span& s = spans[i];
-    if (mode == TileMode::realesrgan) {  // from the top-left, the last tile takes the remainder
+    if (mode == TileMode::realesrgan) {
       s.begin = i * tile;
       s.end = std::min(s.begin + tile, n);
-    } else {  // evenly spread: no thin last tile with little context of its own
+      s.piece_begin = std::max<int64_t>(s.begin - pad, 0);
+      s.piece_end = std::min(s.end + pad, n);
+      const int64_t missing = (divisor - (s.piece_end - s.piece_begin) % divisor) % divisor;
+      const int64_t after = std::min(missing, n - s.piece_end);
+      s.piece_end += after;
+      s.piece_begin -= missing - after;
+    } else {
       s.begin = n * i / count;
       s.end = n * (i + 1) / count;
+      s.piece_begin = std::clamp(s.begin - (piece - (s.end - s.begin)) / 2, int64_t(0), n - piece);
+      s.piece_end = s.piece_begin + piece;
     }
-    s.piece_begin = std::max<int64_t>(s.begin - pad, 0);
-    s.piece_end = std::min(s.end + pad, n);
-    const int64_t missing = (divisor - (s.piece_end - s.piece_begin) % divisor) % divisor;
-    const int64_t after = std::min(missing, n - s.piece_end);
-    s.piece_end += after;
-    s.piece_begin -= missing - after;
   }
   // Weights at output resolution: output pixel X of the image sits at input position (X + ½)/scale.
   const double half_width = mode == TileMode::blend ? double(blend_width) : 0.0;
@@ -171,7 +182,7 @@ Tensor run_tiles(RRDBNet& net, Backend& backend, const Tensor& xp, const TileOpt
     for (std::size_t n = 0; n < batch.size(); ++n)
       crop_into(in, n, xp, batch[n].first->piece_begin, batch[n].first->piece_end, batch[n].second->piece_begin,
                 batch[n].second->piece_end);
-    const Tensor y = backend.to_host(net.forward(backend.to_device(in)));
+    const Tensor y = backend.to_host(net.forward_inference(backend.to_device(in)));
     for (std::size_t n = 0; n < batch.size(); ++n) {
       accumulate(out, y, n, *batch[n].first, *batch[n].second, s);
       if (opt.on_tile) opt.on_tile(++done, total);

@@ -1,0 +1,155 @@
+// The CUDA backend's caching allocator (src/backend/cuda_allocator.cpp) on HOST memory: its
+// MemorySource is swapped for a capped malloc, so the bookkeeping the GPU relies on — reuse by
+// size class, pools that keep a recorded CUDA graph's blocks, the out-of-memory path with its
+// cache flush and pressure handler, the statistics — is tested in CI, without a device.
+#ifdef MICROSR_WITH_CUDA
+#include <cstdlib>
+#include <map>
+
+#include "backend/cuda_allocator.h"
+#include "test_helpers.h"
+
+using namespace microsr;
+
+namespace {
+
+// Host memory with a capacity: allocations beyond it fail as a full device does (nullptr).
+struct HostMemory {
+  std::size_t capacity, used = 0;
+  int allocations = 0, frees = 0;
+  std::map<void*, std::size_t> blocks;
+
+  explicit HostMemory(std::size_t cap) : capacity(cap) {}
+  MemorySource source() {
+    MemorySource s;
+    s.allocate = [this](std::size_t bytes, const std::string&) -> void* {
+      if (used + bytes > capacity) return nullptr;
+      void* p = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
+      used += bytes, ++allocations, blocks[p] = bytes;
+      return p;
+    };
+    s.free = [this](void* p) {
+      used -= blocks.at(p), ++frees, blocks.erase(p);
+      std::free(p);
+    };
+    s.info = [this](std::size_t* free_bytes, std::size_t* total) { *free_bytes = capacity - used, *total = capacity; };
+    return s;
+  }
+};
+
+TEST(CudaAllocatorBookkeeping, ReusesBlocksOfTheSameClassOrUpToHalfLarger) {
+  HostMemory memory(1 << 20);
+  auto alloc = std::make_shared<CudaAllocator>(memory.source());
+  void* a = alloc->allocate(1000, "a");  // class 1024
+  EXPECT_EQ(alloc->stats().in_use, 1024);
+  alloc->release(a);
+  EXPECT_EQ(alloc->stats().in_use, 0);
+  EXPECT_EQ(alloc->allocate(900, "b"), a) << "same class";
+  alloc->release(a);
+  EXPECT_EQ(alloc->allocate(700, "c"), a) << "class 768: 1024 is within 1.5×";
+  alloc->release(a);
+  void* d = alloc->allocate(600, "d");  // class 640: 1024 > 960, a new block
+  EXPECT_NE(d, a);
+  EXPECT_EQ(memory.allocations, 2);
+  EXPECT_EQ(alloc->driver_allocations(), 2);
+  const DeviceMemoryStats s = alloc->stats();
+  EXPECT_EQ(s.in_use, 640);
+  EXPECT_EQ(s.peak_in_use, 1024);
+  EXPECT_EQ(s.reserved, 1024 + 640);
+  EXPECT_EQ(s.available, int64_t((1 << 20) - (1024 + 640)) + 1024) << "free device memory + the cached block";
+  alloc->release(d);
+  alloc->empty_cache();
+  EXPECT_EQ(memory.used, 0u);
+  EXPECT_EQ(alloc->stats().reserved, 0);
+}
+
+TEST(CudaAllocatorBookkeeping, APoolKeepsItsBlocksUntilReleased) {
+  HostMemory memory(1 << 20);
+  auto alloc = std::make_shared<CudaAllocator>(memory.source());
+  void* before = alloc->allocate(1000, "before the pool");
+  alloc->release(before);  // cached: the pool may take it
+
+  const int pool = alloc->begin_pool();
+  void* p1 = alloc->allocate(1000, "in the pool");
+  EXPECT_EQ(p1, before) << "a pool takes from the shared cache";
+  alloc->release(p1);
+  void* p2 = alloc->allocate(1000, "in the pool again");
+  EXPECT_EQ(p2, p1) << "reused inside the pool, in capture order";
+  Tensor kept = alloc->tensor({4, 8}, DType::f32, Layout::nchw, "the pool's output");  // 128 B → 512
+  alloc->release(p2);
+  alloc->end_pool();
+  EXPECT_EQ(alloc->pool_bytes(pool), 1024 + 512);
+  EXPECT_EQ(alloc->stats().in_use, 1024 + 512) << "idle pool blocks stay counted in use";
+
+  void* outside = alloc->allocate(1000, "after the pool");
+  EXPECT_NE(outside, p1) << "the pool's idle block is not handed to anyone else";
+  alloc->release(outside);
+
+  alloc->release_pool(pool);
+  EXPECT_EQ(alloc->stats().in_use, 512) << "only the output tensor is still in use";
+  EXPECT_EQ(alloc->pool_bytes(pool), 0);
+  void* again = alloc->allocate(1000, "after release_pool");
+  EXPECT_TRUE(again == p1 || again == outside);
+  alloc->release(again);
+  void* output_block = kept.raw();
+  kept = Tensor();  // an ex-pool block in a tensor comes back as an ordinary one
+  EXPECT_EQ(alloc->stats().in_use, 0);
+  void* small = alloc->allocate(500, "the output's block");
+  EXPECT_EQ(small, output_block) << "back in the shared cache";
+  alloc->release(small);
+  EXPECT_EQ(memory.allocations, 3) << "1024 (before), 512 (output), 1024 (outside the pool)";
+}
+
+TEST(CudaAllocatorBookkeeping, OutOfMemoryFlushesTheCacheThenAsksThePressureHandler) {
+  HostMemory memory(4096);
+  auto alloc = std::make_shared<CudaAllocator>(memory.source());
+  void* a = alloc->allocate(3000, "a");  // 3072
+  alloc->release(a);                     // cached, still reserved
+  void* b = alloc->allocate(4000, "b");  // 4096: only fits once the cached 3072 goes back
+  EXPECT_EQ(memory.frees, 1);
+  EXPECT_EQ(alloc->stats().reserved, 4096);
+
+  int asked = 0;
+  alloc->set_pressure_handler([&] { return ++asked, false; });
+  microsr::testing::expect_error([&] { alloc->allocate(2000, "the third block"); },
+                                 "CUDA out of memory: cannot allocate 2.0 KiB for the third block");
+  EXPECT_EQ(asked, 1);
+  microsr::testing::expect_error([&] { alloc->allocate(2000, "x"); }, "Use a smaller --tile or --batch");
+
+  // A handler that frees memory (the backend dropping its recordings) lets the allocation succeed.
+  alloc->set_pressure_handler([&] {
+    alloc->release(b);
+    return true;
+  });
+  void* c = alloc->allocate(2000, "after the handler");
+  EXPECT_NE(c, nullptr);
+  EXPECT_EQ(alloc->stats().in_use, 2048);
+
+  // Not while a pool is open: a capture must not see its memory change under it.
+  alloc->set_pressure_handler([&] {
+    ADD_FAILURE() << "called inside a pool";
+    return false;
+  });
+  const int pool = alloc->begin_pool();
+  EXPECT_THROW(alloc->allocate(4000, "inside the pool"), Error);
+  alloc->end_pool();
+  alloc->release_pool(pool);
+  alloc->release(c);
+}
+
+TEST(CudaAllocatorBookkeeping, DestructionReturnsEverythingIncludingPools) {
+  HostMemory memory(1 << 20);
+  {
+    auto alloc = std::make_shared<CudaAllocator>(memory.source());
+    alloc->release(alloc->allocate(5000, "cached"));
+    alloc->begin_pool();
+    void* p = alloc->allocate(7000, "pooled");
+    alloc->release(p);
+    alloc->end_pool();  // the pool is never released: the destructor must still free its block
+  }
+  EXPECT_EQ(memory.used, 0u);
+  EXPECT_EQ(memory.frees, memory.allocations);
+}
+
+}  // namespace
+#endif

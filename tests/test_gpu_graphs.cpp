@@ -1,0 +1,79 @@
+// CUDA graphs (src/backend/cuda_graphs.cpp): RRDBNet::forward_inference records the forward pass
+// on its second call at a shape and replays it afterwards. Checked on the tiny networks of
+// tests/data/rrdbnet against plain forward() on the same backend (same algorithms: the results
+// must agree to rounding), for every convolution variant, fp32 and fp16:
+//   * warm-up, recording and replays all give forward()'s output, for new inputs every time;
+//   * a returned tensor is the caller's own: later replays do not overwrite it;
+//   * replays allocate nothing new from the driver;
+//   * after weights_updated() the old recording is dropped and the new weights are used;
+//   * with graphs off the same outputs come from plain passes.
+#include "microsr/rrdbnet.h"
+#include "test_gpu_helpers.h"
+
+using namespace microsr;
+using namespace microsr::gpu_testing;
+using microsr::testing::data_path;
+using microsr::testing::expect_close;
+
+namespace {
+
+class GpuGraphs : public ::testing::TestWithParam<std::string> {};
+
+std::unique_ptr<Backend> backend_for(Precision precision, const std::string& conv, bool graphs) {
+  CudaOptions o;
+  o.precision = precision;
+  o.conv = conv;
+  o.graphs = graphs;
+  o.sync_each_op = true;
+  return make_cuda_backend(0, o);
+}
+
+TEST_P(GpuGraphs, ReplaysGiveTheForwardPassOutput) {
+  SKIP_WITHOUT_CUDA_DEVICE();
+  for (const char* name : {"x4_f8_b2_g4", "x2_f8_b1_g4_batch2"}) {
+    const StateDict fixture = load_safetensors(data_path(std::string("rrdbnet/") + name + ".safetensors"));
+    const StateDict w = microsr::testing::rrdbnet_weights_of(fixture);
+    const RRDBNetConfig cfg = infer_rrdbnet_config(w);
+    const Shape shape = fixture.at("input").shape();
+    for (Precision precision : {Precision::fp32, Precision::fp16}) {
+      const double tolerance = precision == Precision::fp32 ? 1e-6 : 1e-3;
+      const std::string what = GetParam() + " " + precision_name(precision) + " " + name;
+      auto gpu = backend_for(precision, GetParam(), true);
+      RRDBNet net(cfg, w, *gpu);
+      std::vector<Tensor> inputs, kept;
+      for (unsigned seed = 0; seed < 4; ++seed) inputs.push_back(random_tensor(shape, 300 + seed, 0.f, 1.f));
+      int64_t reserved_after_recording = 0;
+      for (std::size_t i = 0; i < inputs.size(); ++i) {  // warm-up, record, replay, replay
+        const Tensor x = gpu->to_device(inputs[i]);
+        kept.push_back(net.forward_inference(x));
+        expect_close(gpu->to_host(kept.back()), gpu->to_host(net.forward(x)), tolerance,
+                     what + ", call " + std::to_string(i + 1));
+        if (i == 1) reserved_after_recording = device_memory_stats(*gpu).reserved;
+      }
+      EXPECT_EQ(device_memory_stats(*gpu).reserved, reserved_after_recording) << what << ": replays allocated";
+      // Each call's tensor still holds its own result.
+      for (std::size_t i = 0; i < inputs.size(); ++i)
+        expect_close(gpu->to_host(kept[i]), gpu->to_host(net.forward(gpu->to_device(inputs[i]))), tolerance,
+                     what + ", kept output " + std::to_string(i + 1));
+
+      // New weights: the recording must not replay the old ones.
+      gpu->scale(net.parameters(), 1.05f);  // every parameter, in place, as an optimizer step would
+      net.weights_updated();
+      const Tensor x = gpu->to_device(inputs[0]);
+      for (int call = 0; call < 3; ++call)
+        expect_close(gpu->to_host(net.forward_inference(x)), gpu->to_host(net.forward(x)), tolerance,
+                     what + ", after weights_updated, call " + std::to_string(call + 1));
+
+      // Graphs off: plain passes, the same numbers.
+      auto plain = backend_for(precision, GetParam(), false);
+      RRDBNet plain_net(cfg, w, *plain);
+      for (int call = 0; call < 3; ++call)
+        expect_close(plain->to_host(plain_net.forward_inference(plain->to_device(inputs[1]))), gpu->to_host(kept[1]),
+                     tolerance, what + ", graphs off vs on");
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Gpu, GpuGraphs, ::testing::Values("legacy_find", "legacy_heuristic", "graph", "graph_fused"));
+
+}  // namespace
