@@ -70,38 +70,19 @@ struct ConvBackward::Impl {
       std::vector<cudnnConvolutionBwdDataAlgoPerf_t> perf(std::max(1, max_algos));
       const cudnnStatus_t status = cudnnGetConvolutionBackwardDataAlgorithm_v7(
           ctx.handle, p->w.d, p->a.d, p->conv.d, p->b.d, int(perf.size()), &returned, perf.data());
-      if (!cuda_detail::cudnn_refused(status)) MICROSR_CUDNN_CHECK(status, key);
-      p->refusal = "the algorithm heuristics returned " + cudnn::status_str(status) + ", " + std::to_string(returned) +
-                   " ranked, none usable";
-      for (int pass = 0; status == CUDNN_STATUS_SUCCESS && pass < 2; ++pass)  // deterministic first
-        for (int i = 0; i < returned; ++i) {
-          std::size_t bytes = 0;
-          if ((perf[i].determinism == CUDNN_DETERMINISTIC) != (pass == 0) || perf[i].status != CUDNN_STATUS_SUCCESS ||
-              !cudnn::math_allowed(perf[i].mathType, false) || fft(perf[i].algo) ||
-              cudnnGetConvolutionBackwardDataWorkspaceSize(ctx.handle, p->w.d, p->a.d, p->conv.d, p->b.d, perf[i].algo,
-                                                           &bytes) != CUDNN_STATUS_SUCCESS ||
-              bytes > ctx.workspace_limit)
-            continue;
-          p->candidates.emplace_back(perf[i].algo, bytes);
-        }
+      rank_candidates(*p, status, perf.data(), returned, key,
+                      [&](cudnnConvolutionBwdDataAlgo_t algo, std::size_t* bytes) {
+                        return cudnnGetConvolutionBackwardDataWorkspaceSize(ctx.handle, p->w.d, p->a.d, p->conv.d,
+                                                                            p->b.d, algo, bytes);
+                      });
       it = data_plans.emplace(key, std::move(p)).first;
     }
     auto& p = *it->second;
     const float alpha = 1.f;
-    while (!p.candidates.empty()) {
-      const auto [algo, bytes] = p.candidates.front();
-      DeviceScratch workspace(ctx.allocator, bytes, "the cuDNN workspace of " + key);
-      const cudnnStatus_t status = cudnnConvolutionBackwardData(ctx.handle, &alpha, p.w.d, w, p.a.d, dy.data, p.conv.d,
-                                                                algo, workspace.ptr, bytes, &beta, p.b.d, dx.data);
-      if (status == CUDNN_STATUS_SUCCESS) return true;
-      if (!cuda_detail::cudnn_refused(status)) MICROSR_CUDNN_CHECK(status, key);
-      p.refusal += "; algorithm " + std::to_string(int(algo)) + " refused at run time: " + cudnn::status_str(status);
-      p.candidates.erase(p.candidates.begin());
-    }
-    last_refusal = p.refusal;
-    if (cudnn::verbose() && !p.reported) std::fprintf(stderr, "microsr: %s: %s\n", key.c_str(), p.refusal.c_str());
-    p.reported = true;
-    return false;
+    return run_candidates(p, key, [&](cudnnConvolutionBwdDataAlgo_t algo, void* workspace, std::size_t bytes) {
+      return cudnnConvolutionBackwardData(ctx.handle, &alpha, p.w.d, w, p.a.d, dy.data, p.conv.d, algo, workspace,
+                                          bytes, &beta, p.b.d, dx.data);
+    });
   }
 
   // dw += Σ x ⋆ dy. False when cuDNN has no algorithm for these strides.
@@ -120,34 +101,49 @@ struct ConvBackward::Impl {
       std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> perf(std::max(1, max_algos));
       const cudnnStatus_t status = cudnnGetConvolutionBackwardFilterAlgorithm_v7(
           ctx.handle, p->a.d, p->b.d, p->conv.d, p->w.d, int(perf.size()), &returned, perf.data());
-      if (!cuda_detail::cudnn_refused(status)) MICROSR_CUDNN_CHECK(status, key);
-      p->refusal = "the algorithm heuristics returned " + cudnn::status_str(status) + ", " + std::to_string(returned) +
-                   " ranked, none usable";
-      for (int pass = 0; status == CUDNN_STATUS_SUCCESS && pass < 2; ++pass)  // deterministic first
-        for (int i = 0; i < returned; ++i) {
-          std::size_t bytes = 0;
-          if ((perf[i].determinism == CUDNN_DETERMINISTIC) != (pass == 0) ||
-              perf[i].status != CUDNN_STATUS_SUCCESS ||
-              !cudnn::math_allowed(perf[i].mathType, false) ||
-              fft(perf[i].algo) ||
-              cudnnGetConvolutionBackwardFilterWorkspaceSize(
-                  ctx.handle, p->a.d, p->b.d, p->conv.d, p->w.d, perf[i].algo,
-                  &bytes) != CUDNN_STATUS_SUCCESS ||
-              bytes > ctx.workspace_limit)
-            continue;
-          p->candidates.emplace_back(perf[i].algo, bytes);
-        }
+      rank_candidates(*p, status, perf.data(), returned, key,
+                      [&](cudnnConvolutionBwdFilterAlgo_t algo, std::size_t* bytes) {
+                        return cudnnGetConvolutionBackwardFilterWorkspaceSize(ctx.handle, p->a.d, p->b.d, p->conv.d,
+                                                                              p->w.d, algo, bytes);
+                      });
       it = filter_plans.emplace(key, std::move(p)).first;
     }
-    auto &p = *it->second;
-    const float alpha = 1.f, beta = 1.f; // accumulate into dw
+    auto& p = *it->second;
+    const float alpha = 1.f, beta = 1.f;  // accumulate into dw
+    return run_candidates(p, key, [&](cudnnConvolutionBwdFilterAlgo_t algo, void* workspace, std::size_t bytes) {
+      return cudnnConvolutionBackwardFilter(ctx.handle, &alpha, p.a.d, x.data, p.b.d, dy.data, p.conv.d, algo,
+                                            workspace, bytes, &beta, p.w.d, dw);
+    });
+  }
+
+  // A plan's candidates from a heuristics ranking: deterministic algorithms first (a resumed
+  // training run then repeats the same bits), the others only after them; FMA math only (no
+  // TF32), no FFT, workspace within the limit.
+  template <class Algo, class Perf, class WorkspaceSize>
+  void rank_candidates(Plan<Algo>& p, cudnnStatus_t status, const Perf* perf, int returned, const std::string& key,
+                       WorkspaceSize workspace_size) {
+    if (!cuda_detail::cudnn_refused(status)) MICROSR_CUDNN_CHECK(status, key);
+    p.refusal = "the algorithm heuristics returned " + cudnn::status_str(status) + ", " + std::to_string(returned) +
+                " ranked, none usable";
+    if (status != CUDNN_STATUS_SUCCESS) return;
+    for (int pass = 0; pass < 2; ++pass)
+      for (int i = 0; i < returned; ++i) {
+        std::size_t bytes = 0;
+        if ((perf[i].determinism == CUDNN_DETERMINISTIC) != (pass == 0) || perf[i].status != CUDNN_STATUS_SUCCESS ||
+            !cudnn::math_allowed(perf[i].mathType, false) || fft(perf[i].algo) ||
+            workspace_size(perf[i].algo, &bytes) != CUDNN_STATUS_SUCCESS || bytes > ctx.workspace_limit)
+          continue;
+        p.candidates.emplace_back(perf[i].algo, bytes);
+      }
+  }
+
+  // Runs the plan's best candidate that cuDNN accepts; one refused at run time is dropped for good.
+  template <class Algo, class Run>
+  bool run_candidates(Plan<Algo>& p, const std::string& key, Run run) {
     while (!p.candidates.empty()) {
       const auto [algo, bytes] = p.candidates.front();
-      DeviceScratch workspace(ctx.allocator, bytes,
-                              "the cuDNN workspace of " + key);
-      const cudnnStatus_t status = cudnnConvolutionBackwardFilter(
-          ctx.handle, &alpha, p.a.d, x.data, p.b.d, dy.data, p.conv.d, algo,
-          workspace.ptr, bytes, &beta, p.w.d, dw);
+      DeviceScratch workspace(ctx.allocator, bytes, "the cuDNN workspace of " + key);
+      const cudnnStatus_t status = run(algo, workspace.ptr, bytes);
       if (status == CUDNN_STATUS_SUCCESS) return true;
       if (!cuda_detail::cudnn_refused(status)) MICROSR_CUDNN_CHECK(status, key);
       p.refusal += "; algorithm " + std::to_string(int(algo)) + " refused at run time: " + cudnn::status_str(status);

@@ -84,12 +84,7 @@ int run_bench(int argc, char** argv) {
   parse_size(args.get("--size", "64"), width, height);
   const int reps = std::max(1, args.get_int("--reps", 3)), batch = args.get_int("--batch", 1);
   require(batch >= 1, "--batch must be ≥ 1, got " + std::to_string(batch));
-  DeviceChoice choice;
-  choice.device = args.get("--device", "cpu");
-  choice.precision = args.get("--precision", "fp32");
-  choice.conv = args.get("--conv", "");
-  choice.graphs = args.get("--cuda-graphs", "on");
-  choice.threads = args.get_int("--threads", 0);
+  const DeviceChoice choice = device_choice_from(args, "cpu");
   auto backend = make_backend(choice);
   const std::string model = args.has("--model") ? args.get("--model") : default_model_path();
 

@@ -21,11 +21,7 @@ int run_bench_train(const Args& args) {
   const int size = args.get_int("--size", 32), batch = args.get_int("--batch", 4);
   const int reps = std::max(1, args.get_int("--reps", 3));
   require(size >= 1 && size <= 1024 && batch >= 1 && batch <= 256, "--size 1..1024 and --batch 1..256");
-  DeviceChoice choice;
-  choice.device = args.get("--device", "cpu");
-  choice.conv = args.get("--conv", "");
-  choice.threads = args.get_int("--threads", 0);
-  auto backend = make_backend(choice);
+  auto backend = make_backend(device_choice_from(args, "cpu"));
   const StateDict sd = load_rrdbnet_weights(model);
   const RRDBNetConfig cfg = infer_rrdbnet_config(sd);
   RRDBNet net(cfg, sd, *backend);

@@ -4,6 +4,16 @@
 
 namespace microsr::cli {
 
+DeviceChoice device_choice_from(const Args& args, const std::string& default_device) {
+  DeviceChoice choice;
+  choice.device = args.get("--device", default_device);
+  choice.precision = args.get("--precision", choice.precision);
+  choice.conv = args.get("--conv", choice.conv);
+  choice.graphs = args.get("--cuda-graphs", choice.graphs);
+  choice.threads = args.get_int("--threads", choice.threads);
+  return choice;
+}
+
 std::unique_ptr<Backend> make_backend(const DeviceChoice& choice) {
   const Precision precision = parse_precision(choice.precision);
   require(choice.graphs == "on" || choice.graphs == "off", "--cuda-graphs must be on or off, got '" + choice.graphs + "'");

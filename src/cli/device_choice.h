@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "args.h"
 #include "microsr/backend.h"
 
 namespace microsr::cli {
@@ -22,6 +23,9 @@ struct DeviceChoice {
   std::string graphs = "on";
   int threads = 0;
 };
+// The options as given (absent ones keep their defaults; --device defaults to `default_device`).
+// Options a command does not accept are absent: Args has already refused them.
+DeviceChoice device_choice_from(const Args& args, const std::string& default_device);
 std::unique_ptr<Backend> make_backend(const DeviceChoice& choice);
 bool is_cuda(const Backend& backend);
 

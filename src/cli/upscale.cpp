@@ -112,12 +112,7 @@ int run_upscale(int argc, char** argv) {
   for (const auto& p : plan.problems) std::fprintf(stderr, "skipping %s\n", p.c_str());
   if (plan.jobs.empty()) throw Error("nothing to upscale");
 
-  DeviceChoice device;
-  device.device = args.get("--device", "auto");
-  device.precision = args.get("--precision", "fp32");
-  device.conv = args.get("--conv", "");
-  device.graphs = args.get("--cuda-graphs", "on");
-  device.threads = args.get_int("--threads", 0);
+  const DeviceChoice device = device_choice_from(args, "auto");
   auto backend = make_backend(device);
   const std::string model = args.has("--model") ? args.get("--model") : default_model_path();
   // The file's tensors are copied into the network's arena; drop them as soon as it is built.
