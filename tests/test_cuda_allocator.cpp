@@ -137,6 +137,37 @@ TEST(CudaAllocatorBookkeeping, OutOfMemoryFlushesTheCacheThenAsksThePressureHand
   alloc->release(c);
 }
 
+// While a pool is open a CUDA graph is being captured: a block from outside released then may be
+// in the captured work, so the pool adopts it; and the cache is not given back to the driver
+// (cudaFree synchronises the device, which breaks a capture) — the allocation fails instead.
+TEST(CudaAllocatorBookkeeping, AnOpenPoolAdoptsReleasedBlocksAndFreesNothing) {
+  HostMemory memory(4096);
+  auto alloc = std::make_shared<CudaAllocator>(memory.source());
+  void* outside = alloc->allocate(1000, "made before the pool");  // 1024
+  alloc->release(alloc->allocate(1500, "cached"));                 // 1536, in the shared cache
+  const int pool = alloc->begin_pool();
+  alloc->release(outside);
+  EXPECT_EQ(alloc->pool_bytes(pool), 1024) << "released while the pool is open: the pool's now";
+  EXPECT_EQ(alloc->stats().in_use, 1024) << "an idle pool block stays counted in use";
+  void* inside = alloc->allocate(1000, "in the pool");
+  EXPECT_EQ(inside, outside) << "the adopted block is reused inside the pool";
+  // 3072 fits only if the cached 1536 went back to the driver: not during a capture.
+  microsr::testing::expect_error([&] { alloc->allocate(3000, "too big"); }, "CUDA out of memory");
+  EXPECT_EQ(memory.frees, 0) << "nothing given back to the driver while a pool is open";
+  alloc->release(inside);
+  alloc->end_pool();
+
+  void* after = alloc->allocate(1000, "after the pool");
+  EXPECT_NE(after, outside) << "the adopted block is not handed out while the pool holds it";
+  alloc->release(after);
+  alloc->release_pool(pool);
+  EXPECT_EQ(alloc->stats().in_use, 0);
+  void* big = alloc->allocate(3000, "once the pool is gone");  // now the cache may go back
+  EXPECT_NE(big, nullptr);
+  EXPECT_EQ(memory.frees, 2) << "the cached 1024 and 1536 blocks";
+  alloc->release(big);
+}
+
 TEST(CudaAllocatorBookkeeping, DestructionReturnsEverythingIncludingPools) {
   HostMemory memory(1 << 20);
   {

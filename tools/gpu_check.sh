@@ -197,7 +197,9 @@ step_tests() {
   local xml="$LOGDIR/gtest_gpu.xml" rc1 rc2
   runlog ctest_gpu "$(left)" ctest --test-dir "$BUILD" -L gpu --output-on-failure -j2 --timeout 300; rc1=$?
   rm -f "$xml"
-  runlog gtest_gpu "$(left)" "$BUILD/tests/microsr_tests" --gtest_filter='Gpu*' --gtest_output="xml:$xml"; rc2=$?
+  # Verbose: the log then says why cuDNN refused a shape or a graph (the fallbacks are silent).
+  runlog gtest_gpu "$(left)" env MICROSR_CUDA_VERBOSE=1 "$BUILD/tests/microsr_tests" --gtest_filter='Gpu*' \
+    --gtest_output="xml:$xml"; rc2=$?
   [ "$DRY" = 1 ] && return 0
   local counts; counts="$("$PY" - "$xml" <<'EOF'
 import sys, xml.etree.ElementTree as ET

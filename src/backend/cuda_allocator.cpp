@@ -40,7 +40,10 @@ MemorySource cuda_memory_source(int device) {
   };
   s.free = [device](void* block) {
     cudaSetDevice(device);
-    cudaFree(block);
+    // Nothing sensible to do about a failure here (a destructor may be calling), but it must not
+    // linger in the runtime's last-error slot: the next kernel launch's cudaGetLastError would
+    // report it as its own.
+    if (cudaFree(block) != cudaSuccess) cudaGetLastError();
   };
   s.info = [device](std::size_t* free_bytes, std::size_t* total_bytes) {
     cudaSetDevice(device);
@@ -128,7 +131,11 @@ void* CudaAllocator::allocate(std::size_t bytes, const std::string& what) {
   }
   block = take_cached(size);
   if (!block) block = take_from_driver(size, what);
-  if (!block) {  // give the cache back to the driver and retry
+  // Give the cache back to the driver and retry — but not while a pool is open: the pool is a
+  // CUDA graph being captured, and cudaFree synchronises the device, which a capture forbids
+  // (the capture would be invalidated). The capture then fails with "out of memory" and the
+  // pass runs uncaptured, where the cache and the pressure handler can free memory.
+  if (!block && !open_pool_) {
     free_cached();
     block = take_from_driver(size, what);
   }
@@ -160,6 +167,17 @@ void CudaAllocator::release(void* block) {
   if (it == live_.end()) return;  // not ours: nothing sensible to do in a destructor
   if (const auto p = pool_of_.find(block); p != pool_of_.end()) {
     pools_.at(p->second).idle.emplace(it->second, block);  // stays the pool's, still counted in use
+    return;
+  }
+  if (open_pool_) {
+    // A block from outside the pool let go while it is open (during a capture): the captured work
+    // may have used it, and every replay will again, so it must not go to the shared cache, where
+    // it could be handed to someone else (or freed) while the recording lives. The pool adopts it.
+    Pool& pool = pools_.at(open_pool_);
+    pool.blocks.push_back(block);
+    pool.bytes += int64_t(it->second);
+    pool_of_[block] = open_pool_;
+    pool.idle.emplace(it->second, block);
     return;
   }
   in_use_ -= int64_t(it->second);

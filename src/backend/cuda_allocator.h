@@ -11,7 +11,9 @@
 //     recorded with, so those blocks must stay its own. While a pool is open every allocation
 //     joins it, and a block of the pool that is released goes to the pool's own free list (reused
 //     inside the pool, in the same stream order the recording keeps), never to the shared cache.
-//     The pool keeps its blocks until release_pool().
+//     The pool keeps its blocks until release_pool(). A block from outside that is released while
+//     the pool is open joins the pool too (the captured work may have used it), and nothing is
+//     given back to the driver while a pool is open (cudaFree would break the capture).
 //   * When the driver has no memory left, the cache is emptied and the request tried again; then
 //     the pressure handler (the backend drops its recordings, releasing their pools) gets one
 //     chance; then the Error says "out of memory" with the sizes involved (the tiler retries with
@@ -68,14 +70,16 @@ class CudaAllocator : public std::enable_shared_from_this<CudaAllocator> {
 
   // Pools: begin_pool() opens a new pool (one at a time) and returns its id; end_pool() closes
   // it (its blocks stay its own); release_pool(id) hands its idle blocks to the shared cache, and
-  // its blocks still in use go there when their tensors release them.
+  // its blocks still in use go there when their tensors release them. While a pool is open, every
+  // allocation and every released block joins it, and the cache is not given back to the driver.
   int begin_pool();
   void end_pool();
   void release_pool(int id);
   int64_t pool_bytes(int id) const;  // every block the pool holds, idle or not
 
   // Called when the driver is out of memory even after the cache was emptied; returns true when it
-  // freed something (then the allocation is tried once more). Called without the lock held.
+  // freed something (then the allocation is tried once more). Called without the lock held, and
+  // never while a pool is open.
   void set_pressure_handler(std::function<bool()> handler);
 
   // in_use counts the blocks in tensors and every block a pool holds.

@@ -15,7 +15,8 @@
 //            caller's tensor is not overwritten by the next replay).
 //
 // If capturing fails (an op that cannot be captured, an unexpected algorithm search), the pass is
-// run normally and graphs are off for the rest of this backend's life, with one line on stderr.
+// run normally and graphs are off for the rest of this backend's life (the recordings made so far
+// are dropped: graphs off means none are kept), with one line on stderr.
 // When memory runs out, the allocator's pressure handler drops every recording (their pools go
 // back to the cache) and no new ones are made.
 #include <cstdio>
@@ -58,13 +59,17 @@ Tensor CudaBackend::run_replayable(const void* owner, const Tensor& x, const For
     std::size_t recorded = 0;
     for (const auto& [key, s] : recordings_) recorded += s.recording ? 1 : 0;
     if (recorded >= kMaxRecordings) return forward(x);
+    synchronize("before recording a CUDA graph");  // an earlier op's error is that op's, not the capture's
     try {
       slot.recording = record(x, forward);
     } catch (const Error& e) {
+      // Graphs off means no recordings: one kept would hold a pass's worth of memory, unused.
+      for (auto& [key, s] : recordings_) s.recording.reset();
       graphs_ = false;
       std::fprintf(stderr, "microsr: CUDA graph capture failed, running without graphs (%s)\n", e.what());
       return forward(x);
     }
+    if (!slot.recording) return forward(x);  // memory ran out while it was prepared: graphs are off
   }
   // The output tensor first: allocating it may drop every recording (memory pressure), so
   // nothing of the recording is referred to while it is made.
@@ -81,7 +86,8 @@ std::unique_ptr<CudaBackend::Recording> CudaBackend::record(const Tensor& x, con
   const std::string what = "recording a CUDA graph of the forward pass on " + x.describe();
   auto r = std::make_unique<Recording>(allocator_, stream_);
   r->input = allocator_->tensor(x.shape(), x.dtype(), Layout::nchw, "a recorded forward's input");
-  synchronize(what);  // earlier errors surface here, not inside the capture
+  // Allocating it may have run the pressure handler, which drops the recordings and turns graphs off.
+  if (!graphs_) return nullptr;
   r->pool = allocator_->begin_pool();
   // Relaxed: the allocator may still call cudaMalloc while capturing (a pool that grows).
   MICROSR_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeRelaxed), what);
