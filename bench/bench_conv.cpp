@@ -104,18 +104,6 @@ void bench_pack(benchmark::State& state, ConvWeightFormat format, Shape s) {
   }
 }
 
-const char* format_name(ConvWeightFormat format) {
-  switch (format) {
-    case ConvWeightFormat::kDirect:
-      return "direct";
-    case ConvWeightFormat::kDirect16:
-      return "direct16";
-    case ConvWeightFormat::kWinograd43:
-      return "winograd43";
-  }
-  return "?";
-}
-
 int register_all() {
   const int max_threads = omp_get_max_threads();
   auto thread_counts = [&](const Shape& s) {
@@ -138,7 +126,7 @@ int register_all() {
   for (ConvWeightFormat format : {ConvWeightFormat::kDirect16, ConvWeightFormat::kWinograd43})
     for (const Shape& s : rrdbnet_shapes())
       for (int threads : thread_counts(s))
-        benchmark::RegisterBenchmark(("BM_packed/" + std::string(format_name(format)) + "/" +
+        benchmark::RegisterBenchmark(("BM_packed/" + std::string(conv_weight_format_name(format)) + "/" +
                                       s.name() + "/t" + std::to_string(threads))
                                          .c_str(),
                                      bench_packed, format, s, threads)
@@ -150,7 +138,7 @@ int register_all() {
     for (const Shape& s : rrdbnet_shapes())
       if (s.h == 64)
         benchmark::RegisterBenchmark(
-            ("BM_pack/" + std::string(format_name(format)) + "/" + s.name()).c_str(), bench_pack,
+            ("BM_pack/" + std::string(conv_weight_format_name(format)) + "/" + s.name()).c_str(), bench_pack,
             format, s)
             ->Unit(benchmark::kMicrosecond)
             ->UseRealTime();

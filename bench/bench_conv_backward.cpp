@@ -134,18 +134,6 @@ void bench_forward(benchmark::State& state, Shape s, int threads) {
   set_flop_counter(state, s);
 }
 
-const char* format_name(ConvWeightFormat format) {
-  switch (format) {
-    case ConvWeightFormat::kDirect:
-      return "direct";
-    case ConvWeightFormat::kDirect16:
-      return "direct16";
-    case ConvWeightFormat::kWinograd43:
-      return "winograd43";
-  }
-  return "?";
-}
-
 int register_all() {
   const int threads = omp_get_max_threads();
   const std::string t = "/t" + std::to_string(threads);
@@ -159,7 +147,7 @@ int register_all() {
   for (ConvWeightFormat format : {ConvWeightFormat::kDirect16, ConvWeightFormat::kWinograd43})
     for (const Shape& s : training_shapes())
       benchmark::RegisterBenchmark(
-          ("BM_dgrad/" + std::string(format_name(format)) + "/" + s.name() + t).c_str(),
+          ("BM_dgrad/" + std::string(conv_weight_format_name(format)) + "/" + s.name() + t).c_str(),
           bench_dgrad, format, s, threads)
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();

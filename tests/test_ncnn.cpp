@@ -57,10 +57,8 @@ NcnnFiles write_ncnn(const StateDict& weights, const RRDBNetConfig& cfg, bool fp
 }
 
 StateDict tiny_weights(RRDBNetConfig* cfg) {
-  StateDict fixture = load_safetensors(data_path("rrdbnet/x4_f8_b2_g4.safetensors"));
-  StateDict w;
-  for (const auto& [name, t] : fixture.entries)
-    if (name != "input" && name != "output" && !name.starts_with("act.")) w.add(name, t);
+  const StateDict w =
+      microsr::testing::rrdbnet_weights_of(load_safetensors(data_path("rrdbnet/x4_f8_b2_g4.safetensors")));
   *cfg = infer_rrdbnet_config(w);
   return w;
 }

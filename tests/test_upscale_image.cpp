@@ -104,9 +104,7 @@ TEST_F(UpscaleImage, OutscaleResizesAndScalesResolution) {
 
 TEST_F(UpscaleImage, RefusesNonRgbModels) {
   const StateDict fixture = load_safetensors(data_path("rrdbnet/x4_gray_f6_b3_g5.safetensors"));
-  StateDict w;
-  for (const auto& [name, t] : fixture.entries)
-    if (name != "input" && name != "output" && !name.starts_with("act.")) w.add(name, t);
+  const StateDict w = microsr::testing::rrdbnet_weights_of(fixture);
   RRDBNet gray_net(infer_rrdbnet_config(w), w, *backend);
   expect_error([&] { upscale_image(gray_net, *backend, pattern_image(3, 4, 4), {}); }, "RGB model");
 }

@@ -26,6 +26,18 @@ const std::vector<Conv2dVariant>& conv2d_variants() {
 // 1.7x-3x torch (2 threads), and adds ~1e-5 to the whole network's output (budget 1e-4).
 const Conv2dVariant& conv2d_best() { return conv2d_variant("conv_v3_winograd43"); }
 
+const char* conv_weight_format_name(ConvWeightFormat format) {
+  switch (format) {
+    case ConvWeightFormat::kDirect:
+      return "direct";
+    case ConvWeightFormat::kDirect16:
+      return "direct16";
+    case ConvWeightFormat::kWinograd43:
+      return "winograd43";
+  }
+  return "?";
+}
+
 const Conv2dVariant& conv2d_variant(const std::string& name) {
   std::string known;
   for (const Conv2dVariant& variant : conv2d_variants()) {

@@ -42,6 +42,8 @@ enum class ConvWeightFormat {
   kDirect16,    // [cout/16 blocks][cin][k][k][16]: conv_v2_direct16 (any odd k)
   kWinograd43,  // Winograd F(4x4,3x3) transformed weights: k == 3 only
 };
+// "direct", "direct16", "winograd43" (benchmark names).
+const char* conv_weight_format_name(ConvWeightFormat format);
 
 // 64-byte aligned storage, so packed weight vectors never straddle cache lines.
 template <class T>
