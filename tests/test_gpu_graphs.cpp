@@ -19,15 +19,6 @@ namespace {
 
 class GpuGraphs : public ::testing::TestWithParam<std::string> {};
 
-std::unique_ptr<Backend> backend_for(Precision precision, const std::string& conv, bool graphs) {
-  CudaOptions o;
-  o.precision = precision;
-  o.conv = conv;
-  o.graphs = graphs;
-  o.sync_each_op = true;
-  return make_cuda_backend(0, o);
-}
-
 TEST_P(GpuGraphs, ReplaysGiveTheForwardPassOutput) {
   SKIP_WITHOUT_CUDA_DEVICE();
   for (const char* name : {"x4_f8_b2_g4", "x2_f8_b1_g4_batch2"}) {
@@ -38,7 +29,7 @@ TEST_P(GpuGraphs, ReplaysGiveTheForwardPassOutput) {
     for (Precision precision : {Precision::fp32, Precision::fp16}) {
       const double tolerance = precision == Precision::fp32 ? 1e-6 : 1e-3;
       const std::string what = GetParam() + " " + precision_name(precision) + " " + name;
-      auto gpu = backend_for(precision, GetParam(), true);
+      auto gpu = cuda_backend(precision, GetParam(), true);
       RRDBNet net(cfg, w, *gpu);
       std::vector<Tensor> inputs, kept;
       for (unsigned seed = 0; seed < 4; ++seed) inputs.push_back(random_tensor(shape, 300 + seed, 0.f, 1.f));
@@ -65,7 +56,7 @@ TEST_P(GpuGraphs, ReplaysGiveTheForwardPassOutput) {
                      what + ", after weights_updated, call " + std::to_string(call + 1));
 
       // Graphs off: plain passes, the same numbers.
-      auto plain = backend_for(precision, GetParam(), false);
+      auto plain = cuda_backend(precision, GetParam(), false);
       RRDBNet plain_net(cfg, w, *plain);
       for (int call = 0; call < 3; ++call)
         expect_close(plain->to_host(plain_net.forward_inference(plain->to_device(inputs[1]))), gpu->to_host(kept[1]),

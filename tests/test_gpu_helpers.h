@@ -36,10 +36,11 @@ inline Tensor random_tensor(const Shape& shape, unsigned seed, float lo = -1.f, 
 }
 
 inline std::unique_ptr<Backend> cuda_backend(Precision precision = Precision::fp32,
-                                             const std::string& conv = "legacy_find") {
+                                             const std::string& conv = "legacy_find", bool graphs = true) {
   CudaOptions o;
   o.precision = precision;
   o.conv = conv;
+  o.graphs = graphs;
   o.sync_each_op = true;  // a failure names the op that caused it
   return make_cuda_backend(0, o);
 }

@@ -54,23 +54,9 @@ TEST_P(GpuRRDBNet, TinyNetworksMatchCpuAndPyTorch) {
 INSTANTIATE_TEST_SUITE_P(Gpu, GpuRRDBNet,
                          ::testing::Values("legacy_find", "legacy_heuristic", "graph", "graph_fused"));
 
-// The real network's weights, rounded to fp16 as the ncnn release stores them (see
-// tests/test_rrdbnet.cpp), or the empty dict when not fetched.
-StateDict real_weights() {
-  const std::string dir = microsr::testing::models_dir();
-  if (dir.empty()) return {};
-  const bool have_ncnn = std::filesystem::exists(dir + "/realesrgan-x4plus.param");
-  StateDict sd = load_rrdbnet_weights(have_ncnn ? dir + "/realesrgan-x4plus.param" : dir + "/RealESRGAN_x4plus.pth");
-  if (!have_ncnn)
-    for (auto& [name, t] : sd.entries)
-      if (name.ends_with(".weight"))
-        for (int64_t i = 0; i < t.numel(); ++i) t.f32()[i] = half_to_float(float_to_half(t.f32()[i]));
-  return sd;
-}
-
 TEST(GpuRealESRGAN, Fp32MatchesPyTorchOnTheMicrodiskImage) {
   SKIP_WITHOUT_CUDA_DEVICE();
-  const StateDict sd = real_weights();
+  const StateDict sd = microsr::testing::real_x4plus_weights();
   if (sd.entries.empty()) GTEST_SKIP() << "RealESRGAN_x4plus not fetched (run tools/fetch_weights.sh)";
   auto gpu = cuda_backend();
   RRDBNet net(infer_rrdbnet_config(sd), sd, *gpu);
@@ -98,7 +84,7 @@ Tensor microdisk_64() {
 
 TEST(GpuRealESRGAN, Fp32MatchesCpuAndFp16KeepsPsnrAbove50dB) {
   SKIP_WITHOUT_CUDA_DEVICE();
-  const StateDict sd = real_weights();
+  const StateDict sd = microsr::testing::real_x4plus_weights();
   if (sd.entries.empty()) GTEST_SKIP() << "RealESRGAN_x4plus not fetched (run tools/fetch_weights.sh)";
   const RRDBNetConfig cfg = infer_rrdbnet_config(sd);
   const Tensor x = microdisk_64();

@@ -94,6 +94,21 @@ inline std::string models_dir() {
              : "";
 }
 
+// RealESRGAN_x4plus's weights as the PyTorch references were computed from them: the ncnn
+// release's, which are the official fp32 weights rounded to fp16 (so the official .pth, when
+// that is all there is, is rounded the same way). The empty dict when not fetched.
+inline StateDict real_x4plus_weights() {
+  const std::string dir = models_dir();
+  if (dir.empty()) return {};
+  const bool have_ncnn = std::filesystem::exists(dir + "/realesrgan-x4plus.param");
+  StateDict sd = load_rrdbnet_weights(have_ncnn ? dir + "/realesrgan-x4plus.param" : dir + "/RealESRGAN_x4plus.pth");
+  if (!have_ncnn)
+    for (auto& [name, t] : sd.entries)
+      if (name.ends_with(".weight"))
+        for (int64_t i = 0; i < t.numel(); ++i) t.f32()[i] = half_to_float(float_to_half(t.f32()[i]));
+  return sd;
+}
+
 struct Difference {
   double max_abs = 0;
   int64_t worst_index = -1;

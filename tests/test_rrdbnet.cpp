@@ -80,16 +80,9 @@ TEST(RRDBNet, RejectsWrongInput) {
 // The full RealESRGAN_x4plus (fetched by the test command) on a small microdisk image against
 // PyTorch: max abs error ≤ 1e-4 on the [0,1] output, as the core-engine issue asks.
 TEST(RealESRGANx4plus, MatchesPyTorchOnAMicrodiskImage) {
-  const std::string dir = models_dir();
-  if (dir.empty()) GTEST_SKIP() << "RealESRGAN_x4plus not fetched (run tools/fetch_weights.sh)";
-  // The reference was computed from the ncnn release, whose weights are the official fp32
-  // weights rounded to fp16. With only the official .pth at hand, round it the same way.
-  const bool have_ncnn = std::filesystem::exists(dir + "/realesrgan-x4plus.param");
-  StateDict sd = load_rrdbnet_weights(have_ncnn ? dir + "/realesrgan-x4plus.param" : dir + "/RealESRGAN_x4plus.pth");
-  if (!have_ncnn)
-    for (auto& [name, t] : sd.entries)
-      if (name.ends_with(".weight"))
-        for (int64_t i = 0; i < t.numel(); ++i) t.f32()[i] = half_to_float(float_to_half(t.f32()[i]));
+  // The reference was computed from the ncnn release (fp16-rounded weights), see real_x4plus_weights.
+  const StateDict sd = microsr::testing::real_x4plus_weights();
+  if (sd.entries.empty()) GTEST_SKIP() << "RealESRGAN_x4plus not fetched (run tools/fetch_weights.sh)";
   const RRDBNetConfig cfg = infer_rrdbnet_config(sd);
   EXPECT_EQ(cfg.describe(), RRDBNetConfig{}.describe());
   auto backend = make_cpu_backend();

@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "backend/conv_shape.h"
 #include "backend/cpu_checks.h"
 #include "backend/cpu_training.h"
 #include "cpu/conv2d_variants.h"
@@ -42,14 +43,7 @@ class CpuBackend final : public Backend {
               const ConvOptions& opt) override {
     expect_nchw_f32_cpu(x, "conv2d input");
     expect_nchw_f32_cpu(y, "conv2d output");
-    const int64_t n = x.dim(0), cin = x.dim(1), h = x.dim(2), wd = x.dim(3);
-    require(w.rank() == 4 && w.dim(1) == cin && w.dim(2) == w.dim(3) && w.dim(2) % 2 == 1,
-            "conv2d weight " + w.describe() + " does not fit input " + x.describe());
-    const int64_t cout = w.dim(0), k = w.dim(2);
-    require(y.shape() == Shape({n, cout, h, wd}),
-            "conv2d output is " + y.describe() + ", expected " + shape_str({n, cout, h, wd}));
-    require(!b.defined() || b.numel() == cout, "conv2d bias " + b.describe() + " does not fit " +
-                                                   std::to_string(cout) + " output channels");
+    const auto [n, cin, cout, h, wd, k] = check_conv2d_shapes(y, x, w, b);
     if (opt.residual) {
       expect_nchw_f32_cpu(*opt.residual, "conv2d residual");
       expect_same_shape(*opt.residual, y, "conv2d residual");

@@ -18,6 +18,7 @@
 
 #include "cuda/elementwise.h"
 #include "cuda/epilogue.h"
+#include "conv_shape.h"
 #include "cuda_backend.h"
 #include "cudnn_descriptors.h"
 
@@ -114,14 +115,7 @@ void CudaBackend::conv2d(Tensor& y, const Tensor& x, const Tensor& w, const Tens
   const cuda::View xv = view_of(x, "conv2d input"), yv = view_of(y, "conv2d output");
   require(x.device() == device() && y.device() == device(),
           "conv2d: tensors must be on " + device().str() + ", got " + x.describe() + " and " + y.describe());
-  const int64_t n = x.dim(0), cin = x.dim(1), h = x.dim(2), wd = x.dim(3);
-  require(w.rank() == 4 && w.dim(1) == cin && w.dim(2) == w.dim(3) && w.dim(2) % 2 == 1,
-          "conv2d weight " + w.describe() + " does not fit input " + x.describe());
-  const int64_t cout = w.dim(0), k = w.dim(2);
-  require(y.shape() == Shape({n, cout, h, wd}),
-          "conv2d output is " + y.describe() + ", expected " + shape_str({n, cout, h, wd}));
-  require(!b.defined() || b.numel() == cout,
-          "conv2d bias " + b.describe() + " does not fit " + std::to_string(cout) + " output channels");
+  const Conv2dShape s = check_conv2d_shapes(y, x, w, b);
   cuda::View rv;
   if (opt.residual) {
     rv = view_of(*opt.residual, "conv2d residual");
@@ -135,7 +129,7 @@ void CudaBackend::conv2d(Tensor& y, const Tensor& x, const Tensor& w, const Tens
     prepared_here = prepare_conv(w, b);
     p = static_cast<const CudaPreparedConv*>(prepared_here.get());
   }
-  require(p->cin == cin && p->cout == cout && p->k == k,
+  require(p->cin == s.cin && p->cout == s.cout && p->k == s.k,
           "conv2d: the prepared weights do not belong to weight " + w.describe());
   run_conv(yv, xv, rv, *p, opt);
 }

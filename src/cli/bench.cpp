@@ -46,8 +46,8 @@ constexpr const char* kHelp = R"(usage: microsr bench [--model FILE] [--device a
                      [--cuda-graphs on|off]
 
 Times the forward pass of the model (default: the fetched RealESRGAN_x4plus) on a random
-B×3×H×W input, as upscale runs it (RRDBNet::forward_inference): two warm-ups (on CUDA the first
-makes the algorithm choices, the second records the CUDA graph unless --cuda-graphs off), then
+B×3×H×W input, as upscale runs it (RRDBNet::forward_inference): a warm-up (on CUDA: the algorithm
+choices, then a second one that records the CUDA graph unless --cuda-graphs off), then
 R timed runs (default 3), each from the input on the device to the output on the device. Prints
 one JSON line:
   {"size": "WxH", "width", "height", "batch", "device", "precision", "graphs", "seconds_median",
@@ -103,7 +103,7 @@ int run_bench(int argc, char** argv) {
 
   synchronize_device(*backend);
   net->forward_inference(x);  // warm-up: packed weights, cuDNN plans, first allocations
-  net->forward_inference(x);  // CUDA: records the graph
+  if (is_cuda(*backend) && choice.graphs == "on") net->forward_inference(x);  // records the CUDA graph
   synchronize_device(*backend);
   std::vector<double> seconds;
   for (int r = 0; r < reps; ++r) {
