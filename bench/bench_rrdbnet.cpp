@@ -38,16 +38,22 @@ StateDict x4plus_weights() {
   return sd;
 }
 
+// [1][3][height][width], uniform in [0, 1), the same for every run.
+Tensor random_image(int height, int width) {
+  Tensor x = Tensor::empty({1, 3, height, width});
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> uniform(0.f, 1.f);
+  for (int64_t i = 0; i < x.numel(); ++i) x.f32()[i] = uniform(rng);
+  return x;
+}
+
 void BM_RealESRGANx4plusForward(benchmark::State& state) {
   static const StateDict weights = x4plus_weights();
   const int size = int(state.range(0));
   auto backend = make_cpu_backend(int(state.range(1)));
   const RRDBNetConfig cfg = infer_rrdbnet_config(weights);
   RRDBNet net(cfg, weights, *backend);
-  Tensor x = Tensor::empty({1, 3, size, size});
-  std::mt19937 rng(1);
-  std::uniform_real_distribution<float> uniform(0.f, 1.f);
-  for (int64_t i = 0; i < x.numel(); ++i) x.f32()[i] = uniform(rng);
+  const Tensor x = random_image(size, size);
   net.forward(x);  // warm-up
   for (auto _ : state) benchmark::DoNotOptimize(net.forward(x).raw());
   rusage usage{};
@@ -84,11 +90,7 @@ void BM_RealESRGANx4plusForwardCuda(benchmark::State& state) {
   auto backend = make_cuda_backend(0, options);
   const RRDBNetConfig cfg = infer_rrdbnet_config(weights);
   RRDBNet net(cfg, weights, *backend);
-  Tensor host = Tensor::empty({1, 3, height, width});
-  std::mt19937 rng(1);
-  std::uniform_real_distribution<float> uniform(0.f, 1.f);
-  for (int64_t i = 0; i < host.numel(); ++i) host.f32()[i] = uniform(rng);
-  const Tensor x = backend->to_device(host);
+  const Tensor x = backend->to_device(random_image(height, width));
   net.forward_inference(x);  // warm-up: prepared weights, cuDNN plans, first allocations
   net.forward_inference(x);  // the CUDA graph is recorded (with graphs on)
   synchronize_device(*backend);
