@@ -18,7 +18,12 @@
 
 namespace microsr::testing {
 
-inline std::string data_path(const std::string& relative) { return std::string(MICROSR_TEST_DATA) + "/" + relative; }
+// The fixtures folder: the one this build was configured from, unless MICROSR_TEST_DATA names another
+// (tools/gpu_check.sh runs binaries built on another machine, where the source tree lies elsewhere).
+inline std::string data_path(const std::string& relative) {
+  const char* moved = std::getenv("MICROSR_TEST_DATA");
+  return std::string(moved && *moved ? moved : MICROSR_TEST_DATA) + "/" + relative;
+}
 
 // A scratch file name, unique to this process (ctest runs tests in parallel processes).
 inline std::string temp_path(const std::string& name) {

@@ -9,20 +9,25 @@
 #   include/stb/            Debian's libstb-dev headers
 #   models/                 realesrgan-x4plus.param/.bin (the ncnn fp16 pair: 33 MB; the 67 MB
 #                           .pth would not fit the 64 MiB that a device call can carry)
+#   prebuilt/               microsr, tests/microsr_tests, bench/bench_* built here for sm_90 (nvcc
+#                           13 and cuDNN 9 are installed here) with the non-CUDA shared libraries
+#                           they load in prebuilt/lib; BUILD_INFO stamps the sources they came from
 #   MANIFEST.txt            what each piece is, its package version, size and sha256
 #
-# Sources rather than binaries: the GPU machine's compiler and C library may differ from this
-# machine's, so tools/gpu_check.sh builds them there (about a minute, once per machine) and only
-# for what the machine does not already have. Nothing is copied into git: the kit is ignored.
-# Idempotent: pieces already in the kit are kept unless --force. Prints the carry list and the
-# total that will travel (working tree + kit) against the 64 MiB limit.
+# The prebuilt binaries spare the GPU machine its 3-4 minute build. The dependency sources stay as
+# the fallback: where the binaries cannot run there (a missing library, other sources),
+# tools/gpu_check.sh builds on the GPU machine, the dependencies it lacks included. Nothing is
+# copied into git: the kit is ignored. Idempotent: pieces already in the kit are kept unless
+# --force; --no-prebuilt leaves the binaries out. Prints the carry list and the total that will
+# travel (working tree + kit) against the 64 MiB limit.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 kit="${GPU_KIT:-$repo/gpu_kit}"
-force=0
+force=0 prebuilt_wanted=1
 for a in "$@"; do
   case "$a" in
     --force) force=1 ;;
+    --no-prebuilt) prebuilt_wanted=0 ;;
     -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "gpu_prepare: unknown argument $a" >&2; exit 2 ;;
   esac
@@ -67,8 +72,20 @@ kit_source_package() {
   local out="$kit/src/$name.tar.xz"
   if have "$out"; then say "have $out"; manifest+=("src/$name.tar.xz|$(cat "$out.source" 2>/dev/null)"); return; fi
   say "fetching the Debian source package $package"
-  mkdir -p "$tmp/$name" && (cd "$tmp/$name" && apt_private source --download-only "$package" >"$tmp/$name.log" 2>&1) ||
-    { cat "$tmp/$name.log" >&2; die "apt-get source $package failed"; }
+  mkdir -p "$tmp/$name"
+  if ! (cd "$tmp/$name" && apt_private source --download-only "$package" >"$tmp/$name.log" 2>&1); then
+    # The newest version can be missing from the mirror (a security update whose source the
+    # security mirror no longer serves answers 404): try each other published version, newest first.
+    local version fetched=0
+    for version in $(apt-cache "${apt_options[@]}" showsrc "$package" 2>/dev/null | awk '/^Version:/ {print $2}' | sort -ruV); do
+      rm -f "$tmp/$name"/*
+      say "$package: trying the published source $package=$version"
+      if (cd "$tmp/$name" && apt_private source --download-only "$package=$version" >>"$tmp/$name.log" 2>&1); then
+        fetched=1; break
+      fi
+    done
+    [ "$fetched" = 1 ] || { cat "$tmp/$name.log" >&2; die "apt-get source $package failed for every published version"; }
+  fi
   local dsc; dsc="$(ls "$tmp/$name"/*.dsc | head -n1)"
   if command -v dpkg-source >/dev/null; then
     (cd "$tmp/$name" && dpkg-source --no-check -x "$(basename "$dsc")" unpacked >/dev/null)
@@ -141,6 +158,77 @@ fi
   die "$kit/models/realesrgan-x4plus.bin does not have the expected sha256 $bin_sha"
 manifest+=("models|realesrgan-x4plus.param/.bin from ${model_src:-an earlier --prepare}, .bin sha256 verified")
 
+# ---- prebuilt binaries: built here for the GPU's architecture, so the GPU minutes skip the build --
+# nvcc 13 and cuDNN 9 are installed here, so microsr, its tests and its benchmarks are built here
+# for sm_${archs} (no -march=native: the GPU machine's CPU is another one), with the shared
+# libraries a bare GPU machine may lack (libtiff and its codecs, zlib, OpenMP, Google Benchmark)
+# copied beside them and found through an RPATH of $ORIGIN/lib. CUDA's own libraries (cudart,
+# cuBLAS, cuDNN) are not carried: the GPU machine has PyTorch's, and gpu_check.sh puts them on the
+# library path. The stamp (tools/gpu_source_hash.sh) lets gpu_check.sh refuse binaries built from
+# other sources than the tree that travelled; it then builds there instead.
+prebuilt="$kit/prebuilt"
+archs="${MICROSR_CUDA_ARCHS:-90}"
+if [ "$prebuilt_wanted" = 1 ]; then
+  pb_build="${GPU_PREBUILT_BUILD:-$repo/build_prebuilt}"
+  source_hash="$("$repo/tools/gpu_source_hash.sh")"
+  if [ "$force" = 0 ] && [ -f "$prebuilt/BUILD_INFO" ] && grep -qx "source_hash=$source_hash" "$prebuilt/BUILD_INFO"; then
+    say "have $prebuilt (built from these sources)"
+  elif ! command -v nvcc >/dev/null && [ ! -x /usr/local/cuda/bin/nvcc ]; then
+    say "no nvcc here: no prebuilt binaries (the GPU machine will build, ~3-4 minutes of its time)"
+    rm -rf "$prebuilt"
+  else
+    if ! command -v patchelf >/dev/null; then
+      say "installing patchelf (sets the carried binaries' library path)"
+      sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+      { $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq \
+          --no-install-recommends patchelf; } >"$tmp/patchelf.log" 2>&1 || { cat "$tmp/patchelf.log" >&2; die "could not install patchelf"; }
+    fi
+    say "building the CUDA binaries for sm_$archs in $pb_build (a few minutes on 2 cores)"
+    cmake -S "$repo" -B "$pb_build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMICROSR_CUDA=ON -DMICROSR_NATIVE=OFF \
+      -DMICROSR_CUDA_ARCHS="$archs" -DMICROSR_TESTS=ON -DMICROSR_BENCH=ON >"$tmp/pb_configure.log" 2>&1 ||
+      { tail -n 30 "$tmp/pb_configure.log" >&2; die "configuring the prebuilt binaries failed"; }
+    targets=(microsr_cli microsr_tests)
+    for b in "$repo"/bench/bench_*.cpp; do targets+=("$(basename "$b" .cpp)"); done
+    cmake --build "$pb_build" -j"$(nproc)" --target "${targets[@]}" >"$tmp/pb_build.log" 2>&1 ||
+      { grep -m 20 -E 'error|Error' "$tmp/pb_build.log" >&2; die "building the prebuilt binaries failed"; }
+    rm -rf "$prebuilt.tmp" && mkdir -p "$prebuilt.tmp/lib" "$prebuilt.tmp/tests" "$prebuilt.tmp/bench"
+    cp "$pb_build/microsr" "$prebuilt.tmp/"
+    cp "$pb_build/tests/microsr_tests" "$prebuilt.tmp/tests/"
+    for b in "${targets[@]}"; do case "$b" in bench_*) cp "$pb_build/bench/$b" "$prebuilt.tmp/bench/" ;; esac; done
+    # Every shared library the binaries load, except the C/C++ runtime (a newer one is on any
+    # machine that runs PyTorch) and CUDA's (PyTorch's pip wheels have them).
+    for f in "$prebuilt.tmp"/microsr "$prebuilt.tmp"/tests/* "$prebuilt.tmp"/bench/*; do
+      ldd "$f" | awk '$3 ~ /^\// {print $1, $3}'
+    done | sort -u | while read -r name path; do
+      case "$name" in
+        linux-vdso*|ld-linux*|libc.so*|libm.so*|libdl.so*|libpthread.so*|librt.so*|libgcc_s.so*|libstdc++.so*) ;;
+        libcuda.so*|libcudart.so*|libcublas*|libcudnn*|libnvrtc*|libnvJitLink*) ;;
+        *) cp -L "$path" "$prebuilt.tmp/lib/$name" ;;
+      esac
+    done
+    for f in "$prebuilt.tmp"/microsr "$prebuilt.tmp"/tests/* "$prebuilt.tmp"/bench/*; do
+      # DT_RPATH (not RUNPATH) also serves the libraries' own dependencies (libtiff's codecs).
+      patchelf --force-rpath --set-rpath '$ORIGIN/lib:$ORIGIN/../lib' "$f"
+    done
+    for f in "$prebuilt.tmp"/lib/*; do patchelf --force-rpath --set-rpath '$ORIGIN' "$f"; done
+    cudnn_h="$(find /usr/local/cuda/include /usr/include /usr/local/include -maxdepth 2 -name cudnn_version.h 2>/dev/null | head -n1)"
+    {
+      echo "source_hash=$source_hash"
+      echo "commit=$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo unknown)$(git -C "$repo" diff --quiet HEAD -- 2>/dev/null || echo '+uncommitted')"
+      echo "cuda_archs=$archs"
+      echo "nvcc=$(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*, V[0-9.]*' || /usr/local/cuda/bin/nvcc --version | grep -o 'release [0-9.]*, V[0-9.]*')"
+      echo "cudnn_headers=$(awk '/#define CUDNN_MAJOR /{a=$3} /#define CUDNN_MINOR /{b=$3} /#define CUDNN_PATCHLEVEL /{c=$3} END{print a"."b"."c}' "$cudnn_h" 2>/dev/null)"
+      echo "built_on=$(. /etc/os-release && echo "$PRETTY_NAME"), $(c++ --version | head -n1)"
+      echo "built_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    } >"$prebuilt.tmp/BUILD_INFO"
+    rm -rf "$prebuilt" && mv "$prebuilt.tmp" "$prebuilt"
+  fi
+  [ -f "$prebuilt/BUILD_INFO" ] &&
+    manifest+=("prebuilt|$(grep -E '^(commit|cuda_archs|nvcc|cudnn_headers)=' "$prebuilt/BUILD_INFO" | tr '\n' ' ')")
+else
+  rm -rf "$prebuilt"
+fi
+
 # ---- manifest, sizes, carry list ---------------------------------------------------------------
 {
   echo "gpu_kit for tools/gpu_check.sh, made $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(. /etc/os-release && echo "$PRETTY_NAME")"
@@ -159,7 +247,7 @@ mib() { awk -v b="$1" 'BEGIN {printf "%.1f MiB", b / 1048576}'; }
 rel="${kit#"$repo"/}"
 echo
 echo "kit: $kit"
-(cd "$kit" && du -sh src/*.tar.xz include/stb models/* | sed 's/^/  /')
+(cd "$kit" && du -sh src/*.tar.xz include/stb models/* $([ -d prebuilt ] && echo prebuilt) | sed 's/^/  /')
 echo "working tree that travels: $(mib "$tree_bytes"); kit: $(mib "$kit_bytes"); total $(mib "$total") of 64 MiB"
 [ "$total" -le "$limit" ] || die "over the 64 MiB a device call carries: make the kit or the working tree smaller"
 echo "carry list for the device tool: [\"$rel\"]"
