@@ -11,7 +11,7 @@
 #   --dry-run        print what would run, run nothing
 #   --simulate-cpu   a plumbing test without a GPU: every step runs on the CPU at tiny sizes;
 #                    verdicts are shown as INFO and no figure means anything
-#   --budget S       seconds this call may use (default 560: under the tool's 10-minute limit);
+#   --budget S       seconds this call may use (default 450: a 15-minute device session holds one such call, its machine start and a short follow-up);
 #                    a step that would not fit is skipped with a note, so the table always prints
 #   --build-dir D    (default build_gpu, git-ignored; kept between calls on a warm machine)
 #   --out D          where the table, CSV, JSON and logs go (default $OUT, else ./gpu_check_out)
@@ -29,7 +29,7 @@ if [ "${1:-}" = "--prepare" ]; then shift; exec "$REPO/tools/gpu_prepare.sh" "$@
 
 ALL_STEPS="build,tests,parity,torch,train,bench"
 STEPS="$ALL_STEPS" DRY=0 SIMULATE=0 STEPS_GIVEN=0
-BUDGET="${GPU_CHECK_BUDGET_S:-560}"
+BUDGET="${GPU_CHECK_BUDGET_S:-450}"
 BUILD="${GPU_CHECK_BUILD:-$REPO/build_gpu}"
 OUTDIR="${OUT:-$REPO/gpu_check_out}"
 KIT="${GPU_KIT:-$REPO/gpu_kit}"
@@ -82,7 +82,11 @@ runlog() {  # name seconds command...
 }
 pack_out() {  # the table, CSV, JSON and a tarball of the logs under $OUTDIR (≤ 8 files)
   [ "$DRY" = 1 ] && return 0
-  "$PY" tools/gpu_report.py export --results "$RESULTS" --out "$OUTDIR" 2>/dev/null
+  "$PY" tools/gpu_report.py export --results "$RESULTS" --out "$OUTDIR" --meta "card=${GPU_NAME:-none}" \
+    --meta "compute_capability=$GPU_CC" --meta "driver=$GPU_DRIVER" --meta "commit=$COMMIT" \
+    --meta "binaries=$([ "$BIN" = "$PREBUILT" ] && echo "prebuilt on the development machine" || echo "built on this machine")" \
+    --meta "call=$CALL" --meta "torch=$TORCH_INFO" --meta "cudnn_runtime=$CUDNN_LIBRARY" \
+    --meta "simulated_on_cpu=$SIMULATE" 2>/dev/null
   "$PY" tools/gpu_report.py table --results "$RESULTS" --call "$CALL" --header "$HEADER" >"$OUTDIR/table.txt" 2>/dev/null
   local parts=(logs); [ -d "$WORK/json" ] && parts+=(json)
   tar -czf "$OUTDIR/logs.tar.gz" -C "$WORK" "${parts[@]}" 2>/dev/null
@@ -132,7 +136,41 @@ case "$CUDNN_HOW" in
       find "$d" -maxdepth 2 -name 'libnvrtc.so*' 2>/dev/null | head -n1; done | head -n1)"
     [ -n "$NVRTC_DIR" ] && { LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$(dirname "$NVRTC_DIR")"; export LD_LIBRARY_PATH; } ;;
 esac
-MICROSR="$BUILD/microsr"
+export MICROSR_TEST_DATA="$REPO/tests/data"  # the tests' fixtures, wherever the binaries were built
+
+# ---- the binaries: prebuilt on the development machine (tools/gpu_prepare.sh), else built here --
+PREBUILT="$KIT/prebuilt" BIN="$BUILD" PREBUILT_WHY=""
+# Uses the kit's binaries when they were built from exactly this tree and every library they
+# load resolves here; PREBUILT_WHY says why not otherwise (then the build step builds here).
+prebuilt_check() {
+  [ "${GPU_CHECK_PREBUILT:-1}" = 0 ] && { PREBUILT_WHY="GPU_CHECK_PREBUILT=0"; return 1; }
+  [ -x "$PREBUILT/microsr" ] && [ -f "$PREBUILT/BUILD_INFO" ] ||
+    { PREBUILT_WHY="the kit has no prebuilt/ (tools/gpu_check.sh --prepare makes it)"; return 1; }
+  local want have f missing
+  want="$("$REPO/tools/gpu_source_hash.sh")"; have="$(sed -n 's/^source_hash=//p' "$PREBUILT/BUILD_INFO")"
+  [ "$want" = "$have" ] || {
+    PREBUILT_WHY="built from other sources (stamp ${have:0:12}, this tree ${want:0:12}): run --prepare again"; return 1; }
+  # CUDA's own libraries come from PyTorch's pip wheels (cuDNN's folder first: the one PyTorch
+  # loads), then the toolkit beside nvcc; the kit's lib/ holds the rest (RPATH $ORIGIN/lib).
+  local dirs=() d
+  [ -n "$CUDNN_LIBRARY" ] && dirs+=("$(dirname "$CUDNN_LIBRARY")")
+  while IFS= read -r d; do [ -d "$d/lib" ] && dirs+=("$d/lib"); done < <(pip_nvidia_dirs)
+  [ -n "$CUDA_ROOT" ] && for d in "$CUDA_ROOT/lib64" "$CUDA_ROOT/lib" "$CUDA_ROOT/targets/x86_64-linux/lib"; do
+    [ -d "$d" ] && dirs+=("$d"); done
+  local path; path="$(IFS=:; echo "${dirs[*]}")"
+  for f in "$PREBUILT/microsr" "$PREBUILT"/tests/* "$PREBUILT"/bench/*; do
+    missing="$(LD_LIBRARY_PATH="$path${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ldd "$f" 2>&1 | awk '/not found/ {print $1}' | sort -u | tr '\n' ' ')"
+    [ -z "$missing" ] || { PREBUILT_WHY="$(basename "$f") cannot load: ${missing% }"; return 1; }
+  done
+  LD_LIBRARY_PATH="$path${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"; export LD_LIBRARY_PATH
+  "$PREBUILT/microsr" --help >"$LOGDIR/prebuilt_probe.log" 2>&1 ||
+    { PREBUILT_WHY="microsr --help failed: $(tail -n1 "$LOGDIR/prebuilt_probe.log")"; return 1; }
+  BIN="$PREBUILT"
+}
+[ "$DRY" = 0 ] && { prebuilt_check || log "prebuilt binaries not used: $PREBUILT_WHY"; }
+MICROSR="$BIN/microsr"
+COMMIT="$(sed -n 's/^commit=//p' "$PREBUILT/BUILD_INFO" 2>/dev/null)"
+[ "$BIN" = "$PREBUILT" ] || COMMIT="$(git -C "$REPO" rev-parse HEAD 2>/dev/null || echo "unknown (no git here)")"
 
 {
   echo "microsr gpu_check — call $CALL — steps: $STEPS$([ "$DRY" = 1 ] && echo ' (dry run)')"
@@ -144,6 +182,9 @@ MICROSR="$BUILD/microsr"
   echo "python: $PY $TORCH_INFO"
   echo "cmake: $(cmake --version 2>/dev/null | head -n1 || echo 'not found'); c++: $(c++ --version 2>/dev/null | head -n1)"
   echo "model: ${PARAM:-NOT FOUND (carry gpu_kit, made by tools/gpu_check.sh --prepare)}"
+  if [ "$BIN" = "$PREBUILT" ]; then
+    echo "binaries: prebuilt ($(grep -E '^(commit|cuda_archs|nvcc|cudnn_headers)=' "$PREBUILT/BUILD_INFO" | tr '\n' ' '))"
+  else echo "binaries: built here in $BUILD (prebuilt not used: ${PREBUILT_WHY:-dry run})"; fi
 } >"$HEADER"
 cat "$HEADER" >&2
 { cat "$HEADER"; nvidia-smi 2>&1; df -h "$REPO" 2>&1; } >"$LOGDIR/env.log"
@@ -152,6 +193,13 @@ cat "$HEADER" >&2
 BUILT_THIS_CALL=0 PARITY_THIS_CALL=0
 
 step_build() {
+  if [ "$BIN" = "$PREBUILT" ]; then
+    row build "binaries prebuilt on the development machine" "${COMMIT:0:12}" "" "" "" PASS \
+      "$(grep -E '^(cuda_archs|nvcc|cudnn_headers)=' "$PREBUILT/BUILD_INFO" | tr '\n' ' '); source stamp matches; every library resolves"
+    BUILT_THIS_CALL=1
+    return 0
+  fi
+  [ -n "$PREBUILT_WHY" ] && [ "$DRY" = 0 ] && row build "prebuilt binaries" "" "" "" "" INFO "not used: $PREBUILT_WHY"
   if [ -z "$NVCC" ]; then log "build: no nvcc found (PATH, /usr/local/cuda, pip nvidia-cuda-nvcc)"; return 1; fi
   if [ -z "$CUDNN_LIBRARY" ]; then log "build: no cuDNN found (set CUDNN_ROOT, or a python with torch's nvidia-cudnn)"; return 1; fi
   command -v cmake >/dev/null || { log "build: no cmake on PATH"; return 1; }
@@ -192,40 +240,71 @@ ensure_built() {
   return 1
 }
 
+# The Gpu* tests, one process per test suite: a crash or a hang costs one suite, not the rest, and
+# each suite gets its own time limit. MICROSR_CUDA_SYNC=1 makes an error name the op that caused
+# it; MICROSR_CUDA_VERBOSE=1 puts cuDNN's refusals and the fallbacks they cause in the logs.
 step_tests() {
   ensure_built || return 1
-  local xml="$LOGDIR/gtest_gpu.xml" rc1 rc2
-  runlog ctest_gpu "$(left)" ctest --test-dir "$BUILD" -L gpu --output-on-failure -j2 --timeout 300; rc1=$?
-  rm -f "$xml"
-  # Verbose: the log then says why cuDNN refused a shape or a graph (the fallbacks are silent).
-  runlog gtest_gpu "$(left)" env MICROSR_CUDA_VERBOSE=1 "$BUILD/tests/microsr_tests" --gtest_filter='Gpu*' \
-    --gtest_output="xml:$xml"; rc2=$?
-  [ "$DRY" = 1 ] && return 0
-  local counts; counts="$("$PY" - "$xml" <<'EOF'
-import sys, xml.etree.ElementTree as ET
-try:
-    root = ET.parse(sys.argv[1]).getroot()
-except Exception:
-    print("0 0 0 0"); raise SystemExit
-cases = root.iter("testcase")
+  local bin="$BIN/tests/microsr_tests" xmldir="$LOGDIR/gtest_xml" suites suite safe rc=0 limit
+  if [ "$DRY" = 1 ]; then echo "  would run each Gpu* suite of $bin in its own process (XML in $xmldir)"; return 0; fi
+  rm -rf "$xmldir"; mkdir -p "$xmldir"
+  suites="$("$bin" --gtest_list_tests --gtest_filter='Gpu*' 2>>"$LOGDIR/gtest_list.log" | awk '/^[^ ].*\.$/ {sub(/\.$/, ""); print}')"
+  if [ -z "$suites" ]; then
+    row tests "GPU tests (gtest Gpu*)" "" "" "" "all pass" FAIL "the test binary lists no Gpu* suite (see gtest_list.log)"
+    return 1
+  fi
+  for suite in $suites; do
+    safe="${suite//\//_}"
+    limit=$(( $(left) < 180 ? $(left) : 180 ))
+    [ "$limit" -lt 10 ] && { row tests "gtest $suite" "" "" "" "" SKIP "budget"; rc=1; continue; }
+    runlog "gtest_$safe" "$limit" env MICROSR_CUDA_SYNC=1 MICROSR_CUDA_VERBOSE=1 "$bin" \
+      --gtest_filter="$suite.*" --gtest_output="xml:$xmldir/$safe.xml" || rc=1
+    if [ ! -s "$xmldir/$safe.xml" ]; then
+      row tests "gtest $suite" "" "" "" "all pass" FAIL \
+        "no result file: crashed or timed out ($(tail -n1 "$LOGDIR/gtest_$safe.log")); see gtest_$safe.log"
+    fi
+  done
+  # Counts over every suite, and one row per failed test with the first lines of its failure.
+  "$PY" - "$xmldir" "$RESULTS" "$CALL" "$HAVE_GPU" <<'EOF' || rc=1
+import glob, os, sys, xml.etree.ElementTree as ET
+sys.path.insert(0, "tools")
+from gpu_report import add_row
+xmldir, results, call, have_gpu = sys.argv[1:5]
 total = failed = skipped = 0
-for c in cases:
-    total += 1
-    if c.find("failure") is not None or c.find("error") is not None: failed += 1
-    elif c.find("skipped") is not None or c.get("result") == "skipped": skipped += 1
-print(total, failed, skipped, total - failed - skipped)
+failures = []
+for path in sorted(glob.glob(os.path.join(xmldir, "*.xml"))):
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError:
+        continue
+    for case in root.iter("testcase"):
+        total += 1
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        if problem is not None:
+            failed += 1
+            text = (problem.get("message") or problem.text or "").strip().splitlines()
+            failures.append((f"{case.get('classname')}.{case.get('name')}", " | ".join(text[:3])[:300]))
+        elif case.find("skipped") is not None or case.get("result") == "skipped":
+            skipped += 1
+status = "PASS"
+note = f"{failed} failed, {skipped} skipped, one process per suite"
+if total == 0:
+    status, note = "FAIL", "no test ran; " + note
+elif failed:
+    status = "FAIL"
+elif skipped and have_gpu == "1":
+    status, note = "FAIL", "tests skipped although a GPU is present; " + note
+elif skipped:
+    status, note = "SKIP", "skipped cleanly: no CUDA device; " + note
+add_row(results, call, "tests", "GPU tests (gtest Gpu*): passed/total", f"{total - failed - skipped}/{total}",
+        target="all pass", status=status, note=note)
+for name, message in failures:
+    add_row(results, call, "tests", f"failed: {name}", status="FAIL", note=message)
+sys.exit(0 if status in ("PASS", "SKIP") else 1)
 EOF
-)"
-  read -r total failed skipped passed <<<"$counts"
-  local ctest_line; ctest_line="$(grep -E 'tests passed|No tests were found' "$LOGDIR/ctest_gpu.log" | tail -n1)"
-  local status=PASS note="$ctest_line"
-  if [ "$total" = 0 ]; then status=FAIL note="no Gpu* tests ran (exit $rc2); $ctest_line"
-  elif [ "$failed" != 0 ] || [ "$rc1" != 0 ] || [ "$rc2" != 0 ]; then status=FAIL
-  elif [ "$skipped" != 0 ] && [ "$HAVE_GPU" = 1 ]; then status=FAIL note="tests skipped although a GPU is present; $note"
-  elif [ "$skipped" != 0 ]; then status=SKIP note="skipped cleanly: no CUDA device; $note"; fi
-  row tests "GPU tests (gtest Gpu*): passed/total" "$passed/$total" "" "" "all pass" "$status" \
-    "$failed failed, $skipped skipped; $note"
-  [ "$status" != FAIL ]
+  return $rc
 }
 
 PARITY_SIZES="${GPU_CHECK_PARITY_SIZES:-64x64,256x256}"

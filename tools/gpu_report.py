@@ -18,7 +18,7 @@ Usage (stdlib only, any python3):
     gpu_report.py clear --results R --steps parity,torch     rows of these steps are removed
     gpu_report.py table --results R --call C [--header FILE]  prints the table; exit 1 if a row
                                                               of call C failed
-    gpu_report.py export --results R --out DIR                writes results.csv and results.json
+    gpu_report.py export --results R --out DIR [--meta K=V]   writes results.csv and results.json
 """
 import argparse
 import csv
@@ -116,7 +116,8 @@ def print_table(results, call, header_file=None, out=sys.stdout):
     return counts
 
 
-def export(results, out_dir):
+def export(results, out_dir, meta=None):
+    """results.csv (the rows) and results.json: {"meta": the run's card, driver, commit…, "rows": […]}."""
     rows = [r for _, r in sorted_rows(read_rows(results))]
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "results.csv"), "w", newline="", encoding="utf-8") as f:
@@ -124,7 +125,7 @@ def export(results, out_dir):
         writer.writeheader()
         writer.writerows(rows)
     with open(os.path.join(out_dir, "results.json"), "w", encoding="utf-8") as f:
-        json.dump(rows, f, indent=1, ensure_ascii=False)
+        json.dump({"meta": meta or {}, "rows": rows}, f, indent=1, ensure_ascii=False)
 
 
 def main(argv):
@@ -146,6 +147,8 @@ def main(argv):
     p_export = sub.add_parser("export")
     p_export.add_argument("--results", required=True)
     p_export.add_argument("--out", required=True)
+    p_export.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE",
+                          help="a fact about the run for results.json (card, driver, commit, ...)")
     args = parser.parse_args(argv[1:])
 
     if args.command == "add":
@@ -158,7 +161,7 @@ def main(argv):
         this_call = [r for r in read_rows(args.results) if r["call"] == args.call]
         return 1 if any(r["status"] == "FAIL" for r in this_call) else 0
     elif args.command == "export":
-        export(args.results, args.out)
+        export(args.results, args.out, dict(m.split("=", 1) for m in args.meta if "=" in m))
     return 0
 
 
