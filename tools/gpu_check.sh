@@ -4,8 +4,9 @@
 #
 #   tools/gpu_check.sh --prepare            here (internet): fill gpu_kit/ with what a bare GPU
 #                                           machine lacks; prints the carry list (tools/gpu_prepare.sh)
-#   tools/gpu_check.sh [--steps LIST]       there: build, tests, parity, torch, train, bench
-#                                           (default: all, in that order: most telling first)
+#   tools/gpu_check.sh [--steps LIST]       there: build, tests, parity, torch, train, seed,
+#                                           profile, bench (default: all, in that order: most
+#                                           telling first)
 # options:
 #   --steps a,b      steps to run; any later step builds first (incrementally) if it must
 #   --dry-run        print what would run, run nothing
@@ -27,7 +28,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO" || exit 2
 if [ "${1:-}" = "--prepare" ]; then shift; exec "$REPO/tools/gpu_prepare.sh" "$@"; fi
 
-ALL_STEPS="build,tests,parity,torch,train,bench"
+ALL_STEPS="build,tests,parity,torch,train,seed,profile,bench"
 STEPS="$ALL_STEPS" DRY=0 SIMULATE=0 STEPS_GIVEN=0
 BUDGET="${GPU_CHECK_BUDGET_S:-450}"
 BUILD="${GPU_CHECK_BUILD:-$REPO/build_gpu}"
@@ -386,10 +387,96 @@ step_train() {
     --budget "$(($(left) / 3))" "${SIM[@]}" ${SIM[@]:+--reps 2 --warmup 1}
 }
 
+# The seed's job: a folder of synthetic 4X frames (1600×1200) upscaled ×4 to PNG and to TIFF on
+# the GPU (fp16, default tiling), as a lab would run it: images per second, and how the time
+# divides between reading, the network and writing (microsr upscale's closing "time:" line).
+step_seed() {
+  ensure_built || return 1
+  local n="${GPU_CHECK_SEED_FRAMES:-8}" frames="$WORK/seed_frames" size=() label=1600×1200 fmt log line rc=0
+  [ "$SIMULATE" = 1 ] && size=(--width 64 --height 48) label=64×48 n=2
+  rm -rf "$frames" "$WORK/seed_synth" && mkdir -p "$frames"
+  runlog seed_synth 120 "$MICROSR" synth -o "$WORK/seed_synth" --mag 4x --count "$n" "${size[@]}" || return 1
+  [ "$DRY" = 1 ] && return 0
+  mv "$WORK/seed_synth"/*.tif "$frames"/  # the ground-truth CSVs stay behind: inputs are images only
+  for fmt in png tif; do
+    log="$LOGDIR/seed_$fmt.log"
+    if runlog "seed_$fmt" "$(left)" "$MICROSR" upscale "$frames" -o "$WORK/seed_out_$fmt" --format "$fmt" \
+         --device "$DEV" --precision "$(ours_precision fp16)" --overwrite --model "$PARAM"; then
+      line="$(grep -E '^time: ' "$log" | tail -n1)"
+      row seed "seed job: $n × $label → ×4 $fmt, images/s" \
+        "$(echo "$line" | sed -E 's/.* ([0-9.]+) images\/s.*/\1/')" "" "" "" INFO "${line#time: }"
+    else
+      rc=1; row seed "seed job: $n frames → ×4 $fmt" "" "" "" "" FAIL "see seed_$fmt.log"
+    fi
+  done
+  return $rc
+}
+
+# Where the GPU time goes in one fp16 forward pass: Nsight Compute's SpeedOfLight section per
+# kernel (duration, SM and memory throughput as % of peak), grouped by kernel name; the table
+# gets the kernels that take the most time, logs/ncu_kernels.csv all of them. Warm-up passes and
+# cuDNN's plan timing are profiled too (they run the same kernels), so shares are approximate.
+step_profile() {
+  ensure_built || return 1
+  if [ "$SIMULATE" = 1 ]; then row profile "ncu profile" "" "" "" "" INFO "simulated: no GPU to profile"; return 0; fi
+  local ncu size="${GPU_CHECK_PROFILE_SIZE:-256}"
+  ncu="$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -n1)"
+  [ -n "$ncu" ] || { row profile "ncu profile" "" "" "" "" SKIP "ncu not found"; return 0; }
+  runlog profile_ncu "$(( $(left) < 150 ? $(left) : 150 ))" "$ncu" --clock-control none --section SpeedOfLight \
+    --launch-count "${GPU_CHECK_PROFILE_KERNELS:-2000}" --csv --log-file "$LOGDIR/ncu_raw.csv" \
+    "$MICROSR" bench --device cuda --precision fp16 --size "$size" --reps 1 --cuda-graphs off --model "$PARAM"
+  [ "$DRY" = 1 ] && return 0
+  "$PY" - "$LOGDIR/ncu_raw.csv" "$LOGDIR/ncu_kernels.csv" "$RESULTS" "$CALL" "$size" <<'EOF'
+import csv, sys
+sys.path.insert(0, "tools")
+from gpu_report import add_row
+raw, out, results, call, size = sys.argv[1:6]
+scale = {"nsecond": 1e-9, "usecond": 1e-6, "msecond": 1e-3, "second": 1.0, "ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+launches = {}  # ID -> {name, seconds, sm, mem}
+with open(raw, encoding="utf-8", errors="replace") as f:
+    lines = [l for l in f if l.startswith('"')]
+for r in csv.DictReader(lines):
+    k = launches.setdefault(r["ID"], {"name": r["Kernel Name"]})
+    metric, unit, value = r["Metric Name"], r["Metric Unit"], r["Metric Value"].replace(",", "")
+    try:
+        v = float(value)
+    except ValueError:
+        continue
+    if metric == "Duration":
+        k["seconds"] = v * scale.get(unit, 1e-9)
+    elif metric.startswith("Compute (SM) Throughput"):
+        k["sm"] = v
+    elif metric.startswith("Memory Throughput") and unit == "%":
+        k["mem"] = v
+groups = {}
+for k in launches.values():
+    if "seconds" not in k:
+        continue
+    name = k["name"].split("(")[0][:90]
+    g = groups.setdefault(name, {"n": 0, "s": 0.0, "sm": 0.0, "mem": 0.0})
+    g["n"] += 1; g["s"] += k["seconds"]; g["sm"] += k.get("sm", 0) * k["seconds"]; g["mem"] += k.get("mem", 0) * k["seconds"]
+if not groups:
+    add_row(results, call, "profile", "ncu profile", status="FAIL", note="no kernel durations in logs/ncu_raw.csv (see profile_ncu.log)")
+    sys.exit(1)
+total = sum(g["s"] for g in groups.values())
+ranked = sorted(groups.items(), key=lambda kv: -kv[1]["s"])
+with open(out, "w", newline="", encoding="utf-8") as f:
+    w = csv.writer(f)
+    w.writerow(["kernel", "launches", "seconds", "share", "sm_pct_time_weighted", "mem_pct_time_weighted"])
+    for name, g in ranked:
+        w.writerow([name, g["n"], f"{g['s']:.6f}", f"{g['s'] / total:.4f}", f"{g['sm'] / g['s']:.1f}", f"{g['mem'] / g['s']:.1f}"])
+add_row(results, call, "profile", f"ncu: {len(launches)} kernel launches, fp16 {size}x{size}, s", f"{total:.4f}",
+        note="all profiled launches (warm-up and plan timing included); logs/ncu_kernels.csv")
+for name, g in ranked[:8]:
+    add_row(results, call, "profile", f"{name}", f"{100 * g['s'] / total:.1f} %",
+            note=f"{g['n']} launches, {1e3 * g['s'] / g['n']:.3f} ms each; SM {g['sm'] / g['s']:.0f} %, memory {g['mem'] / g['s']:.0f} % of peak")
+EOF
+}
+
 source "$REPO/tools/gpu_check_bench.sh"
 
 # ---- driver -----------------------------------------------------------------------------------
-declare -A MIN_SECONDS=([build]=90 [tests]=45 [parity]=60 [torch]=120 [train]=60 [bench]=90)
+declare -A MIN_SECONDS=([build]=90 [tests]=45 [parity]=30 [torch]=90 [train]=40 [seed]=60 [profile]=60 [bench]=90)
 needs_gpu() { [ "$1" != build ]; }
 
 if [ "$DRY" = 0 ] && [ -f "$RESULTS" ]; then

@@ -173,6 +173,10 @@ if [ "$prebuilt_wanted" = 1 ]; then
   source_hash="$("$repo/tools/gpu_source_hash.sh")"
   if [ "$force" = 0 ] && [ -f "$prebuilt/BUILD_INFO" ] && grep -qx "source_hash=$source_hash" "$prebuilt/BUILD_INFO"; then
     say "have $prebuilt (built from these sources)"
+    # The same sources may since have been committed: name the commit they now are.
+    if git -C "$repo" diff --quiet HEAD -- 2>/dev/null; then
+      sed -i "s/^commit=.*/commit=$(git -C "$repo" rev-parse HEAD)/" "$prebuilt/BUILD_INFO"
+    fi
   elif ! command -v nvcc >/dev/null && [ ! -x /usr/local/cuda/bin/nvcc ]; then
     say "no nvcc here: no prebuilt binaries (the GPU machine will build, ~3-4 minutes of its time)"
     rm -rf "$prebuilt"

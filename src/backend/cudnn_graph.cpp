@@ -323,9 +323,12 @@ class GraphEngine final : public ConvEngine {
         raw.push_back(found.back()->get());
       }
       int64_t got = 0;
-      if (cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, count, &got,
-                                   raw.data()) != CUDNN_STATUS_SUCCESS)
+      const cudnnStatus_t read = cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                                                          CUDNN_TYPE_BACKEND_DESCRIPTOR, count, &got, raw.data());
+      if (read != CUDNN_STATUS_SUCCESS) {
+        heuristics += std::string("reading them: ") + cudnn::status_str(read) + "; ";
         continue;
+      }
       for (int64_t i = 0; i < got && i < count; ++i) configs.push_back(std::move(found[i]));
     }
 

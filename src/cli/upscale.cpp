@@ -1,4 +1,5 @@
 // microsr upscale INPUT... -o OUTPUT: the command lab users run most.
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -46,7 +47,7 @@ options:
   --precision P          fp32 (default) or fp16 (CUDA only: half-precision tensor cores; stops
                          with an error instead of writing a black image if fp16 overflows)
   --conv VARIANT         convolution variant (CUDA: legacy_find, legacy_heuristic, graph,
-                         graph_fused; CPU: see microsr bench --help); default: the tuned one
+                         graph_fused (default); CPU: see microsr bench --help)
   --cuda-graphs on|off   CUDA: record the forward pass per tile shape as a CUDA graph and replay
                          it (default on; MICROSR_CUDA_GRAPHS=0 also turns it off)
   --threads N            CPU threads (default: all cores)
@@ -148,6 +149,13 @@ int run_upscale(int argc, char** argv) {
 
   std::vector<std::string> failures;
   int done = 0, skipped = 0;
+  // Where the time goes, summed over the images: reading and decoding, the network (tiling and
+  // transfers included), encoding and writing. Printed at the end, so a user (and
+  // tools/gpu_check.sh) can see whether the network or the image files are the bottleneck.
+  using Clock = std::chrono::steady_clock;
+  const auto seconds_since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+  double read_s = 0, network_s = 0, write_s = 0;
+  const Clock::time_point run_start = Clock::now();
   try {
     for (std::size_t i = 0; i < plan.jobs.size(); ++i) {
       const auto& job = plan.jobs[i];
@@ -159,7 +167,9 @@ int run_upscale(int argc, char** argv) {
       }
       progress.start_image(int(i + 1), fs::path(job.input).filename().string());
       try {
+        Clock::time_point t = Clock::now();
         const Image in = read_image(job.input);
+        read_s += seconds_since(t);
         // PNG output is 8-bit: with --format same, a 16-bit PNG keeps its depth as a TIFF.
         const int depth = bit_depth ? bit_depth : in.bit_depth;
         fs::path target = job.output;
@@ -167,10 +177,14 @@ int run_upscale(int argc, char** argv) {
           target.replace_extension(".tif");
         require(!(depth == 16 && format_from_extension(target) == ImageFormat::png),
                 "--bit-depth 16 needs a TIFF output, not " + target.string());
+        t = Clock::now();
         Image out = upscale_image(net, *backend, in, opt);
+        network_s += seconds_since(t);
         out.bit_depth = depth;
         if (!target.parent_path().empty()) fs::create_directories(target.parent_path());
+        t = Clock::now();
         write_image(target.string(), out, format_from_extension(target));
+        write_s += seconds_since(t);
         std::printf("%s -> %s (%d×%d -> %d×%d, %d-bit)\n", job.input.c_str(), target.c_str(), in.width, in.height,
                     out.width, out.height, out.bit_depth);
         std::fflush(stdout);
@@ -192,6 +206,11 @@ int run_upscale(int argc, char** argv) {
   std::signal(SIGTERM, SIG_DFL);
 
   std::fprintf(stderr, "%d upscaled, %d skipped, %zu failed\n", done, skipped, failures.size() + plan.problems.size());
+  if (done > 0) {
+    const double total_s = seconds_since(run_start);
+    std::fprintf(stderr, "time: %.2f s for %d image(s), %.3f images/s; read %.2f s, network %.2f s, write %.2f s\n",
+                 total_s, done, done / total_s, read_s, network_s, write_s);
+  }
   for (const auto& f : failures) std::fprintf(stderr, "  failed: %s\n", f.c_str());
   for (const auto& p : plan.problems) std::fprintf(stderr, "  not processed: %s\n", p.c_str());
   return failures.empty() && plan.problems.empty() ? 0 : 1;
