@@ -412,18 +412,24 @@ step_seed() {
   return $rc
 }
 
-# Where the GPU time goes in one fp16 forward pass: Nsight Compute's SpeedOfLight section per
-# kernel (duration, SM and memory throughput as % of peak), grouped by kernel name; the table
-# gets the kernels that take the most time, logs/ncu_kernels.csv all of them. Warm-up passes and
-# cuDNN's plan timing are profiled too (they run the same kernels), so shares are approximate.
+# Where the GPU time goes in one fp16 forward pass: Nsight Compute's duration of each kernel,
+# grouped by kernel name; the table gets the kernels that take the most time,
+# logs/ncu_kernels.csv all of them. The first call (2026-12-04b) profiled the SpeedOfLight
+# section with kernel replay: ~0.35 s a launch (each replay saves and restores the device memory
+# the pass holds), so 122 s covered only the warm-up's first 350 launches. Now: one metric (one
+# pass) with application replay (nothing saved or restored), the warm-up pass skipped
+# (GPU_CHECK_PROFILE_SKIP launches: a 256² warm-up with cuDNN's plan timing is estimated at
+# ~900), then GPU_CHECK_PROFILE_KERNELS launches (a forward pass is ~700).
 step_profile() {
   ensure_built || return 1
   if [ "$SIMULATE" = 1 ]; then row profile "ncu profile" "" "" "" "" INFO "simulated: no GPU to profile"; return 0; fi
   local ncu size="${GPU_CHECK_PROFILE_SIZE:-256}"
   ncu="$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -n1)"
   [ -n "$ncu" ] || { row profile "ncu profile" "" "" "" "" SKIP "ncu not found"; return 0; }
-  runlog profile_ncu "$(( $(left) < 150 ? $(left) : 150 ))" "$ncu" --clock-control none --section SpeedOfLight \
-    --launch-count "${GPU_CHECK_PROFILE_KERNELS:-2000}" --csv --log-file "$LOGDIR/ncu_raw.csv" \
+  runlog profile_ncu "$(( $(left) < 150 ? $(left) : 150 ))" "$ncu" --clock-control none --replay-mode application \
+    --metrics gpu__time_duration.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed \
+    --launch-skip "${GPU_CHECK_PROFILE_SKIP:-900}" --launch-count "${GPU_CHECK_PROFILE_KERNELS:-800}" \
+    --csv --log-file "$LOGDIR/ncu_raw.csv" \
     "$MICROSR" bench --device cuda --precision fp16 --size "$size" --reps 1 --cuda-graphs off --model "$PARAM"
   [ "$DRY" = 1 ] && return 0
   "$PY" - "$LOGDIR/ncu_raw.csv" "$LOGDIR/ncu_kernels.csv" "$RESULTS" "$CALL" "$size" <<'EOF'
@@ -442,9 +448,9 @@ for r in csv.DictReader(lines):
         v = float(value)
     except ValueError:
         continue
-    if metric == "Duration":
+    if metric in ("Duration", "gpu__time_duration.sum"):
         k["seconds"] = v * scale.get(unit, 1e-9)
-    elif metric.startswith("Compute (SM) Throughput"):
+    elif metric.startswith("Compute (SM) Throughput") or metric == "sm__throughput.avg.pct_of_peak_sustained_elapsed":
         k["sm"] = v
     elif metric.startswith("Memory Throughput") and unit == "%":
         k["mem"] = v
@@ -466,7 +472,7 @@ with open(out, "w", newline="", encoding="utf-8") as f:
     for name, g in ranked:
         w.writerow([name, g["n"], f"{g['s']:.6f}", f"{g['s'] / total:.4f}", f"{g['sm'] / g['s']:.1f}", f"{g['mem'] / g['s']:.1f}"])
 add_row(results, call, "profile", f"ncu: {len(launches)} kernel launches, fp16 {size}x{size}, s", f"{total:.4f}",
-        note="all profiled launches (warm-up and plan timing included); logs/ncu_kernels.csv")
+        note="the launches after the skipped warm-up; logs/ncu_kernels.csv")
 for name, g in ranked[:8]:
     add_row(results, call, "profile", f"{name}", f"{100 * g['s'] / total:.1f} %",
             note=f"{g['n']} launches, {1e3 * g['s'] / g['n']:.3f} ms each; SM {g['sm'] / g['s']:.0f} %, memory {g['mem'] / g['s']:.0f} % of peak")

@@ -137,10 +137,11 @@ struct CudaOptions {
   // NaN/Inf (fp16 overflow) instead of returning a black image.
   Precision precision = Precision::fp32;
   // Convolution variant, by name from cuda_conv_variants(): "legacy_find", "legacy_heuristic",
-  // "graph", "graph_fused" (default: the fastest on an H200, 2026-12-04, 1600×1200 RealESRGAN_x4plus:
-  // fp16 0.33 s against legacy_find's 1.00 s; fp32 2.19 s against 2.42 s, where cuDNN has no fused
-  // fp32 engine and it runs as "graph"; docs/cuda_backend.md).
-  std::string conv = "graph_fused";
+  // "graph", "graph_fused"; empty = the fastest measured for the precision (H200, 2026-12-04,
+  // 1600×1200 RealESRGAN_x4plus, docs/cuda_backend.md): graph_fused in fp16 (0.33 s; legacy_find
+  // 1.00 s), graph in fp32 (2.19 s; legacy_find 2.42 s; cuDNN 9.19 has no fused fp32 engine
+  // without TF32, so graph_fused would only try and fall back to graph at every shape).
+  std::string conv;
   std::size_t workspace_limit = std::size_t(256) << 20;  // cuDNN workspace of one convolution
   // Synchronise after every operation so that an asynchronous CUDA error names the operation
   // that caused it (slow; also turned on by the environment variable MICROSR_CUDA_SYNC=1).

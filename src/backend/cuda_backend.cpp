@@ -37,7 +37,9 @@ CudaBackend::CudaBackend(int device_index, const CudaOptions& options)
   MICROSR_CUDA_CHECK(cudaGetDeviceCount(&count), "counting CUDA devices");
   require(device_index >= 0 && device_index < count, "there is no CUDA device " + std::to_string(device_index) +
                                                            " (this machine has " + std::to_string(count) + ")");
-  const ConvVariant& variant = conv_variant(options.conv);  // validates the name first
+  const std::string conv_name =
+      !options.conv.empty() ? options.conv : options.precision == Precision::fp16 ? "graph_fused" : "graph";
+  const ConvVariant& variant = conv_variant(conv_name);  // validates the name first
   MICROSR_CUDA_CHECK(cudaSetDevice(device_), "selecting cuda:" + std::to_string(device_));
   cudaDeviceProp prop{};
   MICROSR_CUDA_CHECK(cudaGetDeviceProperties(&prop, device_), "reading the properties of cuda:" + std::to_string(device_));
@@ -54,7 +56,7 @@ CudaBackend::CudaBackend(int device_index, const CudaOptions& options)
   conv_context_.workspace_limit = options.workspace_limit;
   conv_context_.fp16 = options.precision == Precision::fp16;
   conv_ = variant.make(conv_context_);
-  if (options.conv != "legacy_heuristic") fallback_ = make_legacy_conv_engine(conv_context_, false);
+  if (conv_name != "legacy_heuristic") fallback_ = make_legacy_conv_engine(conv_context_, false);
   backward_ = std::make_unique<ConvBackward>(conv_context_);
 }
 

@@ -329,6 +329,7 @@ class GraphEngine final : public ConvEngine {
         heuristics += std::string("reading them: ") + cudnn::status_str(read) + "; ";
         continue;
       }
+      if (got <= 0) heuristics += "handed out none; ";
       for (int64_t i = 0; i < got && i < count; ++i) configs.push_back(std::move(found[i]));
     }
 

@@ -55,7 +55,7 @@ one JSON line:
 peak_device_mb is the most device memory the CUDA backend's allocator held (weights included;
 0 on the CPU); gflops counts 2 × multiply-accumulates of the batch per median second.
 --conv picks a convolution variant: CPU ones from kernels/cpu/conv2d_variants.h, CUDA ones
-legacy_find, legacy_heuristic, graph, graph_fused (default).
+legacy_find, legacy_heuristic, graph, graph_fused (default: graph_fused in fp16, graph in fp32).
 
 --mode train times one fine-tuning iteration instead (forward, L1, backward, Adam, EMA) on a
 random batch of B LR patches of --size (default batch 4, size 32, fp32) and prints

@@ -47,7 +47,8 @@ options:
   --precision P          fp32 (default) or fp16 (CUDA only: half-precision tensor cores; stops
                          with an error instead of writing a black image if fp16 overflows)
   --conv VARIANT         convolution variant (CUDA: legacy_find, legacy_heuristic, graph,
-                         graph_fused (default); CPU: see microsr bench --help)
+                         graph_fused; default: graph_fused in fp16, graph in fp32; CPU: see
+                         microsr bench --help)
   --cuda-graphs on|off   CUDA: record the forward pass per tile shape as a CUDA graph and replay
                          it (default on; MICROSR_CUDA_GRAPHS=0 also turns it off)
   --threads N            CPU threads (default: all cores)
