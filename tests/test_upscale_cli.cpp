@@ -106,6 +106,28 @@ TEST(UpscaleCli, UnwritableOutputFailsClearly) {
   EXPECT_FALSE(has_partial_files(ws.root));
 }
 
+// Files are written on a thread beside the next image's network pass: a write that fails must
+// be reported for its own input, and the images after it must still be written.
+TEST(UpscaleCli, AFailedWriteBesideTheNextImageIsReportedForItsOwnInput) {
+  Workspace ws;
+  for (const char* name : {"a.png", "b.png", "c.png"}) write_image(ws.at(std::string("in/") + name), Workspace::image(3, 8));
+  fs::create_directories(ws.at("out/b.png"));  // a non-empty folder where b's output goes: the rename fails
+  std::ofstream(ws.at("out/b.png/keep")) << "x";
+  ::testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStdout();
+  const int status = ws.upscale({ws.at("in"), "-o", ws.at("out"), "--overwrite"});
+  const std::string out = ::testing::internal::GetCapturedStdout(), err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(status, 1);
+  EXPECT_EQ(read_image(ws.at("out/a.png")).width, 24);
+  EXPECT_EQ(read_image(ws.at("out/c.png")).width, 24);
+  EXPECT_TRUE(fs::is_directory(ws.at("out/b.png")));
+  EXPECT_NE(err.find("failed: " + ws.at("in/b.png")), std::string::npos) << err;
+  EXPECT_EQ(err.find("failed: " + ws.at("in/a.png")), std::string::npos) << err;
+  EXPECT_NE(out.find(ws.at("in/c.png") + " -> "), std::string::npos) << out;
+  EXPECT_NE(err.find("2 upscaled, 0 skipped, 1 failed"), std::string::npos) << err;
+  EXPECT_FALSE(has_partial_files(ws.root));
+}
+
 TEST(UpscaleCli, UsageErrors) {
   Workspace ws;
   write_image(ws.at("in/a.png"), Workspace::image(3, 8));

@@ -3,8 +3,10 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "args.h"
+#include "background_write.h"
 #include "microsr/upscale.h"
 #include "progress.h"
 #include "subcommands.h"
@@ -151,12 +153,35 @@ int run_upscale(int argc, char** argv) {
   std::vector<std::string> failures;
   int done = 0, skipped = 0;
   // Where the time goes, summed over the images: reading and decoding, the network (tiling and
-  // transfers included), encoding and writing. Printed at the end, so a user (and
-  // tools/gpu_check.sh) can see whether the network or the image files are the bottleneck.
+  // transfers included), encoding and writing. Writing runs on its own thread beside the next
+  // image's network pass (one file in flight), so "waited" is the part of it the next image had
+  // to wait for. Printed at the end, so a user (and tools/gpu_check.sh) can see whether the
+  // network or the image files are the bottleneck.
   using Clock = std::chrono::steady_clock;
   const auto seconds_since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
-  double read_s = 0, network_s = 0, write_s = 0;
+  double read_s = 0, network_s = 0, write_s = 0, waited_s = 0;
   const Clock::time_point run_start = Clock::now();
+  std::optional<BackgroundWrite> writing;
+  const auto record_failure = [&](const std::string& input, const std::string& why) {
+    progress.note(input + ": error: " + why);
+    failures.push_back(input + ": " + why);
+  };
+  const auto finish_write = [&] {  // waits for the file in flight, if any, and reports it
+    if (!writing) return;
+    const Clock::time_point t = Clock::now();
+    try {
+      write_s += writing->wait();
+      std::printf("%s\n", writing->message().c_str());
+      std::fflush(stdout);
+      ++done;
+    } catch (const Error& e) {
+      record_failure(writing->input(), e.what());
+    } catch (const fs::filesystem_error& e) {
+      record_failure(writing->input(), e.what());
+    }
+    waited_s += seconds_since(t);
+    writing.reset();
+  };
   try {
     for (std::size_t i = 0; i < plan.jobs.size(); ++i) {
       const auto& job = plan.jobs[i];
@@ -183,22 +208,20 @@ int run_upscale(int argc, char** argv) {
         network_s += seconds_since(t);
         out.bit_depth = depth;
         if (!target.parent_path().empty()) fs::create_directories(target.parent_path());
-        t = Clock::now();
-        write_image(target.string(), out, format_from_extension(target));
-        write_s += seconds_since(t);
-        std::printf("%s -> %s (%d×%d -> %d×%d, %d-bit)\n", job.input.c_str(), target.c_str(), in.width, in.height,
-                    out.width, out.height, out.bit_depth);
-        std::fflush(stdout);
-        ++done;
+        finish_write();  // one file in flight: the memory of two outputs at most
+        char message[64];
+        std::snprintf(message, sizeof message, " (%d×%d -> %d×%d, %d-bit)", in.width, in.height, out.width, out.height,
+                      out.bit_depth);
+        writing.emplace(job.input, target.string(), std::move(out), job.input + " -> " + target.string() + message);
       } catch (const Error& e) {
-        progress.note(job.input + ": error: " + e.what());
-        failures.push_back(job.input + ": " + e.what());
+        record_failure(job.input, e.what());
       } catch (const fs::filesystem_error& e) {
-        progress.note(job.input + ": error: " + e.what());
-        failures.push_back(job.input + ": " + e.what());
+        record_failure(job.input, e.what());
       }
     }
+    finish_write();
   } catch (const Interrupted&) {
+    finish_write();  // the file already being written is completed, not abandoned
     progress.note("interrupted: " + std::to_string(done) + " image(s) finished and complete; run the same command "
                   "again to continue (finished outputs are skipped)");
     return 130;
@@ -209,8 +232,10 @@ int run_upscale(int argc, char** argv) {
   std::fprintf(stderr, "%d upscaled, %d skipped, %zu failed\n", done, skipped, failures.size() + plan.problems.size());
   if (done > 0) {
     const double total_s = seconds_since(run_start);
-    std::fprintf(stderr, "time: %.2f s for %d image(s), %.3f images/s; read %.2f s, network %.2f s, write %.2f s\n",
-                 total_s, done, done / total_s, read_s, network_s, write_s);
+    std::fprintf(stderr,
+                 "time: %.2f s for %d image(s), %.3f images/s; read %.2f s, network %.2f s, write %.2f s "
+                 "(beside the network; waited for %.2f s)\n",
+                 total_s, done, done / total_s, read_s, network_s, write_s, waited_s);
   }
   for (const auto& f : failures) std::fprintf(stderr, "  failed: %s\n", f.c_str());
   for (const auto& p : plan.problems) std::fprintf(stderr, "  not processed: %s\n", p.c_str());

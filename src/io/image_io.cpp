@@ -1,10 +1,9 @@
-// Format detection, PNG/JPEG/BMP through stb_image, PNG output through stb_image_write, the atomic
-// file writer, and the image <-> tensor conversions. TIFF lives in tiff_io.cpp.
+// Format detection, PNG/JPEG/BMP through stb_image, the atomic file writer, and the image <->
+// tensor conversions. PNG output lives in png_encode.cpp, TIFF in tiff_io.cpp.
 #include "microsr/image_io.h"
 
 #include <fcntl.h>
 #include <stb_image.h>
-#include <stb_image_write.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -162,19 +161,7 @@ void write_all(int fd, const uint8_t* data, std::size_t size) {
 }
 
 void write_png_file(const std::string& path, const Image& img) {
-  const std::size_t plane = std::size_t(img.width) * img.height;
-  std::vector<uint8_t> interleaved(plane * img.channels);
-  for (std::size_t i = 0; i < plane; ++i)
-    for (int k = 0; k < img.channels; ++k)
-      interleaved[i * img.channels + k] = uint8_t(detail::quantize(img.pixels[k * plane + i], 255.0f));
-  std::vector<uint8_t> png;
-  auto append = [](void* context, void* data, int size) {
-    auto* out = static_cast<std::vector<uint8_t>*>(context);
-    out->insert(out->end(), static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + size);
-  };
-  if (!stbi_write_png_to_func(append, &png, img.width, img.height, img.channels, interleaved.data(),
-                              img.width * img.channels))
-    throw Error("cannot write " + path + ": PNG encoding failed (out of memory?)");
+  const std::vector<uint8_t> png = detail::encode_png(img);
   detail::write_file_atomically(path, [&](int fd) { write_all(fd, png.data(), png.size()); });
 }
 

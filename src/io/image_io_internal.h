@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "microsr/image_io.h"
 
@@ -22,6 +23,9 @@ void check_dimensions(const std::string& path, int64_t width, int64_t height, in
 // fsyncs it and renames it to `path`. write_content throws Error with the reason on failure; any
 // failure removes the temporary file and throws Error("cannot write <path>: <reason>").
 void write_file_atomically(const std::string& path, const std::function<void(int fd)>& write_content);
+
+// The bytes of an 8-bit PNG of `image` (1-4 channels), encoded on every core (png_encode.cpp).
+std::vector<uint8_t> encode_png(const Image& image);
 
 Image read_tiff(const std::string& path, int64_t max_pixels);
 // Writes a complete TIFF to the open file `fd` (not closed); `path` names the file in messages.

@@ -2,13 +2,18 @@
 // stored in strips or tiles, contiguous or separate planes; writing 8/16-bit Deflate TIFFs.
 // libtiff's messages never reach stderr: each file gets handlers that collect its errors into the
 // Error we throw, and drop its warnings.
+#include <omp.h>
 #include <tiffio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
+#include <type_traits>
+#include <vector>
 
+#include "io/deflate.h"
 #include "io/image_io_internal.h"
 
 namespace microsr::detail {
@@ -247,6 +252,41 @@ Image read_tiff(const std::string& path, int64_t max_pixels) {
   return img;
 }
 
+namespace {
+
+// Rows [y0, y0 + rows) of the image as one Deflate TIFF strip with the horizontal predictor:
+// quantized to 8 or 16 bits, interleaved [row][x][channel] in this machine's byte order (the
+// file's: libtiff writes native order), each sample minus the same channel's sample one pixel
+// to the left (modulo 2^bits; the first pixel of a row is kept), then one zlib stream.
+std::vector<uint8_t> encode_strip(const Image& img, int y0, int64_t rows) {
+  const int64_t y1 = std::min<int64_t>(img.height, y0 + rows);
+  const std::size_t plane_size = std::size_t(img.width) * img.height;
+  const int64_t row_samples = int64_t(img.width) * img.channels;
+  const float max_value = img.bit_depth == 16 ? 65535.0f : 255.0f;
+  auto predicted_rows = [&](auto* samples) {  // samples: uint8_t or uint16_t, [rows][row_samples]
+    for (int64_t y = y0; y < y1; ++y) {
+      using Sample = std::remove_reference_t<decltype(samples[0])>;
+      Sample* row = samples + (y - y0) * row_samples;
+      for (int c = 0; c < img.channels; ++c) {
+        const float* src = img.pixels.data() + c * plane_size + std::size_t(y) * img.width;
+        for (int x = 0; x < img.width; ++x) row[std::size_t(x) * img.channels + c] = Sample(quantize(src[x], max_value));
+      }
+      for (int64_t i = row_samples - 1; i >= img.channels; --i) row[i] = Sample(row[i] - row[i - img.channels]);
+    }
+  };
+  const std::size_t count = std::size_t((y1 - y0) * row_samples);
+  if (img.bit_depth == 8) {
+    std::vector<uint8_t> samples(count);
+    predicted_rows(samples.data());
+    return zlib_compress(samples.data(), samples.size(), kImageDeflateLevel);
+  }
+  std::vector<uint16_t> samples(count);
+  predicted_rows(samples.data());
+  return zlib_compress(reinterpret_cast<const uint8_t*>(samples.data()), samples.size() * 2, kImageDeflateLevel);
+}
+
+}  // namespace
+
 void write_tiff_to_fd(int fd, const std::string& path, const Image& img) {
   const int owned = ::dup(fd);  // libtiff closes the descriptor it is given; the caller keeps `fd`
   if (owned < 0) throw Error(std::strerror(errno));
@@ -269,7 +309,8 @@ void write_tiff_to_fd(int fd, const std::string& path, const Image& img) {
   TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
   TIFFSetField(tif, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
   TIFFSetField(tif, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);
-  TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, uint32_t(std::max<int64_t>(1, (256 << 10) / row_bytes)));  // ~256 KiB strips
+  const int64_t rows_per_strip = std::max<int64_t>(1, (256 << 10) / row_bytes);  // ~256 KiB strips
+  TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, uint32_t(rows_per_strip));
   TIFFSetField(tif, TIFFTAG_SOFTWARE, "microsr");
   if (alpha) {
     const uint16_t straight = EXTRASAMPLE_UNASSALPHA;
@@ -283,20 +324,32 @@ void write_tiff_to_fd(int fd, const std::string& path, const Image& img) {
   }
   if (!m.description.empty()) TIFFSetField(tif, TIFFTAG_IMAGEDESCRIPTION, m.description.c_str());
 
-  // One interleaved row [width][channels] at a time, quantized from the planar floats.
-  const std::size_t plane_size = std::size_t(img.width) * img.height;
-  const float max_value = img.bit_depth == 16 ? 65535.0f : 255.0f;
-  std::vector<uint8_t> row8(img.bit_depth == 8 ? row_bytes : 0);
-  std::vector<uint16_t> row16(img.bit_depth == 16 ? row_bytes / 2 : 0);
-  for (int y = 0; y < img.height; ++y) {
-    for (int x = 0; x < img.width; ++x)
-      for (int c = 0; c < img.channels; ++c) {
-        const uint32_t q = quantize(img.pixels[c * plane_size + std::size_t(y) * img.width + x], max_value);
-        const std::size_t at = std::size_t(x) * img.channels + c;
-        if (img.bit_depth == 8) row8[at] = uint8_t(q); else row16[at] = uint16_t(q);
+  // Strips of rows_per_strip rows, each quantized from the planar floats into interleaved
+  // [rows][width][channels] samples, differenced (the horizontal predictor) and deflated on its
+  // own core; then written in order as raw strips. A group of strips at a time bounds the memory
+  // to a few per core.
+  const int64_t strips = (img.height + rows_per_strip - 1) / rows_per_strip;
+  const int64_t group = 8 * std::max(1, omp_get_max_threads());
+  std::vector<std::vector<uint8_t>> packed(std::size_t(std::min(group, strips)));
+  for (int64_t first = 0; first < strips; first += group) {
+    const int64_t count = std::min(group, strips - first);
+    std::string failure;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t i = 0; i < count; ++i) {
+      try {
+        packed[std::size_t(i)] = encode_strip(img, int((first + i) * rows_per_strip), rows_per_strip);
+      } catch (const Error& e) {
+#pragma omp critical(microsr_tiff_strip_failure)
+        failure = e.what();
       }
-    void* row = img.bit_depth == 8 ? static_cast<void*>(row8.data()) : static_cast<void*>(row16.data());
-    if (TIFFWriteScanline(tif, row, uint32_t(y), 0) < 0) throw Error(file.reason("libtiff failed writing row " + std::to_string(y)));
+    }
+    if (!failure.empty()) throw Error("cannot write " + path + ": " + failure);
+    for (int64_t i = 0; i < count; ++i) {
+      auto& bytes = packed[std::size_t(i)];
+      if (TIFFWriteRawStrip(tif, uint32_t(first + i), bytes.data(), tmsize_t(bytes.size())) < 0)
+        throw Error(file.reason("libtiff failed writing strip " + std::to_string(first + i)));
+      std::vector<uint8_t>().swap(bytes);
+    }
   }
   if (!TIFFWriteDirectory(tif) || !TIFFFlush(tif) || !file.errors().empty())
     throw Error(file.reason("libtiff failed finishing the file (disk full?)"));
