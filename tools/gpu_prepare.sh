@@ -188,7 +188,8 @@ if [ "$prebuilt_wanted" = 1 ]; then
           --no-install-recommends patchelf; } >"$tmp/patchelf.log" 2>&1 || { cat "$tmp/patchelf.log" >&2; die "could not install patchelf"; }
     fi
     say "building the CUDA binaries for sm_$archs in $pb_build (a few minutes on 2 cores)"
-    cmake -S "$repo" -B "$pb_build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMICROSR_CUDA=ON -DMICROSR_NATIVE=OFF \
+    generator=(); command -v ninja >/dev/null && [ ! -f "$pb_build/CMakeCache.txt" ] && generator=(-G Ninja)
+    cmake -S "$repo" -B "$pb_build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DMICROSR_CUDA=ON -DMICROSR_NATIVE=OFF \
       -DMICROSR_CUDA_ARCHS="$archs" -DMICROSR_TESTS=ON -DMICROSR_BENCH=ON >"$tmp/pb_configure.log" 2>&1 ||
       { tail -n 30 "$tmp/pb_configure.log" >&2; die "configuring the prebuilt binaries failed"; }
     targets=(microsr_cli microsr_tests)
