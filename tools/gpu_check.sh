@@ -5,8 +5,8 @@
 #   tools/gpu_check.sh --prepare            here (internet): fill gpu_kit/ with what a bare GPU
 #                                           machine lacks; prints the carry list (tools/gpu_prepare.sh)
 #   tools/gpu_check.sh [--steps LIST]       there: build, tests, parity, torch, train, seed,
-#                                           profile, bench (default: all, in that order: most
-#                                           telling first)
+#                                           profile, bench, compile (default: all, in that order:
+#                                           most telling first)
 # options:
 #   --steps a,b      steps to run; any later step builds first (incrementally) if it must
 #   --dry-run        print what would run, run nothing
@@ -28,7 +28,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO" || exit 2
 if [ "${1:-}" = "--prepare" ]; then shift; exec "$REPO/tools/gpu_prepare.sh" "$@"; fi
 
-ALL_STEPS="build,tests,parity,torch,train,seed,profile,bench"
+ALL_STEPS="build,tests,parity,torch,train,seed,profile,bench,compile"
 STEPS="$ALL_STEPS" DRY=0 SIMULATE=0 STEPS_GIVEN=0
 BUDGET="${GPU_CHECK_BUDGET_S:-450}"
 BUILD="${GPU_CHECK_BUILD:-$REPO/build_gpu}"
@@ -479,10 +479,46 @@ for name, g in ranked[:8]:
 EOF
 }
 
+# PyTorch's strongest form, for information: torch.compile(mode="max-autotune") of the fp16
+# channels_last model on the speed step's input, against our fp16 time from the torch step
+# (its speed.json) when that ran on this machine. Compiling and autotuning happen in the warm-up
+# and are reported apart; they take minutes, so this step comes last.
+step_compile() {
+  if [ "$SIMULATE" = 1 ]; then row compile "torch.compile" "" "" "" "" INFO "simulated: not run on the CPU"; return 0; fi
+  runlog torch_speed_compile "$(($(left) - 10))" "$PY" tools/gpu_torch_runs.py speed --variant compile --device cuda \
+    --param "$PARAM" --size "$SPEED_SIZE" --reps "${GPU_CHECK_REPS:-3}" --warmup 2
+  local rc=$?
+  [ "$DRY" = 1 ] && return 0
+  "$PY" - "$LOGDIR/torch_speed_compile.log" "$LOGDIR/speed.json" "$RESULTS" "$CALL" "$rc" <<'EOF'
+import json, os, sys
+sys.path.insert(0, "tools")
+from gpu_report import add_row, fmt_number
+log, speed, results, call, rc = sys.argv[1:6]
+theirs = None
+for line in reversed(open(log, encoding="utf-8", errors="replace").read().splitlines()):
+    if line.strip().startswith("{"):
+        theirs = json.loads(line)
+        break
+if theirs is None:
+    add_row(results, call, "compile", "torch.compile max-autotune fp16", status="INFO",
+            note=f"no result (exit {rc}); see torch_speed_compile.log")
+    sys.exit(0)
+mine = None
+if os.path.exists(speed):
+    mine = (json.load(open(speed)).get("ours") or {}).get("fp16")
+size = f"{theirs['width']}x{theirs['height']}"
+same = mine is not None and f"{mine.get('width')}x{mine.get('height')}" == size
+t, o = theirs["seconds_median"], (mine or {}).get("seconds_median") if same else None
+add_row(results, call, "compile", f"torch.compile max-autotune fp16 channels_last {size}, s",
+        fmt_number(o) if o else "", fmt_number(t), f"{t / o:.2f}×" if o else "", "", "INFO",
+        theirs.get("note", "") + ("" if o else "; ours: no fp16 time from the torch step in this build dir"))
+EOF
+}
+
 source "$REPO/tools/gpu_check_bench.sh"
 
 # ---- driver -----------------------------------------------------------------------------------
-declare -A MIN_SECONDS=([build]=90 [tests]=45 [parity]=30 [torch]=90 [train]=40 [seed]=60 [profile]=60 [bench]=90)
+declare -A MIN_SECONDS=([build]=90 [tests]=45 [parity]=30 [torch]=90 [train]=40 [seed]=60 [profile]=60 [bench]=90 [compile]=120)
 needs_gpu() { [ "$1" != build ]; }
 
 if [ "$DRY" = 0 ] && [ -f "$RESULTS" ]; then

@@ -27,7 +27,7 @@ import os
 import sys
 
 COLUMNS = ["call", "step", "metric", "ours", "torch", "ratio", "target", "status", "note"]
-STEP_ORDER = ["env", "build", "tests", "parity", "torch", "train", "seed", "profile", "bench"]
+STEP_ORDER = ["env", "build", "tests", "parity", "torch", "train", "seed", "profile", "bench", "compile"]
 
 
 def _clean(value):

@@ -6,6 +6,8 @@ ncnn .param/.bin that microsr loads. Variants:
     tf32     float32 with PyTorch's default (cuDNN convolutions may use TF32)
     fp16     model.half(), NCHW — what Real-ESRGAN's inference does with half=True
     fp16_cl  fp16 with model and input in channels_last (NHWC), PyTorch's fastest eager form
+    compile  fp16_cl through torch.compile(mode="max-autotune"): the strongest PyTorch a user
+             could pick (information only); its compile time is reported apart from the timing
 On --device cpu fp16 runs as bfloat16 (PyTorch's CPU convolutions have no fp16); the JSON's note
 says so.
 
@@ -42,13 +44,13 @@ def torch_setup(variant, device, benchmark):
     torch.backends.cudnn.allow_tf32 = not strict
     torch.backends.cudnn.benchmark = benchmark
     note = ""
-    if variant in ("fp16", "fp16_cl"):
+    if variant in ("fp16", "fp16_cl", "compile"):
         dtype = torch.float16
         if device == "cpu":
             dtype, note = torch.bfloat16, "cpu: bfloat16 stands in for fp16"
     else:
         dtype = torch.float32
-    return torch, dtype, variant == "fp16_cl", note
+    return torch, dtype, variant in ("fp16_cl", "compile"), note
 
 
 def build_model(param, variant, device, benchmark=False):
@@ -58,6 +60,8 @@ def build_model(param, variant, device, benchmark=False):
     model = build_from_state_dict(load_ncnn_rrdbnet(param), torch.float32).to(device=device, dtype=dtype)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
+    if variant == "compile":
+        model = torch.compile(model, mode="max-autotune")
     return model, dtype, channels_last, note
 
 
@@ -135,9 +139,11 @@ def run_speed(args):
             x = to_model_input(x.to(args.device), dtype, channels_last)
             seconds = []
             with torch.no_grad():
-                for _ in range(args.warmup):
+                start = time.perf_counter()
+                for _ in range(args.warmup):  # torch.compile compiles and autotunes here
                     model(x)
                 sync(args.device)
+                warmup_seconds = time.perf_counter() - start
                 for _ in range(args.reps):
                     start = time.perf_counter()
                     model(x)
@@ -148,7 +154,9 @@ def run_speed(args):
             print(json.dumps(dict(variant=args.variant, width=width, height=height,
                                   seconds_median=median, seconds_best=min(seconds),
                                   peak_device_mb=peak_mb(args.device), gflops=flops / median / 1e9,
-                                  torch=torch.__version__, note="; ".join(notes))), flush=True)
+                                  warmup_seconds=warmup_seconds, torch=torch.__version__,
+                                  note="; ".join(notes + ([f"compile + autotune {warmup_seconds:.0f} s, not timed"]
+                                                          if args.variant == "compile" else [])))), flush=True)
             return 0
         except (RuntimeError, MemoryError) as e:
             if not is_oom(e) or attempt == 2:
