@@ -51,7 +51,11 @@ StateDict load_ncnn_rrdbnet(const std::string& param_path, const std::string& bi
 StateDict to_basicsr_names(const StateDict& sd);
 
 // Loads any supported weight file by extension (.pth/.pt, .safetensors, .param or .bin of an
-// ncnn pair) and returns basicsr-named tensors.
+// ncnn pair) and returns basicsr-named tensors. Throws Error naming the first tensor that holds
+// NaN or Inf (check_weights_finite), whatever the format: such weights give a black image.
 StateDict load_rrdbnet_weights(const std::string& path);
+// Throws Error("<source>: tensor NAME ... holds N NaN or infinite value(s), the first at index I")
+// for the first tensor of `sd` (host f32, f16 or bf16) that holds any.
+void check_weights_finite(const StateDict& sd, const std::string& source);
 
 }  // namespace microsr

@@ -36,6 +36,22 @@ struct Span {
   std::vector<float> weight;
 };
 
+// NaN or Inf in a forward pass's output would blend into a black (or speckled) image that is
+// written as if it were fine. Finite weights (checked at load) overflow only on unusual input,
+// so the image fails with a message instead, on every backend (CUDA's fp16 to_host counts them
+// too, with its own advice).
+void require_finite_output(const Tensor& y, const Span& rows, const Span& cols, std::size_t pieces) {
+  const float* v = y.f32();
+  int64_t bad = 0;
+  for (int64_t i = 0; i < y.numel(); ++i) bad += !std::isfinite(v[i]);
+  if (bad == 0) return;
+  throw Error("the network's output holds " + std::to_string(bad) + " NaN or infinite value(s) for " +
+              (pieces > 1 ? std::to_string(pieces) + " tiles starting with the one" : std::string("the tile")) +
+              " at input rows " + std::to_string(rows.begin) + "-" + std::to_string(rows.end - 1) + ", columns " +
+              std::to_string(cols.begin) + "-" + std::to_string(cols.end - 1) +
+              ": its activations overflowed on this image; no output was written for it");
+}
+
 // Raised-cosine step from 0 to 1 across [seam - half_width, seam + half_width]; a hard step at the
 // seam when half_width is 0 (x is a pixel centre, never exactly on the seam).
 float fade_in(double x, double seam, double half_width) {
@@ -183,6 +199,7 @@ Tensor run_tiles(RRDBNet& net, Backend& backend, const Tensor& xp, const TileOpt
       crop_into(in, n, xp, batch[n].first->piece_begin, batch[n].first->piece_end, batch[n].second->piece_begin,
                 batch[n].second->piece_end);
     const Tensor y = backend.to_host(net.forward_inference(backend.to_device(in)));
+    require_finite_output(y, *batch[0].first, *batch[0].second, batch.size());
     for (std::size_t n = 0; n < batch.size(); ++n) {
       accumulate(out, y, n, *batch[n].first, *batch[n].second, s);
       if (opt.on_tile) opt.on_tile(++done, total);
