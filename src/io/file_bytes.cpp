@@ -1,11 +1,15 @@
 #include "io/file_bytes.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 
 #include "microsr/error.h"
 
@@ -23,14 +27,46 @@ std::vector<uint8_t> read_file_bytes(const std::string& path) {
   return bytes;
 }
 
-void replace_file_atomically(const std::string& path, const std::function<void(const std::string& temp)>& write_to) {
+int remove_stale_partials(const std::string& folder) {
+  namespace fs = std::filesystem;
+  int removed = 0;
+  std::error_code ec;
+  for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const std::size_t at = name.rfind(".partial-");
+    if (name.empty() || name[0] != '.' || at == std::string::npos) continue;
+    const std::string digits = name.substr(at + 9);
+    if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = pid_t(std::stol(digits));
+    if (pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
+    std::error_code gone;
+    if (fs::remove(it->path(), gone)) ++removed;
+  }
+  return removed;
+}
+
+std::string partial_path_for(const std::string& path) {
   const std::filesystem::path target(path);
   require(!target.filename().empty(), "cannot write " + path + ": the path names a folder, not a file");
   const std::filesystem::path folder = target.parent_path().empty() ? "." : target.parent_path();
+  {
+    static std::mutex mutex;
+    static std::set<std::string> cleaned;  // folders already swept by this process
+    std::error_code ec;
+    const std::filesystem::path key = std::filesystem::weakly_canonical(folder, ec);
+    std::lock_guard<std::mutex> lock(mutex);
+    if (cleaned.insert(ec ? folder.string() : key.string()).second) remove_stale_partials(folder.string());
+  }
   std::string temp_name = target.filename().string();  // appended, not "." + s: GCC 12 misfires -Wrestrict
   temp_name.insert(temp_name.begin(), '.');
   temp_name += ".partial-" + std::to_string(::getpid());
-  const std::string temp = (folder / temp_name).string();
+  return (folder / temp_name).string();
+}
+
+void replace_file_atomically(const std::string& path, const std::function<void(const std::string& temp)>& write_to) {
+  const std::string temp = partial_path_for(path);
+  const std::filesystem::path target(path);
+  const std::filesystem::path folder = target.parent_path().empty() ? "." : target.parent_path();
   try {
     write_to(temp);
     const int fd = ::open(temp.c_str(), O_RDONLY | O_CLOEXEC);

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "io/file_bytes.h"
 #include "io/image_io_internal.h"
 
 namespace fs = std::filesystem;
@@ -181,10 +182,7 @@ void write_file_atomically(const std::string& path, const std::function<void(int
   const fs::path target(path);
   if (target.filename().empty()) throw Error("cannot write " + path + ": the path names a folder, not a file");
   const fs::path folder = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-  std::string temp_name = target.filename().string();  // built by appending: GCC 12 misfires -Wrestrict on "." + s
-  temp_name.insert(temp_name.begin(), '.');
-  temp_name += ".partial-" + std::to_string(::getpid());
-  const fs::path temp = folder / temp_name;
+  const fs::path temp = io::partial_path_for(path);  // also sweeps the folder's stale partial files once
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   if (fd < 0) {
     const std::string why = errno_text();  // before the checks below overwrite errno
