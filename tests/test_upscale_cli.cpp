@@ -128,6 +128,36 @@ TEST(UpscaleCli, AFailedWriteBesideTheNextImageIsReportedForItsOwnInput) {
   EXPECT_FALSE(has_partial_files(ws.root));
 }
 
+// A rerun is the documented way to finish an interrupted run, so it must never take the first
+// run's outputs as inputs (issue 13, case 3): not when the output folder lies inside the input
+// folder, and not when it is the input folder itself with --suffix naming the outputs.
+TEST(UpscaleCli, ARerunNeverTakesItsOwnOutputsAsInputs) {
+  Workspace ws;
+  write_image(ws.at("in/a.png"), Workspace::image(3, 8));
+  write_image(ws.at("in/sub/b.tif"), Workspace::image(1, 16));
+  for (int run = 0; run < 2; ++run) ASSERT_EQ(ws.upscale({ws.at("in"), "-o", ws.at("in/out"), "--overwrite"}), 0);
+  EXPECT_TRUE(fs::exists(ws.at("in/out/a.png")));
+  EXPECT_TRUE(fs::exists(ws.at("in/out/sub/b.tif")));
+  EXPECT_FALSE(fs::exists(ws.at("in/out/out"))) << "the rerun upscaled the first run's outputs";
+
+  for (int run = 0; run < 2; ++run)
+    ASSERT_EQ(ws.upscale({ws.at("in"), "-o", ws.at("in"), "--suffix", "_x4", "--overwrite"}), 0);
+  EXPECT_TRUE(fs::exists(ws.at("in/a_x4.png")));
+  EXPECT_TRUE(fs::exists(ws.at("in/sub/b_x4.tif")));
+  EXPECT_FALSE(fs::exists(ws.at("in/a_x4_x4.png"))) << "the rerun upscaled the first run's outputs";
+  EXPECT_FALSE(fs::exists(ws.at("in/sub/b_x4_x4.tif")));
+}
+
+// Hidden files (an atomic write's ".NAME.partial-PID" among them) are never inputs.
+TEST(UpscaleCli, HiddenFilesAreNotInputs) {
+  Workspace ws;
+  write_image(ws.at("in/a.png"), Workspace::image(3, 8));
+  write_image(ws.at("in/.hidden.png"), Workspace::image(3, 8));
+  ASSERT_EQ(ws.upscale({ws.at("in"), "-o", ws.at("out")}), 0);
+  EXPECT_TRUE(fs::exists(ws.at("out/a.png")));
+  EXPECT_FALSE(fs::exists(ws.at("out/.hidden.png")));
+}
+
 TEST(UpscaleCli, UsageErrors) {
   Workspace ws;
   write_image(ws.at("in/a.png"), Workspace::image(3, 8));

@@ -14,7 +14,7 @@
 #include "microsr/pairs.h"
 #include "progress.h"
 #include "subcommands.h"
-#include "upscale_jobs.h"  // is_image_file
+#include "image_walk.h"
 
 namespace microsr::cli {
 namespace fs = std::filesystem;
@@ -66,20 +66,16 @@ struct Input {
 // The images below hr_dir in path order, each with a unique pair name.
 std::vector<Input> list_inputs(const fs::path& hr_dir, const fs::path& out_dir, std::vector<std::string>& notes) {
   require(fs::is_directory(hr_dir), "HR_DIR " + hr_dir.string() + " does not exist or is not a folder");
-  const fs::path out_abs = fs::weakly_canonical(out_dir);
+  std::vector<std::string> problems;
   std::vector<fs::path> files;
-  for (const auto& entry : fs::recursive_directory_iterator(hr_dir, fs::directory_options::skip_permission_denied)) {
-    const fs::path& p = entry.path();
-    if (!entry.is_regular_file() || !is_image_file(p.string()) || p.filename().string().starts_with(".")) continue;
-    const auto inside_output = fs::weakly_canonical(p).lexically_relative(out_abs);
-    if (!inside_output.empty() && *inside_output.begin() != "..") continue;  // our own earlier outputs
+  for (const fs::path& p : list_images(hr_dir, out_dir, problems)) {  // the walk every command shares
     if (p.stem().string().ends_with("_overlay")) {
       notes.push_back("skipping " + p.string() + " (a detection overlay, not a crop)");
       continue;
     }
     files.push_back(p);
   }
-  std::sort(files.begin(), files.end());
+  for (const auto& p : problems) notes.push_back(p);
   std::vector<Input> inputs;
   std::map<std::string, int> seen;
   for (const fs::path& f : files) {

@@ -113,6 +113,7 @@ int run_upscale(int argc, char** argv) {
   require(!(bit_depth == 16 && plan_opt.format == "png"), "--bit-depth 16 needs TIFF output: use --format tif");
   plan_opt.suffix = args.get("--suffix", "");
   const UpscalePlan plan = plan_upscale(args.positional(), output, plan_opt);
+  for (const auto& n : plan.notes) std::fprintf(stderr, "leaving out %s\n", n.c_str());
   for (const auto& p : plan.problems) std::fprintf(stderr, "skipping %s\n", p.c_str());
   if (plan.jobs.empty()) throw Error("nothing to upscale");
 

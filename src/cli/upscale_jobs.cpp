@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 
+#include "image_walk.h"
 #include "microsr/error.h"
 
 namespace microsr::cli {
@@ -25,12 +26,14 @@ std::string output_extension(const fs::path& input, const std::string& format) {
   return ext == ".tif" || ext == ".tiff" ? input.extension().string() : ".png";  // we write PNG and TIFF only
 }
 
-}  // namespace
-
-bool is_image_file(const std::string& path) {
-  static const std::set<std::string> kExtensions = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"};
-  return kExtensions.count(lower(fs::path(path).extension().string())) > 0;
+// The path made absolute and normalised (links resolved where they exist), for comparing paths.
+std::string absolute_normal(const std::string& path) {
+  std::error_code ec;
+  const fs::path p = fs::weakly_canonical(path, ec);
+  return (ec ? fs::absolute(path).lexically_normal() : p).string();
 }
+
+}  // namespace
 
 // OUTPUT names a single file when there is one input file and OUTPUT has an image extension;
 // otherwise it is a folder (created when needed).
@@ -55,26 +58,29 @@ UpscalePlan plan_upscale(const std::vector<std::string>& inputs, const std::stri
       if (is_image_file(in)) add(in, "");
       else plan.problems.push_back(in + ": not an image file (expected png, jpg, bmp or tif)");
     } else if (fs::is_directory(in, ec)) {
-      std::vector<fs::path> found;
-      fs::recursive_directory_iterator it(in, fs::directory_options::skip_permission_denied, ec), end;
-      if (ec) {
-        plan.problems.push_back(in + ": cannot read the folder (" + ec.message() + ")");
-        continue;
-      }
-      for (; it != end; it.increment(ec)) {
-        if (ec) {
-          plan.problems.push_back(in + ": stopped listing the folder (" + ec.message() + ")");
-          break;
-        }
-        if (it->is_regular_file(ec) && is_image_file(it->path().string())) found.push_back(it->path());
-      }
-      std::sort(found.begin(), found.end());
-      if (found.empty()) plan.problems.push_back(in + ": no images in this folder");
+      const std::size_t problems_before = plan.problems.size();
+      const std::vector<fs::path> found = list_images(in, output, plan.problems);
+      if (found.empty() && plan.problems.size() == problems_before)
+        plan.problems.push_back(in + ": no images in this folder");
       for (const auto& f : found) add(f, f.parent_path().lexically_relative(in));
     } else {
       plan.problems.push_back(in + ": no such file or folder");
     }
   }
+  // An input that another input's job writes is this tool's own file from an earlier run (an
+  // output folder equal to the input folder, with --suffix): left out, with a note.
+  std::set<std::string> outputs;
+  for (const auto& job : plan.jobs) outputs.insert(absolute_normal(job.output));
+  std::vector<UpscaleJob> inputs_only;
+  for (const auto& job : plan.jobs) {
+    const std::string input = absolute_normal(job.input);
+    if (outputs.count(input) && input != absolute_normal(job.output))
+      plan.notes.push_back(job.input + ": an output of this command (an earlier run's), not an input");
+    else
+      inputs_only.push_back(job);
+  }
+  plan.jobs = std::move(inputs_only);
+
   // Two inputs must never write the same output (e.g. a.png and a.tif with --format png), and no
   // output may replace its own input: such jobs are dropped and reported.
   std::set<std::string> seen;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "device_choice.h"
+#include "image_walk.h"
 #include "microsr/backend.h"
 #include "microsr/rrdbnet.h"
 
@@ -19,6 +20,7 @@ struct UpscaleJob {
 struct UpscalePlan {
   std::vector<UpscaleJob> jobs;
   std::vector<std::string> problems;  // inputs that cannot be processed, one line each
+  std::vector<std::string> notes;     // files left out on purpose (this tool's own outputs)
 };
 
 struct PlanOptions {
@@ -26,11 +28,11 @@ struct PlanOptions {
   std::string suffix;           // appended to the stem: name<suffix>.<ext>
 };
 
-// True for the extensions upscale reads: png, jpg, jpeg, bmp, tif, tiff (any case).
-bool is_image_file(const std::string& path);
-
-// INPUT... are files or folders (searched recursively; the folder structure below each one is
-// mirrored under OUTPUT). OUTPUT is a file when there is exactly one input file and OUTPUT has an
+// INPUT... are files or folders (searched recursively by list_images, image_walk.h: hidden files
+// and an output tree nested inside are left out; the folder structure below each one is
+// mirrored under OUTPUT). An input that another input's job writes — this tool's own output of
+// an earlier run, when OUTPUT is the input folder and --suffix names the outputs — is left out
+// with a note. OUTPUT is a file when there is exactly one input file and OUTPUT has an
 // image extension (and is not an existing folder); otherwise it is a folder.
 UpscalePlan plan_upscale(const std::vector<std::string>& inputs, const std::string& output, const PlanOptions& opt);
 

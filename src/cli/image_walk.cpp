@@ -1,0 +1,58 @@
+#include "image_walk.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+namespace microsr::cli {
+namespace fs = std::filesystem;
+
+bool is_image_file(const std::string& path) {
+  static const std::set<std::string> kExtensions = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"};
+  std::string ext = fs::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return kExtensions.count(ext) > 0;
+}
+
+namespace {
+
+// True when `path` is `root` or lies below it (both made absolute and normalised, links resolved
+// where they exist).
+bool within(const fs::path& path, const fs::path& root) {
+  std::error_code ec;
+  const fs::path p = fs::weakly_canonical(path, ec), r = fs::weakly_canonical(root, ec);
+  const fs::path relative = p.lexically_relative(r);
+  return !relative.empty() && *relative.begin() != "..";
+}
+
+}  // namespace
+
+std::vector<fs::path> list_images(const fs::path& folder, const fs::path& output, std::vector<std::string>& problems) {
+  std::vector<fs::path> found;
+  // The output tree is left out only when it is strictly inside the folder: an output folder
+  // equal to the input folder (with --suffix) holds the inputs too.
+  const bool output_nested = !output.empty() && within(output, folder) && !within(folder, output);
+  std::error_code ec;
+  fs::recursive_directory_iterator it(folder, fs::directory_options::skip_permission_denied, ec), end;
+  if (ec) {
+    problems.push_back(folder.string() + ": cannot read the folder (" + ec.message() + ")");
+    return found;
+  }
+  for (; it != end; it.increment(ec)) {
+    if (ec) {
+      problems.push_back(folder.string() + ": stopped listing the folder (" + ec.message() + ")");
+      break;
+    }
+    const fs::path& p = it->path();
+    if (output_nested && it->is_directory(ec) && within(p, output)) {
+      it.disable_recursion_pending();  // our own earlier outputs
+      continue;
+    }
+    if (p.filename().string().starts_with(".") || !it->is_regular_file(ec) || !is_image_file(p.string())) continue;
+    found.push_back(p);
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+}  // namespace microsr::cli
