@@ -30,7 +30,9 @@ std::unique_ptr<Backend> make_backend(const DeviceChoice& choice) {
   std::string why;
   if (device == "auto") {
     cuda = cuda_available(&why);
-    if (!cuda) std::fprintf(stderr, "--device auto: %s; running on the CPU\n", why.c_str());
+    // Plainly, once: the CUDA runtime's own words ("driver version is insufficient…") are for
+    // those who asked for a GPU, and --device cuda gives them.
+    if (!cuda) std::fprintf(stderr, "no usable GPU: running on the CPU (--device cuda says why)\n");
   } else if (cuda && !cuda_available(&why)) {
     throw Error("--device " + device + ": " + why);
   }

@@ -1,5 +1,4 @@
 // microsr finetune: fine-tune an RRDBNet on (LR, HR) pairs with L1 + Adam, as the seed did.
-#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -8,6 +7,7 @@
 #include "args.h"
 #include "device_choice.h"
 #include "finetune_log.h"
+#include "interrupts.h"
 #include "io/file_bytes.h"
 #include "microsr/metrics.h"
 #include "microsr/pairs.h"
@@ -63,8 +63,6 @@ gradient that is not finite stops the run with the last good checkpoint kept.
 exit status: 0 done (or stopped by --max-iterations), 1 error, 130 interrupted (checkpoint saved).
 )";
 
-volatile std::sig_atomic_t g_stop = 0;
-extern "C" void on_stop_signal(int) { g_stop = 1; }
 
 std::string with_suffix(const std::string& out, const std::string& suffix) {
   fs::path p(out);
@@ -298,12 +296,7 @@ int train(const Settings& s) {
     log.epoch(before);
   }
 
-  g_stop = 0;
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
-  struct RestoreSignals {
-    ~RestoreSignals() { std::signal(SIGINT, SIG_DFL), std::signal(SIGTERM, SIG_DFL); }
-  } restore_signals;
+  InterruptGuard interrupts;  // Ctrl-C: checkpoint after this iteration and stop; twice: at once
 
   Tensor lr_batch, hr_batch;
   while (trainer.steps_done() < total) {
@@ -332,12 +325,12 @@ int train(const Settings& s) {
       epoch_sum = 0, epoch_count = 0;
     }
     const bool limit = s.max_iterations > 0 && trainer.steps_done() >= s.max_iterations && trainer.steps_done() < total;
-    if (epoch_end || (iteration + 1) % s.checkpoint_every == 0 || g_stop || limit) save_state();
-    if (g_stop || limit) {
-      log.note(std::string(g_stop ? "interrupted" : "stopped") + " after iteration " +
+    if (epoch_end || (iteration + 1) % s.checkpoint_every == 0 || InterruptGuard::requested() || limit) save_state();
+    if (InterruptGuard::requested() || limit) {
+      log.note(std::string(InterruptGuard::requested() ? "interrupted" : "stopped") + " after iteration " +
                std::to_string(trainer.steps_done()) + "; checkpoint saved to " + s.checkpoint +
                "; continue with the same command and --resume");
-      return g_stop ? 130 : 0;
+      return InterruptGuard::requested() ? 130 : 0;
     }
   }
 

@@ -1,6 +1,5 @@
 // microsr make-pairs HR_DIR -o PAIRS_DIR: training pairs (HR, LR = blur + ÷scale) and their manifest.
 #include <algorithm>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -15,6 +14,7 @@
 #include "progress.h"
 #include "subcommands.h"
 #include "image_walk.h"
+#include "interrupts.h"
 
 namespace microsr::cli {
 namespace fs = std::filesystem;
@@ -55,8 +55,6 @@ options:
 exit status: 0 all done, 1 some inputs failed (listed at the end), 2 usage error, 130 interrupted.
 )";
 
-volatile std::sig_atomic_t g_interrupted = 0;
-extern "C" void on_make_pairs_signal(int) { g_interrupted = 1; }
 
 struct Input {
   fs::path file;
@@ -205,10 +203,8 @@ int run_make_pairs(int argc, char** argv) {
   std::vector<ManifestRow> rows;
   std::vector<std::string> failures;
   int made = 0, skipped = 0;
-  g_interrupted = 0;
-  std::signal(SIGINT, on_make_pairs_signal);
-  std::signal(SIGTERM, on_make_pairs_signal);
-  for (std::size_t i = 0; i < inputs.size() && !g_interrupted; ++i) {
+  std::optional<InterruptGuard> interrupts(std::in_place);  // Ctrl-C: stop after this pair; twice: at once
+  for (std::size_t i = 0; i < inputs.size() && !InterruptGuard::requested(); ++i) {
     const Input& in = inputs[i];
     const std::string step = "[" + std::to_string(i + 1) + "/" + std::to_string(inputs.size()) + "] ";
     try {
@@ -222,10 +218,9 @@ int run_make_pairs(int argc, char** argv) {
       failures.push_back(in.file.string() + ": " + e.what());
     }
   }
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  interrupts.reset();
   write_manifest(manifest.string(), rows);  // also after an interruption: the finished pairs count
-  if (g_interrupted) {
+  if (InterruptGuard::requested()) {
     progress.note("interrupted: " + std::to_string(rows.size()) + " pair(s) complete and listed in " +
                   manifest.string() + "; run the same command again to continue");
     return 130;

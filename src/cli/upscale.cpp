@@ -1,12 +1,12 @@
 // microsr upscale INPUT... -o OUTPUT: the command lab users run most.
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
 
 #include "args.h"
 #include "background_write.h"
+#include "interrupts.h"
 #include "microsr/upscale.h"
 #include "progress.h"
 #include "subcommands.h"
@@ -60,8 +60,6 @@ options:
 exit status: 0 all done, 1 some inputs failed (listed at the end), 2 usage error, 130 interrupted.
 )";
 
-volatile std::sig_atomic_t g_interrupted = 0;
-extern "C" void on_sigint(int) { g_interrupted = 1; }
 struct Interrupted {};  // not an Error: it must pass through the tiler's out-of-memory retry
 
 TileOptions tile_options(const Args& args, const RRDBNetConfig& cfg, const Backend& backend, Precision precision) {
@@ -141,15 +139,13 @@ int run_upscale(int argc, char** argv) {
 
   Progress progress(int(plan.jobs.size()));
   opt.tiles.on_tile = [&](int done, int total) {
-    if (g_interrupted) throw Interrupted{};
+    if (InterruptGuard::requested()) throw Interrupted{};
     progress.tile_done(done, total);
   };
   opt.tiles.on_retry = [&](int next) {
     progress.note("out of memory; retrying with tile " + std::to_string(next));
   };
-  g_interrupted = 0;
-  std::signal(SIGINT, on_sigint);
-  std::signal(SIGTERM, on_sigint);
+  InterruptGuard interrupts;  // the first Ctrl-C stops after the current tile, a second at once
 
   std::vector<std::string> failures;
   int done = 0, skipped = 0;
@@ -227,9 +223,6 @@ int run_upscale(int argc, char** argv) {
                   "again to continue (finished outputs are skipped)");
     return 130;
   }
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-
   std::fprintf(stderr, "%d upscaled, %d skipped, %zu failed\n", done, skipped, failures.size() + plan.problems.size());
   if (done > 0) {
     const double total_s = seconds_since(run_start);
