@@ -236,10 +236,35 @@ ImageMetadata read_metadata(TIFF* tif) {
 
 }  // namespace
 
+namespace {
+
+// The full-resolution pages of an open TIFF: every directory except those marked as reduced-
+// resolution copies of another (NewSubfileType bit 0: thumbnails, pyramid levels). Leaves the
+// file at its first directory.
+int full_resolution_pages(TIFF* tif) {
+  int pages = 0;
+  do {
+    uint32_t subfile = 0;
+    if (!TIFFGetField(tif, TIFFTAG_SUBFILETYPE, &subfile) || !(subfile & FILETYPE_REDUCEDIMAGE)) ++pages;
+  } while (TIFFReadDirectory(tif));
+  TIFFSetDirectory(tif, 0);
+  return pages;
+}
+
+}  // namespace
+
 Image read_tiff(const std::string& path, int64_t max_pixels) {
   TiffFile file(path, "r");
   if (!file.get()) throw Error("cannot read " + path + ": not a valid TIFF file (" + file.reason("libtiff could not open it") + ")");
   file.forget_errors();  // open succeeded: what it complained about was not fatal
+  // A stack or a time series is several images: reading its first page alone would drop the
+  // rest without a word, so it is refused (a thumbnail beside one image is not a page).
+  const int pages = full_resolution_pages(file.get());
+  file.forget_errors();
+  if (pages > 1)
+    throw Error("cannot read " + path + ": it is a multi-page TIFF (" + std::to_string(pages) +
+                " full-resolution pages: a stack or a time series), and microsr reads one image per file; "
+                "split it into one file per page first (for example with tiffsplit, from libtiff-tools)");
   const TiffLayout layout = inspect(file.get(), path, max_pixels);
   Image img;
   img.width = int(layout.width), img.height = int(layout.height);
