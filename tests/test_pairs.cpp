@@ -123,6 +123,20 @@ TEST(PairsMake, EnlargesShortCropsKeepingAspectThenModCrops) {
   expect_error([&] { prepare_hr(img, r); }, "smaller than the scale 4");
 }
 
+// Issue 13, case 5: a 20000×1 strip would be enlarged to 2560000×128 (about 12 GB as floats);
+// it is refused before anything is allocated, with the sizes.
+TEST(PairsMake, AThinStripIsRefusedBeforeItsEnlargementIsAllocated) {
+  Image strip;
+  strip.width = 20000, strip.height = 1, strip.channels = 3;
+  strip.pixels.assign(std::size_t(20000) * 3, 0.5f);
+  PairRecipe recipe;
+  recipe.min_size = 128;
+  testing::expect_error([&] { prepare_hr(strip, recipe); }, "would make it 2560000×128 = 327680000 pixels");
+  strip.width = 2000, strip.pixels.resize(std::size_t(2000) * 3);
+  recipe.min_size = 32;  // 2000×1 → 64000×32: within the limit, enlarged as before
+  EXPECT_EQ(prepare_hr(strip, recipe).height, 32);
+}
+
 TEST(PairsMake, CliWritesPairsAtTheInputDepthWithAManifest) {
   Scratch s;
   ASSERT_EQ(make_pairs({kInputs, "-o", s.at("out"), "--min-size", "24"}), 0);

@@ -97,8 +97,17 @@ Image prepare_hr(const Image& source, const PairRecipe& recipe) {
   const int shorter = std::min(hr.width, hr.height);
   if (shorter < min_side) {
     const double f = double(min_side) / shorter;
-    const auto enlarged = [&](int side) { return std::max(min_side, int(std::floor(side * f + 0.5))); };
-    hr = resized(hr, enlarged(hr.width), enlarged(hr.height), recipe.resize);
+    const auto enlarged = [&](int side) { return std::max<int64_t>(min_side, int64_t(std::floor(side * f + 0.5))); };
+    // A thin strip (20000×1) would grow without bound: refuse an enlargement whose result
+    // microsr could not even read back, before allocating it.
+    const int64_t width = enlarged(hr.width), height = enlarged(hr.height);
+    require(width * height <= kDefaultMaxPixels,
+            "the HR crop is " + std::to_string(hr.width) + "×" + std::to_string(hr.height) +
+                ": enlarging its shorter side to --min-size " + std::to_string(min_side) + " would make it " +
+                std::to_string(width) + "×" + std::to_string(height) + " = " + std::to_string(width * height) +
+                " pixels, more than microsr reads back (" + std::to_string(kDefaultMaxPixels) +
+                "); a strip this thin is not a crop of one object: leave it out, or lower --min-size");
+    hr = resized(hr, int(width), int(height), recipe.resize);
     hr.metadata = scale_resolution(hr.metadata, f);
   }
   require(hr.width >= s && hr.height >= s, "the HR crop is " + std::to_string(hr.width) + "×" +
