@@ -51,6 +51,9 @@ struct DetectParams {
   double split_solidity = 0.95;  // in (0, 1]
   double split_saddle = 0.7;     // in (0, 1)
   bool fit_circles = true;       // stage 2's circle fits on accepted outlines
+  // 16-bit input: the sample value shown as white in the 8-bit gray the pipeline works on
+  // (gray_gain, segment.h); 0: the file's SMaxSampleValue, else the data's own bit depth.
+  int window_max = 0;
 };
 // Throws Error naming the parameter when a value is outside its range (even or non-positive
 // kernel sizes, a negative margin or area, min_area > max_area, circularity outside [0, 1]...).

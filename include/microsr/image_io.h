@@ -25,6 +25,8 @@ struct ImageMetadata {
   double x_resolution = 0, y_resolution = 0;  // pixels per resolution unit (TIFF XResolution/YResolution)
   int resolution_unit = 2;                    // TIFF ResolutionUnit: 1 none, 2 inch, 3 centimetre
   std::string description;                    // TIFF ImageDescription ("" when absent)
+  double max_sample_value = 0;                // TIFF SMaxSampleValue, in sample units (0: absent): a
+                                              // 12-bit camera writes 4095 in a 16-bit file
 };
 
 struct Image {

@@ -35,6 +35,14 @@ struct Plane8 {
 // 8 bits as round(v·255): exact for 8-bit sources; 16-bit sources are reduced to 8 bits this way
 // (the seed's pipeline was 8-bit). Gray images pass through; alpha is ignored.
 Plane8 to_gray8(const Image& image);
+// The same after multiplying every sample by `gain` (then clamped to [0, 1]): gray_gain's window.
+Plane8 to_gray8(const Image& image, double gain);
+// How much to brighten a 16-bit image before its 8-bit reduction, so that 10/12/14-bit camera data
+// in a 16-bit file (0..4095 of 65535 for 12 bits) is not read as nearly black: 65535 / W, where W
+// is `window_max` when > 0 (a fixed window, in sample units), else the file's SMaxSampleValue,
+// else 2^b - 1 for the smallest b in 8..16 that holds the brightest colour sample. 1 for 8-bit
+// images, and for 16-bit data that uses its 16 bits.
+double gray_gain(const Image& image, int window_max = 0);
 // One channel of `image` as round(v·255) (e.g. to cut the alpha or a colour plane out).
 Plane8 channel_to_8bit(const Image& image, int channel);
 

@@ -31,7 +31,9 @@ from a blob (parent: the blob's id; the blob's reason is "split"),
   file,id,cx,cy,radius,area,perimeter,circularity,x,y,w,h,accepted,reason,parent
 An image without disks gives no crops and no CSV rows; that is not an error.
 INPUT: image files (PNG, JPEG, BMP, TIFF; 8/16-bit; gray or RGB). 16-bit images are segmented on
-their 8-bit reduction; crops keep the original pixels.
+their 8-bit reduction over their real range — the file's SMaxSampleValue, else the smallest bit
+depth (8..16) that holds the brightest sample, so 12-bit camera data in a 16-bit file is not
+nearly black — or over 0..--window-max; crops keep the original pixels.
 
 options:
   -o, --output DIR        output folder (created if missing; required)
@@ -48,6 +50,8 @@ options:
   --min-circularity X     accepted when circularity > X, in [0, 1] (default 0.6)
   --margin M              pixels added around each disk's box before cropping (default 10)
   --min-crop S            crops are at least S×S pixels, kept inside the image (default 128)
+  --window-max N          16-bit input: the sample value shown as white when reducing to 8 bits
+                          (default 0: SMaxSampleValue, else the data's own bit depth)
   --classical             stage 1 only: the seed's pipeline as OpenCV runs it (touching disks stay
                           one blob; centre and radius from the outline, not fitted to the edge)
   --split-solidity S      blobs with area / convex hull area below S are examined for touching
@@ -72,6 +76,7 @@ DetectParams params_from(const Args& args) {
   p.min_circularity = args.get_double("--min-circularity", p.min_circularity);
   p.margin = args.get_int("--margin", p.margin);
   p.min_crop = args.get_int("--min-crop", p.min_crop);
+  p.window_max = args.get_int("--window-max", p.window_max);
   p.split = p.fit_circles = !args.has("--classical");
   p.split_solidity = args.get_double("--split-solidity", p.split_solidity);
   p.split_saddle = args.get_double("--split-saddle", p.split_saddle);
@@ -108,7 +113,8 @@ std::string process(const std::string& input, const fs::path& out_dir, const std
 int run_detect(int argc, char** argv) {
   const Args args(argc, argv,
                   {"-o", "--output", "--blur", "--block-size", "--c", "--open", "--close", "--min-area", "--max-area",
-                   "--min-circularity", "--margin", "--min-crop", "--split-solidity", "--split-saddle"},
+                   "--min-circularity", "--margin", "--min-crop", "--split-solidity", "--split-saddle",
+                   "--window-max"},
                   {"--invert", "--no-crops", "--classical"});
   if (args.help()) {
     std::fputs(kHelp, stdout);

@@ -71,6 +71,8 @@ std::string csv_field(const std::string& s) {
 }  // namespace
 
 void validate(const DetectParams& p) {
+  require(p.window_max >= 0 && p.window_max <= 65535, "--window-max must be in 0..65535 (0: automatic), got " +
+                                                          std::to_string(p.window_max));
   require_odd("--blur (Gaussian blur kernel size)", p.blur, 1);
   require_odd("--block-size (adaptive threshold block size)", p.block_size, 3);
   require_odd("--open (opening kernel size)", p.open, 1);
@@ -168,7 +170,7 @@ DetectionResult detect_disks_gray(const Plane8& gray, const DetectParams& params
 
 DetectionResult detect_disks(const Image& image, const DetectParams& params, const Refiner* refiner) {
   validate(params);
-  DetectionResult result = detect_disks_gray(to_gray8(image), params);
+  DetectionResult result = detect_disks_gray(to_gray8(image, gray_gain(image, params.window_max)), params);
   if (!refiner) return result;
   for (Detection& d : result.detections) {
     if (!d.accepted) continue;

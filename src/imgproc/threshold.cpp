@@ -232,6 +232,29 @@ Plane8 channel_to_8bit(const Image& image, int channel) {
   return out;
 }
 
+Plane8 to_gray8(const Image& image, double gain) {
+  if (gain == 1.0) return to_gray8(image);
+  Image brighter = image;
+  for (float& v : brighter.pixels) v = float(std::min(1.0, double(v) * gain));
+  return to_gray8(brighter);
+}
+
+double gray_gain(const Image& image, int window_max) {
+  require(window_max >= 0 && window_max <= 65535, "the gray window's white must be in 0..65535, got " +
+                                                      std::to_string(window_max));
+  if (image.bit_depth != 16) return 1.0;
+  if (window_max > 0) return 65535.0 / window_max;
+  if (image.metadata.max_sample_value > 0) return 65535.0 / std::min(65535.0, image.metadata.max_sample_value);
+  const int colour_planes = image.channels == 2 || image.channels == 4 ? image.channels - 1 : image.channels;
+  const std::size_t n = std::size_t(image.width) * image.height * colour_planes;
+  float brightest = 0;
+  for (std::size_t i = 0; i < n; ++i) brightest = std::max(brightest, image.pixels[i]);
+  const double top = std::round(double(brightest) * 65535.0);
+  int bits = 8;
+  while (bits < 16 && top > double((1 << bits) - 1)) ++bits;
+  return 65535.0 / double((1 << bits) - 1);
+}
+
 Plane8 to_gray8(const Image& image) {
   require(image.width >= 1 && image.height >= 1 && image.channels >= 1 && image.channels <= 4,
           "to_gray8: expected a non-empty image with 1 to 4 channels, got " + std::to_string(image.width) + "x" +

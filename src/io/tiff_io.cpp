@@ -231,12 +231,10 @@ ImageMetadata read_metadata(TIFF* tif) {
     m.resolution_unit = field_or<uint16_t>(tif, TIFFTAG_RESOLUTIONUNIT, RESUNIT_INCH);
   }
   if (const char* text = field_or<const char*>(tif, TIFFTAG_IMAGEDESCRIPTION, nullptr)) m.description = text;
+  double max_sample = 0;  // SMaxSampleValue: a 12-bit camera's 4095 in a 16-bit file
+  if (TIFFGetField(tif, TIFFTAG_SMAXSAMPLEVALUE, &max_sample) && max_sample > 0) m.max_sample_value = max_sample;
   return m;
 }
-
-}  // namespace
-
-namespace {
 
 // The full-resolution pages of an open TIFF: every directory except those marked as reduced-
 // resolution copies of another (NewSubfileType bit 0: thumbnails, pyramid levels). Leaves the
