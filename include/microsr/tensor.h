@@ -114,6 +114,14 @@ class Tensor {
   Layout layout_ = Layout::nchw;
 };
 
+// The NaN or infinite values of a dense host tensor (f32, or f16/bf16 judged by their bits: an
+// all-ones exponent): how many, and the index of the first (-1 when there are none). The weight
+// loaders and the tiler refuse such values instead of letting them become a black image.
+struct NonFinite {
+  int64_t count = 0, first = -1;
+};
+NonFinite find_non_finite(const Tensor& t);
+
 // f16 <-> f32 conversion (IEEE half), used by the weight loaders.
 float half_to_float(uint16_t h);
 uint16_t float_to_half(float f);

@@ -1,5 +1,6 @@
 #include "microsr/tensor.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -202,6 +203,22 @@ uint16_t float_to_half(float f) {
   const uint32_t rest = mantissa & 0x1fffu;
   if (rest > 0x1000u || (rest == 0x1000u && (h & 1))) ++h;  // may carry into the exponent: correct
   return h;
+}
+
+NonFinite find_non_finite(const Tensor& t) {
+  NonFinite found;
+  const auto note = [&](int64_t i) { found.first = found.first < 0 ? i : found.first, ++found.count; };
+  if (t.dtype() == DType::f32) {
+    const float* v = t.f32();
+    for (int64_t i = 0; i < t.numel(); ++i)
+      if (!std::isfinite(v[i])) note(i);
+  } else {
+    const uint16_t exponent = t.dtype() == DType::f16 ? 0x7C00 : 0x7F80;
+    const uint16_t* v = t.data<uint16_t>();
+    for (int64_t i = 0; i < t.numel(); ++i)
+      if ((v[i] & exponent) == exponent) note(i);
+  }
+  return found;
 }
 
 }  // namespace microsr

@@ -1,36 +1,12 @@
 // load_rrdbnet_weights: one entry point for every supported weight file.
-#include <cmath>
 #include <filesystem>
-#include <utility>
 
 #include "microsr/weights.h"
 
 namespace microsr {
-namespace {
-
-// Index of the first NaN or infinite value of a host tensor, and how many there are (-1, 0: none).
-// f16 and bf16 are judged by their bits: an all-ones exponent is Inf or NaN.
-std::pair<int64_t, int64_t> non_finite(const Tensor& t) {
-  int64_t first = -1, count = 0;
-  const auto note = [&](int64_t i) { first = first < 0 ? i : first, ++count; };
-  if (t.dtype() == DType::f32) {
-    const float* v = t.f32();
-    for (int64_t i = 0; i < t.numel(); ++i)
-      if (!std::isfinite(v[i])) note(i);
-  } else {
-    const uint16_t exponent = t.dtype() == DType::f16 ? 0x7C00 : 0x7F80;
-    const uint16_t* v = t.data<uint16_t>();
-    for (int64_t i = 0; i < t.numel(); ++i)
-      if ((v[i] & exponent) == exponent) note(i);
-  }
-  return {first, count};
-}
-
-}  // namespace
-
 void check_weights_finite(const StateDict& sd, const std::string& source) {
   for (const auto& [name, t] : sd.entries) {
-    const auto [first, count] = non_finite(t);
+    const auto [count, first] = find_non_finite(t);
     if (count > 0)
       throw Error(source + ": tensor " + name + " " + t.describe() + " holds " + std::to_string(count) +
                   " NaN or infinite value(s), the first at index " + std::to_string(first) +

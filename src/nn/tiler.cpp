@@ -41,9 +41,7 @@ struct Span {
 // so the image fails with a message instead, on every backend (CUDA's fp16 to_host counts them
 // too, with its own advice).
 void require_finite_output(const Tensor& y, const Span& rows, const Span& cols, std::size_t pieces) {
-  const float* v = y.f32();
-  int64_t bad = 0;
-  for (int64_t i = 0; i < y.numel(); ++i) bad += !std::isfinite(v[i]);
+  const int64_t bad = find_non_finite(y).count;
   if (bad == 0) return;
   throw Error("the network's output holds " + std::to_string(bad) + " NaN or infinite value(s) for " +
               (pieces > 1 ? std::to_string(pieces) + " tiles starting with the one" : std::string("the tile")) +
