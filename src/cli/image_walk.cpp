@@ -14,14 +14,17 @@ bool is_image_file(const std::string& path) {
   return kExtensions.count(ext) > 0;
 }
 
+fs::path absolute_normal(const fs::path& path) {
+  std::error_code ec;
+  const fs::path p = fs::weakly_canonical(path, ec);
+  return ec ? fs::absolute(path).lexically_normal() : p;
+}
+
 namespace {
 
-// True when `path` is `root` or lies below it (both made absolute and normalised, links resolved
-// where they exist).
+// True when `path` is `root` or lies below it; `root` is already absolute_normal.
 bool within(const fs::path& path, const fs::path& root) {
-  std::error_code ec;
-  const fs::path p = fs::weakly_canonical(path, ec), r = fs::weakly_canonical(root, ec);
-  const fs::path relative = p.lexically_relative(r);
+  const fs::path relative = absolute_normal(path).lexically_relative(root);
   return !relative.empty() && *relative.begin() != "..";
 }
 
@@ -31,7 +34,9 @@ std::vector<fs::path> list_images(const fs::path& folder, const fs::path& output
   std::vector<fs::path> found;
   // The output tree is left out only when it is strictly inside the folder: an output folder
   // equal to the input folder (with --suffix) holds the inputs too.
-  const bool output_nested = !output.empty() && within(output, folder) && !within(folder, output);
+  const fs::path output_normal = output.empty() ? fs::path() : absolute_normal(output);
+  const bool output_nested =
+      !output.empty() && within(output, absolute_normal(folder)) && !within(folder, output_normal);
   std::error_code ec;
   fs::recursive_directory_iterator it(folder, fs::directory_options::skip_permission_denied, ec), end;
   if (ec) {
@@ -44,7 +49,7 @@ std::vector<fs::path> list_images(const fs::path& folder, const fs::path& output
       break;
     }
     const fs::path& p = it->path();
-    if (output_nested && it->is_directory(ec) && within(p, output)) {
+    if (output_nested && it->is_directory(ec) && within(p, output_normal)) {
       it.disable_recursion_pending();  // our own earlier outputs
       continue;
     }

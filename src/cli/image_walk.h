@@ -10,6 +10,10 @@ namespace microsr::cli {
 // True for the extensions microsr reads: png, jpg, jpeg, bmp, tif, tiff (any case).
 bool is_image_file(const std::string& path);
 
+// The path made absolute and normalised, links resolved where they exist: the form in which two
+// paths to the same place compare equal.
+std::filesystem::path absolute_normal(const std::filesystem::path& path);
+
 // The image files below `folder`, recursively, sorted by path. Skipped: hidden files (".name":
 // an atomic write's ".NAME.partial-PID" among them) and the whole tree below `output` when it
 // lies strictly inside `folder` (a rerun must not take its own earlier outputs as inputs). A

@@ -26,13 +26,6 @@ std::string output_extension(const fs::path& input, const std::string& format) {
   return ext == ".tif" || ext == ".tiff" ? input.extension().string() : ".png";  // we write PNG and TIFF only
 }
 
-// The path made absolute and normalised (links resolved where they exist), for comparing paths.
-std::string absolute_normal(const std::string& path) {
-  std::error_code ec;
-  const fs::path p = fs::weakly_canonical(path, ec);
-  return (ec ? fs::absolute(path).lexically_normal() : p).string();
-}
-
 }  // namespace
 
 // OUTPUT names a single file when there is one input file and OUTPUT has an image extension;
@@ -69,12 +62,14 @@ UpscalePlan plan_upscale(const std::vector<std::string>& inputs, const std::stri
   }
   // An input that another input's job writes is this tool's own file from an earlier run (an
   // output folder equal to the input folder, with --suffix): left out, with a note.
-  std::set<std::string> outputs;
-  for (const auto& job : plan.jobs) outputs.insert(absolute_normal(job.output));
+  std::vector<fs::path> output_of;  // absolute_normal of each job's output, computed once
+  for (const auto& job : plan.jobs) output_of.push_back(absolute_normal(job.output));
+  const std::set<fs::path> outputs(output_of.begin(), output_of.end());
   std::vector<UpscaleJob> inputs_only;
-  for (const auto& job : plan.jobs) {
-    const std::string input = absolute_normal(job.input);
-    if (outputs.count(input) && input != absolute_normal(job.output))
+  for (std::size_t j = 0; j < plan.jobs.size(); ++j) {
+    const UpscaleJob& job = plan.jobs[j];
+    const fs::path input = absolute_normal(job.input);
+    if (outputs.count(input) && input != output_of[j])
       plan.notes.push_back(job.input + ": an output of this command (an earlier run's), not an input");
     else
       inputs_only.push_back(job);
