@@ -217,9 +217,10 @@ void check_plane(const char* what, const Plane8& p) {
               std::to_string(p.width) + "x" + std::to_string(p.height) + " with " + std::to_string(p.pixels.size()));
 }
 
-}  // namespace
-
-Plane8 channel_to_8bit(const Image& image, int channel) {
+// One channel (or, for colour images, the BT.601 gray) as 8-bit levels, each sample first turned
+// into a level by `level` (to_8bit, or to_8bit after a gain): one pass, no copy of the image.
+template <class Level>
+Plane8 channel_levels(const Image& image, int channel, Level level) {
   require(channel >= 0 && channel < image.channels,
           "channel_to_8bit: channel " + std::to_string(channel) + " of a " + std::to_string(image.channels) +
               "-channel image");
@@ -228,15 +229,38 @@ Plane8 channel_to_8bit(const Image& image, int channel) {
   const long n = long(out.pixels.size());
   uint8_t* dst = out.pixels.data();
 #pragma omp parallel for schedule(dynamic, 1 << 16) if (n >= kParallelMin)
-  for (long i = 0; i < n; ++i) dst[i] = uint8_t(to_8bit(in[i]));
+  for (long i = 0; i < n; ++i) dst[i] = uint8_t(level(in[i]));
   return out;
 }
 
+template <class Level>
+Plane8 gray_levels(const Image& image, Level level) {
+  require(image.width >= 1 && image.height >= 1 && image.channels >= 1 && image.channels <= 4,
+          "to_gray8: expected a non-empty image with 1 to 4 channels, got " + std::to_string(image.width) + "x" +
+              std::to_string(image.height) + "x" + std::to_string(image.channels));
+  if (image.channels <= 2) return channel_levels(image, 0, level);  // gray, or gray + alpha
+  Plane8 out(image.width, image.height);
+  const float *r = image.plane(0), *g = image.plane(1), *b = image.plane(2);
+  const long n = long(out.pixels.size());
+  uint8_t* dst = out.pixels.data();
+#pragma omp parallel for schedule(dynamic, 1 << 16) if (n >= kParallelMin)
+  for (long i = 0; i < n; ++i)
+    dst[i] = uint8_t((9798 * level(r[i]) + 19235 * level(g[i]) + 3735 * level(b[i]) + (1 << 14)) >> 15);
+  return out;
+}
+
+// A lambda, not the function's address: the loops then inline it and vectorise.
+constexpr auto kLevel = [](float v) { return to_8bit(v); };
+
+}  // namespace
+
+Plane8 channel_to_8bit(const Image& image, int channel) { return channel_levels(image, channel, kLevel); }
+
+Plane8 to_gray8(const Image& image) { return gray_levels(image, kLevel); }
+
 Plane8 to_gray8(const Image& image, double gain) {
   if (gain == 1.0) return to_gray8(image);
-  Image brighter = image;
-  for (float& v : brighter.pixels) v = float(std::min(1.0, double(v) * gain));
-  return to_gray8(brighter);
+  return gray_levels(image, [gain](float v) { return to_8bit(float(std::min(1.0, double(v) * gain))); });
 }
 
 double gray_gain(const Image& image, int window_max) {
@@ -253,21 +277,6 @@ double gray_gain(const Image& image, int window_max) {
   int bits = 8;
   while (bits < 16 && top > double((1 << bits) - 1)) ++bits;
   return 65535.0 / double((1 << bits) - 1);
-}
-
-Plane8 to_gray8(const Image& image) {
-  require(image.width >= 1 && image.height >= 1 && image.channels >= 1 && image.channels <= 4,
-          "to_gray8: expected a non-empty image with 1 to 4 channels, got " + std::to_string(image.width) + "x" +
-              std::to_string(image.height) + "x" + std::to_string(image.channels));
-  if (image.channels <= 2) return channel_to_8bit(image, 0);  // gray, or gray + alpha
-  Plane8 out(image.width, image.height);
-  const float *r = image.plane(0), *g = image.plane(1), *b = image.plane(2);
-  const long n = long(out.pixels.size());
-  uint8_t* dst = out.pixels.data();
-#pragma omp parallel for schedule(dynamic, 1 << 16) if (n >= kParallelMin)
-  for (long i = 0; i < n; ++i)
-    dst[i] = uint8_t((9798 * to_8bit(r[i]) + 19235 * to_8bit(g[i]) + 3735 * to_8bit(b[i]) + (1 << 14)) >> 15);
-  return out;
 }
 
 double gaussian_sigma_for_size(int ksize) { return 0.3 * ((ksize - 1) * 0.5 - 1) + 0.8; }
