@@ -3,10 +3,9 @@
 // 7-10 s against 0.33 s of network: written in turn, the GPU waited on the encoder.
 #pragma once
 #include <chrono>
-#include <exception>
 #include <future>
-#include <optional>
 #include <string>
+#include <utility>
 
 #include "microsr/image_io.h"
 

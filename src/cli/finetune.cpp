@@ -63,7 +63,6 @@ gradient that is not finite stops the run with the last good checkpoint kept.
 exit status: 0 done (or stopped by --max-iterations), 1 error, 130 interrupted (checkpoint saved).
 )";
 
-
 std::string with_suffix(const std::string& out, const std::string& suffix) {
   fs::path p(out);
   return (p.parent_path() / p.stem()).string() + suffix;

@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "args.h"
+#include "image_walk.h"
+#include "interrupts.h"
 #include "microsr/pairs.h"
 #include "progress.h"
 #include "subcommands.h"
-#include "image_walk.h"
-#include "interrupts.h"
 
 namespace microsr::cli {
 namespace fs = std::filesystem;
@@ -54,7 +54,6 @@ options:
 
 exit status: 0 all done, 1 some inputs failed (listed at the end), 2 usage error, 130 interrupted.
 )";
-
 
 struct Input {
   fs::path file;
