@@ -207,6 +207,16 @@ def run_train(args):
     if other:
         rows.add(f"torch default (TF32 convs) {shape}, it/s", torch=fmt_number(other["iterations_per_second"]),
                  ratio=ratio_text(o_its / other["iterations_per_second"]) if o_its else "")
+    # Where a step's time goes, each phase timed with the device drained after it (torch has no
+    # prepare phase: its convolutions read the parameters as they are).
+    our_phases, their_phases = (mine or {}).get("phases_s", {}), (theirs or {}).get("phases_s", {})
+    for phase in ["forward", "loss", "backward", "optimizer", "prepare"]:
+        o, t = our_phases.get(phase), their_phases.get(phase)
+        if o is None and t is None:
+            continue
+        rows.add(f"train phase {phase} {shape} fp32, ms", fmt_number(1e3 * o) if o is not None else "",
+                 fmt_number(1e3 * t) if t is not None else "", ratio_text(t / o) if o and t else "",
+                 note="device drained after each phase; ratio = torch / ours")
     if theirs or mine:
         rows.add("peak device MB train", fmt_number((mine or {}).get("peak_device_mb")),
                  fmt_number((theirs or {}).get("peak_device_mb")))

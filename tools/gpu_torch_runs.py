@@ -198,11 +198,33 @@ def run_train(args):
         seconds.append(time.perf_counter() - start)
     total = time.perf_counter() - total_start
     median = statistics.median(seconds)
+
+    # Where the time goes: the same iterations, the device drained after each phase (as microsr's
+    # bench --mode train does). Medians per phase.
+    def phased_iteration():
+        marks = [time.perf_counter()]
+
+        def mark():
+            sync(args.device)
+            marks.append(time.perf_counter())
+        optimizer.zero_grad(set_to_none=True)
+        sr = model(lr)
+        mark()
+        loss = F.l1_loss(sr, hr)
+        mark()
+        loss.backward()
+        mark()
+        optimizer.step()
+        mark()
+        return [b - a for a, b in zip(marks, marks[1:])]
+    phase_runs = [phased_iteration() for _ in range(args.reps)]
+    phases = {name: statistics.median(run[i] for run in phase_runs)
+              for i, name in enumerate(["forward", "loss", "backward", "optimizer"])}
     print(json.dumps(dict(variant=args.variant, batch=args.batch, size=args.size,
                           seconds_median=median, seconds_best=min(seconds),
                           iterations_per_second=1 / median, throughput_its=args.reps / total,
                           final_loss=float(loss), peak_device_mb=peak_mb(args.device),
-                          torch=torch.__version__, note=note)), flush=True)
+                          phases_s=phases, torch=torch.__version__, note=note)), flush=True)
     return 0
 
 

@@ -36,6 +36,17 @@ struct TrainerOptions {
   AdamStep adam;              // beta1, beta2, eps, weight_decay, decoupled (lr and t are set per step)
   double ema_decay = 0.999;  // 0: no EMA
   double clip_grad_norm = 0;   // > 0: scale the gradients down to this global L2 norm when above
+  // Benchmarks only: wait for the device after each phase of a step and keep the wall-clock time
+  // of each (Trainer::last_phases). Costs a few synchronisations per step.
+  bool time_phases = false;
+};
+
+// Where one step's time went (seconds), when TrainerOptions::time_phases is on. The phases are
+// sequential and cover the whole step: forward (with tape) → loss (L1 and ∂loss/∂sr) → backward
+// (every gradient, plus their global norm) → optimizer (clipping, Adam, EMA) → prepare (the
+// convolutions re-prepared from the updated weights).
+struct TrainPhaseSeconds {
+  double forward = 0, loss = 0, backward = 0, optimizer = 0, prepare = 0;
 };
 
 class Trainer {
@@ -50,6 +61,8 @@ class Trainer {
 
   int64_t steps_done() const { return steps_; }
   double last_grad_norm() const { return last_grad_norm_; }
+  const TrainPhaseSeconds& last_phases() const { return phases_; }
+  void set_time_phases(bool on) { options_.time_phases = on; }
 
   // The weights (basicsr names, host copies) and their EMA (the weights themselves when off).
   StateDict weights() const { return net_.state_dict(); }
@@ -68,6 +81,7 @@ class Trainer {
   Tensor grads_, exp_avg_, exp_avg_sq_, ema_;  // flat, laid out like net_.parameters()
   int64_t steps_ = 0;
   double last_grad_norm_ = 0;
+  TrainPhaseSeconds phases_;
 };
 
 // A training checkpoint: one safetensors file holding the weights ("weights.<key>"), the optimizer

@@ -45,14 +45,33 @@ int run_bench_train(const Args& args) {
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(seconds.begin(), seconds.end());
+
+  // Where the time goes: the same steps again, the device drained after each phase (so their sum
+  // is a little above the step time measured without the waits). Medians per phase.
+  trainer.set_time_phases(true);
+  std::vector<TrainPhaseSeconds> phase_runs;
+  for (int r = 0; r < reps; ++r) {
+    trainer.step(lr_dev, hr_dev, 1e-4);
+    phase_runs.push_back(trainer.last_phases());
+  }
+  auto phase_median = [&](double TrainPhaseSeconds::*phase) {
+    std::vector<double> v;
+    for (const auto& p : phase_runs) v.push_back(p.*phase);
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
   const double device_mb = double(device_memory_stats(*backend).peak_reserved) / (1 << 20);
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   const double median = seconds[seconds.size() / 2];
   std::printf("{\"mode\": \"train\", \"size\": %d, \"batch\": %d, \"seconds_median\": %.6f, \"seconds_best\": %.6f, "
-              "\"images_per_s\": %.3f, \"peak_rss_mb\": %.1f, \"peak_device_mb\": %.1f, \"backend\": \"%s\"}\n",
+              "\"images_per_s\": %.3f, \"peak_rss_mb\": %.1f, \"peak_device_mb\": %.1f, \"backend\": \"%s\", "
+              "\"phases_s\": {\"forward\": %.6f, \"loss\": %.6f, \"backward\": %.6f, \"optimizer\": %.6f, "
+              "\"prepare\": %.6f}}\n",
               size, batch, median, seconds.front(), batch / median, usage.ru_maxrss / 1024.0, device_mb,
-              backend->name().c_str());
+              backend->name().c_str(), phase_median(&TrainPhaseSeconds::forward),
+              phase_median(&TrainPhaseSeconds::loss), phase_median(&TrainPhaseSeconds::backward),
+              phase_median(&TrainPhaseSeconds::optimizer), phase_median(&TrainPhaseSeconds::prepare));
   return 0;
 }
 

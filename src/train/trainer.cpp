@@ -1,4 +1,5 @@
 // One fine-tuning iteration: forward with a tape, L1, backward, optional clipping, Adam, EMA.
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -32,6 +33,29 @@ StateDict split_flat(const Tensor& flat_host, const RRDBNetConfig& config) {
   }
   return sd;
 }
+
+// With TrainerOptions::time_phases: mark() drains the device and charges the time since the
+// previous mark to one phase. Without it, mark() does nothing.
+class PhaseClock {
+ public:
+  PhaseClock(Backend& backend, bool on) : backend_(backend), on_(on) {
+    if (!on_) return;
+    synchronize_device(backend_);
+    last_ = std::chrono::steady_clock::now();
+  }
+  void mark(double& phase_seconds) {
+    if (!on_) return;
+    synchronize_device(backend_);
+    const auto now = std::chrono::steady_clock::now();
+    phase_seconds = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+  }
+
+ private:
+  Backend& backend_;
+  bool on_;
+  std::chrono::steady_clock::time_point last_;
+};
 }  // namespace
 
 Trainer::Trainer(RRDBNet& net, Backend& backend, const TrainerOptions& options)
@@ -54,13 +78,16 @@ double Trainer::step(const Tensor& lr_images, const Tensor& hr_images, double le
   const Tensor target = hr_images.device() == backend_.device() ? hr_images : backend_.to_device(hr_images);
 
   // Forward, keeping what backward needs; L1 and its gradient ∂loss/∂sr.
+  PhaseClock clock(backend_, options_.time_phases);
   RRDBNetTape tape;
   const Tensor sr = net_.forward(x, &tape);
+  clock.mark(phases_.forward);
   require(sr.shape() == target.shape(), "training batch: the network makes " + shape_str(sr.shape()) +
                                             " from " + shape_str(x.shape()) + ", but the HR images are " +
                                             shape_str(target.shape()));
   Tensor d_sr = backend_.empty(sr.shape());
   const double loss = backend_.l1_loss(&d_sr, sr, target);
+  clock.mark(phases_.loss);
   require(std::isfinite(loss), "the training loss is " + std::to_string(loss) + " at step " +
                                    std::to_string(steps_ + 1) + "; the weights were not updated");
 
@@ -72,6 +99,7 @@ double Trainer::step(const Tensor& lr_images, const Tensor& hr_images, double le
   require(std::isfinite(last_grad_norm_), "the gradients are not finite at step " + std::to_string(steps_ + 1) +
                                               " (norm " + std::to_string(last_grad_norm_) +
                                               "); the weights were not updated");
+  clock.mark(phases_.backward);
   // As torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1.
   if (options_.clip_grad_norm > 0) {
     const double coef = options_.clip_grad_norm / (last_grad_norm_ + 1e-6);
@@ -84,7 +112,9 @@ double Trainer::step(const Tensor& lr_images, const Tensor& hr_images, double le
   adam.t = ++steps_;
   backend_.adam_step(net_.parameters(), exp_avg_, exp_avg_sq_, grads_, adam);
   if (ema_.defined()) backend_.ema_update(ema_, net_.parameters(), options_.ema_decay);
+  clock.mark(phases_.optimizer);
   net_.weights_updated();
+  clock.mark(phases_.prepare);
   return loss;
 }
 
