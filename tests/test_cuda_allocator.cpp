@@ -115,6 +115,7 @@ TEST(CudaAllocatorBookkeeping, OutOfMemoryFlushesTheCacheThenAsksThePressureHand
                                  "CUDA out of memory: cannot allocate 2.0 KiB for the third block");
   EXPECT_EQ(asked, 1);
   microsr::testing::expect_error([&] { alloc->allocate(2000, "x"); }, "Use a smaller --tile or --batch");
+  EXPECT_THROW(alloc->allocate(2000, "y"), OutOfMemory) << "the tiler catches the type, not the words";
 
   // A handler that frees memory (the backend dropping its recordings) lets the allocation succeed.
   alloc->set_pressure_handler([&] {

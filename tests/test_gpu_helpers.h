@@ -21,7 +21,7 @@
   do {                                                                                               \
     std::string why_;                                                                                \
     if (!::microsr::cuda_available(&why_))                                                           \
-      GTEST_SKIP() << (why_.rfind("no CUDA device", 0) == 0 ? why_ : "no CUDA device (" + why_ + ")"); \
+      GTEST_SKIP() << "no CUDA device: " << why_;                                                    \
   } while (0)
 
 namespace microsr::gpu_testing {

@@ -159,8 +159,9 @@ TEST(GpuMemory, ASecondForwardAllocatesNothingNew) {
 TEST(GpuMemory, OutOfMemorySaysSoWithSizes) {
   SKIP_WITHOUT_CUDA_DEVICE();
   auto gpu = cuda_backend();
-  // 2^48 floats = 1 PiB: no device has that. The tiler retries on "out of memory".
+  // 2^48 floats = 1 PiB: no device has that. The tiler retries on OutOfMemory.
   microsr::testing::expect_error([&] { gpu->empty({1 << 16, 1 << 16, 1 << 8, 1 << 8}); }, "out of memory");
+  EXPECT_THROW(gpu->empty({1 << 16, 1 << 16, 1 << 8, 1 << 8}), OutOfMemory);
   // And the backend still works afterwards.
   const Tensor x = random_tensor({1, 3, 4, 4}, 93);
   microsr::testing::expect_close(gpu->to_host(gpu->to_device(x)), x, 0.0, "after an OOM");

@@ -176,18 +176,22 @@ TEST_F(TilerSmallNet, RejectsBadOptions) {
   expect_error([&] { upscale_tiled(net, *backend, random_image(1, 8, 8, 1), {}); }, "[1, 3, H, W]");
 }
 
-// The CPU backend with a memory limit: an allocation above `limit_bytes` fails like a full device,
-// as std::bad_alloc (host) or, given a message, as an Error (how the CUDA backend reports).
+// The CPU backend with a memory limit: an allocation above `limit_bytes` fails the way `failure`
+// says: std::bad_alloc (a full host), OutOfMemory (a full device, as the CUDA backend reports it),
+// or any other Error.
+enum class Failure { host_bad_alloc, device_out_of_memory, other_error };
+
 class LimitedBackend : public Backend {
  public:
-  explicit LimitedBackend(int64_t limit_bytes, std::string error_message = "")
-      : limit_(limit_bytes), error_message_(std::move(error_message)) {}
+  explicit LimitedBackend(int64_t limit_bytes, Failure failure = Failure::host_bad_alloc, std::string message = "")
+      : limit_(limit_bytes), failure_(failure), message_(std::move(message)) {}
   Device device() const override { return inner_->device(); }
   std::string name() const override { return "limited cpu"; }
   Tensor empty(const Shape& shape, DType dtype) override {
     if (shape_numel(shape) * int64_t(dtype_size(dtype)) > limit_) {
       ++failures;
-      if (!error_message_.empty()) throw Error(error_message_);
+      if (failure_ == Failure::device_out_of_memory) throw OutOfMemory(message_);
+      if (failure_ == Failure::other_error) throw Error(message_);
       throw std::bad_alloc();
     }
     return inner_->empty(shape, dtype);
@@ -214,14 +218,15 @@ class LimitedBackend : public Backend {
  private:
   std::unique_ptr<Backend> inner_ = make_cpu_backend();
   int64_t limit_;
-  std::string error_message_;
+  Failure failure_;
+  std::string message_;
 };
 
 TEST(TilerOutOfMemory, RetriesWithHalvedTiles) {
-  for (std::string message : {"", "cudaMalloc: Out of memory (test limit)"}) {
+  for (Failure failure : {Failure::host_bad_alloc, Failure::device_out_of_memory}) {
     // The largest activation of a piece of p×p input pixels is num_feat (4) × (4p)² floats:
     // 25 600 bytes for p = 20, so tiles of 64 (pieces ~74) and 32 (~42) fail and 16 (≤ 26) fits.
-    LimitedBackend limited(4 * 16 * 4 * 26 * 26, message);
+    LimitedBackend limited(4 * 16 * 4 * 26 * 26, failure, "cudaMalloc failed (test limit)");
     RRDBNet net(small_x4(), random_weights(small_x4(), 5), limited);
     const Tensor x = random_image(3, 64, 64, 8);
     TileOptions opt;
@@ -229,7 +234,7 @@ TEST(TilerOutOfMemory, RetriesWithHalvedTiles) {
     std::vector<int> retries;
     opt.on_retry = [&](int tile) { retries.push_back(tile); };
     const Tensor y = upscale_tiled(net, limited, x, opt);
-    EXPECT_EQ(retries, (std::vector<int>{32, 16})) << (message.empty() ? "bad_alloc" : message);
+    EXPECT_EQ(retries, (std::vector<int>{32, 16})) << (failure == Failure::host_bad_alloc ? "bad_alloc" : "OutOfMemory");
     EXPECT_EQ(limited.failures, 2);
     // Same as asking for 16 in the first place.
     TileOptions direct = opt;
@@ -247,12 +252,15 @@ TEST(TilerOutOfMemory, GivesUpAtTheFloorWithAClearError) {
 }
 
 TEST(TilerOutOfMemory, OtherErrorsAreNotRetried) {
-  LimitedBackend limited(1024, "conv2d: weights of the wrong shape");
-  RRDBNet net(small_x4(), random_weights(small_x4(), 5), limited);
-  TileOptions opt;
-  opt.on_retry = [](int) { ADD_FAILURE() << "retried"; };
-  expect_error([&] { upscale_tiled(net, limited, random_image(3, 16, 16, 1), opt); }, "wrong shape");
-  EXPECT_EQ(limited.failures, 1);
+  // The type decides, not the words: a plain Error that mentions memory is not retried either.
+  for (std::string message : {"conv2d: weights of the wrong shape", "a file said: out of memory"}) {
+    LimitedBackend limited(1024, Failure::other_error, message);
+    RRDBNet net(small_x4(), random_weights(small_x4(), 5), limited);
+    TileOptions opt;
+    opt.on_retry = [](int) { ADD_FAILURE() << "retried"; };
+    expect_error([&] { upscale_tiled(net, limited, random_image(3, 16, 16, 1), opt); }, message);
+    EXPECT_EQ(limited.failures, 1) << message;
+  }
 }
 
 // The estimate reproduces its calibration (RealESRGAN_x4plus, 192×192 piece: 580.6 MiB measured

@@ -153,7 +153,9 @@ struct CudaOptions {
 std::unique_ptr<Backend> make_cuda_backend(int device_index = 0, const CudaOptions& options = {});
 // The convolution variants make_cuda_backend accepts (empty without the CUDA backend).
 std::vector<std::string> cuda_conv_variants();
-// True when this build has the CUDA backend and a CUDA device is present.
+// True when this build has the CUDA backend and a CUDA device is present. Otherwise `why_not`
+// gets the reason, as a clause to follow "no CUDA device: " (the runtime's own words, or that
+// this build has no CUDA backend).
 bool cuda_available(std::string* why_not = nullptr);
 
 struct CudaDeviceInfo {

@@ -114,7 +114,7 @@ void CudaAllocator::free_cached() {
 void CudaAllocator::throw_out_of_memory(std::size_t size, const std::string& what) {
   std::size_t free_bytes = 0, total_bytes = 0;
   source_.info(&free_bytes, &total_bytes);
-  throw Error("CUDA out of memory: cannot allocate " + mib(int64_t(size)) + " for " + what + " on " +
+  throw OutOfMemory("CUDA out of memory: cannot allocate " + mib(int64_t(size)) + " for " + what + " on " +
               source_.device.str() + " (device: " + mib(int64_t(free_bytes)) + " free of " +
               mib(int64_t(total_bytes)) + "; this process holds " + mib(reserved_) + ", " + mib(in_use_) +
               " of it in use). Use a smaller --tile or --batch");
@@ -133,7 +133,7 @@ void* CudaAllocator::allocate(std::size_t bytes, const std::string& what) {
   if (!block) block = take_from_driver(size, what);
   // Give the cache back to the driver and retry — but not while a pool is open: the pool is a
   // CUDA graph being captured, and cudaFree synchronises the device, which a capture forbids
-  // (the capture would be invalidated). The capture then fails with "out of memory" and the
+  // (the capture would be invalidated). The capture then fails with OutOfMemory and the
   // pass runs uncaptured, where the cache and the pressure handler can free memory.
   if (!block && !open_pool_) {
     free_cached();

@@ -16,7 +16,7 @@
 //     given back to the driver while a pool is open (cudaFree would break the capture).
 //   * When the driver has no memory left, the cache is emptied and the request tried again; then
 //     the pressure handler (the backend drops its recordings, releasing their pools) gets one
-//     chance; then the Error says "out of memory" with the sizes involved (the tiler retries with
+//     chance; then it throws OutOfMemory, naming the sizes involved (the tiler retries with
 //     a smaller tile on that phrase).
 //   * Statistics: bytes in tensors and pools now and at the peak, bytes reserved from the driver
 //     now and at the peak, and the number of driver allocations (tests check that reuse happens).

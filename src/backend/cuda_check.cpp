@@ -15,13 +15,12 @@ std::string short_call(const char* call) {
 void throw_cuda_error(cudaError_t status, const char* call, const std::string& context) {
   std::string message = "CUDA error in " + context + ": " + short_call(call) + " returned " +
                         cudaGetErrorName(status) + " (" + cudaGetErrorString(status) + ")";
-  if (status == cudaErrorMemoryAllocation)
-    message += " — the GPU is out of memory; use a smaller --tile or --batch";
-  else
-    message += ". An earlier asynchronous failure may surface here; set MICROSR_CUDA_SYNC=1 to pin it down";
   // Clear a non-sticky error so that the next check does not report it again.
   cudaGetLastError();
-  throw Error(message);
+  if (status == cudaErrorMemoryAllocation)
+    throw OutOfMemory(message + " — the GPU is out of memory; use a smaller --tile or --batch");
+  throw DeviceError(message +
+                    ". An earlier asynchronous failure may surface here; set MICROSR_CUDA_SYNC=1 to pin it down");
 }
 
 void throw_cudnn_error(cudnnStatus_t status, const char* call, const std::string& context) {
@@ -29,7 +28,7 @@ void throw_cudnn_error(cudnnStatus_t status, const char* call, const std::string
                         cudnnGetErrorString(status);
   if (status == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED ||
       status == CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED)
-    message += " — out of memory; use a smaller --tile or --batch";
+    throw OutOfMemory(message + " — out of memory; use a smaller --tile or --batch");
   throw Error(message);
 }
 

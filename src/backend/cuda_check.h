@@ -4,8 +4,9 @@
 //   MICROSR_CUDA_CHECK(cudaMemcpyAsync(...), "to_host " + t.describe());
 //   MICROSR_CUDNN_CHECK(cudnnConvolutionForward(...), "conv2d " + shapes);
 //
-// The context expression is only evaluated when the call failed. Out-of-memory failures say
-// "out of memory" (the tiler halves the tile and retries on exactly that phrase).
+// The context expression is only evaluated when the call failed. Out-of-memory failures throw
+// OutOfMemory (the tiler halves the tile and retries on it), other CUDA failures DeviceError, and
+// other cuDNN statuses a plain Error (include/microsr/error.h).
 #pragma once
 #include <cuda_runtime.h>
 #include <cudnn.h>

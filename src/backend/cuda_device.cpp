@@ -13,9 +13,7 @@ bool cuda_available(std::string* why_not) {
   const cudaError_t err = cudaGetDeviceCount(&count);
   if (err != cudaSuccess || count == 0) {
     if (err != cudaSuccess) cudaGetLastError();
-    if (why_not)
-      *why_not = err != cudaSuccess ? std::string("no CUDA device: ") + cudaGetErrorString(err)
-                                    : std::string("no CUDA device present");
+    if (why_not) *why_not = err != cudaSuccess ? cudaGetErrorString(err) : "the CUDA driver reports none";
     return false;
   }
   return true;
@@ -23,7 +21,7 @@ bool cuda_available(std::string* why_not) {
 
 CudaDeviceInfo cuda_device_info(int device_index) {
   std::string why;
-  if (!cuda_available(&why)) throw Error(why);
+  if (!cuda_available(&why)) throw Error("no CUDA device: " + why);
   cudaDeviceProp prop{};
   MICROSR_CUDA_CHECK(cudaGetDeviceProperties(&prop, device_index),
                      "reading the properties of cuda:" + std::to_string(device_index));

@@ -116,13 +116,14 @@ class GraphEngine final : public ConvEngine {
       auto p = std::make_unique<Plan>();
       try {
         build(*p, t, epi, key);
+      } catch (const OutOfMemory&) {  // the tiler's cue, not a refusal
+        throw;
+      } catch (const DeviceError&) {  // a CUDA failure is no refusal either (it may be sticky)
+        throw;
       } catch (const Error& e) {  // an attribute this cuDNN lacks, a graph it cannot finalize
-        const std::string message = e.what();
-        // Out of memory is the tiler's cue; a CUDA error is no refusal (it may be sticky).
-        if (message.find("out of memory") != std::string::npos || message.rfind("CUDA error", 0) == 0) throw;
         p->plans.clear();
         p->workspace.clear();
-        p->refusal = message;
+        p->refusal = e.what();
       }
       // Timing runs the plans, outside the try: a CUDA error there is real, not a refusal.
       if (!p->plans.empty()) rank_by_time(*p, t, epi, key);

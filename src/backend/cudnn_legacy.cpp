@@ -115,7 +115,7 @@ class LegacyEngine final : public ConvEngine {
       while (!workspace) {
         try {
           workspace = std::make_unique<DeviceScratch>(ctx_.allocator, limit, "the algorithm search of " + what);
-        } catch (const Error&) {  // not even the bounded workspace fits: search with less
+        } catch (const OutOfMemory&) {  // not even the bounded workspace fits: search with less
           if (limit == 0) throw;
           limit = limit > (16u << 20) ? limit / 4 : 0;
         }

@@ -34,7 +34,7 @@ std::unique_ptr<Backend> make_backend(const DeviceChoice& choice) {
     // those who asked for a GPU, and --device cuda gives them.
     if (!cuda) std::fprintf(stderr, "no usable GPU: running on the CPU (--device cuda says why)\n");
   } else if (cuda && !cuda_available(&why)) {
-    throw Error("--device " + device + ": " + why);
+    throw Error("--device " + device + ": no CUDA device: " + why);
   }
   if (cuda) {
     CudaOptions options;

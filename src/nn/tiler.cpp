@@ -9,7 +9,6 @@
 #include "microsr/tiler.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <new>
@@ -163,12 +162,6 @@ void accumulate(Tensor& out, const Tensor& piece, int64_t n, const Span& row, co
     }
 }
 
-bool is_out_of_memory(const Error& e) {
-  std::string message = e.what();
-  for (char& ch : message) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return message.find("out of memory") != std::string::npos;
-}
-
 // One attempt with a fixed tile size on the padded image xp [1][C][H'][W'] (H', W' multiples of
 // `divisor`); returns [1][C'][H'·s][W'·s].
 Tensor run_tiles(RRDBNet& net, Backend& backend, const Tensor& xp, const TileOptions& opt, int64_t tile,
@@ -252,9 +245,8 @@ Tensor upscale_tiled(RRDBNet& net, Backend& backend, const Tensor& x, const Tile
     try {
       // RealESRGANer.post_process: crop the mod padding, then the pre-padding (both bottom/right).
       return crop_top_left(run_tiles(net, backend, xp, opt, tile, divisor), h * s, w * s);
-    } catch (const std::bad_alloc&) {
-    } catch (const Error& e) {
-      if (!is_out_of_memory(e)) throw;
+    } catch (const std::bad_alloc&) {  // host memory
+    } catch (const OutOfMemory&) {      // device memory
     }
     const int64_t current = tile > 0 ? tile : std::max(xp.dim(2), xp.dim(3));
     require(current > opt.min_tile, "out of memory even with " + std::to_string(current) + "×" +
