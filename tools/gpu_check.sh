@@ -420,63 +420,28 @@ step_seed() {
 # pass) with application replay (nothing saved or restored), the warm-up pass skipped
 # (GPU_CHECK_PROFILE_SKIP launches: a 256² warm-up with cuDNN's plan timing is estimated at
 # ~900), then GPU_CHECK_PROFILE_KERNELS launches (a forward pass is ~700).
+# ncu's per-kernel breakdown of one timed pass, loading and warm-up left out (bench brackets its
+# timed passes with cudaProfilerStart/Stop; ncu --profile-from-start off). Application replay: the
+# program runs once per metric pass. Two jobs: an fp16 forward at the speed verdict's size, and
+# one training step (fp32, batch 4, 32×32).
 step_profile() {
   ensure_built || return 1
   if [ "$SIMULATE" = 1 ]; then row profile "ncu profile" "" "" "" "" INFO "simulated: no GPU to profile"; return 0; fi
-  local ncu size="${GPU_CHECK_PROFILE_SIZE:-256}"
+  local ncu size="${GPU_CHECK_PROFILE_SIZE:-1600x1200}"
   ncu="$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -n1)"
   [ -n "$ncu" ] || { row profile "ncu profile" "" "" "" "" SKIP "ncu not found"; return 0; }
-  runlog profile_ncu "$(( $(left) < 150 ? $(left) : 150 ))" "$ncu" --clock-control none --replay-mode application \
-    --metrics gpu__time_duration.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed \
-    --launch-skip "${GPU_CHECK_PROFILE_SKIP:-900}" --launch-count "${GPU_CHECK_PROFILE_KERNELS:-800}" \
-    --csv --log-file "$LOGDIR/ncu_raw.csv" \
-    "$MICROSR" bench --device cuda --precision fp16 --size "$size" --reps 1 --cuda-graphs off --model "$PARAM"
-  [ "$DRY" = 1 ] && return 0
-  "$PY" - "$LOGDIR/ncu_raw.csv" "$LOGDIR/ncu_kernels.csv" "$RESULTS" "$CALL" "$size" <<'EOF'
-import csv, sys
-sys.path.insert(0, "tools")
-from gpu_report import add_row
-raw, out, results, call, size = sys.argv[1:6]
-scale = {"nsecond": 1e-9, "usecond": 1e-6, "msecond": 1e-3, "second": 1.0, "ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
-launches = {}  # ID -> {name, seconds, sm, mem}
-with open(raw, encoding="utf-8", errors="replace") as f:
-    lines = [l for l in f if l.startswith('"')]
-for r in csv.DictReader(lines):
-    k = launches.setdefault(r["ID"], {"name": r["Kernel Name"]})
-    metric, unit, value = r["Metric Name"], r["Metric Unit"], r["Metric Value"].replace(",", "")
-    try:
-        v = float(value)
-    except ValueError:
-        continue
-    if metric in ("Duration", "gpu__time_duration.sum"):
-        k["seconds"] = v * scale.get(unit, 1e-9)
-    elif metric.startswith("Compute (SM) Throughput") or metric == "sm__throughput.avg.pct_of_peak_sustained_elapsed":
-        k["sm"] = v
-    elif metric.startswith("Memory Throughput") and unit == "%":
-        k["mem"] = v
-groups = {}
-for k in launches.values():
-    if "seconds" not in k:
-        continue
-    name = k["name"].split("(")[0][:90]
-    g = groups.setdefault(name, {"n": 0, "s": 0.0, "sm": 0.0, "mem": 0.0})
-    g["n"] += 1; g["s"] += k["seconds"]; g["sm"] += k.get("sm", 0) * k["seconds"]; g["mem"] += k.get("mem", 0) * k["seconds"]
-if not groups:
-    add_row(results, call, "profile", "ncu profile", status="FAIL", note="no kernel durations in logs/ncu_raw.csv (see profile_ncu.log)")
-    sys.exit(1)
-total = sum(g["s"] for g in groups.values())
-ranked = sorted(groups.items(), key=lambda kv: -kv[1]["s"])
-with open(out, "w", newline="", encoding="utf-8") as f:
-    w = csv.writer(f)
-    w.writerow(["kernel", "launches", "seconds", "share", "sm_pct_time_weighted", "mem_pct_time_weighted"])
-    for name, g in ranked:
-        w.writerow([name, g["n"], f"{g['s']:.6f}", f"{g['s'] / total:.4f}", f"{g['sm'] / g['s']:.1f}", f"{g['mem'] / g['s']:.1f}"])
-add_row(results, call, "profile", f"ncu: {len(launches)} kernel launches, fp16 {size}x{size}, s", f"{total:.4f}",
-        note="the launches after the skipped warm-up; logs/ncu_kernels.csv")
-for name, g in ranked[:8]:
-    add_row(results, call, "profile", f"{name}", f"{100 * g['s'] / total:.1f} %",
-            note=f"{g['n']} launches, {1e3 * g['s'] / g['n']:.3f} ms each; SM {g['sm'] / g['s']:.0f} %, memory {g['mem'] / g['s']:.0f} % of peak")
-EOF
+  local ncu_args=(--clock-control none --replay-mode application --profile-from-start off
+                  --metrics gpu__time_duration.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed --csv)
+  runlog profile_ncu_forward "$(( $(left) < 150 ? $(left) : 150 ))" "$ncu" "${ncu_args[@]}" \
+    --log-file "$LOGDIR/ncu_forward_raw.csv" "$MICROSR" bench --device cuda --precision fp16 --size "$size" \
+    --reps 1 --cuda-graphs off --model "$PARAM"
+  [ "$DRY" = 1 ] || "$PY" tools/gpu_ncu_summary.py "$LOGDIR/ncu_forward_raw.csv" "$LOGDIR/ncu_forward_kernels.csv" \
+    "$RESULTS" "$CALL" "fp16 forward $size"
+  runlog profile_ncu_train "$(( $(left) < 120 ? $(left) : 120 ))" "$ncu" "${ncu_args[@]}" \
+    --log-file "$LOGDIR/ncu_train_raw.csv" "$MICROSR" bench --mode train --device cuda --size 32 --batch 4 \
+    --reps 1 --model "$PARAM"
+  [ "$DRY" = 1 ] || "$PY" tools/gpu_ncu_summary.py "$LOGDIR/ncu_train_raw.csv" "$LOGDIR/ncu_train_kernels.csv" \
+    "$RESULTS" "$CALL" "fp32 train step b4 32x32"
 }
 
 # PyTorch's strongest form, for information: torch.compile(mode="max-autotune") of the fp16

@@ -177,5 +177,9 @@ void reset_device_memory_peaks(Backend& backend);
 // Waits until a CUDA backend has finished the work queued so far (nothing to wait for elsewhere);
 // for timing. Errors of that work surface here.
 void synchronize_device(Backend& backend);
+// Opens (begin = true) or closes the span a profiler started with `ncu --profile-from-start off`
+// looks at (cudaProfilerStart/Stop), so that it skips loading and warm-up. Does nothing without
+// a profiler attached, or on the CPU.
+void device_profiler_range(Backend& backend, bool begin);
 
 }  // namespace microsr

@@ -23,6 +23,7 @@ CudaDeviceInfo cuda_device_info(int) { throw Error(kNoCuda); }
 DeviceMemoryStats device_memory_stats(const Backend&) { return {}; }
 void reset_device_memory_peaks(Backend&) {}
 void synchronize_device(Backend&) {}
+void device_profiler_range(Backend&, bool) {}
 #endif
 
 }  // namespace microsr

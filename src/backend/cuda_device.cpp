@@ -1,6 +1,7 @@
 // CUDA device discovery, the backend's factory, and the public memory statistics
 // (include/microsr/backend.h). Built only with the CUDA backend; backend_cuda_api.cpp has the
 // stand-ins for builds without it.
+#include <cuda_profiler_api.h>
 #include <cuda_runtime.h>
 
 #include "cuda_backend.h"
@@ -62,6 +63,12 @@ void reset_device_memory_peaks(Backend& backend) {
 
 void synchronize_device(Backend& backend) {
   if (auto* cuda = dynamic_cast<CudaBackend*>(&backend)) cuda->synchronize("waiting for the CUDA work queued so far");
+}
+
+void device_profiler_range(Backend& backend, bool begin) {
+  if (!dynamic_cast<CudaBackend*>(&backend)) return;
+  synchronize_device(backend);  // the span holds exactly the work queued inside it
+  MICROSR_CUDA_CHECK(begin ? cudaProfilerStart() : cudaProfilerStop(), "marking the profiler's span");
 }
 
 }  // namespace microsr

@@ -60,7 +60,9 @@ legacy_find, legacy_heuristic, graph, graph_fused (default: graph_fused in fp16,
 --mode train times one fine-tuning iteration instead (forward, L1, backward, Adam, EMA) on a
 random batch of B LR patches of --size (default batch 4, size 32, fp32) and prints
   {"mode": "train", "size", "batch", "seconds_median", "seconds_best", "images_per_s",
-   "peak_rss_mb", "peak_device_mb", "backend"}
+   "peak_rss_mb", "peak_device_mb", "backend", "phases_s": {forward, loss, backward, optimizer,
+   prepare}}  (the phases from more steps, the device drained after each)
+Both modes bracket their timed passes with the CUDA profiler's span (ncu --profile-from-start off).
 )";
 
 }  // namespace
@@ -106,12 +108,14 @@ int run_bench(int argc, char** argv) {
   if (is_cuda(*backend) && choice.graphs == "on") net->forward_inference(x);  // records the CUDA graph
   synchronize_device(*backend);
   std::vector<double> seconds;
+  device_profiler_range(*backend, true);  // ncu --profile-from-start off: the timed passes only
   for (int r = 0; r < reps; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     const Tensor y = net->forward_inference(x);
     synchronize_device(*backend);
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
+  device_profiler_range(*backend, false);
   std::sort(seconds.begin(), seconds.end());
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);

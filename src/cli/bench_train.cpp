@@ -39,11 +39,13 @@ int run_bench_train(const Args& args) {
   trainer.step(lr_dev, hr_dev, 1e-4);  // warm-up: allocations, packed weights, cuDNN plans
   synchronize_device(*backend);
   std::vector<double> seconds;
+  device_profiler_range(*backend, true);  // ncu --profile-from-start off: the timed steps only
   for (int r = 0; r < reps; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     trainer.step(lr_dev, hr_dev, 1e-4);  // returns the loss: the device is drained
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
+  device_profiler_range(*backend, false);
   std::sort(seconds.begin(), seconds.end());
 
   // Where the time goes: the same steps again, the device drained after each phase (so their sum
