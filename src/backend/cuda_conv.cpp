@@ -15,6 +15,7 @@
 //      the input is packed too; then the legacy engine is asked; only then does conv2d fail,
 //      naming the shapes.
 #include <cuda_runtime.h>
+#include <cstdint>
 
 #include "cuda/elementwise.h"
 #include "cuda/epilogue.h"
@@ -33,6 +34,12 @@ bool compute_ready(const cuda::View& v, int channels, bool fp16) {
   if (!fp16) return !v.half && v.sw == 1 && v.sh == v.w && v.sc == int64_t(v.h) * v.w;
   return v.half && v.sc == 1 && channels % 8 == 0 && v.sw % 8 == 0 && v.sh == int64_t(v.w) * v.sw &&
          view_alignment(v) >= 16;
+}
+
+// Can fp32 engines read t where it lies: dense f32 on this device, 16-byte aligned (what the
+// graph API's weight and bias descriptors declare)? Then a prepared conv shares it.
+bool readable_in_place(const Tensor& t) {
+  return t.dtype() == DType::f32 && t.is_contiguous() && reinterpret_cast<std::uintptr_t>(t.raw()) % 16 == 0;
 }
 
 // A packed buffer in the computation's layout: fp32 NCHW [n][c][h][w], fp16 NHWC [n][h][w][c].
@@ -58,6 +65,15 @@ std::unique_ptr<PreparedConv> CudaBackend::prepare_conv(const Tensor& w_in, cons
   p->has_bias = b.defined();
   const std::string what = "prepare_conv " + w.describe();
   const int k = p->k;
+
+  // fp32 reads the caller's weights and bias in place when it can: no device work, so training's
+  // re-prepare after every optimizer step is free (the optimizer updates them in place; the
+  // prepared conv sees the new values, and weights_updated() drops recordings as before).
+  if (!fp16 && readable_in_place(w) && b.defined() && readable_in_place(b)) {
+    p->weight = w;
+    p->bias = p->bias_data = b;
+    return p;
+  }
 
   // Weights: fp32 an exact dense copy; fp16 [cout_p][k][k][cin_p] half, zero-padded.
   const cuda::View src = cuda::nchw_view(w.raw(), false, p->cout, p->cin, k, k);
