@@ -1,4 +1,4 @@
-// The CUDA backend's caching allocator (src/backend/cuda_allocator.cpp) on HOST memory: its
+// The CUDA backend's caching allocator (src/backend/cuda/cuda_allocator.cpp) on HOST memory: its
 // MemorySource is swapped for a capped malloc, so the bookkeeping the GPU relies on — reuse by
 // size class, pools that keep a recorded CUDA graph's blocks, the out-of-memory path with its
 // cache flush and pressure handler, the statistics — is tested in CI, without a device.
@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <map>
 
-#include "backend/cuda_allocator.h"
+#include "backend/cuda/cuda_allocator.h"
 #include "test_helpers.h"
 
 using namespace microsr;

@@ -222,7 +222,7 @@ TEST(Detect, BadParametersAreRefused) {
 }
 
 TEST(Detect, TinyImagesHaveNoDetectionsAndNoErrors) {
-  for (const auto [w, h] : {std::pair{1, 1}, {2, 3}, {5, 1}}) {
+  for (const auto& [w, h] : {std::pair{1, 1}, {2, 3}, {5, 1}}) {
     Image image;
     image.width = w, image.height = h, image.channels = 3;
     image.pixels.assign(std::size_t(3) * w * h, 0.9f);

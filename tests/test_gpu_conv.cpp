@@ -1,4 +1,4 @@
-// CUDA convolutions against the CPU backend: every variant of src/backend/cudnn_conv.h's table,
+// CUDA convolutions against the CPU backend: every variant of src/backend/cuda/cudnn_conv.h's table,
 // every epilogue (bias, LeakyReLU, scale, residual), odd shapes (67 → 35 channels, 13×7, batch
 // 2), inputs and outputs as channel slices of larger buffers (the dense block's layout); fp16
 // against fp32; and the two gradients, with and without accumulation.
@@ -13,7 +13,7 @@
 #include "test_gpu_helpers.h"
 
 #ifdef MICROSR_WITH_CUDA
-#include "backend/cuda_backend.h"
+#include "backend/cuda/cuda_backend.h"
 #endif
 
 using namespace microsr;

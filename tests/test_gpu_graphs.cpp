@@ -1,4 +1,4 @@
-// CUDA graphs (src/backend/cuda_graphs.cpp): RRDBNet::forward_inference records the forward pass
+// CUDA graphs (src/backend/cuda/cuda_graphs.cpp): RRDBNet::forward_inference records the forward pass
 // on its second call at a shape and replays it afterwards. Checked on the tiny networks of
 // tests/data/rrdbnet against plain forward() on the same backend (same algorithms: the results
 // must agree to rounding), for every convolution variant, fp32 and fp16:

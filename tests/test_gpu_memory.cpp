@@ -6,8 +6,8 @@
 #include "test_gpu_helpers.h"
 
 #ifdef MICROSR_WITH_CUDA
-#include "backend/cuda_allocator.h"
-#include "backend/cuda_tensor.h"
+#include "backend/cuda/cuda_allocator.h"
+#include "backend/cuda/cuda_tensor.h"
 #endif
 
 using namespace microsr;

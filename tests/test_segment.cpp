@@ -276,7 +276,7 @@ TEST(Segment, DistanceTransformMatchesBruteForce) {
   // the reference is the minimum over all background pixels, and the virtual ones just outside.
   uint32_t state = 777;
   auto random = [&] { return (state = state * 1664525u + 1013904223u) >> 8; };
-  for (const auto [w, h] : {std::pair{1, 1}, {7, 1}, {1, 9}, {23, 17}, {64, 40}}) {
+  for (const auto& [w, h] : {std::pair{1, 1}, {7, 1}, {1, 9}, {23, 17}, {64, 40}}) {
     Plane8 mask(w, h);
     for (uint8_t& v : mask.pixels) v = random() % 100 < 80 ? 255 : 0;
     const std::vector<int32_t> d2 = squared_distance_transform(mask);

@@ -96,7 +96,7 @@ inline bool verbose() {
   return on;
 }
 
-// True while `stream` is being captured into a CUDA graph (src/backend/cuda_graphs.cpp). Nothing
+// True while `stream` is being captured into a CUDA graph (src/backend/cuda/cuda_graphs.cpp). Nothing
 // may then be searched, timed or cached: algorithm searches synchronise, which invalidates the
 // capture, and a failure seen during capture must not be remembered as "unsupported".
 inline bool capturing(cudaStream_t stream) {

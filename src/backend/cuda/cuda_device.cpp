@@ -1,5 +1,5 @@
 // CUDA device discovery, the backend's factory, and the public memory statistics
-// (include/microsr/backend.h). Built only with the CUDA backend; backend_cuda_api.cpp has the
+// (include/microsr/backend.h). Built only with the CUDA backend; src/backend/no_cuda/stand_ins.cpp has the
 // stand-ins for builds without it.
 #include <cuda_profiler_api.h>
 #include <cuda_runtime.h>

@@ -3,14 +3,14 @@
 // squares their AVX2 loops (optimizer.h); the other elementwise ops and the loss run the reference
 // loops of kernels/cpu/ref (the compiler vectorizes them; they are memory-bound). All flat loops
 // are split over threads in chunks.
-#include "backend/cpu_training.h"
+#include "backend/cpu/cpu_training.h"
 
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "backend/cpu_checks.h"
+#include "backend/cpu/cpu_checks.h"
 #include "cpu/conv2d_backward.h"
 #include "cpu/cpu_kernels.h"
 #include "cpu/optimizer.h"

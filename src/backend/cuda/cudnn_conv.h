@@ -1,4 +1,4 @@
-// The one place cuDNN convolutions are called (src/backend/cudnn_*.cpp), behind one interface.
+// The one place cuDNN convolutions are called (src/backend/cuda/cudnn_*.cpp), behind one interface.
 //
 // A ConvEngine runs y = conv(x, w) for 'same' convolutions (stride 1, padding k/2, odd k) on
 // views whose element type is the computation's (f32 NCHW, or f16 NHWC with channel counts that

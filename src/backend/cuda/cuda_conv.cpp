@@ -19,7 +19,7 @@
 
 #include "cuda/elementwise.h"
 #include "cuda/epilogue.h"
-#include "conv_shape.h"
+#include "backend/conv_shape.h"
 #include "cuda_backend.h"
 #include "cudnn_descriptors.h"
 

@@ -6,8 +6,8 @@
 #include <cstring>
 
 #include "backend/conv_shape.h"
-#include "backend/cpu_checks.h"
-#include "backend/cpu_training.h"
+#include "backend/cpu/cpu_checks.h"
+#include "backend/cpu/cpu_training.h"
 #include "cpu/conv2d_variants.h"
 #include "cpu/cpu_kernels.h"
 #include "microsr/backend.h"
@@ -154,12 +154,5 @@ std::unique_ptr<Backend> make_cpu_backend(int threads) {
 void set_cpu_conv_variant(const std::string& name) {
   g_conv = name.empty() ? nullptr : &kernels::conv2d_variant(name);
 }
-
-#ifndef MICROSR_WITH_CUDA
-bool cuda_available(std::string* why_not) {
-  if (why_not) *why_not = "this build of microsr has no CUDA backend (built without nvcc/cuDNN)";
-  return false;
-}
-#endif
 
 }  // namespace microsr
