@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "cpu/conv2d_variants.h"
+#include "cpu/conv/variants.h"
 
 namespace microsr::kernels {
 namespace {

@@ -40,8 +40,9 @@
 #include <string>
 #include <vector>
 
-#include "cpu/conv2d_backward.h"
-#include "cpu/conv2d_variants.h"
+#include "cpu/dgrad/dgrad.h"
+#include "cpu/wgrad/variants.h"
+#include "cpu/conv/variants.h"
 
 namespace microsr::kernels {
 namespace {

@@ -13,7 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "cpu/conv2d_backward.h"
+#include "cpu/dgrad/dgrad.h"
+#include "cpu/wgrad/variants.h"
 #include "cpu/cpu_kernels.h"
 #include "test_helpers.h"
 

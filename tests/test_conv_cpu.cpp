@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "cpu/conv2d_variants.h"
+#include "cpu/conv/variants.h"
 #include "cpu/cpu_kernels.h"
 #include "microsr/error.h"
 #include "test_helpers.h"

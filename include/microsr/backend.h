@@ -119,7 +119,7 @@ class Backend {
 
 // The CPU backend. `threads` = 0 uses every core (OpenMP).
 std::unique_ptr<Backend> make_cpu_backend(int threads = 0);
-// Which CPU convolution kernel variant runs (see kernels/cpu/conv2d_variants.h); for tests/benches.
+// Which CPU convolution kernel variant runs (see kernels/cpu/conv/variants.h); for tests/benches.
 void set_cpu_conv_variant(const std::string& name);
 
 // ---- the CUDA backend (docs/cuda_backend.md) ------------------------------------------------

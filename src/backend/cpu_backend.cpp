@@ -8,7 +8,7 @@
 #include "backend/conv_shape.h"
 #include "backend/cpu_checks.h"
 #include "backend/cpu_training.h"
-#include "cpu/conv2d_variants.h"
+#include "cpu/conv/variants.h"
 #include "cpu/cpu_kernels.h"
 #include "microsr/backend.h"
 

@@ -1,5 +1,5 @@
 // The CPU backend's training operations: argument checks, then the kernels of kernels/cpu over the
-// batch. Convolution gradients run the optimized kernels (conv2d_backward.h), Adam and the sum of
+// batch. Convolution gradients run the optimized kernels (kernels/cpu/dgrad, kernels/cpu/wgrad), Adam and the sum of
 // squares their AVX2 loops (optimizer.h); the other elementwise ops and the loss run the reference
 // loops of kernels/cpu/ref (the compiler vectorizes them; they are memory-bound). All flat loops
 // are split over threads in chunks.
@@ -11,9 +11,10 @@
 #include <cmath>
 
 #include "backend/cpu_checks.h"
-#include "cpu/conv2d_backward.h"
+#include "cpu/dgrad/dgrad.h"
+#include "cpu/wgrad/variants.h"
 #include "cpu/cpu_kernels.h"
-#include "cpu/optimizer.h"
+#include "cpu/optim/optimizer.h"
 
 namespace microsr::cpu_training {
 namespace {

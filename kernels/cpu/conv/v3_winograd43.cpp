@@ -55,16 +55,16 @@
 //   each takes an equal share of the 8-tile groups, cut into batches of at most NV groups; each
 //   batch does input transform -> 36 products -> output transform + epilogue, so V and M stay in
 //   the thread's L2. A 64x64 image (32 groups) splits 16/16 over 2 threads.
-#include "cpu/conv2d_winograd.h"
+#include "cpu/conv/winograd43.h"
 
 #include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
 
-#include "cpu/conv2d_common.h"
-#include "cpu/conv2d_direct.h"
-#include "cpu/conv2d_winograd_transforms.h"
+#include "cpu/conv/common.h"
+#include "cpu/conv/direct.h"
+#include "cpu/conv/winograd43_transforms.h"
 #include "microsr/error.h"
 
 namespace microsr::kernels {
@@ -267,12 +267,6 @@ void conv2d_winograd43_4x24(float* y, const float* x, const float* weight, const
                             int cin, int cout, int h, int w, int k, const ConvEpilogue& epi) {
   if (k != 3) return conv2d_direct16(y, x, weight, bias, cin, cout, h, w, k, epi);
   conv2d_winograd43_packed(y, x, pack_winograd43_weights(weight, bias, cin, cout, k, 4), h, w, epi);
-}
-
-void conv2d_winograd43_3x32(float* y, const float* x, const float* weight, const float* bias,
-                            int cin, int cout, int h, int w, int k, const ConvEpilogue& epi) {
-  if (k != 3) return conv2d_direct16(y, x, weight, bias, cin, cout, h, w, k, epi);
-  conv2d_winograd43_packed(y, x, pack_winograd43_weights(weight, bias, cin, cout, k, 3), h, w, epi);
 }
 
 }  // namespace microsr::kernels

@@ -9,7 +9,7 @@
 //
 // Memory layout
 //   Padded input: x is copied once per call into [cin][plane] with a zero border of pad = k/2 on
-//   every side and rows of wp = w + 2*pad floats (conv2d_common.h). Output pixel (oy, ox) gets
+//   every side and rows of wp = w + 2*pad floats (conv/common.h). Output pixel (oy, ox) gets
 //   the "wide" index p = oy*wp + ox, and its tap (ky, kx) reads padded position p + ky*wp + kx.
 //   So for a fixed tap, 24 consecutive wide indices read 24 consecutive floats: one unaligned
 //   vector load per 8 pixels, no bounds checks. Wide indices with ox >= w ("wide rows") are
@@ -26,14 +26,14 @@
 // Threading: OpenMP over blocks of 24 wide pixels (a thread owns a contiguous band of rows);
 //   each block loops over all output-channel blocks, so its input stays in L1/L2 while the
 //   weights stream from L2.
-#include "cpu/conv2d_direct.h"
+#include "cpu/conv/direct.h"
 
 #include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
 
-#include "cpu/conv2d_common.h"
+#include "cpu/conv/common.h"
 #include "microsr/error.h"
 
 namespace microsr::kernels {

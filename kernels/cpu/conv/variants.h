@@ -64,7 +64,7 @@ struct PackedConvWeights {
   ConvWeightFormat format = ConvWeightFormat::kDirect;
   int cin = 0, cout = 0, k = 0;
   int co_block = 0;    // output channels per packed block (format-specific)
-  AlignedFloats data;  // layout depends on format (see conv2d_direct.cpp / conv2d_winograd.cpp)
+  AlignedFloats data;  // layout depends on format (see conv/v1_direct.cpp, v2_direct16.cpp, v3_winograd43.cpp)
   std::vector<float> bias;  // [cout]; zeros when the layer has no bias
 };
 

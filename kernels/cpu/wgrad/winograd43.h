@@ -1,7 +1,7 @@
 // Pieces shared by the Winograd F(4x4, 3x3) weight-gradient kernels
-// (conv2d_backward_weight_winograd.cpp, conv2d_backward_weight_winograd_v3.cpp): the transform of
+// (wgrad/v2_winograd43.cpp, wgrad/v3_winograd43_outer.cpp): the transform of
 // dy tiles (A dY A^T) and the final G^T M G that turns the 36 summed products into a 3x3 kernel
-// gradient. The math is at the top of conv2d_backward_weight_winograd.cpp.
+// gradient. The math is at the top of wgrad/v2_winograd43.cpp.
 #pragma once
 #include <immintrin.h>
 
@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "cpu/conv2d_winograd_transforms.h"
+#include "cpu/conv/winograd43_transforms.h"
 
 namespace microsr::kernels::winograd43_backward {
 

@@ -1,6 +1,6 @@
 // conv_v2_direct: direct convolution vectorized over OUTPUT CHANNELS, AVX2 + FMA, any odd k.
 //
-// What changes from v1 (conv2d_direct.cpp): v1 vectorizes over pixels and broadcasts weights;
+// What changes from v1 (conv/v1_direct.cpp): v1 vectorizes over pixels and broadcasts weights;
 // its pixel loads are unaligned (most cross a cache line). v2 turns it around: a weight vector
 // holds 8 output channels (aligned, one cache line per tap for 16 channels) and each input pixel
 // is broadcast.
@@ -35,8 +35,8 @@
 
 #include <algorithm>
 
-#include "cpu/conv2d_common.h"
-#include "cpu/conv2d_direct.h"
+#include "cpu/conv/common.h"
+#include "cpu/conv/direct.h"
 
 namespace microsr::kernels {
 namespace {

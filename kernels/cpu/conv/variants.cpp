@@ -1,8 +1,8 @@
 // The numbered convolution variant table and the packed-weights dispatch.
-#include "cpu/conv2d_variants.h"
+#include "cpu/conv/variants.h"
 
-#include "cpu/conv2d_direct.h"
-#include "cpu/conv2d_winograd.h"
+#include "cpu/conv/direct.h"
+#include "cpu/conv/winograd43.h"
 #include "microsr/error.h"
 
 namespace microsr::kernels {

@@ -3,7 +3,7 @@
 //
 // Math. The forward computes each 4x4 output tile Y from its 6x6 input window d as
 //   Y = A^T [ U ⊙ V ] A,  U = G g G^T (the 3x3 kernel g transformed), V = B^T d B
-// (conv2d_winograd_transforms.h), exactly. Y is linear in U, so the chain rule gives
+// (conv/winograd43_transforms.h), exactly. Y is linear in U, so the chain rule gives
 //   ∂L/∂U = (A dY A^T) ⊙ V   and   ∂L/∂g = G^T (∂L/∂U) G,
 // summed over every tile of every image. The 36 positions ξ of the 6x6 transformed tile are
 // independent, so the sum over tiles is 36 matrix products, one per ξ:
@@ -34,9 +34,9 @@
 
 #include <algorithm>
 
-#include "cpu/conv2d_backward.h"
-#include "cpu/conv2d_backward_common.h"
-#include "cpu/conv2d_backward_winograd.h"
+#include "cpu/wgrad/variants.h"
+#include "cpu/wgrad/common.h"
+#include "cpu/wgrad/winograd43.h"
 #include "microsr/error.h"
 
 namespace microsr::kernels {

@@ -1,5 +1,5 @@
 // Zero-padded input copies and per-thread scratch for the optimized CPU convolutions.
-#include "cpu/conv2d_common.h"
+#include "cpu/conv/common.h"
 
 #include <algorithm>
 #include <cstring>

@@ -10,7 +10,7 @@
 // Measured: see bench/bench_conv_backward.cpp (figures at the top of that file).
 #include <omp.h>
 
-#include "cpu/conv2d_backward.h"
+#include "cpu/dgrad/dgrad.h"
 #include "microsr/error.h"
 
 namespace microsr::kernels {

@@ -1,5 +1,5 @@
 // wgrad_v3_winograd43_outer: the Winograd F(4x4,3x3) weight gradient of v2 (same math, same
-// transforms: see conv2d_backward_weight_winograd.cpp) with the 36 products turned into outer
+// transforms: see wgrad/v2_winograd43.cpp) with the 36 products turned into outer
 // products (k == 3; other k go to wgrad_v1_direct).
 //
 // What changes from v2: v2's products are dot products along the tiles, a 4 cout x 3 cin register
@@ -32,9 +32,9 @@
 
 #include <algorithm>
 
-#include "cpu/conv2d_backward.h"
-#include "cpu/conv2d_backward_common.h"
-#include "cpu/conv2d_backward_winograd.h"
+#include "cpu/wgrad/variants.h"
+#include "cpu/wgrad/common.h"
+#include "cpu/wgrad/winograd43.h"
 #include "microsr/error.h"
 
 namespace microsr::kernels {
