@@ -123,7 +123,7 @@ int register_all() {
             ->Unit(benchmark::kMillisecond)
             ->UseRealTime();
   // Weights packed once (the production path), then conv2d_packed.
-  for (ConvWeightFormat format : {ConvWeightFormat::kDirect16, ConvWeightFormat::kWinograd43})
+  for (ConvWeightFormat format : conv_weight_formats())
     for (const Shape& s : rrdbnet_shapes())
       for (int threads : thread_counts(s))
         benchmark::RegisterBenchmark(("BM_packed/" + std::string(conv_weight_format_name(format)) + "/" +
@@ -133,8 +133,7 @@ int register_all() {
             ->Unit(benchmark::kMillisecond)
             ->UseRealTime();
   // Packing alone: what caching packed weights saves per call.
-  for (ConvWeightFormat format :
-       {ConvWeightFormat::kDirect, ConvWeightFormat::kDirect16, ConvWeightFormat::kWinograd43})
+  for (ConvWeightFormat format : conv_weight_formats())
     for (const Shape& s : rrdbnet_shapes())
       if (s.h == 64)
         benchmark::RegisterBenchmark(

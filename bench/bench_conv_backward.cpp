@@ -145,7 +145,7 @@ int register_all() {
           &variant, s, threads)
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
-  for (ConvWeightFormat format : {ConvWeightFormat::kDirect16, ConvWeightFormat::kWinograd43})
+  for (ConvWeightFormat format : conv_weight_formats())
     for (const Shape& s : training_shapes())
       benchmark::RegisterBenchmark(
           ("BM_dgrad/" + std::string(conv_weight_format_name(format)) + "/" + s.name() + t).c_str(),

@@ -1,5 +1,6 @@
 // conv_v3_winograd43 / conv_v4_winograd43_3x32: Winograd F(4x4, 3x3) convolution, AVX2 + FMA
-// (k == 3; other k fall back to conv_v2_direct16). v3 is the default (conv2d_best()).
+// (k == 3; other k fall back to conv_v2_direct16). v3's format is what the CPU
+// backend packs 3x3 layers into (best_conv_weight_format).
 //
 // Measured (2-core AMD EPYC Zen3 VM, ~2.9 GHz, 94 GFLOP/s/core peak; "effective" GFLOP/s =
 // direct-conv flops / time; best of 3 runs, shared machine, so figures vary ±20% run to run;

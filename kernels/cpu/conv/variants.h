@@ -32,7 +32,6 @@ struct Conv2dVariant {
 };
 
 const std::vector<Conv2dVariant>& conv2d_variants();
-const Conv2dVariant& conv2d_best();
 // Throws microsr::Error naming the known variants when `name` is not one of them.
 const Conv2dVariant& conv2d_variant(const std::string& name);
 
@@ -44,6 +43,9 @@ enum class ConvWeightFormat {
 };
 // "direct", "direct16", "winograd43" (benchmark names).
 const char* conv_weight_format_name(ConvWeightFormat format);
+// Every format, in the order above: the table the packed-path and backward-data tests and
+// benchmarks iterate (dgrad runs the forward on transposed weights in one of these formats).
+const std::vector<ConvWeightFormat>& conv_weight_formats();
 
 // 64-byte aligned storage, so packed weight vectors never straddle cache lines.
 template <class T>

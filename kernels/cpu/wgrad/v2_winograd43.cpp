@@ -110,16 +110,9 @@ void conv2d_backward_weight_winograd43(float* dw, float* db, ImageBatch x, Image
               " h=" + std::to_string(h) + " w=" + std::to_string(w));
   if (db) conv2d_backward_bias(db, dy, n, cout, static_cast<int64_t>(h) * w);
 
-  const int tile_rows = (h + kTile - 1) / kTile;
-  const int tiles_per_row = ((w + kTile - 1) / kTile + 7) / 8 * 8;
-  const int x_stride = kTile * tiles_per_row + 4, dy_stride = kTile * tiles_per_row;
   thread_local std::vector<float> x_scratch, dy_scratch;
-  const detail::PaddedInput xp =
-      detail::layout_padded_input(x_scratch, n * cin, kTile * tile_rows + 2, x_stride, 0);
-  const detail::PaddedInput dyp =
-      detail::layout_padded_input(dy_scratch, n * cout, kTile * tile_rows, dy_stride, 0);
-  const int64_t groups_per_image = static_cast<int64_t>(tile_rows) * tiles_per_row / 8;
-  const int64_t groups = n * groups_per_image;
+  const TileGrid grid(x_scratch, dy_scratch, n, cin, cout, h, w);
+  const int64_t groups = grid.groups;
   // Tiles per chunk: one ξ slice of D and V, (cin + cout)·T floats, within ~256 KiB of L2.
   const int64_t chunk_groups = std::clamp<int64_t>(65536 / (cin + cout) / 8, 8, 128);
   const int threads = omp_get_max_threads();
@@ -132,7 +125,7 @@ void conv2d_backward_weight_winograd43(float* dw, float* db, ImageBatch x, Image
 
 #pragma omp parallel num_threads(threads) if (detail::worth_threads(n, cin, cout, h, w, k))
   {
-    detail::fill_padded_batches({xp, x, cin, 1, 1, 0}, {dyp, dy, cout, 0, 0, 0}, n, h, w);
+    grid.fill(x, dy, n, h, w);
     const int thread = omp_get_thread_num(), team = omp_get_num_threads();
     float* m = m_base + thread * kPositions * m_position;
     std::fill(m, m + kPositions * m_position, 0.0f);
@@ -154,21 +147,14 @@ void conv2d_backward_weight_winograd43(float* dw, float* db, ImageBatch x, Image
       const int64_t tiles = 8 * (g1 - g0);  // T: the row length of V and D in this chunk
       // 1. Transforms: V[ξ][ci][tile] = B^T d B, D[ξ][co][tile] = A dY A^T.
       // Channel-major, so each of the 36 ξ rows is written sequentially (full cache lines).
-      auto tile_origin = [&](int64_t g, const detail::PaddedInput& padded, int channels,
-                             int row_stride) {
-        const int64_t image = g / groups_per_image, tile = 8 * (g % groups_per_image);
-        const int64_t tr = tile / tiles_per_row, tc = tile % tiles_per_row;
-        return padded.data + image * channels * padded.plane + kTile * tr * row_stride + kTile * tc;
-      };
       for (int ci = 0; ci < cin; ++ci)
         for (int64_t g = g0; g < g1; ++g)
           input_transform_8_tiles(v + ci * tiles + 8 * (g - g0), cin * tiles,
-                                  tile_origin(g, xp, cin, x_stride) + ci * xp.plane, x_stride);
+                                  grid.x_window(g, ci), grid.x_stride);
       for (int co = 0; co < cout; ++co)
         for (int64_t g = g0; g < g1; ++g)
           gradient_transform_8_tiles(d + co * tiles + 8 * (g - g0), cout * tiles,
-                                     tile_origin(g, dyp, cout, dy_stride) + co * dyp.plane,
-                                     dy_stride);
+                                     grid.dy_tile(g, co), grid.dy_stride);
       // 2. The 36 products M[ξ][ci][co] += Σ_tile D[ξ][co][tile] · V[ξ][ci][tile].
       const int vecs = static_cast<int>(tiles / 8);
       for (int xi = 0; xi < kPositions; ++xi) {
