@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cpu/conv/variants.h"
+#include "cpu/threads.h"
 
 namespace microsr::kernels {
 namespace {
@@ -69,7 +70,7 @@ void set_flop_counter(benchmark::State& state, const Shape& s) {
 }
 
 void bench_variant(benchmark::State& state, const Conv2dVariant* variant, Shape s, int threads) {
-  omp_set_num_threads(threads);
+  const ThreadCount team(threads);  // the kernels run with `threads` threads, this scope only
   Operands op(s);
   ConvEpilogue epi;
   epi.has_lrelu = true;  // the common RRDBNet case: conv + bias + LeakyReLU
@@ -82,7 +83,7 @@ void bench_variant(benchmark::State& state, const Conv2dVariant* variant, Shape 
 }
 
 void bench_packed(benchmark::State& state, ConvWeightFormat format, Shape s, int threads) {
-  omp_set_num_threads(threads);
+  const ThreadCount team(threads);  // the kernels run with `threads` threads, this scope only
   Operands op(s);
   const PackedConvWeights packed =
       pack_conv_weights(op.weight.data(), op.bias.data(), s.cin, s.cout, s.k, format);

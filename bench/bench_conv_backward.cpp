@@ -43,6 +43,7 @@
 #include "cpu/dgrad/dgrad.h"
 #include "cpu/wgrad/variants.h"
 #include "cpu/conv/variants.h"
+#include "cpu/threads.h"
 
 namespace microsr::kernels {
 namespace {
@@ -97,7 +98,7 @@ void set_flop_counter(benchmark::State& state, const Shape& s) {
 
 void bench_wgrad(benchmark::State& state, const ConvBackwardWeightVariant* variant, Shape s,
                  int threads) {
-  omp_set_num_threads(threads);
+  const ThreadCount team(threads);  // the kernels run with `threads` threads, this scope only
   Operands op(s);
   for (auto _ : state) {
     variant->fn(op.dw.data(), op.db.data(), op.x_batch(s), op.dy_batch(s), s.n, s.cin, s.cout, s.h,
@@ -108,7 +109,7 @@ void bench_wgrad(benchmark::State& state, const ConvBackwardWeightVariant* varia
 }
 
 void bench_dgrad(benchmark::State& state, ConvWeightFormat format, Shape s, int threads) {
-  omp_set_num_threads(threads);
+  const ThreadCount team(threads);  // the kernels run with `threads` threads, this scope only
   Operands op(s);
   for (auto _ : state) {
     conv2d_backward_data({op.dx.data(), int64_t(s.cin) * s.h * s.w}, op.dy_batch(s),
@@ -119,7 +120,7 @@ void bench_dgrad(benchmark::State& state, ConvWeightFormat format, Shape s, int 
 }
 
 void bench_forward(benchmark::State& state, Shape s, int threads) {
-  omp_set_num_threads(threads);
+  const ThreadCount team(threads);  // the kernels run with `threads` threads, this scope only
   Operands op(s);
   const PackedConvWeights packed =
       pack_conv_weights(op.weight.data(), op.db.data(), s.cin, s.cout, s.k);

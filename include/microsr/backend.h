@@ -117,10 +117,19 @@ class Backend {
   virtual void forget_recordings(const void* /*owner*/) {}
 };
 
-// The CPU backend. `threads` = 0 uses every core (OpenMP).
-std::unique_ptr<Backend> make_cpu_backend(int threads = 0);
-// Which CPU convolution kernel variant runs (see kernels/cpu/conv/variants.h); for tests/benches.
-void set_cpu_conv_variant(const std::string& name);
+// The CPU backend's options, per instance: two CPU backends with different options can live side
+// by side (nothing process-wide is set; OpenMP's default team size is left as it is).
+struct CpuOptions {
+  // Threads for this backend's parallel regions (kernels/cpu/threads.h); 0: OpenMP's default
+  // (every core, unless OMP_NUM_THREADS says otherwise).
+  int threads = 0;
+  // Convolution variant, by name from the CPU table (kernels/cpu/conv/variants.h:
+  // "conv_v1_direct" ... "conv_v4_winograd43_3x32"), run on the raw weights at every call (for
+  // tests and benchmarks); empty = weights packed once per layer in the fastest format (production).
+  // An unknown name makes make_cpu_backend throw an Error naming the known ones.
+  std::string conv;
+};
+std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& options = {});
 
 // ---- the CUDA backend (docs/cuda_backend.md) ------------------------------------------------
 // Declared in every build; without the CUDA backend compiled in, make_cuda_backend and

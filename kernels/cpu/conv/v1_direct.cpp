@@ -34,6 +34,7 @@
 #include <algorithm>
 
 #include "cpu/conv/common.h"
+#include "cpu/threads.h"
 #include "microsr/error.h"
 
 namespace microsr::kernels {
@@ -128,7 +129,7 @@ void conv2d_direct_packed(float* y, const float* x, const PackedConvWeights& pac
   const int co_blocks = (cout + kCoBlock - 1) / kCoBlock;
   const int64_t block_weights = static_cast<int64_t>(cin) * k * k * kCoBlock;
 
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(team_size()) schedule(static)
   for (int64_t pb = 0; pb < px_blocks; ++pb) {
     alignas(32) float tile[kCoBlock * kPxBlock];
     const int64_t p0 = pb * kPxBlock;

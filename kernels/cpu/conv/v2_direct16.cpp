@@ -37,6 +37,7 @@
 
 #include "cpu/conv/common.h"
 #include "cpu/conv/direct.h"
+#include "cpu/threads.h"
 
 namespace microsr::kernels {
 namespace {
@@ -133,7 +134,7 @@ void conv2d_direct16_packed(float* y, const float* x, const PackedConvWeights& p
   const int co_blocks = (cout + kCoBlock - 1) / kCoBlock;
   const float* weights = packed.data.data();
 
-#pragma omp parallel
+#pragma omp parallel num_threads(team_size())
   {
     detail::fill_padded_input(in, x, cin, h, w, pad, pad, kPxBlock + k);  // ends with a barrier
 #pragma omp for schedule(static)

@@ -66,6 +66,7 @@
 #include "cpu/conv/common.h"
 #include "cpu/conv/direct.h"
 #include "cpu/conv/winograd43_transforms.h"
+#include "cpu/threads.h"
 #include "microsr/error.h"
 
 namespace microsr::kernels {
@@ -153,7 +154,7 @@ void winograd43_run(float* y, const float* x, const PackedConvWeights& packed, i
   const int64_t m_per_position = static_cast<int64_t>(co_blocks) * CO * kBatch;
   const int64_t out_plane = static_cast<int64_t>(h) * w;
 
-#pragma omp parallel
+#pragma omp parallel num_threads(team_size())
   {
     // Per-thread V and M for one batch (64-byte aligned, reused across calls).
     thread_local AlignedFloats v_buffer, m_buffer;
@@ -239,7 +240,7 @@ PackedConvWeights pack_winograd43_weights(const float* weight, const float* bias
   // ~160 double multiply-adds per (co, ci) pair: worth threads only for real layer sizes. Each
   // output channel's cin transforms go to a local buffer first, then into the 36 ξ planes one
   // plane at a time (sequential writes instead of 36 scattered ones per pair).
-#pragma omp parallel for schedule(static) if (cin * cout >= 2048)
+#pragma omp parallel for num_threads(team_size()) schedule(static) if (cin * cout >= 2048)
   for (int co = 0; co < cout; ++co) {
     std::vector<float> transformed(static_cast<size_t>(cin) * kPositions);  // [ci][ξ]
     for (int ci = 0; ci < cin; ++ci)

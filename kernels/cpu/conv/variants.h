@@ -8,8 +8,8 @@
 // pass. A variant's plain signature packs on every call: ~10-100 us for the direct formats,
 // 0.14-0.76 ms for Winograd on RRDBNet layers (up to 20% of a 64x64 conv) — see BM_pack.
 //
-// Threading: OpenMP inside each kernel (one parallel region per call), omp_get_max_threads()
-// threads. Scratch: each calling thread keeps a zero-padded input copy (grown to the largest
+// Threading: OpenMP inside each kernel (one parallel region per call), team_size() threads
+// (cpu/threads.h: the caller's ThreadCount, else OpenMP's default). Scratch: each calling thread keeps a zero-padded input copy (grown to the largest
 // layer, never shrunk: 68 MB for 64 channels at 512x512) and each OpenMP thread a small Winograd
 // batch buffer (~0.9 MB at cin = 192).
 #pragma once

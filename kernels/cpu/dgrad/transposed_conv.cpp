@@ -11,6 +11,7 @@
 #include <omp.h>
 
 #include "cpu/dgrad/dgrad.h"
+#include "cpu/threads.h"
 #include "microsr/error.h"
 
 namespace microsr::kernels {
@@ -19,7 +20,7 @@ std::vector<float> transpose_flip_weights(const float* weight, int cin, int cout
   const int64_t taps = static_cast<int64_t>(k) * k;
   std::vector<float> flipped(static_cast<size_t>(cin) * cout * taps);
   // One (ci, co) kernel per iteration: taps reversed (t -> taps−1−t turns ky, kx by 180°).
-#pragma omp parallel for schedule(static) if (cin * cout >= 4096)
+#pragma omp parallel for num_threads(team_size()) schedule(static) if (cin * cout >= 4096)
   for (int ci = 0; ci < cin; ++ci)
     for (int co = 0; co < cout; ++co) {
       const float* src = weight + (static_cast<int64_t>(co) * cin + ci) * taps;

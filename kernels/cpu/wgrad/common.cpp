@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "cpu/wgrad/variants.h"
+#include "cpu/threads.h"
 
 namespace microsr::kernels {
 
@@ -41,7 +42,7 @@ void fill_padded_batches(const BatchPadding& first, const BatchPadding& second, 
 }  // namespace detail
 
 void conv2d_backward_bias(float* db, ImageBatch dy, int n, int cout, int64_t plane) {
-#pragma omp parallel for schedule(static) if (int64_t(n) * cout * plane >= (1 << 16))
+#pragma omp parallel for num_threads(team_size()) schedule(static) if (int64_t(n) * cout * plane >= (1 << 16))
   for (int co = 0; co < cout; ++co) {
     double total = 0.0;
     for (int i = 0; i < n; ++i) {

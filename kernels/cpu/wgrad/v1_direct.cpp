@@ -22,6 +22,7 @@
 
 #include "cpu/wgrad/common.h"
 #include "cpu/wgrad/variants.h"
+#include "cpu/threads.h"
 #include "microsr/error.h"
 
 namespace microsr::kernels {
@@ -98,7 +99,7 @@ void conv2d_backward_weight_direct(float* dw, float* db, ImageBatch x, ImageBatc
   const int co_blocks = (cout + kCoBlock - 1) / kCoBlock;
   const int64_t x_image = cin * xp.plane, dy_image = cout * dyp.plane;
 
-#pragma omp parallel if (detail::worth_threads(n, cin, cout, h, w, k))
+#pragma omp parallel num_threads(team_size()) if (detail::worth_threads(n, cin, cout, h, w, k))
   {
     detail::fill_padded_batches({xp, x, cin, pad, pad, k + 8}, {dyp, dy, cout, 0, 0, 8}, n, h, w);
 #pragma omp for collapse(2) schedule(static)

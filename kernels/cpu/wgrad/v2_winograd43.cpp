@@ -37,6 +37,7 @@
 #include "cpu/wgrad/variants.h"
 #include "cpu/wgrad/common.h"
 #include "cpu/wgrad/winograd43.h"
+#include "cpu/threads.h"
 #include "microsr/error.h"
 
 namespace microsr::kernels {
@@ -115,7 +116,7 @@ void conv2d_backward_weight_winograd43(float* dw, float* db, ImageBatch x, Image
   const int64_t groups = grid.groups;
   // Tiles per chunk: one ξ slice of D and V, (cin + cout)·T floats, within ~256 KiB of L2.
   const int64_t chunk_groups = std::clamp<int64_t>(65536 / (cin + cout) / 8, 8, 128);
-  const int threads = omp_get_max_threads();
+  const int threads = team_size();
   const int64_t m_position = static_cast<int64_t>(cin) * cout;
   thread_local AlignedFloats m_all;  // [threads][36][cin][cout]; zeroed by each thread below
   if (m_all.size() < static_cast<size_t>(threads) * kPositions * m_position)

@@ -35,6 +35,7 @@
 #include "cpu/wgrad/variants.h"
 #include "cpu/wgrad/common.h"
 #include "cpu/wgrad/winograd43.h"
+#include "cpu/threads.h"
 #include "microsr/error.h"
 
 namespace microsr::kernels {
@@ -132,7 +133,7 @@ void conv2d_backward_weight_winograd43_outer(float* dw, float* db, ImageBatch x,
   // (they are written once and read back once per channel block, from L3).
   const int64_t chunk_groups =
       std::clamp<int64_t>((int64_t(6) << 20) / 4 / kPositions / (cin + cout_p) / 8, 4, 128);
-  const int threads = omp_get_max_threads();
+  const int threads = team_size();
   const int64_t m_position = static_cast<int64_t>(cin) * cout_p;
   thread_local AlignedFloats m_all;  // [threads][36][cin][cout_p]
   if (m_all.size() < static_cast<size_t>(threads) * kPositions * m_position)
