@@ -104,6 +104,17 @@ class Backend {
   // ema = decay · ema + (1 − decay) · param (same sizes).
   virtual void ema_update(Tensor& ema, const Tensor& param, double decay);
 
+  // ---- memory for tiles (cf. ggml's get_memory) -----------------------------------------------
+  // The bytes one forward pass over a batch of tiles may take on this backend now: what the tile
+  // planner (auto_tile_size in microsr/tiler.h) sizes tiles by, whatever the device. The default
+  // (and the CPU backend) gives half of the host's available memory, leaving room for the image and
+  // the rest of the system; the CUDA backend gives 80% of what its allocator can still obtain
+  // (free device memory + its cached blocks) less one cuDNN workspace.
+  virtual int64_t memory_for_tiles() const;
+  // Bytes per activation value in this backend's forward pass, which a tile's memory scales with:
+  // 4 for float32 (the CPU, CUDA fp32), 2 for CUDA fp16.
+  virtual int bytes_per_activation() const { return 4; }
+
   // ---- replaying a whole forward pass (CUDA graphs) -------------------------------------------
   // forward(x) must issue the same operations for every input of x's shape and depend on nothing
   // but x and what `owner` stands for (RRDBNet::forward_inference passes the network). A backend

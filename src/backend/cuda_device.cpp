@@ -1,6 +1,7 @@
 // CUDA device discovery, the backend's factory, and the public memory statistics
 // (include/microsr/backend.h). Built only with the CUDA backend; backend_cuda_api.cpp has the
 // stand-ins for builds without it.
+#include <algorithm>
 #include <cuda_runtime.h>
 
 #include "cuda_backend.h"
@@ -50,6 +51,15 @@ std::vector<std::string> cuda_conv_variants() {
   for (const auto& v : conv_variant_table()) names.emplace_back(v.name);
   return names;
 }
+
+// 80% of what the allocator can still obtain (free device memory + its cached blocks), less one
+// cuDNN workspace: the budget the CLI's --tile auto used before the backends said it themselves.
+int64_t CudaBackend::memory_for_tiles() const {
+  const int64_t workspace = int64_t(options_.workspace_limit);
+  return std::max<int64_t>(0, allocator().stats().available * 8 / 10 - workspace);
+}
+
+int CudaBackend::bytes_per_activation() const { return options_.precision == Precision::fp16 ? 2 : 4; }
 
 DeviceMemoryStats device_memory_stats(const Backend& backend) {
   const auto* cuda = dynamic_cast<const CudaBackend*>(&backend);
