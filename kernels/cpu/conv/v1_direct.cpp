@@ -1,11 +1,9 @@
 // conv_v1_direct: direct stride-1 "same" convolution, AVX2 + FMA, any odd k.
 //
-// Measured (2-core AMD EPYC Zen3 VM at ~2.9 GHz, peak 94 GFLOP/s per core; 1 thread, best of 10,
-// thread CPU time; the machine was shared, so 2-thread wall times were unreliable): 30-38 GFLOP/s
-// on the RRDBNet body shapes, ~35% of peak and half of torch's 75 (1 thread). gcc stores the 12
-// accumulators to the stack once per kernel row and folds the 3 pixel vectors into memory
-// operands of all 12 FMAs, and most unaligned pixel loads straddle cache lines. Kept as the
-// first numbered variant; v2 turns the blocking around.
+// Why it is slow (figures: docs/kernels.md): gcc stores the 12 accumulators to the stack once per
+// kernel row and folds the 3 pixel vectors into memory operands of all 12 FMAs, and most unaligned
+// pixel loads straddle cache lines. Kept as the first numbered variant; v2 turns the blocking
+// around.
 //
 // Memory layout
 //   Padded input: x is copied once per call into [cin][plane] with a zero border of pad = k/2 on

@@ -5,11 +5,9 @@
 // holds 8 output channels (aligned, one cache line per tap for 16 channels) and each input pixel
 // is broadcast.
 //
-// Measured (same machine as v1, weights packed once): 1 thread 47-64 GFLOP/s on the RRDBNet body
-// shapes (50-65% of the 94 GFLOP/s peak; torch 1 thread 55-77), 2 threads 70-116 (torch
-// 104-133). Each 6-pixel tile streams its whole weight block (cin*9*64 bytes) from L2; blocking
-// cin so the weights stay in L1 across tiles is the next step if a direct path ever matters
-// (RRDBNet's convs are all 3x3 and use Winograd).
+// Each 6-pixel tile streams its whole weight block (cin*9*64 bytes) from L2; blocking cin so the
+// weights stay in L1 across tiles is the next step if a direct path ever matters (RRDBNet's convs
+// are all 3x3 and use Winograd). Figures: docs/kernels.md.
 // Error vs a double-precision convolution: 1.7e-7 of sum|terms| (float summation only).
 //
 // Memory layout

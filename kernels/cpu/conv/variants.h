@@ -5,13 +5,13 @@
 // for any odd k, any cin/cout >= 1 and any h, w >= 1. Tests (tests/test_conv_cpu.cpp) and
 // benchmarks (bench/bench_conv.cpp) iterate over conv2d_variants(); production code packs the
 // weights once per layer with pack_conv_weights() and calls conv2d_packed() for every forward
-// pass. A variant's plain signature packs on every call: ~10-100 us for the direct formats,
-// 0.14-0.76 ms for Winograd on RRDBNet layers (up to 20% of a 64x64 conv) — see BM_pack.
+// pass. A variant's plain signature packs on every call, which costs a visible share of a small
+// conv for Winograd (BM_pack; figures in docs/kernels.md).
 //
 // Threading: OpenMP inside each kernel (one parallel region per call), team_size() threads
-// (cpu/threads.h: the caller's ThreadCount, else OpenMP's default). Scratch: each calling thread keeps a zero-padded input copy (grown to the largest
-// layer, never shrunk: 68 MB for 64 channels at 512x512) and each OpenMP thread a small Winograd
-// batch buffer (~0.9 MB at cin = 192).
+// (cpu/threads.h: the caller's ThreadCount, else OpenMP's default). Scratch: each calling thread
+// keeps a zero-padded input copy (grown to the largest layer, never shrunk: 68 MB for 64 channels
+// at 512x512) and each OpenMP thread a small Winograd batch buffer (~0.9 MB at cin = 192).
 #pragma once
 #include <cstddef>
 #include <new>

@@ -7,7 +7,7 @@
 // call for the whole batch. Accumulating into dx goes through the fused epilogue's residual,
 // pointed at dx itself (each element is read just before its one store).
 //
-// Measured: see bench/bench_conv_backward.cpp (figures at the top of that file).
+// Figures: docs/kernels.md (BM_dgrad of bench/bench_conv_backward.cpp).
 #include <omp.h>
 
 #include "cpu/dgrad/dgrad.h"

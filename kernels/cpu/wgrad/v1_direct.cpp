@@ -7,10 +7,9 @@
 // Micro-kernel: 4 output channels x 3 taps = 12 ymm accumulators, each a partial dot product over
 //   8 pixel lanes; per 8 pixels 4 dy loads + 3 x loads for 12 FMAs. The lanes are summed
 //   horizontally once per segment of kSegment pixels (so the dy rows stay in L1 meanwhile).
-// Measured (2 threads, batch 4, bench_conv_backward): 30-64 effective GFLOP/s on the RRDBNet body
-//   shapes (Winograd v2/v3 1.2-3x faster there); the production kernel for conv_first (3 -> 64)
-//   and conv_last (64 -> 3), where it is as fast as v3 or 2x faster (the Winograd transforms cost
-//   per channel and tile, and do not pay off with 3 channels on one side).
+// The production kernel for conv_first (3 -> 64) and conv_last (64 -> 3): the Winograd
+//   transforms cost per channel and tile, and do not pay off with 3 channels on one side
+//   (figures: docs/kernels.md).
 // Threading: one OpenMP region (serial for tiny layers): the threads pad x and dy of every image,
 //   then share the
 //   (channel block of 4 output channels, input channel) pairs; each pair owns its dw entries and

@@ -26,9 +26,6 @@
 //   A chunk's slices D[ξ] and V[ξ] ((cin + cout)·T floats) are sized to stay in L2 (~256 KiB).
 // Threading: one OpenMP region: pad every image (split over channels), then each thread takes an
 //   equal share of the batch's 8-tile groups, in chunks; then the G^T·G pass splits over ci.
-//
-// Measured (2 threads, batch 4; bench/bench_conv_backward.cpp): 50-99 effective GFLOP/s on the
-//   RRDBNet body shapes, 1.1-2.5x torch 1.13; v3 (outer products) is 1.0-1.6x faster at 2 threads.
 #include <immintrin.h>
 #include <omp.h>
 

@@ -19,14 +19,10 @@
 //   M  [36][cin][cout_p]     per thread; the first chunk stores, later chunks add
 // Loop order per ξ: for each block of 16 (or 8) output channels, its Dt block (T·64 bytes) stays
 // in L1 while the V rows of every input channel stream past (4 bytes per cycle from L2/L3).
-//
-// Measured (2-core Zen3; bench_conv_backward, batch 4, best of 2 rounds x 3 repetitions):
-//   2 threads: 1.3-1.6x v2 on every RRDBNet body shape (64->32 at 32x32: 117 vs 71 effective
-//   GFLOP/s, 192->64: 106 vs 80, 64->64 at 128x128: 97 vs 68) — the production choice.
-//   1 thread (busy machine, interleaved repetitions, best of 12): a tie with v2, ±10% either way;
-//   the products run faster (~57% of FMA peak vs ~50%), the transposes of D give it back.
-//   The transposes are what to attack next (a channel-blocked dy copy and a dy transform
-//   vectorized over 8 channels would need none).
+// The production choice for the RRDBNet body shapes (figures: docs/kernels.md). Single-threaded
+// it ties with v2: the products run faster, the transposes of D give it back. The transposes are
+// what to attack next (a channel-blocked dy copy and a dy transform vectorized over 8 channels
+// would need none).
 #include <immintrin.h>
 #include <omp.h>
 

@@ -19,11 +19,10 @@ const std::vector<ConvBackwardWeightVariant>& conv2d_backward_weight_variants() 
   return variants;
 }
 
-// Chosen per shape from bench_conv_backward on the 2-core Zen3, 2 threads (figures at the top of
-// bench/bench_conv_backward.cpp): the Winograd transforms cost per tile and channel, so they pay
-// off when both channel counts are large; conv_first (3 -> 64) and conv_last (64 -> 3) run as
-// fast or 2x faster direct. v3 beats v2 by 1.3-1.6x on every RRDBNet body shape at 2 threads
-// (single-threaded they tie).
+// Chosen per shape from bench_conv_backward at 2 threads (figures: docs/kernels.md): the Winograd
+// transforms cost per tile and channel, so they pay off when both channel counts are large;
+// conv_first (3 -> 64) and conv_last (64 -> 3) run as fast or faster direct. v3 beats v2 on every
+// RRDBNet body shape at 2 threads (single-threaded they tie).
 const ConvBackwardWeightVariant& conv2d_backward_weight_best(int cin, int cout, int k) {
   if (k != 3 || cin < 8 || cout < 8) return conv2d_backward_weight_variant("wgrad_v1_direct");
   return conv2d_backward_weight_variant("wgrad_v3_winograd43_outer");
