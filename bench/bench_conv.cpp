@@ -16,7 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "cpu/conv2d_variants.h"
+#include "cpu/conv/variants.h"
+#include "cpu/threads.h"
 
 namespace microsr::kernels {
 namespace {
@@ -69,7 +70,7 @@ void set_flop_counter(benchmark::State& state, const Shape& s) {
 }
 
 void bench_variant(benchmark::State& state, const Conv2dVariant* variant, Shape s, int threads) {
-  omp_set_num_threads(threads);
+  const ThreadCount team(threads);  // the kernels run with `threads` threads, this scope only
   Operands op(s);
   ConvEpilogue epi;
   epi.has_lrelu = true;  // the common RRDBNet case: conv + bias + LeakyReLU
@@ -82,7 +83,7 @@ void bench_variant(benchmark::State& state, const Conv2dVariant* variant, Shape 
 }
 
 void bench_packed(benchmark::State& state, ConvWeightFormat format, Shape s, int threads) {
-  omp_set_num_threads(threads);
+  const ThreadCount team(threads);  // the kernels run with `threads` threads, this scope only
   Operands op(s);
   const PackedConvWeights packed =
       pack_conv_weights(op.weight.data(), op.bias.data(), s.cin, s.cout, s.k, format);
@@ -123,7 +124,7 @@ int register_all() {
             ->Unit(benchmark::kMillisecond)
             ->UseRealTime();
   // Weights packed once (the production path), then conv2d_packed.
-  for (ConvWeightFormat format : {ConvWeightFormat::kDirect16, ConvWeightFormat::kWinograd43})
+  for (ConvWeightFormat format : conv_weight_formats())
     for (const Shape& s : rrdbnet_shapes())
       for (int threads : thread_counts(s))
         benchmark::RegisterBenchmark(("BM_packed/" + std::string(conv_weight_format_name(format)) + "/" +
@@ -133,8 +134,7 @@ int register_all() {
             ->Unit(benchmark::kMillisecond)
             ->UseRealTime();
   // Packing alone: what caching packed weights saves per call.
-  for (ConvWeightFormat format :
-       {ConvWeightFormat::kDirect, ConvWeightFormat::kDirect16, ConvWeightFormat::kWinograd43})
+  for (ConvWeightFormat format : conv_weight_formats())
     for (const Shape& s : rrdbnet_shapes())
       if (s.h == 64)
         benchmark::RegisterBenchmark(

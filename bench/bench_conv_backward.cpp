@@ -10,29 +10,6 @@
 //   BM_wgrad/<variant>/<cin>x<cout>/<h>x<w>/n<n>/t<threads>   dw and db (conv2d_backward_weight)
 //   BM_dgrad/<format>/<shape>/t<threads>                       dx, packing included
 //   BM_fwd/packed/<shape>/t<threads>                           the forward, for scale
-//
-// Measured (2-core AMD EPYC Zen3 VM shared with other builds, so ±20% run to run; 2 threads;
-// tools/bench_conv_backward_torch.py --rounds 2: best of 2 rounds x 3 repetitions per side;
-// torch 1.13 CPU, 2 threads, aten::convolution_backward; effective GFLOP/s, ratio to torch):
-//   shape (batch 4)     dgrad winograd43     wgrad (production variant)   fwd packed
-//   3->64    32x32        (not needed)        v1  38 vs  29  1.3x           47 vs 26  1.8x
-//   64->32   32x32        98 vs 56  1.8x      v3  84 vs  56  1.5x          205 vs 77  2.7x
-//   96->32   32x32       108 vs 58  1.9x      v3 117 vs  56  2.1x          219 vs 78  2.8x
-//   128->32  32x32       120 vs 59  2.0x      v3 102 vs  57  1.8x          202 vs 74  2.7x
-//   160->32  32x32       160 vs 69  2.3x      v3  83 vs  57  1.5x          302 vs 74  4.1x
-//   192->64  32x32       177 vs 67  2.6x      v3 102 vs  58  1.8x          418 vs 60  7.0x
-//   64->64   32x32       193 vs 84  2.3x      v3  90 vs  57  1.6x          261 vs 78  3.3x
-//   64->64   64x64       273 vs 56  4.8x      v3  95 vs  37  2.5x          202 vs 55  3.7x
-//   64->64  128x128      289 vs 61  4.8x      v3  85 vs  46  1.9x          154 vs 60  2.6x
-//   64->3   128x128       52 vs  7  8.0x      v1  19 vs  14  1.3x           25 vs 13  1.9x
-//   One step's convolutions (each shape times its uses: 69 per dense-block conv): microsr 3.06 s
-//   (fwd 0.54, dgrad 0.99, wgrad 1.53) vs torch 7.19 s -> 2.35x. The weight gradient is the
-//   largest share; wgrad v2 reaches 50-99 GFLOP/s on the same shapes (v3 1.0-1.6x faster at 2
-//   threads), v1 30-64. dgrad includes transposing and packing the weights on every call
-//   (pack_winograd43_weights, ~60 ns per (cin, cout) pair: 5-15% of a dgrad; in a whole training
-//   step, forward prepare + dgrad, packing is ~6% of the time per perf).
-//   The whole training iteration (tools/compare_train_step_vs_torch.py, batch 4 x 32x32, 2
-//   threads, same busy machine): microsr 4.3-4.7 s vs torch 6.1-6.6 s (1.3-1.5x).
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -40,8 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "cpu/conv2d_backward.h"
-#include "cpu/conv2d_variants.h"
+#include "cpu/dgrad/dgrad.h"
+#include "cpu/wgrad/variants.h"
+#include "cpu/conv/variants.h"
+#include "cpu/threads.h"
 
 namespace microsr::kernels {
 namespace {
@@ -96,7 +75,7 @@ void set_flop_counter(benchmark::State& state, const Shape& s) {
 
 void bench_wgrad(benchmark::State& state, const ConvBackwardWeightVariant* variant, Shape s,
                  int threads) {
-  omp_set_num_threads(threads);
+  const ThreadCount team(threads);  // the kernels run with `threads` threads, this scope only
   Operands op(s);
   for (auto _ : state) {
     variant->fn(op.dw.data(), op.db.data(), op.x_batch(s), op.dy_batch(s), s.n, s.cin, s.cout, s.h,
@@ -107,7 +86,7 @@ void bench_wgrad(benchmark::State& state, const ConvBackwardWeightVariant* varia
 }
 
 void bench_dgrad(benchmark::State& state, ConvWeightFormat format, Shape s, int threads) {
-  omp_set_num_threads(threads);
+  const ThreadCount team(threads);  // the kernels run with `threads` threads, this scope only
   Operands op(s);
   for (auto _ : state) {
     conv2d_backward_data({op.dx.data(), int64_t(s.cin) * s.h * s.w}, op.dy_batch(s),
@@ -118,7 +97,7 @@ void bench_dgrad(benchmark::State& state, ConvWeightFormat format, Shape s, int 
 }
 
 void bench_forward(benchmark::State& state, Shape s, int threads) {
-  omp_set_num_threads(threads);
+  const ThreadCount team(threads);  // the kernels run with `threads` threads, this scope only
   Operands op(s);
   const PackedConvWeights packed =
       pack_conv_weights(op.weight.data(), op.db.data(), s.cin, s.cout, s.k);
@@ -144,7 +123,7 @@ int register_all() {
           &variant, s, threads)
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
-  for (ConvWeightFormat format : {ConvWeightFormat::kDirect16, ConvWeightFormat::kWinograd43})
+  for (ConvWeightFormat format : conv_weight_formats())
     for (const Shape& s : training_shapes())
       benchmark::RegisterBenchmark(
           ("BM_dgrad/" + std::string(conv_weight_format_name(format)) + "/" + s.name() + t).c_str(),

@@ -50,7 +50,9 @@ Tensor random_image(int height, int width) {
 void BM_RealESRGANx4plusForward(benchmark::State& state) {
   static const StateDict weights = x4plus_weights();
   const int size = int(state.range(0));
-  auto backend = make_cpu_backend(int(state.range(1)));
+  CpuOptions options;
+  options.threads = int(state.range(1));
+  auto backend = make_cpu_backend(options);
   const RRDBNetConfig cfg = infer_rrdbnet_config(weights);
   RRDBNet net(cfg, weights, *backend);
   const Tensor x = random_image(size, size);

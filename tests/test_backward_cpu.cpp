@@ -13,7 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "cpu/conv2d_backward.h"
+#include "cpu/dgrad/dgrad.h"
+#include "cpu/wgrad/variants.h"
 #include "cpu/cpu_kernels.h"
 #include "test_helpers.h"
 
@@ -305,8 +306,7 @@ TEST(ConvBackwardData, EveryFormatMatchesReference) {
   for (size_t index = 0; index < cases.size(); ++index) {
     const BackwardCase& c = cases[index];
     const ReferenceGradients& r = reference_gradients(index);
-    for (ConvWeightFormat format :
-         {ConvWeightFormat::kDirect, ConvWeightFormat::kDirect16, ConvWeightFormat::kWinograd43}) {
+    for (ConvWeightFormat format : conv_weight_formats()) {
       if (format == ConvWeightFormat::kWinograd43 && c.k != 3) continue;
       for (bool accumulate : {false, true}) {
         SlicedBatch dx = r.dx;

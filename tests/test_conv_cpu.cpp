@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "cpu/conv2d_variants.h"
+#include "cpu/conv/variants.h"
 #include "cpu/cpu_kernels.h"
 #include "microsr/error.h"
 #include "test_helpers.h"
@@ -230,7 +230,6 @@ TEST(ConvVariants, UnknownNameThrowsWithKnownList) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find(conv2d_variants()[0].name), std::string::npos);
   }
-  EXPECT_STREQ(conv2d_variant(conv2d_best().name).name, conv2d_best().name);
 }
 
 // Packing once and calling conv2d_packed repeatedly gives the reference result, for every format.
@@ -241,8 +240,7 @@ TEST(ConvPacked, EveryFormatMatchesReference) {
   const auto bias = random_values(cout, 9, -0.5f, 0.5f);
   std::vector<float> expected(size_t(cout) * h * w), got(expected.size());
   conv2d_same_ref(expected.data(), x.data(), weight.data(), bias.data(), cin, cout, h, w, k, {});
-  for (ConvWeightFormat format :
-       {ConvWeightFormat::kDirect, ConvWeightFormat::kDirect16, ConvWeightFormat::kWinograd43}) {
+  for (ConvWeightFormat format : conv_weight_formats()) {
     const PackedConvWeights packed =
         pack_conv_weights(weight.data(), bias.data(), cin, cout, k, format);
     for (int repeat = 0; repeat < 2; ++repeat) {

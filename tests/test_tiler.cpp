@@ -283,6 +283,15 @@ TEST(TilerMemory, EstimateAndAutoTileSize) {
   EXPECT_GT(available_host_memory(), 0);
 }
 
+// The CPU backend says how much memory a tile may take: half of the available host memory (what
+// --tile auto used on the CPU before backends said it), with float32 activations.
+TEST(TilerMemory, CpuBackendOffersHalfTheAvailableHostMemory) {
+  auto backend = make_cpu_backend();
+  const double half = double(available_host_memory()) / 2;
+  EXPECT_NEAR(double(backend->memory_for_tiles()), half, 0.05 * half);  // MemAvailable moves a little
+  EXPECT_EQ(backend->bytes_per_activation(), 4);
+}
+
 }  // namespace
 }  // namespace microsr
 

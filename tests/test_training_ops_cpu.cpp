@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "cpu/cpu_kernels.h"
-#include "cpu/optimizer.h"
+#include "cpu/optim/optimizer.h"
 #include "microsr/backend.h"
 #include "test_helpers.h"
 

@@ -104,6 +104,17 @@ class Backend {
   // ema = decay · ema + (1 − decay) · param (same sizes).
   virtual void ema_update(Tensor& ema, const Tensor& param, double decay);
 
+  // ---- memory for tiles (cf. ggml's get_memory) -----------------------------------------------
+  // The bytes one forward pass over a batch of tiles may take on this backend now: what the tile
+  // planner (auto_tile_size in microsr/tiler.h) sizes tiles by, whatever the device. The default
+  // (and the CPU backend) gives half of the host's available memory, leaving room for the image and
+  // the rest of the system; the CUDA backend gives 80% of what its allocator can still obtain
+  // (free device memory + its cached blocks) less one cuDNN workspace.
+  virtual int64_t memory_for_tiles() const;
+  // Bytes per activation value in this backend's forward pass, which a tile's memory scales with:
+  // 4 for float32 (the CPU, CUDA fp32), 2 for CUDA fp16.
+  virtual int bytes_per_activation() const { return 4; }
+
   // ---- replaying a whole forward pass (CUDA graphs) -------------------------------------------
   // forward(x) must issue the same operations for every input of x's shape and depend on nothing
   // but x and what `owner` stands for (RRDBNet::forward_inference passes the network). A backend
@@ -117,10 +128,19 @@ class Backend {
   virtual void forget_recordings(const void* /*owner*/) {}
 };
 
-// The CPU backend. `threads` = 0 uses every core (OpenMP).
-std::unique_ptr<Backend> make_cpu_backend(int threads = 0);
-// Which CPU convolution kernel variant runs (see kernels/cpu/conv2d_variants.h); for tests/benches.
-void set_cpu_conv_variant(const std::string& name);
+// The CPU backend's options, per instance: two CPU backends with different options can live side
+// by side (nothing process-wide is set; OpenMP's default team size is left as it is).
+struct CpuOptions {
+  // Threads for this backend's parallel regions (kernels/cpu/threads.h); 0: OpenMP's default
+  // (every core, unless OMP_NUM_THREADS says otherwise).
+  int threads = 0;
+  // Convolution variant, by name from the CPU table (kernels/cpu/conv/variants.h:
+  // "conv_v1_direct" ... "conv_v4_winograd43_3x32"), run on the raw weights at every call (for
+  // tests and benchmarks); empty = weights packed once per layer in the fastest format (production).
+  // An unknown name makes make_cpu_backend throw an Error naming the known ones.
+  std::string conv;
+};
+std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& options = {});
 
 // ---- the CUDA backend (docs/cuda_backend.md) ------------------------------------------------
 // Declared in every build; without the CUDA backend compiled in, make_cuda_backend and

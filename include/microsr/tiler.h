@@ -39,7 +39,8 @@ const char* tile_mode_name(TileMode mode);
 TileMode parse_tile_mode(const std::string& name);
 
 struct TileOptions {
-  int tile = 0;       // tile size in input pixels; 0: the whole image at once
+  int tile = 0;       // tile size in input pixels; 0: the whole image at once; < 0: the largest
+                      // that fits the backend's memory_for_tiles() (auto_tile_size)
   int tile_pad = 10;  // context on each side of a tile, in input pixels
   int pre_pad = 0;    // reflect padding on the bottom and right before tiling (RealESRGANer's pre_pad)
   TileMode mode = TileMode::blend;
@@ -63,8 +64,8 @@ Tensor upscale_tiled(RRDBNet& net, Backend& backend, const Tensor& x, const Tile
 int64_t estimate_forward_bytes(const RRDBNetConfig& config, int64_t h, int64_t w, int64_t n = 1,
                                int bytes_per_value = 4);
 // The largest tile (a multiple of 8, at least 16) whose padded piece fits `available_bytes`;
-// 0 when the whole image (height × width) fits in one pass. For a GPU, pass what the device can
-// still give (device_memory_stats(backend).available, less headroom) and its bytes_per_value.
+// 0 when the whole image (height × width) fits in one pass. For a backend, pass its
+// memory_for_tiles() and bytes_per_activation() (microsr/backend.h): no device-specific branch.
 int auto_tile_size(const RRDBNetConfig& config, int64_t available_bytes, int tile_pad = 10,
                    int64_t height = 0, int64_t width = 0, int bytes_per_value = 4);
 // The host memory a new allocation can use now (MemAvailable of /proc/meminfo), or 0 if unknown.

@@ -92,7 +92,7 @@ double sum_squares_ref(const float* x, int64_t n);
 // hyperparameters, as torch does with Python floats, then rounded to float.
 void adam_step_ref(float* param, float* m, float* v, const float* grad, int64_t n,
                    const AdamStep& step);
-// The per-step scalars of that formula (shared with the optimized loop, kernels/cpu/optimizer.cpp).
+// The per-step scalars of that formula (shared with the optimized loop, kernels/cpu/optim/optimizer.cpp).
 struct AdamScalars {
   float step_size, correction2_sqrt;        // lr / (1 − β1^t), sqrt(1 − β2^t)
   float beta1, beta2, one_minus_beta1, one_minus_beta2, eps;

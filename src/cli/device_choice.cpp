@@ -45,8 +45,10 @@ std::unique_ptr<Backend> make_backend(const DeviceChoice& choice) {
   }
   require(precision == Precision::fp32,
           "--precision fp16 needs the CUDA backend (--device cuda); the CPU computes in fp32");
-  set_cpu_conv_variant(choice.conv);
-  return make_cpu_backend(choice.threads);
+  CpuOptions options;
+  options.threads = choice.threads;
+  options.conv = choice.conv;
+  return make_cpu_backend(options);
 }
 
 bool is_cuda(const Backend& backend) { return backend.device().kind == DeviceKind::cuda; }

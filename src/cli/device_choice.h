@@ -13,7 +13,7 @@ namespace microsr::cli {
 //   device    auto (CUDA when a device is there, else the CPU with a one-line notice on stderr),
 //             cpu, cuda or cuda:N
 //   precision fp32, or fp16 (CUDA only: a clear error on the CPU)
-//   conv      a convolution variant: the CPU's (kernels/cpu/conv2d_variants.h) or the CUDA
+//   conv      a convolution variant: the CPU's (kernels/cpu/conv/variants.h) or the CUDA
 //             backend's (cuda_conv_variants()); "" = the default
 //   graphs    "on" (default) or "off": CUDA graphs for the forward pass (CudaOptions::graphs)
 struct DeviceChoice {

@@ -239,7 +239,9 @@ Tensor upscale_tiled(RRDBNet& net, Backend& backend, const Tensor& x, const Tile
   const Tensor xp = reflect_pad_bottom_right(pre, mod_h, mod_w);
 
   int64_t tile = opt.tile;
-  if (tile < 0) tile = auto_tile_size(cfg, available_host_memory(), opt.tile_pad, xp.dim(2), xp.dim(3));
+  if (tile < 0)  // the backend says how much memory a tile may take, whatever its device
+    tile = auto_tile_size(cfg, backend.memory_for_tiles(), opt.tile_pad, xp.dim(2), xp.dim(3),
+                          backend.bytes_per_activation());
   if (tile >= xp.dim(2) && tile >= xp.dim(3)) tile = 0;  // one tile covers the image: same as whole
   for (;;) {
     try {

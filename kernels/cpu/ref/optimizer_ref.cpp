@@ -1,5 +1,5 @@
 // The optimizer's flat loops: Adam(W) and the weight EMA, the definitions and the oracle of
-// kernels/cpu/optimizer.cpp (the CPU backend runs the EMA loop directly). The operation order
+// kernels/cpu/optim/optimizer.cpp (the CPU backend runs the EMA loop directly). The operation order
 // follows torch.optim.Adam / AdamW (torch 1.13, single-tensor path) so that our parameters track
 // torch's to a few float roundings.
 #include <cmath>

@@ -3,19 +3,19 @@
 // elementwise loops, which are memory-bound and cheap next to the convolutions).
 #include <omp.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "backend/conv_shape.h"
 #include "backend/cpu/cpu_checks.h"
 #include "backend/cpu/cpu_training.h"
-#include "cpu/conv2d_variants.h"
+#include "cpu/conv/variants.h"
 #include "cpu/cpu_kernels.h"
+#include "cpu/threads.h"
 #include "microsr/backend.h"
 
 namespace microsr {
 namespace {
-
-const kernels::Conv2dVariant* g_conv = nullptr;  // null: packed weights, best format
 
 // The CPU's prepared form: weights packed for conv2d_packed (register-blocked or Winograd).
 struct CpuPreparedConv final : PreparedConv {
@@ -25,15 +25,17 @@ struct CpuPreparedConv final : PreparedConv {
 using cpu_checks::expect_nchw_f32_cpu;
 using cpu_checks::expect_same_shape;
 
+// Every operation that may run a parallel region opens a ThreadCount scope with this instance's
+// thread count (kernels/cpu/threads.h), so the count belongs to the backend, not the process.
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(int threads) {
-    if (threads > 0) omp_set_num_threads(threads);
-  }
+  explicit CpuBackend(const CpuOptions& options)
+      : threads_(std::max(0, options.threads)),
+        conv_(options.conv.empty() ? nullptr : &kernels::conv2d_variant(options.conv)) {}
   Device device() const override { return Device::cpu(); }
   std::string name() const override {
-    return "cpu (" + std::to_string(omp_get_max_threads()) + " threads, conv " +
-           (g_conv ? g_conv->name : "packed") + ")";
+    return "cpu (" + std::to_string(threads_ > 0 ? threads_ : omp_get_max_threads()) + " threads, conv " +
+           (conv_ ? conv_->name : "packed") + ")";
   }
   Tensor empty(const Shape& shape, DType dtype) override { return Tensor::empty(shape, dtype); }
   Tensor to_device(const Tensor& host) override { return host.clone(); }
@@ -41,6 +43,7 @@ class CpuBackend final : public Backend {
 
   void conv2d(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
               const ConvOptions& opt) override {
+    const kernels::ThreadCount team(threads_);
     expect_nchw_f32_cpu(x, "conv2d input");
     expect_nchw_f32_cpu(y, "conv2d output");
     const auto [n, cin, cout, h, wd, k] = check_conv2d_shapes(y, x, w, b);
@@ -52,7 +55,7 @@ class CpuBackend final : public Backend {
     // form is used — prepared by the caller once, or packed here for this call only.
     std::unique_ptr<PreparedConv> packed_here;
     const auto* prepared = dynamic_cast<const CpuPreparedConv*>(opt.prepared);
-    if (!g_conv && !prepared) {
+    if (!conv_ && !prepared) {
       packed_here = prepare_conv(w, b);
       prepared = static_cast<const CpuPreparedConv*>(packed_here.get());
     }
@@ -64,8 +67,8 @@ class CpuBackend final : public Backend {
       epi.lrelu_slope = opt.lrelu_slope;
       epi.scale = opt.scale;
       epi.residual = opt.residual ? opt.residual->image(i) : nullptr;
-      if (g_conv)
-        g_conv->fn(y.image(i), x.image(i), w.f32(), b.defined() ? b.f32() : nullptr, int(cin), int(cout), int(h),
+      if (conv_)
+        conv_->fn(y.image(i), x.image(i), w.f32(), b.defined() ? b.f32() : nullptr, int(cin), int(cout), int(h),
                    int(wd), int(k), epi);
       else
         kernels::conv2d_packed(y.image(i), x.image(i), prepared->packed, int(h), int(wd), epi);
@@ -73,6 +76,7 @@ class CpuBackend final : public Backend {
   }
 
   std::unique_ptr<PreparedConv> prepare_conv(const Tensor& w, const Tensor& b) override {
+    const kernels::ThreadCount team(threads_);
     require(w.rank() == 4 && w.dim(2) == w.dim(3) && w.dim(2) % 2 == 1,
             "prepare_conv: expected a [Cout, Cin, k, k] weight with odd k, got " + w.describe());
     auto p = std::make_unique<CpuPreparedConv>();
@@ -82,6 +86,7 @@ class CpuBackend final : public Backend {
   }
 
   void scaled_add(Tensor& y, const Tensor& a, float s, const Tensor& b) override {
+    const kernels::ThreadCount team(threads_);
     expect_same_shape(y, a, "scaled_add");
     expect_same_shape(y, b, "scaled_add");
     const int64_t per_image = y.numel() / y.dim(0);
@@ -90,6 +95,7 @@ class CpuBackend final : public Backend {
   }
 
   void upsample_nearest2x(Tensor& y, const Tensor& x) override {
+    const kernels::ThreadCount team(threads_);
     expect_nchw_f32_cpu(x, "upsample input");
     require(y.shape() == Shape({x.dim(0), x.dim(1), 2 * x.dim(2), 2 * x.dim(3)}),
             "upsample output " + y.describe() + " is not twice " + x.describe());
@@ -99,6 +105,7 @@ class CpuBackend final : public Backend {
   }
 
   void pixel_unshuffle(Tensor& y, const Tensor& x, int r) override {
+    const kernels::ThreadCount team(threads_);
     expect_nchw_f32_cpu(x, "pixel_unshuffle input");
     require(x.dim(2) % r == 0 && x.dim(3) % r == 0,
             "pixel_unshuffle by " + std::to_string(r) + " needs H and W divisible by it, got " +
@@ -111,6 +118,7 @@ class CpuBackend final : public Backend {
   }
 
   void copy_channels(Tensor& y, int64_t c0, const Tensor& x) override {
+    const kernels::ThreadCount team(threads_);
     Tensor dst = y.channel_slice(c0, x.dim(1));
     expect_same_shape(dst, x, "copy_channels");
     const std::size_t image_bytes = x.bytes() / x.dim(0);
@@ -119,40 +127,59 @@ class CpuBackend final : public Backend {
 
   // ---- training (cpu_training.cpp) ----
   void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, bool accumulate) override {
+    const kernels::ThreadCount team(threads_);
     cpu_training::conv2d_backward_data(dx, dy, w, accumulate);
   }
   void conv2d_backward_weight(Tensor& dw, Tensor& db, const Tensor& x, const Tensor& dy) override {
+    const kernels::ThreadCount team(threads_);
     cpu_training::conv2d_backward_weight(dw, db, x, dy);
   }
   void leaky_relu_backward(Tensor& dz, const Tensor& dy, const Tensor& y, float slope) override {
+    const kernels::ThreadCount team(threads_);
     cpu_training::leaky_relu_backward(dz, dy, y, slope);
   }
   void upsample_nearest2x_backward(Tensor& dx, const Tensor& dy) override {
+    const kernels::ThreadCount team(threads_);
     cpu_training::upsample_nearest2x_backward(dx, dy);
   }
-  void pixel_shuffle(Tensor& y, const Tensor& x, int r) override { cpu_training::pixel_shuffle(y, x, r); }
+  void pixel_shuffle(Tensor& y, const Tensor& x, int r) override {
+    const kernels::ThreadCount team(threads_);
+    cpu_training::pixel_shuffle(y, x, r);
+  }
   double l1_loss(Tensor* dpred, const Tensor& pred, const Tensor& target) override {
+    const kernels::ThreadCount team(threads_);
     return cpu_training::l1_loss(dpred, pred, target);
   }
-  double sum_squares(const Tensor& t) override { return cpu_training::sum_squares(t); }
-  void fill(Tensor& t, float value) override { cpu_training::fill(t, value); }
-  void scale(Tensor& t, float s) override { cpu_training::scale(t, s); }
+  double sum_squares(const Tensor& t) override {
+    const kernels::ThreadCount team(threads_);
+    return cpu_training::sum_squares(t);
+  }
+  void fill(Tensor& t, float value) override {
+    const kernels::ThreadCount team(threads_);
+    cpu_training::fill(t, value);
+  }
+  void scale(Tensor& t, float s) override {
+    const kernels::ThreadCount team(threads_);
+    cpu_training::scale(t, s);
+  }
   void adam_step(Tensor& param, Tensor& m, Tensor& v, const Tensor& grad, const AdamStep& step) override {
+    const kernels::ThreadCount team(threads_);
     cpu_training::adam_step(param, m, v, grad, step);
   }
   void ema_update(Tensor& ema, const Tensor& param, double decay) override {
+    const kernels::ThreadCount team(threads_);
     cpu_training::ema_update(ema, param, decay);
   }
+
+ private:
+  int threads_;                          // 0: OpenMP's default
+  const kernels::Conv2dVariant* conv_;   // null: packed weights in the best format
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(int threads) {
-  return std::make_unique<CpuBackend>(threads);
-}
-
-void set_cpu_conv_variant(const std::string& name) {
-  g_conv = name.empty() ? nullptr : &kernels::conv2d_variant(name);
+std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& options) {
+  return std::make_unique<CpuBackend>(options);
 }
 
 }  // namespace microsr

@@ -1,5 +1,5 @@
 // The CPU backend's training operations: argument checks, then the kernels of kernels/cpu over the
-// batch. Convolution gradients run the optimized kernels (conv2d_backward.h), Adam and the sum of
+// batch. Convolution gradients run the optimized kernels (kernels/cpu/dgrad, kernels/cpu/wgrad), Adam and the sum of
 // squares their AVX2 loops (optimizer.h); the other elementwise ops and the loss run the reference
 // loops of kernels/cpu/ref (the compiler vectorizes them; they are memory-bound). All flat loops
 // are split over threads in chunks.
@@ -11,9 +11,11 @@
 #include <cmath>
 
 #include "backend/cpu/cpu_checks.h"
-#include "cpu/conv2d_backward.h"
+#include "cpu/dgrad/dgrad.h"
+#include "cpu/wgrad/variants.h"
 #include "cpu/cpu_kernels.h"
-#include "cpu/optimizer.h"
+#include "cpu/optim/optimizer.h"
+#include "cpu/threads.h"
 
 namespace microsr::cpu_training {
 namespace {
@@ -21,6 +23,7 @@ namespace {
 using cpu_checks::expect_f32_cpu;
 using cpu_checks::expect_nchw_f32_cpu;
 using cpu_checks::expect_same_shape;
+using kernels::team_size;
 
 // Elementwise ops see their same-shaped operands as `images` ranges of `per_image` floats: one
 // range when every operand is dense, image by image when one is a channel slice.
@@ -45,7 +48,7 @@ constexpr int64_t kChunk = 1 << 15;  // floats per work item
 template <class Fn>
 void for_each_chunk(const FlatView& view, Fn&& fn) {
   const int64_t per_image = (view.per_image + kChunk - 1) / kChunk, total = view.images * per_image;
-#pragma omp parallel for schedule(static) if (view.images * view.per_image >= 2 * kChunk)
+#pragma omp parallel for num_threads(team_size()) schedule(static) if (view.images * view.per_image >= 2 * kChunk)
   for (int64_t c = 0; c < total; ++c) {
     const int64_t image = c / per_image, begin = (c % per_image) * kChunk;
     fn(image, begin, std::min(kChunk, view.per_image - begin));
@@ -57,7 +60,7 @@ template <class Fn>
 double sum_over_chunks(const FlatView& view, Fn&& fn) {
   const int64_t per_image = (view.per_image + kChunk - 1) / kChunk, total = view.images * per_image;
   double sum = 0.0;
-#pragma omp parallel for schedule(static) reduction(+ : sum) if (view.images * view.per_image >= 2 * kChunk)
+#pragma omp parallel for num_threads(team_size()) schedule(static) reduction(+ : sum) if (view.images * view.per_image >= 2 * kChunk)
   for (int64_t c = 0; c < total; ++c) {
     const int64_t image = c / per_image, begin = (c % per_image) * kChunk;
     sum += fn(image, begin, std::min(kChunk, view.per_image - begin));
@@ -143,7 +146,7 @@ void upsample_nearest2x_backward(Tensor& dx, const Tensor& dy) {
   const int64_t n = dx.dim(0), c = dx.dim(1), h = dx.dim(2), w = dx.dim(3);
   require(dy.shape() == Shape({n, c, 2 * h, 2 * w}),
           "upsample_nearest2x_backward: dy " + dy.describe() + " is not twice dx " + dx.describe());
-#pragma omp parallel for collapse(2) schedule(static) if (dx.numel() >= kChunk)
+#pragma omp parallel for num_threads(team_size()) collapse(2) schedule(static) if (dx.numel() >= kChunk)
   for (int64_t i = 0; i < n; ++i)
     for (int64_t ch = 0; ch < c; ++ch)
       kernels::upsample_nearest2x_backward_ref(dx.image(i) + ch * h * w,
@@ -160,7 +163,7 @@ void pixel_shuffle(Tensor& y, const Tensor& x, int r) {
   require(y.shape() == Shape({n, c, h * r, w * r}),
           "pixel_shuffle output " + y.describe() + " does not fit " + x.describe() + " (expected " +
               shape_str({n, c, h * r, w * r}) + ")");
-#pragma omp parallel for collapse(2) schedule(static) if (y.numel() >= kChunk)
+#pragma omp parallel for num_threads(team_size()) collapse(2) schedule(static) if (y.numel() >= kChunk)
   for (int64_t i = 0; i < n; ++i)
     for (int64_t ch = 0; ch < c; ++ch)
       kernels::pixel_shuffle_ref(y.image(i) + ch * h * w * r * r, x.image(i) + ch * r * r * h * w,

@@ -73,6 +73,8 @@ class CudaBackend final : public Backend {
 
   Tensor run_replayable(const void* owner, const Tensor& x, const Forward& forward) override;
   void forget_recordings(const void* owner) override;
+  int64_t memory_for_tiles() const override;
+  int bytes_per_activation() const override;
 
   const CudaOptions& options() const { return options_; }
   CudaAllocator& allocator() { return *allocator_; }

@@ -4,6 +4,8 @@
 #include <cuda_profiler_api.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
+
 #include "cuda_backend.h"
 #include "microsr/backend.h"
 
@@ -51,6 +53,15 @@ std::vector<std::string> cuda_conv_variants() {
   for (const auto& v : conv_variant_table()) names.emplace_back(v.name);
   return names;
 }
+
+// 80% of what the allocator can still obtain (free device memory + its cached blocks), less one
+// cuDNN workspace: the budget the CLI's --tile auto used before the backends said it themselves.
+int64_t CudaBackend::memory_for_tiles() const {
+  const int64_t workspace = int64_t(options_.workspace_limit);
+  return std::max<int64_t>(0, allocator().stats().available * 8 / 10 - workspace);
+}
+
+int CudaBackend::bytes_per_activation() const { return options_.precision == Precision::fp16 ? 2 : 4; }
 
 DeviceMemoryStats device_memory_stats(const Backend& backend) {
   const auto* cuda = dynamic_cast<const CudaBackend*>(&backend);

@@ -5,13 +5,13 @@
 // for any odd k, any cin/cout >= 1 and any h, w >= 1. Tests (tests/test_conv_cpu.cpp) and
 // benchmarks (bench/bench_conv.cpp) iterate over conv2d_variants(); production code packs the
 // weights once per layer with pack_conv_weights() and calls conv2d_packed() for every forward
-// pass. A variant's plain signature packs on every call: ~10-100 us for the direct formats,
-// 0.14-0.76 ms for Winograd on RRDBNet layers (up to 20% of a 64x64 conv) — see BM_pack.
+// pass. A variant's plain signature packs on every call, which costs a visible share of a small
+// conv for Winograd (BM_pack; figures in docs/kernels.md).
 //
-// Threading: OpenMP inside each kernel (one parallel region per call), omp_get_max_threads()
-// threads. Scratch: each calling thread keeps a zero-padded input copy (grown to the largest
-// layer, never shrunk: 68 MB for 64 channels at 512x512) and each OpenMP thread a small Winograd
-// batch buffer (~0.9 MB at cin = 192).
+// Threading: OpenMP inside each kernel (one parallel region per call), team_size() threads
+// (cpu/threads.h: the caller's ThreadCount, else OpenMP's default). Scratch: each calling thread
+// keeps a zero-padded input copy (grown to the largest layer, never shrunk: 68 MB for 64 channels
+// at 512x512) and each OpenMP thread a small Winograd batch buffer (~0.9 MB at cin = 192).
 #pragma once
 #include <cstddef>
 #include <new>
@@ -32,7 +32,6 @@ struct Conv2dVariant {
 };
 
 const std::vector<Conv2dVariant>& conv2d_variants();
-const Conv2dVariant& conv2d_best();
 // Throws microsr::Error naming the known variants when `name` is not one of them.
 const Conv2dVariant& conv2d_variant(const std::string& name);
 
@@ -44,6 +43,9 @@ enum class ConvWeightFormat {
 };
 // "direct", "direct16", "winograd43" (benchmark names).
 const char* conv_weight_format_name(ConvWeightFormat format);
+// Every format, in the order above: the table the packed-path and backward-data tests and
+// benchmarks iterate (dgrad runs the forward on transposed weights in one of these formats).
+const std::vector<ConvWeightFormat>& conv_weight_formats();
 
 // 64-byte aligned storage, so packed weight vectors never straddle cache lines.
 template <class T>
@@ -64,7 +66,7 @@ struct PackedConvWeights {
   ConvWeightFormat format = ConvWeightFormat::kDirect;
   int cin = 0, cout = 0, k = 0;
   int co_block = 0;    // output channels per packed block (format-specific)
-  AlignedFloats data;  // layout depends on format (see conv2d_direct.cpp / conv2d_winograd.cpp)
+  AlignedFloats data;  // layout depends on format (see conv/v1_direct.cpp, v2_direct16.cpp, v3_winograd43.cpp)
   std::vector<float> bias;  // [cout]; zeros when the layer has no bias
 };
 

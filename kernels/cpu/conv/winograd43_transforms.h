@@ -1,5 +1,5 @@
 // Winograd F(4x4, 3x3) transforms (Lavin & Gray, interpolation points 0, ±1, ±2), used by
-// conv2d_winograd.cpp:  Y = A^T [ (G g G^T) ⊙ (B^T d B) ] A  for a 3x3 kernel g, a 6x6 input
+// conv/v3_winograd43.cpp and the wgrad family:  Y = A^T [ (G g G^T) ⊙ (B^T d B) ] A  for a 3x3 kernel g, a 6x6 input
 // window d and a 4x4 output tile Y. The data transforms work on 8 horizontally adjacent tiles at
 // once, one tile per ymm lane.
 #pragma once

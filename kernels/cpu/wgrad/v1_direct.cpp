@@ -1,5 +1,3 @@
-// Weight-gradient variant table, the bias gradient, and wgrad_v1_direct (any odd k).
-//
 // wgrad_v1_direct: dw[co][ci][tap] = Σ_p dy[co][p] · x[ci][p + offset(tap)] is a dot product
 // along the pixels, and with the right padding both operands are contiguous in p:
 //   x is copied with a zero border of pad = k/2 and rows of wp = w + 2·pad floats; dy is copied
@@ -9,10 +7,9 @@
 // Micro-kernel: 4 output channels x 3 taps = 12 ymm accumulators, each a partial dot product over
 //   8 pixel lanes; per 8 pixels 4 dy loads + 3 x loads for 12 FMAs. The lanes are summed
 //   horizontally once per segment of kSegment pixels (so the dy rows stay in L1 meanwhile).
-// Measured (2 threads, batch 4, bench_conv_backward): 30-64 effective GFLOP/s on the RRDBNet body
-//   shapes (Winograd v2/v3 1.2-3x faster there); the production kernel for conv_first (3 -> 64)
-//   and conv_last (64 -> 3), where it is as fast as v3 or 2x faster (the Winograd transforms cost
-//   per channel and tile, and do not pay off with 3 channels on one side).
+// The production kernel for conv_first (3 -> 64) and conv_last (64 -> 3): the Winograd
+//   transforms cost per channel and tile, and do not pay off with 3 channels on one side
+//   (figures: docs/kernels.md).
 // Threading: one OpenMP region (serial for tiny layers): the threads pad x and dy of every image,
 //   then share the
 //   (channel block of 4 output channels, input channel) pairs; each pair owns its dw entries and
@@ -21,92 +18,13 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cstring>
 
-#include "cpu/conv2d_backward_common.h"
+#include "cpu/wgrad/common.h"
+#include "cpu/wgrad/variants.h"
+#include "cpu/threads.h"
 #include "microsr/error.h"
 
 namespace microsr::kernels {
-
-const std::vector<ConvBackwardWeightVariant>& conv2d_backward_weight_variants() {
-  static const std::vector<ConvBackwardWeightVariant> variants = {
-      {"wgrad_v1_direct", "direct dot products over padded pixel rows, 4 cout x 3 taps",
-       conv2d_backward_weight_direct},
-      {"wgrad_v2_winograd43",
-       "Winograd F(4x4,3x3) in reverse: 36 dot products over tiles, 4 cout x 3 cin",
-       conv2d_backward_weight_winograd43},
-      {"wgrad_v3_winograd43_outer",
-       "as v2 with outer products over transposed dy tiles, 6 cin x 16 cout",
-       conv2d_backward_weight_winograd43_outer},
-  };
-  return variants;
-}
-
-// Chosen per shape from bench_conv_backward on the 2-core Zen3, 2 threads (figures at the top of
-// bench/bench_conv_backward.cpp): the Winograd transforms cost per tile and channel, so they pay
-// off when both channel counts are large; conv_first (3 -> 64) and conv_last (64 -> 3) run as
-// fast or 2x faster direct. v3 beats v2 by 1.3-1.6x on every RRDBNet body shape at 2 threads
-// (single-threaded they tie).
-const ConvBackwardWeightVariant& conv2d_backward_weight_best(int cin, int cout, int k) {
-  if (k != 3 || cin < 8 || cout < 8) return conv2d_backward_weight_variant("wgrad_v1_direct");
-  return conv2d_backward_weight_variant("wgrad_v3_winograd43_outer");
-}
-
-const ConvBackwardWeightVariant& conv2d_backward_weight_variant(const std::string& name) {
-  std::string known;
-  for (const ConvBackwardWeightVariant& variant : conv2d_backward_weight_variants()) {
-    if (name == variant.name) return variant;
-    known += known.empty() ? variant.name : std::string(", ") + variant.name;
-  }
-  throw Error("conv2d_backward_weight_variant: unknown variant '" + name + "'; known: " + known);
-}
-
-namespace detail {
-
-void fill_padded_batches(const BatchPadding& first, const BatchPadding& second, int n, int h,
-                         int w) {
-  const int64_t first_planes = int64_t(n) * first.channels;
-  const int64_t planes = first_planes + int64_t(n) * second.channels;
-#pragma omp for schedule(static)
-  for (int64_t job = 0; job < planes; ++job) {
-    const bool is_first = job < first_planes;
-    const BatchPadding& b = is_first ? first : second;
-    const int64_t plane_index = is_first ? job : job - first_planes;
-    const int64_t image = plane_index / b.channels, channel = plane_index % b.channels;
-    float* dst = const_cast<float*>(b.padded.data) + plane_index * b.padded.plane;
-    const float* src = b.source.image(image) + channel * h * w;
-    const int row_stride = b.padded.row_stride, right = row_stride - b.pad_left - w;
-    // Rows above the image, then each image row framed by zeros, then rows below + plane tail.
-    std::memset(dst, 0, sizeof(float) * b.pad_top * row_stride);
-    for (int iy = 0; iy < h; ++iy) {
-      float* row = dst + int64_t(b.pad_top + iy) * row_stride;
-      std::memset(row, 0, sizeof(float) * b.pad_left);
-      std::memcpy(row + b.pad_left, src + int64_t(iy) * w, sizeof(float) * w);
-      std::memset(row + b.pad_left + w, 0, sizeof(float) * right);
-    }
-    const int64_t used = int64_t(b.pad_top + h) * row_stride;
-    std::memset(dst + used, 0, sizeof(float) * (b.padded.plane - used));
-    if (plane_index == int64_t(n) * b.channels - 1)
-      std::memset(dst + b.padded.plane, 0, sizeof(float) * b.tail_slack);
-  }
-}
-
-}  // namespace detail
-
-void conv2d_backward_bias(float* db, ImageBatch dy, int n, int cout, int64_t plane) {
-#pragma omp parallel for schedule(static) if (int64_t(n) * cout * plane >= (1 << 16))
-  for (int co = 0; co < cout; ++co) {
-    double total = 0.0;
-    for (int i = 0; i < n; ++i) {
-      const float* row = dy.image(i) + co * plane;
-      float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-      for (int64_t p = 0; p < plane; ++p) sum += row[p];
-      total += sum;
-    }
-    db[co] += static_cast<float>(total);
-  }
-}
 
 namespace {
 
@@ -180,7 +98,7 @@ void conv2d_backward_weight_direct(float* dw, float* db, ImageBatch x, ImageBatc
   const int co_blocks = (cout + kCoBlock - 1) / kCoBlock;
   const int64_t x_image = cin * xp.plane, dy_image = cout * dyp.plane;
 
-#pragma omp parallel if (detail::worth_threads(n, cin, cout, h, w, k))
+#pragma omp parallel num_threads(team_size()) if (detail::worth_threads(n, cin, cout, h, w, k))
   {
     detail::fill_padded_batches({xp, x, cin, pad, pad, k + 8}, {dyp, dy, cout, 0, 0, 8}, n, h, w);
 #pragma omp for collapse(2) schedule(static)

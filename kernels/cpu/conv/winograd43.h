@@ -1,7 +1,7 @@
-// Winograd convolution entry points (kernels/cpu/conv2d_winograd.cpp); see that file for the math
+// Winograd convolution entry points (conv/v3_winograd43.cpp, conv/v4_winograd43_3x32.cpp); see v3 for the math
 // and the memory layout.
 #pragma once
-#include "cpu/conv2d_variants.h"
+#include "cpu/conv/variants.h"
 
 namespace microsr::kernels {
 

@@ -1,15 +1,13 @@
 // conv_v1_direct: direct stride-1 "same" convolution, AVX2 + FMA, any odd k.
 //
-// Measured (2-core AMD EPYC Zen3 VM at ~2.9 GHz, peak 94 GFLOP/s per core; 1 thread, best of 10,
-// thread CPU time; the machine was shared, so 2-thread wall times were unreliable): 30-38 GFLOP/s
-// on the RRDBNet body shapes, ~35% of peak and half of torch's 75 (1 thread). gcc stores the 12
-// accumulators to the stack once per kernel row and folds the 3 pixel vectors into memory
-// operands of all 12 FMAs, and most unaligned pixel loads straddle cache lines. Kept as the
-// first numbered variant; v2 turns the blocking around.
+// Why it is slow (figures: docs/kernels.md): gcc stores the 12 accumulators to the stack once per
+// kernel row and folds the 3 pixel vectors into memory operands of all 12 FMAs, and most unaligned
+// pixel loads straddle cache lines. Kept as the first numbered variant; v2 turns the blocking
+// around.
 //
 // Memory layout
 //   Padded input: x is copied once per call into [cin][plane] with a zero border of pad = k/2 on
-//   every side and rows of wp = w + 2*pad floats (conv2d_common.h). Output pixel (oy, ox) gets
+//   every side and rows of wp = w + 2*pad floats (conv/common.h). Output pixel (oy, ox) gets
 //   the "wide" index p = oy*wp + ox, and its tap (ky, kx) reads padded position p + ky*wp + kx.
 //   So for a fixed tap, 24 consecutive wide indices read 24 consecutive floats: one unaligned
 //   vector load per 8 pixels, no bounds checks. Wide indices with ox >= w ("wide rows") are
@@ -26,14 +24,15 @@
 // Threading: OpenMP over blocks of 24 wide pixels (a thread owns a contiguous band of rows);
 //   each block loops over all output-channel blocks, so its input stays in L1/L2 while the
 //   weights stream from L2.
-#include "cpu/conv2d_direct.h"
+#include "cpu/conv/direct.h"
 
 #include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
 
-#include "cpu/conv2d_common.h"
+#include "cpu/conv/common.h"
+#include "cpu/threads.h"
 #include "microsr/error.h"
 
 namespace microsr::kernels {
@@ -128,7 +127,7 @@ void conv2d_direct_packed(float* y, const float* x, const PackedConvWeights& pac
   const int co_blocks = (cout + kCoBlock - 1) / kCoBlock;
   const int64_t block_weights = static_cast<int64_t>(cin) * k * k * kCoBlock;
 
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(team_size()) schedule(static)
   for (int64_t pb = 0; pb < px_blocks; ++pb) {
     alignas(32) float tile[kCoBlock * kPxBlock];
     const int64_t p0 = pb * kPxBlock;

@@ -1,15 +1,13 @@
 // conv_v2_direct: direct convolution vectorized over OUTPUT CHANNELS, AVX2 + FMA, any odd k.
 //
-// What changes from v1 (conv2d_direct.cpp): v1 vectorizes over pixels and broadcasts weights;
+// What changes from v1 (conv/v1_direct.cpp): v1 vectorizes over pixels and broadcasts weights;
 // its pixel loads are unaligned (most cross a cache line). v2 turns it around: a weight vector
 // holds 8 output channels (aligned, one cache line per tap for 16 channels) and each input pixel
 // is broadcast.
 //
-// Measured (same machine as v1, weights packed once): 1 thread 47-64 GFLOP/s on the RRDBNet body
-// shapes (50-65% of the 94 GFLOP/s peak; torch 1 thread 55-77), 2 threads 70-116 (torch
-// 104-133). Each 6-pixel tile streams its whole weight block (cin*9*64 bytes) from L2; blocking
-// cin so the weights stay in L1 across tiles is the next step if a direct path ever matters
-// (RRDBNet's convs are all 3x3 and use Winograd).
+// Each 6-pixel tile streams its whole weight block (cin*9*64 bytes) from L2; blocking cin so the
+// weights stay in L1 across tiles is the next step if a direct path ever matters (RRDBNet's convs
+// are all 3x3 and use Winograd). Figures: docs/kernels.md.
 // Error vs a double-precision convolution: 1.7e-7 of sum|terms| (float summation only).
 //
 // Memory layout
@@ -35,8 +33,9 @@
 
 #include <algorithm>
 
-#include "cpu/conv2d_common.h"
-#include "cpu/conv2d_direct.h"
+#include "cpu/conv/common.h"
+#include "cpu/conv/direct.h"
+#include "cpu/threads.h"
 
 namespace microsr::kernels {
 namespace {
@@ -133,7 +132,7 @@ void conv2d_direct16_packed(float* y, const float* x, const PackedConvWeights& p
   const int co_blocks = (cout + kCoBlock - 1) / kCoBlock;
   const float* weights = packed.data.data();
 
-#pragma omp parallel
+#pragma omp parallel num_threads(team_size())
   {
     detail::fill_padded_input(in, x, cin, h, w, pad, pad, kPxBlock + k);  // ends with a barrier
 #pragma omp for schedule(static)

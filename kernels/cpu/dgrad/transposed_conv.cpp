@@ -7,10 +7,11 @@
 // call for the whole batch. Accumulating into dx goes through the fused epilogue's residual,
 // pointed at dx itself (each element is read just before its one store).
 //
-// Measured: see bench/bench_conv_backward.cpp (figures at the top of that file).
+// Figures: docs/kernels.md (BM_dgrad of bench/bench_conv_backward.cpp).
 #include <omp.h>
 
-#include "cpu/conv2d_backward.h"
+#include "cpu/dgrad/dgrad.h"
+#include "cpu/threads.h"
 #include "microsr/error.h"
 
 namespace microsr::kernels {
@@ -19,7 +20,7 @@ std::vector<float> transpose_flip_weights(const float* weight, int cin, int cout
   const int64_t taps = static_cast<int64_t>(k) * k;
   std::vector<float> flipped(static_cast<size_t>(cin) * cout * taps);
   // One (ci, co) kernel per iteration: taps reversed (t -> taps−1−t turns ky, kx by 180°).
-#pragma omp parallel for schedule(static) if (cin * cout >= 4096)
+#pragma omp parallel for num_threads(team_size()) schedule(static) if (cin * cout >= 4096)
   for (int ci = 0; ci < cin; ++ci)
     for (int co = 0; co < cout; ++co) {
       const float* src = weight + (static_cast<int64_t>(co) * cin + ci) * taps;

@@ -1,4 +1,4 @@
-// Pieces shared by the optimized CPU convolutions (conv2d_direct.cpp, conv2d_winograd.cpp):
+// Pieces shared by the optimized CPU convolutions (conv/v1_direct.cpp ... conv/v4_winograd43_3x32.cpp):
 // the zero-padded input copy and the fused epilogue at store time.
 #pragma once
 #include <immintrin.h>
@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "cpu/conv2d_variants.h"
+#include "cpu/conv/variants.h"
 #include "cpu/cpu_kernels.h"
 
 namespace microsr::kernels::detail {

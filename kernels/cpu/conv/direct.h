@@ -1,6 +1,6 @@
-// Direct convolution entry points (kernels/cpu/conv2d_direct.cpp); see that file for the layout.
+// Direct convolution entry points (conv/v1_direct.cpp, conv/v2_direct16.cpp); see those files for the layouts.
 #pragma once
-#include "cpu/conv2d_variants.h"
+#include "cpu/conv/variants.h"
 
 namespace microsr::kernels {
 
@@ -13,7 +13,7 @@ void conv2d_direct_packed(float* y, const float* x, const PackedConvWeights& pac
 void conv2d_direct(float* y, const float* x, const float* weight, const float* bias, int cin,
                    int cout, int h, int w, int k, const ConvEpilogue& epi);
 
-// conv_v2_direct16 (conv2d_direct_v2.cpp): ConvWeightFormat::kDirect16.
+// conv_v2_direct16 (conv/v2_direct16.cpp): ConvWeightFormat::kDirect16.
 PackedConvWeights pack_direct16_weights(const float* weight, const float* bias, int cin, int cout,
                                         int k);
 void conv2d_direct16_packed(float* y, const float* x, const PackedConvWeights& packed, int h, int w,

@@ -1,8 +1,8 @@
 // The numbered convolution variant table and the packed-weights dispatch.
-#include "cpu/conv2d_variants.h"
+#include "cpu/conv/variants.h"
 
-#include "cpu/conv2d_direct.h"
-#include "cpu/conv2d_winograd.h"
+#include "cpu/conv/direct.h"
+#include "cpu/conv/winograd43.h"
 #include "microsr/error.h"
 
 namespace microsr::kernels {
@@ -21,10 +21,11 @@ const std::vector<Conv2dVariant>& conv2d_variants() {
   return variants;
 }
 
-// Chosen from bench_conv + tools/bench_conv_torch.py on the 2-core Zen3 (figures at the top of
-// conv2d_winograd.cpp): Winograd F(4,3) with 4 x 24 micro-tiles is fastest on every RRDBNet shape,
-// 1.7x-3x torch (2 threads), and adds ~1e-5 to the whole network's output (budget 1e-4).
-const Conv2dVariant& conv2d_best() { return conv2d_variant("conv_v3_winograd43"); }
+const std::vector<ConvWeightFormat>& conv_weight_formats() {
+  static const std::vector<ConvWeightFormat> formats = {
+      ConvWeightFormat::kDirect, ConvWeightFormat::kDirect16, ConvWeightFormat::kWinograd43};
+  return formats;
+}
 
 const char* conv_weight_format_name(ConvWeightFormat format) {
   switch (format) {
@@ -47,6 +48,9 @@ const Conv2dVariant& conv2d_variant(const std::string& name) {
   throw Error("conv2d_variant: unknown convolution variant '" + name + "'; known: " + known);
 }
 
+// Chosen from bench_conv + tools/bench_conv_torch.py on the 2-core dev box (figures in
+// docs/kernels.md): Winograd F(4,3) with 4 x 24 micro-tiles (conv_v3) is the fastest on every
+// RRDBNet shape and adds ~1e-5 to the whole network's output (budget 1e-4); other k run direct16.
 ConvWeightFormat best_conv_weight_format(int cin, int cout, int k) {
   return k == 3 ? ConvWeightFormat::kWinograd43 : ConvWeightFormat::kDirect16;
 }

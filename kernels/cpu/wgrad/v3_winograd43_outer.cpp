@@ -1,5 +1,5 @@
 // wgrad_v3_winograd43_outer: the Winograd F(4x4,3x3) weight gradient of v2 (same math, same
-// transforms: see conv2d_backward_weight_winograd.cpp) with the 36 products turned into outer
+// transforms: see wgrad/v2_winograd43.cpp) with the 36 products turned into outer
 // products (k == 3; other k go to wgrad_v1_direct).
 //
 // What changes from v2: v2's products are dot products along the tiles, a 4 cout x 3 cin register
@@ -19,22 +19,19 @@
 //   M  [36][cin][cout_p]     per thread; the first chunk stores, later chunks add
 // Loop order per ξ: for each block of 16 (or 8) output channels, its Dt block (T·64 bytes) stays
 // in L1 while the V rows of every input channel stream past (4 bytes per cycle from L2/L3).
-//
-// Measured (2-core Zen3; bench_conv_backward, batch 4, best of 2 rounds x 3 repetitions):
-//   2 threads: 1.3-1.6x v2 on every RRDBNet body shape (64->32 at 32x32: 117 vs 71 effective
-//   GFLOP/s, 192->64: 106 vs 80, 64->64 at 128x128: 97 vs 68) — the production choice.
-//   1 thread (busy machine, interleaved repetitions, best of 12): a tie with v2, ±10% either way;
-//   the products run faster (~57% of FMA peak vs ~50%), the transposes of D give it back.
-//   The transposes are what to attack next (a channel-blocked dy copy and a dy transform
-//   vectorized over 8 channels would need none).
+// The production choice for the RRDBNet body shapes (figures: docs/kernels.md). Single-threaded
+// it ties with v2: the products run faster, the transposes of D give it back. The transposes are
+// what to attack next (a channel-blocked dy copy and a dy transform vectorized over 8 channels
+// would need none).
 #include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
 
-#include "cpu/conv2d_backward.h"
-#include "cpu/conv2d_backward_common.h"
-#include "cpu/conv2d_backward_winograd.h"
+#include "cpu/wgrad/variants.h"
+#include "cpu/wgrad/common.h"
+#include "cpu/wgrad/winograd43.h"
+#include "cpu/threads.h"
 #include "microsr/error.h"
 
 namespace microsr::kernels {
@@ -124,22 +121,15 @@ void conv2d_backward_weight_winograd43_outer(float* dw, float* db, ImageBatch x,
               " h=" + std::to_string(h) + " w=" + std::to_string(w));
   if (db) conv2d_backward_bias(db, dy, n, cout, static_cast<int64_t>(h) * w);
 
-  const int tile_rows = (h + kTile - 1) / kTile;
-  const int tiles_per_row = ((w + kTile - 1) / kTile + 7) / 8 * 8;
-  const int x_stride = kTile * tiles_per_row + 4, dy_stride = kTile * tiles_per_row;
-  const int cout_p = (cout + 7) / 8 * 8;
   thread_local std::vector<float> x_scratch, dy_scratch;
-  const detail::PaddedInput xp =
-      detail::layout_padded_input(x_scratch, n * cin, kTile * tile_rows + 2, x_stride, 0);
-  const detail::PaddedInput dyp =
-      detail::layout_padded_input(dy_scratch, n * cout, kTile * tile_rows, dy_stride, 0);
-  const int64_t groups_per_image = static_cast<int64_t>(tile_rows) * tiles_per_row / 8;
-  const int64_t groups = n * groups_per_image;
+  const TileGrid grid(x_scratch, dy_scratch, n, cin, cout, h, w);
+  const int64_t groups = grid.groups;
+  const int cout_p = (cout + 7) / 8 * 8;
   // Tiles per chunk: V and Dt of a chunk, 36·(cin + cout_p)·T floats, within ~6 MiB per thread
   // (they are written once and read back once per channel block, from L3).
   const int64_t chunk_groups =
       std::clamp<int64_t>((int64_t(6) << 20) / 4 / kPositions / (cin + cout_p) / 8, 4, 128);
-  const int threads = omp_get_max_threads();
+  const int threads = team_size();
   const int64_t m_position = static_cast<int64_t>(cin) * cout_p;
   thread_local AlignedFloats m_all;  // [threads][36][cin][cout_p]
   if (m_all.size() < static_cast<size_t>(threads) * kPositions * m_position)
@@ -150,7 +140,7 @@ void conv2d_backward_weight_winograd43_outer(float* dw, float* db, ImageBatch x,
 
 #pragma omp parallel num_threads(threads) if (detail::worth_threads(n, cin, cout, h, w, k))
   {
-    detail::fill_padded_batches({xp, x, cin, 1, 1, 0}, {dyp, dy, cout, 0, 0, 0}, n, h, w);
+    grid.fill(x, dy, n, h, w);
     const int thread = omp_get_thread_num(), team = omp_get_num_threads();
     float* m = m_base + thread * kPositions * m_position;
     thread_local AlignedFloats v_buffer, dt_buffer;
@@ -163,12 +153,6 @@ void conv2d_backward_weight_winograd43_outer(float* dw, float* db, ImageBatch x,
     float* dt = dt_buffer.data();
     alignas(32) float d8[kPositions][8][8];  // D of 8 channels x 8 tiles, before the transpose
 
-    auto tile_origin = [&](int64_t g, const detail::PaddedInput& padded, int channels,
-                           int row_stride) {
-      const int64_t image = g / groups_per_image, tile = 8 * (g % groups_per_image);
-      const int64_t tr = tile / tiles_per_row, tc = tile % tiles_per_row;
-      return padded.data + image * channels * padded.plane + kTile * tr * row_stride + kTile * tc;
-    };
     const int64_t first = groups * thread / team, end = groups * (thread + 1) / team;
     const int64_t chunks = (end - first + chunk_groups - 1) / chunk_groups;
     for (int64_t chunk = 0; chunk < chunks; ++chunk) {
@@ -179,7 +163,7 @@ void conv2d_backward_weight_winograd43_outer(float* dw, float* db, ImageBatch x,
       for (int ci = 0; ci < cin; ++ci)
         for (int64_t g = g0; g < g1; ++g)
           input_transform_8_tiles(v + ci * tiles + 8 * (g - g0), cin * tiles,
-                                  tile_origin(g, xp, cin, x_stride) + ci * xp.plane, x_stride);
+                                  grid.x_window(g, ci), grid.x_stride);
       // 2. Dt[ξ][tile][co] = A dY A^T, 8 channels x 8 tiles at a time, transposed on the way.
       //    Tile-major, so every channel block's lines for these 8 tiles are completed while cached.
       for (int64_t g = g0; g < g1; ++g)
@@ -187,8 +171,7 @@ void conv2d_backward_weight_winograd43_outer(float* dw, float* db, ImageBatch x,
           for (int c = 0; c < 8; ++c) {
             if (co0 + c < cout)
               gradient_transform_8_tiles(
-                  &d8[0][c][0], 64, tile_origin(g, dyp, cout, dy_stride) + (co0 + c) * dyp.plane,
-                  dy_stride);
+                  &d8[0][c][0], 64, grid.dy_tile(g, co0 + c), grid.dy_stride);
             else
               for (int xi = 0; xi < kPositions; ++xi)
                 _mm256_store_ps(&d8[xi][c][0], _mm256_setzero_ps());

@@ -3,8 +3,8 @@
 #pragma once
 #include <cstdint>
 
-#include "cpu/conv2d_backward.h"
-#include "cpu/conv2d_common.h"
+#include "cpu/wgrad/variants.h"
+#include "cpu/conv/common.h"
 
 namespace microsr::kernels::detail {
 

@@ -3,7 +3,7 @@
 //
 // Math. The forward computes each 4x4 output tile Y from its 6x6 input window d as
 //   Y = A^T [ U ⊙ V ] A,  U = G g G^T (the 3x3 kernel g transformed), V = B^T d B
-// (conv2d_winograd_transforms.h), exactly. Y is linear in U, so the chain rule gives
+// (conv/winograd43_transforms.h), exactly. Y is linear in U, so the chain rule gives
 //   ∂L/∂U = (A dY A^T) ⊙ V   and   ∂L/∂g = G^T (∂L/∂U) G,
 // summed over every tile of every image. The 36 positions ξ of the 6x6 transformed tile are
 // independent, so the sum over tiles is 36 matrix products, one per ξ:
@@ -26,17 +26,15 @@
 //   A chunk's slices D[ξ] and V[ξ] ((cin + cout)·T floats) are sized to stay in L2 (~256 KiB).
 // Threading: one OpenMP region: pad every image (split over channels), then each thread takes an
 //   equal share of the batch's 8-tile groups, in chunks; then the G^T·G pass splits over ci.
-//
-// Measured (2 threads, batch 4; bench/bench_conv_backward.cpp): 50-99 effective GFLOP/s on the
-//   RRDBNet body shapes, 1.1-2.5x torch 1.13; v3 (outer products) is 1.0-1.6x faster at 2 threads.
 #include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
 
-#include "cpu/conv2d_backward.h"
-#include "cpu/conv2d_backward_common.h"
-#include "cpu/conv2d_backward_winograd.h"
+#include "cpu/wgrad/variants.h"
+#include "cpu/wgrad/common.h"
+#include "cpu/wgrad/winograd43.h"
+#include "cpu/threads.h"
 #include "microsr/error.h"
 
 namespace microsr::kernels {
@@ -110,19 +108,12 @@ void conv2d_backward_weight_winograd43(float* dw, float* db, ImageBatch x, Image
               " h=" + std::to_string(h) + " w=" + std::to_string(w));
   if (db) conv2d_backward_bias(db, dy, n, cout, static_cast<int64_t>(h) * w);
 
-  const int tile_rows = (h + kTile - 1) / kTile;
-  const int tiles_per_row = ((w + kTile - 1) / kTile + 7) / 8 * 8;
-  const int x_stride = kTile * tiles_per_row + 4, dy_stride = kTile * tiles_per_row;
   thread_local std::vector<float> x_scratch, dy_scratch;
-  const detail::PaddedInput xp =
-      detail::layout_padded_input(x_scratch, n * cin, kTile * tile_rows + 2, x_stride, 0);
-  const detail::PaddedInput dyp =
-      detail::layout_padded_input(dy_scratch, n * cout, kTile * tile_rows, dy_stride, 0);
-  const int64_t groups_per_image = static_cast<int64_t>(tile_rows) * tiles_per_row / 8;
-  const int64_t groups = n * groups_per_image;
+  const TileGrid grid(x_scratch, dy_scratch, n, cin, cout, h, w);
+  const int64_t groups = grid.groups;
   // Tiles per chunk: one ξ slice of D and V, (cin + cout)·T floats, within ~256 KiB of L2.
   const int64_t chunk_groups = std::clamp<int64_t>(65536 / (cin + cout) / 8, 8, 128);
-  const int threads = omp_get_max_threads();
+  const int threads = team_size();
   const int64_t m_position = static_cast<int64_t>(cin) * cout;
   thread_local AlignedFloats m_all;  // [threads][36][cin][cout]; zeroed by each thread below
   if (m_all.size() < static_cast<size_t>(threads) * kPositions * m_position)
@@ -132,7 +123,7 @@ void conv2d_backward_weight_winograd43(float* dw, float* db, ImageBatch x, Image
 
 #pragma omp parallel num_threads(threads) if (detail::worth_threads(n, cin, cout, h, w, k))
   {
-    detail::fill_padded_batches({xp, x, cin, 1, 1, 0}, {dyp, dy, cout, 0, 0, 0}, n, h, w);
+    grid.fill(x, dy, n, h, w);
     const int thread = omp_get_thread_num(), team = omp_get_num_threads();
     float* m = m_base + thread * kPositions * m_position;
     std::fill(m, m + kPositions * m_position, 0.0f);
@@ -154,21 +145,14 @@ void conv2d_backward_weight_winograd43(float* dw, float* db, ImageBatch x, Image
       const int64_t tiles = 8 * (g1 - g0);  // T: the row length of V and D in this chunk
       // 1. Transforms: V[ξ][ci][tile] = B^T d B, D[ξ][co][tile] = A dY A^T.
       // Channel-major, so each of the 36 ξ rows is written sequentially (full cache lines).
-      auto tile_origin = [&](int64_t g, const detail::PaddedInput& padded, int channels,
-                             int row_stride) {
-        const int64_t image = g / groups_per_image, tile = 8 * (g % groups_per_image);
-        const int64_t tr = tile / tiles_per_row, tc = tile % tiles_per_row;
-        return padded.data + image * channels * padded.plane + kTile * tr * row_stride + kTile * tc;
-      };
       for (int ci = 0; ci < cin; ++ci)
         for (int64_t g = g0; g < g1; ++g)
           input_transform_8_tiles(v + ci * tiles + 8 * (g - g0), cin * tiles,
-                                  tile_origin(g, xp, cin, x_stride) + ci * xp.plane, x_stride);
+                                  grid.x_window(g, ci), grid.x_stride);
       for (int co = 0; co < cout; ++co)
         for (int64_t g = g0; g < g1; ++g)
           gradient_transform_8_tiles(d + co * tiles + 8 * (g - g0), cout * tiles,
-                                     tile_origin(g, dyp, cout, dy_stride) + co * dyp.plane,
-                                     dy_stride);
+                                     grid.dy_tile(g, co), grid.dy_stride);
       // 2. The 36 products M[ξ][ci][co] += Σ_tile D[ξ][co][tile] · V[ξ][ci][tile].
       const int vecs = static_cast<int>(tiles / 8);
       for (int xi = 0; xi < kPositions; ++xi) {

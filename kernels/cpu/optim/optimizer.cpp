@@ -1,5 +1,5 @@
 // AVX2 versions of the optimizer's flat loops (see optimizer.h).
-#include "cpu/optimizer.h"
+#include "cpu/optim/optimizer.h"
 
 #include <immintrin.h>
 

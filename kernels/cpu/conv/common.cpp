@@ -1,5 +1,6 @@
 // Zero-padded input copies and per-thread scratch for the optimized CPU convolutions.
-#include "cpu/conv2d_common.h"
+#include "cpu/conv/common.h"
+#include "cpu/threads.h"
 
 #include <algorithm>
 #include <cstring>
@@ -47,7 +48,7 @@ void fill_padded_input(const PaddedInput& padded, const float* x, int cin, int h
 PaddedInput pad_input(std::vector<float>& scratch, const float* x, int cin, int h, int w,
                       int pad_top, int pad_left, int rows, int row_stride, int64_t tail_slack) {
   const PaddedInput padded = layout_padded_input(scratch, cin, rows, row_stride, tail_slack);
-#pragma omp parallel
+#pragma omp parallel num_threads(team_size())
   fill_padded_input(padded, x, cin, h, w, pad_top, pad_left, tail_slack);
   return padded;
 }

@@ -1,25 +1,13 @@
 // conv_v3_winograd43 / conv_v4_winograd43_3x32: Winograd F(4x4, 3x3) convolution, AVX2 + FMA
-// (k == 3; other k fall back to conv_v2_direct16). v3 is the default (conv2d_best()).
+// (k == 3; other k fall back to conv_v2_direct16). v3's format is what the CPU
+// backend packs 3x3 layers into (best_conv_weight_format).
 //
-// Measured (2-core AMD EPYC Zen3 VM, ~2.9 GHz, 94 GFLOP/s/core peak; "effective" GFLOP/s =
-// direct-conv flops / time; best of 3 runs, shared machine, so figures vary ±20% run to run;
-// tools/bench_conv_torch.py --bench bench_conv, weights packed once):
-//   RRDB body shapes (64..192 -> 32/64) at 64x64 and 128x128:
-//     2 threads: v3 197-325 vs torch (2 threads) 104-133  -> 1.7x-3.0x
-//     1 thread:  v3 128-194 vs torch (1 thread)   55-77   -> 2.0x-3.2x
-//   64->64 at 256x256 / 512x512 (2 threads): 200 / 208 vs torch 103 / 58
-//   64->3 at 512x512: 24 vs 11;  3->64 at 64x64 / 128x128: 55 / 83 vs 2 / 18
-//   Whole RealESRGAN_x4plus (351 convs, 2 threads): 0.67-0.75 s vs torch 1.55 s at 64x64,
-//   3.3 s vs 6.8 s at 128x128.
-//   v4 (3 x 32 micro-tiles): ~20% below v3 on most shapes (see the micro-kernel note below).
-//   Packing per call (plain signature) costs 0.14-0.76 ms per layer (~60 ns per (co, ci) pair),
-//   up to 20% of a 64x64 conv: cache it with pack_conv_weights() + conv2d_packed().
-//   Time split (v3, 192->64 at 64x64, 1 thread): products ~55%, input transform ~20%, padding
-//   copy ~8%, output transform + epilogue ~5%; at 128x128 and up the input transform and the
-//   padding copy grow to ~30% and ~15% (the padded input no longer fits L2).
-// Accuracy: error vs a double-precision convolution is 1.2-1.5e-6 of sum|terms| (direct: 1.7e-7).
-//   The whole RealESRGAN_x4plus network (real weights, 351 convs) differs from PyTorch by at most
-//   9.9e-6 on a 64x64 input and 8.5e-6 on 128x128 (direct variants: 7-9e-6), vs a 1e-4 budget.
+// Figures (and the earlier comparison with torch): docs/kernels.md. Packing per call (the plain
+// signature) is a visible share of a small conv: cache it with pack_conv_weights() +
+// conv2d_packed(). The products are the largest share of the time, then the input transform and
+// the padding copy, which grow once the padded input no longer fits L2. Winograd's transforms add
+// rounding: ~1e-6 of sum|terms| against a double-precision convolution (direct: ~2e-7),
+// ~1e-5 on the whole network's output vs a 1e-4 budget (tests/test_conv_cpu.cpp bounds it).
 //
 // Math (Lavin & Gray, points 0, ±1, ±2): each 4x4 output tile Y comes from the 6x6 input window
 // d around it as  Y = A^T [ (G g G^T) ⊙ (B^T d B) ] A,  summed over input channels. So per tile
@@ -55,16 +43,17 @@
 //   each takes an equal share of the 8-tile groups, cut into batches of at most NV groups; each
 //   batch does input transform -> 36 products -> output transform + epilogue, so V and M stay in
 //   the thread's L2. A 64x64 image (32 groups) splits 16/16 over 2 threads.
-#include "cpu/conv2d_winograd.h"
+#include "cpu/conv/winograd43.h"
 
 #include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
 
-#include "cpu/conv2d_common.h"
-#include "cpu/conv2d_direct.h"
-#include "cpu/conv2d_winograd_transforms.h"
+#include "cpu/conv/common.h"
+#include "cpu/conv/direct.h"
+#include "cpu/conv/winograd43_transforms.h"
+#include "cpu/threads.h"
 #include "microsr/error.h"
 
 namespace microsr::kernels {
@@ -152,7 +141,7 @@ void winograd43_run(float* y, const float* x, const PackedConvWeights& packed, i
   const int64_t m_per_position = static_cast<int64_t>(co_blocks) * CO * kBatch;
   const int64_t out_plane = static_cast<int64_t>(h) * w;
 
-#pragma omp parallel
+#pragma omp parallel num_threads(team_size())
   {
     // Per-thread V and M for one batch (64-byte aligned, reused across calls).
     thread_local AlignedFloats v_buffer, m_buffer;
@@ -182,7 +171,7 @@ void winograd43_run(float* y, const float* x, const PackedConvWeights& packed, i
           const float* window = in.data + ci * in.plane + kTile * tr * row_stride + kTile * tc;
           // The next channel's window (6 rows of 36 floats) is a plane away: out of the hardware
           // prefetcher's sight, and in L3 once the padded input outgrows L2 (128x128 and up).
-          // Measured: +15-40% at 128x128..256x256, neutral at 64x64. (Past the last channel it
+          // It pays from 128x128 up and is neutral at 64x64. (Past the last channel it
           // points outside the buffer: harmless, prefetches never fault.)
           for (int r = 0; r < kWindow; ++r) {
             const char* row = reinterpret_cast<const char*>(window + in.plane + r * row_stride);
@@ -238,7 +227,7 @@ PackedConvWeights pack_winograd43_weights(const float* weight, const float* bias
   // ~160 double multiply-adds per (co, ci) pair: worth threads only for real layer sizes. Each
   // output channel's cin transforms go to a local buffer first, then into the 36 ξ planes one
   // plane at a time (sequential writes instead of 36 scattered ones per pair).
-#pragma omp parallel for schedule(static) if (cin * cout >= 2048)
+#pragma omp parallel for num_threads(team_size()) schedule(static) if (cin * cout >= 2048)
   for (int co = 0; co < cout; ++co) {
     std::vector<float> transformed(static_cast<size_t>(cin) * kPositions);  // [ci][ξ]
     for (int ci = 0; ci < cin; ++ci)
@@ -267,12 +256,6 @@ void conv2d_winograd43_4x24(float* y, const float* x, const float* weight, const
                             int cin, int cout, int h, int w, int k, const ConvEpilogue& epi) {
   if (k != 3) return conv2d_direct16(y, x, weight, bias, cin, cout, h, w, k, epi);
   conv2d_winograd43_packed(y, x, pack_winograd43_weights(weight, bias, cin, cout, k, 4), h, w, epi);
-}
-
-void conv2d_winograd43_3x32(float* y, const float* x, const float* weight, const float* bias,
-                            int cin, int cout, int h, int w, int k, const ConvEpilogue& epi) {
-  if (k != 3) return conv2d_direct16(y, x, weight, bias, cin, cout, h, w, k, epi);
-  conv2d_winograd43_packed(y, x, pack_winograd43_weights(weight, bias, cin, cout, k, 3), h, w, epi);
 }
 
 }  // namespace microsr::kernels

@@ -1,7 +1,7 @@
 // Pieces shared by the Winograd F(4x4, 3x3) weight-gradient kernels
-// (conv2d_backward_weight_winograd.cpp, conv2d_backward_weight_winograd_v3.cpp): the transform of
+// (wgrad/v2_winograd43.cpp, wgrad/v3_winograd43_outer.cpp): the transform of
 // dy tiles (A dY A^T) and the final G^T M G that turns the 36 summed products into a 3x3 kernel
-// gradient. The math is at the top of conv2d_backward_weight_winograd.cpp.
+// gradient. The math is at the top of wgrad/v2_winograd43.cpp.
 #pragma once
 #include <immintrin.h>
 
@@ -9,11 +9,55 @@
 #include <cstdint>
 #include <vector>
 
-#include "cpu/conv2d_winograd_transforms.h"
+#include "cpu/conv/winograd43_transforms.h"
+#include "cpu/wgrad/common.h"
 
 namespace microsr::kernels::winograd43_backward {
 
 using namespace winograd43;
+
+// The tile geometry both Winograd weight-gradient variants walk (the layout is described at the top
+// of wgrad/v2_winograd43.cpp): 4x4 output tiles, tile_rows x tiles_per_row per image with the tile
+// columns padded to a multiple of 8, so every group of 8 consecutive tiles lies in one tile row;
+// groups are numbered across the whole batch, image-major. Padded x: [n·cin] planes with a zero
+// border of 1 at top and left and rows of x_stride = 4·tiles_per_row + 4 floats (+ 4: the shifted
+// deinterleave's overreach); padded dy: [n·cout] planes with rows of dy_stride = 4·tiles_per_row
+// floats, zero past the image.
+struct TileGrid {
+  int cin = 0, cout = 0;
+  int tile_rows = 0, tiles_per_row = 0, x_stride = 0, dy_stride = 0;
+  int64_t groups_per_image = 0, groups = 0;
+  detail::PaddedInput x, dy;
+
+  // Lays the padded copies out in the given scratch (grown, never shrunk); fill() fills them.
+  TileGrid(std::vector<float>& x_scratch, std::vector<float>& dy_scratch, int n, int cin_, int cout_,
+           int h, int w)
+      : cin(cin_), cout(cout_) {
+    tile_rows = (h + kTile - 1) / kTile;
+    tiles_per_row = ((w + kTile - 1) / kTile + 7) / 8 * 8;
+    x_stride = kTile * tiles_per_row + 4, dy_stride = kTile * tiles_per_row;
+    x = detail::layout_padded_input(x_scratch, n * cin, kTile * tile_rows + 2, x_stride, 0);
+    dy = detail::layout_padded_input(dy_scratch, n * cout, kTile * tile_rows, dy_stride, 0);
+    groups_per_image = static_cast<int64_t>(tile_rows) * tiles_per_row / 8;
+    groups = n * groups_per_image;
+  }
+  // Copies the batch into the padded layouts. Work-shares with an orphaned `omp for`: call it
+  // from every thread of a parallel region (it ends with a barrier).
+  void fill(ImageBatch x_batch, ImageBatch dy_batch, int n, int h, int w) const {
+    detail::fill_padded_batches({x, x_batch, cin, 1, 1, 0}, {dy, dy_batch, cout, 0, 0, 0}, n, h, w);
+  }
+  // Channel ci of padded x at the top-left of the 6x6 window of group g's first tile.
+  const float* x_window(int64_t g, int ci) const { return origin(g, x, cin, x_stride) + ci * x.plane; }
+  // Channel co of padded dy at the top-left of group g's first tile.
+  const float* dy_tile(int64_t g, int co) const { return origin(g, dy, cout, dy_stride) + co * dy.plane; }
+
+ private:
+  const float* origin(int64_t g, const detail::PaddedInput& padded, int channels, int row_stride) const {
+    const int64_t image = g / groups_per_image, tile = 8 * (g % groups_per_image);
+    const int64_t tr = tile / tiles_per_row, tc = tile % tiles_per_row;
+    return padded.data + image * channels * padded.plane + kTile * tr * row_stride + kTile * tc;
+  }
+};
 
 // o = A d for one column of 4 values, A = [1 0 0 0; 1 1 1 1; 1 -1 1 -1; 1 2 4 8; 1 -2 4 -8;
 // 0 0 0 1] (A^T is the forward's output transform).
