@@ -20,6 +20,12 @@
 
 namespace microsr {
 
+// The two constants of the architecture, fixed by ESRGAN (not in any weight file): every
+// activation is LeakyReLU with this negative slope, and dense blocks and RRDBs add their
+// residual branch scaled by this factor. Forward and backward both read them from here.
+inline constexpr float kRRDBLeakySlope = 0.2f;
+inline constexpr float kRRDBResidualScale = 0.2f;
+
 struct RRDBNetConfig {
   int num_in_ch = 3;
   int num_out_ch = 3;

@@ -7,8 +7,8 @@
 namespace microsr {
 
 namespace {
-constexpr float kLeakySlope = 0.2f;     // every activation in RRDBNet is LeakyReLU(0.2)
-constexpr float kResidualScale = 0.2f;  // dense blocks and RRDBs add 0.2 × their residual branch
+constexpr float kLeakySlope = kRRDBLeakySlope;        // every activation: LeakyReLU(0.2)
+constexpr float kResidualScale = kRRDBResidualScale;  // dense blocks and RRDBs: x + 0.2 · branch
 }  // namespace
 
 RRDBNet::RRDBNet(const RRDBNetConfig& config, const StateDict& weights, Backend& backend)

@@ -13,8 +13,8 @@
 namespace microsr {
 
 namespace {
-constexpr float kLeakySlope = 0.2f;
-constexpr float kResidualScale = 0.2f;
+constexpr float kLeakySlope = kRRDBLeakySlope;
+constexpr float kResidualScale = kRRDBResidualScale;
 }  // namespace
 
 Tensor RRDBNet::grad_view(Tensor& grads, const std::string& name) const {
