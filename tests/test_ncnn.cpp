@@ -140,6 +140,12 @@ TEST(Ncnn, RefusesMalformedPairs) {
     write_all(f.param, p);
   }, "cannot read");
   expect_refused("missing_file", [](NcnnFiles& f) { std::remove(f.bin.c_str()); }, "cannot open");
+  // A layer type RRDBNet does not have is named with its line (issue 13, case 9).
+  expect_refused("unknown_layer", [](NcnnFiles& f) {
+    std::string p = read_all(f.param);
+    p.insert(p.find("Convolution body.0.rdb1.conv2"), "Deconvolution mystery_layer 1 1 a b 0=8\n");
+    write_all(f.param, p);
+  }, "layer mystery_layer has type Deconvolution");
 }
 
 TEST(Ncnn, RealESRGANx4plusStructure) {

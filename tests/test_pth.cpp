@@ -184,9 +184,33 @@ TEST(PthSave, RefusesNonFloat32Tensors) {
 
 TEST(PthMalformed, RejectsNonZipFiles) {
   const std::string path = temp_path("not_zip.pth");
-  write_bytes(path, {0x80, 0x02, 'N', '.'});  // a bare pickle, like pre-1.6 torch.save
+  write_bytes(path, {0x80, 0x02, 'N', '.'});  // too short to be a ZIP archive at all
   expect_error([&] { load_pth(path); }, "not a ZIP archive");
   expect_error([] { load_pth(fixture("no_such_file.pth")); }, "cannot open");
+  // A bare pickle long enough to hold an end record: what torch.save wrote before PyTorch 1.6.
+  const uint8_t magic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+  std::vector<uint8_t> legacy(200, 'N');
+  std::copy(std::begin(magic), std::end(magic), legacy.begin());
+  write_bytes(path, legacy);
+  expect_error([&] { load_pth(path); }, "before PyTorch 1.6");
+  write_bytes(path, std::vector<uint8_t>(200, 'x'));
+  expect_error([&] { load_pth(path); }, "not a ZIP archive (200 bytes");
+}
+
+// A .pth cut short (an interrupted copy) is called that, not an old PyTorch format (issue 13,
+// case 9).
+TEST(PthMalformed, ATruncatedArchiveSaysSo) {
+  const std::vector<uint8_t> bytes = read_bytes(fixture("tiny_fp16.pth"));
+  const std::string path = temp_path("cut.pth");
+  write_bytes(path, std::vector<uint8_t>(bytes.begin(), bytes.begin() + bytes.size() / 2));
+  try {
+    load_pth(path);
+    ADD_FAILURE() << "a half .pth loaded";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("truncated or damaged ZIP archive"), std::string::npos) << message;
+    EXPECT_EQ(message.find("PyTorch"), std::string::npos) << message;
+  }
 }
 
 TEST(PthMalformed, EveryTruncationThrowsError) {

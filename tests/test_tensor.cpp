@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "microsr/tensor.h"
+#include "test_helpers.h"
 
 using namespace microsr;
 
@@ -75,4 +76,13 @@ TEST(Half, RoundsToNearestEven) {
   EXPECT_EQ(float_to_half(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3c02);
   EXPECT_EQ(float_to_half(65520.0f), 0x7c00);  // rounds up past the largest finite: inf
   EXPECT_EQ(float_to_half(1e-9f), 0x0000);
+}
+
+// A host allocation that cannot be had is an OutOfMemory naming the size and shape: the tiler
+// retries on the type, and the commands report it beside the file being processed (issue 13,
+// case 5).
+TEST(TensorAllocation, TooLargeIsOutOfMemoryWithTheShape) {
+  const Shape huge = {int64_t(1) << 20, int64_t(1) << 20, int64_t(1) << 10};  // 4 PiB of floats
+  EXPECT_THROW(Tensor::empty(huge), OutOfMemory);
+  microsr::testing::expect_error([&] { Tensor::empty(huge); }, "[1048576, 1048576, 1024] tensor");
 }

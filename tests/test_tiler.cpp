@@ -222,6 +222,27 @@ class LimitedBackend : public Backend {
   std::string message_;
 };
 
+// A ×2 or ×1 model pads the image to a multiple of 2 or 4 by reflection, which a 1-pixel image
+// cannot give: the error says that, not "lower --pre-pad" when --pre-pad is 0 (issue 13, case 9).
+TEST(TilerValidation, TooSmallForTheModelsPaddingSaysWhy) {
+  auto backend = make_cpu_backend();
+  for (int scale : {2, 1}) {
+    RRDBNetConfig cfg = small_x4();
+    cfg.scale = scale;
+    RRDBNet net(cfg, random_weights(cfg, 5), *backend);
+    TileOptions opt;
+    opt.pre_pad = 0;
+    try {
+      upscale_tiled(net, *backend, random_image(3, 1, 1, 3), opt);
+      ADD_FAILURE() << "a 1×1 image went through a ×" << scale << " model";
+    } catch (const Error& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find("multiples of " + std::to_string(scale == 2 ? 2 : 4)), std::string::npos) << message;
+      EXPECT_EQ(message.find("--pre-pad"), std::string::npos) << message;
+    }
+  }
+}
+
 TEST(TilerOutOfMemory, RetriesWithHalvedTiles) {
   for (Failure failure : {Failure::host_bad_alloc, Failure::device_out_of_memory}) {
     // The largest activation of a piece of p×p input pixels is num_feat (4) × (4p)² floats:

@@ -45,12 +45,15 @@ Storage::~Storage() {
   else if (device.kind == DeviceKind::cpu) std::free(data);
 }
 
-static std::shared_ptr<Storage> allocate_cpu(std::size_t bytes) {
+static std::shared_ptr<Storage> allocate_cpu(std::size_t bytes, const Shape& shape) {
   auto s = std::make_shared<Storage>();
   // 64-byte alignment: one cache line, and what AVX-512 loads would want.
   std::size_t rounded = (bytes + 63) / 64 * 64;
   s->data = std::aligned_alloc(64, rounded ? rounded : 64);
-  if (!s->data) throw Error("out of memory allocating " + std::to_string(bytes >> 20) + " MiB");
+  // OutOfMemory: the tiler retries with smaller tiles; the commands name the file being processed.
+  if (!s->data)
+    throw OutOfMemory("out of memory: cannot allocate " + std::to_string(bytes >> 20) + " MiB of host memory for a " +
+                      shape_str(shape) + " tensor");
   s->bytes = bytes;
   s->owned = true;
   return s;
@@ -66,7 +69,7 @@ Tensor Tensor::empty(const Shape& shape, DType dtype) {
   Tensor t;
   t.shape_ = shape;
   t.dtype_ = dtype;
-  t.storage_ = allocate_cpu(shape_numel(shape) * dtype_size(dtype));
+  t.storage_ = allocate_cpu(shape_numel(shape) * dtype_size(dtype), shape);
   return t;
 }
 

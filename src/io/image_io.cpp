@@ -118,7 +118,7 @@ Image read_with_stb(const std::string& path, const std::vector<uint8_t>& bytes, 
   if (format == ImageFormat::bmp) check_bmp_length(path, bytes, w, h);
   Image img;
   img.width = w, img.height = h, img.channels = c;
-  img.pixels.resize(std::size_t(w) * h * c);
+  detail::allocate_pixels(path, img);
   const std::size_t plane = std::size_t(w) * h;
   // stb returns interleaved samples [H][W][C]; we keep planes [C][H][W].
   // Divided, not multiplied by the reciprocal: bit-identical to numpy's / 255 in float32.
@@ -176,6 +176,17 @@ void check_dimensions(const std::string& path, int64_t width, int64_t height, in
   require(width * height <= max_pixels, "cannot read " + path + ": the image is " + size + " = " +
                                             std::to_string(width * height) + " pixels, more than the limit of " +
                                             std::to_string(max_pixels));
+}
+
+void allocate_pixels(const std::string& path, Image& img) {
+  const std::size_t count = std::size_t(img.width) * img.height * img.channels;
+  try {
+    img.pixels.resize(count);
+  } catch (const std::bad_alloc&) {
+    throw OutOfMemory("cannot read " + path + ": out of memory for its " + std::to_string(img.width) + "×" +
+                      std::to_string(img.height) + "×" + std::to_string(img.channels) + " pixels (" +
+                      std::to_string((count * sizeof(float)) >> 20) + " MiB as floats)");
+  }
 }
 
 void write_file_atomically(const std::string& path, const std::function<void(int fd)>& write_content) {

@@ -19,6 +19,10 @@ inline uint32_t quantize(float v, float max) {
 // Throws Error("cannot read <path>: ...") unless 0 < width, 0 < height and width·height <= max_pixels.
 void check_dimensions(const std::string& path, int64_t width, int64_t height, int64_t max_pixels);
 
+// img.pixels sized for img.width × height × channels; a host that cannot hold them gets
+// OutOfMemory("cannot read <path>: out of memory for its W×H×C pixels (N MiB)").
+void allocate_pixels(const std::string& path, Image& img);
+
 // Calls write_content(fd) on a fresh temporary file ".<name>.partial-<pid>" beside `path`, then
 // fsyncs it and renames it to `path`. write_content throws Error with the reason on failure; any
 // failure removes the temporary file and throws Error("cannot write <path>: <reason>").

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "io/file_bytes.h"
@@ -67,6 +68,14 @@ NcnnGraph parse_param(const std::string& path) {
     std::string blob;
     for (int i = 0; i < n_in + n_out; ++i)
       if (!(ls >> blob)) fail(line_no, "layer " + name + " lists fewer blobs than it declares");
+    // The layer types of Real-ESRGAN's RRDBNet export (activations fused into the convolutions);
+    // any other is named, with its line, rather than ignored until the graph fails to add up.
+    static const std::set<std::string> kRRDBNetLayerTypes = {"Input",  "Convolution", "Split", "Concat",
+                                                             "Eltwise", "BinaryOp",   "Interp"};
+    if (!kRRDBNetLayerTypes.count(type))
+      fail(line_no, "layer " + name + " has type " + type + ", which this loader does not read: it reads " +
+                        "Real-ESRGAN's RRDBNet exports (Input, Convolution with fused LeakyReLU, Split, " +
+                        "Concat, Eltwise, BinaryOp, Interp)");
     if (type == "Interp") ++g.interp_count;
     if (type != "Convolution") continue;
 

@@ -270,7 +270,7 @@ Image read_tiff(const std::string& path, int64_t max_pixels) {
   img.bit_depth = layout.photometric == PHOTOMETRIC_PALETTE ? 8 : layout.bits;
   img.metadata = read_metadata(file.get());
   const std::vector<uint16_t> samples = decode_samples(file, layout, path);
-  img.pixels.resize(std::size_t(img.width) * img.height * img.channels);
+  allocate_pixels(path, img);
   convert_samples(file.get(), layout, samples, img, path);
   return img;
 }

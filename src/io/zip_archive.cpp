@@ -119,9 +119,19 @@ void ZipReader::parse_central_directory() {
       break;
     }
   }
-  require(found, path_ + ": not a ZIP archive (no end-of-central-directory record); "
-                         "files from torch.save before PyTorch 1.6 are not supported — re-save "
-                         "them with a current PyTorch");
+  if (!found) {
+    // Say which of three things it is: a ZIP cut short (its first local header is there, its
+    // directory at the end is not), torch.save's pre-1.6 format (a bare pickle: PROTO opcode
+    // 0x80 first), or something else.
+    const std::string size = std::to_string(file_.size()) + " bytes";
+    if (b.u32(0, "signature") == kLocalHeaderSig)
+      throw Error(path_ + ": truncated or damaged ZIP archive (" + size +
+                  ", no end-of-central-directory record): copy or download the file again");
+    if (file_[0] == 0x80)
+      throw Error(path_ + ": a torch.save file from before PyTorch 1.6 (a bare pickle, not a ZIP archive); "
+                          "that format is not supported — re-save it with a current PyTorch");
+    throw Error(path_ + ": not a ZIP archive (" + size + ", no end-of-central-directory record)");
+  }
   require(b.u16(end_offset + 4, "disk number") == 0 && b.u16(end_offset + 6, "disk") == 0,
           path_ + ": multi-disk (split) ZIP archives are not supported");
   uint64_t count = b.u16(end_offset + 10, "entry count");

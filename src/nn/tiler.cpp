@@ -116,12 +116,13 @@ std::vector<Span> plan_axis(int64_t n, int64_t tile, int64_t pad, TileMode mode,
 
 // x [1][C][H][W] → [1][C][H + pad_h][W + pad_w], the new rows/columns mirrored about the last
 // ones without repeating them (PyTorch's 'reflect': column W + k copies column W - 2 - k).
-Tensor reflect_pad_bottom_right(const Tensor& x, int64_t pad_h, int64_t pad_w) {
+// `why` names the padding in the error when the image is too small for it.
+Tensor reflect_pad_bottom_right(const Tensor& x, int64_t pad_h, int64_t pad_w, const std::string& why) {
   const int64_t c = x.dim(1), h = x.dim(2), w = x.dim(3);
   if (pad_h == 0 && pad_w == 0) return x;
-  require(pad_h < h && pad_w < w, "reflect padding by " + std::to_string(std::max(pad_h, pad_w)) +
+  require(pad_h < h && pad_w < w, why + ": reflect padding by " + std::to_string(std::max(pad_h, pad_w)) +
                                       " needs an image larger than that, got " + std::to_string(w) + "×" +
-                                      std::to_string(h) + " (lower --pre-pad)");
+                                      std::to_string(h));
   const int64_t oh = h + pad_h, ow = w + pad_w;
   Tensor out = Tensor::empty({1, c, oh, ow});
   auto mirror = [](int64_t i, int64_t n) { return i < n ? i : 2 * (n - 1) - i; };
@@ -234,9 +235,14 @@ Tensor upscale_tiled(RRDBNet& net, Backend& backend, const Tensor& x, const Tile
 
   // RealESRGANer.pre_process: reflect pre_pad, then reflect up to a multiple of the unshuffle factor.
   const int64_t divisor = s == 2 ? 2 : s == 1 ? 4 : 1;
-  const Tensor pre = reflect_pad_bottom_right(x, opt.pre_pad, opt.pre_pad);
+  const Tensor pre = reflect_pad_bottom_right(x, opt.pre_pad, opt.pre_pad, "--pre-pad " + std::to_string(opt.pre_pad) +
+                                                                                 " (lower it)");
   const int64_t mod_h = (divisor - pre.dim(2) % divisor) % divisor, mod_w = (divisor - pre.dim(3) % divisor) % divisor;
-  const Tensor xp = reflect_pad_bottom_right(pre, mod_h, mod_w);
+  const Tensor xp = reflect_pad_bottom_right(
+      pre, mod_h, mod_w,
+      "a ×" + std::to_string(s) + " model works on sizes that are multiples of " + std::to_string(divisor) +
+          " (it pixel-unshuffles its input), so the image is padded to one; the smallest it can pad is " +
+          std::to_string(divisor / 2 + 1) + "×" + std::to_string(divisor / 2 + 1));
 
   int64_t tile = opt.tile;
   if (tile < 0)  // the backend says how much memory a tile may take, whatever its device
