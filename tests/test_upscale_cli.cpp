@@ -187,3 +187,24 @@ TEST(UpscaleCli, WrongModelFilesAreRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(UpscaleCli, BadValuesAreUsageErrors) {
+  Workspace ws;
+  write_image(ws.at("in/a.png"), Workspace::image(3, 8));
+  const std::string in = ws.at("in/a.png"), out = ws.at("o.png");
+  microsr::testing::expect_error([&] { ws.upscale({in, "-o", out, "--threads", "-3"}); }, "--threads must be ≥ 0");
+  microsr::testing::expect_error([&] { ws.upscale({in, "-o", out, "--tile-pad", "-1"}); }, "--tile-pad must be ≥ 0");
+  microsr::testing::expect_error([&] { ws.upscale({in, "-o", out, "--batch", "0"}); }, "--batch must be ≥ 1");
+  microsr::testing::expect_error([&] { ws.upscale({in, "-o", out, "--alpha", "magic"}); },
+                                 "--alpha must be network or bicubic, got 'magic'");
+  microsr::testing::expect_error([&] { ws.upscale({in, "-o", out, "--format", "jpg"}); },
+                                 "--format must be png, tif, tiff or same");
+  microsr::testing::expect_error([&] { ws.upscale({in, "-o", out, "--bit-depth", "12"}); }, "--bit-depth must be 8 or 16");
+  microsr::testing::expect_error([&] { ws.upscale({in, "-o", out, "--outscale", "17"}); }, "--outscale must be in [0, 16]");
+  EXPECT_THROW(ws.upscale({in, "-o", ws.at("o.tif"), "--format", "png", "--bit-depth", "16"}), UsageError);
+  EXPECT_FALSE(fs::exists(out));
+}
+
+}  // namespace
