@@ -187,3 +187,50 @@ TEST(UpscaleCli, WrongModelFilesAreRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 13, cases 7 and 8: an -o the image writers cannot write (out.jpg), or a file name given
+// several inputs, is a usage error found before the model is even loaded (the model here does
+// not exist), and nothing is created.
+TEST(UpscaleCli, AnUnusableOutputIsAUsageErrorBeforeAnyWork) {
+  Workspace ws;
+  write_image(ws.at("in/a.png"), Workspace::image(3, 8));
+  write_image(ws.at("in/b.png"), Workspace::image(3, 8));
+  auto upscale = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"--model", ws.at("no_such_model.pth"), "--device", "cpu"});
+    return microsr::testing::run_cli(cli::run_upscale, std::move(args));
+  };
+  EXPECT_THROW(upscale({ws.at("in/a.png"), "-o", ws.at("out.jpg")}), UsageError);
+  EXPECT_THROW(upscale({ws.at("in/a.png"), "-o", ws.at("out.JPEG")}), UsageError);
+  microsr::testing::expect_error([&] { upscale({ws.at("in/a.png"), "-o", ws.at("out.bmp")}); }, "PNG (.png) or TIFF");
+  microsr::testing::expect_error([&] { upscale({ws.at("in/a.png"), ws.at("in/b.png"), "-o", ws.at("two.png")}); },
+                                 "2 inputs are given");
+  microsr::testing::expect_error([&] { upscale({ws.at("in"), "-o", ws.at("folder.tif")}); }, "the input is a folder");
+  EXPECT_THROW(upscale({ws.at("in/a.png"), ws.at("in/b.png"), "-o", ws.at("two.png")}), UsageError);
+  for (const char* made : {"out.jpg", "out.JPEG", "out.bmp", "two.png", "folder.tif"})
+    EXPECT_FALSE(fs::exists(ws.at(made))) << made;
+  // An existing folder with an image-like name is still a folder.
+  fs::create_directories(ws.at("shots.png"));
+  ASSERT_EQ(ws.upscale({ws.at("in/a.png"), ws.at("in/b.png"), "-o", ws.at("shots.png")}), 0);
+  EXPECT_TRUE(fs::exists(ws.at("shots.png/a.png")));
+}
+
+TEST(UpscaleCli, BadValuesAreUsageErrors) {
+  Workspace ws;
+  write_image(ws.at("in/a.png"), Workspace::image(3, 8));
+  const std::string in = ws.at("in/a.png"), out = ws.at("o.png");
+  microsr::testing::expect_error([&] { ws.upscale({in, "-o", out, "--threads", "-3"}); }, "--threads must be ≥ 0");
+  microsr::testing::expect_error([&] { ws.upscale({in, "-o", out, "--tile-pad", "-1"}); }, "--tile-pad must be ≥ 0");
+  microsr::testing::expect_error([&] { ws.upscale({in, "-o", out, "--batch", "0"}); }, "--batch must be ≥ 1");
+  microsr::testing::expect_error([&] { ws.upscale({in, "-o", out, "--alpha", "magic"}); },
+                                 "--alpha must be network or bicubic, got 'magic'");
+  microsr::testing::expect_error([&] { ws.upscale({in, "-o", out, "--format", "jpg"}); },
+                                 "--format must be png, tif, tiff or same");
+  microsr::testing::expect_error([&] { ws.upscale({in, "-o", out, "--bit-depth", "12"}); }, "--bit-depth must be 8 or 16");
+  microsr::testing::expect_error([&] { ws.upscale({in, "-o", out, "--outscale", "17"}); }, "--outscale must be in [0, 16]");
+  EXPECT_THROW(ws.upscale({in, "-o", ws.at("o.tif"), "--format", "png", "--bit-depth", "16"}), UsageError);
+  EXPECT_FALSE(fs::exists(out));
+}
+
+}  // namespace

@@ -6,6 +6,8 @@
 //                The tiler halves its tile on it; cuDNN's algorithm search retries with less.
 //   DeviceError  the CUDA runtime reported a failure (a launch, a copy, a lost device). It may
 //                be sticky, so it is never taken for "this algorithm cannot do it".
+//   UsageError   the command line is wrong (unknown or bad option, bad value, missing argument);
+//                the program exits with status 2 on it, before any work is done.
 // Everything else is a plain Error: bad input, an unsupported case, a refusal.
 #pragma once
 #include <stdexcept>
@@ -24,6 +26,11 @@ class OutOfMemory : public Error {
 };
 
 class DeviceError : public Error {
+ public:
+  using Error::Error;
+};
+
+class UsageError : public Error {  // a wrong command line: exit status 2
  public:
   using Error::Error;
 };

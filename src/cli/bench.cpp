@@ -38,55 +38,65 @@ void parse_size(const std::string& text, int& width, int& height) {
     }
   } catch (const std::logic_error&) {
   }
-  throw Error("--size expects N or WxH (e.g. 64 or 1600x1200), got '" + text + "'");
+  throw UsageError("--size expects N or WxH (e.g. 64 or 1600x1200), got '" + text + "'");
 }
 
-constexpr const char* kHelp = R"(usage: microsr bench [--model FILE] [--device auto|cpu|cuda|cuda:N] [--precision fp32|fp16]
-                     [--size N|WxH] [--batch B] [--reps R] [--threads T] [--conv VARIANT]
-                     [--cuda-graphs on|off]
+void check_size(const std::string& text) {
+  int width = 0, height = 0;
+  parse_size(text, width, height);
+}
 
-Times the forward pass of the model (default: the fetched RealESRGAN_x4plus) on a random
-B×3×H×W input, as upscale runs it (RRDBNet::forward_inference): a warm-up (on CUDA: the algorithm
-choices, then a second one that records the CUDA graph unless --cuda-graphs off), then
-R timed runs (default 3), each from the input on the device to the output on the device. Prints
-one JSON line:
+const CommandSpec kSpec{
+    "bench",
+    "[options]",
+    R"(Times the forward pass of the model on a random B×3×H×W input, as upscale runs it
+(RRDBNet::forward_inference): a warm-up (on CUDA: the algorithm choices, then a second one that
+records the CUDA graph unless --cuda-graphs off), then R timed runs, each from the input on the
+device to the output on the device. Prints one JSON line:
   {"size": "WxH", "width", "height", "batch", "device", "precision", "graphs", "seconds_median",
    "seconds_best", "peak_rss_mb", "peak_device_mb", "gflops", "backend"}
 peak_device_mb is the most device memory the CUDA backend's allocator held (weights included;
 0 on the CPU); gflops counts 2 × multiply-accumulates of the batch per median second.
---conv picks a convolution variant: CPU ones from kernels/cpu/conv2d_variants.h, CUDA ones
-legacy_find, legacy_heuristic, graph, graph_fused (default: graph_fused in fp16, graph in fp32).
 
 --mode train times one fine-tuning iteration instead (forward, L1, backward, Adam, EMA) on a
-random batch of B LR patches of --size (default batch 4, size 32, fp32) and prints
+random batch of B LR patches of --size (fp32 only) and prints
   {"mode": "train", "size", "batch", "seconds_median", "seconds_best", "images_per_s",
    "peak_rss_mb", "peak_device_mb", "backend", "phases_s": {forward, loss, backward, optimizer,
    prepare}}  (the phases from more steps, the device drained after each)
 Both modes bracket their timed passes with the CUDA profiler's span (ncu --profile-from-start off).
-)";
+)",
+    {
+        text("--model", "FILE", "", "the model to time").default_is("the fetched RealESRGAN_x4plus"),
+        choice("--mode", {"forward", "train"}, "forward", "what to time"),
+        text("--size", "N|WxH", "", "input size in pixels (train: the LR patch side, 1..1024)")
+            .checked_by(check_size)
+            .default_is("64; 32 with --mode train"),
+        integer("--batch", "B", "", "inputs per pass (train: 1..256)").at_least(1).default_is("1; 4 with --mode train"),
+        integer("--reps", "R", "3", "timed runs").at_least(1),
+        device_option("cpu"),
+        precision_option(),
+        conv_option(),
+        cuda_graphs_option(),
+        threads_option(),
+    },
+    ""};
 
 }  // namespace
 
 int run_bench(int argc, char** argv) {
-  Args args(argc, argv,
-            {"--model", "--size", "--reps", "--threads", "--conv", "--device", "--precision", "--batch", "--mode",
-             "--cuda-graphs"},
-            {});
+  const Args args(argc, argv, kSpec);
   if (args.help()) {
-    std::fputs(kHelp, stdout);
+    std::fputs(help_text(kSpec).c_str(), stdout);
     return 0;
   }
-  const std::string mode = args.get("--mode", "forward");
-  require(mode == "forward" || mode == "train", "--mode must be forward or train, got '" + mode + "'");
-  if (mode == "train") {
-    require(args.get("--precision", "fp32") == "fp32", "--mode train runs in fp32");
+  if (args.get("--mode") == "train") {
+    require_usage(args.get("--precision") == "fp32", "--mode train runs in fp32");
     return run_bench_train(args);
   }
   int width = 64, height = 64;
-  parse_size(args.get("--size", "64"), width, height);
-  const int reps = std::max(1, args.get_int("--reps", 3)), batch = args.get_int("--batch", 1);
-  require(batch >= 1, "--batch must be ≥ 1, got " + std::to_string(batch));
-  const DeviceChoice choice = device_choice_from(args, "cpu");
+  if (args.has("--size")) parse_size(args.get("--size"), width, height);
+  const int reps = args.get_int("--reps"), batch = args.has("--batch") ? args.get_int("--batch") : 1;
+  const DeviceChoice choice = device_choice_from(args);
   auto backend = make_backend(choice);
   const std::string model = args.has("--model") ? args.get("--model") : default_model_path();
 

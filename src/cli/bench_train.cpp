@@ -18,10 +18,13 @@ namespace microsr::cli {
 
 int run_bench_train(const Args& args) {
   const std::string model = args.has("--model") ? args.get("--model") : default_model_path();
-  const int size = args.get_int("--size", 32), batch = args.get_int("--batch", 4);
-  const int reps = std::max(1, args.get_int("--reps", 3));
-  require(size >= 1 && size <= 1024 && batch >= 1 && batch <= 256, "--size 1..1024 and --batch 1..256");
-  auto backend = make_backend(device_choice_from(args, "cpu"));
+  require_usage(args.get("--size").find('x') == std::string::npos,
+                "--mode train: --size is one number N (the LR patch side), got '" + args.get("--size") + "'");
+  const int size = args.has("--size") ? args.get_int("--size") : 32;
+  const int batch = args.has("--batch") ? args.get_int("--batch") : 4;
+  const int reps = args.get_int("--reps");
+  require_usage(size >= 1 && size <= 1024 && batch >= 1 && batch <= 256, "--size 1..1024 and --batch 1..256");
+  auto backend = make_backend(device_choice_from(args));
   const StateDict sd = load_rrdbnet_weights(model);
   const RRDBNetConfig cfg = infer_rrdbnet_config(sd);
   RRDBNet net(cfg, sd, *backend);

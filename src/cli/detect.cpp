@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,9 +18,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kHelp = R"(usage: microsr detect INPUT... -o DIR [options]
+const DetectParams kDefaults;
 
-Finds microdisks in microscope images with the classical pipeline — gray, Gaussian blur, Gaussian
+// Types only: the ranges are validate(DetectParams)'s (the library's), checked before any work.
+const CommandSpec kSpec{
+    "detect",
+    "INPUT... -o DIR [options]",
+    R"(Finds microdisks in microscope images with the classical pipeline — gray, Gaussian blur, Gaussian
 adaptive threshold, elliptical open/close, external contours, area and circularity 4πA/P² filters —
 then cuts blobs of touching disks apart (distance transform peaks, watershed) and fits a circle to
 each disk's edge (see docs/detection.md), and writes into DIR, per input <name>:
@@ -34,52 +39,59 @@ INPUT: image files (PNG, JPEG, BMP, TIFF; 8/16-bit; gray or RGB). 16-bit images 
 their 8-bit reduction over their real range — the file's SMaxSampleValue, else the smallest bit
 depth (8..16) that holds the brightest sample, so 12-bit camera data in a 16-bit file is not
 nearly black — or over 0..--window-max; crops keep the original pixels.
-
-options:
-  -o, --output DIR        output folder (created if missing; required)
-  --blur K                Gaussian blur kernel size, odd; 1 = none (default 5)
-  --block-size N          adaptive threshold neighbourhood, odd, >= 3 (default 151: wider than a
-                          disk, so that disks come out whole and not as rims)
-  --c C                   foreground where pixel > local mean - C (default -2: brighter than
-                          the surroundings by more than 2 grey levels)
-  --invert                dark disks: foreground where pixel <= local mean - C
-  --open K                elliptical opening kernel, odd; 1 = none (default 5)
-  --close K               elliptical closing kernel, odd; 1 = none (default 5)
-  --min-area A            smallest accepted contour area, pixels^2 (default 300)
-  --max-area A            largest accepted contour area, pixels^2 (default 200000)
-  --min-circularity X     accepted when circularity > X, in [0, 1] (default 0.6)
-  --margin M              pixels added around each disk's box before cropping (default 10)
-  --min-crop S            crops are at least S×S pixels, kept inside the image (default 128)
-  --window-max N          16-bit input: the sample value shown as white when reducing to 8 bits
-                          (default 0: SMaxSampleValue, else the data's own bit depth)
-  --classical             stage 1 only: the seed's pipeline as OpenCV runs it (touching disks stay
-                          one blob; centre and radius from the outline, not fitted to the edge)
-  --split-solidity S      blobs with area / convex hull area below S are examined for touching
-                          disks, S in (0, 1] (default 0.95; a lone disk is convex: about 1)
-  --split-saddle R        two peaks of a blob's distance transform are separate disks when the ridge
-                          between them drops to R × the lower peak or less, R in (0, 1) (default 0.7)
-  --no-crops              write only detections.csv and the overlays
-
-exit status: 0 all inputs done, 1 some inputs failed (listed), 2 usage error.
-)";
+)",
+    {
+        text("--output", "DIR", "", "output folder (created if missing; required)").short_name("-o"),
+        integer("--blur", "K", default_text(kDefaults.blur), "Gaussian blur kernel size, odd; 1 = none"),
+        integer("--block-size", "N", default_text(kDefaults.block_size),
+                "adaptive threshold neighbourhood, odd, >= 3 (the default is wider\n"
+                "than a disk, so that disks come out whole and not as rims)"),
+        number("--c", "C", default_text(kDefaults.c),
+               "foreground where pixel > local mean - C (the default: brighter than\n"
+               "the surroundings by more than 2 grey levels)"),
+        flag("--invert", "dark disks: foreground where pixel <= local mean - C"),
+        integer("--open", "K", default_text(kDefaults.open), "elliptical opening kernel, odd; 1 = none"),
+        integer("--close", "K", default_text(kDefaults.close), "elliptical closing kernel, odd; 1 = none"),
+        number("--min-area", "A", default_text(kDefaults.min_area), "smallest accepted contour area, pixels^2"),
+        number("--max-area", "A", default_text(kDefaults.max_area), "largest accepted contour area, pixels^2"),
+        number("--min-circularity", "X", default_text(kDefaults.min_circularity),
+               "accepted when circularity > X, in [0, 1]"),
+        integer("--margin", "M", default_text(kDefaults.margin), "pixels added around each disk's box before cropping"),
+        integer("--min-crop", "S", default_text(kDefaults.min_crop),
+                "crops are at least S×S pixels, kept inside the image"),
+        integer("--window-max", "N", default_text(kDefaults.window_max),
+                "16-bit input: the sample value shown as white when reducing to 8 bits;\n"
+                "0 = SMaxSampleValue, else the data's own bit depth"),
+        flag("--classical",
+             "stage 1 only: the seed's pipeline as OpenCV runs it (touching disks stay\n"
+             "one blob; centre and radius from the outline, not fitted to the edge)"),
+        number("--split-solidity", "S", default_text(kDefaults.split_solidity),
+               "blobs with area / convex hull area below S are examined for touching\n"
+               "disks, S in (0, 1] (a lone disk is convex: about 1)"),
+        number("--split-saddle", "R", default_text(kDefaults.split_saddle),
+               "two peaks of a blob's distance transform are separate disks when the ridge\n"
+               "between them drops to R × the lower peak or less, R in (0, 1)"),
+        flag("--no-crops", "write only detections.csv and the overlays"),
+    },
+    ""};
 
 DetectParams params_from(const Args& args) {
   DetectParams p;
-  p.blur = args.get_int("--blur", p.blur);
-  p.block_size = args.get_int("--block-size", p.block_size);
-  p.c = args.get_double("--c", p.c);
+  p.blur = args.get_int("--blur");
+  p.block_size = args.get_int("--block-size");
+  p.c = args.get_double("--c");
   p.invert = args.has("--invert");
-  p.open = args.get_int("--open", p.open);
-  p.close = args.get_int("--close", p.close);
-  p.min_area = args.get_double("--min-area", p.min_area);
-  p.max_area = args.get_double("--max-area", p.max_area);
-  p.min_circularity = args.get_double("--min-circularity", p.min_circularity);
-  p.margin = args.get_int("--margin", p.margin);
-  p.min_crop = args.get_int("--min-crop", p.min_crop);
-  p.window_max = args.get_int("--window-max", p.window_max);
+  p.open = args.get_int("--open");
+  p.close = args.get_int("--close");
+  p.min_area = args.get_double("--min-area");
+  p.max_area = args.get_double("--max-area");
+  p.min_circularity = args.get_double("--min-circularity");
+  p.margin = args.get_int("--margin");
+  p.min_crop = args.get_int("--min-crop");
+  p.window_max = args.get_int("--window-max");
   p.split = p.fit_circles = !args.has("--classical");
-  p.split_solidity = args.get_double("--split-solidity", p.split_solidity);
-  p.split_saddle = args.get_double("--split-saddle", p.split_saddle);
+  p.split_solidity = args.get_double("--split-solidity");
+  p.split_saddle = args.get_double("--split-saddle");
   validate(p);
   return p;
 }
@@ -111,25 +123,24 @@ std::string process(const std::string& input, const fs::path& out_dir, const std
 }  // namespace
 
 int run_detect(int argc, char** argv) {
-  const Args args(argc, argv,
-                  {"-o", "--output", "--blur", "--block-size", "--c", "--open", "--close", "--min-area", "--max-area",
-                   "--min-circularity", "--margin", "--min-crop", "--split-solidity", "--split-saddle",
-                   "--window-max"},
-                  {"--invert", "--no-crops", "--classical"});
-  if (args.help()) {
-    std::fputs(kHelp, stdout);
-    return 0;
+  // Usage errors are reported here and return 2 (main() would map them to 2 as well).
+  std::optional<Args> parsed;
+  DetectParams params;
+  try {
+    parsed.emplace(argc, argv, kSpec);
+    if (parsed->help()) {
+      std::fputs(help_text(kSpec).c_str(), stdout);
+      return 0;
+    }
+    params = params_from(*parsed);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "microsr detect: %s\n", e.what());
+    return 2;
   }
+  const Args& args = *parsed;
   const std::string output = args.output();
   if (args.positional().empty() || output.empty()) {
     std::fputs("microsr detect: needs INPUT... and -o DIR (see --help)\n", stderr);
-    return 2;
-  }
-  DetectParams params;
-  try {
-    params = params_from(args);
-  } catch (const Error& e) {
-    std::fprintf(stderr, "microsr detect: %s\n", e.what());
     return 2;
   }
   const fs::path out_dir(output);

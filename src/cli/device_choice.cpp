@@ -1,16 +1,58 @@
 #include "device_choice.h"
 
+#include <omp.h>
+
 #include <cstdio>
 
 namespace microsr::cli {
 
-DeviceChoice device_choice_from(const Args& args, const std::string& default_device) {
+Option device_option(const std::string& fallback) {
+  return text("--device", "DEV", fallback,
+              "auto (cuda when a CUDA device is present, else cpu), cpu, cuda or cuda:N")
+      .checked_by(check_device_text);
+}
+
+Option precision_option() {
+  return choice("--precision", {"fp32", "fp16"}, "fp32",
+                "fp16 is CUDA only: half-precision tensor cores; stops with an error\n"
+                "instead of writing a black image if fp16 overflows");
+}
+
+Option conv_option() {
+  return text("--conv", "VARIANT", "",
+              "convolution variant (CUDA: legacy_find, legacy_heuristic, graph,\n"
+              "graph_fused; CPU: those of kernels/cpu/conv/variants.h)")
+      .default_is("graph_fused in fp16, graph in fp32 on CUDA; the CPU's own choice");
+}
+
+Option cuda_graphs_option() {
+  return choice("--cuda-graphs", {"on", "off"}, "on",
+                "CUDA: record the forward pass per tile shape as a CUDA graph and replay\n"
+                "it (MICROSR_CUDA_GRAPHS=0 also turns it off)");
+}
+
+Option threads_option() {
+  return integer("--threads", "N", "0", "CPU threads; 0 = all cores").at_least(0);
+}
+
+void check_device_text(const std::string& device) {
+  const bool numbered = device.starts_with("cuda:") && device.size() > 5 &&
+                        device.find_first_not_of("0123456789", 5) == std::string::npos;
+  require_usage(device == "auto" || device == "cpu" || device == "cuda" || numbered,
+                "--device must be auto, cpu, cuda or cuda:N, got '" + device + "'");
+}
+
+DeviceChoice device_choice_from(const Args& args) {
   DeviceChoice choice;
-  choice.device = args.get("--device", default_device);
-  choice.precision = args.get("--precision", choice.precision);
-  choice.conv = args.get("--conv", choice.conv);
-  choice.graphs = args.get("--cuda-graphs", choice.graphs);
-  choice.threads = args.get_int("--threads", choice.threads);
+  choice.device = args.get("--device");
+  choice.precision = args.get("--precision");
+  choice.conv = args.get("--conv");
+  choice.graphs = args.get("--cuda-graphs");
+  choice.threads = args.get_int("--threads");
+  // The program owns its process: --threads also bounds the work outside the backend (image
+  // decoding and encoding, resizing, detection), as a user limiting a shared machine expects.
+  // The library itself never sets this process-wide (CpuOptions::threads is per backend).
+  if (choice.threads > 0) omp_set_num_threads(choice.threads);
   return choice;
 }
 

@@ -23,9 +23,18 @@ struct DeviceChoice {
   std::string graphs = "on";
   int threads = 0;
 };
-// The options as given (absent ones keep their defaults; --device defaults to `default_device`).
-// Options a command does not accept are absent: Args has already refused them.
-DeviceChoice device_choice_from(const Args& args, const std::string& default_device);
+// The table rows of these options, for the commands that take them (help text written once).
+Option device_option(const std::string& fallback);
+Option precision_option();
+Option conv_option();
+Option cuda_graphs_option();
+Option threads_option();
+// Throws UsageError unless `device` is auto, cpu, cuda or cuda:N.
+void check_device_text(const std::string& device);
+
+// The options as given, with the table's defaults. Call only in commands whose table has
+// --device, --precision, --conv, --cuda-graphs and --threads.
+DeviceChoice device_choice_from(const Args& args);
 std::unique_ptr<Backend> make_backend(const DeviceChoice& choice);
 bool is_cuda(const Backend& backend);
 

@@ -20,49 +20,6 @@ namespace microsr::cli {
 
 namespace {
 
-constexpr const char* kUsage = R"(usage: microsr finetune --pairs DIR -o OUT.pth [options]
-
-Fine-tunes an RRDBNet (RealESRGAN_x4plus by default) on the pairs `microsr make-pairs` wrote:
-L1 loss on aligned random patches, Adam, a step learning-rate schedule, an EMA of the weights.
-One epoch visits every pair once in a random order (batches of --batch; the last partial batch
-sits out). OUT.pth holds {"params", "params_ema"} as BasicSR saves them: torch.load, Real-ESRGAN
-and `microsr upscale --model` read it (they use params_ema).
-
-options:
-  --pairs DIR            training pairs (hr/, lr/, manifest.csv)                     (required)
-  -o, --output OUT.pth   the fine-tuned weights                                      (required)
-  --init MODEL           starting weights (default: RealESRGAN_x4plus, see microsr info)
-  --epochs N             50
-  --batch N              4
-  --patch N              HR patch side, a multiple of the model's scale (128 → LR 32)
-  --lr X                 1e-4 (Adam's learning rate at epoch 1)
-  --lr-step N            16: multiply the lr by --lr-gamma every N epochs (StepLR)
-  --lr-milestones A,B    instead: multiply at these epochs (MultiStepLR)
-  --lr-gamma X           0.5
-  --beta1 X --beta2 X    0.9, 0.999 (Adam)
-  --eps X                1e-8
-  --weight-decay X       0 (added to the gradient, as torch.optim.Adam; --adamw decouples it)
-  --adamw                decoupled weight decay (torch.optim.AdamW)
-  --clip-grad X          0: off; otherwise clip the gradients' global L2 norm to X
-  --ema X                0.999: EMA decay of the weights (0 turns the EMA off)
-  --no-flips             no random horizontal/vertical flips of the patches
-  --val DIR              validation pairs: L1, PSNR and SSIM of the whole images each epoch
-                         (with the EMA weights when the EMA is on)
-  --seed N               0: patch positions, order and flips
-  --device D             auto (default), cpu or cuda
-  --threads N            CPU threads (default: all cores)
-  --checkpoint FILE      where to keep the resumable state (default: OUT with .ckpt.safetensors)
-  --checkpoint-every N   also save it every N iterations (default 500; always at epoch ends)
-  --resume               continue from the checkpoint: same optimizer state, step, data order
-  --max-iterations N     stop (with a checkpoint) after N iterations in all, e.g. for a trial
-  --safetensors          also write OUT's weights as OUT.safetensors (the EMA when it is on)
-
-Logs: OUT with .iterations.csv (loss, lr, grad norm, images/s per iteration) and .epochs.csv
-(mean loss, validation). Ctrl-C saves a checkpoint and stops; --resume picks it up. A loss or
-gradient that is not finite stops the run with the last good checkpoint kept.
-exit status: 0 done (or stopped by --max-iterations), 1 error, 130 interrupted (checkpoint saved).
-)";
-
 std::string with_suffix(const std::string& out, const std::string& suffix) {
   fs::path p(out);
   return (p.parent_path() / p.stem()).string() + suffix;
@@ -76,10 +33,10 @@ std::vector<int> parse_int_list(const std::string& text, const std::string& opti
     try {
       values.push_back(std::stoi(item));
     } catch (const std::exception&) {
-      throw Error(option + " wants comma-separated integers, got '" + text + "'");
+      throw UsageError(option + " wants comma-separated integers, got '" + text + "'");
     }
   }
-  require(!values.empty(), option + " is empty");
+  require_usage(!values.empty(), option + " is empty");
   return values;
 }
 
@@ -103,56 +60,108 @@ struct Settings {
   }
 };
 
+const Settings kDefaults;  // the seed's recipe (Adam, StepLR), BasicSR's EMA
+const LrSchedule& kSchedule = kDefaults.schedule;
+const TrainerOptions& kTrainer = kDefaults.trainer;
+
+const CommandSpec kSpec{
+    "finetune",
+    "--pairs DIR -o OUT.pth [options]",
+    R"(Fine-tunes an RRDBNet (RealESRGAN_x4plus by default) on the pairs `microsr make-pairs` wrote:
+L1 loss on aligned random patches, Adam, a step learning-rate schedule, an EMA of the weights.
+One epoch visits every pair once in a random order (batches of --batch; the last partial batch
+sits out). OUT.pth holds {"params", "params_ema"} as BasicSR saves them: torch.load, Real-ESRGAN
+and `microsr upscale --model` read it (they use params_ema).
+)",
+    {
+        text("--pairs", "DIR", "", "training pairs (hr/, lr/, manifest.csv) (required)"),
+        text("--output", "OUT.pth", "", "the fine-tuned weights (required)").short_name("-o"),
+        text("--init", "MODEL", "", "starting weights").default_is("RealESRGAN_x4plus, see microsr info"),
+        integer("--epochs", "N", default_text(kDefaults.epochs), "epochs").at_least(1).at_most(100000),
+        integer("--batch", "N", default_text(kDefaults.batch), "pairs per iteration").at_least(1).at_most(1024),
+        integer("--patch", "N", default_text(kDefaults.patch),
+                "HR patch side, a multiple of the model's scale (128 → LR 32)")
+            .at_least(4)
+            .at_most(4096),
+        number("--lr", "X", default_text(kSchedule.base_lr), "Adam's learning rate at epoch 1").above(0).below(1),
+        integer("--lr-step", "N", default_text(kSchedule.step_size), "multiply the lr by --lr-gamma every N epochs (StepLR)")
+            .at_least(1),
+        text("--lr-milestones", "A,B", "", "instead: multiply at these epochs (MultiStepLR)")
+            .checked_by([](const std::string& t) { parse_int_list(t, "--lr-milestones"); }),
+        number("--lr-gamma", "X", default_text(kSchedule.gamma), "the lr's factor at each step").above(0).at_most(1),
+        number("--beta1", "X", default_text(kTrainer.adam.beta1), "Adam's first moment decay").at_least(0).below(1),
+        number("--beta2", "X", default_text(kTrainer.adam.beta2), "Adam's second moment decay").at_least(0).below(1),
+        number("--eps", "X", default_text(kTrainer.adam.eps), "Adam's epsilon").above(0),
+        number("--weight-decay", "X", default_text(kTrainer.adam.weight_decay),
+               "added to the gradient, as torch.optim.Adam; --adamw decouples it")
+            .at_least(0),
+        flag("--adamw", "decoupled weight decay (torch.optim.AdamW)"),
+        number("--clip-grad", "X", default_text(kTrainer.clip_grad_norm),
+               "0: off; otherwise clip the gradients' global L2 norm to X")
+            .at_least(0),
+        number("--ema", "X", default_text(kTrainer.ema_decay), "EMA decay of the weights (0 turns the EMA off)")
+            .at_least(0).below(1),
+        flag("--no-flips", "no random horizontal/vertical flips of the patches"),
+        text("--val", "DIR", "",
+             "validation pairs: L1, PSNR and SSIM of the whole images each epoch\n"
+             "(with the EMA weights when the EMA is on)"),
+        integer("--seed", "N", default_text(double(kDefaults.seed)), "patch positions, order and flips").at_least(0),
+        device_option("auto"),
+        threads_option(),
+        text("--checkpoint", "FILE", "", "where to keep the resumable state").default_is("OUT with .ckpt.safetensors"),
+        integer("--checkpoint-every", "N", default_text(kDefaults.checkpoint_every),
+                "also save it every N iterations (always at epoch ends)")
+            .at_least(1),
+        flag("--resume", "continue from the checkpoint: same optimizer state, step, data order"),
+        integer("--max-iterations", "N", default_text(double(kDefaults.max_iterations)),
+                "stop (with a checkpoint) after N iterations in all, e.g. for a\n"
+                "trial; 0 = no limit")
+            .at_least(0),
+        flag("--safetensors", "also write OUT's weights as OUT.safetensors (the EMA when it is on)"),
+    },
+    R"(Logs: OUT with .iterations.csv (loss, lr, grad norm, images/s per iteration) and .epochs.csv
+(mean loss, validation). Ctrl-C saves a checkpoint and stops (exit status 130); --resume picks it
+up. A loss or gradient that is not finite stops the run with the last good checkpoint kept (1).
+Stopping at --max-iterations is a success (0).
+)"};
+
 Settings parse_settings(const Args& args) {
   Settings s;
   s.pairs = args.get("--pairs");
   s.out = args.output();
-  require(!s.pairs.empty(), "--pairs DIR is required (a folder made by microsr make-pairs)");
-  require(!s.out.empty(), "-o OUT.pth is required");
-  require(fs::path(s.out).extension() == ".pth", "-o must name a .pth file, got '" + s.out + "'");
+  require_usage(!s.pairs.empty(), "--pairs DIR is required (a folder made by microsr make-pairs)");
+  require_usage(!s.out.empty(), "-o OUT.pth is required");
+  require_usage(fs::path(s.out).extension() == ".pth", "-o must name a .pth file, got '" + s.out + "'");
   s.init = args.get("--init");  // "" = the default model, looked up only when needed
   s.val = args.get("--val");
   s.checkpoint = args.has("--checkpoint") ? args.get("--checkpoint") : with_suffix(s.out, ".ckpt.safetensors");
-  s.device = args.get("--device", "auto");
-  s.epochs = args.get_int("--epochs", 50);
-  s.batch = args.get_int("--batch", 4);
-  s.patch = args.get_int("--patch", 128);
-  s.threads = args.get_int("--threads", 0);
-  s.checkpoint_every = args.get_int("--checkpoint-every", 500);
-  s.max_iterations = args.get_int("--max-iterations", 0);
-  s.seed = uint64_t(args.get_int("--seed", 0));
+  s.device = args.get("--device");
+  s.epochs = args.get_int("--epochs");
+  s.batch = args.get_int("--batch");
+  s.patch = args.get_int("--patch");
+  s.threads = args.get_int("--threads");
+  s.checkpoint_every = args.get_int("--checkpoint-every");
+  s.max_iterations = args.get_int("--max-iterations");
+  s.seed = uint64_t(args.get_int("--seed"));
   s.resume = args.has("--resume");
   s.flips = !args.has("--no-flips");
   s.safetensors = args.has("--safetensors");
-  require(s.epochs >= 1 && s.epochs <= 100000, "--epochs must be 1..100000");
-  require(s.batch >= 1 && s.batch <= 1024, "--batch must be 1..1024");
-  require(s.patch >= 4 && s.patch <= 4096, "--patch must be 4..4096");
-  require(s.checkpoint_every >= 1, "--checkpoint-every must be ≥ 1");
-  require(s.max_iterations >= 0, "--max-iterations must be ≥ 0");
 
-  s.schedule.base_lr = args.get_double("--lr", 1e-4);
-  s.schedule.gamma = args.get_double("--lr-gamma", 0.5);
+  s.schedule.base_lr = args.get_double("--lr");
+  s.schedule.gamma = args.get_double("--lr-gamma");
   if (args.has("--lr-milestones")) {
     s.schedule.kind = LrSchedule::Kind::multistep;
     s.schedule.milestones = parse_int_list(args.get("--lr-milestones"), "--lr-milestones");
   } else {
-    s.schedule.step_size = args.get_int("--lr-step", 16);
-    require(s.schedule.step_size >= 1, "--lr-step must be ≥ 1");
+    s.schedule.step_size = args.get_int("--lr-step");
   }
-  require(s.schedule.base_lr > 0 && s.schedule.base_lr < 1, "--lr must be in (0, 1)");
-  require(s.schedule.gamma > 0 && s.schedule.gamma <= 1, "--lr-gamma must be in (0, 1]");
-  s.trainer.adam.beta1 = args.get_double("--beta1", 0.9);
-  s.trainer.adam.beta2 = args.get_double("--beta2", 0.999);
-  s.trainer.adam.eps = args.get_double("--eps", 1e-8);
-  s.trainer.adam.weight_decay = args.get_double("--weight-decay", 0);
+  s.trainer.adam.beta1 = args.get_double("--beta1");
+  s.trainer.adam.beta2 = args.get_double("--beta2");
+  s.trainer.adam.eps = args.get_double("--eps");
+  s.trainer.adam.weight_decay = args.get_double("--weight-decay");
   s.trainer.adam.decoupled = args.has("--adamw");
-  s.trainer.clip_grad_norm = args.get_double("--clip-grad", 0);
-  s.trainer.ema_decay = args.get_double("--ema", 0.999);
-  require(s.trainer.adam.beta1 >= 0 && s.trainer.adam.beta1 < 1 && s.trainer.adam.beta2 >= 0 &&
-              s.trainer.adam.beta2 < 1,
-          "--beta1 and --beta2 must be in [0, 1)");
-  require(s.trainer.adam.eps > 0, "--eps must be > 0");
-  require(s.trainer.adam.weight_decay >= 0, "--weight-decay must be ≥ 0");
+  s.trainer.clip_grad_norm = args.get_double("--clip-grad");
+  s.trainer.ema_decay = args.get_double("--ema");
   return s;
 }
 
@@ -355,13 +364,9 @@ int train(const Settings& s) {
 }  // namespace
 
 int run_finetune(int argc, char** argv) {
-  Args args(argc, argv,
-            {"--pairs", "-o", "--output", "--init", "--epochs", "--batch", "--patch", "--lr", "--lr-step",
-             "--lr-milestones", "--lr-gamma", "--beta1", "--beta2", "--eps", "--weight-decay", "--clip-grad", "--ema",
-             "--val", "--seed", "--device", "--threads", "--checkpoint", "--checkpoint-every", "--max-iterations"},
-            {"--adamw", "--no-flips", "--resume", "--safetensors"});
+  const Args args(argc, argv, kSpec);
   if (args.help()) {
-    std::fputs(kUsage, stdout);
+    std::fputs(help_text(kSpec).c_str(), stdout);
     return 0;
   }
   return train(parse_settings(args));

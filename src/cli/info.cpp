@@ -8,15 +8,24 @@
 
 namespace microsr::cli {
 
+namespace {
+const CommandSpec kSpec{
+    "info",
+    "[MODEL] [--layers]",
+    R"(Reads a .pth, .safetensors or ncnn .param/.bin RRDBNet model, infers its architecture and
+prints parameter counts. MODEL defaults to the fetched RealESRGAN_x4plus.
+)",
+    {flag("--layers", "also print every tensor's name and shape")},
+    ""};
+}  // namespace
+
 int run_info(int argc, char** argv) {
-  Args args(argc, argv, {}, {"--layers"});
-  if (args.help() || args.positional().size() > 1) {
-    std::printf("usage: microsr info [MODEL] [--layers]\n\n"
-                "Reads a .pth, .safetensors or ncnn .param/.bin RRDBNet model, infers its architecture\n"
-                "and prints parameter counts (--layers: every tensor). MODEL defaults to the fetched\n"
-                "RealESRGAN_x4plus.\n");
-    return args.help() ? 0 : 2;
+  const Args args(argc, argv, kSpec);
+  if (args.help()) {
+    std::fputs(help_text(kSpec).c_str(), stdout);
+    return 0;
   }
+  require_usage(args.positional().size() <= 1, "takes one MODEL at most (see --help)");
   const std::string path = args.positional().empty() ? default_model_path() : args.positional()[0];
   const StateDict sd = load_rrdbnet_weights(path);
   const RRDBNetConfig cfg = infer_rrdbnet_config(sd);

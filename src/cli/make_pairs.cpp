@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <map>
 #include <optional>
-#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -21,9 +20,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kHelp = R"(usage: microsr make-pairs HR_DIR -o PAIRS_DIR [options]
+const PairRecipe kDefaults;
 
-Makes training pairs from high-resolution crops (e.g. those `microsr detect` writes). For each
+const CommandSpec kSpec{
+    "make-pairs",
+    "HR_DIR -o PAIRS_DIR [options]",
+    R"(Makes training pairs from high-resolution crops (e.g. those `microsr detect` writes). For each
 image in HR_DIR (searched recursively; PNG, JPEG, BMP, TIFF; 8/16-bit; gray or RGB, alpha dropped):
   1. HR: a crop shorter than --min-size (rounded up to a multiple of --scale) on either side is
      enlarged with the chosen bicubic, keeping its aspect ratio (the shorter side becomes that
@@ -41,19 +43,24 @@ and PAIRS_DIR/manifest.csv, one row per pair:
   name,hr,lr,hr_width,hr_height,lr_width,lr_height,bit_depth,channels,source,sigma,scale,min_size,resize,order
 Files named *_overlay.png (detect's drawings) are skipped. Outputs are written atomically; pairs
 already in PAIRS_DIR are kept unless --overwrite. The output depends only on the inputs and options.
-
-options:
-  -o, --output DIR      the pair folder (created if missing; required)
-  --scale N             LR = HR ÷ N (default 4)
-  --blur-sigma S        Gaussian σ in pixels of the image blurred; 0 = no blur (default 0.5)
-  --min-size N          smallest HR side, in HR pixels (default 128: LR 32 at ×4, the patch size)
-  --order ORDER         blur-then-resize (default) or resize-then-blur
-  --resize KIND         matlab (default) or opencv: the bicubic of the reduction and the enlargement
-  --seed N              accepted for scripts that pass one; no step is random, so it changes nothing
-  --overwrite           remake pairs that exist
-
-exit status: 0 all done, 1 some inputs failed (listed at the end), 2 usage error, 130 interrupted.
-)";
+)",
+    {
+        text("--output", "DIR", "", "the pair folder (created if missing; required)").short_name("-o"),
+        integer("--scale", "N", default_text(kDefaults.scale), "LR = HR ÷ N").at_least(1).at_most(16),
+        number("--blur-sigma", "S", default_text(kDefaults.blur_sigma),
+               "Gaussian σ in pixels of the image blurred; 0 = no blur")
+            .at_least(0).at_most(32),
+        integer("--min-size", "N", default_text(kDefaults.min_size),
+                "smallest HR side, in HR pixels (the default: LR 32 at ×4, the patch size)")
+            .at_least(0).at_most(16384),
+        choice("--order", {"blur-then-resize", "resize-then-blur"}, degrade_order_name(kDefaults.order),
+               "which comes first in making the LR"),
+        choice("--resize", {"matlab", "opencv"}, pair_resize_name(kDefaults.resize),
+               "the bicubic of the reduction and the enlargement"),
+        integer("--seed", "N", "", "accepted for scripts that pass one; no step is random, so it changes nothing"),
+        flag("--overwrite", "remake pairs that exist"),
+    },
+    ""};
 
 struct Input {
   fs::path file;
@@ -145,28 +152,25 @@ ManifestRow make_pair(const Input& in, const fs::path& out_dir, const PairRecipe
 
 PairRecipe recipe_from(const Args& args) {
   PairRecipe r;
-  r.scale = args.get_int("--scale", r.scale);
-  r.blur_sigma = args.get_double("--blur-sigma", r.blur_sigma);
-  r.min_size = args.get_int("--min-size", r.min_size);
-  r.order = parse_degrade_order(args.get("--order", "blur-then-resize"));
-  r.resize = parse_pair_resize(args.get("--resize", "matlab"));
-  (void)args.get_int("--seed", 0);  // checked to be a number, otherwise unused (see --help)
-  validate(r);
+  r.scale = args.get_int("--scale");
+  r.blur_sigma = args.get_double("--blur-sigma");
+  r.min_size = args.get_int("--min-size");
+  r.order = parse_degrade_order(args.get("--order"));
+  r.resize = parse_pair_resize(args.get("--resize"));
+  validate(r);  // --seed: checked to be an integer by the table, otherwise unused (see --help)
   return r;
 }
 
 }  // namespace
 
 int run_make_pairs(int argc, char** argv) {
+  // Usage errors are reported here and return 2 (main() would map them to 2 as well).
   std::optional<Args> parsed;
   PairRecipe recipe;
   try {
-    parsed.emplace(argc, argv,
-                   std::set<std::string>{"-o", "--output", "--scale", "--blur-sigma", "--min-size", "--order",
-                                         "--resize", "--seed"},
-                   std::set<std::string>{"--overwrite"});
+    parsed.emplace(argc, argv, kSpec);
     if (parsed->help()) {
-      std::fputs(kHelp, stdout);
+      std::fputs(help_text(kSpec).c_str(), stdout);
       return 0;
     }
     recipe = recipe_from(*parsed);

@@ -13,51 +13,56 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kHelp = R"(usage: microsr synth -o DIR [options]
+void check_seed(const std::string& text) {
+  const bool digits = !text.empty() && text.size() <= 20 && text.find_first_not_of("0123456789") == std::string::npos;
+  try {
+    if (digits) {
+      (void)std::stoull(text);
+      return;
+    }
+  } catch (const std::out_of_range&) {
+  }
+  throw UsageError("option --seed expects a non-negative integer below 2^64, got '" + text + "'");
+}
 
-Renders synthetic bright-field microscope images of microdisk arrays on a chip, each with a
+const CommandSpec kSpec{
+    "synth",
+    "-o DIR [options]",
+    R"(Renders synthetic bright-field microscope images of microdisk arrays on a chip, each with a
 ground-truth CSV (id, centre_x, centre_y, radius, kind, cut_by_border; pixels of that image; kind
 is disk, dust, scratch or pad). A field is described physically (µm), so the same --seed and field
 give the same chip area at 10x and 4x, and --truth-scale K renders it again at K× the pixel density
 from the same continuous scene (the high-resolution truth for judging ×K super-resolution). Output
 is deterministic: the same arguments give the same bytes. See docs/synthetic_images.md.
-
-options:
-  -o, --output DIR     output folder (created if missing)
-  --mag 10x|4x         objective and camera (default 10x): 10x = 0.5 µm/px, 2592×1944;
-                       4x = 1.25 µm/px, 1600×1200
-  --count N            number of fields to render (default 1)
-  --first F            index of the first field (default 0)
-  --seed S             chip seed, a non-negative integer (default 1)
-  --truth-scale K      also render each field at K× the pixel density, K in 1..8 (default 1: no truth)
-  --width W            frame width in pixels at 1× (default: the camera's)
-  --height H           frame height in pixels at 1× (default: the camera's)
-  --psf-sigma UM        in-focus blur σ in µm (default: the objective's, 10x 0.48, 4x 1.19); the
-                       4x optics leave little detail for ×4 SR to recover, a smaller σ makes a
-                       sharper scene (a per-field defocus of 0-0.6 µm is always added)
-  --no-noise           leave out shot and read noise (the expected image)
-  --truth-noise        add noise to the truth renders too (default: they are noise-free)
-
-files, for field F at magnification M: field_FFF_M.tif + .csv, and with K > 1 also
+)",
+    {
+        text("--output", "DIR", "", "output folder (created if missing; required)").short_name("-o"),
+        text("--mag", "10x|4x", "10x", "objective and camera: 10x = 0.5 µm/px, 2592×1944; 4x = 1.25 µm/px, 1600×1200")
+            .checked_by([](const std::string& m) { parse_objective(m); }),
+        integer("--count", "N", "1", "number of fields to render").at_least(1).at_most(100000),
+        integer("--first", "F", "0", "index of the first field, at most 1000000 - count").at_least(0).at_most(999999),
+        text("--seed", "S", "1", "chip seed, a non-negative integer").checked_by(check_seed),
+        integer("--truth-scale", "K", "1", "also render each field at K× the pixel density; 1 = no truth")
+            .at_least(1).at_most(kMaxTruthScale),
+        integer("--width", "W", "", "frame width in pixels at 1×")
+            .at_least(1)
+            .at_most(kMaxSynthSide)
+            .default_is("the camera's"),
+        integer("--height", "H", "", "frame height in pixels at 1×")
+            .at_least(1)
+            .at_most(kMaxSynthSide)
+            .default_is("the camera's"),
+        number("--psf-sigma", "UM", "",
+               "in-focus blur σ in µm; the 4x optics leave little detail for ×4 SR to\n"
+               "recover, a smaller σ makes a sharper scene (a per-field defocus of 0-0.6 µm\n"
+               "is always added)")
+            .default_is("the objective's, 10x 0.48, 4x 1.19"),
+        flag("--no-noise", "leave out shot and read noise (the expected image)"),
+        flag("--truth-noise", "add noise to the truth renders too (default: they are noise-free)"),
+    },
+    R"(files, for field F at magnification M: field_FFF_M.tif + .csv, and with K > 1 also
 field_FFF_M_truthKx.tif + .csv.
-)";
-
-int positive_option(const Args& args, const std::string& name, int fallback, int max) {
-  const int v = args.get_int(name, fallback);
-  require(v >= 1 && v <= max,
-          "option " + name + " must be in 1.." + std::to_string(max) + ", got " + std::to_string(v));
-  return v;
-}
-
-uint64_t seed_option(const Args& args) {
-  const std::string text = args.get("--seed", "1");
-  const bool digits = !text.empty() && text.size() <= 20 && text.find_first_not_of("0123456789") == std::string::npos;
-  try {
-    if (digits) return std::stoull(text);
-  } catch (const std::out_of_range&) {
-  }
-  throw Error("option --seed expects a non-negative integer below 2^64, got '" + text + "'");
-}
+)"};
 
 std::string field_name(int field, const ObjectiveSpec& spec, int truth_scale) {
   char name[80];
@@ -87,42 +92,40 @@ void render_and_write(const ChipScene& scene, const RenderOptions& options, cons
 }  // namespace
 
 int run_synth(int argc, char** argv) {
-  Args args(argc, argv,
-            {"-o", "--output", "--mag", "--count", "--first", "--seed", "--truth-scale", "--width", "--height",
-             "--psf-sigma"},
-            {"--no-noise", "--truth-noise"});
+  const Args args(argc, argv, kSpec);
   if (args.help()) {
-    std::fputs(kHelp, stdout);
+    std::fputs(help_text(kSpec).c_str(), stdout);
     return 0;
   }
-  require(args.positional().empty(), "unexpected argument '" + (args.positional().empty() ? "" : args.positional()[0]) +
-                                         "' (microsr synth takes only options; see --help)");
+  require_usage(args.positional().empty(), "unexpected argument '" +
+                                               (args.positional().empty() ? "" : args.positional()[0]) +
+                                               "' (microsr synth takes only options; see --help)");
   const std::string dir = args.output();
-  require(!dir.empty(), "missing -o DIR: the folder to write the images into (see --help)");
+  require_usage(!dir.empty(), "missing -o DIR: the folder to write the images into (see --help)");
 
   RenderOptions options;
-  options.objective = parse_objective(args.get("--mag", "10x"));
+  options.objective = parse_objective(args.get("--mag"));
   const ObjectiveSpec& spec = objective_spec(options.objective);
-  options.width = positive_option(args, "--width", spec.width, kMaxSynthSide);
-  options.height = positive_option(args, "--height", spec.height, kMaxSynthSide);
-  require(options.width >= 8 && options.height >= 8, "frames smaller than 8×8 pixels show nothing useful; got " +
-                                                         std::to_string(options.width) + "×" +
-                                                         std::to_string(options.height));
-  const int count = positive_option(args, "--count", 1, 100000);
-  const int first = args.get_int("--first", 0);
-  require(first >= 0 && first <= 1000000 - count,
-          "option --first must be in 0..(1000000 - count), got " + std::to_string(first));
-  const int truth_scale = positive_option(args, "--truth-scale", 1, kMaxTruthScale);
+  options.width = args.has("--width") ? args.get_int("--width") : spec.width;
+  options.height = args.has("--height") ? args.get_int("--height") : spec.height;
+  require_usage(options.width >= 8 && options.height >= 8, "frames smaller than 8×8 pixels show nothing useful; got " +
+                                                               std::to_string(options.width) + "×" +
+                                                               std::to_string(options.height));
+  const int count = args.get_int("--count");
+  const int first = args.get_int("--first");
+  require_usage(first <= 1000000 - count, "option --first must be in 0..(1000000 - count), got " + std::to_string(first));
+  const int truth_scale = args.get_int("--truth-scale");
   const int64_t truth_pixels = int64_t(options.width) * truth_scale * int64_t(options.height) * truth_scale;
-  require(truth_pixels <= kMaxSynthPixels,
-          "a " + std::to_string(options.width * truth_scale) + "×" + std::to_string(options.height * truth_scale) +
-              " truth render exceeds " + std::to_string(kMaxSynthPixels) + " pixels: lower --truth-scale or the size");
-  const uint64_t seed = seed_option(args);
+  require_usage(truth_pixels <= kMaxSynthPixels,
+                "a " + std::to_string(options.width * truth_scale) + "×" + std::to_string(options.height * truth_scale) +
+                    " truth render exceeds " + std::to_string(kMaxSynthPixels) +
+                    " pixels: lower --truth-scale or the size");
+  const uint64_t seed = std::stoull(args.get("--seed"));
   const bool noise = !args.has("--no-noise");
-  options.psf_sigma_um = args.get_double("--psf-sigma", 0);
-  require(options.psf_sigma_um > 0 || !args.has("--psf-sigma"), "option --psf-sigma must be a positive number of µm");
-  require(options.psf_sigma_um <= kMaxPsfSigmaUm,
-          "option --psf-sigma must be at most " + std::to_string(int(kMaxPsfSigmaUm)) + " µm");
+  options.psf_sigma_um = args.has("--psf-sigma") ? args.get_double("--psf-sigma") : 0;  // 0: the objective's
+  require_usage(options.psf_sigma_um > 0 || !args.has("--psf-sigma"), "option --psf-sigma must be a positive number of µm");
+  require_usage(options.psf_sigma_um <= kMaxPsfSigmaUm,
+                "option --psf-sigma must be at most " + std::to_string(int(kMaxPsfSigmaUm)) + " µm");
 
   std::error_code ec;
   fs::create_directories(dir, ec);

@@ -17,68 +17,70 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kHelp = R"(usage: microsr upscale INPUT... -o OUTPUT [options]
-
-Upscales images ×4 with RealESRGAN_x4plus (or another RRDBNet model). INPUT: image files (PNG,
+const CommandSpec kSpec{
+    "upscale",
+    "INPUT... -o OUTPUT [options]",
+    R"(Upscales images ×4 with RealESRGAN_x4plus (or another RRDBNet model). INPUT: image files (PNG,
 JPEG, BMP, TIFF 8/16-bit; gray, gray+alpha, RGB, RGBA) or folders, searched recursively. OUTPUT: a
 file (for one input file, with a .png/.tif name) or a folder, where each output keeps its input's
 name (+ --suffix) and subfolder. Existing outputs are skipped unless --overwrite; outputs are
 written atomically, so an interrupted run never leaves a truncated image behind.
-
-options:
-  -o, --output PATH      output file or folder (required)
-  --model FILE           .pth, .safetensors or ncnn .param/.bin (default: the fetched RealESRGAN_x4plus)
-  --tile N|auto          tile size in input pixels; 0 = whole image; auto (default) = the largest
-                         that fits in free memory, halved and retried on an out-of-memory error
-  --tile-pad N           context pixels around each tile (default 10)
-  --pre-pad N            reflect padding at the bottom/right before tiling (default 0)
-  --tile-mode MODE       blend (default: seams cross-faded) or realesrgan (Real-ESRGAN's
-                         own crop-and-paste, identical to its output with the same settings)
-  --blend-width N        blend mode: cross-fade half-width in pixels (default: tile-pad / 2)
-  --outscale S           final size factor (default: the model's scale); other factors resize the
-                         network output with Lanczos-4, as Real-ESRGAN does
-  --alpha MODE           how alpha is upscaled: network (default) or bicubic
-  --format FMT           png, tif (or tiff), or same (default: TIFF stays TIFF, JPEG/BMP/PNG become
-                         PNG, and 16-bit PNG becomes 16-bit TIFF). PNG output is always 8-bit
-  --bit-depth N          8 or 16: the output's bit depth (default: the input's); 16 needs TIFF
-                         output (with --format same, a PNG that would get 16 bits becomes TIFF)
-  --suffix STR           appended to each output name (default: none)
-  --overwrite            replace existing outputs
-  --device DEV           auto (default: cuda when a CUDA device is present, else cpu), cpu, cuda or
-                         cuda:N
-  --precision P          fp32 (default) or fp16 (CUDA only: half-precision tensor cores; stops
-                         with an error instead of writing a black image if fp16 overflows)
-  --conv VARIANT         convolution variant (CUDA: legacy_find, legacy_heuristic, graph,
-                         graph_fused; default: graph_fused in fp16, graph in fp32; CPU: see
-                         microsr bench --help)
-  --cuda-graphs on|off   CUDA: record the forward pass per tile shape as a CUDA graph and replay
-                         it (default on; MICROSR_CUDA_GRAPHS=0 also turns it off)
-  --threads N            CPU threads (default: all cores)
-  --batch N|auto         tiles per forward pass (default 1; helps on GPUs with small tiles);
-                         auto = as many as fit the free device memory (1 on the CPU)
-
-exit status: 0 all done, 1 some inputs failed (listed at the end), 2 usage error, 130 interrupted.
-)";
+)",
+    {
+        text("--output", "PATH", "", "output file (.png, .tif, .tiff) or folder (required)").short_name("-o"),
+        text("--model", "FILE", "", ".pth, .safetensors or ncnn .param/.bin").default_is("the fetched RealESRGAN_x4plus"),
+        integer("--tile", "N|auto", "auto",
+                "tile size in input pixels; 0 = whole image; auto = the largest\n"
+                "that fits in free memory, halved and retried on an out-of-memory error")
+            .at_least(0).or_words({"auto"}),
+        integer("--tile-pad", "N", "10", "context pixels around each tile").at_least(0),
+        integer("--pre-pad", "N", "0", "reflect padding at the bottom/right before tiling").at_least(0),
+        choice("--tile-mode", {"blend", "realesrgan"}, "blend",
+               "blend: seams cross-faded; realesrgan: Real-ESRGAN's own crop-and-paste,\n"
+               "identical to its output with the same settings"),
+        integer("--blend-width", "N", "", "blend mode: cross-fade half-width in pixels")
+            .at_least(0)
+            .default_is("tile-pad / 2"),
+        number("--outscale", "S", "0",
+               "final size factor; other factors than the model's resize the network\n"
+               "output with Lanczos-4, as Real-ESRGAN does; 0 = the model's scale")
+            .at_least(0).at_most(16),
+        choice("--alpha", {"network", "bicubic"}, "network", "how alpha is upscaled"),
+        choice("--format", {"png", "tif", "tiff", "same"}, "same",
+               "output format; same: TIFF stays TIFF, JPEG/BMP/PNG become PNG, and 16-bit\n"
+               "PNG becomes 16-bit TIFF. PNG output is always 8-bit"),
+        choice("--bit-depth", {"8", "16"}, "", "the output's bit depth; 16 needs TIFF output (with --format same,\n"
+               "a PNG that would get 16 bits becomes TIFF)").default_is("the input's"),
+        text("--suffix", "STR", "", "appended to each output name").default_is("none"),
+        flag("--overwrite", "replace existing outputs"),
+        device_option("auto"),
+        precision_option(),
+        conv_option(),
+        cuda_graphs_option(),
+        threads_option(),
+        integer("--batch", "N|auto", "1",
+                "tiles per forward pass (helps on GPUs with small tiles);\n"
+                "auto = as many as fit the free device memory (1 on the CPU)")
+            .at_least(1).or_words({"auto"}),
+    },
+    ""};
 
 struct Interrupted {};  // not an Error: it must pass through the tiler's out-of-memory retry
 
 TileOptions tile_options(const Args& args, const RRDBNetConfig& cfg, const Backend& backend, Precision precision) {
   TileOptions t;
-  t.tile_pad = args.get_int("--tile-pad", 10);
-  t.pre_pad = args.get_int("--pre-pad", 0);
-  const bool auto_batch = args.get("--batch", "1") == "auto";
-  t.batch = auto_batch ? 1 : args.get_int("--batch", 1);
-  t.mode = parse_tile_mode(args.get("--tile-mode", "blend"));
-  t.blend_width = args.get_int("--blend-width", -1);
-  require(t.tile_pad >= 0 && t.pre_pad >= 0 && t.batch >= 1, "--tile-pad and --pre-pad must be ≥ 0, --batch ≥ 1 or auto");
-  const std::string tile = args.get("--tile", "auto");
-  if (tile == "auto") {
+  t.tile_pad = args.get_int("--tile-pad");
+  t.pre_pad = args.get_int("--pre-pad");
+  const bool auto_batch = args.get("--batch") == "auto";
+  t.batch = auto_batch ? 1 : args.get_int("--batch");
+  t.mode = parse_tile_mode(args.get("--tile-mode"));
+  t.blend_width = args.has("--blend-width") ? args.get_int("--blend-width") : -1;  // -1: tile-pad / 2
+  if (args.get("--tile") == "auto") {
     // CPU: half of the free host memory (room for the image and the rest of the system);
     // CUDA: most of the free device memory.
     t.tile = auto_tile_for(backend, cfg, t.tile_pad, precision);
   } else {
-    t.tile = args.get_int("--tile", 0);
-    require(t.tile >= 0, "--tile must be ≥ 0 or auto");
+    t.tile = args.get_int("--tile");
   }
   if (auto_batch) t.batch = auto_batch_for(backend, cfg, t.tile, t.tile_pad, precision);
   return t;
@@ -87,13 +89,9 @@ TileOptions tile_options(const Args& args, const RRDBNetConfig& cfg, const Backe
 }  // namespace
 
 int run_upscale(int argc, char** argv) {
-  Args args(argc, argv,
-            {"-o", "--output", "--model", "--tile", "--tile-pad", "--pre-pad", "--tile-mode", "--blend-width", "--outscale", "--alpha",
-             "--format", "--suffix", "--device", "--precision", "--threads", "--batch", "--bit-depth",
-             "--conv", "--cuda-graphs"},
-            {"--overwrite"});
+  const Args args(argc, argv, kSpec);
   if (args.help()) {
-    std::fputs(kHelp, stdout);
+    std::fputs(help_text(kSpec).c_str(), stdout);
     return 0;
   }
   const std::string output = args.output();
@@ -104,18 +102,17 @@ int run_upscale(int argc, char** argv) {
 
   // Plan first: the user sees every job and every unusable input before the long work starts.
   PlanOptions plan_opt;
-  plan_opt.format = args.get("--format", "same");
+  plan_opt.format = args.get("--format");
   if (plan_opt.format == "tiff") plan_opt.format = "tif";
-  const int bit_depth = args.get_int("--bit-depth", 0);
-  require(bit_depth == 0 || bit_depth == 8 || bit_depth == 16, "--bit-depth must be 8 or 16, got " + std::to_string(bit_depth));
-  require(!(bit_depth == 16 && plan_opt.format == "png"), "--bit-depth 16 needs TIFF output: use --format tif");
-  plan_opt.suffix = args.get("--suffix", "");
+  const int bit_depth = args.has("--bit-depth") ? args.get_int("--bit-depth") : 0;  // 0: the input's
+  require_usage(!(bit_depth == 16 && plan_opt.format == "png"), "--bit-depth 16 needs TIFF output: use --format tif");
+  plan_opt.suffix = args.get("--suffix");
   const UpscalePlan plan = plan_upscale(args.positional(), output, plan_opt);
   for (const auto& n : plan.notes) std::fprintf(stderr, "leaving out %s\n", n.c_str());
   for (const auto& p : plan.problems) std::fprintf(stderr, "skipping %s\n", p.c_str());
   if (plan.jobs.empty()) throw Error("nothing to upscale");
 
-  const DeviceChoice device = device_choice_from(args, "auto");
+  const DeviceChoice device = device_choice_from(args);
   auto backend = make_backend(device);
   const std::string model = args.has("--model") ? args.get("--model") : default_model_path();
   // The file's tensors are copied into the network's arena; drop them as soon as it is built.
@@ -127,11 +124,8 @@ int run_upscale(int argc, char** argv) {
 
   UpscaleOptions opt;
   opt.tiles = tile_options(args, net.config(), *backend, parse_precision(device.precision));
-  opt.outscale = args.get_double("--outscale", 0);
-  require(opt.outscale >= 0 && opt.outscale <= 16, "--outscale must be between 0 and 16");
-  const std::string alpha = args.get("--alpha", "network");
-  require(alpha == "network" || alpha == "bicubic", "--alpha must be network or bicubic, got '" + alpha + "'");
-  opt.alpha = alpha == "network" ? AlphaUpscale::network : AlphaUpscale::bicubic;
+  opt.outscale = args.get_double("--outscale");
+  opt.alpha = args.get("--alpha") == "network" ? AlphaUpscale::network : AlphaUpscale::bicubic;
   std::fprintf(stderr, "model %s: %s\nbackend %s; tile %s, pad %d, mode %s; %zu image(s)\n", model.c_str(),
                net.config().describe().c_str(), backend->name().c_str(),
                opt.tiles.tile ? std::to_string(opt.tiles.tile).c_str() : "whole image", opt.tiles.tile_pad,

@@ -5,8 +5,10 @@
 #include <filesystem>
 #include <set>
 
+#include "args.h"
 #include "image_walk.h"
 #include "microsr/error.h"
+#include "microsr/image_io.h"
 
 namespace microsr::cli {
 namespace fs = std::filesystem;
@@ -26,6 +28,22 @@ std::string output_extension(const fs::path& input, const std::string& format) {
   return ext == ".tif" || ext == ".tiff" ? input.extension().string() : ".png";  // we write PNG and TIFF only
 }
 
+// -o with an image extension names one output file: it must be one we can write (issue 13,
+// case 7: out.jpg), and there must be one input file (case 8: not a folder named two.png).
+void check_file_output(const std::vector<std::string>& inputs, const std::string& output) {
+  try {
+    format_from_extension(output);
+  } catch (const Error&) {
+    throw UsageError("-o " + output + ": outputs are PNG (.png) or TIFF (.tif, .tiff); " +
+                     fs::path(output).extension().string() + " is read, not written");
+  }
+  std::error_code ec;
+  const bool one_file = inputs.size() == 1 && !fs::is_directory(inputs[0], ec);
+  const std::string why = inputs.size() == 1 ? "the input is a folder" : std::to_string(inputs.size()) + " inputs are given";
+  require_usage(one_file, "-o " + output + " names one image file, but " + why +
+                              ": give -o a folder (a name without an image extension)");
+}
+
 }  // namespace
 
 // OUTPUT names a single file when there is one input file and OUTPUT has an image extension;
@@ -33,6 +51,7 @@ std::string output_extension(const fs::path& input, const std::string& format) {
 UpscalePlan plan_upscale(const std::vector<std::string>& inputs, const std::string& output, const PlanOptions& opt) {
   require(opt.format == "png" || opt.format == "tif" || opt.format == "same",
           "--format must be png, tif or same, got '" + opt.format + "'");
+  if (is_image_file(output) && !fs::is_directory(output)) check_file_output(inputs, output);
   UpscalePlan plan;
   const bool single_file = inputs.size() == 1 && fs::is_regular_file(inputs[0]) && is_image_file(output) &&
                            !fs::is_directory(output);

@@ -33,7 +33,9 @@ struct PlanOptions {
 // mirrored under OUTPUT). An input that another input's job writes — this tool's own output of
 // an earlier run, when OUTPUT is the input folder and --suffix names the outputs — is left out
 // with a note. OUTPUT is a file when there is exactly one input file and OUTPUT has an
-// image extension (and is not an existing folder); otherwise it is a folder.
+// image extension (and is not an existing folder); otherwise it is a folder. Throws UsageError
+// for an OUTPUT with an image extension we cannot write (.jpg, .bmp) and for one with an image
+// extension given several inputs or a folder.
 UpscalePlan plan_upscale(const std::vector<std::string>& inputs, const std::string& output, const PlanOptions& opt);
 
 // The tile size for --tile auto: the largest whose forward pass fits in what the backend's device
