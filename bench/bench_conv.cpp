@@ -25,8 +25,8 @@ namespace {
 struct Shape {
   int cin, cout, h, w, k;
   std::string name() const {
-    return std::to_string(cin) + "x" + std::to_string(cout) + "/" + std::to_string(h) + "x" +
-           std::to_string(w) + "/k" + std::to_string(k);
+    return std::to_string(cin) + "x" + std::to_string(cout) + "/" + std::to_string(h) + "x" + std::to_string(w) + "/k" +
+           std::to_string(k);
   }
   double flops() const { return 2.0 * cin * cout * k * k * double(h) * w; }
 };
@@ -37,8 +37,7 @@ std::vector<Shape> rrdbnet_shapes() {
   std::vector<Shape> shapes;
   for (int size : {64, 128}) {
     shapes.push_back({3, 64, size, size, 3});  // conv_first
-    for (int cin : {64, 96, 128, 160, 192})
-      shapes.push_back({cin, cin < 192 ? 32 : 64, size, size, 3});
+    for (int cin : {64, 96, 128, 160, 192}) shapes.push_back({cin, cin < 192 ? 32 : 64, size, size, 3});
     shapes.push_back({64, 64, size, size, 3});  // conv_body
   }
   shapes.push_back({64, 64, 256, 256, 3});  // conv_up1 (64x64 input)
@@ -65,8 +64,7 @@ struct Operands {
 };
 
 void set_flop_counter(benchmark::State& state, const Shape& s) {
-  state.counters["GFLOPs"] =
-      benchmark::Counter(s.flops(), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOPs"] = benchmark::Counter(s.flops(), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void bench_variant(benchmark::State& state, const Conv2dVariant* variant, Shape s, int threads) {
@@ -75,8 +73,7 @@ void bench_variant(benchmark::State& state, const Conv2dVariant* variant, Shape 
   ConvEpilogue epi;
   epi.has_lrelu = true;  // the common RRDBNet case: conv + bias + LeakyReLU
   for (auto _ : state) {
-    variant->fn(op.y.data(), op.x.data(), op.weight.data(), op.bias.data(), s.cin, s.cout, s.h, s.w,
-                s.k, epi);
+    variant->fn(op.y.data(), op.x.data(), op.weight.data(), op.bias.data(), s.cin, s.cout, s.h, s.w, s.k, epi);
     benchmark::DoNotOptimize(op.y.data());
   }
   set_flop_counter(state, s);
@@ -85,8 +82,7 @@ void bench_variant(benchmark::State& state, const Conv2dVariant* variant, Shape 
 void bench_packed(benchmark::State& state, ConvWeightFormat format, Shape s, int threads) {
   const ThreadCount team(threads);  // the kernels run with `threads` threads, this scope only
   Operands op(s);
-  const PackedConvWeights packed =
-      pack_conv_weights(op.weight.data(), op.bias.data(), s.cin, s.cout, s.k, format);
+  const PackedConvWeights packed = pack_conv_weights(op.weight.data(), op.bias.data(), s.cin, s.cout, s.k, format);
   ConvEpilogue epi;
   epi.has_lrelu = true;
   for (auto _ : state) {
@@ -99,8 +95,7 @@ void bench_packed(benchmark::State& state, ConvWeightFormat format, Shape s, int
 void bench_pack(benchmark::State& state, ConvWeightFormat format, Shape s) {
   Operands op(s);
   for (auto _ : state) {
-    PackedConvWeights packed =
-        pack_conv_weights(op.weight.data(), op.bias.data(), s.cin, s.cout, s.k, format);
+    PackedConvWeights packed = pack_conv_weights(op.weight.data(), op.bias.data(), s.cin, s.cout, s.k, format);
     benchmark::DoNotOptimize(packed.data.data());
   }
 }
@@ -117,18 +112,17 @@ int register_all() {
   for (const Conv2dVariant& variant : conv2d_variants())
     for (const Shape& s : rrdbnet_shapes())
       for (int threads : thread_counts(s))
-        benchmark::RegisterBenchmark(("BM_conv/" + std::string(variant.name) + "/" + s.name() +
-                                      "/t" + std::to_string(threads))
-                                         .c_str(),
-                                     bench_variant, &variant, s, threads)
+        benchmark::RegisterBenchmark(
+            ("BM_conv/" + std::string(variant.name) + "/" + s.name() + "/t" + std::to_string(threads)).c_str(),
+            bench_variant, &variant, s, threads)
             ->Unit(benchmark::kMillisecond)
             ->UseRealTime();
   // Weights packed once (the production path), then conv2d_packed.
   for (ConvWeightFormat format : conv_weight_formats())
     for (const Shape& s : rrdbnet_shapes())
       for (int threads : thread_counts(s))
-        benchmark::RegisterBenchmark(("BM_packed/" + std::string(conv_weight_format_name(format)) + "/" +
-                                      s.name() + "/t" + std::to_string(threads))
+        benchmark::RegisterBenchmark(("BM_packed/" + std::string(conv_weight_format_name(format)) + "/" + s.name() +
+                                      "/t" + std::to_string(threads))
                                          .c_str(),
                                      bench_packed, format, s, threads)
             ->Unit(benchmark::kMillisecond)
@@ -138,8 +132,7 @@ int register_all() {
     for (const Shape& s : rrdbnet_shapes())
       if (s.h == 64)
         benchmark::RegisterBenchmark(
-            ("BM_pack/" + std::string(conv_weight_format_name(format)) + "/" + s.name()).c_str(), bench_pack,
-            format, s)
+            ("BM_pack/" + std::string(conv_weight_format_name(format)) + "/" + s.name()).c_str(), bench_pack, format, s)
             ->Unit(benchmark::kMicrosecond)
             ->UseRealTime();
   return 0;

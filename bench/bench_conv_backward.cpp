@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "cpu/dgrad/dgrad.h"
-#include "cpu/wgrad/variants.h"
 #include "cpu/conv/variants.h"
+#include "cpu/dgrad/dgrad.h"
 #include "cpu/threads.h"
+#include "cpu/wgrad/variants.h"
 
 namespace microsr::kernels {
 namespace {
@@ -28,8 +28,8 @@ namespace {
 struct Shape {
   int n, cin, cout, h, w, k;
   std::string name() const {
-    return std::to_string(cin) + "x" + std::to_string(cout) + "/" + std::to_string(h) + "x" +
-           std::to_string(w) + "/n" + std::to_string(n);
+    return std::to_string(cin) + "x" + std::to_string(cout) + "/" + std::to_string(h) + "x" + std::to_string(w) + "/n" +
+           std::to_string(n);
   }
   double flops() const { return 2.0 * n * cin * cout * k * k * double(h) * w; }
 };
@@ -38,8 +38,7 @@ struct Shape {
 std::vector<Shape> training_shapes() {
   const int n = 4;
   std::vector<Shape> shapes = {{n, 3, 64, 32, 32, 3}};  // conv_first
-  for (int cin : {64, 96, 128, 160, 192})
-    shapes.push_back({n, cin, cin < 192 ? 32 : 64, 32, 32, 3});
+  for (int cin : {64, 96, 128, 160, 192}) shapes.push_back({n, cin, cin < 192 ? 32 : 64, 32, 32, 3});
   shapes.push_back({n, 64, 64, 32, 32, 3});    // conv_body
   shapes.push_back({n, 64, 64, 64, 64, 3});    // conv_up1
   shapes.push_back({n, 64, 64, 128, 128, 3});  // conv_up2, conv_hr
@@ -69,17 +68,14 @@ struct Operands {
 };
 
 void set_flop_counter(benchmark::State& state, const Shape& s) {
-  state.counters["GFLOPs"] =
-      benchmark::Counter(s.flops(), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOPs"] = benchmark::Counter(s.flops(), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void bench_wgrad(benchmark::State& state, const ConvBackwardWeightVariant* variant, Shape s,
-                 int threads) {
+void bench_wgrad(benchmark::State& state, const ConvBackwardWeightVariant* variant, Shape s, int threads) {
   const ThreadCount team(threads);  // the kernels run with `threads` threads, this scope only
   Operands op(s);
   for (auto _ : state) {
-    variant->fn(op.dw.data(), op.db.data(), op.x_batch(s), op.dy_batch(s), s.n, s.cin, s.cout, s.h,
-                s.w, s.k);
+    variant->fn(op.dw.data(), op.db.data(), op.x_batch(s), op.dy_batch(s), s.n, s.cin, s.cout, s.h, s.w, s.k);
     benchmark::DoNotOptimize(op.dw.data());
   }
   set_flop_counter(state, s);
@@ -89,8 +85,8 @@ void bench_dgrad(benchmark::State& state, ConvWeightFormat format, Shape s, int 
   const ThreadCount team(threads);  // the kernels run with `threads` threads, this scope only
   Operands op(s);
   for (auto _ : state) {
-    conv2d_backward_data({op.dx.data(), int64_t(s.cin) * s.h * s.w}, op.dy_batch(s),
-                         op.weight.data(), s.n, s.cin, s.cout, s.h, s.w, s.k, false, format);
+    conv2d_backward_data({op.dx.data(), int64_t(s.cin) * s.h * s.w}, op.dy_batch(s), op.weight.data(), s.n, s.cin,
+                         s.cout, s.h, s.w, s.k, false, format);
     benchmark::DoNotOptimize(op.dx.data());
   }
   set_flop_counter(state, s);
@@ -99,15 +95,13 @@ void bench_dgrad(benchmark::State& state, ConvWeightFormat format, Shape s, int 
 void bench_forward(benchmark::State& state, Shape s, int threads) {
   const ThreadCount team(threads);  // the kernels run with `threads` threads, this scope only
   Operands op(s);
-  const PackedConvWeights packed =
-      pack_conv_weights(op.weight.data(), op.db.data(), s.cin, s.cout, s.k);
+  const PackedConvWeights packed = pack_conv_weights(op.weight.data(), op.db.data(), s.cin, s.cout, s.k);
   std::vector<float> y(size_t(s.n) * s.cout * s.h * s.w);
   ConvEpilogue epi;
   epi.has_lrelu = true;
   for (auto _ : state) {
     for (int i = 0; i < s.n; ++i)
-      conv2d_packed(y.data() + size_t(i) * s.cout * s.h * s.w, op.x_batch(s).image(i), packed, s.h,
-                    s.w, epi);
+      conv2d_packed(y.data() + size_t(i) * s.cout * s.h * s.w, op.x_batch(s).image(i), packed, s.h, s.w, epi);
     benchmark::DoNotOptimize(y.data());
   }
   set_flop_counter(state, s);
@@ -118,21 +112,19 @@ int register_all() {
   const std::string t = "/t" + std::to_string(threads);
   for (const ConvBackwardWeightVariant& variant : conv2d_backward_weight_variants())
     for (const Shape& s : training_shapes())
-      benchmark::RegisterBenchmark(
-          ("BM_wgrad/" + std::string(variant.name) + "/" + s.name() + t).c_str(), bench_wgrad,
-          &variant, s, threads)
+      benchmark::RegisterBenchmark(("BM_wgrad/" + std::string(variant.name) + "/" + s.name() + t).c_str(), bench_wgrad,
+                                   &variant, s, threads)
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
   for (ConvWeightFormat format : conv_weight_formats())
     for (const Shape& s : training_shapes())
       benchmark::RegisterBenchmark(
-          ("BM_dgrad/" + std::string(conv_weight_format_name(format)) + "/" + s.name() + t).c_str(),
-          bench_dgrad, format, s, threads)
+          ("BM_dgrad/" + std::string(conv_weight_format_name(format)) + "/" + s.name() + t).c_str(), bench_dgrad,
+          format, s, threads)
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
   for (const Shape& s : training_shapes())
-    benchmark::RegisterBenchmark(("BM_fwd/packed/" + s.name() + t).c_str(), bench_forward, s,
-                                 threads)
+    benchmark::RegisterBenchmark(("BM_fwd/packed/" + s.name() + t).c_str(), bench_forward, s, threads)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
   return 0;

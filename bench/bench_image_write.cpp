@@ -43,10 +43,10 @@ const Image& upscaled_frame() {
 void BM_WriteImage(benchmark::State& state, ImageFormat format, int bit_depth) {
   Image image = upscaled_frame();
   image.bit_depth = bit_depth;
-  const std::string path = (std::filesystem::temp_directory_path() /
-                            ("microsr_bench_write_" + std::to_string(::getpid()) +
-                             (format == ImageFormat::png ? ".png" : ".tif")))
-                               .string();
+  const std::string path =
+      (std::filesystem::temp_directory_path() /
+       ("microsr_bench_write_" + std::to_string(::getpid()) + (format == ImageFormat::png ? ".png" : ".tif")))
+          .string();
   for (auto _ : state) write_image(path, image, format);
   const double raw = double(image.width) * image.height * image.channels * (bit_depth / 8);
   state.counters["MB_per_s"] = benchmark::Counter(raw / 1e6 * double(state.iterations()), benchmark::Counter::kIsRate);

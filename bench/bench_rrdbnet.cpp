@@ -69,8 +69,13 @@ void BM_RealESRGANx4plusForward(benchmark::State& state) {
 }  // namespace
 
 // Args: input side, threads (0 = all cores).
-BENCHMARK(BM_RealESRGANx4plusForward)->Args({64, 0})->Args({128, 0})->Args({64, 1})
-    ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_RealESRGANx4plusForward)
+    ->Args({64, 0})
+    ->Args({128, 0})
+    ->Args({64, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(2.0);
 
 namespace {
 
@@ -109,7 +114,14 @@ void BM_RealESRGANx4plusForwardCuda(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_RealESRGANx4plusForwardCuda)
-    ->Args({128, 128, 1, 0, 0})->Args({128, 128, 1, 0, 1})
-    ->Args({256, 256, 0, 0, 1})->Args({256, 256, 1, 0, 1})->Args({256, 256, 1, 3, 1})
-    ->Args({1600, 1200, 0, 0, 1})->Args({1600, 1200, 1, 0, 1})->Args({1600, 1200, 1, 3, 1})
-    ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
+    ->Args({128, 128, 1, 0, 0})
+    ->Args({128, 128, 1, 0, 1})
+    ->Args({256, 256, 0, 0, 1})
+    ->Args({256, 256, 1, 0, 1})
+    ->Args({256, 256, 1, 3, 1})
+    ->Args({1600, 1200, 0, 0, 1})
+    ->Args({1600, 1200, 1, 0, 1})
+    ->Args({1600, 1200, 1, 3, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(1.0);

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "cpu/cpu_kernels.h"
 #include "cpu/dgrad/dgrad.h"
 #include "cpu/wgrad/variants.h"
-#include "cpu/cpu_kernels.h"
 #include "test_helpers.h"
 
 namespace microsr::kernels {
@@ -28,8 +28,7 @@ using testing::random_values;
 
 // The forward ops in double, written independently of kernels/cpu/ref.
 std::vector<double> conv_forward(const std::vector<double>& x, const std::vector<double>& wt,
-                                 const std::vector<double>& bias, int cin, int cout, int h, int w,
-                                 int k) {
+                                 const std::vector<double>& bias, int cin, int cout, int h, int w, int k) {
   std::vector<double> y(size_t(cout) * h * w);
   for (int co = 0; co < cout; ++co)
     for (int oy = 0; oy < h; ++oy)
@@ -40,8 +39,7 @@ std::vector<double> conv_forward(const std::vector<double>& x, const std::vector
             for (int kx = 0; kx < k; ++kx) {
               const int iy = oy + ky - k / 2, ix = ox + kx - k / 2;
               if (iy >= 0 && iy < h && ix >= 0 && ix < w)
-                sum += wt[((size_t(co) * cin + ci) * k + ky) * k + kx] *
-                       x[(size_t(ci) * h + iy) * w + ix];
+                sum += wt[((size_t(co) * cin + ci) * k + ky) * k + kx] * x[(size_t(ci) * h + iy) * w + ix];
             }
         y[(size_t(co) * h + oy) * w + ox] = sum;
       }
@@ -57,9 +55,8 @@ double dot(const std::vector<double>& a, const std::vector<float>& b) {
 }
 
 // ∂L/∂v[i] by central differences, L = loss(v), for every i; step h.
-std::vector<double> numeric_gradient(
-    std::vector<double> v, double step,
-    const std::function<double(const std::vector<double>&)>& loss) {
+std::vector<double> numeric_gradient(std::vector<double> v, double step,
+                                     const std::function<double(const std::vector<double>&)>& loss) {
   std::vector<double> grad(v.size());
   for (size_t i = 0; i < v.size(); ++i) {
     const double keep = v[i];
@@ -73,25 +70,22 @@ std::vector<double> numeric_gradient(
   return grad;
 }
 
-void expect_gradient_near(const std::vector<float>& got, const std::vector<double>& expected,
-                          double tolerance, const std::string& what) {
+void expect_gradient_near(const std::vector<float>& got, const std::vector<double>& expected, double tolerance,
+                          const std::string& what) {
   ASSERT_EQ(got.size(), expected.size()) << what;
-  for (size_t i = 0; i < got.size(); ++i)
-    ASSERT_NEAR(got[i], expected[i], tolerance) << what << ": element " << i;
+  for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], expected[i], tolerance) << what << ": element " << i;
 }
 
 struct SmallConv {
   int cin, cout, h, w, k;
 };
-const SmallConv kSmallConvs[] = {
-    {2, 3, 4, 5, 3}, {3, 2, 1, 1, 3}, {2, 2, 3, 2, 1}, {2, 3, 4, 3, 5}};
+const SmallConv kSmallConvs[] = {{2, 3, 4, 5, 3}, {3, 2, 1, 1, 3}, {2, 2, 3, 2, 1}, {2, 3, 4, 3, 5}};
 
 // L = Σ r ⊙ conv(x, w, b): its gradients are the backward ops applied to dy = r.
 TEST(BackwardRef, ConvGradientsMatchFiniteDifferences) {
   for (const SmallConv& c : kSmallConvs) {
-    const std::string what = "cin=" + std::to_string(c.cin) + " cout=" + std::to_string(c.cout) +
-                             " " + std::to_string(c.h) + "x" + std::to_string(c.w) +
-                             " k=" + std::to_string(c.k);
+    const std::string what = "cin=" + std::to_string(c.cin) + " cout=" + std::to_string(c.cout) + " " +
+                             std::to_string(c.h) + "x" + std::to_string(c.w) + " k=" + std::to_string(c.k);
     const auto x = random_values(size_t(c.cin) * c.h * c.w, 1);
     const auto wt = random_values(size_t(c.cout) * c.cin * c.k * c.k, 2);
     const auto bias = random_values(c.cout, 3);
@@ -113,13 +107,11 @@ TEST(BackwardRef, ConvGradientsMatchFiniteDifferences) {
     expect_gradient_near(dx, num_dx, 1e-5, "dx " + what);
     std::vector<float> dx_acc(x.size(), 0.5f), shifted(num_dx.size());
     for (size_t i = 0; i < shifted.size(); ++i) shifted[i] = float(num_dx[i] + 0.5);
-    conv2d_backward_data_ref(dx_acc.data(), r.data(), wt.data(), c.cin, c.cout, c.h, c.w, c.k,
-                             true);
+    conv2d_backward_data_ref(dx_acc.data(), r.data(), wt.data(), c.cin, c.cout, c.h, c.w, c.k, true);
     expect_gradient_near(dx_acc, to_double(shifted), 1e-5, "dx accumulated " + what);
 
     std::vector<float> dw(wt.size(), 0.0f), db(bias.size(), 0.0f);
-    conv2d_backward_weight_ref(dw.data(), db.data(), x.data(), r.data(), c.cin, c.cout, c.h, c.w,
-                               c.k);
+    conv2d_backward_weight_ref(dw.data(), db.data(), x.data(), r.data(), c.cin, c.cout, c.h, c.w, c.k);
     expect_gradient_near(dw, num_dw, 1e-5, "dw " + what);
     expect_gradient_near(db, num_db, 1e-5, "db " + what);
   }
@@ -206,8 +198,7 @@ struct BackwardCase {
 
 std::string describe(const BackwardCase& c) {
   char text[120];
-  std::snprintf(text, sizeof text, "n=%d cin=%d cout=%d h=%d w=%d k=%d", c.n, c.cin, c.cout, c.h,
-                c.w, c.k);
+  std::snprintf(text, sizeof text, "n=%d cin=%d cout=%d h=%d w=%d k=%d", c.n, c.cin, c.cout, c.h, c.w, c.k);
   return text;
 }
 
@@ -256,17 +247,16 @@ void expect_within_bound(const float* got, const float* expected, const float* b
       if (std::isnan(got[i])) break;
     }
   }
-  EXPECT_LE(worst_excess, 0.0) << what << ": worst element #" << worst << " got " << got[worst]
-                               << " expected " << expected[worst] << " (bound " << bound[worst]
-                               << ")";
+  EXPECT_LE(worst_excess, 0.0) << what << ": worst element #" << worst << " got " << got[worst] << " expected "
+                               << expected[worst] << " (bound " << bound[worst] << ")";
 }
 
 // One case's operands and reference gradients (image by image, summed over the batch for dw and
 // db), computed once and shared by every format's and variant's test.
 struct ReferenceGradients {
-  SlicedBatch x, dy, dx;                // dx holds its values before the call (for accumulate)
-  std::vector<float> weight, dw0, db0;  // dw and db start non-zero: the kernels add
-  std::vector<float> dx_sum, dx_bound;  // [n][cin][h][w]: Σ of the gradient, Σ|terms|
+  SlicedBatch x, dy, dx;                          // dx holds its values before the call (for accumulate)
+  std::vector<float> weight, dw0, db0;            // dw and db start non-zero: the kernels add
+  std::vector<float> dx_sum, dx_bound;            // [n][cin][h][w]: Σ of the gradient, Σ|terms|
   std::vector<float> dw, dw_bound, db, db_bound;  // dw0 + gradient, |dw0| + Σ|terms|, same for db
   explicit ReferenceGradients(const BackwardCase& c)
       : x(c.n, c.cin, c.h, c.w, 21), dy(c.n, c.cout, c.h, c.w, 22), dx(c.n, c.cin, c.h, c.w, 12) {
@@ -279,16 +269,14 @@ struct ReferenceGradients {
       const auto abs_x = absolute(std::vector<float>(x.image(i), x.image(i) + x.image_size));
       const auto abs_dy = absolute(std::vector<float>(dy.image(i), dy.image(i) + dy.image_size));
       std::vector<float> image_dx(x.image_size), image_bound(x.image_size);
-      conv2d_backward_data_ref(image_dx.data(), dy.image(i), weight.data(), c.cin, c.cout, c.h, c.w,
-                               c.k, false);
-      conv2d_backward_data_ref(image_bound.data(), abs_dy.data(), abs_weight.data(), c.cin, c.cout,
-                               c.h, c.w, c.k, false);
+      conv2d_backward_data_ref(image_dx.data(), dy.image(i), weight.data(), c.cin, c.cout, c.h, c.w, c.k, false);
+      conv2d_backward_data_ref(image_bound.data(), abs_dy.data(), abs_weight.data(), c.cin, c.cout, c.h, c.w, c.k,
+                               false);
       dx_sum.insert(dx_sum.end(), image_dx.begin(), image_dx.end());
       dx_bound.insert(dx_bound.end(), image_bound.begin(), image_bound.end());
-      conv2d_backward_weight_ref(dw.data(), db.data(), x.image(i), dy.image(i), c.cin, c.cout, c.h,
-                                 c.w, c.k);
-      conv2d_backward_weight_ref(dw_bound.data(), db_bound.data(), abs_x.data(), abs_dy.data(),
-                                 c.cin, c.cout, c.h, c.w, c.k);
+      conv2d_backward_weight_ref(dw.data(), db.data(), x.image(i), dy.image(i), c.cin, c.cout, c.h, c.w, c.k);
+      conv2d_backward_weight_ref(dw_bound.data(), db_bound.data(), abs_x.data(), abs_dy.data(), c.cin, c.cout, c.h, c.w,
+                                 c.k);
     }
   }
 };
@@ -296,8 +284,7 @@ struct ReferenceGradients {
 const ReferenceGradients& reference_gradients(size_t index) {
   static std::map<size_t, ReferenceGradients> cache;
   auto found = cache.find(index);
-  if (found == cache.end())
-    found = cache.emplace(index, ReferenceGradients(backward_cases()[index])).first;
+  if (found == cache.end()) found = cache.emplace(index, ReferenceGradients(backward_cases()[index])).first;
   return found->second;
 }
 
@@ -310,13 +297,12 @@ TEST(ConvBackwardData, EveryFormatMatchesReference) {
       if (format == ConvWeightFormat::kWinograd43 && c.k != 3) continue;
       for (bool accumulate : {false, true}) {
         SlicedBatch dx = r.dx;
-        conv2d_backward_data(dx.mutable_view(), r.dy.view(), r.weight.data(), c.n, c.cin, c.cout,
-                             c.h, c.w, c.k, accumulate, format);
-        const std::string what = describe(c) + " format " + std::to_string(int(format)) +
-                                 (accumulate ? " accumulate" : "");
+        conv2d_backward_data(dx.mutable_view(), r.dy.view(), r.weight.data(), c.n, c.cin, c.cout, c.h, c.w, c.k,
+                             accumulate, format);
+        const std::string what =
+            describe(c) + " format " + std::to_string(int(format)) + (accumulate ? " accumulate" : "");
         for (int i = 0; i < c.n; ++i) {
-          std::vector<float> expected(r.dx_sum.begin() + i * dx.image_size,
-                                      r.dx_sum.begin() + (i + 1) * dx.image_size);
+          std::vector<float> expected(r.dx_sum.begin() + i * dx.image_size, r.dx_sum.begin() + (i + 1) * dx.image_size);
           std::vector<float> bound(r.dx_bound.begin() + i * dx.image_size,
                                    r.dx_bound.begin() + (i + 1) * dx.image_size);
           if (accumulate)
@@ -367,8 +353,8 @@ TEST_P(ConvBackwardWeightTest, ErrorVsDoublePrecisionIsSmall) {
   const auto x = random_values(size_t(n) * cin * h * w, 31);
   const auto dy = random_values(size_t(n) * cout * h * w, 32, -1e-3f, 1e-3f);
   std::vector<float> dw(size_t(cout) * cin * 9, 0.0f);
-  variant.fn(dw.data(), nullptr, {x.data(), int64_t(cin) * h * w},
-             {dy.data(), int64_t(cout) * h * w}, n, cin, cout, h, w, 3);
+  variant.fn(dw.data(), nullptr, {x.data(), int64_t(cin) * h * w}, {dy.data(), int64_t(cout) * h * w}, n, cin, cout, h,
+             w, 3);
   double worst_error = 0, largest_terms = 0;
   for (int co = 0; co < cout; ++co)
     for (int ci = 0; ci < cin; ++ci)
@@ -382,13 +368,12 @@ TEST_P(ConvBackwardWeightTest, ErrorVsDoublePrecisionIsSmall) {
                                   x[((size_t(i) * cin + ci) * h + oy + ky - 1) * w + ox + kx - 1];
               exact += term, terms += std::fabs(term);
             }
-        worst_error =
-            std::max(worst_error, std::fabs(dw[(size_t(co) * cin + ci) * 9 + tap] - exact));
+        worst_error = std::max(worst_error, std::fabs(dw[(size_t(co) * cin + ci) * 9 + tap] - exact));
         largest_terms = std::max(largest_terms, terms);
       }
   const double relative = worst_error / largest_terms;
-  std::printf("  %s: max |error| %.3g / max sum|terms| %.3g = %.3g\n", variant.name, worst_error,
-              largest_terms, relative);
+  std::printf("  %s: max |error| %.3g / max sum|terms| %.3g = %.3g\n", variant.name, worst_error, largest_terms,
+              relative);
   EXPECT_LT(relative, 2e-5) << variant.name;
 }
 

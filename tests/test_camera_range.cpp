@@ -34,10 +34,10 @@ TEST(CameraRange, TheReaderKeepsSMaxSampleValue) {
 }
 
 TEST(CameraRange, TheGainFollowsTheRealRange) {
-  EXPECT_DOUBLE_EQ(gray_gain(with_samples_up_to(65535)), 1.0);                 // 16 bits used
-  EXPECT_DOUBLE_EQ(gray_gain(with_samples_up_to(4000)), 65535.0 / 4095.0);     // 12-bit data
-  EXPECT_DOUBLE_EQ(gray_gain(with_samples_up_to(1000)), 65535.0 / 1023.0);     // 10-bit data
-  EXPECT_DOUBLE_EQ(gray_gain(with_samples_up_to(16000)), 65535.0 / 16383.0);   // 14-bit data
+  EXPECT_DOUBLE_EQ(gray_gain(with_samples_up_to(65535)), 1.0);                // 16 bits used
+  EXPECT_DOUBLE_EQ(gray_gain(with_samples_up_to(4000)), 65535.0 / 4095.0);    // 12-bit data
+  EXPECT_DOUBLE_EQ(gray_gain(with_samples_up_to(1000)), 65535.0 / 1023.0);    // 10-bit data
+  EXPECT_DOUBLE_EQ(gray_gain(with_samples_up_to(16000)), 65535.0 / 16383.0);  // 14-bit data
   Image tagged = with_samples_up_to(1000);
   tagged.metadata.max_sample_value = 4095;  // the file's word wins over the data's
   EXPECT_DOUBLE_EQ(gray_gain(tagged), 65535.0 / 4095.0);

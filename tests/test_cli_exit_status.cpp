@@ -56,8 +56,8 @@ TEST(CliExitStatus, ABadValueIsTwoForEveryCommand) {
         "upscale in.png -o out.png --device tpu", "detect in.png -o crops --blur abc",
         "detect in.png -o crops --split-saddle 1.5", "synth -o fields --count 0", "synth -o fields --mag 3x",
         "make-pairs crops -o pairs --scale 0", "make-pairs crops -o pairs --order sideways",
-        "finetune --pairs pairs -o x.pth --epochs 0", "finetune --pairs pairs -o x.pth --lr 2",
-        "info --layers=yes", "bench --reps 0", "bench --size 16x", "bench --mode sideways"})
+        "finetune --pairs pairs -o x.pth --epochs 0", "finetune --pairs pairs -o x.pth --lr 2", "info --layers=yes",
+        "bench --reps 0", "bench --size 16x", "bench --mode sideways"})
     EXPECT_EQ(status_of(args, f.root), 2) << args;
   EXPECT_TRUE(fs::is_empty(f.root)) << "a usage error wrote something";
 }

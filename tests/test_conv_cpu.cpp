@@ -33,14 +33,12 @@ TEST(Conv2dRef, MatchesTorchOnSmallCase) {
   for (int i = 0; i < 24; ++i) x[i] = (i % 7 - 3) / 4.0f;
   for (int i = 0; i < 36; ++i) w[i] = (i % 5 - 2) / 8.0f;
   const float bias[2] = {0.5f, -0.25f};
-  const float expected[24] = {0.78125,  0.375,    -0.03125, 0.1875,  0.15625, 0.78125,
-                              2.0,      0.625,    0.375,    -0.0625, -0.0625, 0.375,
-                              -0.5625,  -0.65625, -0.3125,  0.5625,  0.5625,  -0.40625,
-                              -1.03125, -0.75,    -0.46875, -0.25,   0.65625, -0.125};
-  const float expected_epilogue[24] = {-0.59375, -0.425,  -0.25125, 0.0375,  0.28125,  0.65625,
-                                       1.15,     -0.625,  -0.425,   -0.2525, -0.0025,  0.325,
-                                       0.4775,   0.72375, -0.7625,  -0.3875, -0.1375,  -0.01625,
-                                       0.20875,  0.47,    0.73125,  -0.76,   -0.36875, -0.255};
+  const float expected[24] = {0.78125, 0.375,    -0.03125, 0.1875, 0.15625,  0.78125,  2.0,     0.625,
+                              0.375,   -0.0625,  -0.0625,  0.375,  -0.5625,  -0.65625, -0.3125, 0.5625,
+                              0.5625,  -0.40625, -1.03125, -0.75,  -0.46875, -0.25,    0.65625, -0.125};
+  const float expected_epilogue[24] = {-0.59375, -0.425,   -0.25125, 0.0375, 0.28125, 0.65625, 1.15,     -0.625,
+                                       -0.425,   -0.2525,  -0.0025,  0.325,  0.4775,  0.72375, -0.7625,  -0.3875,
+                                       -0.1375,  -0.01625, 0.20875,  0.47,   0.73125, -0.76,   -0.36875, -0.255};
   conv2d_same_ref(y.data(), x.data(), w.data(), bias, 2, 2, 3, 4, 3, {});
   ConvEpilogue epi;
   epi.has_lrelu = true, epi.scale = 0.2f, epi.residual = x.data();
@@ -62,9 +60,8 @@ struct ConvCase {
 
 std::string describe(const ConvCase& c) {
   char text[160];
-  std::snprintf(text, sizeof text,
-                "cin=%d cout=%d h=%d w=%d k=%d bias=%d lrelu=%d residual=%d scale=%g", c.cin,
-                c.cout, c.h, c.w, c.k, c.bias, c.lrelu, c.residual, c.scale);
+  std::snprintf(text, sizeof text, "cin=%d cout=%d h=%d w=%d k=%d bias=%d lrelu=%d residual=%d scale=%g", c.cin, c.cout,
+                c.h, c.w, c.k, c.bias, c.lrelu, c.residual, c.scale);
   return text;
 }
 
@@ -78,8 +75,7 @@ std::vector<ConvCase> conv_cases() {
   int rotation = 0;
   auto add = [&](int cin, int cout, int h, int w, int k) {
     const int r = rotation++;
-    cases.push_back(
-        {cin, cout, h, w, k, r % 2 == 0, r % 3 != 1, r % 4 >= 2, (r % 5 == 0) ? 0.2f : 1.0f});
+    cases.push_back({cin, cout, h, w, k, r % 2 == 0, r % 3 != 1, r % 4 >= 2, (r % 5 == 0) ? 0.2f : 1.0f});
   };
   for (int k : {1, 3})
     for (int cin : channel_counts)
@@ -121,28 +117,24 @@ const ReferenceCase& reference_case(size_t index, const ConvCase& c) {
   r.bias = random_values(c.cout, seed + 2, -0.5f, 0.5f);
   r.residual = random_values(out_size, seed + 3, -1.0f, 1.0f);
   ConvEpilogue epi;
-  epi.has_lrelu = c.lrelu, epi.scale = c.scale,
-  epi.residual = c.residual ? r.residual.data() : nullptr;
+  epi.has_lrelu = c.lrelu, epi.scale = c.scale, epi.residual = c.residual ? r.residual.data() : nullptr;
   r.expected.resize(out_size);
   r.bound.resize(out_size);
-  conv2d_same_ref(r.expected.data(), r.x.data(), r.weight.data(), c.bias ? r.bias.data() : nullptr,
-                  c.cin, c.cout, c.h, c.w, c.k, epi);
-  const std::vector<float> abs_x = absolute(r.x), abs_w = absolute(r.weight),
-                           abs_b = absolute(r.bias);
-  conv2d_same_ref(r.bound.data(), abs_x.data(), abs_w.data(), c.bias ? abs_b.data() : nullptr,
-                  c.cin, c.cout, c.h, c.w, c.k, {});
+  conv2d_same_ref(r.expected.data(), r.x.data(), r.weight.data(), c.bias ? r.bias.data() : nullptr, c.cin, c.cout, c.h,
+                  c.w, c.k, epi);
+  const std::vector<float> abs_x = absolute(r.x), abs_w = absolute(r.weight), abs_b = absolute(r.bias);
+  conv2d_same_ref(r.bound.data(), abs_x.data(), abs_w.data(), c.bias ? abs_b.data() : nullptr, c.cin, c.cout, c.h, c.w,
+                  c.k, {});
   return cache.emplace(index, std::move(r)).first->second;
 }
 
-void expect_matches_reference(const Conv2dVariant& variant, const ConvCase& c,
-                              const ReferenceCase& r) {
+void expect_matches_reference(const Conv2dVariant& variant, const ConvCase& c, const ReferenceCase& r) {
   const size_t out_size = size_t(c.cout) * c.h * c.w;
   ConvEpilogue epi;
-  epi.has_lrelu = c.lrelu, epi.scale = c.scale,
-  epi.residual = c.residual ? r.residual.data() : nullptr;
+  epi.has_lrelu = c.lrelu, epi.scale = c.scale, epi.residual = c.residual ? r.residual.data() : nullptr;
   std::vector<float> got(out_size, NAN);
-  variant.fn(got.data(), r.x.data(), r.weight.data(), c.bias ? r.bias.data() : nullptr, c.cin,
-             c.cout, c.h, c.w, c.k, epi);
+  variant.fn(got.data(), r.x.data(), r.weight.data(), c.bias ? r.bias.data() : nullptr, c.cin, c.cout, c.h, c.w, c.k,
+             epi);
 
   double worst_excess = -1.0;
   size_t worst = 0;
@@ -156,11 +148,9 @@ void expect_matches_reference(const Conv2dVariant& variant, const ConvCase& c,
     }
   }
   const size_t plane = size_t(c.h) * c.w;
-  EXPECT_LE(worst_excess, 0.0) << variant.name << " " << describe(c)
-                               << "\n  worst element: co=" << worst / plane
-                               << " y=" << (worst % plane) / c.w << " x=" << worst % c.w << " got "
-                               << got[worst] << " expected " << r.expected[worst]
-                               << " (sum of |terms| " << r.bound[worst] << ")";
+  EXPECT_LE(worst_excess, 0.0) << variant.name << " " << describe(c) << "\n  worst element: co=" << worst / plane
+                               << " y=" << (worst % plane) / c.w << " x=" << worst % c.w << " got " << got[worst]
+                               << " expected " << r.expected[worst] << " (sum of |terms| " << r.bound[worst] << ")";
 }
 
 class ConvVariantTest : public ::testing::TestWithParam<size_t> {};
@@ -168,8 +158,7 @@ class ConvVariantTest : public ::testing::TestWithParam<size_t> {};
 TEST_P(ConvVariantTest, MatchesReferenceOnOddShapes) {
   const Conv2dVariant& variant = conv2d_variants()[GetParam()];
   const std::vector<ConvCase> cases = conv_cases();
-  for (size_t i = 0; i < cases.size(); ++i)
-    expect_matches_reference(variant, cases[i], reference_case(i, cases[i]));
+  for (size_t i = 0; i < cases.size(); ++i) expect_matches_reference(variant, cases[i], reference_case(i, cases[i]));
 }
 
 // The error each variant adds, measured against the convolution computed in double, on an
@@ -211,14 +200,13 @@ TEST_P(ConvVariantTest, ErrorVsDoublePrecisionIsSmall) {
     }
   }
   const double relative = worst_error / largest_terms;
-  std::printf("  %s: max |error| %.3g, / max sum|terms| (%.3g) = %.3g\n", variant.name, worst_error,
-              largest_terms, relative);
+  std::printf("  %s: max |error| %.3g, / max sum|terms| (%.3g) = %.3g\n", variant.name, worst_error, largest_terms,
+              relative);
   RecordProperty("relative_error", std::to_string(relative));
   EXPECT_LT(relative, 4e-6) << variant.name;
 }
 
-INSTANTIATE_TEST_SUITE_P(AllVariants, ConvVariantTest,
-                         ::testing::Range<size_t>(0, conv2d_variants().size()),
+INSTANTIATE_TEST_SUITE_P(AllVariants, ConvVariantTest, ::testing::Range<size_t>(0, conv2d_variants().size()),
                          [](const ::testing::TestParamInfo<size_t>& info) {
                            return std::string(conv2d_variants()[info.param].name);
                          });
@@ -241,8 +229,7 @@ TEST(ConvPacked, EveryFormatMatchesReference) {
   std::vector<float> expected(size_t(cout) * h * w), got(expected.size());
   conv2d_same_ref(expected.data(), x.data(), weight.data(), bias.data(), cin, cout, h, w, k, {});
   for (ConvWeightFormat format : conv_weight_formats()) {
-    const PackedConvWeights packed =
-        pack_conv_weights(weight.data(), bias.data(), cin, cout, k, format);
+    const PackedConvWeights packed = pack_conv_weights(weight.data(), bias.data(), cin, cout, k, format);
     for (int repeat = 0; repeat < 2; ++repeat) {
       std::fill(got.begin(), got.end(), NAN);
       conv2d_packed(got.data(), x.data(), packed, h, w, {});
@@ -273,8 +260,7 @@ TEST(ElementwiseRef, PixelUnshuffleMatchesTorch) {
 // F.interpolate(torch.tensor([[[[1.,2,3],[4,5,6]]]]), scale_factor=2, mode='nearest').flatten()
 TEST(ElementwiseRef, UpsampleNearest2xMatchesTorch) {
   const float x[6] = {1, 2, 3, 4, 5, 6};
-  const float expected[24] = {1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3,
-                              4, 4, 5, 5, 6, 6, 4, 4, 5, 5, 6, 6};
+  const float expected[24] = {1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 4, 4, 5, 5, 6, 6};
   float y[24];
   upsample_nearest2x_ref(y, x, 1, 2, 3);
   for (int i = 0; i < 24; ++i) EXPECT_EQ(y[i], expected[i]) << "element " << i;

@@ -145,7 +145,7 @@ TEST(CudaAllocatorBookkeeping, AnOpenPoolAdoptsReleasedBlocksAndFreesNothing) {
   HostMemory memory(4096);
   auto alloc = std::make_shared<CudaAllocator>(memory.source());
   void* outside = alloc->allocate(1000, "made before the pool");  // 1024
-  alloc->release(alloc->allocate(1500, "cached"));                 // 1536, in the shared cache
+  alloc->release(alloc->allocate(1500, "cached"));                // 1536, in the shared cache
   const int pool = alloc->begin_pool();
   alloc->release(outside);
   EXPECT_EQ(alloc->pool_bytes(pool), 1024) << "released while the pool is open: the pool's now";

@@ -72,8 +72,7 @@ TEST(CudaKernelLogic, WalkVisitsEveryElementOnce) {
   expect_walk_covers_once(cuda::nchw_view(nullptr, false, 2, 35000, 1, 3), 2 * 35000 * 3, "70000 NCHW rows");
   expect_walk_covers_once(cuda::nhwc_view(nullptr, false, 1, 2, 70000, 1, 2), 2 * 70000, "70000 NHWC rows");
   expect_walk_covers_once(cuda::nchw_view(nullptr, false, 1, 2, 700, 3), 2 * 700 * 3, "a narrow NCHW image");
-  expect_walk_covers_once(cuda::nhwc_view(nullptr, false, 1, 64, 1, 20000, 64), 64 * 20000,
-                          "a row of 1.28M elements");
+  expect_walk_covers_once(cuda::nhwc_view(nullptr, false, 1, 64, 1, 20000, 64), 64 * 20000, "a row of 1.28M elements");
   EXPECT_EQ(cuda::walk_grid(cuda::make_walk(cuda::nchw_view(nullptr, false, 2, 35000, 1, 3))).y, 65535u);
 }
 
@@ -85,7 +84,8 @@ TEST(CudaKernelLogic, WalkIsInMemoryOrderOfTheDestination) {
     for (int64_t t = 0; t + 1 < k.inner; ++t) {
       int64_t o[2];
       for (int j = 0; j < 2; ++j)
-        cuda::walk_thread(k, 1, k.rows, t + j, k.inner, [&](int n, int c, int h, int w) { o[j] = v.offset(n, c, h, w); });
+        cuda::walk_thread(k, 1, k.rows, t + j, k.inner,
+                          [&](int n, int c, int h, int w) { o[j] = v.offset(n, c, h, w); });
       ASSERT_EQ(o[1], o[0] + 1) << (nhwc ? "NHWC" : "NCHW") << " thread " << t;
     }
   }
@@ -123,8 +123,8 @@ TEST(CudaKernelLogic, PixelUnshuffleGatherMatchesReference) {
     });
     std::vector<float> want(int64_t(n) * oc * oh * ow);
     for (int i = 0; i < n; ++i)
-      kernels::pixel_unshuffle_ref(want.data() + int64_t(i) * oc * oh * ow, x.data() + int64_t(i) * c * h * w, c,
-                                   h, w, r);
+      kernels::pixel_unshuffle_ref(want.data() + int64_t(i) * oc * oh * ow, x.data() + int64_t(i) * c * h * w, c, h, w,
+                                   r);
     EXPECT_EQ(read_nchw(yv, y), want) << "r = " << r;
   }
 }
@@ -144,17 +144,17 @@ TEST(CudaKernelLogic, PixelShuffleGatherMatchesReference) {
     const std::vector<float> xs = read_nchw(xv, x);  // the input as a dense NCHW block
     std::vector<float> want(yv.count());
     for (int i = 0; i < n; ++i)
-      kernels::pixel_shuffle_ref(want.data() + int64_t(i) * c * h * r * w * r, xs.data() + int64_t(i) * ic * h * w,
-                                 c, h, w, r);
+      kernels::pixel_shuffle_ref(want.data() + int64_t(i) * c * h * r * w * r, xs.data() + int64_t(i) * ic * h * w, c,
+                                 h, w, r);
     EXPECT_EQ(y, want) << "r = " << r;
   }
 }
 
 TEST(CudaKernelLogic, ReductionOffsetsFollowNchwOrder) {
   const cuda::View views[] = {
-      cuda::nchw_view(nullptr, false, 2, 3, 5, 7),  // dense: the shortcut
+      cuda::nchw_view(nullptr, false, 2, 3, 5, 7),     // dense: the shortcut
       cuda::nchw_view(nullptr, false, 1, 1, 1, 1000),  // a flat parameter buffer
-      slice_view(false, 1, 10, 3, 5, 2, 3),          // an NCHW slice of one image is dense too
+      slice_view(false, 1, 10, 3, 5, 2, 3),            // an NCHW slice of one image is dense too
       slice_view(false, 2, 10, 3, 5, 2, 3),
       slice_view(true, 2, 96, 5, 7, 64, 32),
       slice_view(true, 2, 3, 5, 7, 0, 3),  // dense NHWC is not dense in NCHW order

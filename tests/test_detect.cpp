@@ -100,7 +100,8 @@ TEST(Detect, StageTwoKeepsRoundConvexContours) {
     EXPECT_EQ(a.box, b.box);
     if (b.reason == Rejection::split) {
       ++split;
-      EXPECT_FALSE(a.accepted && contour_area(convex_hull(stage1.outlines[i])) * fixture_params().split_solidity <= a.area)
+      EXPECT_FALSE(a.accepted &&
+                   contour_area(convex_hull(stage1.outlines[i])) * fixture_params().split_solidity <= a.area)
           << "stage 2 replaced a round convex contour, id " << a.id;
       continue;
     }
@@ -185,7 +186,8 @@ TEST(Detect, SixteenBitInputIsDetectedOnItsEightBitReduction) {
   for (float& v : image.pixels) v = std::round(v * 255) * 257 / 65535;  // the same values, 16-bit
   const DetectionResult sixteen = detect_disks(image, fixture_params());
   ASSERT_EQ(eight.detections.size(), sixteen.detections.size());
-  for (std::size_t i = 0; i < eight.detections.size(); ++i) EXPECT_EQ(eight.detections[i].box, sixteen.detections[i].box);
+  for (std::size_t i = 0; i < eight.detections.size(); ++i)
+    EXPECT_EQ(eight.detections[i].box, sixteen.detections[i].box);
 }
 
 TEST(Detect, BlankImageHasNoDetections) {
@@ -275,8 +277,8 @@ TEST(DetectCli, SplittingIsOnByDefaultAndCanBeTurnedOff) {
   const std::string out = temp_path("detect_split");
   fs::remove_all(out);
   const std::string input = data_path("segment/disks.png");
-  const std::vector<std::string> args = {input, "-o", out, "--block-size", "31", "--c", "-4", "--open", "3",
-                                         "--min-area", "60", "--max-area", "4000", "--no-crops"};
+  const std::vector<std::string> args = {input, "-o",         out,  "--block-size", "31",   "--c",       "-4", "--open",
+                                         "3",   "--min-area", "60", "--max-area",   "4000", "--no-crops"};
   auto count = [&](const std::string& needle) {
     int n = 0;
     for (const std::string& line : lines_of(out + "/detections.csv")) n += line.find(needle) != std::string::npos;
@@ -351,10 +353,12 @@ TEST(DetectCli, BadInputsGiveClearErrors) {
   EXPECT_NE(::testing::internal::GetCapturedStderr().find("--min-crop"), std::string::npos);
   ::testing::internal::CaptureStderr();
   EXPECT_EQ(run({data_path("segment/disks.png"), "-o", out, "--split-saddle", "1.5"}), 2);
-  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "microsr detect: --split-saddle must be in (0, 1), got 1.500000\n");
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(),
+            "microsr detect: --split-saddle must be in (0, 1), got 1.500000\n");
   ::testing::internal::CaptureStderr();
   EXPECT_EQ(run({data_path("segment/disks.png"), "-o", out, "--block-size", "abc"}), 2);
-  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "microsr detect: option --block-size expects an integer, got 'abc'\n");
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(),
+            "microsr detect: option --block-size expects an integer, got 'abc'\n");
   ::testing::internal::CaptureStderr();
   EXPECT_EQ(run({data_path("segment/disks.png"), "-o", out, "--blur", "100001"}), 2);
   EXPECT_NE(::testing::internal::GetCapturedStderr().find("--blur"), std::string::npos);

@@ -79,10 +79,11 @@ void add(Accuracy& total, const Accuracy& a) {
 void expect_accurate(const Accuracy& a, const std::string& what) {
   const double recall = double(a.found) / std::max(1, a.full);
   const double precision = double(a.found) / std::max(1, a.found + a.false_positives);
-  std::printf("[ %s ] %d full disks: recall %.4f, precision %.4f, centre error worst %.2f px (mean %.2f), "
-              "radius error worst %.2f%% (mean %+.2f%%)\n",
-              what.c_str(), a.full, recall, precision, a.worst_centre, a.mean_centre, 100 * a.worst_radius,
-              100 * a.mean_radius);
+  std::printf(
+      "[ %s ] %d full disks: recall %.4f, precision %.4f, centre error worst %.2f px (mean %.2f), "
+      "radius error worst %.2f%% (mean %+.2f%%)\n",
+      what.c_str(), a.full, recall, precision, a.worst_centre, a.mean_centre, 100 * a.worst_radius,
+      100 * a.mean_radius);
   EXPECT_GE(a.full, 40) << what << ": too few disks to measure";
   EXPECT_GE(recall, 0.98) << what;
   EXPECT_GE(precision, 0.98) << what;
@@ -166,11 +167,14 @@ Image draw_disk_field(int width, int height, const std::vector<TruthCircle>& dis
   // (circularity ≈ 0.33), a two-pixel scratch, a dark speck of dust.
   const double p = pitch;
   auto gap = [&](int row) { return 0.45 * p + (row + 0.5) * p; };
-  paint(0.25 * p, gap(0) - 0.06 * p, 1.15 * p, gap(0) + 0.06 * p, [](double, double) { return true; }, 0.8);
-  paint(1.7 * p, gap(1) - 2, 3.5 * p, gap(1) + 0.02 * p + 2,
-        [&](double x, double y) { return std::abs((y - gap(1)) - 0.01 * (x - 1.7 * p)) < 1.2; }, 0.75);
-  paint(1.9 * p - 4, gap(2) - 4, 1.9 * p + 4, gap(2) + 4,
-        [&](double x, double y) { return std::hypot(x - 1.9 * p, y - gap(2)) < 3; }, 0.1);
+  paint(
+      0.25 * p, gap(0) - 0.06 * p, 1.15 * p, gap(0) + 0.06 * p, [](double, double) { return true; }, 0.8);
+  paint(
+      1.7 * p, gap(1) - 2, 3.5 * p, gap(1) + 0.02 * p + 2,
+      [&](double x, double y) { return std::abs((y - gap(1)) - 0.01 * (x - 1.7 * p)) < 1.2; }, 0.75);
+  paint(
+      1.9 * p - 4, gap(2) - 4, 1.9 * p + 4, gap(2) + 4,
+      [&](double x, double y) { return std::hypot(x - 1.9 * p, y - gap(2)) < 3; }, 0.1);
   std::mt19937 rng(seed);
   for (std::size_t i = 0; i < value.size(); ++i) {
     double noise = 0;  // sum of 4 uniforms: roughly Gaussian, σ ≈ 0.012

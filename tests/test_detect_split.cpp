@@ -73,7 +73,7 @@ void expect_disks(const std::vector<Disk>& found, const std::vector<Disk>& truth
 
 TEST(DetectSplit, TouchingDisksArePartedAtTheirSeam) {
   // A pair, a chain of three of unequal sizes, and a lone disk, all touching (0.5 px overlap).
-  const std::vector<Disk> truth = {{40.3, 40.6, 25},  {89.8, 41.2, 25},                     // pair
+  const std::vector<Disk> truth = {{40.3, 40.6, 25},  {89.8, 41.2, 25},                         // pair
                                    {40.5, 120.2, 20}, {80.0, 120.7, 20.5}, {114.1, 119.8, 14},  // chain
                                    {170.4, 60.3, 22}};
   const DetectParams params;
@@ -96,7 +96,7 @@ TEST(DetectSplit, TheSaddleRatioDecidesOverlappingDisks) {
   EXPECT_EQ(accepted_after_split(mask, params).size(), 2u);
   params.split_saddle = 0.55;
   EXPECT_EQ(accepted_after_split(mask, params).size(), 1u);  // one blob, round enough to pass (0.78)
-  params.split = false;  // and the whole pipeline honours the switch
+  params.split = false;                                      // and the whole pipeline honours the switch
   Image image;
   image.width = 100, image.height = 60, image.channels = 1;
   for (uint8_t v : mask.pixels) image.pixels.push_back(v ? 0.8f : 0.2f);

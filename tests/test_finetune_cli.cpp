@@ -71,9 +71,32 @@ class FinetuneCli : public ::testing::Test {
 
   // 3 iterations per epoch (6 pairs, batch 2) × 4 epochs.
   static std::vector<std::string> args(const std::string& out) {
-    return {"--pairs", dir + "/pairs", "-o", out, "--init", dir + "/init.pth", "--epochs", "4", "--batch", "2",
-            "--patch", "16", "--lr", "2e-3", "--lr-step", "2", "--ema", "0.9", "--val", dir + "/pairs",
-            "--threads", "2", "--checkpoint-every", "2", "--seed", "3"};
+    return {"--pairs",
+            dir + "/pairs",
+            "-o",
+            out,
+            "--init",
+            dir + "/init.pth",
+            "--epochs",
+            "4",
+            "--batch",
+            "2",
+            "--patch",
+            "16",
+            "--lr",
+            "2e-3",
+            "--lr-step",
+            "2",
+            "--ema",
+            "0.9",
+            "--val",
+            dir + "/pairs",
+            "--threads",
+            "2",
+            "--checkpoint-every",
+            "2",
+            "--seed",
+            "3"};
   }
   static std::vector<std::string> plus(std::vector<std::string> a, std::initializer_list<std::string> more) {
     a.insert(a.end(), more);
@@ -93,7 +116,8 @@ TEST_F(FinetuneCli, ResumedRunEqualsUninterruptedRunAndValidationImproves) {
   ASSERT_EQ(run_cli(cli::run_finetune, plus(args(resumed), {"--resume"})), 0);
 
   // Same losses, same learning rates, same gradient norms; the files hold the same bytes.
-  const auto a = read_csv(dir + "/straight/out.iterations.csv", 5), b = read_csv(dir + "/resumed/out.iterations.csv", 5);
+  const auto a = read_csv(dir + "/straight/out.iterations.csv", 5),
+             b = read_csv(dir + "/resumed/out.iterations.csv", 5);
   ASSERT_EQ(a.size(), 13u);  // header + 12 iterations
   EXPECT_EQ(a, b);
   const auto ea = read_csv(dir + "/straight/out.epochs.csv", 6), eb = read_csv(dir + "/resumed/out.epochs.csv", 6);
@@ -112,8 +136,8 @@ TEST_F(FinetuneCli, OutputLoadsInPyTorchWithTheSavedTensors) {
   ASSERT_EQ(run_cli(cli::run_finetune, plus(args(out), {"--epochs", "1"})), 0);
   ASSERT_EQ(std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1"), 0)
       << "/usr/bin/python3 with torch is needed (tools/test.sh installs python3-torch)";
-  const std::string command = "/usr/bin/python3 " MICROSR_SOURCE_DIR "/tools/check_finetuned_pth.py " + out + " " +
-                              dir + "/torch/dump";
+  const std::string command =
+      "/usr/bin/python3 " MICROSR_SOURCE_DIR "/tools/check_finetuned_pth.py " + out + " " + dir + "/torch/dump";
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
 
   // What torch read equals the final checkpoint: its weights (params) and its EMA (params_ema).
@@ -139,8 +163,11 @@ TEST_F(FinetuneCli, ClearErrors) {
   fs::create_directories(dir + "/err");
   testing::expect_error([&] { run_cli(cli::run_finetune, plus(args(out), {"--resume"})); }, "no checkpoint");
   ASSERT_EQ(run_cli(cli::run_finetune, plus(args(out), {"--max-iterations", "1"})), 0);
-  testing::expect_error([&] { run_cli(cli::run_finetune, plus(args(out), {"--resume", "--batch", "3"})); },
-                        "other settings");
+  testing::expect_error(
+      [&] {
+        run_cli(cli::run_finetune, plus(args(out), {"--resume", "--batch", "3"}));
+      },
+      "other settings");
   testing::expect_error([&] { run_cli(cli::run_finetune, plus(args(out), {"--patch", "18"})); }, "not a multiple");
   testing::expect_error([&] { run_cli(cli::run_finetune, plus(args(out), {"--batch", "7"})); }, "fewer than the batch");
   testing::expect_error([&] { run_cli(cli::run_finetune, {"--pairs", dir + "/nowhere", "-o", out}); }, "nowhere");

@@ -42,9 +42,9 @@ TEST(BenchCli, PrintsTheJsonLineGpuCheckReads) {
   const std::string out = ::testing::internal::GetCapturedStdout();
   ASSERT_EQ(rc, 0);
   for (const char* key : {"\"size\": \"16x12\"", "\"width\": 16", "\"height\": 12", "\"batch\": 2",
-                          "\"device\": \"cpu\"", "\"precision\": \"fp32\"", "\"seconds_median\": ", "\"seconds_best\": ",
-                          "\"peak_rss_mb\": ", "\"peak_device_mb\": 0.0", "\"gflops\": ", "\"backend\": \"cpu",
-                          "\"graphs\": \"n/a\""})
+                          "\"device\": \"cpu\"", "\"precision\": \"fp32\"",
+                          "\"seconds_median\": ", "\"seconds_best\": ", "\"peak_rss_mb\": ", "\"peak_device_mb\": 0.0",
+                          "\"gflops\": ", "\"backend\": \"cpu", "\"graphs\": \"n/a\""})
     EXPECT_NE(out.find(key), std::string::npos) << key << " missing from " << out;
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << "one line: " << out;
 }
@@ -53,10 +53,16 @@ TEST(BenchCli, RefusesBadSizesAndFp16OnTheCpu) {
   TinyModel m;
   EXPECT_THROW(run(cli::run_bench, {"--size", "16x", "--model", m.model}), Error);
   microsr::testing::expect_error(
-      [&] { run(cli::run_bench, {"--device", "cpu", "--precision", "fp16", "--model", m.model}); }, "CUDA");
+      [&] {
+        run(cli::run_bench, {"--device", "cpu", "--precision", "fp16", "--model", m.model});
+      },
+      "CUDA");
   microsr::testing::expect_error([&] { run(cli::run_bench, {"--device", "tpu", "--model", m.model}); }, "--device");
   microsr::testing::expect_error(
-      [&] { run(cli::run_bench, {"--device", "cpu", "--cuda-graphs", "maybe", "--model", m.model}); }, "on or off");
+      [&] {
+        run(cli::run_bench, {"--device", "cpu", "--cuda-graphs", "maybe", "--model", m.model});
+      },
+      "on or off");
 }
 
 TEST(UpscaleDevice, BitDepthAndTiffFormatOptions) {
@@ -75,8 +81,8 @@ TEST(UpscaleDevice, BitDepthAndTiffFormatOptions) {
   EXPECT_THROW(run(cli::run_upscale, {m.at("in.png"), "-o", m.at("o.png"), "--model", m.model, "--device", "cpu",
                                       "--format", "png", "--bit-depth", "16"}),
                Error);
-  EXPECT_THROW(run(cli::run_upscale, {m.at("in.png"), "-o", m.at("o.tif"), "--model", m.model, "--device", "cpu",
-                                      "--bit-depth", "12"}),
+  EXPECT_THROW(run(cli::run_upscale,
+                   {m.at("in.png"), "-o", m.at("o.tif"), "--model", m.model, "--device", "cpu", "--bit-depth", "12"}),
                Error);
   // --batch auto on the CPU is one tile at a time: the same output as --batch 1.
   ASSERT_EQ(run(cli::run_upscale, {m.at("in.png"), "-o", m.at("auto.tif"), "--model", m.model, "--device", "cpu",
@@ -86,8 +92,8 @@ TEST(UpscaleDevice, BitDepthAndTiffFormatOptions) {
                                    "--tile", "4", "--tile-pad", "1", "--batch", "1", "--bit-depth", "16"}),
             0);
   EXPECT_EQ(read_image(m.at("auto.tif")).pixels, read_image(m.at("one.tif")).pixels);
-  EXPECT_THROW(run(cli::run_upscale, {m.at("in.png"), "-o", m.at("b.tif"), "--model", m.model, "--device", "cpu",
-                                      "--batch", "many"}),
+  EXPECT_THROW(run(cli::run_upscale,
+                   {m.at("in.png"), "-o", m.at("b.tif"), "--model", m.model, "--device", "cpu", "--batch", "many"}),
                Error);
 }
 
@@ -108,7 +114,8 @@ TEST(GpuUpscaleCli, CudaWritesWhatTheCpuWrites) {
   ASSERT_EQ(upscale("cpu", "fp32", "cpu.tif"), 0);
   ASSERT_EQ(upscale("cuda", "fp32", "cuda32.tif"), 0);
   ASSERT_EQ(upscale("cuda", "fp16", "cuda16.tif"), 0);
-  const Image cpu = read_image(m.at("cpu.tif")), c32 = read_image(m.at("cuda32.tif")), c16 = read_image(m.at("cuda16.tif"));
+  const Image cpu = read_image(m.at("cpu.tif")), c32 = read_image(m.at("cuda32.tif")),
+              c16 = read_image(m.at("cuda16.tif"));
   ASSERT_EQ(cpu.pixels.size(), c32.pixels.size());
   ASSERT_EQ(cpu.pixels.size(), c16.pixels.size());
   double max32 = 0, max16 = 0;

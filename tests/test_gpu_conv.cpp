@@ -29,8 +29,10 @@ struct Epilogue {
   bool residual;
 };
 const Epilogue kEpilogues[] = {
-    {"plain", false, false, 1.f, false},          {"bias", true, false, 1.f, false},
-    {"bias+lrelu", true, true, 1.f, false},       {"scale+residual", true, false, 0.2f, true},
+    {"plain", false, false, 1.f, false},
+    {"bias", true, false, 1.f, false},
+    {"bias+lrelu", true, true, 1.f, false},
+    {"scale+residual", true, false, 0.2f, true},
     {"lrelu+scale+residual", true, true, 0.5f, true},
 };
 
@@ -87,10 +89,9 @@ const ConvCase kCases[] = {
 };
 
 std::string case_name(const ConvCase& c) {
-  return std::to_string(c.n) + "x" + std::to_string(c.cin) + "->" + std::to_string(c.cout) + " " +
-         std::to_string(c.h) + "x" + std::to_string(c.w) + " k" + std::to_string(c.k) + " x@" +
-         std::to_string(c.x_c0) + "/" + std::to_string(c.x_total) + " y@" + std::to_string(c.y_c0) + "/" +
-         std::to_string(c.y_total);
+  return std::to_string(c.n) + "x" + std::to_string(c.cin) + "->" + std::to_string(c.cout) + " " + std::to_string(c.h) +
+         "x" + std::to_string(c.w) + " k" + std::to_string(c.k) + " x@" + std::to_string(c.x_c0) + "/" +
+         std::to_string(c.x_total) + " y@" + std::to_string(c.y_c0) + "/" + std::to_string(c.y_total);
 }
 
 class GpuConvVariant : public ::testing::TestWithParam<std::string> {};
@@ -137,7 +138,8 @@ TEST_P(GpuConvVariant, RunsItselfOnDenseTensors) {
     EXPECT_EQ(paths.packed_input + paths.packed_output, 0) << what << " copied dense tensors";
     const bool fused_expected = GetParam() == "graph_fused" && precision == Precision::fp16;
     if (GetParam() == "graph_fused" && precision == Precision::fp32)
-      std::printf("[ info ] %s: fused %lld (cuDNN's fused fp32 engines need TF32)\n", what.c_str(), (long long)paths.fused);
+      std::printf("[ info ] %s: fused %lld (cuDNN's fused fp32 engines need TF32)\n", what.c_str(),
+                  (long long)paths.fused);
     else
       EXPECT_EQ(paths.fused, fused_expected ? 1 : 0) << what;
     // The dense block's slices: reported, not required (cuDNN may refuse some strides).

@@ -17,11 +17,10 @@
 #include "test_helpers.h"
 
 // Skips the test, saying "no CUDA device" and why, when this build or machine has none.
-#define SKIP_WITHOUT_CUDA_DEVICE()                                                                   \
-  do {                                                                                               \
-    std::string why_;                                                                                \
-    if (!::microsr::cuda_available(&why_))                                                           \
-      GTEST_SKIP() << "no CUDA device: " << why_;                                                    \
+#define SKIP_WITHOUT_CUDA_DEVICE()                                                     \
+  do {                                                                                 \
+    std::string why_;                                                                  \
+    if (!::microsr::cuda_available(&why_)) GTEST_SKIP() << "no CUDA device: " << why_; \
   } while (0)
 
 namespace microsr::gpu_testing {

@@ -51,8 +51,7 @@ TEST_P(GpuRRDBNet, TinyNetworksMatchCpuAndPyTorch) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Gpu, GpuRRDBNet,
-                         ::testing::Values("legacy_find", "legacy_heuristic", "graph", "graph_fused"));
+INSTANTIATE_TEST_SUITE_P(Gpu, GpuRRDBNet, ::testing::Values("legacy_find", "legacy_heuristic", "graph", "graph_fused"));
 
 TEST(GpuRealESRGAN, Fp32MatchesPyTorchOnTheMicrodiskImage) {
   SKIP_WITHOUT_CUDA_DEVICE();

@@ -94,7 +94,8 @@ void expect_error(Fn fn, const std::string& needle) {
 inline std::string models_dir() {
   const char* env = std::getenv("MICROSR_MODELS");
   const std::string dir = env ? env : std::string(MICROSR_SOURCE_DIR) + "/models";
-  return std::filesystem::exists(dir + "/realesrgan-x4plus.bin") || std::filesystem::exists(dir + "/RealESRGAN_x4plus.pth")
+  return std::filesystem::exists(dir + "/realesrgan-x4plus.bin") ||
+                 std::filesystem::exists(dir + "/RealESRGAN_x4plus.pth")
              ? dir
              : "";
 }
@@ -133,8 +134,8 @@ inline Difference compare(const Tensor& got, const Tensor& expected) {
 inline void expect_close(const Tensor& got, const Tensor& expected, double tolerance, const std::string& what) {
   ASSERT_EQ(shape_str(got.shape()), shape_str(expected.shape())) << what;
   const Difference d = compare(got, expected);
-  EXPECT_LE(d.max_abs, tolerance) << what << ": worst element #" << d.worst_index << " is " << d.got
-                                  << ", expected " << d.expected;
+  EXPECT_LE(d.max_abs, tolerance) << what << ": worst element #" << d.worst_index << " is " << d.got << ", expected "
+                                  << d.expected;
 }
 
 }  // namespace microsr::testing

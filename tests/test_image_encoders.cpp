@@ -92,8 +92,10 @@ Image encoder_test_image(int width, int height, int channels, int bits) {
     for (int y = 0; y < height; ++y)
       for (int x = 0; x < width; ++x) {
         const int band = (y / 37 + x / 53) % 3;
-        img.plane(c)[std::size_t(y) * width + x] =
-            band == 0 ? float(x + 2 * y + 40 * c) / float(width + 2 * height + 160) : band == 1 ? 0.25f : noise(rng);
+        img.plane(c)[std::size_t(y) * width + x] = band == 0
+                                                       ? float(x + 2 * y + 40 * c) / float(width + 2 * height + 160)
+                                                   : band == 1 ? 0.25f
+                                                               : noise(rng);
       }
   return img;
 }
@@ -106,7 +108,8 @@ void expect_exact_round_trip(const Image& back, const Image& img, int bits, cons
   int wrong = 0;
   for (std::size_t i = 0; i < img.pixels.size(); ++i) {
     const double got = double(back.pixels[i]) * max, want = detail::quantize(img.pixels[i], max);
-    if (std::abs(got - want) > 0.01 && wrong++ < 3) ADD_FAILURE() << what << ": sample " << i << " is " << got << ", expected " << want;
+    if (std::abs(got - want) > 0.01 && wrong++ < 3)
+      ADD_FAILURE() << what << ": sample " << i << " is " << got << ", expected " << want;
   }
 }
 
@@ -127,7 +130,8 @@ TEST(ImageEncoders, PngRowsUseSeveralFilterTypes) {
   // The IDAT chunks' data, concatenated, is the zlib stream of [filter type][row] × height.
   std::vector<uint8_t> stream;
   for (std::size_t at = 8; at + 12 <= png.size();) {
-    const std::size_t length = std::size_t(png[at]) << 24 | std::size_t(png[at + 1]) << 16 | png[at + 2] << 8 | png[at + 3];
+    const std::size_t length =
+        std::size_t(png[at]) << 24 | std::size_t(png[at + 1]) << 16 | png[at + 2] << 8 | png[at + 3];
     if (std::string(png.begin() + long(at) + 4, png.begin() + long(at) + 8) == "IDAT")
       stream.insert(stream.end(), png.begin() + long(at) + 8, png.begin() + long(at + 8 + length));
     at += 12 + length;
@@ -143,8 +147,8 @@ TEST(ImageEncoders, PngRowsUseSeveralFilterTypes) {
 
 TEST(ImageEncoders, LargeTiffsRoundTripAcrossStripGroups) {
   // 2000 × 700 RGB 16-bit: 21 rows a strip, 34 strips, more than one group of 8 per thread.
-  for (auto [width, height, channels, bits] : {std::tuple{2000, 700, 3, 16}, std::tuple{1501, 900, 1, 8},
-                                               std::tuple{800, 1300, 4, 8}}) {
+  for (auto [width, height, channels, bits] :
+       {std::tuple{2000, 700, 3, 16}, std::tuple{1501, 900, 1, 8}, std::tuple{800, 1300, 4, 8}}) {
     const Image img = encoder_test_image(width, height, channels, bits);
     const std::string path = temp_path("large_" + std::to_string(channels) + "_" + std::to_string(bits) + ".tif");
     Image copy = img;
@@ -156,13 +160,16 @@ TEST(ImageEncoders, LargeTiffsRoundTripAcrossStripGroups) {
 
 // Pillow reads the large files the same: a weighted sum over every sample, computed on both sides.
 TEST(ImageEncoders, PillowReadsTheLargeFilesTheSame) {
-  if (std::system("/usr/bin/python3 -c 'import PIL' 2>/dev/null") != 0) GTEST_SKIP() << "no /usr/bin/python3 with Pillow";
-  for (auto [extension, channels, bits] : {std::tuple{".png", 3, 8}, std::tuple{".tif", 3, 8}, std::tuple{".tif", 1, 16}}) {
+  if (std::system("/usr/bin/python3 -c 'import PIL' 2>/dev/null") != 0)
+    GTEST_SKIP() << "no /usr/bin/python3 with Pillow";
+  for (auto [extension, channels, bits] :
+       {std::tuple{".png", 3, 8}, std::tuple{".tif", 3, 8}, std::tuple{".tif", 1, 16}}) {
     const Image img = encoder_test_image(1100, 900, channels, bits);
     const std::string path = temp_path(std::string("pillow_large") + extension), listing = path + ".txt";
     write_image(path, img);
     const std::string script =
-        "from PIL import Image; im = Image.open('" + path + "'); "
+        "from PIL import Image; im = Image.open('" + path +
+        "'); "
         "vals = [v for p in im.getdata() for v in (p if isinstance(p, tuple) else (p,))]; "
         "print(im.size[0], im.size[1], len(vals), sum(v * (i % 251 + 1) for i, v in enumerate(vals)))";
     ASSERT_EQ(std::system(("/usr/bin/python3 -c \"" + script + "\" > " + listing).c_str()), 0) << path;
@@ -176,7 +183,8 @@ TEST(ImageEncoders, PillowReadsTheLargeFilesTheSame) {
     const float max = bits == 16 ? 65535.f : 255.f;
     long long ours = 0;
     for (std::size_t i = 0, k = 0; i < plane; ++i)
-      for (int c = 0; c < channels; ++c, ++k) ours += (long long)detail::quantize(img.pixels[c * plane + i], max) * (long long)(k % 251 + 1);
+      for (int c = 0; c < channels; ++c, ++k)
+        ours += (long long)detail::quantize(img.pixels[c * plane + i], max) * (long long)(k % 251 + 1);
     EXPECT_EQ(checksum, ours) << path;
     fs::remove(path), fs::remove(listing);
   }

@@ -48,14 +48,16 @@ void expect_samples(const Image& img, int channels, float max, Expected expected
       for (int x = 0; x < kWidth; ++x) {
         const double got = double(sample(img, c, y, x)) * max, want = expected(c, y, x);
         if (!(std::abs(got - want) <= kLevelTolerance) && wrong++ < 3)
-          ADD_FAILURE() << what << ": sample (c" << c << ", y" << y << ", x" << x << ") is " << got << ", expected " << want;
+          ADD_FAILURE() << what << ": sample (c" << c << ", y" << y << ", x" << x << ") is " << got << ", expected "
+                        << want;
       }
 }
 
 void expect_pattern(const Image& img, int bits, int channels, const std::string& what) {
   EXPECT_EQ(img.bit_depth, bits) << what;
-  expect_samples(img, channels, float((1u << bits) - 1),
-                 [&](int c, int y, int x) { return double(fixture_value(bits, c, y, x)); }, what);
+  expect_samples(
+      img, channels, float((1u << bits) - 1), [&](int c, int y, int x) { return double(fixture_value(bits, c, y, x)); },
+      what);
 }
 
 const std::pair<const char*, int> kLayouts[] = {{"gray", 1}, {"ga", 2}, {"rgb", 3}, {"rgba", 4}};
@@ -65,7 +67,8 @@ TEST(ImageIO, ReadsEveryTiffDepthLayoutCompressionAndBlockShape) {
     for (auto [layout, channels] : kLayouts)
       for (const char* compression : {"none", "lzw", "deflate", "packbits"})
         for (const char* blocks : {"strips", "tiles"}) {
-          const std::string name = "tiff/u" + std::to_string(bits) + "_" + layout + "_" + compression + "_" + blocks + ".tif";
+          const std::string name =
+              "tiff/u" + std::to_string(bits) + "_" + layout + "_" + compression + "_" + blocks + ".tif";
           EXPECT_EQ(detect_image_format(image_fixture(name)), ImageFormat::tiff) << name;
           expect_pattern(read_image(image_fixture(name)), bits, channels, name);
         }
@@ -79,25 +82,32 @@ TEST(ImageIO, ReadsTiffVariants) {
   expect_pattern(read_image(image_fixture("tiff/u8_rgb_bigtiff.tif")), 8, 3, "BigTIFF");
 
   const Image white_is_zero = read_image(image_fixture("tiff/u8_gray_miniswhite.tif"));
-  expect_samples(white_is_zero, 1, 255.0f, [](int c, int y, int x) { return 255.0 - fixture_value(8, c, y, x); }, "MinIsWhite");
+  expect_samples(
+      white_is_zero, 1, 255.0f, [](int c, int y, int x) { return 255.0 - fixture_value(8, c, y, x); }, "MinIsWhite");
 
   // Palette: index = 8-bit pattern of channel 0; colour i = (3i mod 256, 255 - i, 7i mod 256),
   // stored by Pillow as 16-bit entries v·256.
   const Image palette = read_image(image_fixture("tiff/u8_palette.tif"));
   EXPECT_EQ(palette.bit_depth, 8);
-  expect_samples(palette, 3, 255.0f, [](int c, int y, int x) {
-    const int i = int(fixture_value(8, 0, y, x));
-    return double(c == 0 ? (3 * i) % 256 : c == 1 ? 255 - i : (7 * i) % 256);
-  }, "palette");
+  expect_samples(
+      palette, 3, 255.0f,
+      [](int c, int y, int x) {
+        const int i = int(fixture_value(8, 0, y, x));
+        return double(c == 0 ? (3 * i) % 256 : c == 1 ? 255 - i : (7 * i) % 256);
+      },
+      "palette");
 
   // Premultiplied alpha comes back straight: colour = stored / alpha (0 where alpha is 0).
   const Image premultiplied = read_image(image_fixture("tiff/u8_rgba_assocalpha.tif"));
-  expect_samples(premultiplied, 4, 1.0f, [](int c, int y, int x) {
-    const double alpha = fixture_value(8, 3, y, x);
-    if (c == 3) return alpha / 255.0;
-    const double stored = (fixture_value(8, c, y, x) * uint32_t(alpha) + 127) / 255;
-    return alpha > 0 ? std::min(stored / alpha, 1.0) : 0.0;
-  }, "associated alpha");
+  expect_samples(
+      premultiplied, 4, 1.0f,
+      [](int c, int y, int x) {
+        const double alpha = fixture_value(8, 3, y, x);
+        if (c == 3) return alpha / 255.0;
+        const double stored = (fixture_value(8, c, y, x) * uint32_t(alpha) + 127) / 255;
+        return alpha > 0 ? std::min(stored / alpha, 1.0) : 0.0;
+      },
+      "associated alpha");
 }
 
 TEST(ImageIO, ReadsTiffResolutionAndDescription) {
@@ -127,9 +137,9 @@ double max_level_difference(const Image& img, const std::vector<uint8_t>& interl
 }
 
 TEST(ImageIO, ReadsJpegAndJpegInTiffWithinTwoLevelsOfPillow) {
-  for (auto [name, expected, channels] : {std::tuple{"jpeg/gray.jpg", "jpeg/gray.expected.u8", 1},
-                                          std::tuple{"jpeg/rgb.jpg", "jpeg/rgb.expected.u8", 3},
-                                          std::tuple{"tiff/u8_rgb_jpeg.tif", "tiff/u8_rgb_jpeg.expected.u8", 3}}) {
+  for (auto [name, expected, channels] :
+       {std::tuple{"jpeg/gray.jpg", "jpeg/gray.expected.u8", 1}, std::tuple{"jpeg/rgb.jpg", "jpeg/rgb.expected.u8", 3},
+        std::tuple{"tiff/u8_rgb_jpeg.tif", "tiff/u8_rgb_jpeg.expected.u8", 3}}) {
     const Image img = read_image(image_fixture(name));
     ASSERT_EQ(img.channels, channels) << name;
     ASSERT_EQ(img.width, kWidth) << name;
@@ -148,8 +158,9 @@ TEST(ImageIO, ReadsPngAtBothDepthsAndBmp) {
   EXPECT_EQ(detect_image_format(image_fixture("bmp/rgb.bmp")), ImageFormat::bmp);
   expect_pattern(read_image(image_fixture("bmp/rgb.bmp")), 8, 3, "bmp/rgb.bmp");
   // An 8-bit gray BMP is a palette image: stb_image expands it to three equal channels.
-  expect_samples(read_image(image_fixture("bmp/gray.bmp")), 3, 255.0f,
-                 [](int, int y, int x) { return double(fixture_value(8, 0, y, x)); }, "bmp/gray.bmp");
+  expect_samples(
+      read_image(image_fixture("bmp/gray.bmp")), 3, 255.0f,
+      [](int, int y, int x) { return double(fixture_value(8, 0, y, x)); }, "bmp/gray.bmp");
 }
 
 TEST(ImageIO, DetectsTheFormatByContentNotExtension) {
@@ -176,7 +187,9 @@ Image make_test_image(int channels, int bit_depth) {
 }
 
 // floor(clamp(v) * max + 0.5), computed here in double as the independent statement of the rule.
-double quantized(float v, double max) { return std::isnan(v) ? 0.0 : std::floor(std::clamp(double(v), 0.0, 1.0) * max + 0.5); }
+double quantized(float v, double max) {
+  return std::isnan(v) ? 0.0 : std::floor(std::clamp(double(v), 0.0, 1.0) * max + 0.5);
+}
 
 void expect_quantized(const Image& got, const Image& written, int bit_depth, const std::string& what) {
   ASSERT_EQ(got.width, written.width) << what;
@@ -207,7 +220,8 @@ TEST(ImageIO, TiffRoundTripsEveryDepthAndLayoutWithMetadata) {
       img.metadata.has_resolution = true;
       img.metadata.x_resolution = 2500.5, img.metadata.y_resolution = 1250, img.metadata.resolution_unit = 3;
       img.metadata.description = "round trip";
-      const std::string path = temp_path("round_trip_" + std::to_string(bits) + "_" + std::to_string(channels) + ".tiff");
+      const std::string path =
+          temp_path("round_trip_" + std::to_string(bits) + "_" + std::to_string(channels) + ".tiff");
       write_image(path, img);  // format from the extension
       const Image back = read_image(path);
       expect_quantized(back, img, bits, path);
@@ -224,7 +238,8 @@ TEST(ImageIO, PngRoundTripsAt8BitsAndReduces16BitImages) {
   for (int bits : {8, 16})
     for (int channels = 1; channels <= 4; ++channels) {
       const Image img = make_test_image(channels, bits);
-      const std::string path = temp_path("round_trip_" + std::to_string(bits) + "_" + std::to_string(channels) + ".png");
+      const std::string path =
+          temp_path("round_trip_" + std::to_string(bits) + "_" + std::to_string(channels) + ".png");
       write_png(path, img);
       expect_quantized(read_image(path), img, 8, path);  // PNG output is always 8-bit
       fs::remove(path);
@@ -233,14 +248,18 @@ TEST(ImageIO, PngRoundTripsAt8BitsAndReduces16BitImages) {
 
 // Debian's Pillow (an independent decoder) reads what we wrote; skipped where it is missing.
 TEST(ImageIO, PillowReadsOurFiles) {
-  if (std::system("/usr/bin/python3 -c 'import PIL' 2>/dev/null") != 0) GTEST_SKIP() << "no /usr/bin/python3 with Pillow";
-  for (auto [bits, channels, extension] : {std::tuple{8, 4, ".tif"}, std::tuple{16, 1, ".tif"}, std::tuple{8, 3, ".tif"},
-                                           std::tuple{8, 2, ".png"}, std::tuple{8, 4, ".png"}}) {
+  if (std::system("/usr/bin/python3 -c 'import PIL' 2>/dev/null") != 0)
+    GTEST_SKIP() << "no /usr/bin/python3 with Pillow";
+  for (auto [bits, channels, extension] :
+       {std::tuple{8, 4, ".tif"}, std::tuple{16, 1, ".tif"}, std::tuple{8, 3, ".tif"}, std::tuple{8, 2, ".png"},
+        std::tuple{8, 4, ".png"}}) {
     const Image img = make_test_image(channels, bits);
     const std::string path = temp_path("for_pillow" + std::string(extension)), listing = path + ".txt";
     write_image(path, img);
-    const std::string script = "from PIL import Image; im = Image.open('" + path + "'); px = list(im.getdata()); "
-                               "print(im.size[0], im.size[1], ' '.join(str(v) for p in px for v in (p if isinstance(p, tuple) else (p,))))";
+    const std::string script =
+        "from PIL import Image; im = Image.open('" + path +
+        "'); px = list(im.getdata()); "
+        "print(im.size[0], im.size[1], ' '.join(str(v) for p in px for v in (p if isinstance(p, tuple) else (p,))))";
     ASSERT_EQ(std::system(("/usr/bin/python3 -c \"" + script + "\" > " + listing).c_str()), 0) << path;
     std::ifstream in(listing);
     int width = 0, height = 0;
@@ -262,22 +281,25 @@ TEST(ImageIO, PillowReadsOurFiles) {
 // ---- bad input -----------------------------------------------------------------------------
 
 TEST(ImageIO, RefusesAbsurdAndEmptyDimensionsBeforeAllocating) {
-  expect_error([] { read_image(image_fixture("bad/huge.tif")); }, "100000×100000 = 10000000000 pixels, more than the limit");
-  expect_error([] { read_image(image_fixture("bad/huge.png")); }, "100000×100000 = 10000000000 pixels, more than the limit");
+  expect_error([] { read_image(image_fixture("bad/huge.tif")); },
+               "100000×100000 = 10000000000 pixels, more than the limit");
+  expect_error([] { read_image(image_fixture("bad/huge.png")); },
+               "100000×100000 = 10000000000 pixels, more than the limit");
   // libtiff itself refuses a zero width while opening the file; its reason is passed on.
-  expect_error([] { read_image(image_fixture("bad/zero.tif")); }, "bad/zero.tif: not a valid TIFF file (Computed scanline size is zero");
+  expect_error([] { read_image(image_fixture("bad/zero.tif")); },
+               "bad/zero.tif: not a valid TIFF file (Computed scanline size is zero");
   expect_error([] { read_image(image_fixture("bad/zero.png")); }, "13×0 (no pixels)");
   for (const char* name : {"png/u8_rgb.png", "jpeg/rgb.jpg", "bmp/rgb.bmp", "tiff/u8_rgb_lzw_tiles.tif"})
     expect_error([&] { read_image(image_fixture(name), 398); }, "21×19 = 399 pixels, more than the limit of 398");
 }
 
 TEST(ImageIO, RefusesUnsupportedTiffLayoutsNamingWhatItFound) {
-  for (auto [name, found] : {std::pair{"bad_float32.tif", "32-bit floating-point samples is not supported"},
-                             std::pair{"bad_uint32.tif", "32-bit samples is not supported"},
-                             std::pair{"bad_int16.tif", "16-bit signed integer samples is not supported"},
-                             std::pair{"bad_cmyk.tif", "CMYK"},
-                             std::pair{"bad_rgb_two_extras.tif", "5 samples per pixel"},
-                             std::pair{"bad_bilevel.tif", "1-bit samples is not supported"}}) {
+  for (auto [name, found] :
+       {std::pair{"bad_float32.tif", "32-bit floating-point samples is not supported"},
+        std::pair{"bad_uint32.tif", "32-bit samples is not supported"},
+        std::pair{"bad_int16.tif", "16-bit signed integer samples is not supported"}, std::pair{"bad_cmyk.tif", "CMYK"},
+        std::pair{"bad_rgb_two_extras.tif", "5 samples per pixel"},
+        std::pair{"bad_bilevel.tif", "1-bit samples is not supported"}}) {
     const std::string path = image_fixture(std::string("tiff/") + name);
     expect_error([&] { read_image(path); }, found);
     expect_error([&] { read_image(path); }, "cannot read " + path);
@@ -298,7 +320,8 @@ TEST(ImageIO, RefusesJpegHuffmanTablesWithTooManyCodes) {
 }
 
 TEST(ImageIO, RefusesUnreadablePaths) {
-  expect_error([] { read_image("/nonexistent/microsr/image.png"); }, "cannot read /nonexistent/microsr/image.png: No such file");
+  expect_error([] { read_image("/nonexistent/microsr/image.png"); },
+               "cannot read /nonexistent/microsr/image.png: No such file");
   expect_error([] { read_image(::testing::TempDir()); }, "it is a folder, not an image");
   const std::string empty = temp_path("empty.png");
   write_bytes(empty, {});
@@ -311,9 +334,10 @@ TEST(ImageIO, RefusesUnreadablePaths) {
 // MICROSR_FUZZ_EVERY_BYTE=1). Cutting a file in half must always be an Error.
 TEST(ImageIO, TruncatedOrCorruptFilesGiveErrorsNotCrashes) {
   const std::string scratch = temp_path("fuzz.img");
-  for (const char* name : {"png/u8_rgba.png", "png/u16_rgb.png", "jpeg/rgb.jpg", "bmp/rgb.bmp", "tiff/u8_rgb_deflate_strips.tif",
-                           "tiff/u16_rgba_lzw_tiles.tif", "tiff/u8_ga_packbits_strips.tif", "tiff/u16_rgb_separate_tiles.tif",
-                           "tiff/u8_rgb_bigtiff.tif", "tiff/u8_rgb_jpeg.tif", "tiff/u8_palette.tif"}) {
+  for (const char* name :
+       {"png/u8_rgba.png", "png/u16_rgb.png", "jpeg/rgb.jpg", "bmp/rgb.bmp", "tiff/u8_rgb_deflate_strips.tif",
+        "tiff/u16_rgba_lzw_tiles.tif", "tiff/u8_ga_packbits_strips.tif", "tiff/u16_rgb_separate_tiles.tif",
+        "tiff/u8_rgb_bigtiff.tif", "tiff/u8_rgb_jpeg.tif", "tiff/u8_palette.tif"}) {
     const std::vector<uint8_t> bytes = read_bytes(image_fixture(name));
     auto survives = [&](const std::vector<uint8_t>& damaged, const std::string& how) {
       fs::remove(scratch);  // truncating a just-read file in place costs ~10 ms on ext4; a new file does not
@@ -329,7 +353,8 @@ TEST(ImageIO, TruncatedOrCorruptFilesGiveErrorsNotCrashes) {
         return false;
       }
     };
-    EXPECT_FALSE(survives(std::vector<uint8_t>(bytes.begin(), bytes.begin() + bytes.size() / 2), "cut in half")) << name;
+    EXPECT_FALSE(survives(std::vector<uint8_t>(bytes.begin(), bytes.begin() + bytes.size() / 2), "cut in half"))
+        << name;
     for (std::size_t length = 0; length < bytes.size(); length += fuzz_stride(7))
       survives(std::vector<uint8_t>(bytes.begin(), bytes.begin() + length), "cut to " + std::to_string(length));
     for (std::size_t at = 0; at < bytes.size(); at += fuzz_stride(5)) {
@@ -378,12 +403,14 @@ TEST(ImageIO, WritesAreAtomic) {
   write_bytes(target, {'o', 'l', 'd'});
 
   // A failure after the temporary file has bytes in it: the target keeps its old content.
-  expect_error([&] {
-    detail::write_file_atomically(target, [](int fd) {
-      ASSERT_EQ(::write(fd, "half an image", 13), 13);
-      throw Error("disk on fire");
-    });
-  }, "cannot write " + target + ": disk on fire");
+  expect_error(
+      [&] {
+        detail::write_file_atomically(target, [](int fd) {
+          ASSERT_EQ(::write(fd, "half an image", 13), 13);
+          throw Error("disk on fire");
+        });
+      },
+      "cannot write " + target + ": disk on fire");
   EXPECT_EQ(read_bytes(target), (std::vector<uint8_t>{'o', 'l', 'd'}));
   EXPECT_TRUE(partial_files(folder).empty());
 

@@ -59,8 +59,9 @@ TEST(Interrupts, UpscaleStopsAfterTheCurrentTile) {
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
       std::raise(SIGINT);
     }).detach();
-    ::_exit(microsr::testing::run_cli(cli::run_upscale, {(root / "in").string(), "-o", (root / "out").string(), "--model",
-                                                         model, "--device", "cpu", "--tile", "16", "--overwrite"}));
+    ::_exit(
+        microsr::testing::run_cli(cli::run_upscale, {(root / "in").string(), "-o", (root / "out").string(), "--model",
+                                                     model, "--device", "cpu", "--tile", "16", "--overwrite"}));
   };
   EXPECT_EXIT(run(), ::testing::ExitedWithCode(130), "interrupted: [0-9]+ image\\(s\\) finished and complete");
   fs::remove_all(root);

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "microsr/rrdbnet.h"
@@ -33,8 +33,8 @@ NcnnFiles write_ncnn(const StateDict& weights, const RRDBNetConfig& cfg, bool fp
   for (std::size_t i = 0; i < table.size(); i += 2) {
     const std::string key = table[i].name.substr(0, table[i].name.size() - 7);
     const Tensor& w = weights.at(key + ".weight");
-    const bool lrelu = key.starts_with("conv_up") || key == "conv_hr" ||
-                       (key.starts_with("body.") && !key.ends_with("conv5"));
+    const bool lrelu =
+        key.starts_with("conv_up") || key == "conv_hr" || (key.starts_with("body.") && !key.ends_with("conv5"));
     if (key == "conv_up1" || key == "conv_up2") layers << "Interp up_" << key << " 1 1 a b 0=1 1=2.0 2=2.0\n", ++count;
     layers << "Convolution " << key << " 1 1 a b 0=" << w.dim(0) << " 1=3 4=1 5=1 6=" << w.numel()
            << (lrelu ? " 9=2 -23310=1,2.000000e-01" : "") << "\n";
@@ -74,7 +74,8 @@ TEST(Ncnn, LoadsFp32AndFp16Weights) {
       const Tensor& got = loaded.at(name);
       ASSERT_EQ(got.shape(), t.shape()) << name;
       for (int64_t i = 0; i < t.numel(); ++i) {
-        const float expected = fp16 && name.ends_with(".weight") ? half_to_float(float_to_half(t.f32()[i])) : t.f32()[i];
+        const float expected =
+            fp16 && name.ends_with(".weight") ? half_to_float(float_to_half(t.f32()[i])) : t.f32()[i];
         ASSERT_EQ(got.f32()[i], expected) << name << "[" << i << "]";
       }
     }
@@ -88,7 +89,8 @@ TEST(Ncnn, LoadsFp32AndFp16Weights) {
 
 // Runs `mutate` on a fresh tiny pair and expects load_ncnn_rrdbnet to throw an Error whose
 // message contains `expected_words`.
-void expect_refused(const std::string& name, const std::function<void(NcnnFiles&)>& mutate, const std::string& expected_words) {
+void expect_refused(const std::string& name, const std::function<void(NcnnFiles&)>& mutate,
+                    const std::string& expected_words) {
   RRDBNetConfig cfg;
   const StateDict w = tiny_weights(&cfg);
   NcnnFiles f = write_ncnn(w, cfg, true, temp_path(name));
@@ -110,42 +112,63 @@ std::string read_all(const std::string& path) {
 void write_all(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 
 TEST(Ncnn, RefusesMalformedPairs) {
-  expect_refused("truncated_bin", [](NcnnFiles& f) {
-    std::string b = read_all(f.bin);
-    write_all(f.bin, b.substr(0, b.size() - 100));
-  }, "truncated");
-  expect_refused("extra_bytes", [](NcnnFiles& f) { write_all(f.bin, read_all(f.bin) + "junk"); }, "bytes left");
-  expect_refused("bad_magic", [](NcnnFiles& f) { write_all(f.param, "1234\n" + read_all(f.param).substr(8)); }, "7767517");
-  expect_refused("missing_layer", [](NcnnFiles& f) {
-    std::string p = read_all(f.param);
-    const auto first = p.find("Convolution body.0.rdb1.conv2");
-    p.erase(first, p.find('\n', first) - first + 1);
-    write_all(f.param, p);
-  }, "layers");
-  expect_refused("wrong_activation", [](NcnnFiles& f) {
-    std::string p = read_all(f.param);
-    const auto at = p.find(" 9=2", p.find("Convolution body.0.rdb1.conv1"));
-    p.replace(at, 4, " 9=1");
-    write_all(f.param, p);
-  }, "LeakyReLU");
-  expect_refused("int8_tag", [](NcnnFiles& f) {
-    std::string b = read_all(f.bin);
-    const uint32_t tag = 0x000D4B38;
-    std::memcpy(b.data(), &tag, 4);
-    write_all(f.bin, b);
-  }, "quantised");
-  expect_refused("garbage_value", [](NcnnFiles& f) {
-    std::string p = read_all(f.param);
-    p.replace(p.find("0=8"), 3, "0=x");
-    write_all(f.param, p);
-  }, "cannot read");
-  expect_refused("missing_file", [](NcnnFiles& f) { std::remove(f.bin.c_str()); }, "cannot open");
+  expect_refused(
+      "truncated_bin",
+      [](NcnnFiles& f) {
+        std::string b = read_all(f.bin);
+        write_all(f.bin, b.substr(0, b.size() - 100));
+      },
+      "truncated");
+  expect_refused(
+      "extra_bytes", [](NcnnFiles& f) { write_all(f.bin, read_all(f.bin) + "junk"); }, "bytes left");
+  expect_refused(
+      "bad_magic", [](NcnnFiles& f) { write_all(f.param, "1234\n" + read_all(f.param).substr(8)); }, "7767517");
+  expect_refused(
+      "missing_layer",
+      [](NcnnFiles& f) {
+        std::string p = read_all(f.param);
+        const auto first = p.find("Convolution body.0.rdb1.conv2");
+        p.erase(first, p.find('\n', first) - first + 1);
+        write_all(f.param, p);
+      },
+      "layers");
+  expect_refused(
+      "wrong_activation",
+      [](NcnnFiles& f) {
+        std::string p = read_all(f.param);
+        const auto at = p.find(" 9=2", p.find("Convolution body.0.rdb1.conv1"));
+        p.replace(at, 4, " 9=1");
+        write_all(f.param, p);
+      },
+      "LeakyReLU");
+  expect_refused(
+      "int8_tag",
+      [](NcnnFiles& f) {
+        std::string b = read_all(f.bin);
+        const uint32_t tag = 0x000D4B38;
+        std::memcpy(b.data(), &tag, 4);
+        write_all(f.bin, b);
+      },
+      "quantised");
+  expect_refused(
+      "garbage_value",
+      [](NcnnFiles& f) {
+        std::string p = read_all(f.param);
+        p.replace(p.find("0=8"), 3, "0=x");
+        write_all(f.param, p);
+      },
+      "cannot read");
+  expect_refused(
+      "missing_file", [](NcnnFiles& f) { std::remove(f.bin.c_str()); }, "cannot open");
   // A layer type RRDBNet does not have is named with its line (issue 13, case 9).
-  expect_refused("unknown_layer", [](NcnnFiles& f) {
-    std::string p = read_all(f.param);
-    p.insert(p.find("Convolution body.0.rdb1.conv2"), "Deconvolution mystery_layer 1 1 a b 0=8\n");
-    write_all(f.param, p);
-  }, "layer mystery_layer has type Deconvolution");
+  expect_refused(
+      "unknown_layer",
+      [](NcnnFiles& f) {
+        std::string p = read_all(f.param);
+        p.insert(p.find("Convolution body.0.rdb1.conv2"), "Deconvolution mystery_layer 1 1 a b 0=8\n");
+        write_all(f.param, p);
+      },
+      "layer mystery_layer has type Deconvolution");
 }
 
 TEST(Ncnn, RealESRGANx4plusStructure) {

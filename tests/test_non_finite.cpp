@@ -16,9 +16,7 @@ using namespace microsr::testing;
 
 namespace {
 
-StateDict tiny_weights() {
-  return rrdbnet_weights_of(load_safetensors(data_path("rrdbnet/x4_f8_b2_g4.safetensors")));
-}
+StateDict tiny_weights() { return rrdbnet_weights_of(load_safetensors(data_path("rrdbnet/x4_f8_b2_g4.safetensors"))); }
 
 Tensor& entry(StateDict& sd, const std::string& name) {
   for (auto& [key, t] : sd.entries)
@@ -36,8 +34,10 @@ TEST(NonFinite, WeightsWithNanOrInfAreRefusedAtLoadInEveryFormat) {
     t.f32()[9] = -value;
     for (const std::string ext : {".safetensors", ".pth"}) {
       const std::string path = temp_path("poisoned" + ext);
-      if (ext == ".pth") save_pth(path, w, "params_ema");
-      else save_safetensors(path, w);
+      if (ext == ".pth")
+        save_pth(path, w, "params_ema");
+      else
+        save_safetensors(path, w);
       expect_error([&] { load_rrdbnet_weights(path); }, "tensor " + bad);
       expect_error([&] { load_rrdbnet_weights(path); }, "2 NaN or infinite value(s), the first at index 7");
       std::filesystem::remove(path);
@@ -77,7 +77,8 @@ TEST(NonFinite, AnOverflowingForwardPassFailsTheImageInsteadOfWritingBlack) {
   in.pixels.assign(std::size_t(12) * 9 * 3, 0.5f);
   UpscaleOptions opt;
   opt.tiles.tile = 6;  // four tiles: the message names the first bad one
-  expect_error([&] { upscale_image(net, *backend, in, opt); }, "NaN or infinite value(s) for the tile at input rows 0-");
+  expect_error([&] { upscale_image(net, *backend, in, opt); },
+               "NaN or infinite value(s) for the tile at input rows 0-");
 }
 
 }  // namespace

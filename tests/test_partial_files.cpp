@@ -39,7 +39,7 @@ TEST(PartialFiles, TheNextWriteIntoAFolderRemovesTheDeadOnesOnly) {
     const fs::path stale = dir / (".old.png.partial-" + std::to_string(dead));
     const fs::path stale_checkpoint = dir / (".ckpt.safetensors.partial-" + std::to_string(dead));
     const fs::path live = dir / (".busy.tif.partial-" + std::to_string(::getpid()));  // a writer at work
-    const fs::path not_ours = dir / ".notes.partial-draft";                                 // no pid: left alone
+    const fs::path not_ours = dir / ".notes.partial-draft";                           // no pid: left alone
     const fs::path plain = dir / "old.png";
     for (const auto& p : {stale, stale_checkpoint, live, not_ours, plain}) touch(p);
 

@@ -28,8 +28,6 @@ using namespace microsr::testing;
 
 using namespace std::string_literals;  // pickles below contain NUL bytes
 
-
-
 // The tiny RRDBNet of make_weight_fixtures.py (in 3, out 3, num_feat 4, grow 2, 2 blocks), in
 // basicsr's order, written out here independently of the script.
 std::vector<std::pair<std::string, Shape>> tiny_basicsr_layout() {
@@ -50,7 +48,6 @@ std::vector<std::pair<std::string, Shape>> tiny_basicsr_layout() {
   return layout;
 }
 
-
 // Checks names (in order), shapes and every value of the tiny model; `sign` -1 for "params".
 void expect_tiny_basicsr(const StateDict& sd, float sign = 1.0f) {
   const auto layout = tiny_basicsr_layout();
@@ -60,13 +57,9 @@ void expect_tiny_basicsr(const StateDict& sd, float sign = 1.0f) {
     ASSERT_EQ(name, layout[t].first);
     ASSERT_EQ(tensor.shape(), layout[t].second) << name;
     const float* v = tensor.f32();
-    for (int64_t i = 0; i < tensor.numel(); ++i)
-      ASSERT_EQ(v[i], sign * pattern(t, i)) << name << " element " << i;
+    for (int64_t i = 0; i < tensor.numel(); ++i) ASSERT_EQ(v[i], sign * pattern(t, i)) << name << " element " << i;
   }
 }
-
-
-
 
 // ---- torch files --------------------------------------------------------------------------------
 
@@ -106,8 +99,7 @@ TEST_P(PthSpecialTensors, WidenedAndStridedValuesAreExact) {
             (std::vector<float>{65504.f, -65504.f, 0x1p-24f, 0x1p-14f, -0.f, inf, -inf, 0x1.554p-2f}));
   EXPECT_TRUE(std::signbit(sd.at("f16_specials").f32()[4]));
   // bfloat16: 1/3 -> 0x3eab, 2^-130 (subnormal) and 3e38 -> 0x7f62 = 0x1.c4p+127.
-  EXPECT_EQ(values(sd.at("bf16_values")),
-            (std::vector<float>{1.f, -2.5f, 0x1.56p-2f, 0x1p-130f, 0x1.c4p+127f}));
+  EXPECT_EQ(values(sd.at("bf16_values")), (std::vector<float>{1.f, -2.5f, 0x1.56p-2f, 0x1p-130f, 0x1.c4p+127f}));
   // Views of base[r][c] = 6 r + c (a 4x6 arange): transposed, sliced at an offset, one row.
   const Tensor& transposed = sd.at("transposed");
   ASSERT_EQ(transposed.shape(), (Shape{6, 4}));
@@ -121,16 +113,15 @@ TEST_P(PthSpecialTensors, WidenedAndStridedValuesAreExact) {
   EXPECT_EQ(sd.at("empty").shape(), (Shape{0, 3}));
 }
 
-INSTANTIATE_TEST_SUITE_P(Pth, PthSpecialTensors,  // "Pth/..." so --gtest_filter=Pth* runs it
-                         ::testing::Values("special_tensors.pth",              // pickle protocol 2
-                                           "special_tensors_protocol4.pth",    // STACK_GLOBAL, FRAME
-                                           "special_tensors_deflated.pth"));   // deflated entries
+INSTANTIATE_TEST_SUITE_P(Pth, PthSpecialTensors,                             // "Pth/..." so --gtest_filter=Pth* runs it
+                         ::testing::Values("special_tensors.pth",            // pickle protocol 2
+                                           "special_tensors_protocol4.pth",  // STACK_GLOBAL, FRAME
+                                           "special_tensors_deflated.pth"));  // deflated entries
 
 TEST(PthLoad, RefusesPicklesThatWouldRunCode) {
   expect_error([] { load_pth(fixture("malicious_os_system.pth")); },
                "refusing to unpickle 'os.system' — only tensors and containers are allowed");
-  expect_error([] { load_pth(fixture("malicious_eval_protocol4.pth")); },
-               "refusing to unpickle 'builtins.eval'");
+  expect_error([] { load_pth(fixture("malicious_eval_protocol4.pth")); }, "refusing to unpickle 'builtins.eval'");
 }
 
 TEST(PthStateDict, AtNamesTheMissingKey) {
@@ -167,8 +158,8 @@ TEST(PthSave, TorchLoadReadsOurFile) {
   const std::string path = temp_path("for_torch.pth");
   save_pth(path, load_pth(fixture("tiny_basicsr_params_ema.pth")), "params_ema");
   if (!have_torch_python()) GTEST_SKIP() << "/usr/bin/python3 with torch not found; round trip only";
-  const std::string cmd = "/usr/bin/python3 " MICROSR_SOURCE_DIR "/tools/check_saved_pth.py " + path +
-                          " " + fixture("tiny_basicsr_params_ema.pth") +
+  const std::string cmd = "/usr/bin/python3 " MICROSR_SOURCE_DIR "/tools/check_saved_pth.py " + path + " " +
+                          fixture("tiny_basicsr_params_ema.pth") +
                           " --wrapper params_ema --reference-wrapper params_ema";
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
   std::remove(path.c_str());
@@ -267,8 +258,8 @@ TEST(PthMalformed, BadCentralDirectoryOffsets) {
 }
 
 // A torch-layout archive around a hand-written pickle, plus storage "0" of `storage_bytes`.
-std::string archive_with_pickle(const std::string& name, const std::string& pickle,
-                                std::size_t storage_bytes = 16, const std::string& byteorder = "") {
+std::string archive_with_pickle(const std::string& name, const std::string& pickle, std::size_t storage_bytes = 16,
+                                const std::string& byteorder = "") {
   const std::string path = temp_path(name);
   io::ZipWriter zip(path);
   zip.add("archive/data.pkl", pickle.data(), pickle.size());
@@ -284,8 +275,11 @@ std::string archive_with_pickle(const std::string& name, const std::string& pick
 // as BININT1 values).
 std::string tensor_pickle(std::vector<uint8_t> shape, std::vector<uint8_t> stride, uint8_t offset = 0) {
   std::string p = "\x80\x02}X\x01\x00\x00\x00w"s;
-  p += "ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storage" "ctorch\nFloatStorage\n"
-       "X\x01\x00\x00\x00" "0X\x03\x00\x00\x00" "cpuK\x04tQK"s;
+  p += "ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storage"
+       "ctorch\nFloatStorage\n"
+       "X\x01\x00\x00\x00"
+       "0X\x03\x00\x00\x00"
+       "cpuK\x04tQK"s;
   p += static_cast<char>(offset);
   p += '(';
   for (uint8_t d : shape) p += std::string("K") + static_cast<char>(d);
@@ -297,33 +291,47 @@ std::string tensor_pickle(std::vector<uint8_t> shape, std::vector<uint8_t> strid
 
 TEST(PthMalformed, HandWrittenPicklesAreValidated) {
   // Sanity: the hand-written pickle itself loads.
-  EXPECT_EQ(load_pth(archive_with_pickle("ok.pth", tensor_pickle({2, 2}, {2, 1}))).at("w").shape(),
-            (Shape{2, 2}));
-  expect_error([] { load_pth(archive_with_pickle("oob.pth", tensor_pickle({3, 2}, {2, 1}))); },
-               "needs element 5 but its storage holds 4");
-  expect_error([] { load_pth(archive_with_pickle("offset.pth", tensor_pickle({4}, {1}, 1))); },
-               "needs element 4");
-  expect_error([] { load_pth(archive_with_pickle("expand.pth", tensor_pickle({200, 200, 3}, {0, 0, 1}))); },
-               "overlapping or expanded views are not supported");
-  expect_error([] { load_pth(archive_with_pickle("rank.pth", tensor_pickle({2, 2}, {1}))); },
-               "2 sizes but 1 strides");
+  EXPECT_EQ(load_pth(archive_with_pickle("ok.pth", tensor_pickle({2, 2}, {2, 1}))).at("w").shape(), (Shape{2, 2}));
+  expect_error(
+      [] {
+        load_pth(archive_with_pickle("oob.pth", tensor_pickle({3, 2}, {2, 1})));
+      },
+      "needs element 5 but its storage holds 4");
+  expect_error([] { load_pth(archive_with_pickle("offset.pth", tensor_pickle({4}, {1}, 1))); }, "needs element 4");
+  expect_error(
+      [] {
+        load_pth(archive_with_pickle("expand.pth", tensor_pickle({200, 200, 3}, {0, 0, 1})));
+      },
+      "overlapping or expanded views are not supported");
+  expect_error([] { load_pth(archive_with_pickle("rank.pth", tensor_pickle({2, 2}, {1}))); }, "2 sizes but 1 strides");
   expect_error([] { load_pth(archive_with_pickle("nostorage.pth", tensor_pickle({1}, {1}), 0)); },
                "needs element 0 but its storage holds 0");
   expect_error([] { load_pth(archive_with_pickle("order.pth", tensor_pickle({1}, {1}), 16, "big")); },
                "only little-endian");
-  expect_error([] { load_pth(archive_with_pickle("opcode.pth", "\x80\x02\xff.")); },
-               "unsupported pickle opcode 0xff");
+  expect_error([] { load_pth(archive_with_pickle("opcode.pth", "\x80\x02\xff.")); }, "unsupported pickle opcode 0xff");
   expect_error([] { load_pth(archive_with_pickle("underflow.pth", "\x80\x02s.")); }, "stack underflow");
   expect_error([] { load_pth(archive_with_pickle("memo.pth", "\x80\x02h\x05.")); }, "memo entry 5 unset");
-  expect_error([] { load_pth(archive_with_pickle("short.pth", "\x80\x02X\xff\x00\x00\x00" "ab"s)); }, "truncated");
-  expect_error([] { load_pth(archive_with_pickle("wide.pth", std::string("\x80\x02\x8a\x09") + std::string(9, 'x') + ".")); },
-               "wider than 64 bits");
+  expect_error(
+      [] {
+        load_pth(archive_with_pickle("short.pth",
+                                     "\x80\x02X\xff\x00\x00\x00"
+                                     "ab"s));
+      },
+      "truncated");
+  expect_error(
+      [] { load_pth(archive_with_pickle("wide.pth", std::string("\x80\x02\x8a\x09") + std::string(9, 'x') + ".")); },
+      "wider than 64 bits");
   expect_error([] { load_pth(archive_with_pickle("notdict.pth", "\x80\x02K\x07.")); }, "found a int");
   expect_error([] { load_pth(archive_with_pickle("value.pth", "\x80\x02}X\x01\x00\x00\x00wK\x07s."s)); },
                "entry 'w' is a int, not a tensor");
   expect_error([] { load_pth(archive_with_pickle("proto.pth", "\x80\x07}.")); }, "unsupported pickle protocol 7");
-  expect_error([] { load_pth(archive_with_pickle("newobj.pth", "\x80\x02\x63" "collections\nOrderedDict\n)\x81.")); },
-               "unsupported pickle opcode 0x81");
+  expect_error(
+      [] {
+        load_pth(archive_with_pickle("newobj.pth",
+                                     "\x80\x02\x63"
+                                     "collections\nOrderedDict\n)\x81."));
+      },
+      "unsupported pickle opcode 0x81");
 }
 
 TEST(PthMalformed, MutatedPicklesThrowErrorOrParse) {
@@ -371,7 +379,9 @@ TEST(PthMalformed, DeepAndCyclicPicklesDoNotCrash) {
   std::string deep = "\x80\x02";
   for (int i = 0; i < 200000; ++i) deep += "]q\x01";  // each new list memoised... then nested:
   for (int i = 0; i < 199999; ++i) deep += "a";
-  deep += "0]q\x02h\x02" "a}X\x01\x00\x00\x00xh\x02s."s;
+  deep +=
+      "0]q\x02h\x02"
+      "a}X\x01\x00\x00\x00xh\x02s."s;
   expect_error([&] { load_pth(archive_with_pickle("deep.pth", deep)); }, "entry 'x' is a list");
 }
 

@@ -32,9 +32,7 @@ using namespace microsr::testing;
 struct Planes {
   int w = 0, h = 0, channels = 1;
 };
-Planes planes_of(const Tensor& t) {
-  return {int(t.dim(-1)), int(t.dim(-2)), t.rank() == 3 ? int(t.dim(0)) : 1};
-}
+Planes planes_of(const Tensor& t) { return {int(t.dim(-1)), int(t.dim(-2)), t.rank() == 3 ? int(t.dim(0)) : 1}; }
 
 // Runs `fn(dst, src, src_planes, dst_planes)` on every case of `fixture` that has an entry
 // "<label>.<case>", comparing with it; returns the largest difference seen.
@@ -83,7 +81,7 @@ TEST(GaussianBlur, MatchesOpenCV) {
 }
 
 TEST(GaussianBlur, KernelSizeFollowsOpenCVRule) {
-  EXPECT_EQ(gaussian_kernel_size(0.5), 5);  // round(5) | 1
+  EXPECT_EQ(gaussian_kernel_size(0.5), 5);   // round(5) | 1
   EXPECT_EQ(gaussian_kernel_size(1.3), 11);  // round(11.4) | 1
   EXPECT_EQ(gaussian_kernel_size(1.0), 9);
   EXPECT_EQ(gaussian_kernel_size(0.1), 3);  // round(1.8) = 2, | 1 = 3

@@ -47,7 +47,7 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, RRDBNetGolden,
 TEST(RRDBNetConfig, RealESRGANx4plusTable) {
   RRDBNetConfig cfg;  // defaults are RealESRGAN_x4plus
   const auto table = cfg.parameter_table();
-  EXPECT_EQ(table.size(), 702u);  // 351 convolutions, weight + bias each
+  EXPECT_EQ(table.size(), 702u);               // 351 convolutions, weight + bias each
   EXPECT_EQ(cfg.parameter_count(), 16697987);  // sum(p.numel() for p in model.parameters())
   EXPECT_EQ(table[2].name, "body.0.rdb1.conv1.weight");
   EXPECT_EQ(shape_str(table[10].shape), "[64, 192, 3, 3]");  // body.0.rdb1.conv5

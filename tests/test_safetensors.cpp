@@ -22,9 +22,6 @@ namespace {
 
 using namespace microsr::testing;
 
-
-
-
 TEST(SafetensorsLoad, TinyModelEqualsTheTorchSavedOne) {
   const StateDict st = load_safetensors(fixture("tiny_basicsr.safetensors"));
   const StateDict pth = load_pth(fixture("tiny_basicsr_params_ema.pth"));
@@ -44,8 +41,7 @@ TEST(SafetensorsLoad, WidensF16AndBF16Exactly) {
   EXPECT_EQ(values(sd.at("f16_specials")),
             (std::vector<float>{65504.f, -65504.f, 0x1p-24f, 0x1p-14f, -0.f, inf, -inf, 0x1.554p-2f}));
   EXPECT_TRUE(std::signbit(sd.at("f16_specials").f32()[4]));
-  EXPECT_EQ(values(sd.at("bf16_values")),
-            (std::vector<float>{1.f, -2.5f, 0x1.56p-2f, 0x1p-130f, 0x1.c4p+127f}));
+  EXPECT_EQ(values(sd.at("bf16_values")), (std::vector<float>{1.f, -2.5f, 0x1.56p-2f, 0x1p-130f, 0x1.c4p+127f}));
   EXPECT_EQ(values(sd.at("f32_matrix")), (std::vector<float>{-2.5f, -1.5f, -0.5f, 0.5f, 1.5f, 2.5f}));
   EXPECT_EQ(sd.at("f32_matrix").shape(), (Shape{2, 3}));
   const Tensor& f16 = sd.at("f16_pattern");
@@ -86,8 +82,8 @@ TEST(SafetensorsSave, RealPackageReadsOurFile) {
   save_safetensors(path, load_safetensors(fixture("tiny_basicsr.safetensors")));
   if (std::system("python3 -c 'import safetensors.numpy' >/dev/null 2>&1") != 0)
     GTEST_SKIP() << "python3 with the safetensors package not found (pip install safetensors numpy)";
-  const std::string cmd = "python3 " MICROSR_SOURCE_DIR "/tools/check_saved_pth.py --safetensors " +
-                          path + " " + fixture("tiny_basicsr.safetensors");
+  const std::string cmd = "python3 " MICROSR_SOURCE_DIR "/tools/check_saved_pth.py --safetensors " + path + " " +
+                          fixture("tiny_basicsr.safetensors");
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
   std::remove(path.c_str());
 }
@@ -120,21 +116,31 @@ std::string write_raw(const std::string& name, const std::string& header, std::s
 TEST(SafetensorsMalformed, HeaderProblems) {
   const std::string ok = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
   EXPECT_EQ(load_safetensors(write_raw("ok.st", ok, 8)).at("a").shape(), Shape{2});
-  expect_error([] { write_bytes(temp_path("tiny.st"), {1, 2, 3}); load_safetensors(temp_path("tiny.st")); },
-               "header length is missing");
+  expect_error(
+      [] {
+        write_bytes(temp_path("tiny.st"), {1, 2, 3});
+        load_safetensors(temp_path("tiny.st"));
+      },
+      "header length is missing");
   expect_error([&] { load_safetensors(write_raw("past_eof.st", ok, 8, 1000)); }, "runs past the end");
   expect_error([&] { load_safetensors(write_raw("huge_len.st", ok, 8, UINT64_MAX - 1)); }, "runs past the end");
   expect_error([] { load_safetensors(write_raw("garbage.st", "{\"a\": nonsense}", 0)); }, "invalid JSON");
   expect_error([] { load_safetensors(write_raw("trailing_comma.st", "{\"a\":{},}", 0)); }, "invalid JSON");
   expect_error([] { load_safetensors(write_raw("not_object.st", "[1, 2]", 0)); }, "does not start with '{'");
-  expect_error([] { load_safetensors(write_raw("deep.st", "{\"a\":" + std::string(5000, '[') , 0)); },
+  expect_error([] { load_safetensors(write_raw("deep.st", "{\"a\":" + std::string(5000, '['), 0)); },
                "nesting deeper than 64");
-  expect_error([] { load_safetensors(write_raw("dup.st", R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"a":{}})", 0)); },
-               "duplicate key");
-  expect_error([] { load_safetensors(write_raw("meta.st", R"({"__metadata__":{"k":1}})", 0)); },
-               "must be a string");
-  expect_error([] { load_safetensors(write_raw("unknown_field.st", R"({"a":{"dtype":"F32","shape":[],"data_offsets":[0,4],"x":1}})", 4)); },
-               "unknown field 'x'");
+  expect_error(
+      [] {
+        load_safetensors(write_raw("dup.st", R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"a":{}})", 0));
+      },
+      "duplicate key");
+  expect_error([] { load_safetensors(write_raw("meta.st", R"({"__metadata__":{"k":1}})", 0)); }, "must be a string");
+  expect_error(
+      [] {
+        load_safetensors(
+            write_raw("unknown_field.st", R"({"a":{"dtype":"F32","shape":[],"data_offsets":[0,4],"x":1}})", 4));
+      },
+      "unknown field 'x'");
 }
 
 TEST(SafetensorsMalformed, TensorProblems) {
@@ -147,12 +153,10 @@ TEST(SafetensorsMalformed, TensorProblems) {
                "needs 6 bytes but data_offsets span 8");
   expect_error([&] { load_safetensors(write_raw("range.st", one("F32", "[2]", "[0,8]"), 4)); },
                "the data section holds 4 bytes");
-  expect_error([&] { load_safetensors(write_raw("neg.st", one("F32", "[-1]", "[0,0]"), 0)); },
-               "non-negative integers");
+  expect_error([&] { load_safetensors(write_raw("neg.st", one("F32", "[-1]", "[0,0]"), 0)); }, "non-negative integers");
   expect_error([&] { load_safetensors(write_raw("frac.st", one("F32", "[1.5]", "[0,6]"), 6)); },
                "non-negative integers");
-  expect_error([&] { load_safetensors(write_raw("reversed.st", one("F32", "[0]", "[8,4]"), 8)); },
-               "begin <= end");
+  expect_error([&] { load_safetensors(write_raw("reversed.st", one("F32", "[0]", "[8,4]"), 8)); }, "begin <= end");
   expect_error([&] { load_safetensors(write_raw("overflow.st", one("F32", "[2305843009213693952,4]", "[0,0]"), 0)); },
                "shape too large");
   expect_error([&] { load_safetensors(write_raw("hole.st", one("F32", "[1]", "[4,8]"), 8)); },

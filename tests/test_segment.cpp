@@ -141,8 +141,8 @@ TEST(Segment, GaussianBlurMatchesOpenCV) {
     const Agreement a = agreement(gaussian_blur8(gray, k), load_plane("scene_blur_k" + std::to_string(k) + ".png"));
     EXPECT_GE(a.fraction(), 0.999) << "k=" << k << ": " << a.total - a.same << " pixels differ, max " << a.max_abs;
     EXPECT_LE(a.max_abs, 1) << "k=" << k;
-    std::printf("[ blur k=%2d ] %lld/%lld pixels identical to cv2.GaussianBlur, max |diff| %d\n", k,
-                (long long)a.same, (long long)a.total, a.max_abs);
+    std::printf("[ blur k=%2d ] %lld/%lld pixels identical to cv2.GaussianBlur, max |diff| %d\n", k, (long long)a.same,
+                (long long)a.total, a.max_abs);
   }
 }
 
@@ -164,8 +164,8 @@ TEST(Segment, AdaptiveThresholdMatchesOpenCV) {
     const Plane8 mask = adaptive_threshold_gaussian(gray, c.block, c.c, c.type);
     const Agreement a = agreement(mask, load_plane(std::string("scene_thresh_") + c.name + ".png"));
     EXPECT_GE(a.fraction(), 0.999) << c.name << ": " << a.total - a.same << " pixels differ";
-    std::printf("[ threshold %-14s ] %lld/%lld pixels identical to cv2.adaptiveThreshold\n", c.name,
-                (long long)a.same, (long long)a.total);
+    std::printf("[ threshold %-14s ] %lld/%lld pixels identical to cv2.adaptiveThreshold\n", c.name, (long long)a.same,
+                (long long)a.total);
   }
 }
 
@@ -282,8 +282,8 @@ TEST(Segment, DistanceTransformMatchesBruteForce) {
     const std::vector<int32_t> d2 = squared_distance_transform(mask);
     for (int y = 0; y < h; ++y)
       for (int x = 0; x < w; ++x) {
-        int64_t best = std::min({int64_t(x + 1) * (x + 1), int64_t(w - x) * (w - x), int64_t(y + 1) * (y + 1),
-                                 int64_t(h - y) * (h - y)});
+        int64_t best = std::min(
+            {int64_t(x + 1) * (x + 1), int64_t(w - x) * (w - x), int64_t(y + 1) * (y + 1), int64_t(h - y) * (h - y)});
         for (int v = 0; v < h; ++v)
           for (int u = 0; u < w; ++u)
             if (mask.at(u, v) == 0) best = std::min<int64_t>(best, int64_t(u - x) * (u - x) + int64_t(v - y) * (v - y));

@@ -54,7 +54,7 @@ TEST(Tensor, DtypeIsChecked) {
 TEST(Half, KnownValues) {
   EXPECT_EQ(half_to_float(0x3c00), 1.0f);
   EXPECT_EQ(half_to_float(0xc000), -2.0f);
-  EXPECT_EQ(half_to_float(0x7bff), 65504.0f);           // largest finite
+  EXPECT_EQ(half_to_float(0x7bff), 65504.0f);               // largest finite
   EXPECT_EQ(half_to_float(0x0001), std::ldexp(1.0f, -24));  // smallest subnormal
   EXPECT_EQ(half_to_float(0x0400), std::ldexp(1.0f, -14));  // smallest normal
   EXPECT_EQ(half_to_float(0x3555), 0.333251953125f);

@@ -78,8 +78,10 @@ TEST_P(TilerReference, MatchesPyTorchTileLoop) {
   StateDict weights;
   std::vector<std::pair<std::string, const Tensor*>> outputs;
   for (const auto& [name, t] : fixture.entries) {
-    if (name.rfind("realesrgan.", 0) == 0 || name.rfind("blend.", 0) == 0) outputs.emplace_back(name, &t);
-    else if (name != "input") weights.add(name, t);
+    if (name.rfind("realesrgan.", 0) == 0 || name.rfind("blend.", 0) == 0)
+      outputs.emplace_back(name, &t);
+    else if (name != "input")
+      weights.add(name, t);
   }
   ASSERT_GE(outputs.size(), 2u);
   auto backend = make_cpu_backend();
@@ -255,7 +257,8 @@ TEST(TilerOutOfMemory, RetriesWithHalvedTiles) {
     std::vector<int> retries;
     opt.on_retry = [&](int tile) { retries.push_back(tile); };
     const Tensor y = upscale_tiled(net, limited, x, opt);
-    EXPECT_EQ(retries, (std::vector<int>{32, 16})) << (failure == Failure::host_bad_alloc ? "bad_alloc" : "OutOfMemory");
+    EXPECT_EQ(retries, (std::vector<int>{32, 16}))
+        << (failure == Failure::host_bad_alloc ? "bad_alloc" : "OutOfMemory");
     EXPECT_EQ(limited.failures, 2);
     // Same as asking for 16 in the first place.
     TileOptions direct = opt;

@@ -108,8 +108,7 @@ TEST_P(TrainGolden, TenOptimizerStepsMatchPyTorch) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, TrainGolden,
-                         ::testing::Values("x4_f8_b2_g4_adam", "x2_f6_b1_g3_adamw_clip"));
+INSTANTIATE_TEST_SUITE_P(Fixtures, TrainGolden, ::testing::Values("x4_f8_b2_g4_adam", "x2_f6_b1_g3_adamw_clip"));
 
 // Resuming from the optimizer state gives the same iterations as never stopping.
 TEST(Trainer, ResumedRunMatchesUninterruptedRun) {

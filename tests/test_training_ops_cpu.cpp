@@ -49,8 +49,7 @@ const TorchAdamCase kTorchAdam[] = {
      {0.0236000009f, 0.0197999999f, 0.00329999952f, -0.0499100015f},
      {5.24775132e-05f, 0.000199760048f, 0.000189810118f, 0.000250001001f}},
 };
-const float kAdamGrads[3][4] = {
-    {0.1f, -0.2f, 0.3f, 0.0f}, {-0.05f, 0.4f, 0.1f, 1e-3f}, {0.2f, 0.0f, -0.3f, -0.5f}};
+const float kAdamGrads[3][4] = {{0.1f, -0.2f, 0.3f, 0.0f}, {-0.05f, 0.4f, 0.1f, 1e-3f}, {0.2f, 0.0f, -0.3f, -0.5f}};
 
 TEST(Optimizer, AdamMatchesTorch) {
   for (const TorchAdamCase& c : kTorchAdam) {
@@ -62,8 +61,7 @@ TEST(Optimizer, AdamMatchesTorch) {
       adam_step_ref(p, m, v, kAdamGrads[t - 1], 4, step);
     }
     for (int i = 0; i < 4; ++i) {
-      EXPECT_NEAR(p[i], c.param[i], 2e-7)
-          << "wd " << c.weight_decay << " decoupled " << c.decoupled << " #" << i;
+      EXPECT_NEAR(p[i], c.param[i], 2e-7) << "wd " << c.weight_decay << " decoupled " << c.decoupled << " #" << i;
       EXPECT_NEAR(m[i], c.m[i], 1e-8) << "#" << i;
       EXPECT_NEAR(v[i], c.v[i], 1e-10) << "#" << i;
     }
@@ -101,8 +99,7 @@ TEST(Optimizer, AdamMatchesClosedFormThroughBackend) {
   auto backend = make_cpu_backend();
   const int64_t n = 100003;
   for (bool decoupled : {false, true}) {
-    Tensor param = Tensor::empty({n}), m = Tensor::zeros({n}), v = Tensor::zeros({n}),
-           grad = Tensor::empty({n});
+    Tensor param = Tensor::empty({n}), m = Tensor::zeros({n}), v = Tensor::zeros({n}), grad = Tensor::empty({n});
     const auto p0 = random_values(n, 41);
     std::copy(p0.begin(), p0.end(), param.f32());
     std::vector<double> p(p0.begin(), p0.end()), md(n, 0.0), vd(n, 0.0);
@@ -172,8 +169,7 @@ TEST(BackendTraining, L1LossOnSlicesMatchesReference) {
   Tensor grad = Tensor::empty(pred.shape());
   double expected = 0;
   for (int64_t i = 0; i < 3; ++i)
-    for (int64_t j = 0; j < 3 * 2000; ++j)
-      expected += std::fabs(double(pred.image(i)[j] - target.image(i)[j]));
+    for (int64_t j = 0; j < 3 * 2000; ++j) expected += std::fabs(double(pred.image(i)[j] - target.image(i)[j]));
   expected /= pred.numel();
   EXPECT_NEAR(backend->l1_loss(&grad, pred, target), expected, 1e-12);
   EXPECT_NEAR(backend->l1_loss(nullptr, pred, target), expected, 1e-12);
@@ -183,8 +179,7 @@ TEST(BackendTraining, L1LossOnSlicesMatchesReference) {
       const float diff = pred.image(i)[j] - target.image(i)[j];
       ASSERT_EQ(grad.image(i)[j], diff > 0 ? step : -step);
     }
-  microsr::testing::expect_error([&] { backend->l1_loss(nullptr, pred_parent, target); },
-                                 "shapes differ");
+  microsr::testing::expect_error([&] { backend->l1_loss(nullptr, pred_parent, target); }, "shapes differ");
 }
 
 TEST(BackendTraining, ElementwiseGradientsOnSlices) {
@@ -206,8 +201,7 @@ TEST(BackendTraining, ElementwiseGradientsOnSlices) {
     std::vector<float> expected(size_t(c) * h * w), expected_dz(size_t(c) * 4 * h * w);
     upsample_nearest2x_backward_ref(expected.data(), dy.image(i), c, h, w);
     for (size_t j = 0; j < expected.size(); ++j) ASSERT_EQ(dx.image(i)[j], expected[j]);
-    leaky_relu_backward_ref(expected_dz.data(), dy.image(i), y_act.image(i), 0.2f,
-                            expected_dz.size());
+    leaky_relu_backward_ref(expected_dz.data(), dy.image(i), y_act.image(i), 0.2f, expected_dz.size());
     for (size_t j = 0; j < expected_dz.size(); ++j) ASSERT_EQ(dz.image(i)[j], expected_dz[j]);
   }
   // pixel_shuffle from a slice of channels, then back with pixel_unshuffle.
@@ -223,8 +217,7 @@ TEST(BackendTraining, ElementwiseGradientsOnSlices) {
         backend->pixel_shuffle(shuffled, Tensor::empty({n, 3, h, w}), 2);
       },
       "divisible");
-  microsr::testing::expect_error([&] { backend->upsample_nearest2x_backward(dx, parent); },
-                                 "twice");
+  microsr::testing::expect_error([&] { backend->upsample_nearest2x_backward(dx, parent); }, "twice");
 }
 
 // Convolution gradients through the backend: dx accumulates into a channel slice of a wider
@@ -234,11 +227,9 @@ TEST(BackendTraining, ConvGradientsOnChannelSlices) {
   // Two shapes: the backend runs the direct weight gradient for few channels, Winograd for many.
   for (auto [cin, cout] : {std::pair{6, 5}, std::pair{12, 17}}) {
     const int n = 2, h = 9, w = 10, k = 3;
-    Tensor concat = Tensor::empty({n, cin + 3, h, w}),
-           grad_concat = Tensor::empty({n, cin + 3, h, w});
+    Tensor concat = Tensor::empty({n, cin + 3, h, w}), grad_concat = Tensor::empty({n, cin + 3, h, w});
     Tensor dy = Tensor::empty({n, cout, h, w}), weight = Tensor::empty({cout, cin, k, k});
-    for (auto [t, seed] :
-         {std::pair{&concat, 81u}, {&grad_concat, 82u}, {&dy, 83u}, {&weight, 84u}}) {
+    for (auto [t, seed] : {std::pair{&concat, 81u}, {&grad_concat, 82u}, {&dy, 83u}, {&weight, 84u}}) {
       const auto v = random_values(t->numel(), seed);
       std::copy(v.begin(), v.end(), t->f32());
     }
@@ -250,32 +241,25 @@ TEST(BackendTraining, ConvGradientsOnChannelSlices) {
     std::vector<float> expected_dw(dw.numel(), 0.0f), expected_db(cout, 0.0f);
     for (int i = 0; i < n; ++i) {
       std::vector<float> expected(dx_before.image(i), dx_before.image(i) + cin * h * w);
-      conv2d_backward_data_ref(expected.data(), dy.image(i), weight.f32(), cin, cout, h, w, k,
-                               true);
+      conv2d_backward_data_ref(expected.data(), dy.image(i), weight.f32(), cin, cout, h, w, k, true);
       // Winograd's error: ~1e-6 of the sum of |terms| (here up to ~60).
-      for (size_t j = 0; j < expected.size(); ++j)
-        ASSERT_NEAR(dx.image(i)[j], expected[j], 2e-4) << j;
-      conv2d_backward_weight_ref(expected_dw.data(), expected_db.data(), x.image(i), dy.image(i),
-                                 cin, cout, h, w, k);
+      for (size_t j = 0; j < expected.size(); ++j) ASSERT_NEAR(dx.image(i)[j], expected[j], 2e-4) << j;
+      conv2d_backward_weight_ref(expected_dw.data(), expected_db.data(), x.image(i), dy.image(i), cin, cout, h, w, k);
     }
-    for (size_t j = 0; j < expected_dw.size(); ++j)
-      ASSERT_NEAR(dw.f32()[j], expected_dw[j], 2e-4) << j;
+    for (size_t j = 0; j < expected_dw.size(); ++j) ASSERT_NEAR(dw.f32()[j], expected_dw[j], 2e-4) << j;
     for (int j = 0; j < cout; ++j) ASSERT_NEAR(db.f32()[j], expected_db[j], 1e-4) << j;
 
     Tensor no_bias;
-    microsr::testing::expect_error([&] { backend->conv2d_backward_weight(dw, no_bias, dy, dy); },
-                                   "dw");
-    microsr::testing::expect_error([&] { backend->conv2d_backward_data(dy, dy, weight, false); },
-                                   "dx is");
+    microsr::testing::expect_error([&] { backend->conv2d_backward_weight(dw, no_bias, dy, dy); }, "dw");
+    microsr::testing::expect_error([&] { backend->conv2d_backward_data(dy, dy, weight, false); }, "dx is");
     // dx and dy may be different channels of one buffer (the dense block's gradient), not the same.
     Tensor both = Tensor::empty({n, cin + cout, h, w});
     Tensor dx_part = both.channel_slice(0, cin), dy_part = both.channel_slice(cin, cout);
     std::fill_n(both.f32(), both.numel(), 0.0f);
     backend->conv2d_backward_data(dx_part, dy_part, weight, false);
     Tensor dy_overlapping = both.channel_slice(cin - 1, cout);
-    microsr::testing::expect_error(
-        [&] { backend->conv2d_backward_data(dx_part, dy_overlapping, weight, false); },
-        "share memory");
+    microsr::testing::expect_error([&] { backend->conv2d_backward_data(dx_part, dy_overlapping, weight, false); },
+                                   "share memory");
   }
 }
 

@@ -110,7 +110,8 @@ TEST(UpscaleCli, UnwritableOutputFailsClearly) {
 // be reported for its own input, and the images after it must still be written.
 TEST(UpscaleCli, AFailedWriteBesideTheNextImageIsReportedForItsOwnInput) {
   Workspace ws;
-  for (const char* name : {"a.png", "b.png", "c.png"}) write_image(ws.at(std::string("in/") + name), Workspace::image(3, 8));
+  for (const char* name : {"a.png", "b.png", "c.png"})
+    write_image(ws.at(std::string("in/") + name), Workspace::image(3, 8));
   fs::create_directories(ws.at("out/b.png"));  // a non-empty folder where b's output goes: the rename fails
   std::ofstream(ws.at("out/b.png/keep")) << "x";
   ::testing::internal::CaptureStderr();
@@ -161,7 +162,7 @@ TEST(UpscaleCli, HiddenFilesAreNotInputs) {
 TEST(UpscaleCli, UsageErrors) {
   Workspace ws;
   write_image(ws.at("in/a.png"), Workspace::image(3, 8));
-  EXPECT_EQ(ws.upscale({ws.at("in/a.png")}), 2);                                   // no -o
+  EXPECT_EQ(ws.upscale({ws.at("in/a.png")}), 2);  // no -o
   EXPECT_THROW(ws.upscale({ws.at("in/a.png"), "-o", ws.at("o.png"), "--bogus"}), Error);
   EXPECT_THROW(ws.upscale({ws.at("in/a.png"), "-o", ws.at("o.png"), "--precision", "fp16"}), Error);
   EXPECT_THROW(ws.upscale({ws.at("in/a.png"), "-o", ws.at("o.png"), "--outscale", "x"}), Error);
@@ -204,8 +205,11 @@ TEST(UpscaleCli, AnUnusableOutputIsAUsageErrorBeforeAnyWork) {
   EXPECT_THROW(upscale({ws.at("in/a.png"), "-o", ws.at("out.jpg")}), UsageError);
   EXPECT_THROW(upscale({ws.at("in/a.png"), "-o", ws.at("out.JPEG")}), UsageError);
   microsr::testing::expect_error([&] { upscale({ws.at("in/a.png"), "-o", ws.at("out.bmp")}); }, "PNG (.png) or TIFF");
-  microsr::testing::expect_error([&] { upscale({ws.at("in/a.png"), ws.at("in/b.png"), "-o", ws.at("two.png")}); },
-                                 "2 inputs are given");
+  microsr::testing::expect_error(
+      [&] {
+        upscale({ws.at("in/a.png"), ws.at("in/b.png"), "-o", ws.at("two.png")});
+      },
+      "2 inputs are given");
   microsr::testing::expect_error([&] { upscale({ws.at("in"), "-o", ws.at("folder.tif")}); }, "the input is a folder");
   EXPECT_THROW(upscale({ws.at("in/a.png"), ws.at("in/b.png"), "-o", ws.at("two.png")}), UsageError);
   for (const char* made : {"out.jpg", "out.JPEG", "out.bmp", "two.png", "folder.tif"})
@@ -223,12 +227,26 @@ TEST(UpscaleCli, BadValuesAreUsageErrors) {
   microsr::testing::expect_error([&] { ws.upscale({in, "-o", out, "--threads", "-3"}); }, "--threads must be ≥ 0");
   microsr::testing::expect_error([&] { ws.upscale({in, "-o", out, "--tile-pad", "-1"}); }, "--tile-pad must be ≥ 0");
   microsr::testing::expect_error([&] { ws.upscale({in, "-o", out, "--batch", "0"}); }, "--batch must be ≥ 1");
-  microsr::testing::expect_error([&] { ws.upscale({in, "-o", out, "--alpha", "magic"}); },
-                                 "--alpha must be network or bicubic, got 'magic'");
-  microsr::testing::expect_error([&] { ws.upscale({in, "-o", out, "--format", "jpg"}); },
-                                 "--format must be png, tif, tiff or same");
-  microsr::testing::expect_error([&] { ws.upscale({in, "-o", out, "--bit-depth", "12"}); }, "--bit-depth must be 8 or 16");
-  microsr::testing::expect_error([&] { ws.upscale({in, "-o", out, "--outscale", "17"}); }, "--outscale must be in [0, 16]");
+  microsr::testing::expect_error(
+      [&] {
+        ws.upscale({in, "-o", out, "--alpha", "magic"});
+      },
+      "--alpha must be network or bicubic, got 'magic'");
+  microsr::testing::expect_error(
+      [&] {
+        ws.upscale({in, "-o", out, "--format", "jpg"});
+      },
+      "--format must be png, tif, tiff or same");
+  microsr::testing::expect_error(
+      [&] {
+        ws.upscale({in, "-o", out, "--bit-depth", "12"});
+      },
+      "--bit-depth must be 8 or 16");
+  microsr::testing::expect_error(
+      [&] {
+        ws.upscale({in, "-o", out, "--outscale", "17"});
+      },
+      "--outscale must be in [0, 16]");
   EXPECT_THROW(ws.upscale({in, "-o", ws.at("o.tif"), "--format", "png", "--bit-depth", "16"}), UsageError);
   EXPECT_FALSE(fs::exists(out));
 }

@@ -41,9 +41,9 @@ TEST(UpscalePlan, FolderIsSearchedRecursivelyAndMirrored) {
   const auto plan = plan_upscale({t.at("in")}, t.at("out"), opt);
   ASSERT_EQ(plan.jobs.size(), 3u);
   EXPECT_EQ(plan.jobs[0].output, t.at("out/a_x4.png"));
-  EXPECT_EQ(plan.jobs[1].output, t.at("out/b_x4.TIF"));     // TIFF stays TIFF
+  EXPECT_EQ(plan.jobs[1].output, t.at("out/b_x4.TIF"));      // TIFF stays TIFF
   EXPECT_EQ(plan.jobs[2].output, t.at("out/sub/c_x4.png"));  // JPEG becomes PNG, subfolder kept
-  EXPECT_TRUE(plan.problems.empty());  // notes.txt is not an image and is simply not listed
+  EXPECT_TRUE(plan.problems.empty());                        // notes.txt is not an image and is simply not listed
 }
 
 TEST(UpscalePlan, FormatOptionAndCollisions) {
@@ -61,8 +61,8 @@ TEST(UpscalePlan, FormatOptionAndCollisions) {
 
 TEST(UpscalePlan, ProblemsAreReportedOnePerInput) {
   Tree t;
-  const auto plan = plan_upscale({t.at("missing.png"), t.at("in/notes.txt"), t.at("in/empty"), t.at("in/a.png")},
-                                 t.at("out"), {});
+  const auto plan =
+      plan_upscale({t.at("missing.png"), t.at("in/notes.txt"), t.at("in/empty"), t.at("in/a.png")}, t.at("out"), {});
   EXPECT_EQ(plan.jobs.size(), 1u);
   ASSERT_EQ(plan.problems.size(), 3u);
   EXPECT_NE(plan.problems[0].find("no such file"), std::string::npos);

@@ -13,7 +13,6 @@ namespace {
 
 using namespace microsr::testing;
 
-
 // A state dict with these names; tensor i holds the single value i, so renames can be followed.
 StateDict named(const std::vector<std::string>& names) {
   StateDict sd;
@@ -66,8 +65,7 @@ TEST(WeightNames, RealEsrganLayoutUnderEveryNaming) {
   EXPECT_EQ(names_of(to_basicsr_names(named(n.esrgan2019))), n.basicsr);
   EXPECT_EQ(names_of(to_basicsr_names(named(n.sequential))), n.basicsr);
   // Spot checks of the tables themselves, written out literally.
-  const StateDict seq = to_basicsr_names(named({"model.1.sub.0.RDB1.conv1.0.weight",
-                                                "model.1.sub.22.RDB3.conv5.0.bias",
+  const StateDict seq = to_basicsr_names(named({"model.1.sub.0.RDB1.conv1.0.weight", "model.1.sub.22.RDB3.conv5.0.bias",
                                                 "model.1.sub.23.weight", "model.10.bias"}));
   EXPECT_EQ(names_of(seq), (std::vector<std::string>{"body.0.rdb1.conv1.weight", "body.22.rdb3.conv5.bias",
                                                      "conv_body.weight", "conv_last.bias"}));
@@ -82,8 +80,9 @@ TEST(WeightNames, TensorsFollowTheirNames) {
 }
 
 TEST(WeightNames, StripsModulePrefixes) {
-  EXPECT_EQ(names_of(to_basicsr_names(named({"module.conv_first.weight", "module.module.RRDB_trunk.0.RDB1.conv1.bias"}))),
-            (std::vector<std::string>{"conv_first.weight", "body.0.rdb1.conv1.bias"}));
+  EXPECT_EQ(
+      names_of(to_basicsr_names(named({"module.conv_first.weight", "module.module.RRDB_trunk.0.RDB1.conv1.bias"}))),
+      (std::vector<std::string>{"conv_first.weight", "body.0.rdb1.conv1.bias"}));
 }
 
 TEST(WeightNames, UnknownKeysAreListed) {
@@ -116,8 +115,8 @@ TEST(WeightNames, TwoKeysOntoOneNameIsAnError) {
 
 TEST(WeightNames, AllTorchSavedNamingsGiveTheSameModel) {
   const StateDict reference = load_pth(fixture("tiny_basicsr_params_ema.pth"));
-  for (const char* file : {"tiny_esrgan2019.pth", "tiny_sequential.pth", "tiny_module_state_dict.pth",
-                           "tiny_fp16.pth"}) {
+  for (const char* file :
+       {"tiny_esrgan2019.pth", "tiny_sequential.pth", "tiny_module_state_dict.pth", "tiny_fp16.pth"}) {
     const StateDict sd = to_basicsr_names(load_pth(fixture(file)));
     ASSERT_EQ(names_of(sd), names_of(reference)) << file;
     for (std::size_t i = 0; i < sd.size(); ++i) {

@@ -62,8 +62,7 @@ class Backend {
   virtual std::unique_ptr<PreparedConv> prepare_conv(const Tensor& w, const Tensor& b) = 0;
   // y[N][Cout][H][W] = conv_same(x[N][Cin][H][W], w[Cout][Cin][k][k], b[Cout]) with the options.
   // With opt.prepared set, w and b still give the shapes, the prepared form gives the values.
-  virtual void conv2d(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
-                      const ConvOptions& opt) = 0;
+  virtual void conv2d(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const ConvOptions& opt) = 0;
   // y = a * s + b (same shapes; y may alias a or b).
   virtual void scaled_add(Tensor& y, const Tensor& a, float s, const Tensor& b) = 0;
   // y[N][C][2H][2W] = nearest ×2 of x[N][C][H][W].

@@ -32,13 +32,13 @@ namespace microsr {
 // The defaults suit `microsr synth` frames at both 10X (disk radius ≈ 32–56 px) and 4X (≈ 13–22 px):
 // the threshold's block is wider than a 10X disk, so that disks come out whole rather than as rims.
 struct DetectParams {
-  int blur = 5;                  // Gaussian blur kernel size, odd (1: no blur)
-  int block_size = 151;          // adaptive threshold neighbourhood, odd, ≥ 3
-  double c = -2;                 // foreground: pixel > local mean − c (bright disks: c ≤ 0)
-  bool invert = false;           // dark disks: foreground where pixel ≤ local mean − c
-  int open = 5;                  // elliptical opening kernel, odd (1: none) — removes specks
-  int close = 5;                 // elliptical closing kernel, odd (1: none) — fills gaps
-  double min_area = 300;         // contour area range, pixels²
+  int blur = 5;           // Gaussian blur kernel size, odd (1: no blur)
+  int block_size = 151;   // adaptive threshold neighbourhood, odd, ≥ 3
+  double c = -2;          // foreground: pixel > local mean − c (bright disks: c ≤ 0)
+  bool invert = false;    // dark disks: foreground where pixel ≤ local mean − c
+  int open = 5;           // elliptical opening kernel, odd (1: none) — removes specks
+  int close = 5;          // elliptical closing kernel, odd (1: none) — fills gaps
+  double min_area = 300;  // contour area range, pixels²
   double max_area = 200000;
   double min_circularity = 0.6;  // accepted when strictly greater
   int margin = 10;               // pixels added around the box on every side before cropping
@@ -73,10 +73,10 @@ struct Detection {
   // equivalent radius √(area/π) (see detect.cpp), as stage 1 measures them.
   double cx = 0, cy = 0;
   double radius = 0;
-  double area = 0, perimeter = 0;    // of the outline through the border pixels' centres
-  double circularity = 0;            // 4π·area/perimeter²
-  Box box;                           // bounding box of the outline (refined, if a refiner ran)
-  Box crop;                          // what gets cut out (accepted detections only)
+  double area = 0, perimeter = 0;  // of the outline through the border pixels' centres
+  double circularity = 0;          // 4π·area/perimeter²
+  Box box;                         // bounding box of the outline (refined, if a refiner ran)
+  Box crop;                        // what gets cut out (accepted detections only)
   bool accepted = false;
   Rejection reason = Rejection::none;
 };

@@ -29,7 +29,7 @@ inline constexpr float kRRDBResidualScale = 0.2f;
 struct RRDBNetConfig {
   int num_in_ch = 3;
   int num_out_ch = 3;
-  int scale = 4;       // 4, 2 or 1 (2 and 1 pixel_unshuffle the input by 2 and 4)
+  int scale = 4;  // 4, 2 or 1 (2 and 1 pixel_unshuffle the input by 2 and 4)
   int num_feat = 64;
   int num_block = 23;
   int num_grow_ch = 32;
@@ -124,11 +124,11 @@ class RRDBNet {
 
   RRDBNetConfig config_;
   Backend& backend_;
-  Tensor arena_;  // every parameter, one buffer, in parameter_table() order
+  Tensor arena_;                                        // every parameter, one buffer, in parameter_table() order
   std::vector<std::pair<std::string, Tensor>> params_;  // views into arena_
   std::map<std::string, std::unique_ptr<PreparedConv>> prepared_;  // by layer name ("conv_first")
   StateDict* recorder_ = nullptr;
-  RRDBNetTape* tape_ = nullptr;  // set during a training forward
+  RRDBNetTape* tape_ = nullptr;   // set during a training forward
   std::vector<int64_t> offsets_;  // element offset of each params_ entry in the arena
 };
 

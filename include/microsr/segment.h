@@ -55,9 +55,10 @@ enum class Border {
 // sigma of cv2.getGaussianKernel(ksize, sigma ≤ 0): 0.3·((ksize − 1)/2 − 1) + 0.8.
 double gaussian_sigma_for_size(int ksize);
 // The taps cv2.GaussianBlur uses on uint8 images for a ksize×ksize kernel with sigma 0, in units of
-// 1/256 (8 fractional bits), summing to exactly 256. Sizes 1 to 9 use OpenCV's fixed tables; larger sizes sample exp(−x²/2σ²), normalise, and quantise from the outer taps inwards
-// with error diffusion (each tap rounds value·256 + the rounding error carried from the previous
-// one), the centre tap taking whatever keeps the sum at 256. ksize odd, ≥ 1.
+// 1/256 (8 fractional bits), summing to exactly 256. Sizes 1 to 9 use OpenCV's fixed tables; larger sizes sample
+// exp(−x²/2σ²), normalise, and quantise from the outer taps inwards with error diffusion (each tap rounds value·256 +
+// the rounding error carried from the previous one), the centre tap taking whatever keeps the sum at 256. ksize odd,
+// ≥ 1.
 std::vector<uint16_t> gaussian_kernel_q8(int ksize);
 // cv2.GaussianBlur(src, (ksize, ksize), 0, borderType=border) on uint8, bit-exact: the horizontal
 // pass keeps Σ tap·pixel exactly (1/256 units), the vertical pass sums those times the taps

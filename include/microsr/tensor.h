@@ -64,8 +64,7 @@ class Tensor {
   // Owned, uninitialised.
   static Tensor empty(const Shape& shape, DType dtype = DType::f32);
   // A view of memory that belongs to someone else (an arena, a file mapping, a caller).
-  static Tensor borrow(void* data, const Shape& shape, DType dtype = DType::f32,
-                       Device device = Device::cpu());
+  static Tensor borrow(void* data, const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());
   // A tensor over storage made elsewhere (a device allocator), in the given layout.
   static Tensor from_storage(std::shared_ptr<Storage> storage, const Shape& shape, DType dtype,
                              Layout layout = Layout::nchw);
@@ -81,7 +80,10 @@ class Tensor {
   Layout layout() const { return layout_; }
 
   void* raw() const { return static_cast<char*>(storage_->data) + offset_bytes_; }
-  template <class T> T* data() const { return static_cast<T*>(raw()); }
+  template <class T>
+  T* data() const {
+    return static_cast<T*>(raw());
+  }
   float* f32() const;  // checks dtype == f32 (a device pointer for device tensors: never dereference it here)
 
   // Same storage, new shape with the same element count.

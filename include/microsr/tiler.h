@@ -47,8 +47,8 @@ struct TileOptions {
   // Blend mode: cross-fade half-width in input pixels (at most tile_pad); < 0: tile_pad / 2, which
   // keeps the tile_pad / 2 pixels nearest a piece's edge, its least accurate, out of the output.
   int blend_width = -1;
-  int batch = 1;         // tiles of equal size per forward call (helps on GPUs; nothing on the CPU)
-  int min_tile = 32;     // out-of-memory retries stop below this tile size
+  int batch = 1;      // tiles of equal size per forward call (helps on GPUs; nothing on the CPU)
+  int min_tile = 32;  // out-of-memory retries stop below this tile size
   // Called after each tile with (tiles done, tiles total); a retry starts the count again.
   std::function<void(int, int)> on_tile;
   // Called when a forward pass ran out of memory, with the tile size that will be tried next.
@@ -66,8 +66,8 @@ int64_t estimate_forward_bytes(const RRDBNetConfig& config, int64_t h, int64_t w
 // The largest tile (a multiple of 8, at least 16) whose padded piece fits `available_bytes`;
 // 0 when the whole image (height × width) fits in one pass. For a backend, pass its
 // memory_for_tiles() and bytes_per_activation() (microsr/backend.h): no device-specific branch.
-int auto_tile_size(const RRDBNetConfig& config, int64_t available_bytes, int tile_pad = 10,
-                   int64_t height = 0, int64_t width = 0, int bytes_per_value = 4);
+int auto_tile_size(const RRDBNetConfig& config, int64_t available_bytes, int tile_pad = 10, int64_t height = 0,
+                   int64_t width = 0, int bytes_per_value = 4);
 // The host memory a new allocation can use now (MemAvailable of /proc/meminfo), or 0 if unknown.
 int64_t available_host_memory();
 

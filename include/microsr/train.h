@@ -34,8 +34,8 @@ struct LrSchedule {
 
 struct TrainerOptions {
   AdamStep adam;              // beta1, beta2, eps, weight_decay, decoupled (lr and t are set per step)
-  double ema_decay = 0.999;  // 0: no EMA
-  double clip_grad_norm = 0;   // > 0: scale the gradients down to this global L2 norm when above
+  double ema_decay = 0.999;   // 0: no EMA
+  double clip_grad_norm = 0;  // > 0: scale the gradients down to this global L2 norm when above
   // Benchmarks only: wait for the device after each phase of a step and keep the wall-clock time
   // of each (Trainer::last_phases). Costs a few synchronisations per step.
   bool time_phases = false;

@@ -32,8 +32,8 @@ struct ConvEpilogue {
 //   x        [cin][h][w]
 //   weight   [cout][cin][k][k]      (PyTorch layout)
 //   bias     [cout] or null
-void conv2d_same_ref(float* y, const float* x, const float* weight, const float* bias,
-                     int cin, int cout, int h, int w, int k, const ConvEpilogue& epi);
+void conv2d_same_ref(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h, int w,
+                     int k, const ConvEpilogue& epi);
 
 // y = a * s + b, elementwise over n floats (y may alias a or b).
 void scaled_add_ref(float* y, const float* a, float s, const float* b, int64_t n);
@@ -54,15 +54,15 @@ void leaky_relu_ref(float* y, const float* x, float slope, int64_t n);
 //   dx [cin][h][w] (+)= Σ_co,ky,kx weight[co][ci][ky][kx] · dy[co][iy − ky + k/2][ix − kx + k/2]
 //   dy [cout][h][w], weight [cout][cin][k][k]; dy outside the image counts as 0.
 // accumulate: add into dx; otherwise overwrite it.
-void conv2d_backward_data_ref(float* dx, const float* dy, const float* weight, int cin, int cout,
-                              int h, int w, int k, bool accumulate);
+void conv2d_backward_data_ref(float* dx, const float* dy, const float* weight, int cin, int cout, int h, int w, int k,
+                              bool accumulate);
 
 // Gradients of y = conv_same(x, weight) + bias w.r.t. weight and bias, for one image, ADDED:
 //   dw [cout][cin][k][k] += Σ_oy,ox dy[co][oy][ox] · x[ci][oy + ky − k/2][ox + kx − k/2]
 //   db [cout]            += Σ_oy,ox dy[co][oy][ox]      (db may be null)
 //   x [cin][h][w], dy [cout][h][w]; x outside the image counts as 0.
-void conv2d_backward_weight_ref(float* dw, float* db, const float* x, const float* dy, int cin,
-                                int cout, int h, int w, int k);
+void conv2d_backward_weight_ref(float* dw, float* db, const float* x, const float* dy, int cin, int cout, int h, int w,
+                                int k);
 
 // dz = dy · (y > 0 ? 1 : slope), n floats, y the LeakyReLU's OUTPUT (dz may alias dy).
 void leaky_relu_backward_ref(float* dz, const float* dy, const float* y, float slope, int64_t n);
@@ -76,8 +76,7 @@ void pixel_shuffle_ref(float* y, const float* x, int c, int h, int w, int r);
 
 // Returns Σ |pred − target| over n floats (in double). When dpred is not null, also
 //   dpred[i] = grad_scale · sign(pred[i] − target[i])   (0 where they are equal).
-double l1_loss_ref(float* dpred, const float* pred, const float* target, int64_t n,
-                   float grad_scale);
+double l1_loss_ref(float* dpred, const float* pred, const float* target, int64_t n, float grad_scale);
 
 // Σ x², n floats, accumulated in double.
 double sum_squares_ref(const float* x, int64_t n);
@@ -90,13 +89,12 @@ double sum_squares_ref(const float* x, int64_t n);
 //   param −= (lr / (1 − β1^t)) · m / (sqrt(v) / sqrt(1 − β2^t) + eps)
 // The scalars (1 − β, the corrections, lr·wd) are formed in double from the double
 // hyperparameters, as torch does with Python floats, then rounded to float.
-void adam_step_ref(float* param, float* m, float* v, const float* grad, int64_t n,
-                   const AdamStep& step);
+void adam_step_ref(float* param, float* m, float* v, const float* grad, int64_t n, const AdamStep& step);
 // The per-step scalars of that formula (shared with the optimized loop, kernels/cpu/optim/optimizer.cpp).
 struct AdamScalars {
-  float step_size, correction2_sqrt;        // lr / (1 − β1^t), sqrt(1 − β2^t)
+  float step_size, correction2_sqrt;  // lr / (1 − β1^t), sqrt(1 − β2^t)
   float beta1, beta2, one_minus_beta1, one_minus_beta2, eps;
-  float decay, coupled_wd;                  // 1 − lr·wd (AdamW) or 1; wd (Adam) or 0
+  float decay, coupled_wd;  // 1 − lr·wd (AdamW) or 1; wd (Adam) or 0
 };
 AdamScalars adam_scalars(const AdamStep& step);
 

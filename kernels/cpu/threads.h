@@ -17,9 +17,7 @@ inline thread_local int scoped_threads = 0;  // 0: no scope open on this thread
 
 // The team size for a parallel region started now on this thread: the innermost ThreadCount's
 // count, or OpenMP's default (omp_get_max_threads(): every core unless OMP_NUM_THREADS says less).
-inline int team_size() {
-  return detail::scoped_threads > 0 ? detail::scoped_threads : omp_get_max_threads();
-}
+inline int team_size() { return detail::scoped_threads > 0 ? detail::scoped_threads : omp_get_max_threads(); }
 
 // Sets the kernels' thread count on this thread for the scope's lifetime (threads <= 0: OpenMP's
 // default), restoring the previous one at its end.

@@ -28,8 +28,8 @@ __device__ __forceinline__ void store(const View& v, int64_t offset, float x) {
 // Calls op(n, c, h, w) once for every element of the walk's destination (indexing.h).
 template <class Op>
 __global__ void walk_kernel(Walk k, Op op) {
-  walk_thread(k, blockIdx.y, gridDim.y, int64_t(blockIdx.x) * blockDim.x + threadIdx.x,
-              int64_t(gridDim.x) * blockDim.x, op);
+  walk_thread(k, blockIdx.y, gridDim.y, int64_t(blockIdx.x) * blockDim.x + threadIdx.x, int64_t(gridDim.x) * blockDim.x,
+              op);
 }
 
 // Launches op over every element of `dst` (nothing for an empty view); returns the launch status

@@ -58,8 +58,7 @@ cudaError_t scale_view(const View& dst, float s, cudaStream_t stream) {
   return launch_walk(dst, Scale{dst, s}, stream);
 }
 
-cudaError_t leaky_relu_backward_view(const View& dz, const View& dy, const View& y, float slope,
-                                     cudaStream_t stream) {
+cudaError_t leaky_relu_backward_view(const View& dz, const View& dy, const View& y, float slope, cudaStream_t stream) {
   return launch_walk(dz, LeakyReluBackward{dz, dy, y, slope}, stream);
 }
 

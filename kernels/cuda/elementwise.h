@@ -26,7 +26,6 @@ cudaError_t fill_view(const View& dst, float value, cudaStream_t stream);
 cudaError_t scale_view(const View& dst, float s, cudaStream_t stream);
 
 // dz = dy · (y > 0 ? 1 : slope)   (the gradient of LeakyReLU given its output y; dz may be dy).
-cudaError_t leaky_relu_backward_view(const View& dz, const View& dy, const View& y, float slope,
-                                     cudaStream_t stream);
+cudaError_t leaky_relu_backward_view(const View& dz, const View& dy, const View& y, float slope, cudaStream_t stream);
 
 }  // namespace microsr::cuda

@@ -8,9 +8,9 @@
 namespace microsr::cuda {
 
 struct EpilogueParams {
-  View y;         // [n][c][h][w]: where the result goes (any layout, float or half)
-  View acc;       // [n][c][h][w]: the raw convolution output (may be y itself: in place)
-  View residual;  // [n][c][h][w] or data == nullptr
+  View y;                       // [n][c][h][w]: where the result goes (any layout, float or half)
+  View acc;                     // [n][c][h][w]: the raw convolution output (may be y itself: in place)
+  View residual;                // [n][c][h][w] or data == nullptr
   const float* bias = nullptr;  // [c] or null
   bool lrelu = false;
   float slope = 0.2f, scale = 1.f;

@@ -5,8 +5,7 @@
 namespace microsr {
 namespace {
 [[noreturn]] void no_training_op(const Backend& b, const char* op) {
-  throw Error(std::string("the ") + b.name() + " backend does not implement " + op +
-              " (needed for training)");
+  throw Error(std::string("the ") + b.name() + " backend does not implement " + op + " (needed for training)");
 }
 }  // namespace
 

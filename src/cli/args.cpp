@@ -69,9 +69,10 @@ void check_value(const Option& o, const std::string& value) {
     const bool integral = o.kind == Kind::integer;
     const std::optional<double> v = parse_number(value, integral);
     const std::string what = integral ? "an integer" : "a number";
-    require_usage(v.has_value(), "option " + o.name + " expects " +
-                                     (o.words.empty() ? what : what + " or " + listing(o.words)) + got);
-    require_usage(std::isfinite(*v) && in_range(o, *v), "option " + o.name + " must be " + range_text(o) + ", got " + value);
+    require_usage(v.has_value(),
+                  "option " + o.name + " expects " + (o.words.empty() ? what : what + " or " + listing(o.words)) + got);
+    require_usage(std::isfinite(*v) && in_range(o, *v),
+                  "option " + o.name + " must be " + range_text(o) + ", got " + value);
   } else if (o.kind == Kind::text && o.check) {
     try {
       o.check(value);
@@ -247,8 +248,9 @@ std::string default_model_path() {
   for (const auto& d : dirs)
     for (const char* name : {"RealESRGAN_x4plus.pth", "realesrgan-x4plus.param"})
       if (fs::exists(d / name)) return (d / name).lexically_normal().string();
-  throw Error("no model given and RealESRGAN_x4plus not found in $MICROSR_MODELS, ./models or next to the "
-              "program; run tools/fetch_weights.sh or pass --model FILE");
+  throw Error(
+      "no model given and RealESRGAN_x4plus not found in $MICROSR_MODELS, ./models or next to the "
+      "program; run tools/fetch_weights.sh or pass --model FILE");
 }
 
 }  // namespace microsr::cli

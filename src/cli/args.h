@@ -27,13 +27,13 @@ inline void require_usage(bool condition, const std::string& message) {
 //   integer("--tile-pad", "N", "10", "context pixels around each tile").at_least(0)
 struct Option {
   enum class Kind { flag, integer, number, text, choice };
-  std::string name;        // the long form, "--tile"
-  std::string alias;       // a short form ("-o"), or ""
+  std::string name;   // the long form, "--tile"
+  std::string alias;  // a short form ("-o"), or ""
   Kind kind = Kind::flag;
-  std::string value_name;  // how the help names the value: "N", "PATH"
-  std::string fallback;    // the value when the option is absent ("" = none: has() is false)
+  std::string value_name;     // how the help names the value: "N", "PATH"
+  std::string fallback;       // the value when the option is absent ("" = none: has() is false)
   std::string shown_default;  // the default as the help says it, when it is not just `fallback`
-  std::string help;        // what it does; "\n" starts a new help line
+  std::string help;           // what it does; "\n" starts a new help line
   // integer, number: the accepted range (open bounds exclude the bound itself).
   double min = -std::numeric_limits<double>::infinity(), max = std::numeric_limits<double>::infinity();
   bool min_open = false, max_open = false;
@@ -42,14 +42,38 @@ struct Option {
   // text: a check of the value, which throws Error with a message naming the option.
   std::function<void(const std::string&)> check;
 
-  Option& short_name(std::string s) { alias = std::move(s); return *this; }
-  Option& at_least(double v) { min = v, min_open = false; return *this; }
-  Option& above(double v) { min = v, min_open = true; return *this; }
-  Option& at_most(double v) { max = v, max_open = false; return *this; }
-  Option& below(double v) { max = v, max_open = true; return *this; }
-  Option& or_words(std::vector<std::string> w) { words = std::move(w); return *this; }
-  Option& checked_by(std::function<void(const std::string&)> f) { check = std::move(f); return *this; }
-  Option& default_is(std::string text) { shown_default = std::move(text); return *this; }
+  Option& short_name(std::string s) {
+    alias = std::move(s);
+    return *this;
+  }
+  Option& at_least(double v) {
+    min = v, min_open = false;
+    return *this;
+  }
+  Option& above(double v) {
+    min = v, min_open = true;
+    return *this;
+  }
+  Option& at_most(double v) {
+    max = v, max_open = false;
+    return *this;
+  }
+  Option& below(double v) {
+    max = v, max_open = true;
+    return *this;
+  }
+  Option& or_words(std::vector<std::string> w) {
+    words = std::move(w);
+    return *this;
+  }
+  Option& checked_by(std::function<void(const std::string&)> f) {
+    check = std::move(f);
+    return *this;
+  }
+  Option& default_is(std::string text) {
+    shown_default = std::move(text);
+    return *this;
+  }
 };
 
 Option flag(std::string name, std::string help);
@@ -63,7 +87,7 @@ struct CommandSpec {
   std::string synopsis;  // what follows "usage: microsr upscale "
   std::string about;     // the paragraphs before the options
   std::vector<Option> options;
-  std::string notes;     // after the options (files written, logs), before the exit-status footer
+  std::string notes;  // after the options (files written, logs), before the exit-status footer
 };
 
 // The exit-status contract every command keeps, as its --help footer and the README say it.

@@ -133,13 +133,14 @@ int run_bench(int argc, char** argv) {
   const double peak_device_mb = double(device_memory_stats(*backend).peak_reserved) / (1 << 20);
   // The device as asked for ("cuda", "cuda:1"); auto says which it became.
   const std::string device = !is_cuda(*backend) ? "cpu" : choice.device == "auto" ? "cuda" : choice.device;
-  std::printf("{\"size\": \"%dx%d\", \"width\": %d, \"height\": %d, \"batch\": %d, \"device\": \"%s\", "
-              "\"precision\": \"%s\", \"graphs\": \"%s\", \"seconds_median\": %.6f, \"seconds_best\": %.6f, \"peak_rss_mb\": %.1f, "
-              "\"peak_device_mb\": %.1f, \"gflops\": %.2f, \"backend\": \"%s\"}\n",
-              width, height, width, height, batch, device.c_str(), choice.precision.c_str(),
-              is_cuda(*backend) ? choice.graphs.c_str() : "n/a", median, seconds.front(),
-              usage.ru_maxrss / 1024.0, peak_device_mb, 2 * cfg.macs(height, width) * batch / median / 1e9,
-              backend->name().c_str());
+  std::printf(
+      "{\"size\": \"%dx%d\", \"width\": %d, \"height\": %d, \"batch\": %d, \"device\": \"%s\", "
+      "\"precision\": \"%s\", \"graphs\": \"%s\", \"seconds_median\": %.6f, \"seconds_best\": %.6f, \"peak_rss_mb\": "
+      "%.1f, "
+      "\"peak_device_mb\": %.1f, \"gflops\": %.2f, \"backend\": \"%s\"}\n",
+      width, height, width, height, batch, device.c_str(), choice.precision.c_str(),
+      is_cuda(*backend) ? choice.graphs.c_str() : "n/a", median, seconds.front(), usage.ru_maxrss / 1024.0,
+      peak_device_mb, 2 * cfg.macs(height, width) * batch / median / 1e9, backend->name().c_str());
   return 0;
 }
 

@@ -69,14 +69,15 @@ int run_bench_train(const Args& args) {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   const double median = seconds[seconds.size() / 2];
-  std::printf("{\"mode\": \"train\", \"size\": %d, \"batch\": %d, \"seconds_median\": %.6f, \"seconds_best\": %.6f, "
-              "\"images_per_s\": %.3f, \"peak_rss_mb\": %.1f, \"peak_device_mb\": %.1f, \"backend\": \"%s\", "
-              "\"phases_s\": {\"forward\": %.6f, \"loss\": %.6f, \"backward\": %.6f, \"optimizer\": %.6f, "
-              "\"prepare\": %.6f}}\n",
-              size, batch, median, seconds.front(), batch / median, usage.ru_maxrss / 1024.0, device_mb,
-              backend->name().c_str(), phase_median(&TrainPhaseSeconds::forward),
-              phase_median(&TrainPhaseSeconds::loss), phase_median(&TrainPhaseSeconds::backward),
-              phase_median(&TrainPhaseSeconds::optimizer), phase_median(&TrainPhaseSeconds::prepare));
+  std::printf(
+      "{\"mode\": \"train\", \"size\": %d, \"batch\": %d, \"seconds_median\": %.6f, \"seconds_best\": %.6f, "
+      "\"images_per_s\": %.3f, \"peak_rss_mb\": %.1f, \"peak_device_mb\": %.1f, \"backend\": \"%s\", "
+      "\"phases_s\": {\"forward\": %.6f, \"loss\": %.6f, \"backward\": %.6f, \"optimizer\": %.6f, "
+      "\"prepare\": %.6f}}\n",
+      size, batch, median, seconds.front(), batch / median, usage.ru_maxrss / 1024.0, device_mb,
+      backend->name().c_str(), phase_median(&TrainPhaseSeconds::forward), phase_median(&TrainPhaseSeconds::loss),
+      phase_median(&TrainPhaseSeconds::backward), phase_median(&TrainPhaseSeconds::optimizer),
+      phase_median(&TrainPhaseSeconds::prepare));
   return 0;
 }
 

@@ -7,8 +7,7 @@
 namespace microsr::cli {
 
 Option device_option(const std::string& fallback) {
-  return text("--device", "DEV", fallback,
-              "auto (cuda when a CUDA device is present, else cpu), cpu, cuda or cuda:N")
+  return text("--device", "DEV", fallback, "auto (cuda when a CUDA device is present, else cpu), cpu, cuda or cuda:N")
       .checked_by(check_device_text);
 }
 
@@ -31,9 +30,7 @@ Option cuda_graphs_option() {
                 "it (MICROSR_CUDA_GRAPHS=0 also turns it off)");
 }
 
-Option threads_option() {
-  return integer("--threads", "N", "0", "CPU threads; 0 = all cores").at_least(0);
-}
+Option threads_option() { return integer("--threads", "N", "0", "CPU threads; 0 = all cores").at_least(0); }
 
 void check_device_text(const std::string& device) {
   const bool numbered = device.starts_with("cuda:") && device.size() > 5 &&
@@ -58,7 +55,8 @@ DeviceChoice device_choice_from(const Args& args) {
 
 std::unique_ptr<Backend> make_backend(const DeviceChoice& choice) {
   const Precision precision = parse_precision(choice.precision);
-  require(choice.graphs == "on" || choice.graphs == "off", "--cuda-graphs must be on or off, got '" + choice.graphs + "'");
+  require(choice.graphs == "on" || choice.graphs == "off",
+          "--cuda-graphs must be on or off, got '" + choice.graphs + "'");
   const std::string& device = choice.device;
   int index = 0;
   bool cuda = device.rfind("cuda", 0) == 0;
@@ -68,7 +66,8 @@ std::unique_ptr<Backend> make_backend(const DeviceChoice& choice) {
             "--device must be auto, cpu, cuda or cuda:N, got '" + device + "'");
     index = std::stoi(n);
   }
-  require(cuda || device == "cpu" || device == "auto", "--device must be auto, cpu, cuda or cuda:N, got '" + device + "'");
+  require(cuda || device == "cpu" || device == "auto",
+          "--device must be auto, cpu, cuda or cuda:N, got '" + device + "'");
   std::string why;
   if (device == "auto") {
     cuda = cuda_available(&why);

@@ -84,7 +84,8 @@ and `microsr upscale --model` read it (they use params_ema).
             .at_least(4)
             .at_most(4096),
         number("--lr", "X", default_text(kSchedule.base_lr), "Adam's learning rate at epoch 1").above(0).below(1),
-        integer("--lr-step", "N", default_text(kSchedule.step_size), "multiply the lr by --lr-gamma every N epochs (StepLR)")
+        integer("--lr-step", "N", default_text(kSchedule.step_size),
+                "multiply the lr by --lr-gamma every N epochs (StepLR)")
             .at_least(1),
         text("--lr-milestones", "A,B", "", "instead: multiply at these epochs (MultiStepLR)")
             .checked_by([](const std::string& t) { parse_int_list(t, "--lr-milestones"); }),
@@ -100,7 +101,8 @@ and `microsr upscale --model` read it (they use params_ema).
                "0: off; otherwise clip the gradients' global L2 norm to X")
             .at_least(0),
         number("--ema", "X", default_text(kTrainer.ema_decay), "EMA decay of the weights (0 turns the EMA off)")
-            .at_least(0).below(1),
+            .at_least(0)
+            .below(1),
         flag("--no-flips", "no random horizontal/vertical flips of the patches"),
         text("--val", "DIR", "",
              "validation pairs: L1, PSNR and SSIM of the whole images each epoch\n"
@@ -243,8 +245,8 @@ int train(const Settings& s) {
   require(config.num_in_ch == 3 && config.num_out_ch == 3, "finetune needs an RGB model; " + config.describe());
   require(config.scale == pairs.scale, "the model upscales ×" + std::to_string(config.scale) + " but the pairs in " +
                                            s.pairs + " are ×" + std::to_string(pairs.scale));
-  require(s.patch % config.scale == 0, "--patch " + std::to_string(s.patch) + " is not a multiple of the scale " +
-                                           std::to_string(config.scale));
+  require(s.patch % config.scale == 0,
+          "--patch " + std::to_string(s.patch) + " is not a multiple of the scale " + std::to_string(config.scale));
   RRDBNet net(config, initial, *backend);
   Trainer trainer(net, *backend, s.trainer);
 
@@ -259,7 +261,8 @@ int train(const Settings& s) {
   if (s.resume) {
     trainer.load_optimizer_state(checkpoint.optimizer, std::stoll(checkpoint.info.at("steps")));
     sampler.load_state(checkpoint.info.at("sampler"));
-    require(sampler.batches_drawn() == trainer.steps_done(), s.checkpoint + ": the sampler and optimizer disagree on the step");
+    require(sampler.batches_drawn() == trainer.steps_done(),
+            s.checkpoint + ": the sampler and optimizer disagree on the step");
   }
   const StateDict reference = s.resume ? load_rrdbnet_weights(init_path) : initial;
 
@@ -275,15 +278,18 @@ int train(const Settings& s) {
     TrainingCheckpoint c;
     c.weights = trainer.weights();
     c.optimizer = trainer.optimizer_state();
-    c.info = {{"settings", s.fingerprint()}, {"steps", std::to_string(trainer.steps_done())},
-              {"sampler", sampler.save_state()}, {"init", init_path},
-              {"epoch_loss_sum", exact_text(epoch_sum)}, {"epoch_loss_count", std::to_string(epoch_count)},
+    c.info = {{"settings", s.fingerprint()},
+              {"steps", std::to_string(trainer.steps_done())},
+              {"sampler", sampler.save_state()},
+              {"init", init_path},
+              {"epoch_loss_sum", exact_text(epoch_sum)},
+              {"epoch_loss_count", std::to_string(epoch_count)},
               {"first_epoch_loss", exact_text(first_epoch_loss)}};
     save_checkpoint(s.checkpoint, c);
   };
 
-  TrainingLog log(with_suffix(s.out, ".iterations.csv"), with_suffix(s.out, ".epochs.csv"), total,
-                  trainer.steps_done(), int(trainer.steps_done() / per_epoch));
+  TrainingLog log(with_suffix(s.out, ".iterations.csv"), with_suffix(s.out, ".epochs.csv"), total, trainer.steps_done(),
+                  int(trainer.steps_done() / per_epoch));
   log.note("finetune: " + config.describe() + " on " + backend->name());
   log.note("  " + std::to_string(pairs.size()) + " pairs from " + s.pairs + ", " + std::to_string(per_epoch) +
            " iterations/epoch × " + std::to_string(s.epochs) + " epochs, batch " + std::to_string(s.batch) +
@@ -345,8 +351,8 @@ int train(const Settings& s) {
   save_outputs(s, trainer);
   std::ostringstream summary;
   summary.precision(5);
-  summary << "done in " << elapsed() << " s: " << s.out << " (params" << (s.trainer.ema_decay > 0 ? " + params_ema" : "")
-          << ")";
+  summary << "done in " << elapsed() << " s: " << s.out << " (params"
+          << (s.trainer.ema_decay > 0 ? " + params_ema" : "") << ")";
   log.note(summary.str());
   if (!std::isnan(first_epoch_loss) && !std::isnan(last_epoch_loss)) {
     std::ostringstream losses;

@@ -40,16 +40,21 @@ std::string clock_text(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "?";
   const int64_t s = int64_t(seconds + 0.5);
   char buf[32];
-  if (s >= 3600) std::snprintf(buf, sizeof buf, "%lldh%02lldm", (long long)(s / 3600), (long long)(s / 60 % 60));
-  else std::snprintf(buf, sizeof buf, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", (long long)(s / 3600), (long long)(s / 60 % 60));
+  else
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
   return buf;
 }
 }  // namespace
 
 TrainingLog::TrainingLog(const std::string& iterations_csv, const std::string& epochs_csv, int64_t total_iterations,
                          int64_t resume_iteration, int resume_epoch)
-    : iterations_csv_(iterations_csv), epochs_csv_(epochs_csv), total_(total_iterations),
-      first_iteration_(resume_iteration), tty_(::isatty(STDERR_FILENO)) {
+    : iterations_csv_(iterations_csv),
+      epochs_csv_(epochs_csv),
+      total_(total_iterations),
+      first_iteration_(resume_iteration),
+      tty_(::isatty(STDERR_FILENO)) {
   if (resume_iteration > 0) {
     truncate_csv_after(iterations_csv_, resume_iteration);
     truncate_csv_after(epochs_csv_, resume_epoch);
@@ -79,7 +84,8 @@ void TrainingLog::progress_line(int64_t iteration, int epoch, double loss, doubl
   if (!report) return;
   last_report_ = now;
   char line[200];
-  std::snprintf(line, sizeof line, "iteration %lld/%lld  epoch %d  loss %.5f  lr %.3g  %.2f images/s  elapsed %s  left %s",
+  std::snprintf(line, sizeof line,
+                "iteration %lld/%lld  epoch %d  loss %.5f  lr %.3g  %.2f images/s  elapsed %s  left %s",
                 (long long)iteration, (long long)total_, epoch, loss, lr, images_ / std::max(seconds, 1e-9),
                 clock_text(seconds).c_str(), clock_text(eta).c_str());
   if (tty_) {

@@ -9,14 +9,13 @@
 namespace microsr::cli {
 
 namespace {
-const CommandSpec kSpec{
-    "info",
-    "[MODEL] [--layers]",
-    R"(Reads a .pth, .safetensors or ncnn .param/.bin RRDBNet model, infers its architecture and
+const CommandSpec kSpec{"info",
+                        "[MODEL] [--layers]",
+                        R"(Reads a .pth, .safetensors or ncnn .param/.bin RRDBNet model, infers its architecture and
 prints parameter counts. MODEL defaults to the fetched RealESRGAN_x4plus.
 )",
-    {flag("--layers", "also print every tensor's name and shape")},
-    ""};
+                        {flag("--layers", "also print every tensor's name and shape")},
+                        ""};
 }  // namespace
 
 int run_info(int argc, char** argv) {

@@ -49,10 +49,12 @@ already in PAIRS_DIR are kept unless --overwrite. The output depends only on the
         integer("--scale", "N", default_text(kDefaults.scale), "LR = HR ÷ N").at_least(1).at_most(16),
         number("--blur-sigma", "S", default_text(kDefaults.blur_sigma),
                "Gaussian σ in pixels of the image blurred; 0 = no blur")
-            .at_least(0).at_most(32),
+            .at_least(0)
+            .at_most(32),
         integer("--min-size", "N", default_text(kDefaults.min_size),
                 "smallest HR side, in HR pixels (the default: LR 32 at ×4, the patch size)")
-            .at_least(0).at_most(16384),
+            .at_least(0)
+            .at_most(16384),
         choice("--order", {"blur-then-resize", "resize-then-blur"}, degrade_order_name(kDefaults.order),
                "which comes first in making the LR"),
         choice("--resize", {"matlab", "opencv"}, pair_resize_name(kDefaults.resize),

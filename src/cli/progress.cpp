@@ -20,8 +20,8 @@ void Progress::tile_done(int done, int total) {
     constexpr int kBarWidth = 24;
     const int filled = total ? kBarWidth * done / total : 0;
     std::fprintf(stderr, "\r[%d/%d] %s [%s%s] tile %d/%d  %.1f s/tile  ETA %.0f s  ", index_, images_, name_.c_str(),
-                 std::string(filled, '#').c_str(), std::string(kBarWidth - filled, '.').c_str(), done, total,
-                 per_tile, eta);
+                 std::string(filled, '#').c_str(), std::string(kBarWidth - filled, '.').c_str(), done, total, per_tile,
+                 eta);
     line_open_ = done < total;
     if (!line_open_) std::fputc('\n', stderr);
   } else {

@@ -43,7 +43,8 @@ is deterministic: the same arguments give the same bytes. See docs/synthetic_ima
         integer("--first", "F", "0", "index of the first field, at most 1000000 - count").at_least(0).at_most(999999),
         text("--seed", "S", "1", "chip seed, a non-negative integer").checked_by(check_seed),
         integer("--truth-scale", "K", "1", "also render each field at K× the pixel density; 1 = no truth")
-            .at_least(1).at_most(kMaxTruthScale),
+            .at_least(1)
+            .at_most(kMaxTruthScale),
         integer("--width", "W", "", "frame width in pixels at 1×")
             .at_least(1)
             .at_most(kMaxSynthSide)
@@ -113,17 +114,19 @@ int run_synth(int argc, char** argv) {
                                                                std::to_string(options.height));
   const int count = args.get_int("--count");
   const int first = args.get_int("--first");
-  require_usage(first <= 1000000 - count, "option --first must be in 0..(1000000 - count), got " + std::to_string(first));
+  require_usage(first <= 1000000 - count,
+                "option --first must be in 0..(1000000 - count), got " + std::to_string(first));
   const int truth_scale = args.get_int("--truth-scale");
   const int64_t truth_pixels = int64_t(options.width) * truth_scale * int64_t(options.height) * truth_scale;
-  require_usage(truth_pixels <= kMaxSynthPixels,
-                "a " + std::to_string(options.width * truth_scale) + "×" + std::to_string(options.height * truth_scale) +
-                    " truth render exceeds " + std::to_string(kMaxSynthPixels) +
-                    " pixels: lower --truth-scale or the size");
+  require_usage(truth_pixels <= kMaxSynthPixels, "a " + std::to_string(options.width * truth_scale) + "×" +
+                                                     std::to_string(options.height * truth_scale) +
+                                                     " truth render exceeds " + std::to_string(kMaxSynthPixels) +
+                                                     " pixels: lower --truth-scale or the size");
   const uint64_t seed = std::stoull(args.get("--seed"));
   const bool noise = !args.has("--no-noise");
   options.psf_sigma_um = args.has("--psf-sigma") ? args.get_double("--psf-sigma") : 0;  // 0: the objective's
-  require_usage(options.psf_sigma_um > 0 || !args.has("--psf-sigma"), "option --psf-sigma must be a positive number of µm");
+  require_usage(options.psf_sigma_um > 0 || !args.has("--psf-sigma"),
+                "option --psf-sigma must be a positive number of µm");
   require_usage(options.psf_sigma_um <= kMaxPsfSigmaUm,
                 "option --psf-sigma must be at most " + std::to_string(int(kMaxPsfSigmaUm)) + " µm");
 

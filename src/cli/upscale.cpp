@@ -28,11 +28,13 @@ written atomically, so an interrupted run never leaves a truncated image behind.
 )",
     {
         text("--output", "PATH", "", "output file (.png, .tif, .tiff) or folder (required)").short_name("-o"),
-        text("--model", "FILE", "", ".pth, .safetensors or ncnn .param/.bin").default_is("the fetched RealESRGAN_x4plus"),
+        text("--model", "FILE", "", ".pth, .safetensors or ncnn .param/.bin")
+            .default_is("the fetched RealESRGAN_x4plus"),
         integer("--tile", "N|auto", "auto",
                 "tile size in input pixels; 0 = whole image; auto = the largest\n"
                 "that fits in free memory, halved and retried on an out-of-memory error")
-            .at_least(0).or_words({"auto"}),
+            .at_least(0)
+            .or_words({"auto"}),
         integer("--tile-pad", "N", "10", "context pixels around each tile").at_least(0),
         integer("--pre-pad", "N", "0", "reflect padding at the bottom/right before tiling").at_least(0),
         choice("--tile-mode", {"blend", "realesrgan"}, "blend",
@@ -44,13 +46,16 @@ written atomically, so an interrupted run never leaves a truncated image behind.
         number("--outscale", "S", "0",
                "final size factor; other factors than the model's resize the network\n"
                "output with Lanczos-4, as Real-ESRGAN does; 0 = the model's scale")
-            .at_least(0).at_most(16),
+            .at_least(0)
+            .at_most(16),
         choice("--alpha", {"network", "bicubic"}, "network", "how alpha is upscaled"),
         choice("--format", {"png", "tif", "tiff", "same"}, "same",
                "output format; same: TIFF stays TIFF, JPEG/BMP/PNG become PNG, and 16-bit\n"
                "PNG becomes 16-bit TIFF. PNG output is always 8-bit"),
-        choice("--bit-depth", {"8", "16"}, "", "the output's bit depth; 16 needs TIFF output (with --format same,\n"
-               "a PNG that would get 16 bits becomes TIFF)").default_is("the input's"),
+        choice("--bit-depth", {"8", "16"}, "",
+               "the output's bit depth; 16 needs TIFF output (with --format same,\n"
+               "a PNG that would get 16 bits becomes TIFF)")
+            .default_is("the input's"),
         text("--suffix", "STR", "", "appended to each output name").default_is("none"),
         flag("--overwrite", "replace existing outputs"),
         device_option("auto"),
@@ -61,7 +66,8 @@ written atomically, so an interrupted run never leaves a truncated image behind.
         integer("--batch", "N|auto", "1",
                 "tiles per forward pass (helps on GPUs with small tiles);\n"
                 "auto = as many as fit the free device memory (1 on the CPU)")
-            .at_least(1).or_words({"auto"}),
+            .at_least(1)
+            .or_words({"auto"}),
     },
     ""};
 
@@ -136,9 +142,7 @@ int run_upscale(int argc, char** argv) {
     if (InterruptGuard::requested()) throw Interrupted{};
     progress.tile_done(done, total);
   };
-  opt.tiles.on_retry = [&](int next) {
-    progress.note("out of memory; retrying with tile " + std::to_string(next));
-  };
+  opt.tiles.on_retry = [&](int next) { progress.note("out of memory; retrying with tile " + std::to_string(next)); };
   InterruptGuard interrupts;  // the first Ctrl-C stops after the current tile, a second at once
 
   std::vector<std::string> failures;
@@ -149,7 +153,9 @@ int run_upscale(int argc, char** argv) {
   // to wait for. Printed at the end, so a user (and tools/gpu_check.sh) can see whether the
   // network or the image files are the bottleneck.
   using Clock = std::chrono::steady_clock;
-  const auto seconds_since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+  const auto seconds_since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
   double read_s = 0, network_s = 0, write_s = 0, waited_s = 0;
   const Clock::time_point run_start = Clock::now();
   std::optional<BackgroundWrite> writing;
@@ -213,7 +219,8 @@ int run_upscale(int argc, char** argv) {
     finish_write();
   } catch (const Interrupted&) {
     finish_write();  // the file already being written is completed, not abandoned
-    progress.note("interrupted: " + std::to_string(done) + " image(s) finished and complete; run the same command "
+    progress.note("interrupted: " + std::to_string(done) +
+                  " image(s) finished and complete; run the same command "
                   "again to continue (finished outputs are skipped)");
     return 130;
   }

@@ -39,7 +39,8 @@ void check_file_output(const std::vector<std::string>& inputs, const std::string
   }
   std::error_code ec;
   const bool one_file = inputs.size() == 1 && !fs::is_directory(inputs[0], ec);
-  const std::string why = inputs.size() == 1 ? "the input is a folder" : std::to_string(inputs.size()) + " inputs are given";
+  const std::string why =
+      inputs.size() == 1 ? "the input is a folder" : std::to_string(inputs.size()) + " inputs are given";
   require_usage(one_file, "-o " + output + " names one image file, but " + why +
                               ": give -o a folder (a name without an image extension)");
 }
@@ -53,22 +54,24 @@ UpscalePlan plan_upscale(const std::vector<std::string>& inputs, const std::stri
           "--format must be png, tif or same, got '" + opt.format + "'");
   if (is_image_file(output) && !fs::is_directory(output)) check_file_output(inputs, output);
   UpscalePlan plan;
-  const bool single_file = inputs.size() == 1 && fs::is_regular_file(inputs[0]) && is_image_file(output) &&
-                           !fs::is_directory(output);
+  const bool single_file =
+      inputs.size() == 1 && fs::is_regular_file(inputs[0]) && is_image_file(output) && !fs::is_directory(output);
   if (single_file) {
     plan.jobs.push_back({inputs[0], output});
     return plan;
   }
   auto add = [&](const fs::path& file, const fs::path& relative_dir) {
-    const fs::path out = fs::path(output) / relative_dir /
-                         (file.stem().string() + opt.suffix + output_extension(file, opt.format));
+    const fs::path out =
+        fs::path(output) / relative_dir / (file.stem().string() + opt.suffix + output_extension(file, opt.format));
     plan.jobs.push_back({file.string(), out.lexically_normal().string()});
   };
   for (const auto& in : inputs) {
     std::error_code ec;
     if (fs::is_regular_file(in, ec)) {
-      if (is_image_file(in)) add(in, "");
-      else plan.problems.push_back(in + ": not an image file (expected png, jpg, bmp or tif)");
+      if (is_image_file(in))
+        add(in, "");
+      else
+        plan.problems.push_back(in + ": not an image file (expected png, jpg, bmp or tif)");
     } else if (fs::is_directory(in, ec)) {
       const std::size_t problems_before = plan.problems.size();
       const std::vector<fs::path> found = list_images(in, output, plan.problems);

@@ -12,16 +12,17 @@ std::size_t dtype_size(DType t) { return t == DType::f32 ? 4 : 2; }
 
 const char* dtype_name(DType t) {
   switch (t) {
-    case DType::f32: return "f32";
-    case DType::f16: return "f16";
-    case DType::bf16: return "bf16";
+    case DType::f32:
+      return "f32";
+    case DType::f16:
+      return "f16";
+    case DType::bf16:
+      return "bf16";
   }
   return "?";
 }
 
-std::string Device::str() const {
-  return kind == DeviceKind::cpu ? "cpu" : "cuda:" + std::to_string(index);
-}
+std::string Device::str() const { return kind == DeviceKind::cpu ? "cpu" : "cuda:" + std::to_string(index); }
 
 int64_t shape_numel(const Shape& s) {
   int64_t n = 1;
@@ -41,8 +42,10 @@ Storage::~Storage() {
   // CPU storage is created here; device storage comes from a backend's allocator, which sets
   // `release` to take the block back.
   if (!owned) return;
-  if (release) release(data);
-  else if (device.kind == DeviceKind::cpu) std::free(data);
+  if (release)
+    release(data);
+  else if (device.kind == DeviceKind::cpu)
+    std::free(data);
 }
 
 static std::shared_ptr<Storage> allocate_cpu(std::size_t bytes, const Shape& shape) {
@@ -60,8 +63,7 @@ static std::shared_ptr<Storage> allocate_cpu(std::size_t bytes, const Shape& sha
 }
 
 static void check_shape(const Shape& shape) {
-  for (int64_t d : shape)
-    require(d >= 0, "tensor shape " + shape_str(shape) + " has a negative dimension");
+  for (int64_t d : shape) require(d >= 0, "tensor shape " + shape_str(shape) + " has a negative dimension");
 }
 
 Tensor Tensor::empty(const Shape& shape, DType dtype) {
@@ -128,8 +130,7 @@ Tensor Tensor::reshaped(const Shape& shape) const {
 Tensor Tensor::channel_slice(int64_t c0, int64_t count) const {
   require(rank() == 4, "channel_slice needs an NCHW tensor, got " + describe());
   require(c0 >= 0 && count >= 0 && c0 + count <= dim(1),
-          "channel_slice [" + std::to_string(c0) + ", " + std::to_string(c0 + count) +
-              ") is outside " + describe());
+          "channel_slice [" + std::to_string(c0) + ", " + std::to_string(c0 + count) + ") is outside " + describe());
   Tensor t = *this;
   const int64_t plane = dim(2) * dim(3);
   t.batch_stride_ = batch_stride();
@@ -172,7 +173,10 @@ float half_to_float(uint16_t h) {
       bits = sign;
     } else {  // subnormal half: renormalise
       int e = -1;
-      do { ++e; mantissa <<= 1; } while (!(mantissa & 0x400u));
+      do {
+        ++e;
+        mantissa <<= 1;
+      } while (!(mantissa & 0x400u));
       bits = sign | (uint32_t(127 - 15 - e) << 23) | ((mantissa & 0x3ffu) << 13);
     }
   } else if (exponent == 31) {
@@ -192,8 +196,8 @@ uint16_t float_to_half(float f) {
   const int32_t exponent = int32_t((x >> 23) & 0xff) - 127 + 15;
   uint32_t mantissa = x & 0x7fffffu;
   if (((x >> 23) & 0xff) == 0xff) return sign | 0x7c00u | (mantissa ? 0x200u : 0);  // inf / NaN
-  if (exponent >= 31) return sign | 0x7c00u;                                          // overflow
-  if (exponent <= 0) {                                                                 // subnormal
+  if (exponent >= 31) return sign | 0x7c00u;                                        // overflow
+  if (exponent <= 0) {                                                              // subnormal
     if (exponent < -10) return sign;
     mantissa |= 0x800000u;
     const int shift = 14 - exponent;

@@ -31,7 +31,8 @@ Blob fill_blob(const Plane8& mask, const Contour& contour, int pad) {
     const int i = p % w, j = p / w;
     for (int dj = -1; dj <= 1; ++dj)
       for (int di = -1; di <= 1; ++di)
-        if (state[std::size_t(j + dj) * w + i + di] == kUnseen && foreground(i + di, j + dj)) visit(i + di, j + dj, kInBlob);
+        if (state[std::size_t(j + dj) * w + i + di] == kUnseen && foreground(i + di, j + dj))
+          visit(i + di, j + dj, kInBlob);
   }
   // The outside: everything else reached over 4-neighbours from the frame (the background of an
   // 8-connected foreground is 4-connected). What is neither is a hole.
@@ -194,7 +195,8 @@ std::vector<Contour> part_outlines(const std::vector<int>& labels, int w, int h,
   for (int k = 0; k < count; ++k) {
     Box e = extent[k];
     e.width = e.width - e.x + 1, e.height = e.height - e.y + 1;
-    parts.push_back(e.width > 0 ? part_outline(labels, w, k + 1, e, blob.x0, blob.y0) : Contour{});  // empty: no pixels left
+    parts.push_back(e.width > 0 ? part_outline(labels, w, k + 1, e, blob.x0, blob.y0)
+                                : Contour{});  // empty: no pixels left
   }
   return parts;
 }

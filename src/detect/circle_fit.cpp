@@ -66,7 +66,6 @@ bool kasa_fit(const std::vector<double>& x, const std::vector<double>& y, const 
   return true;
 }
 
-
 // The circle through three points; false when they are (nearly) on a line.
 bool circumcircle(double ax, double ay, double bx, double by, double cx, double cy, Circle& out) {
   const double d = 2 * (ax * (by - cy) + bx * (cy - ay) + cx * (ay - by));
@@ -104,13 +103,13 @@ bool fit_circle_robust(const std::vector<double>& px, const std::vector<double>&
   std::size_t best = have ? support(c) : 0;
   if (best < n * 7 / 10)  // most points on Kåsa's circle already: a whole disk, no need to search
     for (const std::size_t parts : {3, 6, 12}) {
-    const std::size_t gap = std::max<std::size_t>(1, n / parts), stride = std::max<std::size_t>(1, n / 24);
-    for (std::size_t i = 0; i < n; i += stride) {
-      const std::size_t j = (i + gap) % n, k = (i + 2 * gap) % n;
-      Circle candidate;
-      if (!circumcircle(x[i], y[i], x[j], y[j], x[k], y[k], candidate)) continue;
-      if (const std::size_t count = support(candidate); count > best) best = count, c = candidate, have = true;
-    }
+      const std::size_t gap = std::max<std::size_t>(1, n / parts), stride = std::max<std::size_t>(1, n / 24);
+      for (std::size_t i = 0; i < n; i += stride) {
+        const std::size_t j = (i + gap) % n, k = (i + 2 * gap) % n;
+        Circle candidate;
+        if (!circumcircle(x[i], y[i], x[j], y[j], x[k], y[k], candidate)) continue;
+        if (const std::size_t count = support(candidate); count > best) best = count, c = candidate, have = true;
+      }
     }
   if (!have) return false;
   // Iteratively reweighted Kåsa fits. The residuals' scale: their 30 % quantile / 0.385 (that of a

@@ -13,9 +13,9 @@ namespace microsr {
 namespace {
 
 void require_odd(const char* name, int value, int min_value) {
-  require(value >= min_value && value % 2 == 1 && value <= 1001,
-          std::string(name) + " must be an odd number from " + std::to_string(min_value) + " to 1001, got " +
-              std::to_string(value));
+  require(value >= min_value && value % 2 == 1 && value <= 1001, std::string(name) + " must be an odd number from " +
+                                                                     std::to_string(min_value) + " to 1001, got " +
+                                                                     std::to_string(value));
 }
 
 // The radius of the circle with the outline's area. The outline runs through the centres of the
@@ -71,25 +71,26 @@ std::string csv_field(const std::string& s) {
 }  // namespace
 
 void validate(const DetectParams& p) {
-  require(p.window_max >= 0 && p.window_max <= 65535, "--window-max must be in 0..65535 (0: automatic), got " +
-                                                          std::to_string(p.window_max));
+  require(p.window_max >= 0 && p.window_max <= 65535,
+          "--window-max must be in 0..65535 (0: automatic), got " + std::to_string(p.window_max));
   require_odd("--blur (Gaussian blur kernel size)", p.blur, 1);
   require_odd("--block-size (adaptive threshold block size)", p.block_size, 3);
   require_odd("--open (opening kernel size)", p.open, 1);
   require_odd("--close (closing kernel size)", p.close, 1);
   require(p.open <= 255 && p.close <= 255, "--open and --close must be at most 255");
-  require(std::isfinite(p.c) && std::abs(p.c) <= 255, "--c must be a number in [-255, 255], got " + std::to_string(p.c));
+  require(std::isfinite(p.c) && std::abs(p.c) <= 255,
+          "--c must be a number in [-255, 255], got " + std::to_string(p.c));
   require(std::isfinite(p.min_area) && p.min_area >= 0,
           "--min-area must be a non-negative number, got " + std::to_string(p.min_area));
   require(!std::isnan(p.max_area) && p.max_area >= p.min_area, "--max-area (" + std::to_string(p.max_area) +
-                                                                    ") must not be below --min-area (" +
-                                                                    std::to_string(p.min_area) + ")");
+                                                                   ") must not be below --min-area (" +
+                                                                   std::to_string(p.min_area) + ")");
   require(p.min_circularity >= 0 && p.min_circularity <= 1,
           "--min-circularity must be in [0, 1], got " + std::to_string(p.min_circularity));
-  require(p.margin >= 0 && p.margin <= 100000, "--margin must be a non-negative number of pixels, got " +
-                                                   std::to_string(p.margin));
-  require(p.min_crop >= 0 && p.min_crop <= 100000, "--min-crop must be a non-negative number of pixels, got " +
-                                                       std::to_string(p.min_crop));
+  require(p.margin >= 0 && p.margin <= 100000,
+          "--margin must be a non-negative number of pixels, got " + std::to_string(p.margin));
+  require(p.min_crop >= 0 && p.min_crop <= 100000,
+          "--min-crop must be a non-negative number of pixels, got " + std::to_string(p.min_crop));
   require(p.split_solidity > 0 && p.split_solidity <= 1,
           "--split-solidity must be in (0, 1], got " + std::to_string(p.split_solidity));
   require(p.split_saddle > 0 && p.split_saddle < 1,
@@ -98,12 +99,18 @@ void validate(const DetectParams& p) {
 
 const char* rejection_name(Rejection reason) {
   switch (reason) {
-    case Rejection::none: return "";
-    case Rejection::too_small: return "too_small";
-    case Rejection::too_large: return "too_large";
-    case Rejection::not_round: return "not_round";
-    case Rejection::split: return "split";
-    case Rejection::refined_away: return "refined_away";
+    case Rejection::none:
+      return "";
+    case Rejection::too_small:
+      return "too_small";
+    case Rejection::too_large:
+      return "too_large";
+    case Rejection::not_round:
+      return "not_round";
+    case Rejection::split:
+      return "split";
+    case Rejection::refined_away:
+      return "refined_away";
   }
   return "?";
 }

@@ -40,16 +40,17 @@ void fill_rect(Image& image, int x0, int y0, int x1, int y1, Colour colour) {
   x1 = std::min(x1, image.width), y1 = std::min(y1, image.height);
   const float value[3] = {colour.r, colour.g, colour.b};
   for (int c = 0; c < 3; ++c)
-    for (int y = y0; y < y1; ++y) std::fill_n(image.plane(c) + std::size_t(y) * image.width + x0, std::max(0, x1 - x0), value[c]);
+    for (int y = y0; y < y1; ++y)
+      std::fill_n(image.plane(c) + std::size_t(y) * image.width + x0, std::max(0, x1 - x0), value[c]);
 }
 
 // The outline of `box`, `thickness` pixels wide, drawn just outside it so the object stays visible.
 void draw_box(Image& image, const Box& box, int thickness, Colour colour) {
   const int x0 = box.x - thickness, y0 = box.y - thickness;
   const int x1 = box.x + box.width + thickness, y1 = box.y + box.height + thickness;
-  fill_rect(image, x0, y0, x1, box.y, colour);                         // top
-  fill_rect(image, x0, box.y + box.height, x1, y1, colour);            // bottom
-  fill_rect(image, x0, box.y, box.x, box.y + box.height, colour);      // left
+  fill_rect(image, x0, y0, x1, box.y, colour);                                 // top
+  fill_rect(image, x0, box.y + box.height, x1, y1, colour);                    // bottom
+  fill_rect(image, x0, box.y, box.x, box.y + box.height, colour);              // left
   fill_rect(image, box.x + box.width, box.y, x1, box.y + box.height, colour);  // right
 }
 
@@ -71,11 +72,16 @@ void draw_text(Image& image, int x, int y, const std::string& text, int scale, C
 
 std::string label(const Detection& d) {
   switch (d.reason) {
-    case Rejection::none: return std::to_string(d.id);
-    case Rejection::too_small: return "S";
-    case Rejection::too_large: return "L";
-    case Rejection::refined_away: return "R";
-    case Rejection::split: return "";  // not drawn: its parts are
+    case Rejection::none:
+      return std::to_string(d.id);
+    case Rejection::too_small:
+      return "S";
+    case Rejection::too_large:
+      return "L";
+    case Rejection::refined_away:
+      return "R";
+    case Rejection::split:
+      return "";  // not drawn: its parts are
     case Rejection::not_round: {
       char text[16];
       std::snprintf(text, sizeof text, "C.%02d", std::clamp(int(d.circularity * 100), 0, 99));
@@ -113,7 +119,7 @@ Image draw_overlay(const Image& image, const std::vector<Detection>& detections,
       const Colour colour = d.accepted ? kGreen : kRed;
       draw_box(out, d.box, thickness, colour);
       const int text_y = d.box.y - thickness - 7 * scale >= 0 ? d.box.y - thickness - 6 * scale
-                                                               : d.box.y + d.box.height + thickness + scale;
+                                                              : d.box.y + d.box.height + thickness + scale;
       draw_text(out, d.box.x, text_y, label(d), scale, colour);
     }
   return out;

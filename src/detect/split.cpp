@@ -44,7 +44,7 @@ double arc_coverage(const Contour& outline, const Circle& circle) {
   const double band = std::max(1.5, 0.05 * circle.r);
   for (const Point& p : outline) {
     const double dx = p.x - circle.x, dy = p.y - circle.y;
-    if (std::abs(std::hypot(dx, dy) + 0.5 - circle.r) > band) continue;  // outline points: r − ½
+    if (std::abs(std::hypot(dx, dy) + 0.5 - circle.r) > band) continue;     // outline points: r − ½
     const double turn = std::atan2(dy, dx) / (2 * std::numbers::pi) + 0.5;  // [0, 1]
     hit[std::min(kSectors - 1, int(turn * kSectors))] = true;
   }
@@ -98,7 +98,8 @@ int64_t conform_to_circles(std::vector<int>& labels, int w, const std::vector<Co
   const std::size_t n = parts.size();
   std::vector<Circle> circle(n);
   round.assign(n, false);
-  for (std::size_t k = 0; k < n; ++k) round[k] = fit_circle(parts[k], circle[k]) && arc_coverage(parts[k], circle[k]) >= 0.6;
+  for (std::size_t k = 0; k < n; ++k)
+    round[k] = fit_circle(parts[k], circle[k]) && arc_coverage(parts[k], circle[k]) >= 0.6;
   auto distance2 = [&](std::size_t p, const Circle& c) {
     const double dx = blob.x0 + int(p % w) - c.x, dy = blob.y0 + int(p / w) - c.y;
     return dx * dx + dy * dy;
@@ -165,8 +166,8 @@ bool worth_examining(const Detection& d, const Contour& outline, const Plane8& m
   const double hull_area = contour_area(hull);
   if (d.area < params.split_solidity * hull_area) return true;
   if (d.accepted) return false;
-  const bool at_border = d.box.x == 0 || d.box.y == 0 || d.box.x + d.box.width == mask.width ||
-                         d.box.y + d.box.height == mask.height;
+  const bool at_border =
+      d.box.x == 0 || d.box.y == 0 || d.box.x + d.box.width == mask.width || d.box.y + d.box.height == mask.height;
   return !at_border && circularity(hull_area, contour_perimeter(hull)) >= 0.8;
 }
 

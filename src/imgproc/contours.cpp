@@ -38,9 +38,9 @@ constexpr int kEast = 0, kWest = 4;
 // Label values. A traced pixel holds its border's category (open or other) + 1 if negative.
 enum : uint8_t {
   kBackground = 0,
-  kUntraced = 1,     // foreground not yet on a traced border
-  kOpen = 2,         // on an outer border whose parent is the frame (3: the same, negative)
-  kOther = 4,        // on a hole border, or an outer border inside a hole (5: negative)
+  kUntraced = 1,  // foreground not yet on a traced border
+  kOpen = 2,      // on an outer border whose parent is the frame (3: the same, negative)
+  kOther = 4,     // on a hole border, or an outer border inside a hole (5: negative)
 };
 inline bool is_negative(uint8_t label) { return label & 1 && label > kUntraced; }
 inline bool is_open(uint8_t label) { return label == kOpen || label == kOpen + 1; }
@@ -229,7 +229,8 @@ Contour convex_hull(const Contour& contour) {
   // dropping each last point that does not make a strict left turn (cross product, exact in
   // 64-bit integers). The two chains joined are counter-clockwise in (x right, y up) axes.
   std::vector<Point> points(contour.begin(), contour.end());
-  std::sort(points.begin(), points.end(), [](const Point& a, const Point& b) { return a.x != b.x ? a.x < b.x : a.y < b.y; });
+  std::sort(points.begin(), points.end(),
+            [](const Point& a, const Point& b) { return a.x != b.x ? a.x < b.x : a.y < b.y; });
   points.erase(std::unique(points.begin(), points.end()), points.end());
   if (points.size() < 3) return points;
   auto cross = [](const Point& o, const Point& a, const Point& b) {

@@ -80,7 +80,7 @@ std::vector<int32_t> squared_distance_transform(const Plane8& mask) {
     for (int x = 0; x < w; ++x) d[x] = std::min(d[x], (below ? below[x] : 0) + 1);
   }
   for (int32_t& v : out) v *= v;
-  // Step 2, along the rows.
+    // Step 2, along the rows.
 #pragma omp parallel if (long(w) * h >= (1 << 17))
   {
     std::vector<int32_t> g(w);

@@ -61,8 +61,9 @@ double psnr(const float* a, const float* b, int channels, int width, int height,
 
 double ssim(const float* a, const float* b, int channels, int width, int height, int crop_border) {
   const int w = width - 2 * crop_border, h = height - 2 * crop_border;
-  require(w >= 2 * kRadius + 1 && h >= 2 * kRadius + 1,
-          "SSIM needs images of at least 11×11 pixels after cropping, got " + std::to_string(w) + "×" + std::to_string(h));
+  require(
+      w >= 2 * kRadius + 1 && h >= 2 * kRadius + 1,
+      "SSIM needs images of at least 11×11 pixels after cropping, got " + std::to_string(w) + "×" + std::to_string(h));
   const std::vector<double> taps = gaussian_taps();
   double total = 0;
   for (int c = 0; c < channels; ++c) {
@@ -75,7 +76,8 @@ double ssim(const float* a, const float* b, int channels, int width, int height,
         xx[i] = x[i] * x[i], yy[i] = y[i] * y[i], xy[i] = x[i] * y[i];
       }
     const auto mx = filter_valid(x, w, h, taps), my = filter_valid(y, w, h, taps);
-    const auto exx = filter_valid(xx, w, h, taps), eyy = filter_valid(yy, w, h, taps), exy = filter_valid(xy, w, h, taps);
+    const auto exx = filter_valid(xx, w, h, taps), eyy = filter_valid(yy, w, h, taps),
+               exy = filter_valid(xy, w, h, taps);
     double sum = 0;
     for (std::size_t i = 0; i < mx.size(); ++i) {
       const double vx = exx[i] - mx[i] * mx[i], vy = eyy[i] - my[i] * my[i], cxy = exy[i] - mx[i] * my[i];

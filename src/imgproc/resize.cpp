@@ -209,10 +209,14 @@ void apply_tables(float* dst, int dst_w, int dst_h, const float* src, int src_w,
 
 const char* filter_name(ResizeFilter filter) {
   switch (filter) {
-    case ResizeFilter::cubic_opencv: return "cubic_opencv";
-    case ResizeFilter::lanczos4_opencv: return "lanczos4_opencv";
-    case ResizeFilter::bicubic_matlab: return "bicubic_matlab";
-    case ResizeFilter::area_opencv: return "area_opencv";
+    case ResizeFilter::cubic_opencv:
+      return "cubic_opencv";
+    case ResizeFilter::lanczos4_opencv:
+      return "lanczos4_opencv";
+    case ResizeFilter::bicubic_matlab:
+      return "bicubic_matlab";
+    case ResizeFilter::area_opencv:
+      return "area_opencv";
   }
   return "?";
 }
@@ -231,9 +235,12 @@ ResampleTable resample_table(int out_n, int in_n, ResizeFilter filter) {
                                        "): lengths must be positive, got " + std::to_string(in_n) + " -> " +
                                        std::to_string(out_n));
   switch (filter) {
-    case ResizeFilter::cubic_opencv: return opencv_kernel_table(out_n, in_n, 4);
-    case ResizeFilter::lanczos4_opencv: return opencv_kernel_table(out_n, in_n, 8);
-    case ResizeFilter::bicubic_matlab: return matlab_bicubic_table(out_n, in_n);
+    case ResizeFilter::cubic_opencv:
+      return opencv_kernel_table(out_n, in_n, 4);
+    case ResizeFilter::lanczos4_opencv:
+      return opencv_kernel_table(out_n, in_n, 8);
+    case ResizeFilter::bicubic_matlab:
+      return matlab_bicubic_table(out_n, in_n);
     case ResizeFilter::area_opencv:
       require(out_n <= in_n, "resize with area_opencv only shrinks: asked " + std::to_string(in_n) + " -> " +
                                  std::to_string(out_n) + " (use cubic_opencv or lanczos4_opencv to enlarge)");
@@ -249,8 +256,8 @@ void resize_planes(float* dst, int dst_w, int dst_h, const float* src, int src_w
   const ResampleTable rows = resample_table(dst_h, src_h, filter);
   std::vector<float> scratch;
   for (int c = 0; c < channels; ++c)
-    apply_tables(dst + std::size_t(c) * dst_w * dst_h, dst_w, dst_h, src + std::size_t(c) * src_w * src_h, src_w,
-                 src_h, cols, rows, scratch);
+    apply_tables(dst + std::size_t(c) * dst_w * dst_h, dst_w, dst_h, src + std::size_t(c) * src_w * src_h, src_w, src_h,
+                 cols, rows, scratch);
 }
 
 void resize_plane(float* dst, int dst_w, int dst_h, const float* src, int src_w, int src_h, ResizeFilter filter) {

@@ -181,8 +181,7 @@ Plane8 local_mean(const Plane8& src, int ksize) {
       for (int x = 0; x < w; ++x) padded[r + x] = row[x];
       for (int i = r + w; i < w32 + 2 * r; ++i) padded[i] = row[w - 1];
       float* out = &horizontal[std::size_t(y) * w32];
-      for (int x = 0; x < w32; x += 32)
-        symmetric_sum32(out + x, taps, r, [&](int k) { return padded.data() + x + k; });
+      for (int x = 0; x < w32; x += 32) symmetric_sum32(out + x, taps, r, [&](int k) { return padded.data() + x + k; });
     }
     std::vector<const float*> rows(2 * r + 1);
     float sum[kStrip] = {};  // entries past a short last strip keep finite old values
@@ -221,9 +220,8 @@ void check_plane(const char* what, const Plane8& p) {
 // into a level by `level` (to_8bit, or to_8bit after a gain): one pass, no copy of the image.
 template <class Level>
 Plane8 channel_levels(const Image& image, int channel, Level level) {
-  require(channel >= 0 && channel < image.channels,
-          "channel_to_8bit: channel " + std::to_string(channel) + " of a " + std::to_string(image.channels) +
-              "-channel image");
+  require(channel >= 0 && channel < image.channels, "channel_to_8bit: channel " + std::to_string(channel) + " of a " +
+                                                        std::to_string(image.channels) + "-channel image");
   Plane8 out(image.width, image.height);
   const float* in = image.plane(channel);
   const long n = long(out.pixels.size());
@@ -264,8 +262,8 @@ Plane8 to_gray8(const Image& image, double gain) {
 }
 
 double gray_gain(const Image& image, int window_max) {
-  require(window_max >= 0 && window_max <= 65535, "the gray window's white must be in 0..65535, got " +
-                                                      std::to_string(window_max));
+  require(window_max >= 0 && window_max <= 65535,
+          "the gray window's white must be in 0..65535, got " + std::to_string(window_max));
   if (image.bit_depth != 16) return 1.0;
   if (window_max > 0) return 65535.0 / window_max;
   if (image.metadata.max_sample_value > 0) return 65535.0 / std::min(65535.0, image.metadata.max_sample_value);
@@ -285,11 +283,16 @@ std::vector<uint16_t> gaussian_kernel_q8(int ksize) {
   check_odd_size("Gaussian kernel size", ksize, 1);
   // OpenCV's fixed tables for small kernels with sigma 0 (exact in 1/256).
   switch (ksize) {
-    case 1: return {256};
-    case 3: return {64, 128, 64};
-    case 5: return {16, 64, 96, 64, 16};
-    case 7: return {8, 28, 56, 72, 56, 28, 8};
-    case 9: return {4, 13, 30, 51, 60, 51, 30, 13, 4};
+    case 1:
+      return {256};
+    case 3:
+      return {64, 128, 64};
+    case 5:
+      return {16, 64, 96, 64, 16};
+    case 7:
+      return {8, 28, 56, 72, 56, 28, 8};
+    case 9:
+      return {4, 13, 30, 51, 60, 51, 30, 13, 4};
   }
   const int r = ksize / 2;
   const double sigma = gaussian_sigma_for_size(ksize);

@@ -48,13 +48,11 @@ ImageFormat format_of_bytes(const std::string& path, const std::vector<uint8_t>&
   if (starts({0xff, 0xd8, 0xff})) return ImageFormat::jpeg;
   if (starts({'B', 'M'})) return ImageFormat::bmp;
   // Classic TIFF is version 42, BigTIFF 43, in either byte order.
-  if (starts({'I', 'I', 42, 0}) || starts({'M', 'M', 0, 42}) || starts({'I', 'I', 43, 0}) ||
-      starts({'M', 'M', 0, 43}))
+  if (starts({'I', 'I', 42, 0}) || starts({'M', 'M', 0, 42}) || starts({'I', 'I', 43, 0}) || starts({'M', 'M', 0, 43}))
     return ImageFormat::tiff;
   if (b.empty()) throw Error("cannot read " + path + ": the file is empty");
   char first[40] = "";
-  for (std::size_t i = 0; i < std::min<std::size_t>(b.size(), 8); ++i)
-    std::snprintf(first + 3 * i, 4, "%02x ", b[i]);
+  for (std::size_t i = 0; i < std::min<std::size_t>(b.size(), 8); ++i) std::snprintf(first + 3 * i, 4, "%02x ", b[i]);
   throw Error("cannot read " + path + ": not a PNG, JPEG, BMP or TIFF file (it starts with bytes " +
               std::string(first) + ")");
 }
@@ -74,9 +72,15 @@ void check_jpeg_huffman_tables(const std::string& path, const std::vector<uint8_
   std::size_t i = 2;  // after the SOI marker
   while (i + 4 <= b.size()) {
     const uint8_t marker = b[i + 1];
-    if (b[i] != 0xff || marker == 0xff) { ++i; continue; }     // entropy-coded data or fill bytes
-    if (marker == 0x00 || marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { i += 2; continue; }  // no length
-    if (marker == 0xd9) return;                                 // end of image
+    if (b[i] != 0xff || marker == 0xff) {
+      ++i;
+      continue;
+    }  // entropy-coded data or fill bytes
+    if (marker == 0x00 || marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      i += 2;
+      continue;
+    }                            // no length
+    if (marker == 0xd9) return;  // end of image
     const std::size_t length = std::size_t(b[i + 2]) << 8 | b[i + 3], end = std::min(b.size(), i + 2 + length);
     if (marker == 0xc4)  // DHT: tables of [class/id][16 code counts][the codes]
       for (std::size_t table = i + 4; table + 17 <= end;) {
@@ -95,7 +99,11 @@ void check_jpeg_huffman_tables(const std::string& path, const std::vector<uint8_
 // (BI_RGB) and bit-field BMPs with a 40+ byte info header have a size we can compute.
 void check_bmp_length(const std::string& path, const std::vector<uint8_t>& b, int64_t width, int64_t height) {
   if (b.size() < 34) return;  // too short for stb too: it reports the error
-  auto le = [&](std::size_t at, int n) { int64_t v = 0; for (int i = n - 1; i >= 0; --i) v = v << 8 | b[at + i]; return v; };
+  auto le = [&](std::size_t at, int n) {
+    int64_t v = 0;
+    for (int i = n - 1; i >= 0; --i) v = v << 8 | b[at + i];
+    return v;
+  };
   const int64_t pixel_offset = le(10, 4), info_size = le(14, 4), bits = le(28, 2), compression = le(30, 4);
   if (info_size < 40 || (compression != 0 && compression != 3)) return;
   const int64_t needed = pixel_offset + (width * bits + 31) / 32 * 4 * height;
@@ -112,8 +120,8 @@ Image read_with_stb(const std::string& path, const std::vector<uint8_t>& bytes, 
   const int size = int(std::min<std::size_t>(bytes.size(), INT32_MAX));
   int w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory(data, size, &w, &h, &c))
-    throw Error("cannot read " + path + ": not a valid " + format_name(format) + " file (" +
-                stbi_failure_reason() + ")");
+    throw Error("cannot read " + path + ": not a valid " + format_name(format) + " file (" + stbi_failure_reason() +
+                ")");
   detail::check_dimensions(path, w, h, max_pixels);
   if (format == ImageFormat::bmp) check_bmp_length(path, bytes, w, h);
   Image img;
@@ -126,16 +134,20 @@ Image read_with_stb(const std::string& path, const std::vector<uint8_t>& bytes, 
     for (std::size_t i = 0; i < plane; ++i)
       for (int k = 0; k < c; ++k) img.pixels[k * plane + i] = float(samples[i * c + k]) / max;
   };
-  auto fail = [&] { return Error("cannot read " + path + ": corrupt or truncated " + format_name(format) +
-                                 " data (" + stbi_failure_reason() + ")"); };
+  auto fail = [&] {
+    return Error("cannot read " + path + ": corrupt or truncated " + format_name(format) + " data (" +
+                 stbi_failure_reason() + ")");
+  };
   int w2 = 0, h2 = 0, c2 = 0;  // stb's second look at the header must agree with the first
   if (stbi_is_16_bit_from_memory(data, size)) {
-    std::unique_ptr<uint16_t, void (*)(void*)> samples(stbi_load_16_from_memory(data, size, &w2, &h2, &c2, 0), stbi_image_free);
+    std::unique_ptr<uint16_t, void (*)(void*)> samples(stbi_load_16_from_memory(data, size, &w2, &h2, &c2, 0),
+                                                       stbi_image_free);
     if (!samples || w2 != w || h2 != h || c2 != c) throw fail();
     img.bit_depth = 16;
     deinterleave(samples.get(), 65535.0f);
   } else {
-    std::unique_ptr<uint8_t, void (*)(void*)> samples(stbi_load_from_memory(data, size, &w2, &h2, &c2, 0), stbi_image_free);
+    std::unique_ptr<uint8_t, void (*)(void*)> samples(stbi_load_from_memory(data, size, &w2, &h2, &c2, 0),
+                                                      stbi_image_free);
     if (!samples || w2 != w || h2 != h || c2 != c) throw fail();
     deinterleave(samples.get(), 255.0f);
   }
@@ -199,8 +211,10 @@ void write_file_atomically(const std::string& path, const std::function<void(int
     const std::string why = errno_text();  // before the checks below overwrite errno
     std::error_code ec;
     std::string reason = "cannot create a file in " + folder.string() + " (" + why + ")";
-    if (!fs::exists(folder, ec)) reason = "the folder " + folder.string() + " does not exist";
-    else if (!fs::is_directory(folder, ec)) reason = folder.string() + " is not a folder";
+    if (!fs::exists(folder, ec))
+      reason = "the folder " + folder.string() + " does not exist";
+    else if (!fs::is_directory(folder, ec))
+      reason = folder.string() + " is not a folder";
     throw Error("cannot write " + path + ": " + reason);
   }
   try {
@@ -224,10 +238,14 @@ void write_file_atomically(const std::string& path, const std::function<void(int
 
 const char* format_name(ImageFormat format) {
   switch (format) {
-    case ImageFormat::png: return "PNG";
-    case ImageFormat::jpeg: return "JPEG";
-    case ImageFormat::bmp: return "BMP";
-    case ImageFormat::tiff: return "TIFF";
+    case ImageFormat::png:
+      return "PNG";
+    case ImageFormat::jpeg:
+      return "JPEG";
+    case ImageFormat::bmp:
+      return "BMP";
+    case ImageFormat::tiff:
+      return "TIFF";
   }
   return "?";
 }
@@ -251,10 +269,12 @@ Image read_image(const std::string& path, int64_t max_pixels) {
 void write_image(const std::string& path, const Image& image, ImageFormat format) {
   check_writable_image(path, image);
   switch (format) {
-    case ImageFormat::png: return write_png_file(path, image);
+    case ImageFormat::png:
+      return write_png_file(path, image);
     case ImageFormat::tiff:
       return detail::write_file_atomically(path, [&](int fd) { detail::write_tiff_to_fd(fd, path, image); });
-    default: throw Error("cannot write " + path + ": writing " + format_name(format) + " is not supported (use PNG or TIFF)");
+    default:
+      throw Error("cannot write " + path + ": writing " + format_name(format) + " is not supported (use PNG or TIFF)");
   }
 }
 
@@ -270,7 +290,8 @@ ImageMetadata scale_resolution(const ImageMetadata& metadata, double factor) {
 }
 
 Tensor image_to_rgb_tensor(const Image& img) {
-  require(img.channels >= 1 && img.channels <= 4, "image has " + std::to_string(img.channels) + " channels (expected 1 to 4)");
+  require(img.channels >= 1 && img.channels <= 4,
+          "image has " + std::to_string(img.channels) + " channels (expected 1 to 4)");
   const int64_t h = img.height, w = img.width;
   Tensor t = Tensor::empty({1, 3, h, w});
   const bool gray = img.channels <= 2;

@@ -8,12 +8,18 @@ namespace microsr::io {
 
 const char* json_type_name(JsonValue::Type type) {
   switch (type) {
-    case JsonValue::Type::null: return "null";
-    case JsonValue::Type::boolean: return "boolean";
-    case JsonValue::Type::number: return "number";
-    case JsonValue::Type::string: return "string";
-    case JsonValue::Type::array: return "array";
-    case JsonValue::Type::object: return "object";
+    case JsonValue::Type::null:
+      return "null";
+    case JsonValue::Type::boolean:
+      return "boolean";
+    case JsonValue::Type::number:
+      return "number";
+    case JsonValue::Type::string:
+      return "string";
+    case JsonValue::Type::array:
+      return "array";
+    case JsonValue::Type::object:
+      return "object";
   }
   return "?";
 }
@@ -44,8 +50,7 @@ class Parser {
     throw Error(where_ + ": invalid JSON at byte " + std::to_string(pos_) + ": " + what);
   }
   void skip_space() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r'))
-      ++pos_;
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) ++pos_;
   }
   char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
   void expect(char c) {
@@ -62,13 +67,32 @@ class Parser {
     skip_space();
     JsonValue v;
     switch (peek()) {
-      case '{': object(v, depth); break;
-      case '[': array(v, depth); break;
-      case '"': v.type = JsonValue::Type::string; v.text = string(); break;
-      case 't': literal("true"); v.type = JsonValue::Type::boolean; v.boolean = true; break;
-      case 'f': literal("false"); v.type = JsonValue::Type::boolean; break;
-      case 'n': literal("null"); break;
-      default: v.type = JsonValue::Type::number; v.text = number(); break;
+      case '{':
+        object(v, depth);
+        break;
+      case '[':
+        array(v, depth);
+        break;
+      case '"':
+        v.type = JsonValue::Type::string;
+        v.text = string();
+        break;
+      case 't':
+        literal("true");
+        v.type = JsonValue::Type::boolean;
+        v.boolean = true;
+        break;
+      case 'f':
+        literal("false");
+        v.type = JsonValue::Type::boolean;
+        break;
+      case 'n':
+        literal("null");
+        break;
+      default:
+        v.type = JsonValue::Type::number;
+        v.text = number();
+        break;
     }
     return v;
   }
@@ -77,7 +101,10 @@ class Parser {
     v.type = JsonValue::Type::object;
     expect('{');
     skip_space();
-    if (peek() == '}') { ++pos_; return; }
+    if (peek() == '}') {
+      ++pos_;
+      return;
+    }
     for (;;) {
       skip_space();
       if (peek() != '"') fail("expected a string key");
@@ -87,7 +114,10 @@ class Parser {
       expect(':');
       v.object.emplace_back(std::move(key), value(depth + 1));
       skip_space();
-      if (peek() == ',') { ++pos_; continue; }
+      if (peek() == ',') {
+        ++pos_;
+        continue;
+      }
       expect('}');
       return;
     }
@@ -97,11 +127,17 @@ class Parser {
     v.type = JsonValue::Type::array;
     expect('[');
     skip_space();
-    if (peek() == ']') { ++pos_; return; }
+    if (peek() == ']') {
+      ++pos_;
+      return;
+    }
     for (;;) {
       v.array.push_back(value(depth + 1));
       skip_space();
-      if (peek() == ',') { ++pos_; continue; }
+      if (peek() == ',') {
+        ++pos_;
+        continue;
+      }
       expect(']');
       return;
     }
@@ -115,9 +151,14 @@ class Parser {
       if (pos_ == from) fail("expected a digit");
     };
     if (peek() == '-') ++pos_;
-    if (peek() == '0') ++pos_;
-    else digits();
-    if (peek() == '.') { ++pos_; digits(); }
+    if (peek() == '0')
+      ++pos_;
+    else
+      digits();
+    if (peek() == '.') {
+      ++pos_;
+      digits();
+    }
     if (peek() == 'e' || peek() == 'E') {
       ++pos_;
       if (peek() == '+' || peek() == '-') ++pos_;
@@ -131,19 +172,29 @@ class Parser {
     for (int i = 0; i < 4; ++i, ++pos_) {
       const char c = peek();
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= c - '0';
-      else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
-      else fail("bad \\u escape");
+      if (c >= '0' && c <= '9')
+        v |= c - '0';
+      else if (c >= 'a' && c <= 'f')
+        v |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        v |= c - 'A' + 10;
+      else
+        fail("bad \\u escape");
     }
     return v;
   }
 
   static void append_utf8(std::string& out, unsigned cp) {
-    if (cp < 0x80) { out += char(cp); return; }
-    if (cp < 0x800) { out += char(0xc0 | cp >> 6); }
-    else if (cp < 0x10000) { out += char(0xe0 | cp >> 12); out += char(0x80 | ((cp >> 6) & 0x3f)); }
-    else {
+    if (cp < 0x80) {
+      out += char(cp);
+      return;
+    }
+    if (cp < 0x800) {
+      out += char(0xc0 | cp >> 6);
+    } else if (cp < 0x10000) {
+      out += char(0xe0 | cp >> 12);
+      out += char(0x80 | ((cp >> 6) & 0x3f));
+    } else {
       out += char(0xf0 | cp >> 18);
       out += char(0x80 | ((cp >> 12) & 0x3f));
       out += char(0x80 | ((cp >> 6) & 0x3f));
@@ -159,18 +210,37 @@ class Parser {
       const char c = s_[pos_++];
       if (c == '"') return out;
       if (static_cast<unsigned char>(c) < 0x20) fail("control character in a string");
-      if (c != '\\') { out += c; continue; }
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
       const char e = peek();
       ++pos_;
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
         case 'u': {
           unsigned cp = hex4();
           if (cp >= 0xd800 && cp < 0xdc00) {  // a UTF-16 surrogate pair
@@ -186,7 +256,9 @@ class Parser {
           append_utf8(out, cp);
           break;
         }
-        default: --pos_; fail("bad escape");
+        default:
+          --pos_;
+          fail("bad escape");
       }
     }
   }
@@ -198,9 +270,7 @@ class Parser {
 
 }  // namespace
 
-JsonValue parse_json(std::string_view text, const std::string& where) {
-  return Parser(text, where).document();
-}
+JsonValue parse_json(std::string_view text, const std::string& where) { return Parser(text, where).document(); }
 
 bool as_uint64(const JsonValue& value, uint64_t& out) {
   if (value.type != JsonValue::Type::number || value.text.empty()) return false;

@@ -41,9 +41,7 @@ struct NcnnGraph {
 NcnnGraph parse_param(const std::string& path) {
   std::ifstream in(path);
   require(bool(in), "cannot open ncnn param file " + path);
-  auto fail = [&](int line, const std::string& what) {
-    throw Error(path + ":" + std::to_string(line) + ": " + what);
-  };
+  auto fail = [&](int line, const std::string& what) { throw Error(path + ":" + std::to_string(line) + ": " + what); };
   std::string line;
   int line_no = 1;
   require(bool(std::getline(in, line)), path + ": empty file");
@@ -70,8 +68,8 @@ NcnnGraph parse_param(const std::string& path) {
       if (!(ls >> blob)) fail(line_no, "layer " + name + " lists fewer blobs than it declares");
     // The layer types of Real-ESRGAN's RRDBNet export (activations fused into the convolutions);
     // any other is named, with its line, rather than ignored until the graph fails to add up.
-    static const std::set<std::string> kRRDBNetLayerTypes = {"Input",  "Convolution", "Split", "Concat",
-                                                             "Eltwise", "BinaryOp",   "Interp"};
+    static const std::set<std::string> kRRDBNetLayerTypes = {"Input",   "Convolution", "Split", "Concat",
+                                                             "Eltwise", "BinaryOp",    "Interp"};
     if (!kRRDBNetLayerTypes.count(type))
       fail(line_no, "layer " + name + " has type " + type + ", which this loader does not read: it reads " +
                         "Real-ESRGAN's RRDBNet exports (Input, Convolution with fused LeakyReLU, Split, " +
@@ -91,20 +89,37 @@ NcnnGraph parse_param(const std::string& path) {
         key = std::stoi(kv.substr(0, eq));
         const std::string value = kv.substr(eq + 1);
         switch (key) {
-          case 0: c.num_output = std::stoi(value); break;
-          case 1: c.kernel = std::stoi(value); break;
-          case 2: c.dilation = std::stoi(value); break;
-          case 3: c.stride = std::stoi(value); break;
-          case 4: c.pad = std::stoi(value); break;
-          case 5: c.bias_term = std::stoi(value); break;
-          case 6: c.weight_data_size = std::stoll(value); break;
-          case 9: c.activation = std::stoi(value); break;
+          case 0:
+            c.num_output = std::stoi(value);
+            break;
+          case 1:
+            c.kernel = std::stoi(value);
+            break;
+          case 2:
+            c.dilation = std::stoi(value);
+            break;
+          case 3:
+            c.stride = std::stoi(value);
+            break;
+          case 4:
+            c.pad = std::stoi(value);
+            break;
+          case 5:
+            c.bias_term = std::stoi(value);
+            break;
+          case 6:
+            c.weight_data_size = std::stoll(value);
+            break;
+          case 9:
+            c.activation = std::stoi(value);
+            break;
           case -23310: {  // "<count>,<p0>,..." — LeakyReLU has one parameter, the slope
             const auto comma = value.find(',');
             if (comma != std::string::npos) c.activation_param = std::stof(value.substr(comma + 1));
             break;
           }
-          default: break;  // keys RRDBNet does not use (int8 scales, dynamic weight, ...)
+          default:
+            break;  // keys RRDBNet does not use (int8 scales, dynamic weight, ...)
         }
       } catch (const std::logic_error&) {
         fail(line_no, "cannot read the value of '" + kv + "'");
@@ -112,9 +127,9 @@ NcnnGraph parse_param(const std::string& path) {
     }
     if (c.num_output <= 0 || c.kernel <= 0 || c.weight_data_size <= 0 ||
         c.weight_data_size % (int64_t(c.num_output) * c.kernel * c.kernel) != 0)
-      fail(line_no, "convolution " + name + " has inconsistent sizes (num_output " +
-                        std::to_string(c.num_output) + ", kernel " + std::to_string(c.kernel) +
-                        ", weight_data_size " + std::to_string(c.weight_data_size) + ")");
+      fail(line_no, "convolution " + name + " has inconsistent sizes (num_output " + std::to_string(c.num_output) +
+                        ", kernel " + std::to_string(c.kernel) + ", weight_data_size " +
+                        std::to_string(c.weight_data_size) + ")");
     g.convs.push_back(c);
   }
   if (layers_seen != layer_count)

@@ -13,18 +13,30 @@ using Kind = PickleValue::Kind;
 
 const char* kind_name(Kind kind) {
   switch (kind) {
-    case Kind::none: return "None";
-    case Kind::boolean: return "bool";
-    case Kind::integer: return "int";
-    case Kind::floating: return "float";
-    case Kind::string: return "str";
-    case Kind::bytes: return "bytes";
-    case Kind::list: return "list";
-    case Kind::tuple: return "tuple";
-    case Kind::dict: return "dict";
-    case Kind::tensor: return "tensor";
-    case Kind::global: return "class";
-    case Kind::storage_ref: return "storage";
+    case Kind::none:
+      return "None";
+    case Kind::boolean:
+      return "bool";
+    case Kind::integer:
+      return "int";
+    case Kind::floating:
+      return "float";
+    case Kind::string:
+      return "str";
+    case Kind::bytes:
+      return "bytes";
+    case Kind::list:
+      return "list";
+    case Kind::tuple:
+      return "tuple";
+    case Kind::dict:
+      return "dict";
+    case Kind::tensor:
+      return "tensor";
+    case Kind::global:
+      return "class";
+    case Kind::storage_ref:
+      return "storage";
   }
   return "?";
 }
@@ -42,9 +54,9 @@ namespace {
 constexpr const char* kOrderedDict = "collections.OrderedDict";
 constexpr const char* kRebuildTensor = "torch._utils._rebuild_tensor_v2";
 constexpr const char* kRebuildParameter = "torch._utils._rebuild_parameter";
-constexpr const char* kStorageTypes[] = {
-    "FloatStorage", "HalfStorage",  "BFloat16Storage", "DoubleStorage", "LongStorage",
-    "IntStorage",   "ShortStorage", "CharStorage",     "ByteStorage",   "BoolStorage"};
+constexpr const char* kStorageTypes[] = {"FloatStorage", "HalfStorage", "BFloat16Storage", "DoubleStorage",
+                                         "LongStorage",  "IntStorage",  "ShortStorage",    "CharStorage",
+                                         "ByteStorage",  "BoolStorage"};
 
 bool is_storage_type(const std::string& qualified) {
   for (const char* name : kStorageTypes)
@@ -67,8 +79,9 @@ class Unpickler {
   }
   // ---- input ----
   void need(uint64_t n) const {
-    if (n > in_.size() - pos_) fail("malformed pickle: truncated (needs " + std::to_string(n) +
-                                    " more bytes, " + std::to_string(in_.size() - pos_) + " left)");
+    if (n > in_.size() - pos_)
+      fail("malformed pickle: truncated (needs " + std::to_string(n) + " more bytes, " +
+           std::to_string(in_.size() - pos_) + " left)");
   }
   uint64_t le(int width) {
     need(width);
@@ -99,8 +112,16 @@ class Unpickler {
     doc_.arena_.back()->kind = kind;
     return doc_.arena_.back().get();
   }
-  PickleValue* make_int(int64_t v) { PickleValue* p = make(Kind::integer); p->integer = v; return p; }
-  PickleValue* make_text(Kind k, std::string s) { PickleValue* p = make(k); p->text = std::move(s); return p; }
+  PickleValue* make_int(int64_t v) {
+    PickleValue* p = make(Kind::integer);
+    p->integer = v;
+    return p;
+  }
+  PickleValue* make_text(Kind k, std::string s) {
+    PickleValue* p = make(k);
+    p->text = std::move(s);
+    return p;
+  }
   void push(PickleValue* v) { stack_.push_back(v); }
   PickleValue* pop() {
     if (stack_.size() <= floor()) fail("malformed pickle: stack underflow");
@@ -185,9 +206,9 @@ PickleValue* Unpickler::reduce(PickleValue* callable, PickleValue* args) {
 // ('storage', torch.<T>Storage, key, location, numel) -> a reference to <root>/data/<key>.
 PickleValue* Unpickler::persistent_load(PickleValue* pid) {
   const auto& t = pid->items;
-  if (pid->kind != Kind::tuple || t.size() != 5 || t[0]->kind != Kind::string ||
-      t[0]->text != "storage" || t[1]->kind != Kind::global || !is_storage_type(t[1]->text) ||
-      t[2]->kind != Kind::string || t[3]->kind != Kind::string || t[4]->kind != Kind::integer)
+  if (pid->kind != Kind::tuple || t.size() != 5 || t[0]->kind != Kind::string || t[0]->text != "storage" ||
+      t[1]->kind != Kind::global || !is_storage_type(t[1]->text) || t[2]->kind != Kind::string ||
+      t[3]->kind != Kind::string || t[4]->kind != Kind::integer)
     fail("unsupported persistent id: expected ('storage', torch.<T>Storage, key, location, numel)");
   const std::string& key = t[2]->text;
   bool safe = !key.empty() && key.size() < 64;
@@ -201,8 +222,8 @@ PickleValue* Unpickler::persistent_load(PickleValue* pid) {
 
 // _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, hooks[, metadata])
 PickleValue* Unpickler::rebuild_tensor(const std::vector<PickleValue*>& a) {
-  if ((a.size() != 6 && a.size() != 7) || a[0]->kind != Kind::storage_ref ||
-      a[2]->kind != Kind::tuple || a[3]->kind != Kind::tuple)
+  if ((a.size() != 6 && a.size() != 7) || a[0]->kind != Kind::storage_ref || a[2]->kind != Kind::tuple ||
+      a[3]->kind != Kind::tuple)
     fail("_rebuild_tensor_v2 expects (storage, offset, size, stride, requires_grad, hooks)");
   PickleValue* t = make(Kind::tensor);
   t->tensor = a[0]->tensor;
@@ -214,8 +235,7 @@ PickleValue* Unpickler::rebuild_tensor(const std::vector<PickleValue*>& a) {
          std::to_string(t->tensor.strides.size()) + " strides");
   if (t->tensor.storage_offset < 0) fail("negative tensor storage offset");
   for (std::size_t i = 0; i < t->tensor.shape.size(); ++i)
-    if (t->tensor.shape[i] < 0 || t->tensor.strides[i] < 0)
-      fail("negative tensor size or stride");
+    if (t->tensor.shape[i] < 0 || t->tensor.strides[i] < 0) fail("negative tensor size or stride");
   return t;
 }
 
@@ -230,26 +250,45 @@ PickleValue* Unpickler::run() {
         if (v < 2 || v > 5) fail("unsupported pickle protocol " + std::to_string(v));
         break;
       }
-      case 0x95: need(le(8)); break;  // FRAME: a length prefix for what follows
-      case '.': {                     // STOP
+      case 0x95:
+        need(le(8));
+        break;     // FRAME: a length prefix for what follows
+      case '.': {  // STOP
         PickleValue* result = pop();
         if (!marks_.empty()) fail("malformed pickle: unclosed MARK at STOP");
         return result;
       }
-      case '(': marks_.push_back(stack_.size()); break;            // MARK
-      case '0': pop(); break;                                     // POP
-      case '1': pop_mark(); break;                                // POP_MARK
-      case '2': push(top()); break;                               // DUP
-      case 'N': push(make(Kind::none)); break;                    // NONE
-      case 0x88: case 0x89: {                                     // NEWTRUE, NEWFALSE
+      case '(':
+        marks_.push_back(stack_.size());
+        break;  // MARK
+      case '0':
+        pop();
+        break;  // POP
+      case '1':
+        pop_mark();
+        break;  // POP_MARK
+      case '2':
+        push(top());
+        break;  // DUP
+      case 'N':
+        push(make(Kind::none));
+        break;  // NONE
+      case 0x88:
+      case 0x89: {  // NEWTRUE, NEWFALSE
         PickleValue* b = make(Kind::boolean);
         b->boolean = op == 0x88;
         push(b);
         break;
       }
-      case 'J': push(make_int(static_cast<int32_t>(le(4)))); break;  // BININT
-      case 'K': push(make_int(static_cast<int64_t>(le(1)))); break;  // BININT1
-      case 'M': push(make_int(static_cast<int64_t>(le(2)))); break;  // BININT2
+      case 'J':
+        push(make_int(static_cast<int32_t>(le(4))));
+        break;  // BININT
+      case 'K':
+        push(make_int(static_cast<int64_t>(le(1))));
+        break;  // BININT1
+      case 'M':
+        push(make_int(static_cast<int64_t>(le(2))));
+        break;      // BININT2
       case 0x8a: {  // LONG1: n-byte little-endian two's complement
         const uint64_t n = le(1);
         if (n > 8) fail("integer wider than 64 bits");
@@ -268,29 +307,50 @@ PickleValue* Unpickler::run() {
         push(f);
         break;
       }
-      case 'X': push(make_text(Kind::string, take(le(4)))); break;   // BINUNICODE
-      case 0x8c: push(make_text(Kind::string, take(le(1)))); break;  // SHORT_BINUNICODE
-      case 0x8d: push(make_text(Kind::string, take(le(8)))); break;  // BINUNICODE8
-      case 'B': push(make_text(Kind::bytes, take(le(4)))); break;    // BINBYTES
-      case 'C': push(make_text(Kind::bytes, take(le(1)))); break;    // SHORT_BINBYTES
-      case 0x8e: push(make_text(Kind::bytes, take(le(8)))); break;   // BINBYTES8
-      case '}': push(make(Kind::dict)); break;                       // EMPTY_DICT
-      case ']': push(make(Kind::list)); break;                       // EMPTY_LIST
-      case ')': push(make(Kind::tuple)); break;                      // EMPTY_TUPLE
-      case 'd': {                                                    // DICT
+      case 'X':
+        push(make_text(Kind::string, take(le(4))));
+        break;  // BINUNICODE
+      case 0x8c:
+        push(make_text(Kind::string, take(le(1))));
+        break;  // SHORT_BINUNICODE
+      case 0x8d:
+        push(make_text(Kind::string, take(le(8))));
+        break;  // BINUNICODE8
+      case 'B':
+        push(make_text(Kind::bytes, take(le(4))));
+        break;  // BINBYTES
+      case 'C':
+        push(make_text(Kind::bytes, take(le(1))));
+        break;  // SHORT_BINBYTES
+      case 0x8e:
+        push(make_text(Kind::bytes, take(le(8))));
+        break;  // BINBYTES8
+      case '}':
+        push(make(Kind::dict));
+        break;  // EMPTY_DICT
+      case ']':
+        push(make(Kind::list));
+        break;  // EMPTY_LIST
+      case ')':
+        push(make(Kind::tuple));
+        break;     // EMPTY_TUPLE
+      case 'd': {  // DICT
         std::vector<PickleValue*> kv = pop_mark();
         PickleValue* d = make(Kind::dict);
         set_items(d, kv);
         push(d);
         break;
       }
-      case 'l': case 't': {  // LIST, TUPLE
+      case 'l':
+      case 't': {  // LIST, TUPLE
         PickleValue* c = make(op == 'l' ? Kind::list : Kind::tuple);
         c->items = pop_mark();
         push(c);
         break;
       }
-      case 0x85: case 0x86: case 0x87: {  // TUPLE1, TUPLE2, TUPLE3
+      case 0x85:
+      case 0x86:
+      case 0x87: {  // TUPLE1, TUPLE2, TUPLE3
         PickleValue* c = make(Kind::tuple);
         c->items.resize(op - 0x84);
         for (std::size_t i = c->items.size(); i-- > 0;) c->items[i] = pop();
@@ -343,12 +403,26 @@ PickleValue* Unpickler::run() {
         container(Kind::dict, "BUILD");
         break;
       }
-      case 'Q': push(persistent_load(pop())); break;                // BINPERSID
-      case 'q': memo_[le(1)] = top(); break;                        // BINPUT
-      case 'r': memo_[le(4)] = top(); break;                        // LONG_BINPUT
-      case 0x94: { const uint64_t i = memo_.size(); memo_[i] = top(); break; }  // MEMOIZE
-      case 'h': push(memo_get(le(1))); break;                       // BINGET
-      case 'j': push(memo_get(le(4))); break;                       // LONG_BINGET
+      case 'Q':
+        push(persistent_load(pop()));
+        break;  // BINPERSID
+      case 'q':
+        memo_[le(1)] = top();
+        break;  // BINPUT
+      case 'r':
+        memo_[le(4)] = top();
+        break;  // LONG_BINPUT
+      case 0x94: {
+        const uint64_t i = memo_.size();
+        memo_[i] = top();
+        break;
+      }  // MEMOIZE
+      case 'h':
+        push(memo_get(le(1)));
+        break;  // BINGET
+      case 'j':
+        push(memo_get(le(4)));
+        break;  // LONG_BINGET
       default: {
         char shown[48];
         std::snprintf(shown, sizeof shown, "unsupported pickle opcode 0x%02x", op);

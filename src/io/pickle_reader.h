@@ -22,20 +22,19 @@ namespace microsr::io {
 // element offset and strides, as torch describes it.
 struct TensorRecord {
   std::string storage_key;
-  std::string storage_type;  // "FloatStorage", "HalfStorage", "BFloat16Storage", ...
+  std::string storage_type;    // "FloatStorage", "HalfStorage", "BFloat16Storage", ...
   int64_t storage_offset = 0;  // in elements
   std::vector<int64_t> shape;
   std::vector<int64_t> strides;  // in elements
 };
 
 struct PickleValue {
-  enum class Kind { none, boolean, integer, floating, string, bytes, list, tuple, dict, tensor,
-                    global, storage_ref };
+  enum class Kind { none, boolean, integer, floating, string, bytes, list, tuple, dict, tensor, global, storage_ref };
   Kind kind = Kind::none;
   bool boolean = false;
   int64_t integer = 0;
   double floating = 0.0;
-  std::string text;  // string / bytes contents; for `global`: "module.name"
+  std::string text;                                            // string / bytes contents; for `global`: "module.name"
   std::vector<PickleValue*> items;                             // list, tuple
   std::vector<std::pair<PickleValue*, PickleValue*>> entries;  // dict, in insertion order
   TensorRecord tensor;  // tensor; for storage_ref: storage_key and storage_type only

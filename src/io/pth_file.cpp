@@ -50,8 +50,7 @@ StoredType stored_type(const std::string& storage_type) {
 }
 
 // Widens `count` elements spaced `stride` elements apart, starting at element `first`, into dst.
-void widen(float* dst, const uint8_t* storage, StoredType type, uint64_t first, int64_t stride,
-           int64_t count) {
+void widen(float* dst, const uint8_t* storage, StoredType type, uint64_t first, int64_t stride, int64_t count) {
   if (type == StoredType::f32) {
     if (stride == 1) {
       std::memcpy(dst, storage + 4 * first, 4 * count);
@@ -73,15 +72,13 @@ void widen(float* dst, const uint8_t* storage, StoredType type, uint64_t first, 
 }
 
 // Copies the (possibly strided) view `rec` of `storage` into a dense float32 tensor.
-Tensor materialize(const TensorRecord& rec, const std::vector<uint8_t>& storage,
-                   const std::string& where) {
+Tensor materialize(const TensorRecord& rec, const std::vector<uint8_t>& storage, const std::string& where) {
   const StoredType type = stored_type(rec.storage_type);
-  require(type != StoredType::other, where + " is stored as " + rec.storage_type +
-                         "; only float32, float16 and bfloat16 weights are supported");
+  require(type != StoredType::other,
+          where + " is stored as " + rec.storage_type + "; only float32, float16 and bfloat16 weights are supported");
   const std::size_t elem = type == StoredType::f32 ? 4 : 2;
   require(storage.size() % elem == 0, where + ": storage of " + std::to_string(storage.size()) +
-                                          " bytes is not a whole number of " +
-                                          std::to_string(elem) + "-byte elements");
+                                          " bytes is not a whole number of " + std::to_string(elem) + "-byte elements");
   const uint64_t storage_elems = storage.size() / elem;
   constexpr uint64_t kLimit = uint64_t{1} << 62;  // keeps every sum below from overflowing
 
@@ -98,16 +95,14 @@ Tensor materialize(const TensorRecord& rec, const std::vector<uint8_t>& storage,
   }
   const Shape shape(rec.shape.begin(), rec.shape.end());
   if (numel == 0) return Tensor::empty(shape);
-  require(last < storage_elems,
-          where + ": view " + shape_str(shape) + " at offset " + std::to_string(rec.storage_offset) +
-              " needs element " + std::to_string(last) + " but its storage holds " +
-              std::to_string(storage_elems));
+  require(last < storage_elems, where + ": view " + shape_str(shape) + " at offset " +
+                                    std::to_string(rec.storage_offset) + " needs element " + std::to_string(last) +
+                                    " but its storage holds " + std::to_string(storage_elems));
   // Only an overlapping or broadcast (stride-0, expanded) view can have more elements than its
   // storage; refusing those also bounds the allocation below by the file's size.
-  require(numel <= storage_elems,
-          where + ": view " + shape_str(shape) + " has " + std::to_string(numel) +
-              " elements but its storage only " + std::to_string(storage_elems) +
-              "; overlapping or expanded views are not supported (save a .contiguous() copy)");
+  require(numel <= storage_elems, where + ": view " + shape_str(shape) + " has " + std::to_string(numel) +
+                                      " elements but its storage only " + std::to_string(storage_elems) +
+                                      "; overlapping or expanded views are not supported (save a .contiguous() copy)");
   Tensor out = Tensor::empty(shape);
 
   // Walk the view row by row (the innermost dimension, strided) with an odometer over the
@@ -141,12 +136,10 @@ std::string find_archive_root(const io::ZipReader& zip) {
   const io::ZipEntry* pickle = nullptr;
   for (const io::ZipEntry& e : zip.entries()) {
     const std::size_t slash = e.name.find('/');
-    const bool is_pickle = e.name == "data.pkl" ||
-                           (slash != std::string::npos && e.name.substr(slash) == "/data.pkl");
+    const bool is_pickle = e.name == "data.pkl" || (slash != std::string::npos && e.name.substr(slash) == "/data.pkl");
     if (!is_pickle) continue;
     if (pickle)
-      throw Error(zip.path() + ": two pickles ('" + pickle->name + "' and '" + e.name +
-                  "'); not a torch.save archive");
+      throw Error(zip.path() + ": two pickles ('" + pickle->name + "' and '" + e.name + "'); not a torch.save archive");
     pickle = &e;
   }
   require(pickle != nullptr, zip.path() + ": no data.pkl entry; this ZIP is not a torch.save archive");
@@ -188,9 +181,19 @@ class PickleWriter {
     bytes.insert(bytes.end(), s.begin(), s.end());
   }
   void integer(int64_t v) {
-    if (v >= 0 && v < 256) { op('K'); le(v, 1); }                       // BININT1
-    else if (v >= INT32_MIN && v <= INT32_MAX) { op('J'); le(static_cast<uint32_t>(v), 4); }  // BININT
-    else { op(0x8a); le(8, 1); le(static_cast<uint64_t>(v), 8); }        // LONG1, 8 bytes
+    if (v >= 0 && v < 256) {
+      op('K');
+      le(v, 1);
+    }  // BININT1
+    else if (v >= INT32_MIN && v <= INT32_MAX) {
+      op('J');
+      le(static_cast<uint32_t>(v), 4);
+    }  // BININT
+    else {
+      op(0x8a);
+      le(8, 1);
+      le(static_cast<uint64_t>(v), 8);
+    }  // LONG1, 8 bytes
   }
   void int_tuple(const std::vector<int64_t>& values) {
     op('(');  // MARK
@@ -217,10 +220,13 @@ class PickleWriter {
     integer(0);
     std::vector<int64_t> strides(shape.size());
     int64_t stride = 1;
-    for (std::size_t d = shape.size(); d-- > 0;) { strides[d] = stride; stride *= shape[d]; }
+    for (std::size_t d = shape.size(); d-- > 0;) {
+      strides[d] = stride;
+      stride *= shape[d];
+    }
     int_tuple(std::vector<int64_t>(shape.begin(), shape.end()));
     int_tuple(strides);
-    op(0x89);  // NEWFALSE: requires_grad
+    op(0x89);              // NEWFALSE: requires_grad
     empty_ordered_dict();  // backward hooks
     op('t');
     op('R');
@@ -234,9 +240,9 @@ StateDict load_pth(const std::string& path) {
   const std::string root = find_archive_root(zip);
   if (const io::ZipEntry* order = zip.find(root + "byteorder")) {
     const std::vector<uint8_t> text = zip.read(*order);
-    require(std::string(text.begin(), text.end()) == "little",
-            path + ": byteorder is '" + std::string(text.begin(), text.end()) +
-                "'; only little-endian archives are supported");
+    require(std::string(text.begin(), text.end()) == "little", path + ": byteorder is '" +
+                                                                   std::string(text.begin(), text.end()) +
+                                                                   "'; only little-endian archives are supported");
   }
   const io::ZipEntry& pickle_entry = *zip.find(root + "data.pkl");
   const std::vector<uint8_t> pickle = zip.read(pickle_entry);
@@ -259,8 +265,8 @@ StateDict load_pth(const std::string& path) {
     auto it = storages.find(storage_key);
     if (it == storages.end()) {
       const io::ZipEntry* entry = zip.find(root + "data/" + storage_key);
-      require(entry != nullptr, where + ": its storage '" + root + "data/" + storage_key +
-                                    "' is missing from the archive");
+      require(entry != nullptr,
+              where + ": its storage '" + root + "data/" + storage_key + "' is missing from the archive");
       it = storages.emplace(storage_key, zip.read(*entry)).first;
     }
     sd.add(key->text, materialize(value->tensor, it->second, where));
@@ -306,7 +312,7 @@ void save_pth_groups(const std::string& path, const std::vector<std::pair<std::s
     pickle.op('u');  // SETITEMS into the OrderedDict
   }
   if (wrapped) pickle.op('u');  // SETITEMS into the outer dict
-  pickle.op('.');  // STOP
+  pickle.op('.');               // STOP
 
   io::ZipWriter zip(path);
   zip.add("archive/data.pkl", pickle.bytes.data(), pickle.bytes.size());

@@ -22,8 +22,10 @@ namespace {
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> parts(1);
   for (char c : s) {
-    if (c == sep) parts.emplace_back();
-    else parts.back() += c;
+    if (c == sep)
+      parts.emplace_back();
+    else
+      parts.back() += c;
   }
   return parts;
 }
@@ -48,8 +50,8 @@ std::optional<int> suffix_index(const std::string& s, const std::string& prefix,
 }
 
 // (block, rdb, conv) from "N", "<rdb_prefix>K", "convJ" -> "body.N.rdbK.convJ".
-std::optional<std::string> dense_conv(const std::string& n, const std::string& rdb,
-                                      const std::string& rdb_prefix, const std::string& conv) {
+std::optional<std::string> dense_conv(const std::string& n, const std::string& rdb, const std::string& rdb_prefix,
+                                      const std::string& conv) {
   const auto block = index_of(n);
   const auto k = suffix_index(rdb, rdb_prefix, 1, 3);
   const auto j = suffix_index(conv, "conv", 1, 5);
@@ -59,16 +61,24 @@ std::optional<std::string> dense_conv(const std::string& n, const std::string& r
 
 // Maps a module path (no .weight/.bias) to basicsr's; `num_block` resolves model.1.sub.<n>.
 std::optional<std::string> basicsr_module(const std::string& module, int num_block) {
-  static const std::map<std::string, std::string> kFixed = {
-      // basicsr names map onto themselves
-      {"conv_first", "conv_first"}, {"conv_body", "conv_body"}, {"conv_up1", "conv_up1"},
-      {"conv_up2", "conv_up2"},     {"conv_hr", "conv_hr"},     {"conv_last", "conv_last"},
-      // ESRGAN 2019
-      {"trunk_conv", "conv_body"},  {"upconv1", "conv_up1"},    {"upconv2", "conv_up2"},
-      {"HRconv", "conv_hr"},
-      // ESRGAN 2018 sequential
-      {"model.0", "conv_first"},    {"model.3", "conv_up1"},    {"model.6", "conv_up2"},
-      {"model.8", "conv_hr"},       {"model.10", "conv_last"}};
+  static const std::map<std::string, std::string> kFixed = {// basicsr names map onto themselves
+                                                            {"conv_first", "conv_first"},
+                                                            {"conv_body", "conv_body"},
+                                                            {"conv_up1", "conv_up1"},
+                                                            {"conv_up2", "conv_up2"},
+                                                            {"conv_hr", "conv_hr"},
+                                                            {"conv_last", "conv_last"},
+                                                            // ESRGAN 2019
+                                                            {"trunk_conv", "conv_body"},
+                                                            {"upconv1", "conv_up1"},
+                                                            {"upconv2", "conv_up2"},
+                                                            {"HRconv", "conv_hr"},
+                                                            // ESRGAN 2018 sequential
+                                                            {"model.0", "conv_first"},
+                                                            {"model.3", "conv_up1"},
+                                                            {"model.6", "conv_up2"},
+                                                            {"model.8", "conv_hr"},
+                                                            {"model.10", "conv_last"}};
   if (auto it = kFixed.find(module); it != kFixed.end()) return it->second;
 
   const std::vector<std::string> p = split(module, '.');
@@ -121,7 +131,8 @@ StateDict to_basicsr_names(const StateDict& sd) {
     if (unknown.size() > 10) list += ", ... (" + std::to_string(unknown.size()) + " in all)";
     throw Error("weights: " + std::to_string(unknown.size()) +
                 " key(s) are not RRDBNet parameters in any known naming (basicsr, ESRGAN 2019, "
-                "ESRGAN 2018 sequential): " + list);
+                "ESRGAN 2018 sequential): " +
+                list);
   }
   return out;
 }

@@ -61,12 +61,11 @@ HeaderEntry parse_entry(const std::string& name, const io::JsonValue& v, const s
     numel *= dim;
     e.shape.push_back(static_cast<int64_t>(dim));
   }
-  require(io::as_uint64(offsets->array[0], e.begin) && io::as_uint64(offsets->array[1], e.end) &&
-              e.begin <= e.end,
+  require(io::as_uint64(offsets->array[0], e.begin) && io::as_uint64(offsets->array[1], e.end) && e.begin <= e.end,
           where + ": 'data_offsets' must be non-negative integers with begin <= end");
-  require(e.end - e.begin == numel * elem,
-          where + ": " + e.dtype + shape_str(e.shape) + " needs " + std::to_string(numel * elem) +
-              " bytes but data_offsets span " + std::to_string(e.end - e.begin));
+  require(e.end - e.begin == numel * elem, where + ": " + e.dtype + shape_str(e.shape) + " needs " +
+                                               std::to_string(numel * elem) + " bytes but data_offsets span " +
+                                               std::to_string(e.end - e.begin));
   return e;
 }
 
@@ -120,7 +119,8 @@ StateDict load_safetensors(const std::string& path, std::map<std::string, std::s
       check_metadata(value, path);
       if (metadata)
         for (const auto& [key, text] : value.object) (*metadata)[key] = text.text;
-    } else tensors.push_back(parse_entry(name, value, path));
+    } else
+      tensors.push_back(parse_entry(name, value, path));
   }
   // File order: by data offset. The tensors must tile the data section exactly.
   std::stable_sort(tensors.begin(), tensors.end(),
@@ -129,20 +129,18 @@ StateDict load_safetensors(const std::string& path, std::map<std::string, std::s
   uint64_t expected_begin = 0;
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const HeaderEntry& e = tensors[i];
-    require(e.begin >= expected_begin,
-            path + ": tensor '" + e.name + "' [" + std::to_string(e.begin) + ", " +
-                std::to_string(e.end) + ") overlaps '" + (i ? tensors[i - 1].name : "") + "'");
-    require(e.begin == expected_begin,
-            path + ": " + std::to_string(e.begin - expected_begin) + " unused bytes before tensor '" +
-                e.name + "' at data offset " + std::to_string(expected_begin));
-    require(e.end <= data_size, path + ": tensor '" + e.name + "' ends at data offset " +
-                                    std::to_string(e.end) + " but the data section holds " +
-                                    std::to_string(data_size) + " bytes");
+    require(e.begin >= expected_begin, path + ": tensor '" + e.name + "' [" + std::to_string(e.begin) + ", " +
+                                           std::to_string(e.end) + ") overlaps '" + (i ? tensors[i - 1].name : "") +
+                                           "'");
+    require(e.begin == expected_begin, path + ": " + std::to_string(e.begin - expected_begin) +
+                                           " unused bytes before tensor '" + e.name + "' at data offset " +
+                                           std::to_string(expected_begin));
+    require(e.end <= data_size, path + ": tensor '" + e.name + "' ends at data offset " + std::to_string(e.end) +
+                                    " but the data section holds " + std::to_string(data_size) + " bytes");
     expected_begin = e.end;
   }
-  require(expected_begin == data_size,
-          path + ": " + std::to_string(data_size - expected_begin) +
-              " bytes after the last tensor are not described by the header");
+  require(expected_begin == data_size, path + ": " + std::to_string(data_size - expected_begin) +
+                                           " bytes after the last tensor are not described by the header");
 
   StateDict sd;
   const uint8_t* data = file.data() + 8 + header_len;
@@ -168,14 +166,12 @@ void save_safetensors(const std::string& path, const StateDict& sd,
     require(name != "__metadata__" && names.insert(name).second,
             path + ": save_safetensors: tensor name '" + name + "' is reserved or repeated");
     require(t.defined() && t.dtype() == DType::f32 && t.device().kind == DeviceKind::cpu,
-            path + ": save_safetensors: tensor '" + name + "' must be f32 on the cpu, found " +
-                t.describe());
+            path + ": save_safetensors: tensor '" + name + "' must be f32 on the cpu, found " + t.describe());
     std::string shape;
     for (int64_t d : t.shape()) shape += (shape.empty() ? "" : ",") + std::to_string(d);
     if (header.size() > 1) header += ',';
-    header += io::json_quote(name) + ":{\"dtype\":\"F32\",\"shape\":[" + shape +
-              "],\"data_offsets\":[" + std::to_string(offset) + "," +
-              std::to_string(offset + t.bytes()) + "]}";
+    header += io::json_quote(name) + ":{\"dtype\":\"F32\",\"shape\":[" + shape + "],\"data_offsets\":[" +
+              std::to_string(offset) + "," + std::to_string(offset + t.bytes()) + "]}";
     offset += t.bytes();
   }
   header += '}';

@@ -19,7 +19,8 @@
 namespace microsr::detail {
 namespace {
 
-const char* const kSupported = "microsr reads 8- and 16-bit unsigned gray, gray+alpha, RGB, RGBA and 8-bit palette TIFFs";
+const char* const kSupported =
+    "microsr reads 8- and 16-bit unsigned gray, gray+alpha, RGB, RGBA and 8-bit palette TIFFs";
 
 int collect_error(TIFF*, void* user_data, const char* /*module*/, const char* format, va_list args) {
   char text[512];
@@ -70,11 +71,18 @@ T field_or(TIFF* tif, ttag_t tag, T fallback) {
 
 std::string photometric_name(uint16_t photometric) {
   switch (photometric) {
-    case PHOTOMETRIC_SEPARATED: return "CMYK (photometric \"separated\")";
-    case PHOTOMETRIC_YCBCR: return "YCbCr colour";
-    case PHOTOMETRIC_CIELAB: case PHOTOMETRIC_ICCLAB: case PHOTOMETRIC_ITULAB: return "Lab colour";
-    case PHOTOMETRIC_MASK: return "a transparency mask";
-    default: return "photometric interpretation " + std::to_string(photometric);
+    case PHOTOMETRIC_SEPARATED:
+      return "CMYK (photometric \"separated\")";
+    case PHOTOMETRIC_YCBCR:
+      return "YCbCr colour";
+    case PHOTOMETRIC_CIELAB:
+    case PHOTOMETRIC_ICCLAB:
+    case PHOTOMETRIC_ITULAB:
+      return "Lab colour";
+    case PHOTOMETRIC_MASK:
+      return "a transparency mask";
+    default:
+      return "photometric interpretation " + std::to_string(photometric);
   }
 }
 
@@ -101,7 +109,8 @@ TiffLayout inspect(TIFF* tif, const std::string& path, int64_t max_pixels) {
   const uint16_t sample_format = field_or<uint16_t>(tif, TIFFTAG_SAMPLEFORMAT, SAMPLEFORMAT_UINT);
   const uint16_t compression = field_or<uint16_t>(tif, TIFFTAG_COMPRESSION, COMPRESSION_NONE);
   l.separate_planes = field_or<uint16_t>(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG) == PLANARCONFIG_SEPARATE;
-  l.photometric = field_or<uint16_t>(tif, TIFFTAG_PHOTOMETRIC, l.samples_per_pixel >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
+  l.photometric =
+      field_or<uint16_t>(tif, TIFFTAG_PHOTOMETRIC, l.samples_per_pixel >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
 
   if (sample_format == SAMPLEFORMAT_IEEEFP) refuse(std::to_string(l.bits) + "-bit floating-point samples");
   if (sample_format == SAMPLEFORMAT_INT) refuse(std::to_string(l.bits) + "-bit signed integer samples");
@@ -115,9 +124,16 @@ TiffLayout inspect(TIFF* tif, const std::string& path, int64_t max_pixels) {
 
   int colour_samples = 0;
   switch (l.photometric) {
-    case PHOTOMETRIC_MINISBLACK: case PHOTOMETRIC_MINISWHITE: case PHOTOMETRIC_PALETTE: colour_samples = 1; break;
-    case PHOTOMETRIC_RGB: colour_samples = 3; break;
-    default: refuse(photometric_name(l.photometric));
+    case PHOTOMETRIC_MINISBLACK:
+    case PHOTOMETRIC_MINISWHITE:
+    case PHOTOMETRIC_PALETTE:
+      colour_samples = 1;
+      break;
+    case PHOTOMETRIC_RGB:
+      colour_samples = 3;
+      break;
+    default:
+      refuse(photometric_name(l.photometric));
   }
   if (l.bits != 8 && l.bits != 16) refuse(std::to_string(l.bits) + "-bit samples");
   if (l.photometric == PHOTOMETRIC_PALETTE && l.bits != 8) refuse("a " + std::to_string(l.bits) + "-bit palette");
@@ -128,8 +144,8 @@ TiffLayout inspect(TIFF* tif, const std::string& path, int64_t max_pixels) {
   if (extra == 1) {  // the extra sample is alpha; unspecified counts as straight alpha
     uint16_t count = 0;
     uint16_t* types = nullptr;
-    l.premultiplied_alpha = TIFFGetField(tif, TIFFTAG_EXTRASAMPLES, &count, &types) && count >= 1 &&
-                            types[0] == EXTRASAMPLE_ASSOCALPHA;
+    l.premultiplied_alpha =
+        TIFFGetField(tif, TIFFTAG_EXTRASAMPLES, &count, &types) && count >= 1 && types[0] == EXTRASAMPLE_ASSOCALPHA;
   }
 
   l.tiled = TIFFIsTiled(tif);
@@ -140,7 +156,8 @@ TiffLayout inspect(TIFF* tif, const std::string& path, int64_t max_pixels) {
     l.block_width = l.width;
     l.block_height = std::min<int64_t>(field_or<uint32_t>(tif, TIFFTAG_ROWSPERSTRIP, UINT32_MAX), l.height);
   }
-  if (l.block_width <= 0 || l.block_height <= 0 || l.block_width * l.block_height > std::max<int64_t>(max_pixels, l.width))
+  if (l.block_width <= 0 || l.block_height <= 0 ||
+      l.block_width * l.block_height > std::max<int64_t>(max_pixels, l.width))
     throw Error("cannot read " + path + ": invalid " + (l.tiled ? "tile" : "strip") + " size " +
                 std::to_string(l.block_width) + "×" + std::to_string(l.block_height));
   return l;
@@ -253,7 +270,8 @@ int full_resolution_pages(TIFF* tif) {
 
 Image read_tiff(const std::string& path, int64_t max_pixels) {
   TiffFile file(path, "r");
-  if (!file.get()) throw Error("cannot read " + path + ": not a valid TIFF file (" + file.reason("libtiff could not open it") + ")");
+  if (!file.get())
+    throw Error("cannot read " + path + ": not a valid TIFF file (" + file.reason("libtiff could not open it") + ")");
   file.forget_errors();  // open succeeded: what it complained about was not fatal
   // A stack or a time series is several images: reading its first page alone would drop the
   // rest without a word, so it is refused (a thumbnail beside one image is not a page).
@@ -292,7 +310,8 @@ std::vector<uint8_t> encode_strip(const Image& img, int y0, int64_t rows) {
       Sample* row = samples + (y - y0) * row_samples;
       for (int c = 0; c < img.channels; ++c) {
         const float* src = img.pixels.data() + c * plane_size + std::size_t(y) * img.width;
-        for (int x = 0; x < img.width; ++x) row[std::size_t(x) * img.channels + c] = Sample(quantize(src[x], max_value));
+        for (int x = 0; x < img.width; ++x)
+          row[std::size_t(x) * img.channels + c] = Sample(quantize(src[x], max_value));
       }
       for (int64_t i = row_samples - 1; i >= img.channels; --i) row[i] = Sample(row[i] - row[i - img.channels]);
     }

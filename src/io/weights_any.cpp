@@ -19,8 +19,7 @@ namespace {
 
 StateDict load_by_extension(const std::string& path) {
   namespace fs = std::filesystem;
-  require(fs::exists(path), "model file not found: " + path +
-                                " (run tools/fetch_weights.sh to get RealESRGAN_x4plus)");
+  require(fs::exists(path), "model file not found: " + path + " (run tools/fetch_weights.sh to get RealESRGAN_x4plus)");
   const fs::path p(path);
   const std::string ext = p.extension().string();
   if (ext == ".pth" || ext == ".pt") return to_basicsr_names(load_pth(path));

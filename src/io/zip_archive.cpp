@@ -32,9 +32,9 @@ class Bytes {
 
   void need(uint64_t offset, uint64_t count, const char* what) const {
     if (offset > bytes_.size() || count > bytes_.size() - offset)  // hot: no message unless failing
-      throw Error(path_ + ": corrupt ZIP archive: " + what + " at byte " + std::to_string(offset) +
-                  " (+" + std::to_string(count) + " bytes) runs past the end of the " +
-                  std::to_string(bytes_.size()) + "-byte file");
+      throw Error(path_ + ": corrupt ZIP archive: " + what + " at byte " + std::to_string(offset) + " (+" +
+                  std::to_string(count) + " bytes) runs past the end of the " + std::to_string(bytes_.size()) +
+                  "-byte file");
   }
   uint64_t le(uint64_t offset, int width, const char* what) const {
     need(offset, width, what);
@@ -70,11 +70,10 @@ uint32_t crc32_of(const uint8_t* data, uint64_t bytes) {
 std::vector<uint8_t> inflate_exact(const uint8_t* src, uint64_t src_size, uint64_t expected_size,
                                    const std::string& where) {
   // Deflate expands at most ~1032:1; a larger claim is corrupt (and would waste memory).
-  require(expected_size <= src_size * 1032 + 64,
-          where + ": uncompressed size " + std::to_string(expected_size) +
-              " is impossible for " + std::to_string(src_size) + " compressed bytes");
-  require(src_size <= std::numeric_limits<uInt>::max() &&
-              expected_size < std::numeric_limits<uInt>::max(),
+  require(expected_size <= src_size * 1032 + 64, where + ": uncompressed size " + std::to_string(expected_size) +
+                                                     " is impossible for " + std::to_string(src_size) +
+                                                     " compressed bytes");
+  require(src_size <= std::numeric_limits<uInt>::max() && expected_size < std::numeric_limits<uInt>::max(),
           where + ": deflated entries above 4 GiB are not supported");
   // One spare byte: zlib wants a non-null output buffer, and overrun must be detectable.
   std::vector<uint8_t> out(expected_size + 1);
@@ -98,14 +97,11 @@ std::vector<uint8_t> inflate_exact(const uint8_t* src, uint64_t src_size, uint64
 
 // ---- reader ------------------------------------------------------------------------------------
 
-ZipReader::ZipReader(const std::string& path) : path_(path), file_(read_file_bytes(path)) {
-  parse_central_directory();
-}
+ZipReader::ZipReader(const std::string& path) : path_(path), file_(read_file_bytes(path)) { parse_central_directory(); }
 
 void ZipReader::parse_central_directory() {
   const Bytes b(file_, path_);
-  require(file_.size() >= kEndSize,
-          path_ + ": not a ZIP archive (only " + std::to_string(file_.size()) + " bytes)");
+  require(file_.size() >= kEndSize, path_ + ": not a ZIP archive (only " + std::to_string(file_.size()) + " bytes)");
 
   // The end record sits in the last 22 + (up to 65535 comment) bytes; search backwards.
   uint64_t end_offset = 0;
@@ -128,8 +124,9 @@ void ZipReader::parse_central_directory() {
       throw Error(path_ + ": truncated or damaged ZIP archive (" + size +
                   ", no end-of-central-directory record): copy or download the file again");
     if (file_[0] == 0x80)
-      throw Error(path_ + ": a torch.save file from before PyTorch 1.6 (a bare pickle, not a ZIP archive); "
-                          "that format is not supported — re-save it with a current PyTorch");
+      throw Error(path_ +
+                  ": a torch.save file from before PyTorch 1.6 (a bare pickle, not a ZIP archive); "
+                  "that format is not supported — re-save it with a current PyTorch");
     throw Error(path_ + ": not a ZIP archive (" + size + ", no end-of-central-directory record)");
   }
   require(b.u16(end_offset + 4, "disk number") == 0 && b.u16(end_offset + 6, "disk") == 0,
@@ -139,8 +136,7 @@ void ZipReader::parse_central_directory() {
   uint64_t dir_offset = b.u32(end_offset + 16, "central directory offset");
 
   // ZIP64: a locator just before the end record points at the 64-bit end record.
-  if (end_offset >= kZip64LocatorSize &&
-      b.u32(end_offset - kZip64LocatorSize, "ZIP64 locator") == kZip64LocatorSig) {
+  if (end_offset >= kZip64LocatorSize && b.u32(end_offset - kZip64LocatorSize, "ZIP64 locator") == kZip64LocatorSig) {
     const uint64_t end64 = b.u64(end_offset - kZip64LocatorSize + 8, "ZIP64 end offset");
     b.need(end64, kZip64EndSize, "ZIP64 end record");
     require(b.u32(end64, "ZIP64 end record") == kZip64EndSig,
@@ -150,9 +146,9 @@ void ZipReader::parse_central_directory() {
     dir_offset = b.u64(end64 + 48, "ZIP64 central directory offset");
   }
   b.need(dir_offset, dir_size, "central directory");
-  require(count <= dir_size / kCentralHeaderSize,
-          path_ + ": corrupt ZIP archive: " + std::to_string(count) + " entries cannot fit in a " +
-              std::to_string(dir_size) + "-byte central directory");
+  require(count <= dir_size / kCentralHeaderSize, path_ + ": corrupt ZIP archive: " + std::to_string(count) +
+                                                      " entries cannot fit in a " + std::to_string(dir_size) +
+                                                      "-byte central directory");
 
   std::unordered_set<std::string> names;
   uint64_t o = dir_offset;
@@ -172,21 +168,18 @@ void ZipReader::parse_central_directory() {
     const uint16_t comment_len = b.u16(o + 32, "comment length");
     e.local_header_offset = b.u32(o + 42, "local header offset");
     require(o + kCentralHeaderSize + name_len + extra_len + comment_len <= dir_end,
-            path_ + ": corrupt ZIP archive: central directory entry " + std::to_string(i) +
-                " runs past the directory");
+            path_ + ": corrupt ZIP archive: central directory entry " + std::to_string(i) + " runs past the directory");
     e.name = b.text(o + kCentralHeaderSize, name_len, "entry name");
 
     // ZIP64 extended information replaces the fields saturated at 0xffffffff, in this order.
-    for (uint64_t x = o + kCentralHeaderSize + name_len,
-                  x_end = x + extra_len; x + 4 <= x_end;) {
+    for (uint64_t x = o + kCentralHeaderSize + name_len, x_end = x + extra_len; x + 4 <= x_end;) {
       const uint16_t id = b.u16(x, "extra id"), len = b.u16(x + 2, "extra length");
-      require(x + 4 + len <= x_end, path_ + ": corrupt ZIP archive: extra field of '" + e.name +
-                                        "' runs past its header");
+      require(x + 4 + len <= x_end,
+              path_ + ": corrupt ZIP archive: extra field of '" + e.name + "' runs past its header");
       if (id == kZip64ExtraId) {
         uint64_t field = x + 4;
         auto take = [&](uint64_t& value) {
-          require(field + 8 <= x + 4 + len,
-                  path_ + ": corrupt ZIP64 extra field for '" + e.name + "'");
+          require(field + 8 <= x + 4 + len, path_ + ": corrupt ZIP64 extra field for '" + e.name + "'");
           value = b.u64(field, "ZIP64 field");
           field += 8;
         };
@@ -198,14 +191,13 @@ void ZipReader::parse_central_directory() {
     }
 
     require(!(flags & 1), path_ + ": entry '" + e.name + "' is encrypted; not supported");
-    require(e.method == 0 || e.method == 8,
-            path_ + ": entry '" + e.name + "' uses compression method " +
-                std::to_string(e.method) + "; only stored (0) and deflate (8) are supported");
+    require(e.method == 0 || e.method == 8, path_ + ": entry '" + e.name + "' uses compression method " +
+                                                std::to_string(e.method) +
+                                                "; only stored (0) and deflate (8) are supported");
     require(e.method != 0 || e.compressed_size == e.size,
             path_ + ": corrupt ZIP archive: stored entry '" + e.name + "' has compressed size " +
                 std::to_string(e.compressed_size) + " != size " + std::to_string(e.size));
-    require(names.insert(e.name).second,
-            path_ + ": corrupt ZIP archive: entry '" + e.name + "' appears twice");
+    require(names.insert(e.name).second, path_ + ": corrupt ZIP archive: entry '" + e.name + "' appears twice");
     data_offset(e);  // validates the local header and the data range now, not on first read
     entries_.push_back(std::move(e));
     o += kCentralHeaderSize + name_len + extra_len + comment_len;
@@ -216,10 +208,9 @@ uint64_t ZipReader::data_offset(const ZipEntry& e) const {
   const Bytes b(file_, path_);
   const uint64_t h = e.local_header_offset;
   require(h < file_.size() && b.u32(h, "local header") == kLocalHeaderSig,
-          path_ + ": corrupt ZIP archive: no local header for '" + e.name + "' at byte " +
-              std::to_string(h));
-  const uint64_t start = h + kLocalHeaderSize + b.u16(h + 26, "local name length") +
-                         b.u16(h + 28, "local extra length");
+          path_ + ": corrupt ZIP archive: no local header for '" + e.name + "' at byte " + std::to_string(h));
+  const uint64_t start =
+      h + kLocalHeaderSize + b.u16(h + 26, "local name length") + b.u16(h + 28, "local extra length");
   b.need(start, e.compressed_size, ("data of entry '" + e.name + "'").c_str());
   return start;
 }
@@ -233,9 +224,8 @@ const ZipEntry* ZipReader::find(const std::string& name) const {
 std::vector<uint8_t> ZipReader::read(const ZipEntry& e) const {
   const uint8_t* src = file_.data() + data_offset(e);
   const std::string where = path_ + ": entry '" + e.name + "'";
-  std::vector<uint8_t> out = e.method == 0
-                                 ? std::vector<uint8_t>(src, src + e.size)
-                                 : inflate_exact(src, e.compressed_size, e.size, where);
+  std::vector<uint8_t> out =
+      e.method == 0 ? std::vector<uint8_t>(src, src + e.size) : inflate_exact(src, e.compressed_size, e.size, where);
   require(crc32_of(out.data(), out.size()) == e.crc32,
           where + ": CRC-32 mismatch (the archive is corrupt or truncated)");
   return out;
@@ -250,8 +240,7 @@ void put_le(std::vector<uint8_t>& out, uint64_t value, int width) {
 constexpr uint16_t kDosDate = (0 << 9) | (1 << 5) | 1;  // 1980-01-01, the earliest DOS date
 }  // namespace
 
-ZipWriter::ZipWriter(const std::string& path)
-    : path_(path), out_(path, std::ios::binary | std::ios::trunc) {
+ZipWriter::ZipWriter(const std::string& path) : path_(path), out_(path, std::ios::binary | std::ios::trunc) {
   require(out_.good(), path + ": cannot open file for writing");
 }
 
@@ -265,13 +254,11 @@ void ZipWriter::add(const std::string& name, const void* data, std::size_t bytes
   require(!finished_, path_ + ": ZipWriter::add after finish");
   require(name.size() <= 0xffff, path_ + ": entry name too long: " + name);
   const uint64_t limit = 0xffffffffu;
-  require(position_ + bytes + 0x10000 < limit,
-          path_ + ": archives above 4 GiB are not supported by this writer");
+  require(position_ + bytes + 0x10000 < limit, path_ + ": archives above 4 GiB are not supported by this writer");
 
   // Pad with an "FB" extra field so the data start on a 64-byte boundary.
   const uint64_t unpadded = position_ + kLocalHeaderSize + name.size() + 4;
-  const uint16_t padding = static_cast<uint16_t>((kDataAlignment - unpadded % kDataAlignment) %
-                                                 kDataAlignment);
+  const uint16_t padding = static_cast<uint16_t>((kDataAlignment - unpadded % kDataAlignment) % kDataAlignment);
   ZipEntry e;
   e.name = name;
   e.crc32 = crc32_of(static_cast<const uint8_t*>(data), bytes);

@@ -21,8 +21,8 @@ RRDBNet::RRDBNet(const RRDBNetConfig& config, const StateDict& weights, Backend&
   for (const auto& p : table) {
     const Tensor* src = weights.find(p.name);
     require(src, "RRDBNet: the weights have no " + p.name + " (expected for " + config_.describe() + ")");
-    require(src->shape() == p.shape, "RRDBNet: " + p.name + " has shape " + shape_str(src->shape()) +
-                                         ", expected " + shape_str(p.shape));
+    require(src->shape() == p.shape,
+            "RRDBNet: " + p.name + " has shape " + shape_str(src->shape()) + ", expected " + shape_str(p.shape));
     std::memcpy(host.f32() + offset, src->f32(), src->bytes());
     offset += src->numel();
   }
@@ -121,13 +121,15 @@ Tensor RRDBNet::forward(const Tensor& x, RRDBNetTape* tape) {
   // The tape pointer lives only for this call (and is cleared on every exit path).
   struct TapeScope {
     RRDBNetTape*& slot;
-    TapeScope(RRDBNetTape*& s, RRDBNetTape* t) : slot(s) { slot = t; if (t) *t = {}; }
+    TapeScope(RRDBNetTape*& s, RRDBNetTape* t) : slot(s) {
+      slot = t;
+      if (t) *t = {};
+    }
     ~TapeScope() { slot = nullptr; }
   } tape_scope(tape_, tape);
 
   require(x.rank() == 4 && x.dim(1) == config_.num_in_ch,
-          "RRDBNet forward: input " + x.describe() + " should be [N, " +
-              std::to_string(config_.num_in_ch) + ", H, W]");
+          "RRDBNet forward: input " + x.describe() + " should be [N, " + std::to_string(config_.num_in_ch) + ", H, W]");
   require(x.dim(2) > 0 && x.dim(3) > 0, "RRDBNet forward: empty input " + x.describe());
 
   // Scale 2 / 1 models: fold 2×2 / 4×4 pixel blocks into channels, so the body runs at ¼ of
@@ -135,9 +137,9 @@ Tensor RRDBNet::forward(const Tensor& x, RRDBNetTape* tape) {
   Tensor in = x;
   if (config_.scale != 4) {
     const int r = config_.scale == 2 ? 2 : 4;
-    require(x.dim(2) % r == 0 && x.dim(3) % r == 0,
-            "RRDBNet x" + std::to_string(config_.scale) + " needs H and W divisible by " +
-                std::to_string(r) + ", got " + x.describe());
+    require(x.dim(2) % r == 0 && x.dim(3) % r == 0, "RRDBNet x" + std::to_string(config_.scale) +
+                                                        " needs H and W divisible by " + std::to_string(r) + ", got " +
+                                                        x.describe());
     in = backend_.empty({x.dim(0), x.dim(1) * r * r, x.dim(2) / r, x.dim(3) / r});
     backend_.pixel_unshuffle(in, x, r);
   }

@@ -20,8 +20,7 @@ constexpr float kResidualScale = kRRDBResidualScale;
 Tensor RRDBNet::grad_view(Tensor& grads, const std::string& name) const {
   for (std::size_t i = 0; i < params_.size(); ++i)
     if (params_[i].first == name)
-      return Tensor::borrow(grads.data<float>() + offsets_[i], params_[i].second.shape(), DType::f32,
-                            grads.device());
+      return Tensor::borrow(grads.data<float>() + offsets_[i], params_[i].second.shape(), DType::f32, grads.device());
   throw Error("RRDBNet has no parameter " + name);
 }
 
@@ -78,8 +77,7 @@ void RRDBNet::backward(const Tensor& dy, const RRDBNetTape& tape, Tensor& grads)
   require(dy.shape() == Shape({tape.hr_out.dim(0), config_.num_out_ch, tape.hr_out.dim(2), tape.hr_out.dim(3)}),
           "RRDBNet backward: dy " + dy.describe() + " does not match the forward's output");
   require(grads.numel() == arena_.numel() && grads.device() == arena_.device(),
-          "RRDBNet backward: grads " + grads.describe() + " must be laid out like parameters() " +
-              arena_.describe());
+          "RRDBNet backward: grads " + grads.describe() + " must be laid out like parameters() " + arena_.describe());
 
   // Reconstruction, reversed: out = conv_last(hr_out), hr_out = lrelu(conv_hr(up2_out)).
   Tensor d = conv_backward("conv_last", tape.hr_out, dy, grads);

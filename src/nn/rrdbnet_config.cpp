@@ -59,9 +59,9 @@ double RRDBNetConfig::macs(int h, int w) const {
 
 std::string RRDBNetConfig::describe() const {
   std::ostringstream os;
-  os << "RRDBNet x" << scale << ": in " << num_in_ch << " ch, out " << num_out_ch << " ch, "
-     << num_block << " RRDB blocks, num_feat " << num_feat << ", num_grow_ch " << num_grow_ch
-     << ", " << parameter_count() << " parameters";
+  os << "RRDBNet x" << scale << ": in " << num_in_ch << " ch, out " << num_out_ch << " ch, " << num_block
+     << " RRDB blocks, num_feat " << num_feat << ", num_grow_ch " << num_grow_ch << ", " << parameter_count()
+     << " parameters";
   return os.str();
 }
 
@@ -94,14 +94,14 @@ RRDBNetConfig infer_rrdbnet_config(const StateDict& sd) {
 
   // Every tensor must be exactly where the table says, and nothing else may be there.
   const auto table = c.parameter_table();
-  require(sd.size() == table.size(),
-          "RRDBNet weights: found " + std::to_string(sd.size()) + " tensors, the architecture " +
-              c.describe() + " has " + std::to_string(table.size()));
+  require(sd.size() == table.size(), "RRDBNet weights: found " + std::to_string(sd.size()) +
+                                         " tensors, the architecture " + c.describe() + " has " +
+                                         std::to_string(table.size()));
   for (const auto& p : table) {
     const Tensor* t = sd.find(p.name);
     require(t, "RRDBNet weights: missing " + p.name + " (architecture " + c.describe() + ")");
-    require(t->shape() == p.shape, "RRDBNet weights: " + p.name + " has shape " +
-                                       shape_str(t->shape()) + ", expected " + shape_str(p.shape));
+    require(t->shape() == p.shape,
+            "RRDBNet weights: " + p.name + " has shape " + shape_str(t->shape()) + ", expected " + shape_str(p.shape));
   }
   return c;
 }

@@ -42,8 +42,8 @@ int64_t estimate_forward_bytes(const RRDBNetConfig& config, int64_t h, int64_t w
   return static_cast<int64_t>(kSafety * double(bytes_per_value) * floats * double(n));
 }
 
-int auto_tile_size(const RRDBNetConfig& config, int64_t available_bytes, int tile_pad, int64_t height,
-                   int64_t width, int bytes_per_value) {
+int auto_tile_size(const RRDBNetConfig& config, int64_t available_bytes, int tile_pad, int64_t height, int64_t width,
+                   int bytes_per_value) {
   if (height > 0 && width > 0 && estimate_forward_bytes(config, height, width, 1, bytes_per_value) <= available_bytes)
     return 0;
   // Largest multiple of 8 whose padded piece fits; bisection over a monotone estimate.
@@ -56,8 +56,10 @@ int auto_tile_size(const RRDBNetConfig& config, int64_t available_bytes, int til
   if (!fits(lo)) return 16;  // let the out-of-memory retry decide
   while (lo < hi) {
     const int64_t mid = (lo + hi + 1) / 2;
-    if (fits(mid)) lo = mid;
-    else hi = mid - 1;
+    if (fits(mid))
+      lo = mid;
+    else
+      hi = mid - 1;
   }
   return static_cast<int>(8 * lo);
 }

@@ -66,8 +66,8 @@ float fade_in(double x, double seam, double half_width) {
 //               the longest tile plus 2·pad, a multiple of `divisor` — centred on its tile and
 //               shifted inside the axis at the ends (edge tiles get more context, not less). One
 //               piece size per image lets every tile share a batch and one recorded CUDA graph.
-std::vector<Span> plan_axis(int64_t n, int64_t tile, int64_t pad, TileMode mode, int64_t blend_width,
-                            int scale, int64_t divisor) {
+std::vector<Span> plan_axis(int64_t n, int64_t tile, int64_t pad, TileMode mode, int64_t blend_width, int scale,
+                            int64_t divisor) {
   const int64_t count = (n + tile - 1) / tile;
   std::vector<Span> spans(count);
   const int64_t longest = (n + count - 1) / count;  // of the evenly spread tiles
@@ -185,8 +185,8 @@ Tensor run_tiles(RRDBNet& net, Backend& backend, const Tensor& xp, const TileOpt
     if (batch.empty()) return;
     const Span& r0 = *batch[0].first;
     const Span& c0 = *batch[0].second;
-    Tensor in = Tensor::empty({int64_t(batch.size()), xp.dim(1), r0.piece_end - r0.piece_begin,
-                               c0.piece_end - c0.piece_begin});
+    Tensor in =
+        Tensor::empty({int64_t(batch.size()), xp.dim(1), r0.piece_end - r0.piece_begin, c0.piece_end - c0.piece_begin});
     for (std::size_t n = 0; n < batch.size(); ++n)
       crop_into(in, n, xp, batch[n].first->piece_begin, batch[n].first->piece_end, batch[n].second->piece_begin,
                 batch[n].second->piece_end);
@@ -228,15 +228,16 @@ Tensor upscale_tiled(RRDBNet& net, Backend& backend, const Tensor& x, const Tile
   require(x.rank() == 4 && x.dim(0) == 1 && x.dim(1) == cfg.num_in_ch,
           "upscale_tiled expects one image [1, " + std::to_string(cfg.num_in_ch) + ", H, W], got " + x.describe());
   require(opt.tile_pad >= 0 && opt.pre_pad >= 0, "--tile-pad and --pre-pad must be >= 0, got " +
-                                                     std::to_string(opt.tile_pad) + " and " + std::to_string(opt.pre_pad));
+                                                     std::to_string(opt.tile_pad) + " and " +
+                                                     std::to_string(opt.pre_pad));
   require(opt.batch >= 1, "tile batch must be >= 1, got " + std::to_string(opt.batch));
   const int64_t h = x.dim(2), w = x.dim(3);
   const int s = cfg.scale;
 
   // RealESRGANer.pre_process: reflect pre_pad, then reflect up to a multiple of the unshuffle factor.
   const int64_t divisor = s == 2 ? 2 : s == 1 ? 4 : 1;
-  const Tensor pre = reflect_pad_bottom_right(x, opt.pre_pad, opt.pre_pad, "--pre-pad " + std::to_string(opt.pre_pad) +
-                                                                                 " (lower it)");
+  const Tensor pre =
+      reflect_pad_bottom_right(x, opt.pre_pad, opt.pre_pad, "--pre-pad " + std::to_string(opt.pre_pad) + " (lower it)");
   const int64_t mod_h = (divisor - pre.dim(2) % divisor) % divisor, mod_w = (divisor - pre.dim(3) % divisor) % divisor;
   const Tensor xp = reflect_pad_bottom_right(
       pre, mod_h, mod_w,
@@ -254,12 +255,14 @@ Tensor upscale_tiled(RRDBNet& net, Backend& backend, const Tensor& x, const Tile
       // RealESRGANer.post_process: crop the mod padding, then the pre-padding (both bottom/right).
       return crop_top_left(run_tiles(net, backend, xp, opt, tile, divisor), h * s, w * s);
     } catch (const std::bad_alloc&) {  // host memory
-    } catch (const OutOfMemory&) {      // device memory
+    } catch (const OutOfMemory&) {     // device memory
     }
     const int64_t current = tile > 0 ? tile : std::max(xp.dim(2), xp.dim(3));
     require(current > opt.min_tile, "out of memory even with " + std::to_string(current) + "×" +
-                                        std::to_string(current) + " tiles (the smallest tried): free memory, or set "
-                                        "--tile lower than " + std::to_string(opt.min_tile));
+                                        std::to_string(current) +
+                                        " tiles (the smallest tried): free memory, or set "
+                                        "--tile lower than " +
+                                        std::to_string(opt.min_tile));
     tile = std::max<int64_t>(current / 2, opt.min_tile);
     if (opt.on_retry) opt.on_retry(static_cast<int>(tile));
   }

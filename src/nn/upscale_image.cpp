@@ -9,8 +9,7 @@ namespace {
 
 // ITU-R BT.601 luma, the weights of cv2.cvtColor(..., RGB2GRAY) that Real-ESRGAN converts with.
 void rgb_to_gray(float* gray, const float* rgb, int64_t plane) {
-  for (int64_t i = 0; i < plane; ++i)
-    gray[i] = 0.299f * rgb[i] + 0.587f * rgb[plane + i] + 0.114f * rgb[2 * plane + i];
+  for (int64_t i = 0; i < plane; ++i) gray[i] = 0.299f * rgb[i] + 0.587f * rgb[plane + i] + 0.114f * rgb[2 * plane + i];
 }
 
 // Runs one plane (gray or alpha) or three (RGB) through the network; returns 3 planes, clamped.

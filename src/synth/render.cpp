@@ -51,7 +51,8 @@ Local to_local(const ChipFeature& f, double x, double y) {
 double feature_distance(const ChipFeature& f, double x, double y) {
   switch (f.kind) {
     case FeatureKind::disk:
-    case FeatureKind::dust: return std::hypot(x - f.x_um, y - f.y_um);
+    case FeatureKind::dust:
+      return std::hypot(x - f.x_um, y - f.y_um);
     case FeatureKind::scratch: {
       const Local p = to_local(f, x, y);
       return std::hypot(std::max(std::abs(p.u) - f.half_length_um, 0.0), p.v);
@@ -66,10 +67,14 @@ double feature_distance(const ChipFeature& f, double x, double y) {
 }
 double feature_reach(const ChipFeature& f, const ChipLook& look) {
   switch (f.kind) {
-    case FeatureKind::disk: return f.radius_um + 5 * look.halo_width_um + kEdgeRampUm;
-    case FeatureKind::dust: return f.half_length_um + kEdgeRampUm;
-    case FeatureKind::scratch: return f.half_width_um + kEdgeRampUm;
-    case FeatureKind::pad: return kEdgeRampUm;
+    case FeatureKind::disk:
+      return f.radius_um + 5 * look.halo_width_um + kEdgeRampUm;
+    case FeatureKind::dust:
+      return f.half_length_um + kEdgeRampUm;
+    case FeatureKind::scratch:
+      return f.half_width_um + kEdgeRampUm;
+    case FeatureKind::pad:
+      return kEdgeRampUm;
   }
   return 0;
 }
@@ -127,10 +132,14 @@ void shade_pad(const ChipFeature& f, const ChipLook& look, double x, double y, R
 
 void shade(const ChipFeature& f, const ChipLook& look, double x, double y, Rgb& value) {
   switch (f.kind) {
-    case FeatureKind::disk: return shade_disk(f, look, x, y, value);
-    case FeatureKind::dust: return shade_dust(f, look, x, y, value);
-    case FeatureKind::scratch: return shade_scratch(f, x, y, value);
-    case FeatureKind::pad: return shade_pad(f, look, x, y, value);
+    case FeatureKind::disk:
+      return shade_disk(f, look, x, y, value);
+    case FeatureKind::dust:
+      return shade_dust(f, look, x, y, value);
+    case FeatureKind::scratch:
+      return shade_scratch(f, x, y, value);
+    case FeatureKind::pad:
+      return shade_pad(f, look, x, y, value);
   }
 }
 

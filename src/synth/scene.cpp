@@ -201,10 +201,14 @@ Objective parse_objective(const std::string& text) {
 
 const char* feature_kind_name(FeatureKind kind) {
   switch (kind) {
-    case FeatureKind::disk: return "disk";
-    case FeatureKind::dust: return "dust";
-    case FeatureKind::scratch: return "scratch";
-    case FeatureKind::pad: return "pad";
+    case FeatureKind::disk:
+      return "disk";
+    case FeatureKind::dust:
+      return "dust";
+    case FeatureKind::scratch:
+      return "scratch";
+    case FeatureKind::pad:
+      return "pad";
   }
   return "?";
 }

@@ -29,9 +29,12 @@ TrainingCheckpoint load_checkpoint(const std::string& path) {
   require(version->second == kFormatVersion, path + ": checkpoint format " + version->second +
                                                  " is not the one this build reads (" + kFormatVersion + ")");
   for (const auto& [key, t] : all.entries) {
-    if (key.starts_with(kWeightsPrefix)) checkpoint.weights.add(key.substr(std::string(kWeightsPrefix).size()), t);
-    else if (key.starts_with(kOptimizerPrefix)) checkpoint.optimizer.add(key.substr(std::string(kOptimizerPrefix).size()), t);
-    else throw Error(path + ": unexpected tensor '" + key + "' in a training checkpoint");
+    if (key.starts_with(kWeightsPrefix))
+      checkpoint.weights.add(key.substr(std::string(kWeightsPrefix).size()), t);
+    else if (key.starts_with(kOptimizerPrefix))
+      checkpoint.optimizer.add(key.substr(std::string(kOptimizerPrefix).size()), t);
+    else
+      throw Error(path + ": unexpected tensor '" + key + "' in a training checkpoint");
   }
   return checkpoint;
 }

@@ -82,8 +82,8 @@ double Trainer::step(const Tensor& lr_images, const Tensor& hr_images, double le
   RRDBNetTape tape;
   const Tensor sr = net_.forward(x, &tape);
   clock.mark(phases_.forward);
-  require(sr.shape() == target.shape(), "training batch: the network makes " + shape_str(sr.shape()) +
-                                            " from " + shape_str(x.shape()) + ", but the HR images are " +
+  require(sr.shape() == target.shape(), "training batch: the network makes " + shape_str(sr.shape()) + " from " +
+                                            shape_str(x.shape()) + ", but the HR images are " +
                                             shape_str(target.shape()));
   Tensor d_sr = backend_.empty(sr.shape());
   const double loss = backend_.l1_loss(&d_sr, sr, target);

@@ -12,16 +12,15 @@ std::vector<float>& thread_scratch(int which) {
   return buffers[which];
 }
 
-PaddedInput layout_padded_input(std::vector<float>& scratch, int cin, int rows, int row_stride,
-                                int64_t tail_slack) {
+PaddedInput layout_padded_input(std::vector<float>& scratch, int cin, int rows, int row_stride, int64_t tail_slack) {
   const int64_t plane = (static_cast<int64_t>(rows) * row_stride + 15) / 16 * 16;
   const int64_t total = plane * cin + tail_slack;
   if (static_cast<int64_t>(scratch.size()) < total) scratch.resize(total);
   return {scratch.data(), row_stride, plane};
 }
 
-void fill_padded_input(const PaddedInput& padded, const float* x, int cin, int h, int w,
-                       int pad_top, int pad_left, int64_t tail_slack) {
+void fill_padded_input(const PaddedInput& padded, const float* x, int cin, int h, int w, int pad_top, int pad_left,
+                       int64_t tail_slack) {
   float* data = const_cast<float*>(padded.data);
   const int row_stride = padded.row_stride;
   const int64_t plane = padded.plane;
@@ -45,16 +44,16 @@ void fill_padded_input(const PaddedInput& padded, const float* x, int cin, int h
   }
 }
 
-PaddedInput pad_input(std::vector<float>& scratch, const float* x, int cin, int h, int w,
-                      int pad_top, int pad_left, int rows, int row_stride, int64_t tail_slack) {
+PaddedInput pad_input(std::vector<float>& scratch, const float* x, int cin, int h, int w, int pad_top, int pad_left,
+                      int rows, int row_stride, int64_t tail_slack) {
   const PaddedInput padded = layout_padded_input(scratch, cin, rows, row_stride, tail_slack);
 #pragma omp parallel num_threads(team_size())
   fill_padded_input(padded, x, cin, h, w, pad_top, pad_left, tail_slack);
   return padded;
 }
 
-PackedConvWeights pack_channel_blocked(const float* weight, const float* bias, int cin, int cout, int k,
-                                       int co_block, ConvWeightFormat format) {
+PackedConvWeights pack_channel_blocked(const float* weight, const float* bias, int cin, int cout, int k, int co_block,
+                                       ConvWeightFormat format) {
   PackedConvWeights packed;
   packed.format = format;
   packed.cin = cin, packed.cout = cout, packed.k = k, packed.co_block = co_block;

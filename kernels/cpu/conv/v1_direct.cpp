@@ -45,8 +45,8 @@ constexpr int kPxBlock = 8 * kVecsPerTile;  // wide pixels per micro-tile
 // tile [kCoBlock][kPxBlock] = sum over (ci, ky, kx) of w_block[ci][ky][kx][c] * x_at_p[tap]
 // for the first CO channels. KFIXED != 0 fixes k at compile time (k = 3 fully unrolled).
 template <int CO, int KFIXED>
-void direct_tile(float* tile, const float* x_at_p, const float* w_block, int cin, int k_runtime,
-                 int64_t plane, int wp) {
+void direct_tile(float* tile, const float* x_at_p, const float* w_block, int cin, int k_runtime, int64_t plane,
+                 int wp) {
   const int k = KFIXED ? KFIXED : k_runtime;
   __m256 acc[CO][kVecsPerTile];
   for (int c = 0; c < CO; ++c)
@@ -74,17 +74,16 @@ void direct_tile(float* tile, const float* x_at_p, const float* w_block, int cin
 using TileFn = void (*)(float*, const float*, const float*, int, int, int64_t, int);
 
 TileFn pick_tile_fn(int channels, int k) {
-  static constexpr TileFn generic[kCoBlock] = {direct_tile<1, 0>, direct_tile<2, 0>,
-                                               direct_tile<3, 0>, direct_tile<4, 0>};
-  static constexpr TileFn k3[kCoBlock] = {direct_tile<1, 3>, direct_tile<2, 3>, direct_tile<3, 3>,
-                                          direct_tile<4, 3>};
+  static constexpr TileFn generic[kCoBlock] = {direct_tile<1, 0>, direct_tile<2, 0>, direct_tile<3, 0>,
+                                               direct_tile<4, 0>};
+  static constexpr TileFn k3[kCoBlock] = {direct_tile<1, 3>, direct_tile<2, 3>, direct_tile<3, 3>, direct_tile<4, 3>};
   return (k == 3 ? k3 : generic)[channels - 1];
 }
 
 // Writes the valid pixels of one micro-tile (wide indices p0 .. p0+kPxBlock-1) through the
 // epilogue into y [cout][h][w]; wide-row columns ox >= w and rows oy >= h are skipped.
-void store_tile(float* y, const float* tile, int channels, int co0, const float* bias, int h, int w,
-                int wp, int64_t p0, const ConvEpilogue& epi) {
+void store_tile(float* y, const float* tile, int channels, int co0, const float* bias, int h, int w, int wp, int64_t p0,
+                const ConvEpilogue& epi) {
   for (int c = 0; c < channels; ++c) {
     const int co = co0 + c;
     const float b = bias[co];
@@ -107,8 +106,7 @@ void store_tile(float* y, const float* tile, int channels, int co0, const float*
 
 }  // namespace
 
-PackedConvWeights pack_direct_weights(const float* weight, const float* bias, int cin, int cout,
-                                      int k) {
+PackedConvWeights pack_direct_weights(const float* weight, const float* bias, int cin, int cout, int k) {
   return detail::pack_channel_blocked(weight, bias, cin, cout, k, kCoBlock, ConvWeightFormat::kDirect);
 }
 
@@ -120,8 +118,8 @@ void conv2d_direct_packed(float* y, const float* x, const PackedConvWeights& pac
   const int wp = w + 2 * pad;
   // The last micro-tile may start up to kPxBlock-1 past the last valid pixel and reads
   // (k-1)*wp + k-1 further: covered by the bottom pad rows plus kPxBlock + k of slack.
-  const detail::PaddedInput in = detail::pad_input(detail::thread_scratch(0), x, cin, h, w, pad,
-                                                   pad, h + 2 * pad, wp, kPxBlock + k);
+  const detail::PaddedInput in =
+      detail::pad_input(detail::thread_scratch(0), x, cin, h, w, pad, pad, h + 2 * pad, wp, kPxBlock + k);
   const int64_t wide_pixels = static_cast<int64_t>(h) * wp;
   const int64_t px_blocks = (wide_pixels + kPxBlock - 1) / kPxBlock;
   const int co_blocks = (cout + kCoBlock - 1) / kCoBlock;
@@ -133,15 +131,14 @@ void conv2d_direct_packed(float* y, const float* x, const PackedConvWeights& pac
     const int64_t p0 = pb * kPxBlock;
     for (int cb = 0; cb < co_blocks; ++cb) {
       const int channels = std::min(kCoBlock, cout - cb * kCoBlock);
-      pick_tile_fn(channels, k)(tile, in.data + p0, packed.data.data() + cb * block_weights, cin, k,
-                                in.plane, wp);
+      pick_tile_fn(channels, k)(tile, in.data + p0, packed.data.data() + cb * block_weights, cin, k, in.plane, wp);
       store_tile(y, tile, channels, cb * kCoBlock, packed.bias.data(), h, w, wp, p0, epi);
     }
   }
 }
 
-void conv2d_direct(float* y, const float* x, const float* weight, const float* bias, int cin,
-                   int cout, int h, int w, int k, const ConvEpilogue& epi) {
+void conv2d_direct(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h, int w,
+                   int k, const ConvEpilogue& epi) {
   conv2d_direct_packed(y, x, pack_direct_weights(weight, bias, cin, cout, k), h, w, epi);
 }
 

@@ -44,8 +44,7 @@ constexpr int kCoBlock = 16;  // output channels per micro-tile (2 ymm)
 constexpr int kPxBlock = 6;   // wide pixels per micro-tile
 
 // tile [kPxBlock][kCoBlock] = sum over taps t of w_block[t][:] * x_at_p[offsets[t] + px]
-void direct_tile_16x6(float* tile, const float* x_at_p, const float* w_block,
-                      const int64_t* offsets, int64_t taps) {
+void direct_tile_16x6(float* tile, const float* x_at_p, const float* w_block, const int64_t* offsets, int64_t taps) {
   __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
   __m256 a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
   for (int64_t t = 0; t < taps; ++t) {
@@ -76,8 +75,8 @@ void direct_tile_16x6(float* tile, const float* x_at_p, const float* w_block,
 // Writes the valid pixels of tile [kPxBlock][kCoBlock] (wide indices p0.., channels co0..co0+
 // channels-1) into y [cout][h][w] through the epilogue. The epilogue runs on the two channel
 // vectors of each pixel; the transposition into y's channel planes is 16 scalar stores per pixel.
-void store_tile(float* y, const float* tile, int channels, int co0, const float* bias, int h, int w,
-                int wp, int64_t p0, const ConvEpilogue& epi) {
+void store_tile(float* y, const float* tile, int channels, int co0, const float* bias, int h, int w, int wp, int64_t p0,
+                const ConvEpilogue& epi) {
   alignas(32) float bias16[kCoBlock] = {};
   std::copy(bias + co0, bias + co0 + channels, bias16);
   const __m256 b0 = _mm256_load_ps(bias16), b1 = _mm256_load_ps(bias16 + 8);
@@ -99,8 +98,7 @@ void store_tile(float* y, const float* tile, int channels, int co0, const float*
       _mm256_store_ps(out + 8, finish(_mm256_load_ps(tile + px * kCoBlock + 8), b1));
       const int64_t index = co0 * plane + oy * w + ox;
       if (epi.residual) {
-        for (int c = 0; c < channels; ++c)
-          y[index + c * plane] = out[c] + epi.residual[index + c * plane];
+        for (int c = 0; c < channels; ++c) y[index + c * plane] = out[c] + epi.residual[index + c * plane];
       } else {
         for (int c = 0; c < channels; ++c) y[index + c * plane] = out[c];
       }
@@ -111,8 +109,7 @@ void store_tile(float* y, const float* tile, int channels, int co0, const float*
 
 }  // namespace
 
-PackedConvWeights pack_direct16_weights(const float* weight, const float* bias, int cin, int cout,
-                                        int k) {
+PackedConvWeights pack_direct16_weights(const float* weight, const float* bias, int cin, int cout, int k) {
   return detail::pack_channel_blocked(weight, bias, cin, cout, k, kCoBlock, ConvWeightFormat::kDirect16);
 }
 
@@ -141,15 +138,15 @@ void conv2d_direct16_packed(float* y, const float* x, const PackedConvWeights& p
       const int64_t p0 = pb * kPxBlock;
       for (int cb = 0; cb < co_blocks; ++cb) {
         direct_tile_16x6(tile, in.data + p0, weights + cb * taps * kCoBlock, offsets.data(), taps);
-        store_tile(y, tile, std::min(kCoBlock, cout - cb * kCoBlock), cb * kCoBlock,
-                   packed.bias.data(), h, w, wp, p0, epi);
+        store_tile(y, tile, std::min(kCoBlock, cout - cb * kCoBlock), cb * kCoBlock, packed.bias.data(), h, w, wp, p0,
+                   epi);
       }
     }
   }
 }
 
-void conv2d_direct16(float* y, const float* x, const float* weight, const float* bias, int cin,
-                     int cout, int h, int w, int k, const ConvEpilogue& epi) {
+void conv2d_direct16(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h, int w,
+                     int k, const ConvEpilogue& epi) {
   conv2d_direct16_packed(y, x, pack_direct16_weights(weight, bias, cin, cout, k), h, w, epi);
 }
 

@@ -68,8 +68,8 @@ using namespace winograd43;
 //   - all CO broadcasts + 1 tile vector at a time (3x4 case): gcc then folds the tile loads into
 //     the FMAs, so each tile vector is loaded CO times (12 loads + 3 broadcasts per 12 FMAs).
 template <int CO, int NV>
-__attribute__((noinline)) void batch_product(float* m, int64_t m_stride, const float* u,
-                                             const float* v, int64_t v_stride, int cin) {
+__attribute__((noinline)) void batch_product(float* m, int64_t m_stride, const float* u, const float* v,
+                                             int64_t v_stride, int cin) {
   constexpr bool kTilesInRegisters = CO * NV + NV + 1 <= 16;
   __m256 acc[CO][NV];
 #pragma GCC unroll 4
@@ -125,15 +125,14 @@ ProductFn product_for(int vecs) {
 // The whole convolution with the register blocking as template parameters: CO output channels x
 // 8*NV tiles per micro-tile; a batch is at most 8*NV tiles (one micro-tile wide).
 template <int CO, int NV>
-void winograd43_run(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
-                    const ConvEpilogue& epi) {
+void winograd43_run(float* y, const float* x, const PackedConvWeights& packed, int h, int w, const ConvEpilogue& epi) {
   constexpr int kBatch = 8 * NV;
   const int cin = packed.cin, cout = packed.cout;
   const int tile_rows = (h + kTile - 1) / kTile;
   const int tiles_per_row = ((w + kTile - 1) / kTile + 7) / 8 * 8;
   const int row_stride = kTile * tiles_per_row + 4;  // + 4: the shifted deinterleave's overreach
-  const detail::PaddedInput in = detail::layout_padded_input(detail::thread_scratch(0), cin,
-                                                             kTile * tile_rows + 2, row_stride, 0);
+  const detail::PaddedInput in =
+      detail::layout_padded_input(detail::thread_scratch(0), cin, kTile * tile_rows + 2, row_stride, 0);
   const int64_t groups = static_cast<int64_t>(tile_rows) * tiles_per_row / 8;  // of 8 tiles
   const int co_blocks = (cout + CO - 1) / CO;
   const int64_t u_per_position = static_cast<int64_t>(co_blocks) * cin * CO;
@@ -187,8 +186,7 @@ void winograd43_run(float* y, const float* x, const PackedConvWeights& packed, i
       for (int xi = 0; xi < kPositions; ++xi)
         for (int cb = 0; cb < co_blocks; ++cb)
           product(m + xi * m_per_position + cb * CO * kBatch, kBatch,
-                  packed.data.data() + xi * u_per_position + cb * cin * CO, v + xi * v_per_position,
-                  kBatch, cin);
+                  packed.data.data() + xi * u_per_position + cb * cin * CO, v + xi * v_per_position, kBatch, cin);
 
       // 3. Output transform + epilogue, 8 tiles (32 pixels of 4 rows) at a time.
       alignas(32) float out[kTile][32];
@@ -202,8 +200,7 @@ void winograd43_run(float* y, const float* x, const PackedConvWeights& packed, i
           for (int i = 0; i < kTile; ++i) {
             const int64_t oy = kTile * tr + i;
             if (oy >= h) break;
-            detail::store_row_segment(y, out[i], n, packed.bias[co], epi,
-                                      co * out_plane + oy * w + ox);
+            detail::store_row_segment(y, out[i], n, packed.bias[co], epi, co * out_plane + oy * w + ox);
           }
         }
     }
@@ -212,10 +209,9 @@ void winograd43_run(float* y, const float* x, const PackedConvWeights& packed, i
 
 }  // namespace
 
-PackedConvWeights pack_winograd43_weights(const float* weight, const float* bias, int cin, int cout,
-                                          int k, int co_block) {
-  require(k == 3, "pack_winograd43_weights: Winograd F(4x4,3x3) needs k == 3, found k=" +
-                      std::to_string(k));
+PackedConvWeights pack_winograd43_weights(const float* weight, const float* bias, int cin, int cout, int k,
+                                          int co_block) {
+  require(k == 3, "pack_winograd43_weights: Winograd F(4x4,3x3) needs k == 3, found k=" + std::to_string(k));
   require(co_block == 3 || co_block == 4,
           "pack_winograd43_weights: co_block must be 3 or 4, found " + std::to_string(co_block));
   PackedConvWeights packed;
@@ -231,29 +227,26 @@ PackedConvWeights pack_winograd43_weights(const float* weight, const float* bias
   for (int co = 0; co < cout; ++co) {
     std::vector<float> transformed(static_cast<size_t>(cin) * kPositions);  // [ci][ξ]
     for (int ci = 0; ci < cin; ++ci)
-      transform_kernel(transformed.data() + ci * kPositions,
-                       weight + (static_cast<int64_t>(co) * cin + ci) * 9);
-    float* dst =
-        packed.data.data() + static_cast<int64_t>(co / co_block) * cin * co_block + co % co_block;
+      transform_kernel(transformed.data() + ci * kPositions, weight + (static_cast<int64_t>(co) * cin + ci) * 9);
+    float* dst = packed.data.data() + static_cast<int64_t>(co / co_block) * cin * co_block + co % co_block;
     for (int xi = 0; xi < kPositions; ++xi)
-      for (int ci = 0; ci < cin; ++ci)
-        dst[xi * per_position + ci * co_block] = transformed[ci * kPositions + xi];
+      for (int ci = 0; ci < cin; ++ci) dst[xi * per_position + ci * co_block] = transformed[ci * kPositions + xi];
   }
   packed.bias.assign(cout, 0.0f);
   if (bias) std::copy(bias, bias + cout, packed.bias.begin());
   return packed;
 }
 
-void conv2d_winograd43_packed(float* y, const float* x, const PackedConvWeights& packed, int h,
-                              int w, const ConvEpilogue& epi) {
+void conv2d_winograd43_packed(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
+                              const ConvEpilogue& epi) {
   require(packed.format == ConvWeightFormat::kWinograd43,
           "conv2d_winograd43_packed: weights are not in the Winograd F(4,3) format");
   if (packed.co_block == 4) return winograd43_run<4, 3>(y, x, packed, h, w, epi);
   winograd43_run<3, 4>(y, x, packed, h, w, epi);
 }
 
-void conv2d_winograd43_4x24(float* y, const float* x, const float* weight, const float* bias,
-                            int cin, int cout, int h, int w, int k, const ConvEpilogue& epi) {
+void conv2d_winograd43_4x24(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h,
+                            int w, int k, const ConvEpilogue& epi) {
   if (k != 3) return conv2d_direct16(y, x, weight, bias, cin, cout, h, w, k, epi);
   conv2d_winograd43_packed(y, x, pack_winograd43_weights(weight, bias, cin, cout, k, 4), h, w, epi);
 }

@@ -11,8 +11,8 @@
 
 namespace microsr::kernels {
 
-void conv2d_winograd43_3x32(float* y, const float* x, const float* weight, const float* bias,
-                            int cin, int cout, int h, int w, int k, const ConvEpilogue& epi) {
+void conv2d_winograd43_3x32(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h,
+                            int w, int k, const ConvEpilogue& epi) {
   if (k != 3) return conv2d_direct16(y, x, weight, bias, cin, cout, h, w, k, epi);
   conv2d_winograd43_packed(y, x, pack_winograd43_weights(weight, bias, cin, cout, k, 3), h, w, epi);
 }

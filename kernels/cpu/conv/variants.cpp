@@ -9,21 +9,17 @@ namespace microsr::kernels {
 
 const std::vector<Conv2dVariant>& conv2d_variants() {
   static const std::vector<Conv2dVariant> variants = {
-      {"conv_v1_direct", "direct, padded wide rows, 4 cout x 24 px AVX2 micro-kernel",
-       conv2d_direct},
-      {"conv_v2_direct16", "direct, vectorized over cout: 16 cout x 6 px micro-kernel",
-       conv2d_direct16},
-      {"conv_v3_winograd43", "Winograd F(4x4,3x3): 36 batched products, 4 cout x 24 tiles",
-       conv2d_winograd43_4x24},
-      {"conv_v4_winograd43_3x32", "as v3 with 3 cout x 32 tile micro-tiles, 32-tile batches",
-       conv2d_winograd43_3x32},
+      {"conv_v1_direct", "direct, padded wide rows, 4 cout x 24 px AVX2 micro-kernel", conv2d_direct},
+      {"conv_v2_direct16", "direct, vectorized over cout: 16 cout x 6 px micro-kernel", conv2d_direct16},
+      {"conv_v3_winograd43", "Winograd F(4x4,3x3): 36 batched products, 4 cout x 24 tiles", conv2d_winograd43_4x24},
+      {"conv_v4_winograd43_3x32", "as v3 with 3 cout x 32 tile micro-tiles, 32-tile batches", conv2d_winograd43_3x32},
   };
   return variants;
 }
 
 const std::vector<ConvWeightFormat>& conv_weight_formats() {
-  static const std::vector<ConvWeightFormat> formats = {
-      ConvWeightFormat::kDirect, ConvWeightFormat::kDirect16, ConvWeightFormat::kWinograd43};
+  static const std::vector<ConvWeightFormat> formats = {ConvWeightFormat::kDirect, ConvWeightFormat::kDirect16,
+                                                        ConvWeightFormat::kWinograd43};
   return formats;
 }
 
@@ -55,8 +51,8 @@ ConvWeightFormat best_conv_weight_format(int cin, int cout, int k) {
   return k == 3 ? ConvWeightFormat::kWinograd43 : ConvWeightFormat::kDirect16;
 }
 
-PackedConvWeights pack_conv_weights(const float* weight, const float* bias, int cin, int cout,
-                                    int k, ConvWeightFormat format) {
+PackedConvWeights pack_conv_weights(const float* weight, const float* bias, int cin, int cout, int k,
+                                    ConvWeightFormat format) {
   require(cin > 0 && cout > 0 && k > 0 && k % 2 == 1,
           "pack_conv_weights: expected cin, cout > 0 and odd k, found cin=" + std::to_string(cin) +
               " cout=" + std::to_string(cout) + " k=" + std::to_string(k));
@@ -73,10 +69,8 @@ PackedConvWeights pack_conv_weights(const float* weight, const float* bias, int 
   throw Error("pack_conv_weights: unsupported weight format");
 }
 
-void conv2d_packed(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
-                   const ConvEpilogue& epi) {
-  require(h > 0 && w > 0, "conv2d_packed: expected h, w >= 1, found " + std::to_string(h) + "x" +
-                              std::to_string(w));
+void conv2d_packed(float* y, const float* x, const PackedConvWeights& packed, int h, int w, const ConvEpilogue& epi) {
+  require(h > 0 && w > 0, "conv2d_packed: expected h, w >= 1, found " + std::to_string(h) + "x" + std::to_string(w));
   switch (packed.format) {
     case ConvWeightFormat::kDirect:
       return conv2d_direct_packed(y, x, packed, h, w, epi);

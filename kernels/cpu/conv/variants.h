@@ -22,8 +22,8 @@
 
 namespace microsr::kernels {
 
-using Conv2dFn = void (*)(float* y, const float* x, const float* weight, const float* bias, int cin,
-                          int cout, int h, int w, int k, const ConvEpilogue& epi);
+using Conv2dFn = void (*)(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h,
+                          int w, int k, const ConvEpilogue& epi);
 
 struct Conv2dVariant {
   const char* name;     // "conv_v1_direct", ... — stable, used by tests and bench filters
@@ -54,9 +54,7 @@ struct CacheLineAllocator {
   CacheLineAllocator() = default;
   template <class U>
   CacheLineAllocator(const CacheLineAllocator<U>&) {}
-  T* allocate(std::size_t n) {
-    return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64)));
-  }
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64))); }
   void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t(64)); }
   bool operator==(const CacheLineAllocator&) const { return true; }
 };
@@ -65,8 +63,8 @@ using AlignedFloats = std::vector<float, CacheLineAllocator<float>>;
 struct PackedConvWeights {
   ConvWeightFormat format = ConvWeightFormat::kDirect;
   int cin = 0, cout = 0, k = 0;
-  int co_block = 0;    // output channels per packed block (format-specific)
-  AlignedFloats data;  // layout depends on format (see conv/v1_direct.cpp, v2_direct16.cpp, v3_winograd43.cpp)
+  int co_block = 0;         // output channels per packed block (format-specific)
+  AlignedFloats data;       // layout depends on format (see conv/v1_direct.cpp, v2_direct16.cpp, v3_winograd43.cpp)
   std::vector<float> bias;  // [cout]; zeros when the layer has no bias
 };
 
@@ -75,15 +73,13 @@ struct PackedConvWeights {
 ConvWeightFormat best_conv_weight_format(int cin, int cout, int k);
 
 // weight [cout][cin][k][k] (PyTorch layout), bias [cout] or null.
-PackedConvWeights pack_conv_weights(const float* weight, const float* bias, int cin, int cout,
-                                    int k, ConvWeightFormat format);
-inline PackedConvWeights pack_conv_weights(const float* weight, const float* bias, int cin,
-                                           int cout, int k) {
+PackedConvWeights pack_conv_weights(const float* weight, const float* bias, int cin, int cout, int k,
+                                    ConvWeightFormat format);
+inline PackedConvWeights pack_conv_weights(const float* weight, const float* bias, int cin, int cout, int k) {
   return pack_conv_weights(weight, bias, cin, cout, k, best_conv_weight_format(cin, cout, k));
 }
 
 //   y [packed.cout][h][w], x [packed.cin][h][w]
-void conv2d_packed(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
-                   const ConvEpilogue& epi);
+void conv2d_packed(float* y, const float* x, const PackedConvWeights& packed, int h, int w, const ConvEpilogue& epi);
 
 }  // namespace microsr::kernels

@@ -24,20 +24,17 @@ inline constexpr double kG[6][3] = {{1.0 / 4, 0, 0},
 inline void transform_kernel(float u[kPositions], const float g[9]) {
   double gg[6][3];  // G g
   for (int i = 0; i < 6; ++i)
-    for (int j = 0; j < 3; ++j)
-      gg[i][j] = kG[i][0] * g[j] + kG[i][1] * g[3 + j] + kG[i][2] * g[6 + j];
+    for (int j = 0; j < 3; ++j) gg[i][j] = kG[i][0] * g[j] + kG[i][1] * g[3 + j] + kG[i][2] * g[6 + j];
   for (int i = 0; i < 6; ++i)
     for (int j = 0; j < 6; ++j)
-      u[i * 6 + j] =
-          static_cast<float>(gg[i][0] * kG[j][0] + gg[i][1] * kG[j][1] + gg[i][2] * kG[j][2]);
+      u[i * 6 + j] = static_cast<float>(gg[i][0] * kG[j][0] + gg[i][1] * kG[j][1] + gg[i][2] * kG[j][2]);
 }
 
 // ---- 1-D transforms on vectors of 8 tiles
 // --------------------------------------------------------- o = B^T d:  B^T = [4 0 -5 0 1 0; 0 -4
 // -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
 inline void input_transform_1d(__m256 o[6], const __m256 d[6]) {
-  const __m256 four = _mm256_set1_ps(4.0f), minus5 = _mm256_set1_ps(-5.0f),
-               two = _mm256_set1_ps(2.0f);
+  const __m256 four = _mm256_set1_ps(4.0f), minus5 = _mm256_set1_ps(-5.0f), two = _mm256_set1_ps(2.0f);
   o[0] = _mm256_fmadd_ps(four, d[0], _mm256_fmadd_ps(minus5, d[2], d[4]));
   const __m256 a = _mm256_fnmadd_ps(four, d[2], d[4]);  // d4 - 4 d2
   const __m256 b = _mm256_fnmadd_ps(four, d[1], d[3]);  // d3 - 4 d1
@@ -87,8 +84,7 @@ inline void interleave4(float out[32], const __m256 c[4]) {
 
 // V[ξ][8 tiles] = B^T d B for 8 horizontally adjacent tiles of one channel.
 //   window: padded input at the top-left of the first tile's 6x6 window; v: V + ξ*v_stride.
-inline void input_transform_8_tiles(float* v, int64_t v_stride, const float* window,
-                                    int row_stride) {
+inline void input_transform_8_tiles(float* v, int64_t v_stride, const float* window, int row_stride) {
   __m256 rows[6][6];  // rows[r][c]: (B applied along columns) for window row r
   for (int r = 0; r < kWindow; ++r) {
     const float* p = window + static_cast<int64_t>(r) * row_stride;
@@ -99,8 +95,7 @@ inline void input_transform_8_tiles(float* v, int64_t v_stride, const float* win
     input_transform_1d(rows[r], d);
   }
   for (int c = 0; c < kWindow; ++c) {
-    const __m256 column[6] = {rows[0][c], rows[1][c], rows[2][c],
-                              rows[3][c], rows[4][c], rows[5][c]};
+    const __m256 column[6] = {rows[0][c], rows[1][c], rows[2][c], rows[3][c], rows[4][c], rows[5][c]};
     __m256 out[6];
     input_transform_1d(out, column);
     for (int r = 0; r < kWindow; ++r) _mm256_store_ps(v + (r * 6 + c) * v_stride, out[r]);

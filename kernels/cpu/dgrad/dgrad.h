@@ -16,12 +16,11 @@ namespace microsr::kernels {
 // the forward convolution of dy with the weights transposed (Cin <-> Cout) and turned by 180°,
 // packed once per call into `format` and run by conv2d_packed (accumulate: through the
 // epilogue's residual, which may be the output itself).
-void conv2d_backward_data(MutableImageBatch dx, ImageBatch dy, const float* weight, int n, int cin,
-                          int cout, int h, int w, int k, bool accumulate, ConvWeightFormat format);
-inline void conv2d_backward_data(MutableImageBatch dx, ImageBatch dy, const float* weight, int n,
-                                 int cin, int cout, int h, int w, int k, bool accumulate) {
-  conv2d_backward_data(dx, dy, weight, n, cin, cout, h, w, k, accumulate,
-                       best_conv_weight_format(cout, cin, k));
+void conv2d_backward_data(MutableImageBatch dx, ImageBatch dy, const float* weight, int n, int cin, int cout, int h,
+                          int w, int k, bool accumulate, ConvWeightFormat format);
+inline void conv2d_backward_data(MutableImageBatch dx, ImageBatch dy, const float* weight, int n, int cin, int cout,
+                                 int h, int w, int k, bool accumulate) {
+  conv2d_backward_data(dx, dy, weight, n, cin, cout, h, w, k, accumulate, best_conv_weight_format(cout, cin, k));
 }
 // weight_t [cin][cout][k][k] = weight [cout][cin][k-1-ky][k-1-kx]: the backward-data weights.
 std::vector<float> transpose_flip_weights(const float* weight, int cin, int cout, int k);

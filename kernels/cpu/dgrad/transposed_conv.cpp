@@ -30,12 +30,12 @@ std::vector<float> transpose_flip_weights(const float* weight, int cin, int cout
   return flipped;
 }
 
-void conv2d_backward_data(MutableImageBatch dx, ImageBatch dy, const float* weight, int n, int cin,
-                          int cout, int h, int w, int k, bool accumulate, ConvWeightFormat format) {
+void conv2d_backward_data(MutableImageBatch dx, ImageBatch dy, const float* weight, int n, int cin, int cout, int h,
+                          int w, int k, bool accumulate, ConvWeightFormat format) {
   require(n >= 1 && cin >= 1 && cout >= 1 && h >= 1 && w >= 1 && k >= 1 && k % 2 == 1,
-          "conv2d_backward_data: expected n, cin, cout, h, w >= 1 and odd k, found n=" +
-              std::to_string(n) + " cin=" + std::to_string(cin) + " cout=" + std::to_string(cout) +
-              " h=" + std::to_string(h) + " w=" + std::to_string(w) + " k=" + std::to_string(k));
+          "conv2d_backward_data: expected n, cin, cout, h, w >= 1 and odd k, found n=" + std::to_string(n) +
+              " cin=" + std::to_string(cin) + " cout=" + std::to_string(cout) + " h=" + std::to_string(h) +
+              " w=" + std::to_string(w) + " k=" + std::to_string(k));
   // The transposed convolution maps cout channels (dy) to cin channels (dx).
   const std::vector<float> flipped = transpose_flip_weights(weight, cin, cout, k);
   const PackedConvWeights packed = pack_conv_weights(flipped.data(), nullptr, cout, cin, k, format);

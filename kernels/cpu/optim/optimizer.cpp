@@ -8,8 +8,7 @@
 
 namespace microsr::kernels {
 
-void adam_step_avx2(float* param, float* m, float* v, const float* grad, int64_t n,
-                    const AdamStep& step) {
+void adam_step_avx2(float* param, float* m, float* v, const float* grad, int64_t n, const AdamStep& step) {
   const AdamScalars s = adam_scalars(step);
   const __m256 decay = _mm256_set1_ps(s.decay), coupled_wd = _mm256_set1_ps(s.coupled_wd);
   const __m256 beta1 = _mm256_set1_ps(s.beta1), beta2 = _mm256_set1_ps(s.beta2);
@@ -21,15 +20,13 @@ void adam_step_avx2(float* param, float* m, float* v, const float* grad, int64_t
   for (; i + 8 <= n; i += 8) {
     const __m256 p = _mm256_mul_ps(_mm256_loadu_ps(param + i), decay);
     const __m256 g = _mm256_add_ps(_mm256_loadu_ps(grad + i), _mm256_mul_ps(coupled_wd, p));
-    const __m256 mi = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(m + i), beta1),
-                                    _mm256_mul_ps(one_minus_beta1, g));
+    const __m256 mi = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(m + i), beta1), _mm256_mul_ps(one_minus_beta1, g));
     const __m256 vi = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(v + i), beta2),
                                     _mm256_mul_ps(_mm256_mul_ps(one_minus_beta2, g), g));
     const __m256 denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), correction2_sqrt), eps);
     _mm256_storeu_ps(m + i, mi);
     _mm256_storeu_ps(v + i, vi);
-    _mm256_storeu_ps(param + i,
-                     _mm256_sub_ps(p, _mm256_mul_ps(step_size, _mm256_div_ps(mi, denom))));
+    _mm256_storeu_ps(param + i, _mm256_sub_ps(p, _mm256_mul_ps(step_size, _mm256_div_ps(mi, denom))));
   }
   if (i < n) adam_step_ref(param + i, m + i, v + i, grad + i, n - i, step);
 }

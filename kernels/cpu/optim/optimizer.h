@@ -13,8 +13,7 @@ namespace microsr::kernels {
 
 // adam_step_ref with 8 lanes at a time (vsqrtps / vdivps; the scalar loop cannot be vectorized by
 // the compiler because std::sqrt may set errno). Same operation order as the reference.
-void adam_step_avx2(float* param, float* m, float* v, const float* grad, int64_t n,
-                    const AdamStep& step);
+void adam_step_avx2(float* param, float* m, float* v, const float* grad, int64_t n, const AdamStep& step);
 
 // sum_squares_ref with 4 double lanes (x converted to double, squared and summed exactly as the
 // reference does, in a different order).

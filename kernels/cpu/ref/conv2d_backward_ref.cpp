@@ -7,8 +7,8 @@ namespace microsr::kernels {
 // Forward: y[co][oy][ox] = Σ_ci,ky,kx weight[co][ci][ky][kx] · x[ci][oy + ky − pad][ox + kx − pad].
 // Each product that used input pixel (ci, iy, ix) sends dy[co][oy][ox] · weight back to it, with
 // oy = iy − ky + pad, ox = ix − kx + pad; products that fell outside the output do not exist.
-void conv2d_backward_data_ref(float* dx, const float* dy, const float* weight, int cin, int cout,
-                              int h, int w, int k, bool accumulate) {
+void conv2d_backward_data_ref(float* dx, const float* dy, const float* weight, int cin, int cout, int h, int w, int k,
+                              bool accumulate) {
   const int pad = k / 2;
   for (int ci = 0; ci < cin; ++ci)
     for (int iy = 0; iy < h; ++iy)
@@ -31,8 +31,8 @@ void conv2d_backward_data_ref(float* dx, const float* dy, const float* weight, i
 }
 
 // Each weight tap is used once per output pixel, with the input pixel at the tap's offset.
-void conv2d_backward_weight_ref(float* dw, float* db, const float* x, const float* dy, int cin,
-                                int cout, int h, int w, int k) {
+void conv2d_backward_weight_ref(float* dw, float* db, const float* x, const float* dy, int cin, int cout, int h, int w,
+                                int k) {
   const int pad = k / 2;
   for (int co = 0; co < cout; ++co) {
     const float* dy_plane = dy + static_cast<int64_t>(co) * h * w;
@@ -52,8 +52,7 @@ void conv2d_backward_weight_ref(float* dw, float* db, const float* x, const floa
             for (int ox = 0; ox < w; ++ox) {
               const int ix = ox + kx - pad;
               if (ix < 0 || ix >= w) continue;
-              sum += dy_plane[static_cast<int64_t>(oy) * w + ox] *
-                     x_plane[static_cast<int64_t>(iy) * w + ix];
+              sum += dy_plane[static_cast<int64_t>(oy) * w + ox] * x_plane[static_cast<int64_t>(iy) * w + ix];
             }
           }
           dw[((static_cast<int64_t>(co) * cin + ci) * k + ky) * k + kx] += sum;

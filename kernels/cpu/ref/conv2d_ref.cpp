@@ -8,8 +8,8 @@ namespace microsr::kernels {
 //   x[ci][oy+ky-k/2][ox+kx-k/2]
 //                               + bias[co]) + residual[co][oy][ox]
 // Input pixels outside the image are zero (zero padding of k/2 on every side).
-void conv2d_same_ref(float* y, const float* x, const float* weight, const float* bias, int cin,
-                     int cout, int h, int w, int k, const ConvEpilogue& epi) {
+void conv2d_same_ref(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h, int w,
+                     int k, const ConvEpilogue& epi) {
   const int pad = k / 2;
   for (int co = 0; co < cout; ++co) {
     for (int oy = 0; oy < h; ++oy) {

@@ -39,8 +39,7 @@ void pixel_shuffle_ref(float* y, const float* x, int c, int h, int w, int r) {
       }
 }
 
-double l1_loss_ref(float* dpred, const float* pred, const float* target, int64_t n,
-                   float grad_scale) {
+double l1_loss_ref(float* dpred, const float* pred, const float* target, int64_t n, float grad_scale) {
   double sum = 0.0;
   for (int64_t i = 0; i < n; ++i) {
     const float diff = pred[i] - target[i];

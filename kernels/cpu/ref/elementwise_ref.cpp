@@ -16,8 +16,7 @@ void upsample_nearest2x_ref(float* y, const float* x, int c, int h, int w) {
   const int64_t out_h = 2 * static_cast<int64_t>(h), out_w = 2 * static_cast<int64_t>(w);
   for (int64_t ch = 0; ch < c; ++ch)
     for (int64_t oy = 0; oy < out_h; ++oy)
-      for (int64_t ox = 0; ox < out_w; ++ox)
-        y[(ch * out_h + oy) * out_w + ox] = x[(ch * h + oy / 2) * w + ox / 2];
+      for (int64_t ox = 0; ox < out_w; ++ox) y[(ch * out_h + oy) * out_w + ox] = x[(ch * h + oy / 2) * w + ox / 2];
 }
 
 // Input pixel (oy*r + i, ox*r + j) of channel ch goes to output channel ch*r*r + i*r + j at

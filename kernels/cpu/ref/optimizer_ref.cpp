@@ -25,8 +25,7 @@ AdamScalars adam_scalars(const AdamStep& step) {
   return s;
 }
 
-void adam_step_ref(float* param, float* m, float* v, const float* grad, int64_t n,
-                   const AdamStep& step) {
+void adam_step_ref(float* param, float* m, float* v, const float* grad, int64_t n, const AdamStep& step) {
   const AdamScalars s = adam_scalars(step);
   for (int64_t i = 0; i < n; ++i) {
     const float p = param[i] * s.decay;          // AdamW: p ·= 1 − lr·wd

@@ -4,15 +4,14 @@
 
 #include <cstring>
 
-#include "cpu/wgrad/variants.h"
 #include "cpu/threads.h"
+#include "cpu/wgrad/variants.h"
 
 namespace microsr::kernels {
 
 namespace detail {
 
-void fill_padded_batches(const BatchPadding& first, const BatchPadding& second, int n, int h,
-                         int w) {
+void fill_padded_batches(const BatchPadding& first, const BatchPadding& second, int n, int h, int w) {
   const int64_t first_planes = int64_t(n) * first.channels;
   const int64_t planes = first_planes + int64_t(n) * second.channels;
 #pragma omp for schedule(static)
@@ -34,8 +33,7 @@ void fill_padded_batches(const BatchPadding& first, const BatchPadding& second, 
     }
     const int64_t used = int64_t(b.pad_top + h) * row_stride;
     std::memset(dst + used, 0, sizeof(float) * (b.padded.plane - used));
-    if (plane_index == int64_t(n) * b.channels - 1)
-      std::memset(dst + b.padded.plane, 0, sizeof(float) * b.tail_slack);
+    if (plane_index == int64_t(n) * b.channels - 1) std::memset(dst + b.padded.plane, 0, sizeof(float) * b.tail_slack);
   }
 }
 

@@ -3,8 +3,8 @@
 #pragma once
 #include <cstdint>
 
-#include "cpu/wgrad/variants.h"
 #include "cpu/conv/common.h"
+#include "cpu/wgrad/variants.h"
 
 namespace microsr::kernels::detail {
 
@@ -26,7 +26,6 @@ inline bool worth_threads(int n, int cin, int cout, int h, int w, int k) {
 
 // Fills both paddings for n images of h x w. Work-shares the planes with an orphaned `omp for`:
 // call it from every thread of a parallel region (it ends with a barrier).
-void fill_padded_batches(const BatchPadding& first, const BatchPadding& second, int n, int h,
-                         int w);
+void fill_padded_batches(const BatchPadding& first, const BatchPadding& second, int n, int h, int w);
 
 }  // namespace microsr::kernels::detail

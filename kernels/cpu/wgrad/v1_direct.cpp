@@ -19,9 +19,9 @@
 
 #include <algorithm>
 
+#include "cpu/threads.h"
 #include "cpu/wgrad/common.h"
 #include "cpu/wgrad/variants.h"
-#include "cpu/threads.h"
 #include "microsr/error.h"
 
 namespace microsr::kernels {
@@ -63,26 +63,24 @@ void dot_tile(float sums[kCoBlock][kTapBlock], const float* dy, int64_t dy_strid
     for (int t = 0; t < TAPS; ++t) sums[c][t] = horizontal_sum(acc[c][t]);
 }
 
-using DotTileFn = void (*)(float[kCoBlock][kTapBlock], const float*, int64_t, const float*,
-                           const int64_t*, int);
+using DotTileFn = void (*)(float[kCoBlock][kTapBlock], const float*, int64_t, const float*, const int64_t*, int);
 
 DotTileFn pick_dot_tile(int channels, int taps) {
-  static constexpr DotTileFn table[kCoBlock][kTapBlock] = {
-      {dot_tile<1, 1>, dot_tile<1, 2>, dot_tile<1, 3>},
-      {dot_tile<2, 1>, dot_tile<2, 2>, dot_tile<2, 3>},
-      {dot_tile<3, 1>, dot_tile<3, 2>, dot_tile<3, 3>},
-      {dot_tile<4, 1>, dot_tile<4, 2>, dot_tile<4, 3>}};
+  static constexpr DotTileFn table[kCoBlock][kTapBlock] = {{dot_tile<1, 1>, dot_tile<1, 2>, dot_tile<1, 3>},
+                                                           {dot_tile<2, 1>, dot_tile<2, 2>, dot_tile<2, 3>},
+                                                           {dot_tile<3, 1>, dot_tile<3, 2>, dot_tile<3, 3>},
+                                                           {dot_tile<4, 1>, dot_tile<4, 2>, dot_tile<4, 3>}};
   return table[channels - 1][taps - 1];
 }
 
 }  // namespace
 
-void conv2d_backward_weight_direct(float* dw, float* db, ImageBatch x, ImageBatch dy, int n,
-                                   int cin, int cout, int h, int w, int k) {
+void conv2d_backward_weight_direct(float* dw, float* db, ImageBatch x, ImageBatch dy, int n, int cin, int cout, int h,
+                                   int w, int k) {
   require(n >= 1 && cin >= 1 && cout >= 1 && h >= 1 && w >= 1 && k >= 1 && k % 2 == 1,
-          "conv2d_backward_weight: expected n, cin, cout, h, w >= 1 and odd k, found n=" +
-              std::to_string(n) + " cin=" + std::to_string(cin) + " cout=" + std::to_string(cout) +
-              " h=" + std::to_string(h) + " w=" + std::to_string(w) + " k=" + std::to_string(k));
+          "conv2d_backward_weight: expected n, cin, cout, h, w >= 1 and odd k, found n=" + std::to_string(n) +
+              " cin=" + std::to_string(cin) + " cout=" + std::to_string(cout) + " h=" + std::to_string(h) +
+              " w=" + std::to_string(w) + " k=" + std::to_string(k));
   if (db) conv2d_backward_bias(db, dy, n, cout, static_cast<int64_t>(h) * w);
   const int pad = k / 2, wp = w + 2 * pad, taps = k * k;
   const int64_t wide = static_cast<int64_t>(h) * wp;  // wide pixels per image
@@ -90,8 +88,7 @@ void conv2d_backward_weight_direct(float* dw, float* db, ImageBatch x, ImageBatc
   // Padded copies of every image (n·cin and n·cout channels). x reads run up to 8 + k floats past
   // the last plane (the last vector and the largest tap offset), hence the tail slack.
   thread_local std::vector<float> x_scratch, dy_scratch;
-  const detail::PaddedInput xp =
-      detail::layout_padded_input(x_scratch, n * cin, h + 2 * pad, wp, k + 8);
+  const detail::PaddedInput xp = detail::layout_padded_input(x_scratch, n * cin, h + 2 * pad, wp, k + 8);
   const detail::PaddedInput dyp = detail::layout_padded_input(dy_scratch, n * cout, h, wp, 8);
   std::vector<int64_t> offsets(taps);
   for (int t = 0; t < taps; ++t) offsets[t] = (t / k) * wp + t % k;
@@ -114,8 +111,7 @@ void conv2d_backward_weight_direct(float* dw, float* db, ImageBatch x, ImageBatc
             for (int t0 = 0; t0 < taps; t0 += kTapBlock) {
               const int block_taps = std::min(kTapBlock, taps - t0);
               float sums[kCoBlock][kTapBlock];
-              pick_dot_tile(channels, block_taps)(sums, dy_seg, dyp.plane, x_seg,
-                                                  offsets.data() + t0, vecs);
+              pick_dot_tile(channels, block_taps)(sums, dy_seg, dyp.plane, x_seg, offsets.data() + t0, vecs);
               for (int c = 0; c < channels; ++c)
                 for (int t = 0; t < block_taps; ++t)
                   dw_pair[static_cast<int64_t>(c) * cin * taps + t0 + t] += sums[c][t];

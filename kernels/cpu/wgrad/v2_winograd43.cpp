@@ -31,10 +31,10 @@
 
 #include <algorithm>
 
-#include "cpu/wgrad/variants.h"
-#include "cpu/wgrad/common.h"
-#include "cpu/wgrad/winograd43.h"
 #include "cpu/threads.h"
+#include "cpu/wgrad/common.h"
+#include "cpu/wgrad/variants.h"
+#include "cpu/wgrad/winograd43.h"
 #include "microsr/error.h"
 
 namespace microsr::kernels {
@@ -54,8 +54,8 @@ inline __m128 lane_sums4(__m256 a, __m256 b, __m256 c, __m256 d) {
 
 // m[j·cout + c] += Σ_{t < 8·vecs} d[c·t_stride + t] · v[j·t_stride + t]   for c < CO, j < CI.
 template <int CO, int CI>
-__attribute__((noinline)) void dot_block(float* m, int cout, const float* d, const float* v,
-                                         int64_t t_stride, int vecs) {
+__attribute__((noinline)) void dot_block(float* m, int cout, const float* d, const float* v, int64_t t_stride,
+                                         int vecs) {
   __m256 acc[kCoBlock][CI];
   for (int c = 0; c < kCoBlock; ++c)
     for (int j = 0; j < CI; ++j) acc[c][j] = _mm256_setzero_ps();
@@ -89,23 +89,22 @@ __attribute__((noinline)) void dot_block(float* m, int cout, const float* d, con
 using DotBlockFn = void (*)(float*, int, const float*, const float*, int64_t, int);
 
 DotBlockFn pick_dot_block(int co, int ci) {
-  static constexpr DotBlockFn table[kCoBlock][kCiBlock] = {
-      {dot_block<1, 1>, dot_block<1, 2>, dot_block<1, 3>},
-      {dot_block<2, 1>, dot_block<2, 2>, dot_block<2, 3>},
-      {dot_block<3, 1>, dot_block<3, 2>, dot_block<3, 3>},
-      {dot_block<4, 1>, dot_block<4, 2>, dot_block<4, 3>}};
+  static constexpr DotBlockFn table[kCoBlock][kCiBlock] = {{dot_block<1, 1>, dot_block<1, 2>, dot_block<1, 3>},
+                                                           {dot_block<2, 1>, dot_block<2, 2>, dot_block<2, 3>},
+                                                           {dot_block<3, 1>, dot_block<3, 2>, dot_block<3, 3>},
+                                                           {dot_block<4, 1>, dot_block<4, 2>, dot_block<4, 3>}};
   return table[co - 1][ci - 1];
 }
 
 }  // namespace
 
-void conv2d_backward_weight_winograd43(float* dw, float* db, ImageBatch x, ImageBatch dy, int n,
-                                       int cin, int cout, int h, int w, int k) {
+void conv2d_backward_weight_winograd43(float* dw, float* db, ImageBatch x, ImageBatch dy, int n, int cin, int cout,
+                                       int h, int w, int k) {
   if (k != 3) return conv2d_backward_weight_direct(dw, db, x, dy, n, cin, cout, h, w, k);
   require(n >= 1 && cin >= 1 && cout >= 1 && h >= 1 && w >= 1,
           "conv2d_backward_weight: expected n, cin, cout, h, w >= 1, found n=" + std::to_string(n) +
-              " cin=" + std::to_string(cin) + " cout=" + std::to_string(cout) +
-              " h=" + std::to_string(h) + " w=" + std::to_string(w));
+              " cin=" + std::to_string(cin) + " cout=" + std::to_string(cout) + " h=" + std::to_string(h) +
+              " w=" + std::to_string(w));
   if (db) conv2d_backward_bias(db, dy, n, cout, static_cast<int64_t>(h) * w);
 
   thread_local std::vector<float> x_scratch, dy_scratch;
@@ -147,12 +146,10 @@ void conv2d_backward_weight_winograd43(float* dw, float* db, ImageBatch x, Image
       // Channel-major, so each of the 36 ξ rows is written sequentially (full cache lines).
       for (int ci = 0; ci < cin; ++ci)
         for (int64_t g = g0; g < g1; ++g)
-          input_transform_8_tiles(v + ci * tiles + 8 * (g - g0), cin * tiles,
-                                  grid.x_window(g, ci), grid.x_stride);
+          input_transform_8_tiles(v + ci * tiles + 8 * (g - g0), cin * tiles, grid.x_window(g, ci), grid.x_stride);
       for (int co = 0; co < cout; ++co)
         for (int64_t g = g0; g < g1; ++g)
-          gradient_transform_8_tiles(d + co * tiles + 8 * (g - g0), cout * tiles,
-                                     grid.dy_tile(g, co), grid.dy_stride);
+          gradient_transform_8_tiles(d + co * tiles + 8 * (g - g0), cout * tiles, grid.dy_tile(g, co), grid.dy_stride);
       // 2. The 36 products M[ξ][ci][co] += Σ_tile D[ξ][co][tile] · V[ξ][ci][tile].
       const int vecs = static_cast<int>(tiles / 8);
       for (int xi = 0; xi < kPositions; ++xi) {
@@ -163,8 +160,8 @@ void conv2d_backward_weight_winograd43(float* dw, float* db, ImageBatch x, Image
           const int ci_count = std::min(kCiBlock, cin - ci0);
           for (int co0 = 0; co0 < cout; co0 += kCoBlock) {
             const int co_count = std::min(kCoBlock, cout - co0);
-            pick_dot_block(co_count, ci_count)(m_xi + static_cast<int64_t>(ci0) * cout + co0, cout,
-                                               d_xi + co0 * tiles, v_xi + ci0 * tiles, tiles, vecs);
+            pick_dot_block(co_count, ci_count)(m_xi + static_cast<int64_t>(ci0) * cout + co0, cout, d_xi + co0 * tiles,
+                                               v_xi + ci0 * tiles, tiles, vecs);
           }
         }
       }

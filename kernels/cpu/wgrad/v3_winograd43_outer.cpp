@@ -28,10 +28,10 @@
 
 #include <algorithm>
 
-#include "cpu/wgrad/variants.h"
-#include "cpu/wgrad/common.h"
-#include "cpu/wgrad/winograd43.h"
 #include "cpu/threads.h"
+#include "cpu/wgrad/common.h"
+#include "cpu/wgrad/variants.h"
+#include "cpu/wgrad/winograd43.h"
 #include "microsr/error.h"
 
 namespace microsr::kernels {
@@ -64,9 +64,8 @@ inline void transpose8x8(__m256 r[8]) {
 // m[j·m_stride + 8k ..] (+)= Σ_{t < tiles} v[j·tiles + t] · dt[t·dt_stride + 8k ..]
 // for j < CI input channels and k < COV vectors of 8 output channels.
 template <int CI, int COV>
-__attribute__((noinline)) void outer_block(float* m, int64_t m_stride, const float* v,
-                                           const float* dt, int64_t dt_stride, int64_t tiles,
-                                           bool accumulate) {
+__attribute__((noinline)) void outer_block(float* m, int64_t m_stride, const float* v, const float* dt,
+                                           int64_t dt_stride, int64_t tiles, bool accumulate) {
   __m256 acc[CI][COV];
 #pragma GCC unroll 8
   for (int j = 0; j < CI; ++j)
@@ -102,23 +101,22 @@ __attribute__((noinline)) void outer_block(float* m, int64_t m_stride, const flo
 using OuterBlockFn = void (*)(float*, int64_t, const float*, const float*, int64_t, int64_t, bool);
 
 OuterBlockFn pick_outer_block(int ci, int vectors) {
-  static constexpr OuterBlockFn table[2][kCiBlock] = {
-      {outer_block<1, 1>, outer_block<2, 1>, outer_block<3, 1>, outer_block<4, 1>,
-       outer_block<5, 1>, outer_block<6, 1>},
-      {outer_block<1, 2>, outer_block<2, 2>, outer_block<3, 2>, outer_block<4, 2>,
-       outer_block<5, 2>, outer_block<6, 2>}};
+  static constexpr OuterBlockFn table[2][kCiBlock] = {{outer_block<1, 1>, outer_block<2, 1>, outer_block<3, 1>,
+                                                       outer_block<4, 1>, outer_block<5, 1>, outer_block<6, 1>},
+                                                      {outer_block<1, 2>, outer_block<2, 2>, outer_block<3, 2>,
+                                                       outer_block<4, 2>, outer_block<5, 2>, outer_block<6, 2>}};
   return table[vectors - 1][ci - 1];
 }
 
 }  // namespace
 
-void conv2d_backward_weight_winograd43_outer(float* dw, float* db, ImageBatch x, ImageBatch dy,
-                                             int n, int cin, int cout, int h, int w, int k) {
+void conv2d_backward_weight_winograd43_outer(float* dw, float* db, ImageBatch x, ImageBatch dy, int n, int cin,
+                                             int cout, int h, int w, int k) {
   if (k != 3) return conv2d_backward_weight_direct(dw, db, x, dy, n, cin, cout, h, w, k);
   require(n >= 1 && cin >= 1 && cout >= 1 && h >= 1 && w >= 1,
           "conv2d_backward_weight: expected n, cin, cout, h, w >= 1, found n=" + std::to_string(n) +
-              " cin=" + std::to_string(cin) + " cout=" + std::to_string(cout) +
-              " h=" + std::to_string(h) + " w=" + std::to_string(w));
+              " cin=" + std::to_string(cin) + " cout=" + std::to_string(cout) + " h=" + std::to_string(h) +
+              " w=" + std::to_string(w));
   if (db) conv2d_backward_bias(db, dy, n, cout, static_cast<int64_t>(h) * w);
 
   thread_local std::vector<float> x_scratch, dy_scratch;
@@ -127,8 +125,7 @@ void conv2d_backward_weight_winograd43_outer(float* dw, float* db, ImageBatch x,
   const int cout_p = (cout + 7) / 8 * 8;
   // Tiles per chunk: V and Dt of a chunk, 36·(cin + cout_p)·T floats, within ~6 MiB per thread
   // (they are written once and read back once per channel block, from L3).
-  const int64_t chunk_groups =
-      std::clamp<int64_t>((int64_t(6) << 20) / 4 / kPositions / (cin + cout_p) / 8, 4, 128);
+  const int64_t chunk_groups = std::clamp<int64_t>((int64_t(6) << 20) / 4 / kPositions / (cin + cout_p) / 8, 4, 128);
   const int threads = team_size();
   const int64_t m_position = static_cast<int64_t>(cin) * cout_p;
   thread_local AlignedFloats m_all;  // [threads][36][cin][cout_p]
@@ -162,27 +159,23 @@ void conv2d_backward_weight_winograd43_outer(float* dw, float* db, ImageBatch x,
       // 1. V[ξ][ci][tile] = B^T d B (channel-major: sequential writes per ξ row).
       for (int ci = 0; ci < cin; ++ci)
         for (int64_t g = g0; g < g1; ++g)
-          input_transform_8_tiles(v + ci * tiles + 8 * (g - g0), cin * tiles,
-                                  grid.x_window(g, ci), grid.x_stride);
+          input_transform_8_tiles(v + ci * tiles + 8 * (g - g0), cin * tiles, grid.x_window(g, ci), grid.x_stride);
       // 2. Dt[ξ][tile][co] = A dY A^T, 8 channels x 8 tiles at a time, transposed on the way.
       //    Tile-major, so every channel block's lines for these 8 tiles are completed while cached.
       for (int64_t g = g0; g < g1; ++g)
         for (int co0 = 0; co0 < cout_p; co0 += 8) {
           for (int c = 0; c < 8; ++c) {
             if (co0 + c < cout)
-              gradient_transform_8_tiles(
-                  &d8[0][c][0], 64, grid.dy_tile(g, co0 + c), grid.dy_stride);
+              gradient_transform_8_tiles(&d8[0][c][0], 64, grid.dy_tile(g, co0 + c), grid.dy_stride);
             else
-              for (int xi = 0; xi < kPositions; ++xi)
-                _mm256_store_ps(&d8[xi][c][0], _mm256_setzero_ps());
+              for (int xi = 0; xi < kPositions; ++xi) _mm256_store_ps(&d8[xi][c][0], _mm256_setzero_ps());
           }
           for (int xi = 0; xi < kPositions; ++xi) {
             __m256 rows[8];
             for (int c = 0; c < 8; ++c) rows[c] = _mm256_load_ps(&d8[xi][c][0]);
             transpose8x8(rows);
             const int block = co0 / 16 * 16, width = std::min(16, cout_p - block);
-            float* dst =
-                dt + xi * tiles * cout_p + block * tiles + 8 * (g - g0) * width + (co0 - block);
+            float* dst = dt + xi * tiles * cout_p + block * tiles + 8 * (g - g0) * width + (co0 - block);
             for (int t = 0; t < 8; ++t) _mm256_store_ps(dst + t * width, rows[t]);
           }
         }
@@ -195,9 +188,9 @@ void conv2d_backward_weight_winograd43_outer(float* dw, float* db, ImageBatch x,
         for (int co0 = 0; co0 < cout_p; co0 += 16) {
           const int width = std::min(16, cout_p - co0);
           for (int ci0 = 0; ci0 < cin; ci0 += kCiBlock)
-            pick_outer_block(std::min(kCiBlock, cin - ci0), width / 8)(
-                m_xi + static_cast<int64_t>(ci0) * cout_p + co0, cout_p, v_xi + ci0 * tiles,
-                dt_xi + co0 * tiles, width, tiles, accumulate);
+            pick_outer_block(std::min(kCiBlock, cin - ci0), width / 8)(m_xi + static_cast<int64_t>(ci0) * cout_p + co0,
+                                                                       cout_p, v_xi + ci0 * tiles, dt_xi + co0 * tiles,
+                                                                       width, tiles, accumulate);
         }
       }
     }

@@ -7,13 +7,10 @@ namespace microsr::kernels {
 
 const std::vector<ConvBackwardWeightVariant>& conv2d_backward_weight_variants() {
   static const std::vector<ConvBackwardWeightVariant> variants = {
-      {"wgrad_v1_direct", "direct dot products over padded pixel rows, 4 cout x 3 taps",
-       conv2d_backward_weight_direct},
-      {"wgrad_v2_winograd43",
-       "Winograd F(4x4,3x3) in reverse: 36 dot products over tiles, 4 cout x 3 cin",
+      {"wgrad_v1_direct", "direct dot products over padded pixel rows, 4 cout x 3 taps", conv2d_backward_weight_direct},
+      {"wgrad_v2_winograd43", "Winograd F(4x4,3x3) in reverse: 36 dot products over tiles, 4 cout x 3 cin",
        conv2d_backward_weight_winograd43},
-      {"wgrad_v3_winograd43_outer",
-       "as v2 with outer products over transposed dy tiles, 6 cin x 16 cout",
+      {"wgrad_v3_winograd43_outer", "as v2 with outer products over transposed dy tiles, 6 cin x 16 cout",
        conv2d_backward_weight_winograd43_outer},
   };
   return variants;

@@ -19,8 +19,8 @@ namespace microsr::kernels {
 //   dw [cout][cin][k][k] += Σ_i,oy,ox dy[i][co][oy][ox] · x[i][ci][oy+ky−k/2][ox+kx−k/2]
 //   db [cout]            += Σ_i,oy,ox dy[i][co][oy][ox]        (db may be null)
 //   x[i] [cin][h][w], dy[i] [cout][h][w]
-using ConvBackwardWeightFn = void (*)(float* dw, float* db, ImageBatch x, ImageBatch dy, int n,
-                                      int cin, int cout, int h, int w, int k);
+using ConvBackwardWeightFn = void (*)(float* dw, float* db, ImageBatch x, ImageBatch dy, int n, int cin, int cout,
+                                      int h, int w, int k);
 
 struct ConvBackwardWeightVariant {
   const char* name;     // "wgrad_v1_direct", ... — stable, used by tests and bench filters
@@ -35,14 +35,14 @@ const ConvBackwardWeightVariant& conv2d_backward_weight_best(int cin, int cout, 
 const ConvBackwardWeightVariant& conv2d_backward_weight_variant(const std::string& name);
 
 // The variants (wgrad/v1_direct.cpp, wgrad/v2_winograd43.cpp, wgrad/v3_winograd43_outer.cpp).
-void conv2d_backward_weight_direct(float* dw, float* db, ImageBatch x, ImageBatch dy, int n,
-                                   int cin, int cout, int h, int w, int k);
+void conv2d_backward_weight_direct(float* dw, float* db, ImageBatch x, ImageBatch dy, int n, int cin, int cout, int h,
+                                   int w, int k);
 // k == 3 only; other k run conv2d_backward_weight_direct.
-void conv2d_backward_weight_winograd43(float* dw, float* db, ImageBatch x, ImageBatch dy, int n,
-                                       int cin, int cout, int h, int w, int k);
+void conv2d_backward_weight_winograd43(float* dw, float* db, ImageBatch x, ImageBatch dy, int n, int cin, int cout,
+                                       int h, int w, int k);
 // The same as outer products (wgrad/v3_winograd43_outer.cpp); k == 3 only, as above.
-void conv2d_backward_weight_winograd43_outer(float* dw, float* db, ImageBatch x, ImageBatch dy,
-                                             int n, int cin, int cout, int h, int w, int k);
+void conv2d_backward_weight_winograd43_outer(float* dw, float* db, ImageBatch x, ImageBatch dy, int n, int cin,
+                                             int cout, int h, int w, int k);
 
 // db [cout] += Σ_i,p dy[i][co][p] (shared by the variants; parallel over channels; wgrad/common.cpp).
 void conv2d_backward_bias(float* db, ImageBatch dy, int n, int cout, int64_t plane);

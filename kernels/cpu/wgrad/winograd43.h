@@ -30,8 +30,7 @@ struct TileGrid {
   detail::PaddedInput x, dy;
 
   // Lays the padded copies out in the given scratch (grown, never shrunk); fill() fills them.
-  TileGrid(std::vector<float>& x_scratch, std::vector<float>& dy_scratch, int n, int cin_, int cout_,
-           int h, int w)
+  TileGrid(std::vector<float>& x_scratch, std::vector<float>& dy_scratch, int n, int cin_, int cout_, int h, int w)
       : cin(cin_), cout(cout_) {
     tile_rows = (h + kTile - 1) / kTile;
     tiles_per_row = ((w + kTile - 1) / kTile + 7) / 8 * 8;
@@ -63,9 +62,8 @@ struct TileGrid {
 // 0 0 0 1] (A^T is the forward's output transform).
 inline void gradient_transform_1d(__m256 o[6], const __m256 d[4]) {
   const __m256 even = _mm256_add_ps(d[0], d[2]), odd = _mm256_add_ps(d[1], d[3]);
-  const __m256 even4 = _mm256_fmadd_ps(_mm256_set1_ps(4.0f), d[2], d[0]);  // d0 + 4 d2
-  const __m256 odd8 =
-      _mm256_fmadd_ps(_mm256_set1_ps(8.0f), d[3], _mm256_add_ps(d[1], d[1]));  // 2 d1 + 8 d3
+  const __m256 even4 = _mm256_fmadd_ps(_mm256_set1_ps(4.0f), d[2], d[0]);                      // d0 + 4 d2
+  const __m256 odd8 = _mm256_fmadd_ps(_mm256_set1_ps(8.0f), d[3], _mm256_add_ps(d[1], d[1]));  // 2 d1 + 8 d3
   o[0] = d[0];
   o[1] = _mm256_add_ps(even, odd);
   o[2] = _mm256_sub_ps(even, odd);
@@ -76,8 +74,7 @@ inline void gradient_transform_1d(__m256 o[6], const __m256 d[4]) {
 
 // D[ξ][8 tiles] = A dY A^T for 8 horizontally adjacent 4x4 tiles of one dy channel.
 //   tile: padded dy at the first tile's top-left; d: D + ξ·d_stride.
-inline void gradient_transform_8_tiles(float* d, int64_t d_stride, const float* tile,
-                                       int row_stride) {
+inline void gradient_transform_8_tiles(float* d, int64_t d_stride, const float* tile, int row_stride) {
   __m256 rows[kTile][kWindow];  // rows[r][c]: A applied along dy row r
   for (int r = 0; r < kTile; ++r) {
     __m256 columns[kTile];
@@ -97,8 +94,7 @@ inline void kernel_gradient_1d(__m256 o[3], const __m256 m[6]) {
   for (int j = 0; j < 3; ++j) {
     __m256 sum = _mm256_mul_ps(_mm256_set1_ps(static_cast<float>(kG[0][j])), m[0]);
     for (int xi = 1; xi < 6; ++xi)
-      if (kG[xi][j] != 0.0)
-        sum = _mm256_fmadd_ps(_mm256_set1_ps(static_cast<float>(kG[xi][j])), m[xi], sum);
+      if (kG[xi][j] != 0.0) sum = _mm256_fmadd_ps(_mm256_set1_ps(static_cast<float>(kG[xi][j])), m[xi], sum);
     o[j] = sum;
   }
 }
@@ -106,8 +102,8 @@ inline void kernel_gradient_1d(__m256 o[3], const __m256 m[6]) {
 // dw[co][ci][3][3] += G^T M G for 8 (or `count`) consecutive output channels co0.. of one input
 // channel ci, M summed over the threads' partial products: M[ξ][ci][co] of part p is at
 // m_parts[p] + ξ·m_position + co (m_parts already point at row ci).
-inline void add_kernel_gradients(float* dw, const std::vector<const float*>& m_parts,
-                                 int64_t m_position, int cin, int co0, int count, int ci) {
+inline void add_kernel_gradients(float* dw, const std::vector<const float*>& m_parts, int64_t m_position, int cin,
+                                 int co0, int count, int ci) {
   __m256 m[kPositions];
   for (int xi = 0; xi < kPositions; ++xi) {
     __m256 sum = _mm256_setzero_ps();
@@ -127,8 +123,7 @@ inline void add_kernel_gradients(float* dw, const std::vector<const float*>& m_p
   for (int r = 0; r < kWindow; ++r) kernel_gradient_1d(half[r], m + r * 6);
   alignas(32) float out[9][8];
   for (int kx = 0; kx < 3; ++kx) {
-    const __m256 column[kWindow] = {half[0][kx], half[1][kx], half[2][kx],
-                                    half[3][kx], half[4][kx], half[5][kx]};
+    const __m256 column[kWindow] = {half[0][kx], half[1][kx], half[2][kx], half[3][kx], half[4][kx], half[5][kx]};
     __m256 g[3];
     kernel_gradient_1d(g, column);
     for (int ky = 0; ky < 3; ++ky) _mm256_store_ps(out[ky * 3 + kx], g[ky]);

@@ -41,8 +41,7 @@ class CpuBackend final : public Backend {
   Tensor to_device(const Tensor& host) override { return host.clone(); }
   Tensor to_host(const Tensor& t) override { return t.clone(); }
 
-  void conv2d(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
-              const ConvOptions& opt) override {
+  void conv2d(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const ConvOptions& opt) override {
     const kernels::ThreadCount team(threads_);
     expect_nchw_f32_cpu(x, "conv2d input");
     expect_nchw_f32_cpu(y, "conv2d output");
@@ -69,7 +68,7 @@ class CpuBackend final : public Backend {
       epi.residual = opt.residual ? opt.residual->image(i) : nullptr;
       if (conv_)
         conv_->fn(y.image(i), x.image(i), w.f32(), b.defined() ? b.f32() : nullptr, int(cin), int(cout), int(h),
-                   int(wd), int(k), epi);
+                  int(wd), int(k), epi);
       else
         kernels::conv2d_packed(y.image(i), x.image(i), prepared->packed, int(h), int(wd), epi);
     }
@@ -90,8 +89,7 @@ class CpuBackend final : public Backend {
     expect_same_shape(y, a, "scaled_add");
     expect_same_shape(y, b, "scaled_add");
     const int64_t per_image = y.numel() / y.dim(0);
-    for (int64_t i = 0; i < y.dim(0); ++i)
-      kernels::scaled_add_ref(y.image(i), a.image(i), s, b.image(i), per_image);
+    for (int64_t i = 0; i < y.dim(0); ++i) kernels::scaled_add_ref(y.image(i), a.image(i), s, b.image(i), per_image);
   }
 
   void upsample_nearest2x(Tensor& y, const Tensor& x) override {
@@ -100,21 +98,18 @@ class CpuBackend final : public Backend {
     require(y.shape() == Shape({x.dim(0), x.dim(1), 2 * x.dim(2), 2 * x.dim(3)}),
             "upsample output " + y.describe() + " is not twice " + x.describe());
     for (int64_t i = 0; i < x.dim(0); ++i)
-      kernels::upsample_nearest2x_ref(y.image(i), x.image(i), int(x.dim(1)), int(x.dim(2)),
-                                      int(x.dim(3)));
+      kernels::upsample_nearest2x_ref(y.image(i), x.image(i), int(x.dim(1)), int(x.dim(2)), int(x.dim(3)));
   }
 
   void pixel_unshuffle(Tensor& y, const Tensor& x, int r) override {
     const kernels::ThreadCount team(threads_);
     expect_nchw_f32_cpu(x, "pixel_unshuffle input");
     require(x.dim(2) % r == 0 && x.dim(3) % r == 0,
-            "pixel_unshuffle by " + std::to_string(r) + " needs H and W divisible by it, got " +
-                x.describe());
+            "pixel_unshuffle by " + std::to_string(r) + " needs H and W divisible by it, got " + x.describe());
     require(y.shape() == Shape({x.dim(0), x.dim(1) * r * r, x.dim(2) / r, x.dim(3) / r}),
             "pixel_unshuffle output " + y.describe() + " does not fit " + x.describe());
     for (int64_t i = 0; i < x.dim(0); ++i)
-      kernels::pixel_unshuffle_ref(y.image(i), x.image(i), int(x.dim(1)), int(x.dim(2)),
-                                   int(x.dim(3)), r);
+      kernels::pixel_unshuffle_ref(y.image(i), x.image(i), int(x.dim(1)), int(x.dim(2)), int(x.dim(3)), r);
   }
 
   void copy_channels(Tensor& y, int64_t c0, const Tensor& x) override {
@@ -172,14 +167,12 @@ class CpuBackend final : public Backend {
   }
 
  private:
-  int threads_;                          // 0: OpenMP's default
-  const kernels::Conv2dVariant* conv_;   // null: packed weights in the best format
+  int threads_;                         // 0: OpenMP's default
+  const kernels::Conv2dVariant* conv_;  // null: packed weights in the best format
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& options) {
-  return std::make_unique<CpuBackend>(options);
-}
+std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& options) { return std::make_unique<CpuBackend>(options); }
 
 }  // namespace microsr

@@ -68,7 +68,7 @@ CudaAllocator::~CudaAllocator() {
 
 std::size_t CudaAllocator::size_class(std::size_t bytes) {
   if (bytes <= 512) return 512;
-  const int top = std::bit_width(bytes) - 1;   // 2^top ≤ bytes < 2^(top+1)
+  const int top = std::bit_width(bytes) - 1;             // 2^top ≤ bytes < 2^(top+1)
   const std::size_t step = std::size_t(1) << (top - 2);  // quarter of the power of two
   return (bytes + step - 1) / step * step;
 }
@@ -115,9 +115,9 @@ void CudaAllocator::throw_out_of_memory(std::size_t size, const std::string& wha
   std::size_t free_bytes = 0, total_bytes = 0;
   source_.info(&free_bytes, &total_bytes);
   throw OutOfMemory("CUDA out of memory: cannot allocate " + mib(int64_t(size)) + " for " + what + " on " +
-              source_.device.str() + " (device: " + mib(int64_t(free_bytes)) + " free of " +
-              mib(int64_t(total_bytes)) + "; this process holds " + mib(reserved_) + ", " + mib(in_use_) +
-              " of it in use). Use a smaller --tile or --batch");
+                    source_.device.str() + " (device: " + mib(int64_t(free_bytes)) + " free of " +
+                    mib(int64_t(total_bytes)) + "; this process holds " + mib(reserved_) + ", " + mib(in_use_) +
+                    " of it in use). Use a smaller --tile or --batch");
 }
 
 void* CudaAllocator::allocate(std::size_t bytes, const std::string& what) {

@@ -92,12 +92,12 @@ class CudaAllocator : public std::enable_shared_from_this<CudaAllocator> {
 
  private:
   struct Pool {
-    std::vector<void*> blocks;                 // every block it took
-    std::multimap<std::size_t, void*> idle;    // size → released block, reusable within the pool
+    std::vector<void*> blocks;               // every block it took
+    std::multimap<std::size_t, void*> idle;  // size → released block, reusable within the pool
     int64_t bytes = 0;
   };
   // Both: caller holds mutex_.
-  void* take_cached(std::size_t size);              // from the shared cache, or nullptr
+  void* take_cached(std::size_t size);                                // from the shared cache, or nullptr
   void* take_from_driver(std::size_t size, const std::string& what);  // nullptr when out of memory
   void free_cached();
   [[noreturn]] void throw_out_of_memory(std::size_t size, const std::string& what);
@@ -107,8 +107,8 @@ class CudaAllocator : public std::enable_shared_from_this<CudaAllocator> {
   std::unordered_map<void*, std::size_t> live_;  // block → its size: in a tensor, or held by a pool
   std::multimap<std::size_t, void*> cached_;     // size → unused block
   std::map<int, Pool> pools_;
-  std::unordered_map<void*, int> pool_of_;       // block → the pool that holds it
-  int open_pool_ = 0, next_pool_ = 1;            // 0: no pool open
+  std::unordered_map<void*, int> pool_of_;  // block → the pool that holds it
+  int open_pool_ = 0, next_pool_ = 1;       // 0: no pool open
   std::function<bool()> pressure_handler_;
   int64_t in_use_ = 0, peak_in_use_ = 0, reserved_ = 0, peak_reserved_ = 0, driver_allocations_ = 0;
 };

@@ -36,19 +36,22 @@ CudaBackend::CudaBackend(int device_index, const CudaOptions& options)
   int count = 0;
   MICROSR_CUDA_CHECK(cudaGetDeviceCount(&count), "counting CUDA devices");
   require(device_index >= 0 && device_index < count, "there is no CUDA device " + std::to_string(device_index) +
-                                                           " (this machine has " + std::to_string(count) + ")");
-  const std::string conv_name =
-      !options.conv.empty() ? options.conv : options.precision == Precision::fp16 ? "graph_fused" : "graph";
+                                                         " (this machine has " + std::to_string(count) + ")");
+  const std::string conv_name = !options.conv.empty()                  ? options.conv
+                                : options.precision == Precision::fp16 ? "graph_fused"
+                                                                       : "graph";
   const ConvVariant& variant = conv_variant(conv_name);  // validates the name first
   MICROSR_CUDA_CHECK(cudaSetDevice(device_), "selecting cuda:" + std::to_string(device_));
   cudaDeviceProp prop{};
-  MICROSR_CUDA_CHECK(cudaGetDeviceProperties(&prop, device_), "reading the properties of cuda:" + std::to_string(device_));
+  MICROSR_CUDA_CHECK(cudaGetDeviceProperties(&prop, device_),
+                     "reading the properties of cuda:" + std::to_string(device_));
   device_name_ = prop.name;
   allocator_ = std::make_shared<CudaAllocator>(device_);
   allocator_->set_pressure_handler([this] { return drop_recordings_for_memory(); });
   MICROSR_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "creating the CUDA stream");
-  MICROSR_CUDNN_CHECK(cudnnCreate(&cudnn_), "creating the cuDNN handle (is libcudnn 9 installed and on the "
-                                            "library path?)");
+  MICROSR_CUDNN_CHECK(cudnnCreate(&cudnn_),
+                      "creating the cuDNN handle (is libcudnn 9 installed and on the "
+                      "library path?)");
   MICROSR_CUDNN_CHECK(cudnnSetStream(cudnn_, stream_), "binding cuDNN to the backend's stream");
   conv_context_.handle = cudnn_;
   conv_context_.stream = stream_;
@@ -98,8 +101,8 @@ Tensor CudaBackend::empty(const Shape& shape, DType dtype) {
 }
 
 cuda::View CudaBackend::any_view(const Tensor& t, const char* what) const {
-  require(t.defined() && t.device() == device(), std::string(what) + ": expected a tensor on " + device().str() +
-                                                     ", found " + t.describe());
+  require(t.defined() && t.device() == device(),
+          std::string(what) + ": expected a tensor on " + device().str() + ", found " + t.describe());
   return t.rank() == 4 ? view_of(t, what) : flat_view_of(t, what);
 }
 
@@ -151,8 +154,9 @@ Tensor CudaBackend::to_host(const Tensor& t) {
   if (check) MICROSR_CUDA_CHECK(cudaMemcpyAsync(&bad, counter.ptr, sizeof bad, cudaMemcpyDeviceToHost, stream_), what);
   synchronize(what);
   if (bad)
-    throw Error("fp16 overflow: " + std::to_string(bad) + " of " + std::to_string(t.numel()) +
-                " values of " + t.describe() + " are NaN or infinite (activations beyond the fp16 range of "
+    throw Error("fp16 overflow: " + std::to_string(bad) + " of " + std::to_string(t.numel()) + " values of " +
+                t.describe() +
+                " are NaN or infinite (activations beyond the fp16 range of "
                 "±65504). Run this model with --precision fp32");
   return host;
 }

@@ -13,8 +13,8 @@ std::string short_call(const char* call) {
 }  // namespace
 
 void throw_cuda_error(cudaError_t status, const char* call, const std::string& context) {
-  std::string message = "CUDA error in " + context + ": " + short_call(call) + " returned " +
-                        cudaGetErrorName(status) + " (" + cudaGetErrorString(status) + ")";
+  std::string message = "CUDA error in " + context + ": " + short_call(call) + " returned " + cudaGetErrorName(status) +
+                        " (" + cudaGetErrorString(status) + ")";
   // Clear a non-sticky error so that the next check does not report it again.
   cudaGetLastError();
   if (status == cudaErrorMemoryAllocation)
@@ -24,8 +24,8 @@ void throw_cuda_error(cudaError_t status, const char* call, const std::string& c
 }
 
 void throw_cudnn_error(cudnnStatus_t status, const char* call, const std::string& context) {
-  std::string message = "cuDNN error in " + context + ": " + short_call(call) + " returned " +
-                        cudnnGetErrorString(status);
+  std::string message =
+      "cuDNN error in " + context + ": " + short_call(call) + " returned " + cudnnGetErrorString(status);
   if (status == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED ||
       status == CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED)
     throw OutOfMemory(message + " — out of memory; use a smaller --tile or --batch");

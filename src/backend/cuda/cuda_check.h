@@ -46,16 +46,15 @@ inline bool cudnn_refused(cudnnStatus_t status) {
 
 }  // namespace microsr::cuda_detail
 
-#define MICROSR_CUDA_CHECK(call, context)                                              \
-  do {                                                                                 \
-    const cudaError_t microsr_status_ = (call);                                        \
-    if (microsr_status_ != cudaSuccess)                                                \
-      ::microsr::cuda_detail::throw_cuda_error(microsr_status_, #call, (context));     \
+#define MICROSR_CUDA_CHECK(call, context)                                                                            \
+  do {                                                                                                               \
+    const cudaError_t microsr_status_ = (call);                                                                      \
+    if (microsr_status_ != cudaSuccess) ::microsr::cuda_detail::throw_cuda_error(microsr_status_, #call, (context)); \
   } while (0)
 
-#define MICROSR_CUDNN_CHECK(call, context)                                             \
-  do {                                                                                 \
-    const cudnnStatus_t microsr_status_ = (call);                                      \
-    if (microsr_status_ != CUDNN_STATUS_SUCCESS)                                       \
-      ::microsr::cuda_detail::throw_cudnn_error(microsr_status_, #call, (context));    \
+#define MICROSR_CUDNN_CHECK(call, context)                                          \
+  do {                                                                              \
+    const cudnnStatus_t microsr_status_ = (call);                                   \
+    if (microsr_status_ != CUDNN_STATUS_SUCCESS)                                    \
+      ::microsr::cuda_detail::throw_cudnn_error(microsr_status_, #call, (context)); \
   } while (0)

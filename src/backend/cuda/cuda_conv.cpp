@@ -17,9 +17,9 @@
 #include <cuda_runtime.h>
 #include <cstdint>
 
+#include "backend/conv_shape.h"
 #include "cuda/elementwise.h"
 #include "cuda/epilogue.h"
-#include "backend/conv_shape.h"
 #include "cuda_backend.h"
 #include "cudnn_descriptors.h"
 
@@ -150,8 +150,8 @@ void CudaBackend::conv2d(Tensor& y, const Tensor& x, const Tensor& w, const Tens
   run_conv(yv, xv, rv, *p, opt);
 }
 
-void CudaBackend::run_conv(const cuda::View& yv, const cuda::View& xv, const cuda::View& rv,
-                           const CudaPreparedConv& p, const ConvOptions& opt) {
+void CudaBackend::run_conv(const cuda::View& yv, const cuda::View& xv, const cuda::View& rv, const CudaPreparedConv& p,
+                           const ConvOptions& opt) {
   const bool fp16 = options_.precision == Precision::fp16;
   const int n = xv.n, h = xv.h, w = xv.w;
   const auto describe = [&] {
@@ -182,8 +182,8 @@ void CudaBackend::run_conv(const cuda::View& yv, const cuda::View& xv, const cud
                                             "a packed conv2d output");
     yout = packed_view(y_buf->ptr, n, p.cout_padded, h, w, fp16);
   };
-  const bool y_direct = compute_ready(yv, p.cout_padded, fp16) && views_disjoint(yv, xv) &&
-                        (!rv.data || views_disjoint(yv, rv));
+  const bool y_direct =
+      compute_ready(yv, p.cout_padded, fp16) && views_disjoint(yv, xv) && (!rv.data || views_disjoint(yv, rv));
   if (!y_direct) use_output_buffer();
 
   // 3. Fused, when the variant can and the output is y itself.

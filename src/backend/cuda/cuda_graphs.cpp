@@ -50,8 +50,8 @@ CudaBackend::RecordingSlot::~RecordingSlot() = default;
 
 Tensor CudaBackend::run_replayable(const void* owner, const Tensor& x, const Forward& forward) {
   activate();
-  const bool replayable = graphs_ && !capturing_ && x.defined() && x.device() == device() &&
-                          x.dtype() == DType::f32 && x.layout() == Layout::nchw && x.is_contiguous();
+  const bool replayable = graphs_ && !capturing_ && x.defined() && x.device() == device() && x.dtype() == DType::f32 &&
+                          x.layout() == Layout::nchw && x.is_contiguous();
   if (!replayable) return forward(x);
   RecordingSlot& slot = recordings_[{owner, x.shape()}];
   if (++slot.calls == 1) return forward(x);  // the warm-up: every choice is made here

@@ -148,8 +148,9 @@ void CudaBackend::adam_step(Tensor& param, Tensor& m, Tensor& v, const Tensor& g
           "adam_step: betas must lie in [0, 1), got " + std::to_string(step.beta1) + ", " + std::to_string(step.beta2));
   // The same scalars as the CPU (torch's order, hyperparameters read as the decimals written).
   const kernels::AdamScalars k = kernels::adam_scalars(step);
-  const cuda::AdamScalars a{k.step_size, k.correction2_sqrt, k.beta1, k.beta2, k.one_minus_beta1,
-                            k.one_minus_beta2, k.eps, k.decay, k.coupled_wd};
+  const cuda::AdamScalars a{k.step_size,       k.correction2_sqrt, k.beta1, k.beta2,
+                            k.one_minus_beta1, k.one_minus_beta2,  k.eps,   k.decay,
+                            k.coupled_wd};
   launched(cuda::adam_step(param.data<float>(), m.data<float>(), v.data<float>(), grad.data<float>(), param.numel(), a,
                            stream_),
            [&] { return "adam_step " + param.describe(); });

@@ -42,8 +42,8 @@ struct ConvolutionDescriptor {
 
 // The legacy API takes int sizes and strides: true when every element of v is addressable so.
 inline bool fits_int(const cuda::View& v) {
-  const int64_t last = int64_t(v.n - 1) * v.sn + int64_t(v.c - 1) * v.sc + int64_t(v.h - 1) * v.sh +
-                       int64_t(v.w - 1) * v.sw;
+  const int64_t last =
+      int64_t(v.n - 1) * v.sn + int64_t(v.c - 1) * v.sc + int64_t(v.h - 1) * v.sh + int64_t(v.w - 1) * v.sw;
   return last < INT_MAX;
 }
 

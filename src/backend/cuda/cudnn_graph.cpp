@@ -87,10 +87,10 @@ DescriptorPtr virtual_like(int64_t uid, const cuda::View& y) {
 }
 
 struct Plan {
-  std::vector<DescriptorPtr> keep;  // everything the plan refers to
-  std::vector<DescriptorPtr> plans; // finalized, best first after timing
+  std::vector<DescriptorPtr> keep;   // everything the plan refers to
+  std::vector<DescriptorPtr> plans;  // finalized, best first after timing
   std::vector<int64_t> workspace;
-  std::string refusal;              // why there is no plan
+  std::string refusal;  // why there is no plan
 };
 
 class GraphEngine final : public ConvEngine {
@@ -105,9 +105,9 @@ class GraphEngine final : public ConvEngine {
                       std::to_string(view_alignment(t.y)) + " k" + std::to_string(t.k);
     if (epi)
       key += std::string(" +bias") + (epi->lrelu ? " lrelu" + std::to_string(epi->slope) : "") +
-             (epi->residual.data ? " +res " + view_str(epi->residual) + " a" +
-                                       std::to_string(view_alignment(epi->residual))
-                                 : "");
+             (epi->residual.data
+                  ? " +res " + view_str(epi->residual) + " a" + std::to_string(view_alignment(epi->residual))
+                  : "");
     auto it = plans_.find(key);
     if (it == plans_.end()) {
       require(!cudnn::capturing(ctx_.stream), "conv2d " + key + " (" + name() +
@@ -147,8 +147,8 @@ class GraphEngine final : public ConvEngine {
   }
 
  private:
-  cudnnStatus_t execute(const Descriptor& plan, int64_t workspace_bytes, const ConvTensors& t,
-                        const FusedEpilogue* epi, const std::string& key) {
+  cudnnStatus_t execute(const Descriptor& plan, int64_t workspace_bytes, const ConvTensors& t, const FusedEpilogue* epi,
+                        const std::string& key) {
     DeviceScratch workspace(ctx_.allocator, std::size_t(workspace_bytes), "the cuDNN workspace of conv2d " + key);
     std::vector<int64_t> uids = {kX, kW, kY};
     std::vector<void*> pointers = {t.x.data, const_cast<void*>(t.w), t.y.data};
@@ -312,10 +312,10 @@ class GraphEngine final : public ConvEngine {
       int64_t count = 0;
       const cudnnStatus_t counted = cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
                                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &count, nullptr);
-      heuristics += std::string(mode_name) + ": " +
-                    (counted == CUDNN_STATUS_SUCCESS ? std::to_string(count) + " configurations"
-                                                     : cudnn::status_str(counted)) +
-                    "; ";
+      heuristics +=
+          std::string(mode_name) + ": " +
+          (counted == CUDNN_STATUS_SUCCESS ? std::to_string(count) + " configurations" : cudnn::status_str(counted)) +
+          "; ";
       if (counted != CUDNN_STATUS_SUCCESS || count <= 0) continue;
       std::vector<DescriptorPtr> found;
       std::vector<cudnnBackendDescriptor_t> raw;

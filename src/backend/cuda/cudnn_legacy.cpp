@@ -124,13 +124,13 @@ class LegacyEngine final : public ConvEngine {
                                                       t.y.data, int(perf.size()), &returned, perf.data(),
                                                       workspace->ptr, limit);
     } else {
-      status = cudnnGetConvolutionForwardAlgorithm_v7(ctx_.handle, p->x.d, p->w.d, p->conv.d, p->y.d,
-                                                      int(perf.size()), &returned, perf.data());
+      status = cudnnGetConvolutionForwardAlgorithm_v7(ctx_.handle, p->x.d, p->w.d, p->conv.d, p->y.d, int(perf.size()),
+                                                      &returned, perf.data());
     }
     if (cuda_detail::cudnn_refused(status)) {  // no candidates: unsupported
-      p->refusal = std::string(measure_ ? "cudnnFindConvolutionForwardAlgorithmEx"
-                                        : "cudnnGetConvolutionForwardAlgorithm_v7") +
-                   " returned " + cudnn::status_str(status);
+      p->refusal =
+          std::string(measure_ ? "cudnnFindConvolutionForwardAlgorithmEx" : "cudnnGetConvolutionForwardAlgorithm_v7") +
+          " returned " + cudnn::status_str(status);
       if (cudnn::verbose()) std::fprintf(stderr, "microsr: %s: %s\n", what.c_str(), p->refusal.c_str());
       return p;
     }
