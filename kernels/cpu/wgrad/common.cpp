@@ -3,9 +3,11 @@
 #include "cpu/wgrad/common.h"
 
 #include <cstring>
+#include <string>
 
 #include "cpu/threads.h"
 #include "cpu/wgrad/variants.h"
+#include "microsr/error.h"
 
 namespace microsr::kernels {
 
@@ -38,6 +40,13 @@ void fill_padded_batches(const BatchPadding& first, const BatchPadding& second, 
 }
 
 }  // namespace detail
+
+void detail::check_wgrad_sizes(int n, int cin, int cout, int h, int w, int k) {
+  require(n >= 1 && cin >= 1 && cout >= 1 && h >= 1 && w >= 1 && k >= 1 && k % 2 == 1,
+          "conv2d_backward_weight: expected n, cin, cout, h, w >= 1 and odd k, found n=" + std::to_string(n) +
+              " cin=" + std::to_string(cin) + " cout=" + std::to_string(cout) + " h=" + std::to_string(h) +
+              " w=" + std::to_string(w) + " k=" + std::to_string(k));
+}
 
 void conv2d_backward_bias(float* db, ImageBatch dy, int n, int cout, int64_t plane) {
 #pragma omp parallel for num_threads(team_size()) schedule(static) if (int64_t(n) * cout * plane >= (1 << 16))

@@ -24,6 +24,9 @@ inline bool worth_threads(int n, int cin, int cout, int h, int w, int k) {
   return int64_t(n) * cin * cout * h * w * k * k >= (int64_t(1) << 18);
 }
 
+// Throws unless n, cin, cout, h, w >= 1 and k is odd, naming every size: every variant's check.
+void check_wgrad_sizes(int n, int cin, int cout, int h, int w, int k);
+
 // Fills both paddings for n images of h x w. Work-shares the planes with an orphaned `omp for`:
 // call it from every thread of a parallel region (it ends with a barrier).
 void fill_padded_batches(const BatchPadding& first, const BatchPadding& second, int n, int h, int w);

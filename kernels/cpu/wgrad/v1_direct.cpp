@@ -77,10 +77,7 @@ DotTileFn pick_dot_tile(int channels, int taps) {
 
 void conv2d_backward_weight_direct(float* dw, float* db, ImageBatch x, ImageBatch dy, int n, int cin, int cout, int h,
                                    int w, int k) {
-  require(n >= 1 && cin >= 1 && cout >= 1 && h >= 1 && w >= 1 && k >= 1 && k % 2 == 1,
-          "conv2d_backward_weight: expected n, cin, cout, h, w >= 1 and odd k, found n=" + std::to_string(n) +
-              " cin=" + std::to_string(cin) + " cout=" + std::to_string(cout) + " h=" + std::to_string(h) +
-              " w=" + std::to_string(w) + " k=" + std::to_string(k));
+  detail::check_wgrad_sizes(n, cin, cout, h, w, k);
   if (db) conv2d_backward_bias(db, dy, n, cout, static_cast<int64_t>(h) * w);
   const int pad = k / 2, wp = w + 2 * pad, taps = k * k;
   const int64_t wide = static_cast<int64_t>(h) * wp;  // wide pixels per image

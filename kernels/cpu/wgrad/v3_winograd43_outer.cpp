@@ -113,10 +113,7 @@ OuterBlockFn pick_outer_block(int ci, int vectors) {
 void conv2d_backward_weight_winograd43_outer(float* dw, float* db, ImageBatch x, ImageBatch dy, int n, int cin,
                                              int cout, int h, int w, int k) {
   if (k != 3) return conv2d_backward_weight_direct(dw, db, x, dy, n, cin, cout, h, w, k);
-  require(n >= 1 && cin >= 1 && cout >= 1 && h >= 1 && w >= 1,
-          "conv2d_backward_weight: expected n, cin, cout, h, w >= 1, found n=" + std::to_string(n) +
-              " cin=" + std::to_string(cin) + " cout=" + std::to_string(cout) + " h=" + std::to_string(h) +
-              " w=" + std::to_string(w));
+  detail::check_wgrad_sizes(n, cin, cout, h, w, k);
   if (db) conv2d_backward_bias(db, dy, n, cout, static_cast<int64_t>(h) * w);
 
   thread_local std::vector<float> x_scratch, dy_scratch;
