@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "cli/args.h"
+#include "cli/image_walk.h"
 #include "cli/upscale_jobs.h"
 #include "test_helpers.h"
 
@@ -70,11 +72,45 @@ TEST(UpscalePlan, ProblemsAreReportedOnePerInput) {
   EXPECT_NE(plan.problems[2].find("no images"), std::string::npos);
 }
 
+// /dev/zero exists: it is not "missing", it is not a file to read (issue 13, case 9).
+TEST(UpscalePlan, ADeviceIsNotCalledMissing) {
+  Tree t;
+  const auto plan = plan_upscale({"/dev/zero"}, t.at("out"), {});
+  ASSERT_EQ(plan.problems.size(), 1u);
+  EXPECT_NE(plan.problems[0].find("not a regular file or folder"), std::string::npos) << plan.problems[0];
+}
+
 TEST(UpscalePlan, NeverReplacesTheInput) {
   Tree t;
   const auto plan = plan_upscale({t.at("in/a.png"), t.at("in/b.TIF")}, t.at("in"), {});
   EXPECT_TRUE(plan.jobs.empty());
   EXPECT_EQ(plan.problems.size(), 2u);
+}
+
+// An output folder under a regular file names the file in the way, not a raw filesystem_error
+// (issue 13, case 9).
+TEST(OutputFolder, AFileInTheWayIsNamed) {
+  Tree t;
+  const std::filesystem::path file = t.at("in/a.png");
+  microsr::testing::expect_error([&] { create_output_folder(file / "sub" / "deeper"); },
+                                 file.string() + " is a file, not a folder");
+  create_output_folder(t.at("out/new/deeper"));
+  EXPECT_TRUE(std::filesystem::is_directory(t.at("out/new/deeper")));
+}
+
+// A MICROSR_MODELS that is set but holds no model is refused, not passed over (issue 13, case 9).
+TEST(DefaultModel, AMisleadingMicrosrModelsIsRefused) {
+  const char* before = std::getenv("MICROSR_MODELS");
+  const std::string saved = before ? before : "";
+  Tree t;
+  setenv("MICROSR_MODELS", t.at("nowhere").c_str(), 1);
+  microsr::testing::expect_error([] { default_model_path(); }, "is not a folder");
+  setenv("MICROSR_MODELS", t.at("in").c_str(), 1);
+  microsr::testing::expect_error([] { default_model_path(); }, "holds neither");
+  if (before)
+    setenv("MICROSR_MODELS", saved.c_str(), 1);
+  else
+    unsetenv("MICROSR_MODELS");
 }
 
 }  // namespace

@@ -237,7 +237,17 @@ double Args::get_double(const std::string& name) const {
 std::string default_model_path() {
   namespace fs = std::filesystem;
   std::vector<fs::path> dirs;
-  if (const char* env = std::getenv("MICROSR_MODELS")) dirs.emplace_back(env);
+  // A MICROSR_MODELS that is set is meant: when it does not hold the model, say so instead of
+  // quietly taking one from another folder.
+  if (const char* env = std::getenv("MICROSR_MODELS"); env && *env) {
+    const fs::path d(env);
+    for (const char* name : {"RealESRGAN_x4plus.pth", "realesrgan-x4plus.param"})
+      if (fs::exists(d / name)) return (d / name).lexically_normal().string();
+    throw Error(
+        std::string("no model given, and $MICROSR_MODELS (") + env + ") " +
+        (fs::is_directory(d) ? "holds neither RealESRGAN_x4plus.pth nor realesrgan-x4plus.param" : "is not a folder") +
+        "; fix or unset it, run tools/fetch_weights.sh, or pass --model FILE");
+  }
   dirs.emplace_back("models");
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <set>
 
+#include "microsr/error.h"
+
 namespace microsr::cli {
 namespace fs = std::filesystem;
 
@@ -58,6 +60,19 @@ std::vector<fs::path> list_images(const fs::path& folder, const fs::path& output
   }
   std::sort(found.begin(), found.end());
   return found;
+}
+
+void create_output_folder(const std::filesystem::path& folder) {
+  namespace fs = std::filesystem;
+  if (folder.empty()) return;
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (!ec) return;
+  // The nearest ancestor that exists but is no folder is what is in the way.
+  for (fs::path p = folder; !p.empty() && p != p.parent_path(); p = p.parent_path())
+    if (fs::exists(p, ec) && !fs::is_directory(p, ec))
+      throw Error("cannot create the folder " + folder.string() + ": " + p.string() + " is a file, not a folder");
+  throw Error("cannot create the folder " + folder.string() + ": " + ec.message());
 }
 
 }  // namespace microsr::cli

@@ -189,7 +189,7 @@ int run_make_pairs(int argc, char** argv) {
   const bool overwrite = args.has("--overwrite");
   std::vector<std::string> notes;
   const std::vector<Input> inputs = list_inputs(hr_dir, out_dir, notes);
-  for (const char* sub : {"hr", "lr"}) fs::create_directories(out_dir / sub);
+  for (const char* sub : {"hr", "lr"}) create_output_folder(out_dir / sub);
 
   // Pairs kept from an earlier run must have been made the same way.
   std::map<std::string, ManifestRow> previous;

@@ -6,6 +6,7 @@
 
 #include "args.h"
 #include "background_write.h"
+#include "image_walk.h"
 #include "interrupts.h"
 #include "microsr/upscale.h"
 #include "progress.h"
@@ -204,7 +205,7 @@ int run_upscale(int argc, char** argv) {
         Image out = upscale_image(net, *backend, in, opt);
         network_s += seconds_since(t);
         out.bit_depth = depth;
-        if (!target.parent_path().empty()) fs::create_directories(target.parent_path());
+        create_output_folder(target.parent_path());
         finish_write();  // one file in flight: the memory of two outputs at most
         char message[64];
         std::snprintf(message, sizeof message, " (%d×%d -> %d×%d, %d-bit)", in.width, in.height, out.width, out.height,

@@ -78,6 +78,10 @@ UpscalePlan plan_upscale(const std::vector<std::string>& inputs, const std::stri
       if (found.empty() && plan.problems.size() == problems_before)
         plan.problems.push_back(in + ": no images in this folder");
       for (const auto& f : found) add(f, f.parent_path().lexically_relative(in));
+    } else if (fs::exists(in, ec)) {
+      plan.problems.push_back(in +
+                              ": not a regular file or folder (a device, pipe or socket?): give image files or "
+                              "folders");
     } else {
       plan.problems.push_back(in + ": no such file or folder");
     }
