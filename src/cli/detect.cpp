@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "args.h"
+#include "image_walk.h"
 #include "io/file_bytes.h"
 #include "microsr/detect.h"
 #include "microsr/image_io.h"
@@ -144,10 +145,7 @@ int run_detect(int argc, char** argv) {
     return 2;
   }
   const fs::path out_dir(output);
-  std::error_code ec;
-  fs::create_directories(out_dir, ec);
-  require(fs::is_directory(out_dir), "cannot create the output folder " + output +
-                                         (ec ? ": " + ec.message() : std::string(" (a file has that name)")));
+  create_output_folder(out_dir);
 
   std::string csv = detections_csv_header();
   std::map<std::string, int> seen;

@@ -67,7 +67,7 @@ void create_output_folder(const std::filesystem::path& folder) {
   if (folder.empty()) return;
   std::error_code ec;
   fs::create_directories(folder, ec);
-  if (!ec) return;
+  if (!ec && fs::is_directory(folder)) return;
   // The nearest ancestor that exists but is no folder is what is in the way.
   for (fs::path p = folder; !p.empty() && p != p.parent_path(); p = p.parent_path())
     if (fs::exists(p, ec) && !fs::is_directory(p, ec))

@@ -21,8 +21,9 @@ std::filesystem::path absolute_normal(const std::filesystem::path& path);
 std::vector<std::filesystem::path> list_images(const std::filesystem::path& folder, const std::filesystem::path& output,
                                                std::vector<std::string>& problems);
 
-// Creates `folder` and its parents for an output. Fails with an Error a person can act on — which
-// part of the path is in the way, or why the system refused — instead of a raw filesystem_error.
+// Creates `folder` and its parents for an output (every command that writes a folder calls this). Fails with an Error a
+// person can act on — which part of the path is in the way, or why the system refused — instead of a raw
+// filesystem_error.
 void create_output_folder(const std::filesystem::path& folder);
 
 }  // namespace microsr::cli

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "args.h"
+#include "image_walk.h"
 #include "subcommands.h"
 
 namespace microsr::cli {
@@ -130,9 +131,7 @@ int run_synth(int argc, char** argv) {
   require_usage(options.psf_sigma_um <= kMaxPsfSigmaUm,
                 "option --psf-sigma must be at most " + std::to_string(int(kMaxPsfSigmaUm)) + " µm");
 
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  require(fs::is_directory(dir), "cannot create output folder " + dir + (ec ? ": " + ec.message() : ""));
+  create_output_folder(dir);
   for (int field = first; field < first + count; ++field) {
     const ChipScene scene = make_chip_scene(seed, field);
     options.truth_scale = 1;
