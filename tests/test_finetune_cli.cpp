@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "../src/cli/subcommands.h"
+#include "microsr/finetune.h"
 #include "microsr/image_io.h"
 #include "microsr/train.h"
 #include "microsr/weights.h"
@@ -171,6 +172,97 @@ TEST_F(FinetuneCli, ClearErrors) {
   testing::expect_error([&] { run_cli(cli::run_finetune, plus(args(out), {"--patch", "18"})); }, "not a multiple");
   testing::expect_error([&] { run_cli(cli::run_finetune, plus(args(out), {"--batch", "7"})); }, "fewer than the batch");
   testing::expect_error([&] { run_cli(cli::run_finetune, {"--pairs", dir + "/nowhere", "-o", out}); }, "nowhere");
+}
+
+TEST_F(FinetuneCli, CreatesAMissingOutputFolder) {  // issue 13, case 9
+  const std::string out = dir + "/not/yet/there/out.pth";
+  ASSERT_FALSE(fs::exists(dir + "/not"));
+  ASSERT_EQ(run_cli(cli::run_finetune, plus(args(out), {"--epochs", "1"})), 0);
+  EXPECT_TRUE(fs::is_regular_file(out));
+  EXPECT_TRUE(fs::is_regular_file(dir + "/not/yet/there/out.epochs.csv"));
+}
+
+// The library's fine-tuning, without the CLI: what an observer hears, and what it can stop.
+struct RecordingObserver : FinetuneObserver {
+  std::vector<std::string> notes;
+  std::vector<IterationRecord> iterations;
+  std::vector<EpochRecord> epochs;
+  int64_t stop_after = -1;  // iterations this observer lets run before asking to stop
+  void note(const std::string& line) override { notes.push_back(line); }
+  void iteration(const IterationRecord& r) override { iterations.push_back(r); }
+  void epoch(const EpochRecord& r) override { epochs.push_back(r); }
+  bool stop_requested() override { return stop_after >= 0 && int64_t(iterations.size()) >= stop_after; }
+  bool heard(const std::string& needle) const {
+    for (const std::string& n : notes)
+      if (n.find(needle) != std::string::npos) return true;
+    return false;
+  }
+};
+
+class FinetuneLibrary : public FinetuneCli {
+ protected:
+  // The same run as FinetuneCli::args (3 iterations per epoch × 4 epochs).
+  static FinetuneSettings settings(const std::string& out) {
+    FinetuneSettings s;
+    s.pairs = s.val = dir + "/pairs";
+    s.out = out;
+    s.init = dir + "/init.pth";
+    s.epochs = 4, s.batch = 2, s.patch = 16, s.checkpoint_every = 2, s.seed = 3;
+    s.schedule.base_lr = 2e-3, s.schedule.step_size = 2;
+    s.trainer.ema_decay = 0.9;
+    return s;
+  }
+};
+
+TEST_F(FinetuneLibrary, StopsWhenAskedAndResumesToTheEnd) {
+  auto backend = make_cpu_backend(CpuOptions{});
+  const FinetuneSettings s = settings(dir + "/library/out.pth");
+  RecordingObserver first;
+  first.stop_after = 4;
+  const FinetuneResult stopped = finetune(s, *backend, first);
+  EXPECT_EQ(stopped.end, FinetuneResult::End::interrupted);
+  EXPECT_EQ(stopped.iterations, 4);
+  ASSERT_EQ(first.iterations.size(), 4u);
+  EXPECT_EQ(first.iterations.back().total, 12);
+  EXPECT_EQ(first.epochs.size(), 2u);  // before training, epoch 1
+  EXPECT_TRUE(first.heard("continue with the same command and --resume"));
+  EXPECT_FALSE(fs::exists(s.out));
+
+  FinetuneSettings again = s;
+  again.resume = true;
+  RecordingObserver second;
+  const FinetuneResult finished = finetune(again, *backend, second);
+  EXPECT_EQ(finished.end, FinetuneResult::End::finished);
+  EXPECT_EQ(finished.iterations, 12);
+  ASSERT_EQ(second.iterations.size(), 8u);
+  EXPECT_EQ(second.iterations.front().iteration, 5);
+  EXPECT_EQ(second.epochs.size(), 3u);  // epochs 2, 3, 4
+  EXPECT_TRUE(std::isfinite(finished.first_epoch_loss)) << "carried over from the first call";
+  EXPECT_LT(finished.last_epoch_loss, finished.first_epoch_loss);
+  EXPECT_GT(finished.mean_weight_change, 0);
+  EXPECT_TRUE(fs::is_regular_file(s.out));
+}
+
+// A run that diverges before its first checkpoint must not point at a checkpoint that does not
+// exist (issue 13, case 9). Weights ×1e30 are finite, so they load, but the output overflows.
+TEST_F(FinetuneLibrary, DivergenceBeforeAnyCheckpointSaysThereIsNone) {
+  StateDict huge = load_rrdbnet_weights(dir + "/init.pth");
+  for (auto& [name, t] : huge.entries)
+    for (int64_t i = 0; i < t.numel(); ++i) t.f32()[i] = t.f32()[i] * 1e30f + 1e30f;
+  save_pth(dir + "/huge.pth", huge);
+  FinetuneSettings s = settings(dir + "/diverged/out.pth");
+  s.init = dir + "/huge.pth";
+  s.val.clear();
+  auto backend = make_cpu_backend(CpuOptions{});
+  RecordingObserver observer;
+  const FinetuneResult r = finetune(s, *backend, observer);
+  EXPECT_EQ(r.end, FinetuneResult::End::diverged);
+  EXPECT_EQ(r.iterations, 0);
+  EXPECT_TRUE(observer.heard("stopping: ")) << ::testing::PrintToString(observer.notes);
+  EXPECT_TRUE(observer.heard("no checkpoint was saved")) << "notes: " << ::testing::PrintToString(observer.notes);
+  EXPECT_FALSE(observer.heard("last good checkpoint"));
+  EXPECT_FALSE(fs::exists(s.checkpoint_path()));
+  EXPECT_FALSE(fs::exists(s.out));
 }
 
 }  // namespace
