@@ -9,6 +9,7 @@
 
 #include "args.h"
 #include "image_walk.h"
+#include "input_failure.h"
 #include "io/file_bytes.h"
 #include "microsr/detect.h"
 #include "microsr/image_io.h"
@@ -155,8 +156,8 @@ int run_detect(int argc, char** argv) {
       int accepted = 0;
       csv += process(input, out_dir, unique_stem(input, seen), params, !args.has("--no-crops"), accepted);
       std::printf("%s: %d disk%s\n", input.c_str(), accepted, accepted == 1 ? "" : "s");
-    } catch (const Error& e) {
-      std::fprintf(stderr, "microsr detect: %s: %s\n", input.c_str(), e.what());
+    } catch (...) {
+      std::fprintf(stderr, "microsr detect: %s: %s\n", input.c_str(), input_failure_text().c_str());
       failed.push_back(input);
     }
   }

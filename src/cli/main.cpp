@@ -7,6 +7,7 @@
 #include <string>
 
 #include "args.h"
+#include "input_failure.h"
 #include "microsr/error.h"
 #include "subcommands.h"
 
@@ -64,7 +65,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "microsr %s: error: %s\n", command.c_str(), e.what());
     return 1;
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "microsr %s: error: out of memory (try a smaller --tile)\n", command.c_str());
+    std::fprintf(stderr, "microsr %s: error: %s\n", command.c_str(), microsr::cli::out_of_memory_text().c_str());
     return 1;
   } catch (const std::exception& e) {  // a bug, not a user error: still one clear line
     std::fprintf(stderr, "microsr %s: internal error: %s\n", command.c_str(), e.what());

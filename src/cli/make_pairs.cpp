@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "image_walk.h"
+#include "input_failure.h"
 #include "interrupts.h"
 #include "microsr/pairs.h"
 #include "progress.h"
@@ -218,9 +219,10 @@ int run_make_pairs(int argc, char** argv) {
       rows.push_back(row);
       ++(was_skipped ? skipped : made);
       progress.note(step + in.name + (was_skipped ? ": exists, kept (--overwrite remakes it)" : ": " + sizes_of(row)));
-    } catch (const std::exception& e) {  // Error or filesystem_error: report, go on with the next
-      progress.note(step + in.file.string() + ": error: " + e.what());
-      failures.push_back(in.file.string() + ": " + e.what());
+    } catch (...) {  // the input's own failure: report it, go on with the next
+      const std::string why = input_failure_text();
+      progress.note(step + in.file.string() + ": error: " + why);
+      failures.push_back(in.file.string() + ": " + why);
     }
   }
   interrupts.reset();

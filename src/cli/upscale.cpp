@@ -7,6 +7,7 @@
 #include "args.h"
 #include "background_write.h"
 #include "image_walk.h"
+#include "input_failure.h"
 #include "interrupts.h"
 #include "microsr/upscale.h"
 #include "progress.h"
@@ -172,10 +173,8 @@ int run_upscale(int argc, char** argv) {
       std::printf("%s\n", writing->message().c_str());
       std::fflush(stdout);
       ++done;
-    } catch (const Error& e) {
-      record_failure(writing->input(), e.what());
-    } catch (const fs::filesystem_error& e) {
-      record_failure(writing->input(), e.what());
+    } catch (...) {
+      record_failure(writing->input(), input_failure_text());
     }
     waited_s += seconds_since(t);
     writing.reset();
@@ -211,10 +210,8 @@ int run_upscale(int argc, char** argv) {
         std::snprintf(message, sizeof message, " (%d×%d -> %d×%d, %d-bit)", in.width, in.height, out.width, out.height,
                       out.bit_depth);
         writing.emplace(job.input, target.string(), std::move(out), job.input + " -> " + target.string() + message);
-      } catch (const Error& e) {
-        record_failure(job.input, e.what());
-      } catch (const fs::filesystem_error& e) {
-        record_failure(job.input, e.what());
+      } catch (...) {  // Interrupted is not the input's failure: it passes through to the catch below
+        record_failure(job.input, input_failure_text());
       }
     }
     finish_write();

@@ -134,21 +134,28 @@ Image read_with_stb(const std::string& path, const std::vector<uint8_t>& bytes, 
     for (std::size_t i = 0; i < plane; ++i)
       for (int k = 0; k < c; ++k) img.pixels[k * plane + i] = float(samples[i * c + k]) / max;
   };
-  auto fail = [&] {
-    return Error("cannot read " + path + ": corrupt or truncated " + format_name(format) + " data (" +
-                 stbi_failure_reason() + ")");
+  // stb reports every failure as a NULL result plus a reason string, its only error channel: a
+  // failed allocation ("Out of memory") is told apart from damaged data by that string.
+  auto fail = [&](bool decoded) {
+    const std::string reason = stbi_failure_reason() ? stbi_failure_reason() : "no reason given";
+    if (!decoded && (reason == "Out of memory" || reason == "outofmem"))
+      throw OutOfMemory("cannot read " + path + ": out of memory while decoding its " + std::to_string(w) + "×" +
+                        std::to_string(h) + "×" + std::to_string(c) + " samples (" +
+                        std::to_string((plane * c * (stbi_is_16_bit_from_memory(data, size) ? 2 : 1)) >> 20) +
+                        " MiB; " + std::to_string((plane * c * sizeof(float)) >> 20) + " MiB as floats)");
+    throw Error("cannot read " + path + ": corrupt or truncated " + format_name(format) + " data (" + reason + ")");
   };
   int w2 = 0, h2 = 0, c2 = 0;  // stb's second look at the header must agree with the first
   if (stbi_is_16_bit_from_memory(data, size)) {
     std::unique_ptr<uint16_t, void (*)(void*)> samples(stbi_load_16_from_memory(data, size, &w2, &h2, &c2, 0),
                                                        stbi_image_free);
-    if (!samples || w2 != w || h2 != h || c2 != c) throw fail();
+    if (!samples || w2 != w || h2 != h || c2 != c) fail(samples != nullptr);
     img.bit_depth = 16;
     deinterleave(samples.get(), 65535.0f);
   } else {
     std::unique_ptr<uint8_t, void (*)(void*)> samples(stbi_load_from_memory(data, size, &w2, &h2, &c2, 0),
                                                       stbi_image_free);
-    if (!samples || w2 != w || h2 != h || c2 != c) throw fail();
+    if (!samples || w2 != w || h2 != h || c2 != c) fail(samples != nullptr);
     deinterleave(samples.get(), 255.0f);
   }
   return img;
