@@ -67,6 +67,17 @@ TEST(PthLoad, PrefersParamsEmaOverParams) {
   expect_tiny_basicsr(load_pth(fixture("tiny_basicsr_params_ema.pth")));  // "params" holds -pattern
 }
 
+// A fine-tuned file holds both sets; `upscale --weights params|params_ema` picks one by name.
+TEST(PthLoad, AWeightGroupCanBeChosenByName) {
+  const std::string path = fixture("tiny_basicsr_params_ema.pth");
+  expect_tiny_basicsr(load_pth(path, "params_ema"));
+  expect_tiny_basicsr(load_pth(path, "params"), -1.0f);  // the fixture's "params" holds -pattern
+  testing::expect_error([&] { load_pth(path, "model"); }, "no weight group 'model' (it has: params, params_ema)");
+  testing::expect_error([&] { load_pth(fixture("tiny_fp16.pth"), "params"); }, "one unnamed state dict");
+  testing::expect_error([&] { load_rrdbnet_weights(fixture("tiny_basicsr.safetensors"), "params"); },
+                        "only a .pth file holds named weight groups");
+}
+
 TEST(PthLoad, KeepsStoredNamesOfEveryNaming) {
   const StateDict esrgan = load_pth(fixture("tiny_esrgan2019.pth"));
   EXPECT_EQ(esrgan.entries.front().first, "conv_first.weight");

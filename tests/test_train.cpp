@@ -45,6 +45,7 @@ struct TrainFixture {
     o.adam.decoupled = value("decoupled") != 0;
     o.clip_grad_norm = value("clip_grad_norm");
     o.ema_decay = value("ema");
+    o.ema_warmup = value("ema_warmup") != 0;
     return o;
   }
 };
@@ -109,6 +110,38 @@ TEST_P(TrainGolden, TenOptimizerStepsMatchPyTorch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, TrainGolden, ::testing::Values("x4_f8_b2_g4_adam", "x2_f6_b1_g3_adamw_clip"));
+
+// The EMA's warm-up ramp, and that it ends at the configured decay.
+TEST(EmaDecay, WarmUpRampsUpToTheConfiguredDecay) {
+  TrainerOptions o;
+  o.ema_decay = 0.999;
+  ASSERT_TRUE(o.ema_warmup) << "the default";
+  EXPECT_DOUBLE_EQ(ema_decay_at(o, 1), 2.0 / 11.0);
+  EXPECT_DOUBLE_EQ(ema_decay_at(o, 414), 415.0 / 424.0);
+  EXPECT_DOUBLE_EQ(ema_decay_at(o, 8991), 0.999);  // (1 + t)/(10 + t) reaches 0.999 at t = 8991
+  EXPECT_DOUBLE_EQ(ema_decay_at(o, 1000000), 0.999);
+  o.ema_warmup = false;  // BasicSR's constant decay
+  EXPECT_DOUBLE_EQ(ema_decay_at(o, 1), 0.999);
+}
+
+// Without warm-up, one step gives ema = d·θ₀ + (1 − d)·θ₁ exactly as BasicSR's model_ema.
+TEST(EmaDecay, ConstantDecayIsBasicSRsAverage) {
+  const TrainFixture f("x4_f8_b2_g4_adam");
+  auto backend = make_cpu_backend();
+  TrainerOptions options = f.trainer_options();
+  options.ema_decay = 0.9, options.ema_warmup = false;
+  RRDBNet net(f.config, f.weights, *backend);
+  Trainer trainer(net, *backend, options);
+  trainer.step(f.all.at("lr"), f.all.at("hr"), 1e-3);
+  const StateDict after = trainer.weights(), ema = trainer.ema_weights();
+  for (const auto& p : f.config.parameter_table()) {
+    Tensor expected = Tensor::empty(p.shape);
+    const float* before = f.weights.at(p.name).f32();
+    for (int64_t i = 0; i < expected.numel(); ++i)
+      expected.f32()[i] = 0.9f * before[i] + (1.0f - 0.9f) * after.at(p.name).f32()[i];
+    expect_close(ema.at(p.name), expected, 1e-7, "ema." + p.name);
+  }
+}
 
 // Resuming from the optimizer state gives the same iterations as never stopping.
 TEST(Trainer, ResumedRunMatchesUninterruptedRun) {

@@ -74,6 +74,35 @@ TEST(UpscaleCli, FolderRunKeepsFormatsDepthsAndStructure) {
   EXPECT_FALSE(has_partial_files(ws.root));
 }
 
+// A fine-tuned .pth holds params and params_ema; --weights picks one (issue 14, item 6).
+TEST(UpscaleCli, WeightsChoosesTheGroupOfAFineTunedFile) {
+  Workspace ws;
+  write_image(ws.at("in/a.png"), Workspace::image(3, 8));
+  const StateDict trained = load_rrdbnet_weights(ws.model);
+  StateDict averaged;  // another set of weights: the last bias shifted
+  for (const auto& [name, t] : trained.entries) {
+    Tensor copy = Tensor::empty(t.shape());
+    std::copy(t.f32(), t.f32() + t.numel(), copy.f32());
+    if (name == "conv_last.bias")
+      for (int64_t i = 0; i < copy.numel(); ++i) copy.f32()[i] += 0.25f;
+    averaged.add(name, copy);
+  }
+  const std::string both = ws.at("both.pth");
+  save_pth_groups(both, {{"params", &trained}, {"params_ema", &averaged}});
+  auto run = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {
+        ws.at("in/a.png"), "-o", ws.at("out.png"), "--overwrite", "--model", both, "--device", "cpu", "--tile", "0"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    EXPECT_EQ(microsr::testing::run_cli(cli::run_upscale, args), 0);
+    return read_image(ws.at("out.png")).pixels;
+  };
+  const auto by_default = run({}), ema = run({"--weights", "params_ema"}), params = run({"--weights", "params"});
+  EXPECT_EQ(by_default, ema) << "params_ema is the default, as Real-ESRGAN";
+  EXPECT_NE(params, ema);
+  ASSERT_EQ(ws.upscale({ws.at("in/a.png"), "-o", ws.at("plain.png")}), 0);
+  EXPECT_EQ(read_image(ws.at("plain.png")).pixels, params) << "params are the weights as trained";
+}
+
 TEST(UpscaleCli, SkipsFinishedOutputsUnlessOverwrite) {
   Workspace ws;
   write_image(ws.at("in/a.png"), Workspace::image(3, 8));

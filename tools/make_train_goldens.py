@@ -8,10 +8,11 @@ Each fixture holds, every tensor F32:
     "losses"               [steps] the loss before each of `steps` optimizer iterations on the
                            same batch (torch.optim.Adam or AdamW, lr per step from a StepLR)
     "final.<key>"          the weights after those iterations
-    "ema.<key>"            their EMA (decay `ema`, BasicSR's model_ema), when ema > 0
+    "ema.<key>"            their EMA (decay `ema`, BasicSR's model_ema), when ema > 0; with
+                           ema_warmup = 1 the decay at step t is min(ema, (1 + t) / (10 + t))
 and __metadata__: the architecture, the optimizer settings (lr, lr_step, lr_gamma — the StepLR is
 stepped once per ITERATION here, to exercise it in few steps —, beta1, beta2, eps, weight_decay,
-decoupled, clip_grad_norm, ema, steps) and "generator".
+decoupled, clip_grad_norm, ema, ema_warmup, steps) and "generator".
 
 Precision: weights and data are drawn, rounded to float32 and stored; the forward, backward and
 optimizer then run in float64 on exactly those values (model.double(), float64 Adam), so the
@@ -33,18 +34,18 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # name: (architecture, LR batch shape, seed, optimizer settings)
 FIXTURES = {
-    # x4, the seed's optimizer (Adam 0.9/0.999) with a StepLR and BasicSR's EMA.
+    # x4, the seed's optimizer (Adam 0.9/0.999) with a StepLR and an EMA with warm-up.
     "x4_f8_b2_g4_adam": (
         dict(num_in_ch=3, num_out_ch=3, scale=4, num_feat=8, num_block=2, num_grow_ch=4),
         (2, 3, 7, 6), 11,
         dict(lr=1e-3, lr_step=4, lr_gamma=0.5, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
-             decoupled=0, clip_grad_norm=0.0, ema=0.9, steps=10)),
+             decoupled=0, clip_grad_norm=0.0, ema=0.9, ema_warmup=1, steps=10)),
     # x2 (pixel_unshuffle in front), AdamW with decoupled weight decay and gradient clipping.
     "x2_f6_b1_g3_adamw_clip": (
         dict(num_in_ch=3, num_out_ch=3, scale=2, num_feat=6, num_block=1, num_grow_ch=3),
         (1, 3, 8, 10), 12,
         dict(lr=2e-3, lr_step=100, lr_gamma=0.5, beta1=0.8, beta2=0.99, eps=1e-6, weight_decay=0.1,
-             decoupled=1, clip_grad_norm=0.02, ema=0.0, steps=10)),
+             decoupled=1, clip_grad_norm=0.02, ema=0.0, ema_warmup=0, steps=10)),
 }
 
 
@@ -79,7 +80,8 @@ def make_fixture(name, config, lr_shape, seed, opt, out_dir):
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=opt["lr_step"], gamma=opt["lr_gamma"])
     ema = {k: v.detach().clone() for k, v in model.named_parameters()}
     losses = []
-    for _ in range(opt["steps"]):
+    for step in range(1, opt["steps"] + 1):
+        decay = min(opt["ema"], (1 + step) / (10 + step)) if opt["ema_warmup"] else opt["ema"]
         optimizer.zero_grad()
         loss = l1(model, lr64, hr64)
         loss.backward()
@@ -89,7 +91,7 @@ def make_fixture(name, config, lr_shape, seed, opt, out_dir):
         scheduler.step()
         with torch.no_grad():
             for k, v in model.named_parameters():
-                ema[k].mul_(opt["ema"]).add_(v, alpha=1 - opt["ema"])
+                ema[k].mul_(decay).add_(v, alpha=1 - decay)
         losses.append(loss.item())
     tensors["losses"] = torch.tensor(losses, dtype=torch.float64).numpy()
     for k, v in model.named_parameters():

@@ -11,7 +11,9 @@
 // The files a run writes beside OUT.pth (`out` = "DIR/NAME.pth"):
 //   DIR/NAME.ckpt.safetensors   the resumable state (weights, Adam moments, EMA, step, sampler)
 //   DIR/NAME.iterations.csv     iteration,epoch,lr,loss,grad_norm,images_per_s
-//   DIR/NAME.epochs.csv         epoch,lr,mean_loss,val_l1,val_psnr,val_ssim,seconds
+//   DIR/NAME.epochs.csv         epoch,lr,mean_loss,val_l1,val_psnr,val_ssim,ema_val_l1,
+//                               ema_val_psnr,ema_val_ssim,seconds (val_: params; ema_val_:
+//                               params_ema; empty when there is no validation or no EMA)
 //   DIR/NAME.safetensors        the final weights (the EMA when on), when `safetensors` is set
 // DIR is created when missing. A resumed run first drops the CSV rows written after its
 // checkpoint, so the logs read as if the run had never stopped.
@@ -25,11 +27,11 @@
 namespace microsr {
 
 struct FinetuneSettings {
-  std::string pairs;                        // training pairs: a folder written by make-pairs
-  std::string val;                          // validation pairs ("" = none)
-  std::string out;                          // OUT.pth
-  std::string init;                         // the starting weights (any format load_rrdbnet_weights reads)
-  std::string checkpoint;                   // "" = OUT with .ckpt.safetensors
+  std::string pairs;       // training pairs: a folder written by make-pairs
+  std::string val;         // validation pairs ("" = none)
+  std::string out;         // OUT.pth
+  std::string init;        // the starting weights (any format load_rrdbnet_weights reads; "" = default_model_path())
+  std::string checkpoint;  // "" = OUT with .ckpt.safetensors
   int epochs = 50, batch = 4, patch = 128;  // patch: the HR side, a multiple of the scale
   int checkpoint_every = 500;               // iterations
   int64_t max_iterations = 0;               // > 0: stop (with a checkpoint) after this many in all
@@ -37,7 +39,7 @@ struct FinetuneSettings {
   bool safetensors = false;  // also write OUT.safetensors
   uint64_t seed = 0;         // patch positions, order and flips
   LrSchedule schedule;       // the seed's StepLR(16, 0.5) from 1e-4
-  TrainerOptions trainer;    // Adam(0.9, 0.999), BasicSR's EMA
+  TrainerOptions trainer;    // Adam(0.9, 0.999), an EMA (0.999) warmed up
 
   // The settings a resumed run must share with the one it continues, as one line.
   std::string fingerprint() const;
@@ -55,13 +57,21 @@ struct IterationRecord {
   double seconds = 0;            // since the run (or its resumption) started
 };
 
+// Mean L1, PSNR and SSIM over the validation pairs (whole images, the output clamped to [0, 1]
+// for PSNR and SSIM, as it would be saved).
+struct ValidationScores {
+  double l1 = 0, psnr = 0, ssim = 0;
+};
+
 struct EpochRecord {
   int epoch = 0;  // 1-based; 0 is the state before training (validation only)
   double lr = 0;
-  double mean_loss = 0;  // mean training L1 over the epoch's iterations (NaN for epoch 0)
-  bool has_val = false;
-  double val_l1 = 0, val_psnr = 0, val_ssim = 0;  // of the EMA weights when the EMA is on
-  double seconds = 0;                             // since the run (or its resumption) started
+  double mean_loss = 0;      // mean training L1 over the epoch's iterations (NaN for epoch 0)
+  bool has_val = false;      // validation pairs were given:
+  ValidationScores val;      //   the weights as trained (OUT.pth's "params")
+  bool has_ema_val = false;  //   and, when the EMA is on,
+  ValidationScores ema_val;  //   their moving average ("params_ema", what upscale loads by default)
+  double seconds = 0;        // since the run (or its resumption) started
 };
 
 // What the caller hears of a run while it goes. Every method has a do-nothing default.

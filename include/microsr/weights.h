@@ -26,7 +26,9 @@ struct StateDict {
 // scalars/strings are built; any other pickled class is refused (no code is ever run).
 // Returns the tensors of the (first) state dict found: top-level dict, or under the wrappers
 // params_ema / params / state_dict / model (in that order of preference), keys as stored.
-StateDict load_pth(const std::string& path);
+// A named `group` (e.g. "params" of a BasicSR file holding {"params", "params_ema"}) takes
+// exactly that one, or throws Error listing the groups the file has.
+StateDict load_pth(const std::string& path, const std::string& group = "");
 // Writes a torch.save()-compatible zip that torch.load() reads as an OrderedDict of float32
 // tensors, optionally wrapped as {wrapper: {...}} (e.g. "params_ema", as BasicSR saves).
 void save_pth(const std::string& path, const StateDict& sd, const std::string& wrapper = "");
@@ -53,7 +55,15 @@ StateDict to_basicsr_names(const StateDict& sd);
 // Loads any supported weight file by extension (.pth/.pt, .safetensors, .param or .bin of an
 // ncnn pair) and returns basicsr-named tensors. Throws Error naming the first tensor that holds
 // NaN or Inf (check_weights_finite), whatever the format: such weights give a black image.
-StateDict load_rrdbnet_weights(const std::string& path);
+// `group` picks one weight set of a .pth that holds several (load_pth); other formats hold one,
+// and a named group is an Error for them.
+StateDict load_rrdbnet_weights(const std::string& path, const std::string& group = "");
+// Where the default model (RealESRGAN_x4plus) lives: $MICROSR_MODELS when set (and then only
+// there: a set variable without the model is an Error), else ./models, or <program dir>/../models
+// and <program dir>/../../models; in each, RealESRGAN_x4plus.pth first, then the ncnn pair
+// realesrgan-x4plus.param/.bin. Throws Error saying where it looked.
+std::string default_model_path();
+
 // Throws Error("<source>: tensor NAME ... holds N NaN or infinite value(s), the first at index I")
 // for the first tensor of `sd` (host f32, f16 or bf16) that holds any.
 void check_weights_finite(const StateDict& sd, const std::string& source);

@@ -234,37 +234,4 @@ double Args::get_double(const std::string& name) const {
   return *n;
 }
 
-std::string default_model_path() {
-  namespace fs = std::filesystem;
-  // The model file in `d`, PyTorch's first, then ncnn's; "" when it has neither.
-  const auto model_in = [](const fs::path& d) -> std::string {
-    for (const char* name : {"RealESRGAN_x4plus.pth", "realesrgan-x4plus.param"})
-      if (fs::exists(d / name)) return (d / name).lexically_normal().string();
-    return "";
-  };
-  std::vector<fs::path> dirs;
-  // A MICROSR_MODELS that is set is meant: when it does not hold the model, say so instead of
-  // quietly taking one from another folder.
-  if (const char* env = std::getenv("MICROSR_MODELS"); env && *env) {
-    const fs::path d(env);
-    if (std::string found = model_in(d); !found.empty()) return found;
-    throw Error(
-        std::string("no model given, and $MICROSR_MODELS (") + env + ") " +
-        (fs::is_directory(d) ? "holds neither RealESRGAN_x4plus.pth nor realesrgan-x4plus.param" : "is not a folder") +
-        "; fix or unset it, run tools/fetch_weights.sh, or pass --model FILE");
-  }
-  dirs.emplace_back("models");
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    dirs.push_back(exe.parent_path() / ".." / "models");
-    dirs.push_back(exe.parent_path() / ".." / ".." / "models");
-  }
-  for (const auto& d : dirs)
-    if (std::string found = model_in(d); !found.empty()) return found;
-  throw Error(
-      "no model given and RealESRGAN_x4plus not found in $MICROSR_MODELS, ./models or next to the "
-      "program; run tools/fetch_weights.sh or pass --model FILE");
-}
-
 }  // namespace microsr::cli

@@ -125,8 +125,4 @@ class Args {
   bool help_ = false;
 };
 
-// Where the default model lives: $MICROSR_MODELS, ./models, or <program dir>/../models; in each,
-// RealESRGAN_x4plus.pth first, then the ncnn pair realesrgan-x4plus.param/.bin.
-std::string default_model_path();
-
 }  // namespace microsr::cli

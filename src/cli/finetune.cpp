@@ -49,7 +49,8 @@ const CommandSpec kSpec{
 L1 loss on aligned random patches, Adam, a step learning-rate schedule, an EMA of the weights.
 One epoch visits every pair once in a random order (batches of --batch; the last partial batch
 sits out). OUT.pth holds {"params", "params_ema"} as BasicSR saves them: torch.load, Real-ESRGAN
-and `microsr upscale --model` read it (they use params_ema).
+and `microsr upscale --model` read it (they use params_ema; upscale --weights params picks the
+other).
 )",
     {
         text("--pairs", "DIR", "", "training pairs (hr/, lr/, manifest.csv) (required)"),
@@ -81,10 +82,14 @@ and `microsr upscale --model` read it (they use params_ema).
         number("--ema", "X", default_text(kTrainer.ema_decay), "EMA decay of the weights (0 turns the EMA off)")
             .at_least(0)
             .below(1),
+        flag("--no-ema-warmup",
+             "a constant EMA decay from the first step (BasicSR's); by default the\n"
+             "decay ramps up as min(X, (1 + t) / (10 + t)) so that a short run's\n"
+             "average is not mostly the starting model"),
         flag("--no-flips", "no random horizontal/vertical flips of the patches"),
         text("--val", "DIR", "",
-             "validation pairs: L1, PSNR and SSIM of the whole images each epoch\n"
-             "(with the EMA weights when the EMA is on)"),
+             "validation pairs: L1, PSNR and SSIM of the whole images each epoch,\n"
+             "for params and (when the EMA is on) params_ema"),
         integer("--seed", "N", default_text(double(kDefaults.seed)), "patch positions, order and flips").at_least(0),
         device_option("auto"),
         threads_option(),
@@ -143,6 +148,7 @@ Settings parse_settings(const Args& args) {
   s.trainer.adam.decoupled = args.has("--adamw");
   s.trainer.clip_grad_norm = args.get_double("--clip-grad");
   s.trainer.ema_decay = args.get_double("--ema");
+  s.trainer.ema_warmup = !args.has("--no-ema-warmup");
   return settings;
 }
 
@@ -171,7 +177,6 @@ int train(Settings settings) {
   choice.device = settings.device;
   choice.threads = settings.threads;
   auto backend = make_backend(choice);
-  if (s.init.empty() && !s.resume) s.init = default_model_path();
   FinetuneConsole console;
   const FinetuneResult result = finetune(s, *backend, console);
   switch (result.end) {

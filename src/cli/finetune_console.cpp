@@ -54,12 +54,13 @@ void FinetuneConsole::epoch(const EpochRecord& r) {
     std::snprintf(loss, sizeof loss, "epoch %d: mean loss %.5f, lr %.3g", r.epoch, r.mean_loss, r.lr);
     os << loss;
   }
-  if (r.has_val) {
-    char val[128];
-    std::snprintf(val, sizeof val, "%s validation L1 %.5f, PSNR %.3f dB, SSIM %.4f", r.epoch ? "," : "", r.val_l1,
-                  r.val_psnr, r.val_ssim);
-    os << val;
-  }
+  auto scores = [](const char* name, const ValidationScores& v) {
+    char text[128];
+    std::snprintf(text, sizeof text, " %s L1 %.5f, PSNR %.3f dB, SSIM %.4f", name, v.l1, v.psnr, v.ssim);
+    return std::string(text);
+  };
+  if (r.has_val) os << (r.epoch ? ";" : "") << " validation" << scores("params", r.val);
+  if (r.has_ema_val) os << ";" << scores("params_ema", r.ema_val);
   note(os.str());
 }
 

@@ -32,6 +32,10 @@ written atomically, so an interrupted run never leaves a truncated image behind.
         text("--output", "PATH", "", "output file (.png, .tif, .tiff) or folder (required)").short_name("-o"),
         text("--model", "FILE", "", ".pth, .safetensors or ncnn .param/.bin")
             .default_is("the fetched RealESRGAN_x4plus"),
+        choice("--weights", {"params", "params_ema"}, "",
+               "which weights of a .pth holding both (as finetune writes): the trained\n"
+               "weights, or their moving average")
+            .default_is("params_ema when present, as Real-ESRGAN"),
         integer("--tile", "N|auto", "auto",
                 "tile size in input pixels; 0 = whole image; auto = the largest\n"
                 "that fits in free memory, halved and retried on an out-of-memory error")
@@ -125,7 +129,7 @@ int run_upscale(int argc, char** argv) {
   const std::string model = args.has("--model") ? args.get("--model") : default_model_path();
   // The file's tensors are copied into the network's arena; drop them as soon as it is built.
   const auto net_ptr = [&] {
-    const StateDict weights = load_rrdbnet_weights(model);
+    const StateDict weights = load_rrdbnet_weights(model, args.get("--weights"));
     return std::make_unique<RRDBNet>(infer_rrdbnet_config(weights), weights, *backend);
   }();
   RRDBNet& net = *net_ptr;
@@ -134,8 +138,9 @@ int run_upscale(int argc, char** argv) {
   opt.tiles = tile_options(args, net.config(), *backend, parse_precision(device.precision));
   opt.outscale = args.get_double("--outscale");
   opt.alpha = args.get("--alpha") == "network" ? AlphaUpscale::network : AlphaUpscale::bicubic;
-  std::fprintf(stderr, "model %s: %s\nbackend %s; tile %s, pad %d, mode %s; %zu image(s)\n", model.c_str(),
-               net.config().describe().c_str(), backend->name().c_str(),
+  const std::string weights_group = args.has("--weights") ? " [" + args.get("--weights") + "]" : "";
+  std::fprintf(stderr, "model %s%s: %s\nbackend %s; tile %s, pad %d, mode %s; %zu image(s)\n", model.c_str(),
+               weights_group.c_str(), net.config().describe().c_str(), backend->name().c_str(),
                opt.tiles.tile ? std::to_string(opt.tiles.tile).c_str() : "whole image", opt.tiles.tile_pad,
                tile_mode_name(opt.tiles.mode), plan.jobs.size());
 

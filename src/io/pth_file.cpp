@@ -146,10 +146,22 @@ std::string find_archive_root(const io::ZipReader& zip) {
   return pickle->name.substr(0, pickle->name.size() - std::string("data.pkl").size());
 }
 
-// The state dict inside what torch.save stored: one of the known wrappers, or the object itself.
-const PickleValue& select_state_dict(const PickleValue& root, const std::string& path) {
+// The state dict inside what torch.save stored: `group` when named, otherwise the first of the
+// known wrappers present, or the object itself.
+const PickleValue& select_state_dict(const PickleValue& root, const std::string& path, const std::string& group) {
   require(root.kind == PickleValue::Kind::dict,
           path + ": expected a dict of tensors at the top level, found a " + io::kind_name(root.kind));
+  if (!group.empty()) {
+    const PickleValue* inner = root.get(group);
+    if (inner && inner->kind == PickleValue::Kind::dict) return *inner;
+    std::string groups;
+    for (const auto& [key, value] : root.entries)
+      if (key->kind == PickleValue::Kind::string && value->kind == PickleValue::Kind::dict)
+        groups += (groups.empty() ? "" : ", ") + key->text;
+    throw Error(
+        path + ": no weight group '" + group + "'" +
+        (groups.empty() ? std::string(" (the file holds one unnamed state dict)") : " (it has: " + groups + ")"));
+  }
   for (const char* wrapper : {"params_ema", "params", "state_dict", "model"}) {
     const PickleValue* inner = root.get(wrapper);
     if (inner && inner->kind == PickleValue::Kind::dict) return *inner;
@@ -235,7 +247,7 @@ class PickleWriter {
 
 }  // namespace
 
-StateDict load_pth(const std::string& path) {
+StateDict load_pth(const std::string& path, const std::string& group) {
   io::ZipReader zip(path);
   const std::string root = find_archive_root(zip);
   if (const io::ZipEntry* order = zip.find(root + "byteorder")) {
@@ -247,7 +259,7 @@ StateDict load_pth(const std::string& path) {
   const io::ZipEntry& pickle_entry = *zip.find(root + "data.pkl");
   const std::vector<uint8_t> pickle = zip.read(pickle_entry);
   const io::PickleDocument doc(pickle, path + ": " + pickle_entry.name);
-  const PickleValue& dict = select_state_dict(doc.root(), path);
+  const PickleValue& dict = select_state_dict(doc.root(), path, group);
 
   StateDict sd;
   std::set<std::string> names;

@@ -1,4 +1,5 @@
 // load_rrdbnet_weights: one entry point for every supported weight file.
+#include <cstdlib>
 #include <filesystem>
 
 #include "microsr/weights.h"
@@ -17,12 +18,14 @@ void check_weights_finite(const StateDict& sd, const std::string& source) {
 
 namespace {
 
-StateDict load_by_extension(const std::string& path) {
+StateDict load_by_extension(const std::string& path, const std::string& group) {
   namespace fs = std::filesystem;
   require(fs::exists(path), "model file not found: " + path + " (run tools/fetch_weights.sh to get RealESRGAN_x4plus)");
   const fs::path p(path);
   const std::string ext = p.extension().string();
-  if (ext == ".pth" || ext == ".pt") return to_basicsr_names(load_pth(path));
+  if (ext == ".pth" || ext == ".pt") return to_basicsr_names(load_pth(path, group));
+  require(group.empty(), path + ": only a .pth file holds named weight groups ('" + group +
+                             "' was asked for); this file holds one set of weights");
   if (ext == ".safetensors") return to_basicsr_names(load_safetensors(path));
   if (ext == ".param" || ext == ".bin") {
     fs::path param = p, bin = p;
@@ -38,10 +41,43 @@ StateDict load_by_extension(const std::string& path) {
 
 }  // namespace
 
-StateDict load_rrdbnet_weights(const std::string& path) {
-  StateDict sd = load_by_extension(path);
+StateDict load_rrdbnet_weights(const std::string& path, const std::string& group) {
+  StateDict sd = load_by_extension(path, group);
   check_weights_finite(sd, path);
   return sd;
+}
+
+std::string default_model_path() {
+  namespace fs = std::filesystem;
+  // The model file in `d`, PyTorch's first, then ncnn's; "" when it has neither.
+  const auto model_in = [](const fs::path& d) -> std::string {
+    for (const char* name : {"RealESRGAN_x4plus.pth", "realesrgan-x4plus.param"})
+      if (fs::exists(d / name)) return (d / name).lexically_normal().string();
+    return "";
+  };
+  std::vector<fs::path> dirs;
+  // A MICROSR_MODELS that is set is meant: when it does not hold the model, say so instead of
+  // quietly taking one from another folder.
+  if (const char* env = std::getenv("MICROSR_MODELS"); env && *env) {
+    const fs::path d(env);
+    if (std::string found = model_in(d); !found.empty()) return found;
+    throw Error(
+        std::string("no model given, and $MICROSR_MODELS (") + env + ") " +
+        (fs::is_directory(d) ? "holds neither RealESRGAN_x4plus.pth nor realesrgan-x4plus.param" : "is not a folder") +
+        "; fix or unset it, run tools/fetch_weights.sh, or pass --model FILE");
+  }
+  dirs.emplace_back("models");
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    dirs.push_back(exe.parent_path() / ".." / "models");
+    dirs.push_back(exe.parent_path() / ".." / ".." / "models");
+  }
+  for (const auto& d : dirs)
+    if (std::string found = model_in(d); !found.empty()) return found;
+  throw Error(
+      "no model given and RealESRGAN_x4plus not found in $MICROSR_MODELS, ./models or next to the "
+      "program; run tools/fetch_weights.sh or pass --model FILE");
 }
 
 }  // namespace microsr

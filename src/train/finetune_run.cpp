@@ -45,9 +45,8 @@ double mean_abs_change(const StateDict& a, const StateDict& b) {
 }
 
 // L1, PSNR and SSIM of the network's output on every validation pair (whole images).
-EpochRecord validate(RRDBNet& net, Backend& backend, const PairSet& val) {
-  EpochRecord r;
-  r.has_val = true;
+ValidationScores validate(RRDBNet& net, Backend& backend, const PairSet& val) {
+  ValidationScores r;
   for (const TrainingPair& p : val.pairs) {
     Tensor lr = Tensor::empty({1, 3, p.lr.height, p.lr.width});
     std::copy(p.lr.pixels.begin(), p.lr.pixels.end(), lr.f32());
@@ -58,12 +57,12 @@ EpochRecord validate(RRDBNet& net, Backend& backend, const PairSet& val) {
       l1 += std::abs(double(s[i]) - p.hr.pixels[size_t(i)]);
       s[i] = std::clamp(s[i], 0.f, 1.f);  // PSNR/SSIM of the image as it would be saved
     }
-    r.val_l1 += l1 / double(sr.numel());
-    r.val_psnr += psnr(s, p.hr.pixels.data(), 3, p.hr.width, p.hr.height);
-    r.val_ssim += ssim(s, p.hr.pixels.data(), 3, p.hr.width, p.hr.height);
+    r.l1 += l1 / double(sr.numel());
+    r.psnr += psnr(s, p.hr.pixels.data(), 3, p.hr.width, p.hr.height);
+    r.ssim += ssim(s, p.hr.pixels.data(), 3, p.hr.width, p.hr.height);
   }
   const double n = double(val.pairs.size());
-  r.val_l1 /= n, r.val_psnr /= n, r.val_ssim /= n;
+  r.l1 /= n, r.psnr /= n, r.ssim /= n;
   return r;
 }
 
@@ -123,7 +122,7 @@ std::string FinetuneSettings::fingerprint() const {
   os << "epochs=" << epochs << " batch=" << batch << " patch=" << patch << " seed=" << seed << " flips=" << flips
      << " schedule=" << schedule.describe() << " beta1=" << trainer.adam.beta1 << " beta2=" << trainer.adam.beta2
      << " eps=" << trainer.adam.eps << " wd=" << trainer.adam.weight_decay << " adamw=" << trainer.adam.decoupled
-     << " clip=" << trainer.clip_grad_norm << " ema=" << trainer.ema_decay;
+     << " clip=" << trainer.clip_grad_norm << " ema=" << trainer.ema_decay << " ema_warmup=" << trainer.ema_warmup;
   return os.str();
 }
 std::string FinetuneSettings::checkpoint_path() const {
@@ -134,7 +133,6 @@ std::string FinetuneSettings::epochs_csv() const { return with_suffix(out, ".epo
 std::string FinetuneSettings::safetensors_path() const { return with_suffix(out, ".safetensors"); }
 
 FinetuneResult finetune(const FinetuneSettings& s, Backend& backend, FinetuneObserver& observer) {
-  require(!s.init.empty() || s.resume, "finetune: no starting weights (FinetuneSettings::init) given");
   const std::string checkpoint_path = s.checkpoint_path();
   const PairSet pairs = PairSet::load(s.pairs);
   require(!pairs.pairs.empty(), s.pairs + ": no training pairs");
@@ -150,7 +148,7 @@ FinetuneResult finetune(const FinetuneSettings& s, Backend& backend, FinetuneObs
                 "\n  now:  " + s.fingerprint());
   }
   // The model the run started from (for the summary's weight change), as a path.
-  const std::string init_path = s.resume ? checkpoint.info.at("init") : s.init;
+  const std::string init_path = s.resume ? checkpoint.info.at("init") : !s.init.empty() ? s.init : default_model_path();
   const StateDict initial = s.resume ? checkpoint.weights : load_rrdbnet_weights(init_path);
   const RRDBNetConfig config = infer_rrdbnet_config(initial);
   require(config.num_in_ch == 3 && config.num_out_ch == 3, "finetune needs an RGB model; " + config.describe());
@@ -208,12 +206,18 @@ FinetuneResult finetune(const FinetuneSettings& s, Backend& backend, FinetuneObs
     csv.epoch(r);
     observer.epoch(r);
   };
-  // Validation uses the EMA weights when the EMA is on: those are what OUT.pth's users load.
+  // Validation of both weight sets OUT.pth holds: the trained ones and, when on, their EMA.
   auto validation = [&]() -> EpochRecord {
-    if (val.pairs.empty()) return {};
-    if (s.trainer.ema_decay <= 0) return validate(net, backend, val);
-    RRDBNet ema_net(config, trainer.ema_weights(), backend);
-    return validate(ema_net, backend, val);
+    EpochRecord r;
+    if (val.pairs.empty()) return r;
+    r.has_val = true;
+    r.val = validate(net, backend, val);
+    if (s.trainer.ema_decay > 0) {
+      RRDBNet ema_net(config, trainer.ema_weights(), backend);
+      r.has_ema_val = true;
+      r.ema_val = validate(ema_net, backend, val);
+    }
+    return r;
   };
   if (!s.resume && !val.pairs.empty()) {
     EpochRecord before = validation();

@@ -1,4 +1,5 @@
 // One fine-tuning iteration: forward with a tape, L1, backward, optional clipping, Adam, EMA.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -58,6 +59,11 @@ class PhaseClock {
 };
 }  // namespace
 
+double ema_decay_at(const TrainerOptions& options, int64_t step) {
+  if (!options.ema_warmup) return options.ema_decay;
+  return std::min(options.ema_decay, (1.0 + double(step)) / (10.0 + double(step)));
+}
+
 Trainer::Trainer(RRDBNet& net, Backend& backend, const TrainerOptions& options)
     : net_(net), backend_(backend), options_(options) {
   require(options.ema_decay >= 0 && options.ema_decay < 1,
@@ -111,7 +117,7 @@ double Trainer::step(const Tensor& lr_images, const Tensor& hr_images, double le
   adam.lr = learning_rate;
   adam.t = ++steps_;
   backend_.adam_step(net_.parameters(), exp_avg_, exp_avg_sq_, grads_, adam);
-  if (ema_.defined()) backend_.ema_update(ema_, net_.parameters(), options_.ema_decay);
+  if (ema_.defined()) backend_.ema_update(ema_, net_.parameters(), ema_decay_at(options_, steps_));
   clock.mark(phases_.optimizer);
   net_.weights_updated();
   clock.mark(phases_.prepare);

@@ -56,11 +56,14 @@ void TrainingCsv::iteration(const IterationRecord& r) {
 }
 
 void TrainingCsv::epoch(const EpochRecord& r) {
-  char row[200];
-  std::snprintf(row, sizeof row, "%d,%.6g,%.7f,%s,%s,%s,%.1f", r.epoch, r.lr, r.mean_loss,
-                optional_field(r.has_val, r.val_l1).c_str(), optional_field(r.has_val, r.val_psnr).c_str(),
-                optional_field(r.has_val, r.val_ssim).c_str(), r.seconds);
-  append_line(epochs_csv_, "epoch,lr,mean_loss,val_l1,val_psnr,val_ssim,seconds", row);
+  char row[320];
+  std::snprintf(row, sizeof row, "%d,%.6g,%.7f,%s,%s,%s,%s,%s,%s,%.1f", r.epoch, r.lr, r.mean_loss,
+                optional_field(r.has_val, r.val.l1).c_str(), optional_field(r.has_val, r.val.psnr).c_str(),
+                optional_field(r.has_val, r.val.ssim).c_str(), optional_field(r.has_ema_val, r.ema_val.l1).c_str(),
+                optional_field(r.has_ema_val, r.ema_val.psnr).c_str(),
+                optional_field(r.has_ema_val, r.ema_val.ssim).c_str(), r.seconds);
+  append_line(epochs_csv_, "epoch,lr,mean_loss,val_l1,val_psnr,val_ssim,ema_val_l1,ema_val_psnr,ema_val_ssim,seconds",
+              row);
 }
 
 }  // namespace microsr::train_detail
