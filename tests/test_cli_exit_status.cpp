@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* const kCommands[] = {"upscale", "detect", "synth", "make-pairs", "finetune", "info", "bench"};
+const char* const kCommands[] = {"upscale", "detect", "synth", "make-pairs", "finetune", "evaluate", "info", "bench"};
 
 // The exit status of `microsr ARGS` (output discarded), run in `dir`.
 int status_of(const std::string& args, const std::string& dir = ".") {
@@ -50,14 +50,27 @@ TEST(CliExitStatus, AnUnknownOptionIsTwoForEveryCommand) {
 
 TEST(CliExitStatus, ABadValueIsTwoForEveryCommand) {
   Folder f;
-  for (const std::string args :
-       {"upscale in.png -o out.png --threads -3", "upscale in.png -o out.png --tile -1",
-        "upscale in.png -o out.png --tile-mode sideways", "upscale in.png -o out.png --batch 0",
-        "upscale in.png -o out.png --device tpu", "detect in.png -o crops --blur abc",
-        "detect in.png -o crops --split-saddle 1.5", "synth -o fields --count 0", "synth -o fields --mag 3x",
-        "make-pairs crops -o pairs --scale 0", "make-pairs crops -o pairs --order sideways",
-        "finetune --pairs pairs -o x.pth --epochs 0", "finetune --pairs pairs -o x.pth --lr 2", "info --layers=yes",
-        "bench --reps 0", "bench --size 16x", "bench --mode sideways"})
+  for (const std::string args : {"upscale in.png -o out.png --threads -3",
+                                 "upscale in.png -o out.png --tile -1",
+                                 "upscale in.png -o out.png --tile-mode sideways",
+                                 "upscale in.png -o out.png --batch 0",
+                                 "upscale in.png -o out.png --device tpu",
+                                 "detect in.png -o crops --blur abc",
+                                 "detect in.png -o crops --split-saddle 1.5",
+                                 "synth -o fields --count 0",
+                                 "synth -o fields --mag 3x",
+                                 "make-pairs crops -o pairs --scale 0",
+                                 "make-pairs crops -o pairs --order sideways",
+                                 "finetune --pairs pairs -o x.pth --epochs 0",
+                                 "finetune --pairs pairs -o x.pth --lr 2",
+                                 "info --layers=yes",
+                                 "bench --reps 0",
+                                 "bench --size 16x",
+                                 "bench --mode sideways",
+                                 "evaluate truth -o ev --grids -1",
+                                 "evaluate truth -o ev --metrics psnr",
+                                 "upscale in.png -o out.png --shard 2/2",
+                                 "detect in.png -o d --shard x"})
     EXPECT_EQ(status_of(args, f.root), 2) << args;
   EXPECT_TRUE(fs::is_empty(f.root)) << "a usage error wrote something";
 }
@@ -65,7 +78,8 @@ TEST(CliExitStatus, ABadValueIsTwoForEveryCommand) {
 TEST(CliExitStatus, AMissingArgumentIsTwoForEveryCommand) {
   Folder f;
   for (const std::string args : {"upscale in.png", "upscale in.png -o", "detect in.png", "synth", "make-pairs -o pairs",
-                                 "finetune -o x.pth", "finetune --pairs pairs", "info a.pth b.pth", "bench --size"})
+                                 "finetune -o x.pth", "finetune --pairs pairs", "info a.pth b.pth", "bench --size",
+                                 "evaluate -o ev", "evaluate truth", "evaluate truth -o ev"})
     EXPECT_EQ(status_of(args, f.root), 2) << args;
   EXPECT_TRUE(fs::is_empty(f.root)) << "a usage error wrote something";
 }

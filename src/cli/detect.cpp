@@ -13,6 +13,7 @@
 #include "io/file_bytes.h"
 #include "microsr/detect.h"
 #include "microsr/image_io.h"
+#include "shard.h"
 #include "subcommands.h"
 
 namespace microsr::cli {
@@ -74,6 +75,7 @@ nearly black — or over 0..--window-max; crops keep the original pixels.
                "two peaks of a blob's distance transform are separate disks when the ridge\n"
                "between them drops to R × the lower peak or less, R in (0, 1)"),
         flag("--no-crops", "write only detections.csv and the overlays"),
+        shard_option(),
     },
     ""};
 
@@ -148,22 +150,34 @@ int run_detect(int argc, char** argv) {
   const fs::path out_dir(output);
   create_output_folder(out_dir);
 
-  std::string csv = detections_csv_header();
+  // Output names are chosen over all inputs, so that a shard names its files as a whole run would.
+  const Shard shard = shard_from(args);
   std::map<std::string, int> seen;
-  std::vector<std::string> failed;
+  std::vector<std::pair<std::string, std::string>> mine;  // (input, output stem)
   for (const std::string& input : args.positional()) {
+    const std::string stem = unique_stem(input, seen);
+    if (shard.owns(input)) mine.emplace_back(input, stem);
+  }
+  // Shards share the output folder: each writes its own detections_shard_I_of_N.csv.
+  const std::string csv_name = shard.count > 1 ? "detections_shard_" + std::to_string(shard.index) + "_of_" +
+                                                     std::to_string(shard.count) + ".csv"
+                                               : "detections.csv";
+
+  std::string csv = detections_csv_header();
+  std::vector<std::string> failed;
+  for (const auto& [input, stem] : mine) {
     try {
       int accepted = 0;
-      csv += process(input, out_dir, unique_stem(input, seen), params, !args.has("--no-crops"), accepted);
+      csv += process(input, out_dir, stem, params, !args.has("--no-crops"), accepted);
       std::printf("%s: %d disk%s\n", input.c_str(), accepted, accepted == 1 ? "" : "s");
     } catch (...) {
       std::fprintf(stderr, "microsr detect: %s: %s\n", input.c_str(), input_failure_text().c_str());
       failed.push_back(input);
     }
   }
-  io::write_text_atomically((out_dir / "detections.csv").string(), csv);
+  io::write_text_atomically((out_dir / csv_name).string(), csv);
   if (!failed.empty()) {
-    std::fprintf(stderr, "microsr detect: %zu of %zu inputs failed:\n", failed.size(), args.positional().size());
+    std::fprintf(stderr, "microsr detect: %zu of %zu inputs failed:\n", failed.size(), mine.size());
     for (const std::string& f : failed) std::fprintf(stderr, "  %s\n", f.c_str());
     return 1;
   }

@@ -11,6 +11,7 @@
 #include "interrupts.h"
 #include "microsr/upscale.h"
 #include "progress.h"
+#include "shard.h"
 #include "subcommands.h"
 #include "upscale_jobs.h"
 
@@ -69,6 +70,7 @@ written atomically, so an interrupted run never leaves a truncated image behind.
         conv_option(),
         cuda_graphs_option(),
         threads_option(),
+        shard_option(),
         integer("--batch", "N|auto", "1",
                 "tiles per forward pass (helps on GPUs with small tiles);\n"
                 "auto = as many as fit the free device memory (1 on the CPU)")
@@ -119,9 +121,15 @@ int run_upscale(int argc, char** argv) {
   const int bit_depth = args.has("--bit-depth") ? args.get_int("--bit-depth") : 0;  // 0: the input's
   require_usage(!(bit_depth == 16 && plan_opt.format == "png"), "--bit-depth 16 needs TIFF output: use --format tif");
   plan_opt.suffix = args.get("--suffix");
-  const UpscalePlan plan = plan_upscale(args.positional(), output, plan_opt);
+  UpscalePlan plan = plan_upscale(args.positional(), output, plan_opt);
+  const Shard shard = shard_from(args);
+  if (shard.count > 1) {  // this process's part of a cluster run: the others write the rest
+    std::erase_if(plan.jobs, [&](const UpscaleJob& job) { return !shard.owns(job.input); });
+    std::fprintf(stderr, "shard %s: %zu image(s) of this shard\n", shard.describe().c_str(), plan.jobs.size());
+  }
   for (const auto& n : plan.notes) std::fprintf(stderr, "leaving out %s\n", n.c_str());
   for (const auto& p : plan.problems) std::fprintf(stderr, "skipping %s\n", p.c_str());
+  if (plan.jobs.empty() && shard.count > 1) return plan.problems.empty() ? 0 : 1;  // a shard may own none
   if (plan.jobs.empty()) throw Error("nothing to upscale");
 
   const DeviceChoice device = device_choice_from(args);
