@@ -100,7 +100,9 @@ TEST_F(Shards, DetectShardsFindTheSameDisksOnce) {
     EXPECT_EQ(lines.front(), whole_rows.front()) << "the same header";
     rows.insert(lines.begin() + 1, lines.end());
     for (auto& [name, bytes] : files_below(out))
-      if (name != csv) EXPECT_TRUE(union_of_shards.emplace(name, std::move(bytes)).second) << name << " twice";
+      if (name != csv) {
+        EXPECT_TRUE(union_of_shards.emplace(name, std::move(bytes)).second) << name << " twice";
+      }
   }
   EXPECT_EQ(rows, std::multiset<std::string>(whole_rows.begin() + 1, whole_rows.end()));
   EXPECT_EQ(union_of_shards, whole_files);

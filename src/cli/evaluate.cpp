@@ -25,7 +25,7 @@ namespace {
 
 const CommandSpec kSpec{
     "evaluate",
-    "STUDY -o DIR [options]   (STUDY: sr-pairs, workflow, truth, cross-mag, merge)",
+    "STUDY [IMAGE...] -o DIR [options]   (STUDY: sr-pairs, workflow, truth, cross-mag, merge)",
     R"(Runs one study and writes DIR/detailed_metrics.csv (one row per image and method) and
 DIR/summary.json (mean, median and 95% bootstrap interval per method; paired comparisons: which
 method wins and how sure), plus comparison grids in DIR/grids/. `microsr report` shows them.
@@ -51,6 +51,7 @@ method wins and how sure), plus comparison grids in DIR/grids/. `microsr report`
         text("--images", "PATH", "", "workflow: LR images (files or a folder)"),
         integer("--context", "N", "16", "workflow: LR pixels of context for method2_margin").at_least(0),
         text("--frames", "DIR", "", "truth, cross-mag: a folder written by microsr synth"),
+        text("--tenx-frames", "DIR", "", "cross-mag: the 10x frames, when not in --frames"),
         choice("--metrics", {"skimage", "basicsr"}, "skimage",
                "PSNR/SSIM as scikit-image (RGB, no crop: the seed's) or as BasicSR\n"
                "(Y channel, crop_border = 4)"),
@@ -161,7 +162,11 @@ struct Run {
 
 int sr_pairs(Run& run) {
   const Args& args = run.args;
-  require_usage(args.has("--pairs") != args.has("--hr"), "sr-pairs needs --pairs DIR or --hr PATH (one of them)");
+  // HR images: --hr and any further arguments (files or folders).
+  std::vector<std::string> hr_inputs(args.positional().begin() + 1, args.positional().end());
+  if (args.has("--hr")) hr_inputs.insert(hr_inputs.begin(), args.get("--hr"));
+  require_usage(args.has("--pairs") != !hr_inputs.empty(),
+                "sr-pairs needs --pairs DIR or --hr PATH (one of them; HR images may also follow the study)");
   run.study.study = "sr_pairs";
   std::vector<std::pair<std::string, std::string>> files;  // (name, HR file) or (name, manifest row index)
   std::vector<ManifestRow> manifest;
@@ -174,10 +179,13 @@ int sr_pairs(Run& run) {
     run.study.title = "Super-resolution of held-out pairs (" + args.get("--pairs") + ")";
     run.study.settings.emplace_back("pairs", args.get("--pairs"));
   } else {
-    for (const std::string& f : image_files(args.get("--hr"))) files.emplace_back(fs::path(f).stem().string(), f);
+    for (const std::string& input : hr_inputs)
+      for (const std::string& f : image_files(input)) files.emplace_back(fs::path(f).stem().string(), f);
     run.study.title =
         "Super-resolution of whole images: HR → LR (σ " + default_text(recipe.blur_sigma) + ", ÷4) → ×4, against HR";
-    run.study.settings.emplace_back("hr", args.get("--hr"));
+    std::string listed;
+    for (const std::string& input : hr_inputs) listed += (listed.empty() ? "" : " ") + input;
+    run.study.settings.emplace_back("hr", listed);
     run.study.settings.emplace_back("degradation", "Gaussian σ " + default_text(recipe.blur_sigma) +
                                                        ", then ÷4 with MATLAB's bicubic (make-pairs' recipe)");
   }
@@ -243,10 +251,13 @@ int cross_mag(Run& run) {
   run.study.title = "4X ×4 on the 10X pixel grid, against the 10X image of the same field";
   run.study.settings.emplace_back("frames", dir);
   std::vector<std::string> fourx;
-  for (const std::string& f : frames_matching(dir, "_4x.tif")) {
-    const std::string tenx = f.substr(0, f.size() - std::string("_4x.tif").size()) + "_10x.tif";
-    if (fs::exists(tenx)) fourx.push_back(f);
-  }
+  const std::string tenx_dir = run.args.has("--tenx-frames") ? run.args.get("--tenx-frames") : dir;
+  auto tenx_of = [&](const std::string& fourx_file) {
+    const std::string name = fs::path(fourx_file).filename().string();
+    return (fs::path(tenx_dir) / (name.substr(0, name.size() - std::string("_4x.tif").size()) + "_10x.tif")).string();
+  };
+  for (const std::string& f : frames_matching(dir, "_4x.tif"))
+    if (fs::exists(tenx_of(f))) fourx.push_back(f);
   fourx = run.mine<std::string>(fourx, [](const std::string& f) { return fs::path(f).filename().string(); });
   require(!fourx.empty() || run.shard.count > 1, dir + ": no field with both a _4x.tif and a _10x.tif frame");
   run.load_models();
@@ -254,7 +265,7 @@ int cross_mag(Run& run) {
     ReferenceItem item;
     item.name = fs::path(fourx[i]).stem().string();
     item.input = read_image(fourx[i]);
-    item.reference = read_image(fourx[i].substr(0, fourx[i].size() - std::string("_4x.tif").size()) + "_10x.tif");
+    item.reference = read_image(tenx_of(fourx[i]));
     return item;
   };
   ReferenceStudyOptions o = run.reference_options();
@@ -274,13 +285,18 @@ int cross_mag(Run& run) {
 }
 
 int workflow(Run& run) {
-  const std::string images = run.args.get("--images");
-  require_usage(!images.empty(), "workflow needs --images PATH (the LR images, e.g. 4X)");
+  std::vector<std::string> inputs(run.args.positional().begin() + 1, run.args.positional().end());
+  if (run.args.has("--images")) inputs.insert(inputs.begin(), run.args.get("--images"));
+  require_usage(!inputs.empty(), "workflow needs --images PATH (the LR images, e.g. 4X; or as arguments)");
+  std::string images;
+  for (const std::string& input : inputs) images += (images.empty() ? "" : " ") + input;
   StudyResult header = workflow_study_header();
   header.settings = run.study.settings;
   run.study = header;
   run.study.settings.emplace_back("images", images);
-  std::vector<std::string> files = image_files(images);
+  std::vector<std::string> files;
+  for (const std::string& input : inputs)
+    for (const std::string& f : image_files(input)) files.push_back(f);
   files = run.mine<std::string>(files, [](const std::string& f) { return fs::path(f).filename().string(); });
   require(!files.empty() || run.shard.count > 1, images + ": no images");
   run.load_models();
@@ -346,7 +362,8 @@ int run_evaluate(int argc, char** argv) {
   require_usage(!args.output().empty(), "-o DIR is required");
   const std::string which = args.positional().front();
   if (which == "merge") return merge(args);
-  require_usage(args.positional().size() == 1, "unexpected argument '" + args.positional().back() + "'");
+  require_usage(args.positional().size() == 1 || which == "sr-pairs" || which == "workflow",
+                "unexpected argument '" + args.positional().back() + "'");
   Run run(args);
   if (args.has("--note")) run.study.notes.push_back(args.get("--note"));
   InterruptGuard interrupts;  // Ctrl-C: stop after this image, keep what is measured; twice: at once

@@ -163,7 +163,8 @@ void print_summary(const FinetuneSettings& s, const FinetuneResult& r, FinetuneC
     std::ostringstream losses;
     losses.precision(5);
     losses << "  mean training loss: first epoch " << r.first_epoch_loss << ", last epoch " << r.last_epoch_loss << " ("
-           << 100.0 * (r.first_epoch_loss - r.last_epoch_loss) / r.first_epoch_loss << "% lower)";
+           << std::abs(100.0 * (r.first_epoch_loss - r.last_epoch_loss) / r.first_epoch_loss) << "% "
+           << (r.last_epoch_loss <= r.first_epoch_loss ? "lower" : "higher") << ")";
     console.note(losses.str());
   }
   std::ostringstream change;

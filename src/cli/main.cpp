@@ -27,6 +27,8 @@ constexpr Command kCommands[] = {
     {"finetune", "fine-tune an RRDBNet on training pairs (L1, Adam), resumable", microsr::cli::run_finetune},
     {"evaluate", "PSNR/SSIM and sharpness studies with intervals (sr-pairs, workflow, truth, cross-mag)",
      microsr::cli::run_evaluate},
+    {"pipeline", "the whole job: detect, pairs, fine-tune, evaluate, upscale, report (resumable)",
+     microsr::cli::run_pipeline},
     {"info", "print a model file's architecture and parameter counts", microsr::cli::run_info},
     {"bench", "time one forward pass or training iteration (JSON line)", microsr::cli::run_bench},
 };

@@ -1,4 +1,5 @@
 #pragma once
+#include <string>
 namespace microsr::cli {
 // Each takes the arguments after the subcommand's name and returns the process exit code.
 int run_upscale(int argc, char** argv);
@@ -9,6 +10,9 @@ int run_detect(int argc, char** argv);
 int run_make_pairs(int argc, char** argv);
 int run_finetune(int argc, char** argv);
 int run_evaluate(int argc, char** argv);
+int run_pipeline(int argc, char** argv);
+// The pipeline's last stage: RUN/report.html from RUN/evaluate/ and RUN/finetune/ (pipeline_report.cpp).
+int write_pipeline_report(const std::string& run_dir);
 
 class Args;
 // `microsr bench --mode train` (src/cli/bench_train.cpp), called by run_bench.
