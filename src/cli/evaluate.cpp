@@ -114,6 +114,16 @@ struct Run {
 
   explicit Run(const Args& a) : args(a), shard(shard_from(a)), out(a.output()) {}
 
+  // The studies on synth's frames: --frames is required; returns it.
+  std::string start_frames_study(const char* name, const char* title, const char* usage) {
+    const std::string dir = args.get("--frames");
+    require_usage(!dir.empty(), usage);
+    study.study = name;
+    study.title = title;
+    study.settings.emplace_back("frames", dir);
+    return dir;
+  }
+
   // After a study has checked its options: the output folder, then the backend and the models.
   void load_models() {
     create_output_folder(out);
@@ -223,11 +233,8 @@ std::vector<std::string> frames_matching(const std::string& dir, const std::stri
 }
 
 int truth(Run& run) {
-  const std::string dir = run.args.get("--frames");
-  require_usage(!dir.empty(), "truth needs --frames DIR (microsr synth ... --truth-scale 4)");
-  run.study.study = "truth";
-  run.study.title = "Super-resolution against the true high-resolution render";
-  run.study.settings.emplace_back("frames", dir);
+  const std::string dir = run.start_frames_study("truth", "Super-resolution against the true high-resolution render",
+                                                 "truth needs --frames DIR (microsr synth ... --truth-scale 4)");
   std::vector<std::string> truths = frames_matching(dir, "_truth4x.tif");
   truths = run.mine<std::string>(truths, [](const std::string& f) { return fs::path(f).filename().string(); });
   require(!truths.empty() || run.shard.count > 1, dir + ": no *_truth4x.tif frames (synth --truth-scale 4)");
@@ -245,11 +252,9 @@ int truth(Run& run) {
 }
 
 int cross_mag(Run& run) {
-  const std::string dir = run.args.get("--frames");
-  require_usage(!dir.empty(), "cross-mag needs --frames DIR (microsr synth --mag 4x and --mag 10x, same fields)");
-  run.study.study = "cross_mag";
-  run.study.title = "4X ×4 on the 10X pixel grid, against the 10X image of the same field";
-  run.study.settings.emplace_back("frames", dir);
+  const std::string dir =
+      run.start_frames_study("cross_mag", "4X ×4 on the 10X pixel grid, against the 10X image of the same field",
+                             "cross-mag needs --frames DIR (microsr synth --mag 4x and --mag 10x, same fields)");
   std::vector<std::string> fourx;
   const std::string tenx_dir = run.args.has("--tenx-frames") ? run.args.get("--tenx-frames") : dir;
   auto tenx_of = [&](const std::string& fourx_file) {
