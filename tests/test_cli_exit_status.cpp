@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* const kCommands[] = {"upscale", "detect", "synth", "make-pairs", "finetune", "info", "bench"};
+const char* const kCommands[] = {"upscale", "detect", "synth", "make-pairs", "finetune", "report", "info", "bench"};
 
 // The exit status of `microsr ARGS` (output discarded), run in `dir`.
 int status_of(const std::string& args, const std::string& dir = ".") {

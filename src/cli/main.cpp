@@ -25,6 +25,7 @@ constexpr Command kCommands[] = {
     {"synth", "render synthetic microscope images of microdisk arrays, with ground truth", microsr::cli::run_synth},
     {"make-pairs", "make (LR, HR) training pairs from HR crops (blur + bicubic ÷4)", microsr::cli::run_make_pairs},
     {"finetune", "fine-tune an RRDBNet on training pairs (L1, Adam), resumable", microsr::cli::run_finetune},
+    {"report", "an HTML report of evaluation studies: tables, charts, grids, training curve", microsr::cli::run_report},
     {"info", "print a model file's architecture and parameter counts", microsr::cli::run_info},
     {"bench", "time one forward pass or training iteration (JSON line)", microsr::cli::run_bench},
 };

@@ -8,6 +8,7 @@ int run_synth(int argc, char** argv);
 int run_detect(int argc, char** argv);
 int run_make_pairs(int argc, char** argv);
 int run_finetune(int argc, char** argv);
+int run_report(int argc, char** argv);
 
 class Args;
 // `microsr bench --mode train` (src/cli/bench_train.cpp), called by run_bench.
