@@ -461,8 +461,8 @@ TEST(ReportCli, ExitStatusFollowsTheContract) {
   EXPECT_EQ(run_program("report -o " + q + " --eval '" + f.eval + "' --eval '" + f.workflow + "' --title 'A & B'"), 0);
   const std::string html = read_text(f.page);
   EXPECT_NE(html.find("<h1>A &amp; B</h1>"), std::string::npos);
-  EXPECT_NE(html.find("id=\"workflow_only\""), std::string::npos) << "both --eval folders are on the page";
-  EXPECT_NE(html.find("id=\"sr_pairs\""), std::string::npos);
+  EXPECT_NE(html.find("id=\"study-workflow_only\""), std::string::npos) << "both --eval folders are on the page";
+  EXPECT_NE(html.find("id=\"study-sr_pairs\""), std::string::npos);
 }
 
 TEST(Report, TrainingCurveSettingsAndDeterminism) {
@@ -509,7 +509,7 @@ TEST(Report, TrainingCurveSettingsAndDeterminism) {
   EXPECT_NE(old.html.find("finetune ran without a validation set"), std::string::npos);
 }
 
-TEST(Report, AStudyFolderWithNonFiniteValuesSaysWhatWasLeftOut) {
+TEST(Report, NotesLeftOutValuesAndInconsistenciesAreShown) {
   ReportFolder f;
   const Page p = write_and_scan(f.options());
   EXPECT_NE(p.html.find("bicubic, PSNR: 1 value was not finite"), std::string::npos);
@@ -521,6 +521,15 @@ TEST(Report, AStudyFolderWithNonFiniteValuesSaysWhatWasLeftOut) {
   const Page warned = write_and_scan(f.options());
   EXPECT_NE(warned.html.find("summary.json counts 12 values of psnr for pretrained, detailed_metrics.csv has 13."),
             std::string::npos);
+
+  // A grid that summary.json lists but that is missing costs one figure and a warning.
+  fs::remove(f.sr_pairs + "/grids/field_001_10x_1.png");
+  const Page one_grid = write_and_scan(f.options());
+  EXPECT_NE(one_grid.html.find("summary.json lists the grid grids/field_001_10x_1.png, which is missing"),
+            std::string::npos);
+  std::size_t images = 0;
+  for (const Token& t : one_grid.tokens) images += t.name == "img";
+  EXPECT_EQ(images, 1u);
 }
 
 // ---- the pieces ----------------------------------------------------------------------------------

@@ -28,9 +28,10 @@ struct ReportWritten {
 };
 
 // Throws Error naming the file and what is wrong: a missing or malformed summary.json or
-// detailed_metrics.csv, a grid or overlay that does not exist, an unreadable training log or
+// detailed_metrics.csv, an overlay that does not exist, an unreadable training log or
 // settings file, an output that cannot be written. Nothing is written before every input has
-// been read.
+// been read. (A grid image that summary.json lists but that is missing is left out, and the page
+// says so.)
 ReportWritten write_report(const ReportOptions& options);
 
 // The folder beside `page` that holds its images: "out/report.html" → "out/report_files".

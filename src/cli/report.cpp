@@ -40,7 +40,7 @@ inline SVG; images are copied to PAGE_files/ beside the page. No scripts, no ext
         text("--title", "TEXT", "microsr report", "the page's title"),
     },
     "The page is written last and atomically, after its images; a missing or malformed summary.json,\n"
-    "detailed_metrics.csv, grid, overlay, log or settings file is an error naming it (exit status 1).\n"};
+    "detailed_metrics.csv, overlay, log or settings file is an error naming it (exit status 1).\n"};
 
 }  // namespace
 

@@ -35,7 +35,7 @@ std::string table_of_contents(const ReportPage& page) {
   std::string out = "<nav class=\"toc\" aria-label=\"Contents\">\n<p class=\"toc-title\">Contents</p>\n<ol>\n";
   if (!page.studies.empty()) out += "<li><a href=\"#glance\">At a glance</a></li>\n";
   for (const StudyOnPage& s : page.studies)
-    out += "<li><a href=\"#" + esc(s.key) + "\">" + esc(s.data.title) + "</a></li>\n";
+    out += "<li><a href=\"#" + esc(s.anchor()) + "\">" + esc(s.data.title) + "</a></li>\n";
   if (page.training) out += "<li><a href=\"#training\">Training</a></li>\n";
   if (!page.overlays.empty()) out += "<li><a href=\"#overlays\">Detection overlays</a></li>\n";
   out += "<li><a href=\"#settings\">Settings</a></li>\n<li><a href=\"#guide\">How to read this page</a></li>\n";

@@ -215,7 +215,7 @@ std::string grid_figures(const StudyOnPage& study) {
 std::string headline_card(const StudyOnPage& study, const MethodColors& colors) {
   const StudyFolder& s = study.data;
   const std::map<std::string, int> decimals = metric_decimals(s);
-  std::string out = "<article class=\"card\">\n<h2><a href=\"#" + esc(study.key) + "\">" + esc(s.title) +
+  std::string out = "<article class=\"card\">\n<h2><a href=\"#" + esc(study.anchor()) + "\">" + esc(s.title) +
                     "</a></h2>\n<p class=\"card-meta\">" + esc(s.study) + " \xC2\xB7 " +
                     std::to_string(image_count(s)) + " images</p>\n";
   out += "<table class=\"headline\" data-study=\"" + esc(study.key) + "\">\n<thead><tr><th>method</th>";
@@ -247,7 +247,7 @@ std::string headline_card(const StudyOnPage& study, const MethodColors& colors) 
 
 std::string study_section(const StudyOnPage& study, const MethodColors& colors, ChartIds& ids) {
   const StudyFolder& s = study.data;
-  std::string out = "<section id=\"" + esc(study.key) + "\" class=\"study\">\n<h2>" + esc(s.title) + "</h2>\n";
+  std::string out = "<section id=\"" + esc(study.anchor()) + "\" class=\"study\">\n<h2>" + esc(s.title) + "</h2>\n";
   out += "<p class=\"meta\">study <code>" + esc(s.study) + "</code> \xC2\xB7 folder <code>" + esc(s.folder) +
          "</code> \xC2\xB7 " + std::to_string(image_count(s)) + " images";
   const std::string convention = convention_text(s.convention);

@@ -65,7 +65,7 @@ ReportWritten write_report(const ReportOptions& options) {
   std::vector<Copy> copies;
 
   // Read everything first: a bad input stops the report before anything is written.
-  std::set<std::string> keys;
+  std::set<std::string> keys = {"overlays"};  // NAME_files/overlays/ holds the overlays
   for (const std::string& eval : options.evaluations) {
     std::vector<std::string> absent;
     const std::vector<std::string> folders = report::find_study_folders(eval, &absent);

@@ -13,8 +13,11 @@ namespace microsr::report {
 
 struct StudyOnPage {
   StudyFolder data;
-  std::string key;                     // unique on the page: the anchor and the images' subfolder
+  std::string key;                     // unique on the page: the images' subfolder, and the tables' data-study
   std::vector<std::string> grid_urls;  // one per data.grids, relative to the page
+
+  // The section's id: "study-KEY", apart from the page's own ids (training, settings, ...).
+  std::string anchor() const { return "study-" + key; }
 };
 
 struct ImageOnPage {

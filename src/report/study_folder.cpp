@@ -154,9 +154,12 @@ void read_summary(StudyFolder& s, const std::string& file) {
       if (g.type != Type::object) r.fail(at, "is not an object");
       GridEntry grid{r.text(g, "image", at), r.text(g, "file", at), r.strings(g, "columns", at, false)};
       if (!inside_folder(grid.file)) r.fail(at + ".file", "'" + grid.file + "' is not a path inside the study folder");
+      // A missing picture costs the page one figure, not the whole report: it is said, not fatal.
       const fs::path on_disk = fs::path(s.folder) / grid.file;
-      if (!fs::is_regular_file(on_disk)) r.fail(at + ".file", "names " + on_disk.string() + ", which does not exist");
-      s.grids.push_back(grid);
+      if (fs::is_regular_file(on_disk))
+        s.grids.push_back(grid);
+      else
+        s.warnings.push_back("summary.json lists the grid " + grid.file + ", which is missing; it is not shown.");
     }
   if (const JsonValue* settings = r.optional(root, "settings", Type::object, "")) s.settings = flatten_json(*settings);
   s.notes = r.strings(root, "notes", "", false);

@@ -61,7 +61,8 @@ struct StudyFolder {
 
 // Reads FOLDER/summary.json and FOLDER/detailed_metrics.csv. Throws Error naming the file and
 // what is wrong: missing, not JSON, a field missing or of the wrong type, a method or metric that
-// the file does not list, a grid outside the folder or missing, a CSV without a listed metric.
+// the file does not list, a grid path outside the folder, a CSV without a listed metric. A grid
+// file that is missing is left out with a warning.
 StudyFolder read_study_folder(const std::string& folder);
 
 // The study folders an --eval argument names: DIR itself when it holds summary.json, else the
