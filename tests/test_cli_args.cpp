@@ -105,4 +105,19 @@ TEST(CliArgs, DefaultTextOfLibraryDefaults) {
   EXPECT_EQ(default_text(-2), "-2");
 }
 
+TEST(CliArgs, ARepeatableOptionKeepsEveryValueInOrder) {
+  const CommandSpec spec{
+      "demo", "", "", {text("--eval", "DIR", "", "a folder").repeats(), text("--title", "T", "", "")}, ""};
+  std::vector<std::string> words = {"--eval", "a", "--title", "x", "--eval=b", "--eval", "a"};
+  std::vector<char*> argv;
+  for (std::string& w : words) argv.push_back(w.data());
+  const Args args(int(argv.size()), argv.data(), spec);
+  EXPECT_EQ(args.get_all("--eval"), (std::vector<std::string>{"a", "b", "a"}));
+  EXPECT_EQ(args.get("--eval"), "a");
+  EXPECT_THROW(args.get_all("--title"), std::logic_error) << "only a repeatable option has every value";
+  EXPECT_NE(help_text(spec).find("--eval DIR..."), std::string::npos) << help_text(spec);
+  const Args none(0, nullptr, spec);
+  EXPECT_TRUE(none.get_all("--eval").empty());
+}
+
 }  // namespace

@@ -14,7 +14,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* const kCommands[] = {"upscale", "detect", "synth", "make-pairs", "finetune", "evaluate", "info", "bench"};
+const char* const kCommands[] = {"upscale",  "detect", "synth", "make-pairs", "finetune",
+                                 "evaluate", "report", "info",  "bench"};
 
 // The exit status of `microsr ARGS` (output discarded), run in `dir`.
 int status_of(const std::string& args, const std::string& dir = ".") {

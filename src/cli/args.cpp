@@ -92,6 +92,7 @@ bool looks_like_option(const std::string& a) {
 std::string option_label(const Option& o) {
   std::string label = o.alias.empty() ? o.name : o.alias + ", " + o.name;
   if (o.kind != Option::Kind::flag) label += " " + o.value_name;
+  if (o.repeatable) label += "...";
   return label;
 }
 
@@ -202,6 +203,7 @@ Args::Args(int argc, char** argv, const CommandSpec& spec) : spec_(spec) {
     try {
       check_value(*found, value);
       given_[found->name] = value;
+      if (found->repeatable) all_given_[found->name].push_back(value);
     } catch (const UsageError& e) {
       fail(e.what());
     }
@@ -225,6 +227,13 @@ int Args::get_int(const std::string& name) const {
   const std::optional<double> n = parse_number(v, true);
   if (!n) throw std::logic_error("option " + name + " has no integer value ('" + v + "')");  // a bug: see has()
   return int(*n);
+}
+
+std::vector<std::string> Args::get_all(const std::string& name) const {
+  const Option& o = option(name);
+  if (!o.repeatable) throw std::logic_error("option " + name + " is not repeatable");  // a bug in the command
+  const auto it = all_given_.find(name);
+  return it == all_given_.end() ? std::vector<std::string>{} : it->second;
 }
 
 double Args::get_double(const std::string& name) const {

@@ -41,6 +41,9 @@ struct Option {
   std::vector<std::string> words;
   // text: a check of the value, which throws Error with a message naming the option.
   std::function<void(const std::string&)> check;
+  // May be given several times (`--eval A --eval B`): Args::get_all() has every value in order,
+  // get() the last. The help shows it as "--eval DIR...".
+  bool repeatable = false;
 
   Option& short_name(std::string s) {
     alias = std::move(s);
@@ -68,6 +71,10 @@ struct Option {
   }
   Option& checked_by(std::function<void(const std::string&)> f) {
     check = std::move(f);
+    return *this;
+  }
+  Option& repeats() {
+    repeatable = true;
     return *this;
   }
   Option& default_is(std::string text) {
@@ -113,6 +120,8 @@ class Args {
   std::string get(const std::string& name) const;
   int get_int(const std::string& name) const;
   double get_double(const std::string& name) const;
+  // Every value given for a repeatable option, in command-line order (empty when absent).
+  std::vector<std::string> get_all(const std::string& name) const;
   std::string output() const { return get("--output"); }  // -o / --output
   const std::vector<std::string>& positional() const { return positional_; }
   bool help() const { return help_; }
@@ -120,7 +129,8 @@ class Args {
  private:
   const Option& option(const std::string& name) const;
   CommandSpec spec_;
-  std::map<std::string, std::string> given_;  // by long name
+  std::map<std::string, std::string> given_;                   // by long name
+  std::map<std::string, std::vector<std::string>> all_given_;  // repeatable options: every value
   std::vector<std::string> positional_;
   bool help_ = false;
 };

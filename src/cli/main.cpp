@@ -29,6 +29,7 @@ constexpr Command kCommands[] = {
      microsr::cli::run_evaluate},
     {"pipeline", "the whole job: detect, pairs, fine-tune, evaluate, upscale, report (resumable)",
      microsr::cli::run_pipeline},
+    {"report", "an HTML report of evaluation studies: tables, charts, grids, training curve", microsr::cli::run_report},
     {"info", "print a model file's architecture and parameter counts", microsr::cli::run_info},
     {"bench", "time one forward pass or training iteration (JSON line)", microsr::cli::run_bench},
 };

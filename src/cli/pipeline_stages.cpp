@@ -106,8 +106,10 @@ PipelineRun::PipelineRun(std::string run_dir, std::vector<std::string> arguments
 
 void PipelineRun::note(const std::string& key, const std::string& value) { settings_.emplace_back(key, value); }
 
-int PipelineRun::stage(const std::string& name, const std::string& output_dir, const std::string& inputs_hash,
+int PipelineRun::stage(const std::string& name, const std::string& output_dir, const std::string& files_hash,
                        const std::function<int()>& work) {
+  // Another microsr version may make other outputs from the same inputs: it reruns the stage.
+  const std::string inputs_hash = content_hash({}, files_hash + " microsr " MICROSR_VERSION);
   const fs::path manifest = fs::path(dir_) / "stages" / (name + ".json");
   const Manifest previous = read_manifest(manifest);
   const int number = int(stages_.size()) + 1;

@@ -13,6 +13,7 @@ int run_evaluate(int argc, char** argv);
 int run_pipeline(int argc, char** argv);
 // The pipeline's last stage: RUN/report.html from RUN/evaluate/ and RUN/finetune/ (pipeline_report.cpp).
 int write_pipeline_report(const std::string& run_dir);
+int run_report(int argc, char** argv);
 
 class Args;
 // `microsr bench --mode train` (src/cli/bench_train.cpp), called by run_bench.
