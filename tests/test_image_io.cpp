@@ -293,6 +293,24 @@ TEST(ImageIO, RefusesAbsurdAndEmptyDimensionsBeforeAllocating) {
     expect_error([&] { read_image(image_fixture(name), 398); }, "21×19 = 399 pixels, more than the limit of 398");
 }
 
+// u8_rgb.png with its IHDR claiming width × height (the CRC is not checked before the size is).
+std::string png_claiming(uint32_t width, uint32_t height, const std::string& name) {
+  std::vector<uint8_t> bytes = read_bytes(image_fixture("png/u8_rgb.png"));
+  for (int i = 0; i < 4; ++i)
+    bytes[16 + i] = uint8_t(width >> (24 - 8 * i)), bytes[20 + i] = uint8_t(height >> (24 - 8 * i));
+  const std::string path = temp_path(name);
+  write_bytes(path, bytes);
+  return path;
+}
+
+// Found by tools/fuzz_and_sanitize.sh: 4294967295 × 4294967295 overflowed int64_t (UBSan), and the
+// wrapped product passed the limit; it must be refused by the limit like any other size.
+TEST(ImageIO, SizesWhoseProductOverflowsAreRefusedByTheLimit) {
+  const std::string path = png_claiming(0xffffffff, 0xffffffff, "overflow.png");
+  expect_error([&] { read_image(path); }, "4294967295×4294967295 = more than 2^63 pixels, more than the limit");
+  fs::remove(path);
+}
+
 TEST(ImageIO, RefusesUnsupportedTiffLayoutsNamingWhatItFound) {
   for (auto [name, found] :
        {std::pair{"bad_float32.tif", "32-bit floating-point samples is not supported"},

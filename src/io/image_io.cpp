@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -185,9 +186,12 @@ namespace detail {
 void check_dimensions(const std::string& path, int64_t width, int64_t height, int64_t max_pixels) {
   const std::string size = std::to_string(width) + "×" + std::to_string(height);
   require(width > 0 && height > 0, "cannot read " + path + ": the header says the image is " + size + " (no pixels)");
-  require(width * height <= max_pixels, "cannot read " + path + ": the image is " + size + " = " +
-                                            std::to_string(width * height) + " pixels, more than the limit of " +
-                                            std::to_string(max_pixels));
+  // Compared by division: a header's 32-bit width × height (up to 2^64) overflows an int64_t.
+  if (width > max_pixels / height) {
+    const std::string pixels = width <= INT64_MAX / height ? std::to_string(width * height) : "more than 2^63";
+    throw Error("cannot read " + path + ": the image is " + size + " = " + pixels + " pixels, more than the limit of " +
+                std::to_string(max_pixels));
+  }
 }
 
 void allocate_pixels(const std::string& path, Image& img) {

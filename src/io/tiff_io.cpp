@@ -156,8 +156,9 @@ TiffLayout inspect(TIFF* tif, const std::string& path, int64_t max_pixels) {
     l.block_width = l.width;
     l.block_height = std::min<int64_t>(field_or<uint32_t>(tif, TIFFTAG_ROWSPERSTRIP, UINT32_MAX), l.height);
   }
+  // Compared by division: two 32-bit tile sides multiply past int64_t.
   if (l.block_width <= 0 || l.block_height <= 0 ||
-      l.block_width * l.block_height > std::max<int64_t>(max_pixels, l.width))
+      l.block_width > std::max<int64_t>(max_pixels, l.width) / l.block_height)
     throw Error("cannot read " + path + ": invalid " + (l.tiled ? "tile" : "strip") + " size " +
                 std::to_string(l.block_width) + "×" + std::to_string(l.block_height));
   return l;
