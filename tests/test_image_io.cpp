@@ -2,6 +2,7 @@
 // hand-crafted headers): tests/data/images/, made by tools/make_image_fixtures.py. Lossless
 // fixtures must decode exactly to the script's pattern(); our written files must read back exactly
 // at their quantized values and, when Debian's Pillow is present, read the same in Pillow.
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -308,6 +309,24 @@ std::string png_claiming(uint32_t width, uint32_t height, const std::string& nam
 TEST(ImageIO, SizesWhoseProductOverflowsAreRefusedByTheLimit) {
   const std::string path = png_claiming(0xffffffff, 0xffffffff, "overflow.png");
   expect_error([&] { read_image(path); }, "4294967295×4294967295 = more than 2^63 pixels, more than the limit");
+  fs::remove(path);
+}
+
+long peak_rss_kib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;
+}
+
+// Found by tools/fuzz_and_sanitize.sh: a 184-byte PNG whose header claims 16384×16384 pixels (just
+// within the limit) made microsr allocate and zero 3 GiB of floats before stb found the data
+// missing. The decoder must refuse it first. (The peak can only grow: when earlier tests in this
+// process have raised it, the check passes trivially; ctest runs each test in a process of its own.)
+TEST(ImageIO, AHugeHeaderOverLittleDataIsRefusedBeforeAllocating) {
+  const std::string path = png_claiming(16384, 16384, "claims_16384.png");
+  const long before = peak_rss_kib();
+  expect_error([&] { read_image(path); }, "corrupt or truncated PNG data");
+  EXPECT_LT(peak_rss_kib() - before, 1L << 20) << "KiB more at the peak for a file of 184 bytes";
   fs::remove(path);
 }
 

@@ -127,29 +127,36 @@ Image read_with_stb(const std::string& path, const std::vector<uint8_t>& bytes, 
   if (format == ImageFormat::bmp) check_bmp_length(path, bytes, w, h);
   Image img;
   img.width = w, img.height = h, img.channels = c;
-  detail::allocate_pixels(path, img);
   const std::size_t plane = std::size_t(w) * h;
-  // stb returns interleaved samples [H][W][C]; we keep planes [C][H][W].
+  // stb returns interleaved samples [H][W][C]; we keep planes [C][H][W]. The floats are allocated
+  // only once stb has decoded the samples: a damaged header that claims 16384×16384 pixels over a
+  // few bytes of data is refused by stb before 4 bytes per sample are committed (and written).
   // Divided, not multiplied by the reciprocal: bit-identical to numpy's / 255 in float32.
   auto deinterleave = [&](const auto* samples, float max) {
+    detail::allocate_pixels(path, img);
     for (std::size_t i = 0; i < plane; ++i)
       for (int k = 0; k < c; ++k) img.pixels[k * plane + i] = float(samples[i * c + k]) / max;
   };
-  auto fail = [&] {
-    return Error("cannot read " + path + ": corrupt or truncated " + format_name(format) + " data (" +
-                 stbi_failure_reason() + ")");
+  auto fail = [&](bool decoded, int bytes_per_sample) {
+    const char* why = stbi_failure_reason();  // null when stb has never failed in this thread
+    const std::string reason = decoded ? "the decoded size differs from the header's" : why ? why : "no reason given";
+    if (reason == "Out of memory")  // stb's buffer for the samples: said as allocate_pixels says it
+      throw OutOfMemory("cannot read " + path + ": out of memory for its " + std::to_string(w) + "×" +
+                        std::to_string(h) + "×" + std::to_string(c) + " pixels (" +
+                        std::to_string((plane * c * bytes_per_sample) >> 20) + " MiB of samples)");
+    throw Error("cannot read " + path + ": corrupt or truncated " + format_name(format) + " data (" + reason + ")");
   };
   int w2 = 0, h2 = 0, c2 = 0;  // stb's second look at the header must agree with the first
   if (stbi_is_16_bit_from_memory(data, size)) {
     std::unique_ptr<uint16_t, void (*)(void*)> samples(stbi_load_16_from_memory(data, size, &w2, &h2, &c2, 0),
                                                        stbi_image_free);
-    if (!samples || w2 != w || h2 != h || c2 != c) throw fail();
+    if (!samples || w2 != w || h2 != h || c2 != c) fail(samples != nullptr, 2);
     img.bit_depth = 16;
     deinterleave(samples.get(), 65535.0f);
   } else {
     std::unique_ptr<uint8_t, void (*)(void*)> samples(stbi_load_from_memory(data, size, &w2, &h2, &c2, 0),
                                                       stbi_image_free);
-    if (!samples || w2 != w || h2 != h || c2 != c) throw fail();
+    if (!samples || w2 != w || h2 != h || c2 != c) fail(samples != nullptr, 1);
     deinterleave(samples.get(), 255.0f);
   }
   return img;
