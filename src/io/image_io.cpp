@@ -83,10 +83,12 @@ void check_jpeg_huffman_tables(const std::string& path, const std::vector<uint8_
     }                            // no length
     if (marker == 0xd9) return;  // end of image
     const std::size_t length = std::size_t(b[i + 2]) << 8 | b[i + 3], end = std::min(b.size(), i + 2 + length);
-    if (marker == 0xc4)  // DHT: tables of [class/id][16 code counts][the codes]
-      for (std::size_t table = i + 4; table + 17 <= end;) {
+    // DHT: tables of [class/id][16 code counts][the codes]. stb reads a whole table header while
+    // any byte of the segment is left, even past the segment's end, so the walk does too.
+    if (marker == 0xc4)
+      for (std::size_t table = i + 4; table < end;) {
         std::size_t codes = 0;
-        for (int k = 1; k <= 16; ++k) codes += b[table + k];
+        for (std::size_t k = 1; k <= 16 && table + k < b.size(); ++k) codes += b[table + k];
         if (codes > 256)
           throw Error("cannot read " + path + ": corrupt JPEG (a Huffman table declares " + std::to_string(codes) +
                       " codes, at most 256 are possible)");
