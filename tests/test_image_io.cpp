@@ -331,6 +331,30 @@ TEST(ImageIO, AHugeHeaderOverLittleDataIsRefusedBeforeAllocating) {
   fs::remove(path);
 }
 
+// The same for TIFF: a deflated 21×19 strip under a header that claims 16384×16384 pixels. The
+// raw samples of the whole image were zero-filled (1.5 GiB) before the first strip was read.
+TEST(ImageIO, AHugeTiffHeaderOverLittleDataIsRefusedBeforeAllocating) {
+  std::vector<uint8_t> bytes = read_bytes(image_fixture("tiff/u8_rgb_deflate_strips.tif"));
+  auto le = [&](std::size_t at, int n) {
+    return n == 2 ? bytes[at] | bytes[at + 1] << 8
+                  : bytes[at] | bytes[at + 1] << 8 | bytes[at + 2] << 16 | uint32_t(bytes[at + 3]) << 24;
+  };
+  const std::size_t ifd = le(4, 4);
+  int patched = 0;
+  for (std::size_t e = ifd + 2; e < ifd + 2 + 12 * std::size_t(le(ifd, 2)); e += 12)
+    if (le(e, 2) == 256 || le(e, 2) == 257) {  // ImageWidth, ImageLength: SHORT or LONG, inline
+      bytes[e + 8] = 0x00, bytes[e + 9] = 0x40, bytes[e + 10] = 0, bytes[e + 11] = 0;  // 16384
+      ++patched;
+    }
+  ASSERT_EQ(patched, 2);
+  const std::string path = temp_path("claims_16384.tif");
+  write_bytes(path, bytes);
+  const long before = peak_rss_kib();
+  expect_error([&] { read_image(path); }, "is corrupt or truncated");
+  EXPECT_LT(peak_rss_kib() - before, 1L << 20) << "KiB more at the peak for a file of " << bytes.size() << " bytes";
+  fs::remove(path);
+}
+
 TEST(ImageIO, RefusesUnsupportedTiffLayoutsNamingWhatItFound) {
   for (auto [name, found] :
        {std::pair{"bad_float32.tif", "32-bit floating-point samples is not supported"},
