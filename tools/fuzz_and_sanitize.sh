@@ -16,14 +16,15 @@
 #    whose gray conversion reads their SMaxSampleValue), weights through `microsr info FILE` and
 #    (when info loads them, and every 10th refused one) `microsr upscale small.png --model FILE`;
 # 5. classifies each run: exit 0, 1 or 2 is handled; a sanitizer report, any other exit status
-#    (a signal, an uncaught exception), a timeout (a hang) or a file left behind by a hostile
-#    pickle is a finding, whose stderr and input are kept under RESULTS/findings/.
+#    (a signal, an uncaught exception), a hang (past the timeout, and again past 5× the timeout on a
+#    second try: a damaged header can make a large but finite image) or a file left behind by a
+#    hostile pickle is a finding, whose stderr and input are kept under RESULTS/findings/.
 # Counts go to the terminal and to RESULTS/summary.md and summary.json (RESULTS: fuzz_results/,
 # or --out). Exit status: 0 when there is no finding and every unit test passed, 1 otherwise,
 # 2 for a usage error.
 #
 # Options: --quick; --seed N (default 13); --jobs N parallel runs (default 2); --timeout S per run
-# (default 30); --out DIR; --skip-build; --skip-unit (no unit tests); --every K (run only every
+# (default 60); --out DIR; --skip-build; --skip-unit (no unit tests); --every K (run only every
 # K-th damaged file: a smoke test of this script). Real-weight tests use
 # $MICROSR_MODELS (default models/), as tools/test.sh does. Only python3's standard library is
 # needed besides the build dependencies of tools/setup.sh.
@@ -31,7 +32,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${MICROSR_SANITIZE_BUILD_DIR:-$repo/build-sanitize}"
 out="$repo/fuzz_results"
-quick=0 seed=13 jobs=2 timeout_s=30 skip_build=0 skip_unit=0 every=1
+quick=0 seed=13 jobs=2 timeout_s=60 skip_build=0 skip_unit=0 every=1
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
@@ -120,19 +121,25 @@ phase_s[generate]=$((SECONDS - t))
 
 # ---- 4. one sanitized run per damaged file ----------------------------------------------------
 # run_case KIND RUN PATH INDEX: runs the program on one case, appends one line per command to
-# runs.tsv: kind, command, exit status, verdict, path. Lines are short, so parallel appends
-# (O_APPEND, one write each) do not interleave. It runs in xargs' `bash -c`, without set -e.
+# runs.tsv: kind, command, exit status, verdict, path, milliseconds, "slow" when it needed the
+# second try. Lines are short, so parallel appends (O_APPEND, one write each) do not interleave.
+# It runs in xargs' `bash -c`, without set -e.
 run_case() {
   local kind="$1" run="$2" rel="$3" index="$4"
   local file="$out/files/$rel" work
   work="$(mktemp -d "$out/work/case.XXXXXX")"
   one() {  # one(NAME, args...): a command in $work, classified
-    local name="$1" rc verdict
+    local name="$1" rc verdict slow="" started_ns limit
     shift
-    # More than 3 GB resident for one small damaged file is itself a finding ("memory").
-    (cd "$work" && ASAN_OPTIONS="$ASAN_OPTIONS:hard_rss_limit_mb=3072" \
-      timeout -k 5 "$timeout_s" "$program" "$@" >"$work/stdout" 2>"$work/stderr")
-    rc=$?
+    started_ns=$(date +%s%N)
+    for limit in "$timeout_s" $((timeout_s * 5)); do
+      # More than 3 GB resident for one small damaged file is itself a finding ("memory").
+      (cd "$work" && ASAN_OPTIONS="$ASAN_OPTIONS:hard_rss_limit_mb=3072" \
+        timeout -k 5 "$limit" "$program" "$@" >"$work/stdout" 2>"$work/stderr")
+      rc=$?
+      { [ "$rc" = 124 ] || [ "$rc" = 137 ]; } || break
+      slow=slow
+    done
     if grep -qE "hard rss limit exhausted|allocation-size-too-big|out-of-memory" "$work/stderr"; then
       verdict=memory
     elif grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|UndefinedBehaviorSanitizer|AddressSanitizer:DEADLYSIGNAL" "$work/stderr"; then
@@ -152,7 +159,8 @@ run_case() {
       [ "$run" = ncnn ] && cp "${file%.param}.bin" "$keep.input.bin"
       printf '%s\n' "$*" >"$keep.command"
     fi
-    printf '%s\t%s\t%s\t%s\t%s\n' "$kind" "$name" "$rc" "$verdict" "$rel" >>"$out/runs.tsv"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$name" "$rc" "$verdict" "$rel" \
+      $((($(date +%s%N) - started_ns) / 1000000)) "$slow" >>"$out/runs.tsv"
     last_rc=$rc
   }
   local last_rc=0
@@ -174,7 +182,7 @@ export out program timeout_s
 
 t=$SECONDS
 total=$(grep -v '^#' "$out/files/manifest.tsv" | awk -v k="$every" '(NR - 1) % k == 0' | wc -l)
-phase "running the sanitized microsr on $total files, $jobs at a time, ${timeout_s} s timeout each"
+phase "running the sanitized microsr on $total files, $jobs at a time, ${timeout_s} s timeout each (then $((timeout_s * 5)) s)"
 grep -v '^#' "$out/files/manifest.tsv" | awk -F'\t' -v k="$every" '(NR - 1) % k == 0 {print $1 "\t" $2 "\t" $3 "\t" NR}' |
   tr '\t' '\n' | xargs -d '\n' -n 4 -P "$jobs" bash -c 'run_case "$@"' _ ||
   echo "fuzz_and_sanitize: a case runner failed (see above); its runs are missing from runs.tsv" >&2
@@ -194,9 +202,12 @@ for line in open(os.path.join(out, "files", "manifest.tsv")):
     if not line.startswith("#"):
         files[line.split("\t")[0]] += 1
 runs = collections.defaultdict(collections.Counter)  # kind -> counter of (command, verdict or exit)
-findings = []
+findings, timed = [], []
 for line in open(os.path.join(out, "runs.tsv")):
-    kind, command, rc, verdict, rel = line.rstrip("\n").split("\t")
+    kind, command, rc, verdict, rel, ms, slow = line.rstrip("\n").split("\t")
+    timed.append((int(ms), command, rel, slow))
+    if slow and verdict == "handled":
+        runs[kind]["slow"] += 1
     runs[kind]["runs"] += 1
     runs[kind][command] += 1
     runs[kind]["exit %s" % rc if verdict == "handled" else verdict] += 1
@@ -234,6 +245,7 @@ unit_bad = any(u and (u["exit"] != 0 or u["failed"] != 0) for u in unit.values()
 summary = {"mode": "quick" if quick else "full", "seed": seed, "files": dict(sorted(files.items())),
            "files_total": sum(files.values()), "runs": {k: dict(v) for k, v in sorted(runs.items())},
            "runs_total": sum(v["runs"] for v in runs.values()), "findings": findings, "unit_tests": unit,
+           "slowest_runs": [{"ms": ms, "command": c, "file": f, "needed_second_try": bool(s)} for ms, c, f, s in sorted(timed)[::-1][:10]],
            "seconds": seconds}
 json.dump(summary, open(os.path.join(out, "summary.json"), "w"), indent=1)
 
@@ -248,6 +260,9 @@ for kind in sorted(files):
     totals.update({i: x for i, x in enumerate(row)})
     lines.append("| %s | %s |" % (kind, " | ".join(map(str, row))))
 lines.append("| **total** | %s |" % " | ".join(str(totals[i]) for i in range(len(row))))
+slow_total = sum(c["slow"] for c in runs.values())
+lines += ["", "Slowest runs (ms): " + ", ".join("%s %s %d" % (f, c, ms) for ms, c, f, _ in sorted(timed)[::-1][:5]) +
+          "; %d run(s) past the first timeout finished on the second try (handled, not hangs)" % slow_total]
 lines += ["", "Unit tests under ASan+UBSan:", ""]
 for name, u in unit.items():
     if u is None:

@@ -523,6 +523,14 @@ def tiff_structured(data, which_ifd):
             new = bytearray(data)
             struct.pack_into("<I", new, e + 8, 0xFFFFFFF0)
             out.append(("%s_tag%d_offset_far" % (page, tag), bytes(new), "tag %d values at 0xfffffff0" % tag))
+    # Both sides large at once: 16384×16384 is just within microsr's pixel limit, over a few strips.
+    sides = {tag: (e, typ) for e, tag, typ, count in entries if tag in (256, 257) and count == 1 and typ in (3, 4)}
+    if len(sides) == 2:
+        for side in [16384, 0xFFFF]:
+            new = bytearray(data)
+            for e, typ in sides.values():
+                struct.pack_into("<H" if typ == 3 else "<I", new, e + 8, side)
+            out.append(("%s_size_%dx%d" % (page, side, side), bytes(new), "page %s is %d×%d" % (page, side, side)))
     for n in [0, 1, 0xFFFF]:
         new = bytearray(data)
         struct.pack_into("<H", new, ifd_at, n)
