@@ -2,9 +2,11 @@
 // hand-crafted headers): tests/data/images/, made by tools/make_image_fixtures.py. Lossless
 // fixtures must decode exactly to the script's pattern(); our written files must read back exactly
 // at their quantized values and, when Debian's Pillow is present, read the same in Pillow.
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -293,6 +295,66 @@ TEST(ImageIO, RefusesAbsurdAndEmptyDimensionsBeforeAllocating) {
     expect_error([&] { read_image(image_fixture(name), 398); }, "21×19 = 399 pixels, more than the limit of 398");
 }
 
+// u8_rgb.png with its IHDR claiming width × height (the CRC is not checked before the size is).
+std::string png_claiming(uint32_t width, uint32_t height, const std::string& name) {
+  std::vector<uint8_t> bytes = read_bytes(image_fixture("png/u8_rgb.png"));
+  for (int i = 0; i < 4; ++i)
+    bytes[16 + i] = uint8_t(width >> (24 - 8 * i)), bytes[20 + i] = uint8_t(height >> (24 - 8 * i));
+  const std::string path = temp_path(name);
+  write_bytes(path, bytes);
+  return path;
+}
+
+// Found by tools/fuzz_and_sanitize.sh: 4294967295 × 4294967295 overflowed int64_t (UBSan), and the
+// wrapped product passed the limit; it must be refused by the limit like any other size.
+TEST(ImageIO, SizesWhoseProductOverflowsAreRefusedByTheLimit) {
+  const std::string path = png_claiming(0xffffffff, 0xffffffff, "overflow.png");
+  expect_error([&] { read_image(path); }, "4294967295×4294967295 = more than 2^63 pixels, more than the limit");
+  fs::remove(path);
+}
+
+long peak_rss_kib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;
+}
+
+// Found by tools/fuzz_and_sanitize.sh: a 184-byte PNG whose header claims 16384×16384 pixels (just
+// within the limit) made microsr allocate and zero 3 GiB of floats before stb found the data
+// missing. The decoder must refuse it first. (The peak can only grow: when earlier tests in this
+// process have raised it, the check passes trivially; ctest runs each test in a process of its own.)
+TEST(ImageIO, AHugeHeaderOverLittleDataIsRefusedBeforeAllocating) {
+  const std::string path = png_claiming(16384, 16384, "claims_16384.png");
+  const long before = peak_rss_kib();
+  expect_error([&] { read_image(path); }, "corrupt or truncated PNG data");
+  EXPECT_LT(peak_rss_kib() - before, 1L << 20) << "KiB more at the peak for a file of 184 bytes";
+  fs::remove(path);
+}
+
+// The same for TIFF: a deflated 21×19 strip under a header that claims 16384×16384 pixels. The
+// raw samples of the whole image were zero-filled (1.5 GiB) before the first strip was read.
+TEST(ImageIO, AHugeTiffHeaderOverLittleDataIsRefusedBeforeAllocating) {
+  std::vector<uint8_t> bytes = read_bytes(image_fixture("tiff/u8_rgb_deflate_strips.tif"));
+  auto le = [&](std::size_t at, int n) {
+    return n == 2 ? bytes[at] | bytes[at + 1] << 8
+                  : bytes[at] | bytes[at + 1] << 8 | bytes[at + 2] << 16 | uint32_t(bytes[at + 3]) << 24;
+  };
+  const std::size_t ifd = le(4, 4);
+  int patched = 0;
+  for (std::size_t e = ifd + 2; e < ifd + 2 + 12 * std::size_t(le(ifd, 2)); e += 12)
+    if (le(e, 2) == 256 || le(e, 2) == 257) {  // ImageWidth, ImageLength: SHORT or LONG, inline
+      bytes[e + 8] = 0x00, bytes[e + 9] = 0x40, bytes[e + 10] = 0, bytes[e + 11] = 0;  // 16384
+      ++patched;
+    }
+  ASSERT_EQ(patched, 2);
+  const std::string path = temp_path("claims_16384.tif");
+  write_bytes(path, bytes);
+  const long before = peak_rss_kib();
+  expect_error([&] { read_image(path); }, "is corrupt or truncated");
+  EXPECT_LT(peak_rss_kib() - before, 1L << 20) << "KiB more at the peak for a file of " << bytes.size() << " bytes";
+  fs::remove(path);
+}
+
 TEST(ImageIO, RefusesUnsupportedTiffLayoutsNamingWhatItFound) {
   for (auto [name, found] :
        {std::pair{"bad_float32.tif", "32-bit floating-point samples is not supported"},
@@ -316,6 +378,13 @@ TEST(ImageIO, RefusesJpegHuffmanTablesWithTooManyCodes) {
   const std::string path = temp_path("bad_huffman.jpg");
   write_bytes(path, bytes);
   expect_error([&] { read_image(path); }, "corrupt JPEG (a Huffman table declares");
+  // Found by tools/fuzz_and_sanitize.sh: with the first table's counts zeroed, stb reads the next
+  // table header from inside the first table's codes, where fewer than 17 bytes of the segment
+  // remain, and gets 714 codes; the check has to read it there too.
+  bytes = read_bytes(image_fixture("jpeg/rgb.jpg"));
+  std::fill(bytes.begin() + dht + 5, bytes.begin() + dht + 21, 0);
+  write_bytes(path, bytes);
+  expect_error([&] { read_image(path); }, "corrupt JPEG (a Huffman table declares 714 codes");
   fs::remove(path);
 }
 

@@ -169,6 +169,15 @@ TEST(Ncnn, RefusesMalformedPairs) {
         write_all(f.param, p);
       },
       "layer mystery_layer has type Deconvolution");
+  // Found by tools/fuzz_and_sanitize.sh: a kernel of 2^31 - 1 overflowed num_output · kernel² (UBSan).
+  expect_refused(
+      "huge_kernel",
+      [](NcnnFiles& f) {
+        std::string p = read_all(f.param);
+        p.replace(p.find(" 1=3", p.find("Convolution conv_first")), 4, " 1=2147483647");
+        write_all(f.param, p);
+      },
+      "convolution conv_first has inconsistent sizes (num_output 8, kernel 2147483647");
 }
 
 TEST(Ncnn, RealESRGANx4plusStructure) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: sets everything up (packages, build, weights) and runs the test
-# suite. Tests that need a CUDA device skip with a clear message when there is none.
+# suite. Tests that need a CUDA device skip with a clear message when there is none. The slower
+# fuzz and sanitizer run (by hand, not in CI) is tools/fuzz_and_sanitize.sh.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${MICROSR_BUILD_DIR:-$repo/build}"

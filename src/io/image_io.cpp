@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -82,10 +84,12 @@ void check_jpeg_huffman_tables(const std::string& path, const std::vector<uint8_
     }                            // no length
     if (marker == 0xd9) return;  // end of image
     const std::size_t length = std::size_t(b[i + 2]) << 8 | b[i + 3], end = std::min(b.size(), i + 2 + length);
-    if (marker == 0xc4)  // DHT: tables of [class/id][16 code counts][the codes]
-      for (std::size_t table = i + 4; table + 17 <= end;) {
+    // DHT: tables of [class/id][16 code counts][the codes]. stb reads a whole table header while
+    // any byte of the segment is left, even past the segment's end, so the walk does too.
+    if (marker == 0xc4)
+      for (std::size_t table = i + 4; table < end;) {
         std::size_t codes = 0;
-        for (int k = 1; k <= 16; ++k) codes += b[table + k];
+        for (std::size_t k = 1; k <= 16 && table + k < b.size(); ++k) codes += b[table + k];
         if (codes > 256)
           throw Error("cannot read " + path + ": corrupt JPEG (a Huffman table declares " + std::to_string(codes) +
                       " codes, at most 256 are possible)");
@@ -126,36 +130,50 @@ Image read_with_stb(const std::string& path, const std::vector<uint8_t>& bytes, 
   if (format == ImageFormat::bmp) check_bmp_length(path, bytes, w, h);
   Image img;
   img.width = w, img.height = h, img.channels = c;
-  detail::allocate_pixels(path, img);
   const std::size_t plane = std::size_t(w) * h;
-  // stb returns interleaved samples [H][W][C]; we keep planes [C][H][W].
+  // stb returns interleaved samples [H][W][C]; we keep planes [C][H][W]. The floats are allocated
+  // only once stb has decoded the samples: a damaged header that claims 16384×16384 pixels over a
+  // few bytes of data is refused by stb before 4 bytes per sample are committed (and written).
   // Divided, not multiplied by the reciprocal: bit-identical to numpy's / 255 in float32.
   auto deinterleave = [&](const auto* samples, float max) {
+    detail::allocate_pixels(path, img);
     for (std::size_t i = 0; i < plane; ++i)
       for (int k = 0; k < c; ++k) img.pixels[k * plane + i] = float(samples[i * c + k]) / max;
   };
-  // stb reports every failure as a NULL result plus a reason string, its only error channel: a
+  // stb reports every failure as a null result plus a reason string, its only error channel: a
   // failed allocation ("Out of memory") is told apart from damaged data by that string.
-  auto fail = [&](bool decoded) {
-    const std::string reason = stbi_failure_reason() ? stbi_failure_reason() : "no reason given";
-    if (!decoded && (reason == "Out of memory" || reason == "outofmem"))
-      throw OutOfMemory("cannot read " + path + ": out of memory while decoding its " + std::to_string(w) + "×" +
-                        std::to_string(h) + "×" + std::to_string(c) + " samples (" +
-                        std::to_string((plane * c * (stbi_is_16_bit_from_memory(data, size) ? 2 : 1)) >> 20) +
-                        " MiB; " + std::to_string((plane * c * sizeof(float)) >> 20) + " MiB as floats)");
+  auto fail = [&](bool decoded, int bytes_per_sample) {
+    const char* why = stbi_failure_reason();  // null when stb has never failed in this thread
+    const std::string reason = decoded ? "the decoded size differs from the header's" : why ? why : "no reason given";
+    if (reason == "Out of memory")  // stb's buffer for the samples: said as allocate_pixels says it
+      throw OutOfMemory("cannot read " + path + ": out of memory for its " + std::to_string(w) + "×" +
+                        std::to_string(h) + "×" + std::to_string(c) + " pixels (" +
+                        std::to_string((plane * c * bytes_per_sample) >> 20) + " MiB of samples)");
     throw Error("cannot read " + path + ": corrupt or truncated " + format_name(format) + " data (" + reason + ")");
   };
+  // stb's reason for a failed allocation is not reliable (a format probe's "Corrupt JPEG" can
+  // stay behind), so the memory the decode will hold at its peak — stb's samples, then our floats
+  // beside them — is asked for first. malloc only reserves it: a small file that claims a huge
+  // image costs nothing here, and stb then finds its data missing.
+  const int bytes_per_sample = stbi_is_16_bit_from_memory(data, size) ? 2 : 1;
+  const std::size_t peak = plane * c * (bytes_per_sample + sizeof(float));
+  if (void* probe = std::malloc(peak))
+    std::free(probe);
+  else
+    throw OutOfMemory("cannot read " + path + ": out of memory for its " + std::to_string(w) + "×" + std::to_string(h) +
+                      "×" + std::to_string(c) + " pixels (" + std::to_string(peak >> 20) +
+                      " MiB for the samples and their floats)");
   int w2 = 0, h2 = 0, c2 = 0;  // stb's second look at the header must agree with the first
-  if (stbi_is_16_bit_from_memory(data, size)) {
+  if (bytes_per_sample == 2) {
     std::unique_ptr<uint16_t, void (*)(void*)> samples(stbi_load_16_from_memory(data, size, &w2, &h2, &c2, 0),
                                                        stbi_image_free);
-    if (!samples || w2 != w || h2 != h || c2 != c) fail(samples != nullptr);
+    if (!samples || w2 != w || h2 != h || c2 != c) fail(samples != nullptr, 2);
     img.bit_depth = 16;
     deinterleave(samples.get(), 65535.0f);
   } else {
     std::unique_ptr<uint8_t, void (*)(void*)> samples(stbi_load_from_memory(data, size, &w2, &h2, &c2, 0),
                                                       stbi_image_free);
-    if (!samples || w2 != w || h2 != h || c2 != c) fail(samples != nullptr);
+    if (!samples || w2 != w || h2 != h || c2 != c) fail(samples != nullptr, 1);
     deinterleave(samples.get(), 255.0f);
   }
   return img;
@@ -192,9 +210,12 @@ namespace detail {
 void check_dimensions(const std::string& path, int64_t width, int64_t height, int64_t max_pixels) {
   const std::string size = std::to_string(width) + "×" + std::to_string(height);
   require(width > 0 && height > 0, "cannot read " + path + ": the header says the image is " + size + " (no pixels)");
-  require(width * height <= max_pixels, "cannot read " + path + ": the image is " + size + " = " +
-                                            std::to_string(width * height) + " pixels, more than the limit of " +
-                                            std::to_string(max_pixels));
+  // Compared by division: a header's 32-bit width × height (up to 2^64) overflows an int64_t.
+  if (width > max_pixels / height) {
+    const std::string pixels = width <= INT64_MAX / height ? std::to_string(width * height) : "more than 2^63";
+    throw Error("cannot read " + path + ": the image is " + size + " = " + pixels + " pixels, more than the limit of " +
+                std::to_string(max_pixels));
+  }
 }
 
 void allocate_pixels(const std::string& path, Image& img) {

@@ -125,7 +125,8 @@ NcnnGraph parse_param(const std::string& path) {
         fail(line_no, "cannot read the value of '" + kv + "'");
       }
     }
-    if (c.num_output <= 0 || c.kernel <= 0 || c.weight_data_size <= 0 ||
+    // kernel is bounded before kernel² · num_output is formed: 2^31 · (2^31 - 1)² overflows int64_t.
+    if (c.num_output <= 0 || c.kernel <= 0 || c.kernel > 1024 || c.weight_data_size <= 0 ||
         c.weight_data_size % (int64_t(c.num_output) * c.kernel * c.kernel) != 0)
       fail(line_no, "convolution " + name + " has inconsistent sizes (num_output " + std::to_string(c.num_output) +
                         ", kernel " + std::to_string(c.kernel) + ", weight_data_size " +

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
@@ -156,15 +157,26 @@ TiffLayout inspect(TIFF* tif, const std::string& path, int64_t max_pixels) {
     l.block_width = l.width;
     l.block_height = std::min<int64_t>(field_or<uint32_t>(tif, TIFFTAG_ROWSPERSTRIP, UINT32_MAX), l.height);
   }
+  // Compared by division: two 32-bit tile sides multiply past int64_t.
   if (l.block_width <= 0 || l.block_height <= 0 ||
-      l.block_width * l.block_height > std::max<int64_t>(max_pixels, l.width))
+      l.block_width > std::max<int64_t>(max_pixels, l.width) / l.block_height)
     throw Error("cannot read " + path + ": invalid " + (l.tiled ? "tile" : "strip") + " size " +
                 std::to_string(l.block_width) + "×" + std::to_string(l.block_height));
   return l;
 }
 
-// Decodes every strip or tile into raw samples, planar: [samples_per_pixel][height][width].
-std::vector<uint16_t> decode_samples(TiffFile& file, const TiffLayout& l, const std::string& path) {
+// Raw samples, planar: [samples_per_pixel][height][width]. Allocated with new[], not zero-filled:
+// memory is taken only as strips arrive, so a damaged header that claims 16384×16384 pixels over a
+// few bytes costs nothing before its first strip fails (a zeroed vector wrote 1.5 GiB first).
+struct RawSamples {
+  std::unique_ptr<uint16_t[]> values;
+  std::size_t count = 0;
+  uint16_t operator[](std::size_t i) const { return values[i]; }
+  std::size_t size() const { return count; }
+};
+
+// Decodes every strip or tile into raw samples; every sample is written (or an Error thrown).
+RawSamples decode_samples(TiffFile& file, const TiffLayout& l, const std::string& path) {
   TIFF* tif = file.get();
   const int planes = l.separate_planes ? l.samples_per_pixel : 1;
   const int samples_per_block_pixel = l.separate_planes ? 1 : l.samples_per_pixel;
@@ -173,7 +185,8 @@ std::vector<uint16_t> decode_samples(TiffFile& file, const TiffLayout& l, const 
   if (block_bytes <= 0) throw Error("cannot read " + path + ": " + file.reason("invalid strip or tile size"));
   std::vector<uint8_t> block(block_bytes);
   const std::size_t plane_size = std::size_t(l.width) * l.height;
-  std::vector<uint16_t> samples(plane_size * l.samples_per_pixel);
+  RawSamples samples{std::make_unique_for_overwrite<uint16_t[]>(plane_size * l.samples_per_pixel),
+                     plane_size * l.samples_per_pixel};
 
   for (int plane = 0; plane < planes; ++plane)
     for (int64_t y0 = 0; y0 < l.height; y0 += l.block_height)
@@ -196,15 +209,14 @@ std::vector<uint16_t> decode_samples(TiffFile& file, const TiffLayout& l, const 
               const std::size_t at = std::size_t((r * l.block_width + c) * samples_per_block_pixel + k);
               uint16_t value = block[at];
               if (bytes_per_sample == 2) std::memcpy(&value, &block[2 * at], 2);
-              samples[(plane + k) * plane_size + std::size_t((y0 + r) * l.width + x0 + c)] = value;
+              samples.values[(plane + k) * plane_size + std::size_t((y0 + r) * l.width + x0 + c)] = value;
             }
       }
   return samples;
 }
 
 // Raw samples to the planar float image, by photometric interpretation.
-void convert_samples(TIFF* tif, const TiffLayout& l, const std::vector<uint16_t>& samples, Image& img,
-                     const std::string& path) {
+void convert_samples(TIFF* tif, const TiffLayout& l, const RawSamples& samples, Image& img, const std::string& path) {
   const std::size_t n = std::size_t(l.width) * l.height;
   const float max = float((1 << l.bits) - 1);  // divided, as numpy's v / max in float32
   if (l.photometric == PHOTOMETRIC_PALETTE) {
@@ -287,7 +299,7 @@ Image read_tiff(const std::string& path, int64_t max_pixels) {
   img.channels = layout.photometric == PHOTOMETRIC_PALETTE ? 3 : layout.samples_per_pixel;
   img.bit_depth = layout.photometric == PHOTOMETRIC_PALETTE ? 8 : layout.bits;
   img.metadata = read_metadata(file.get());
-  const std::vector<uint16_t> samples = decode_samples(file, layout, path);
+  const RawSamples samples = decode_samples(file, layout, path);
   allocate_pixels(path, img);
   convert_samples(file.get(), layout, samples, img, path);
   return img;
