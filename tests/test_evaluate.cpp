@@ -236,6 +236,14 @@ TEST_F(EvaluateCli, ShardsTogetherEqualTheWholeRun) {
   EXPECT_EQ(ta.str(), tb.str()) << "the merged CSV is the whole run's";
 }
 
+TEST_F(EvaluateCli, ModelsMayBeRepeated) {
+  ASSERT_EQ(
+      testing::run_cli(cli::run_evaluate, {"truth", "--frames", dir + "/frames", "-o", dir + "/two", "--grids", "0",
+                                           "--models", "a=" + model, "--models", "b=" + model, "--device", "cpu"}),
+      0);
+  EXPECT_EQ(read_study(dir + "/two").methods, (std::vector<std::string>{"bicubic", "a", "b"}));
+}
+
 TEST_F(EvaluateCli, UsageErrors) {
   testing::expect_error([&] { evaluate({"truth", "-o", dir + "/x"}); }, "--frames");
   testing::expect_error([&] { evaluate({"sideways", "-o", dir + "/x"}); }, "unknown study");

@@ -41,7 +41,8 @@ method wins and how sure), plus comparison grids in DIR/grids/. `microsr report`
 )",
     {
         text("--output", "DIR", "", "the study folder (required)").short_name("-o"),
-        text("--models", "LIST", "", "LABEL=FILE,... (or FILE: labelled by its name)")
+        text("--models", "LIST", "", "LABEL=FILE,... (or FILE: labelled by its name); may be repeated")
+            .repeats()
             .default_is("pretrained=RealESRGAN_x4plus"),
         choice("--weights", {"params", "params_ema"}, "", "which weights of a .pth holding both")
             .default_is("params_ema when present"),
@@ -132,7 +133,10 @@ struct Run {
     choice.threads = args.get_int("--threads");
     backend = make_backend(choice);
     std::string listed;
-    for (const auto& [label, file] : parse_models(args.get("--models"))) {
+    std::string listed_models;  // every --models value, as one comma list
+    for (const std::string& value : args.get_all("--models"))
+      listed_models += (listed_models.empty() ? "" : ",") + value;
+    for (const auto& [label, file] : parse_models(listed_models)) {
       const StateDict weights = load_rrdbnet_weights(file, args.get("--weights"));
       nets.push_back(std::make_unique<RRDBNet>(infer_rrdbnet_config(weights), weights, *backend));
       require(nets.back()->config().scale == 4,
