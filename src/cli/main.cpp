@@ -30,6 +30,8 @@ constexpr Command kCommands[] = {
     {"pipeline", "the whole job: detect, pairs, fine-tune, evaluate, upscale, report (resumable)",
      microsr::cli::run_pipeline},
     {"info", "print a model file's architecture and parameter counts", microsr::cli::run_info},
+    {"onnx", "read an ONNX model: `onnx info MODEL.onnx` prints inputs, outputs, ops, parameters",
+     microsr::cli::run_onnx},
     {"bench", "time one forward pass or training iteration (JSON line)", microsr::cli::run_bench},
 };
 
