@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -159,6 +160,8 @@ struct OnnxModel {
 
 // Reads an .onnx file and the external data files it names (relative to its folder).
 OnnxModel load_onnx(const std::string& path);
+// The same from bytes in memory: `path` names them in errors, and its folder holds external data.
+OnnxModel parse_onnx(std::span<const uint8_t> bytes, const std::string& path);
 
 // Graph inputs that are not initializers: what a caller must feed.
 std::vector<const OnnxValueInfo*> onnx_runtime_inputs(const OnnxModel& model);

@@ -79,8 +79,9 @@ const OnnxTensor* OnnxGraph::initializer(const std::string& wanted) const {
   return nullptr;
 }
 
-OnnxModel load_onnx(const std::string& path) {
-  const std::vector<uint8_t> bytes = io::read_file_bytes(path);
+OnnxModel load_onnx(const std::string& path) { return parse_onnx(io::read_file_bytes(path), path); }
+
+OnnxModel parse_onnx(std::span<const uint8_t> bytes, const std::string& path) {
   onnx_detail::DecodeContext context;
   context.file = path;
   context.model_folder = std::filesystem::path(path).parent_path();
