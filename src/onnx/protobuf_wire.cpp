@@ -132,6 +132,7 @@ void append_packed_fixed(const MessageReader& reader, const Field& field, const 
                     std::to_string(field.bytes.size()) + " bytes",
                 field.offset);
   const std::size_t count = field.bytes.size() / sizeof(T);
+  if (count == 0) return;  // memcpy must not see the null data() of an empty vector
   const std::size_t old = out.size();
   out.resize(old + count);
   std::memcpy(out.data() + old, field.bytes.data(), count * sizeof(T));
