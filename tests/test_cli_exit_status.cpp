@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 namespace {
 
 const char* const kCommands[] = {"upscale",  "detect", "synth", "make-pairs", "finetune",
-                                 "evaluate", "report", "info",  "bench"};
+                                 "evaluate", "report", "info",  "onnx",       "bench"};
 
 // The exit status of `microsr ARGS` (output discarded), run in `dir`.
 int status_of(const std::string& args, const std::string& dir = ".") {
@@ -78,9 +78,10 @@ TEST(CliExitStatus, ABadValueIsTwoForEveryCommand) {
 
 TEST(CliExitStatus, AMissingArgumentIsTwoForEveryCommand) {
   Folder f;
-  for (const std::string args : {"upscale in.png", "upscale in.png -o", "detect in.png", "synth", "make-pairs -o pairs",
-                                 "finetune -o x.pth", "finetune --pairs pairs", "info a.pth b.pth", "bench --size",
-                                 "evaluate -o ev", "evaluate truth", "evaluate truth -o ev"})
+  for (const std::string args :
+       {"upscale in.png", "upscale in.png -o", "detect in.png", "synth", "make-pairs -o pairs", "finetune -o x.pth",
+        "finetune --pairs pairs", "info a.pth b.pth", "onnx", "onnx run m.onnx", "bench --size", "evaluate -o ev",
+        "evaluate truth", "evaluate truth -o ev"})
     EXPECT_EQ(status_of(args, f.root), 2) << args;
   EXPECT_TRUE(fs::is_empty(f.root)) << "a usage error wrote something";
 }
@@ -99,6 +100,7 @@ TEST(CliExitStatus, AnUnusableUpscaleOutputIsTwo) {
 TEST(CliExitStatus, ARuntimeErrorIsOne) {
   Folder f;
   EXPECT_EQ(status_of("info missing.pth", f.root), 1);
+  EXPECT_EQ(status_of("onnx info missing.onnx", f.root), 1);
   EXPECT_EQ(status_of("make-pairs missing -o pairs", f.root), 1);
 }
 

@@ -93,6 +93,7 @@ phase_s[build]=$((SECONDS - t))
 parser_filter="ImageIO.*:ImageEncoders.*:ParallelDeflate.*:MultiPageTiff.*:CameraRange.*:PthLoad.*:PthSave.*"
 parser_filter+=":PthStateDict.*:PthMalformed.*:Pth/PthSpecialTensors.*:SafetensorsLoad.*:SafetensorsSave.*"
 parser_filter+=":SafetensorsMalformed.*:Ncnn.*:WeightNames.*:NonFinite.*:PartialFiles.*"
+parser_filter+=":OnnxReader.*:OnnxMalformed.*:OnnxInfo.*"  # the ONNX reader (docs/onnx.md)
 t=$SECONDS
 if [ "$skip_unit" = 0 ]; then
   phase "parser and fuzz tests, every byte (MICROSR_FUZZ_EVERY_BYTE=1)"

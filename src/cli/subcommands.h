@@ -11,6 +11,7 @@ int run_make_pairs(int argc, char** argv);
 int run_finetune(int argc, char** argv);
 int run_evaluate(int argc, char** argv);
 int run_pipeline(int argc, char** argv);
+int run_onnx(int argc, char** argv);
 // The pipeline's last stage: RUN/report.html from RUN/evaluate/ and RUN/finetune/ (pipeline_report.cpp).
 int write_pipeline_report(const std::string& run_dir);
 int run_report(int argc, char** argv);
