@@ -135,7 +135,9 @@ def load_torch_model(param):
 
 def export_onnx(param, sizes, workdir):
     """One ONNX file per size (fixed shape), opset 17; returns {size: path}."""
+    import warnings
     import torch
+    warnings.filterwarnings("ignore", message="The shape inference of prim::Constant")
     model = load_torch_model(param)
     paths = {}
     for size in sizes:
