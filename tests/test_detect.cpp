@@ -254,7 +254,11 @@ TEST(DetectCli, WritesCropsOverlayAndCsv) {
   const DetectionResult expected = detect_disks(read_image(input), fixture_params());
   const std::vector<std::string> csv = lines_of(out + "/detections.csv");
   ASSERT_EQ(csv.size(), expected.detections.size() + 1);
-  EXPECT_EQ(csv[0], "file,id,cx,cy,radius,area,perimeter,circularity,x,y,w,h,accepted,reason,parent");
+  EXPECT_EQ(csv[0],
+            "file,id,cx,cy,radius,area,perimeter,circularity,x,y,w,h,accepted,reason,parent,"
+            "mask_score,mask_area,mask_circularity,mask_iou,sam_used,sam_reason");
+  // Without --sam the six mask columns are there but empty.
+  for (std::size_t i = 1; i < csv.size(); ++i) EXPECT_EQ(csv[i].substr(csv[i].size() - 6), ",,,,,,") << csv[i];
   int crops = 0;
   for (const Detection& d : expected.detections) {
     const std::string crop = out + "/disks_disk" + std::to_string(d.id) + ".png";

@@ -15,7 +15,10 @@
 //     outline gets a circle fitted to it robustly and moved onto the disk's edge in the image
 //     (circle_fit.cpp); its centre and radius replace stage 1's centroid and equivalent radius.
 //     No OpenCV counterpart (docs/detection.md).
-//  3. refine — a later SAM2 stage (the Refiner below) may tighten or reject each accepted box.
+//  3. refine — optional: a promptable segmenter (SAM / SAM2 from ONNX, sam.h) segments each accepted
+//     box; a gate keeps the classical result unless the mask agrees with the fitted circle, and an
+//     accepted mask's bounding box becomes the box to crop around. The older per-detection Refiner
+//     hook below may tighten or reject each accepted box.
 //
 // Then the crop box: the box grown by `margin` on every side, then widened about its centre to at
 // least min_crop × min_crop, kept inside the image. 16-bit images are detected on their 8-bit
@@ -65,6 +68,25 @@ enum class Rejection { none, too_small, too_large, not_round, split, refined_awa
 // "", "too_small", "too_large", "not_round", "split", "refined_away"
 const char* rejection_name(Rejection reason);
 
+// Stage 3's verdict on one detection (sam.h): none — no segmenter ran; used — the mask passed the
+// gate and its box replaced the classical one; not_prompted — not an accepted detection, so not
+// prompted; the rest name the gate test that kept the classical result.
+enum class MaskVerdict { none, used, empty_mask, low_score, centre_shift, radius_ratio, low_iou, not_prompted };
+// "", "used", "empty_mask", "low_score", "centre_shift", "radius_ratio", "low_iou", "not_prompted"
+const char* mask_verdict_name(MaskVerdict verdict);
+
+// What the segmenter's mask for a detection's box measured (all zero unless prompted).
+struct MaskRefinement {
+  MaskVerdict verdict = MaskVerdict::none;
+  double score = 0;        // the model's predicted IoU for the mask
+  double area = 0;         // of the mask's largest outline, pixels² (as Detection::area)
+  double circularity = 0;  // 4π·area/perimeter² of that outline
+  double iou = 0;          // mask pixels vs the classical disk (centre cx, cy, radius) as pixels
+  Box box;                 // bounding box of the mask's largest outline
+  Contour outline;         // that outline in image pixels (drawn on the overlay)
+  bool used() const { return verdict == MaskVerdict::used; }
+};
+
 struct Detection {
   int id = 0;      // 1-based: stage 1's contours in raster order of their first pixels, then the parts
   int parent = 0;  // for a part cut out by stage 2, the id of the blob it was cut from; else 0
@@ -79,6 +101,7 @@ struct Detection {
   Box crop;                        // what gets cut out (accepted detections only)
   bool accepted = false;
   Rejection reason = Rejection::none;
+  MaskRefinement mask;  // stage 3 (verdict none when no segmenter ran)
 };
 
 // The place for a second opinion on each accepted detection (SAM2 box refinement, later): given the
@@ -143,14 +166,18 @@ Box crop_box(const Box& box, int margin, int min_crop, int width, int height);
 Image crop_image(const Image& image, const Box& box);
 
 // detections.csv: header
-// "file,id,cx,cy,radius,area,perimeter,circularity,x,y,w,h,accepted,reason,parent", one row per
-// detection (the box is the detection's box; x, y, w, h in pixels; parent 0 unless a part).
+// "file,id,cx,cy,radius,area,perimeter,circularity,x,y,w,h,accepted,reason,parent,
+//  mask_score,mask_area,mask_circularity,mask_iou,sam_used,sam_reason", one row per detection (the
+// box is the detection's box; x, y, w, h in pixels; parent 0 unless a part). The six mask columns
+// come last, so readers of the first fifteen keep working; they are empty when no segmenter ran,
+// and for detections that were not prompted only sam_used (0) and sam_reason are filled.
 std::string detections_csv_header();
 std::string detections_csv_rows(const std::string& file, const std::vector<Detection>& detections);
 
 // An RGB 8-bit copy of `image` with accepted boxes drawn in green and rejected ones in red, each
 // labelled (rejected: the reason abbreviated — S small, L large, C<circularity> not round, R refined
-// away). Blobs that were split are not drawn (their parts are), nor rejected contours with area below
+// away), and each segmenter mask's outline (stage 3) in cyan when the gate used it, in yellow when
+// it kept the classical result. Blobs that were split are not drawn (their parts are), nor rejected contours with area below
 // min_area / 4 (specks), so that they do not bury the picture.
 Image draw_overlay(const Image& image, const std::vector<Detection>& detections, const DetectParams& params);
 

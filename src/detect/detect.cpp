@@ -68,6 +68,16 @@ std::string csv_field(const std::string& s) {
   return quoted + "\"";
 }
 
+// The six stage-3 columns, each preceded by its comma.
+std::string mask_csv_fields(const MaskRefinement& m) {
+  if (m.verdict == MaskVerdict::none) return ",,,,,,";
+  if (m.verdict == MaskVerdict::not_prompted) return ",,,,,0,not_prompted";
+  char fields[160];
+  std::snprintf(fields, sizeof fields, ",%.4f,%.1f,%.4f,%.4f,%d,%s", m.score, m.area, m.circularity, m.iou,
+                int(m.used()), mask_verdict_name(m.verdict));
+  return fields;
+}
+
 }  // namespace
 
 void validate(const DetectParams& p) {
@@ -111,6 +121,28 @@ const char* rejection_name(Rejection reason) {
       return "split";
     case Rejection::refined_away:
       return "refined_away";
+  }
+  return "?";
+}
+
+const char* mask_verdict_name(MaskVerdict verdict) {
+  switch (verdict) {
+    case MaskVerdict::none:
+      return "";
+    case MaskVerdict::used:
+      return "used";
+    case MaskVerdict::empty_mask:
+      return "empty_mask";
+    case MaskVerdict::low_score:
+      return "low_score";
+    case MaskVerdict::centre_shift:
+      return "centre_shift";
+    case MaskVerdict::radius_ratio:
+      return "radius_ratio";
+    case MaskVerdict::low_iou:
+      return "low_iou";
+    case MaskVerdict::not_prompted:
+      return "not_prompted";
   }
   return "?";
 }
@@ -193,7 +225,8 @@ DetectionResult detect_disks(const Image& image, const DetectParams& params, con
 }
 
 std::string detections_csv_header() {
-  return "file,id,cx,cy,radius,area,perimeter,circularity,x,y,w,h,accepted,reason,parent\n";
+  return "file,id,cx,cy,radius,area,perimeter,circularity,x,y,w,h,accepted,reason,parent,"
+         "mask_score,mask_area,mask_circularity,mask_iou,sam_used,sam_reason\n";
 }
 
 std::string detections_csv_rows(const std::string& file, const std::vector<Detection>& detections) {
@@ -201,10 +234,10 @@ std::string detections_csv_rows(const std::string& file, const std::vector<Detec
   const std::string name = csv_field(file);
   char line[512];
   for (const Detection& d : detections) {
-    std::snprintf(line, sizeof line, ",%d,%.3f,%.3f,%.3f,%.1f,%.3f,%.4f,%d,%d,%d,%d,%d,%s,%d\n", d.id, d.cx, d.cy,
+    std::snprintf(line, sizeof line, ",%d,%.3f,%.3f,%.3f,%.1f,%.3f,%.4f,%d,%d,%d,%d,%d,%s,%d", d.id, d.cx, d.cy,
                   d.radius, d.area, d.perimeter, d.circularity, d.box.x, d.box.y, d.box.width, d.box.height,
                   int(d.accepted), rejection_name(d.reason), d.parent);
-    out += name + line;
+    out += name + line + mask_csv_fields(d.mask) + "\n";
   }
   return out;
 }

@@ -15,6 +15,7 @@ struct Colour {
   float r, g, b;
 };
 constexpr Colour kGreen{0.1f, 1.0f, 0.2f}, kRed{1.0f, 0.15f, 0.1f}, kBlack{0, 0, 0};
+constexpr Colour kCyan{0.1f, 0.9f, 1.0f}, kYellow{1.0f, 0.9f, 0.1f};  // segmenter masks: used, kept classical
 
 // Rows of 3 bits, top to bottom, most significant bit = left column.
 struct Glyph {
@@ -70,6 +71,12 @@ void draw_text(Image& image, int x, int y, const std::string& text, int scale, C
   }
 }
 
+// A segmenter mask's outline (image pixels), each point a `thickness`-wide square.
+void draw_outline(Image& image, const Contour& outline, int thickness, Colour colour) {
+  const int half = thickness / 2;
+  for (const Point& p : outline) fill_rect(image, p.x - half, p.y - half, p.x - half + thickness, p.y - half + thickness, colour);
+}
+
 std::string label(const Detection& d) {
   switch (d.reason) {
     case Rejection::none:
@@ -122,6 +129,9 @@ Image draw_overlay(const Image& image, const std::vector<Detection>& detections,
                                                               : d.box.y + d.box.height + thickness + scale;
       draw_text(out, d.box.x, text_y, label(d), scale, colour);
     }
+  // Segmenter masks on top: cyan where the gate used the mask, yellow where it kept the classical box.
+  for (const Detection& d : detections)
+    if (!d.mask.outline.empty()) draw_outline(out, d.mask.outline, thickness, d.mask.used() ? kCyan : kYellow);
   return out;
 }
 
