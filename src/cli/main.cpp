@@ -31,7 +31,7 @@ constexpr Command kCommands[] = {
      microsr::cli::run_pipeline},
     {"report", "an HTML report of evaluation studies: tables, charts, grids, training curve", microsr::cli::run_report},
     {"info", "print a model file's architecture and parameter counts", microsr::cli::run_info},
-    {"onnx", "read an ONNX model: `onnx info MODEL.onnx` prints inputs, outputs, ops, parameters",
+    {"onnx", "ONNX models: `onnx info MODEL.onnx` prints inputs, outputs, ops, parameters; `onnx run` runs one on .npy inputs",
      microsr::cli::run_onnx},
     {"bench", "time one forward pass or training iteration (JSON line)", microsr::cli::run_bench},
 };
