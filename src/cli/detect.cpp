@@ -13,6 +13,7 @@
 #include "io/file_bytes.h"
 #include "microsr/detect.h"
 #include "microsr/image_io.h"
+#include "microsr/sam.h"
 #include "shard.h"
 #include "subcommands.h"
 
@@ -22,6 +23,7 @@ namespace fs = std::filesystem;
 namespace {
 
 const DetectParams kDefaults;
+const SamGateParams kGateDefaults;
 
 // Types only: the ranges are validate(DetectParams)'s (the library's), checked before any work.
 const CommandSpec kSpec{
@@ -36,7 +38,16 @@ each disk's edge (see docs/detection.md), and writes into DIR, per input <name>:
                             (S too small, L too large, C.xx not round: circularity 0.xx)
 and, for all inputs together, detections.csv: one row per contour considered and per part cut
 from a blob (parent: the blob's id; the blob's reason is "split"),
-  file,id,cx,cy,radius,area,perimeter,circularity,x,y,w,h,accepted,reason,parent
+  file,id,cx,cy,radius,area,perimeter,circularity,x,y,w,h,accepted,reason,parent,
+  mask_score,mask_area,mask_circularity,mask_iou,sam_used,sam_reason
+(the six mask columns are empty without --sam).
+With --sam ENCODER.onnx DECODER.onnx (or --sam FOLDER holding encoder.onnx and decoder.onnx, or
+samexporter's <model>.encoder.onnx and <model>.decoder.onnx), a SAM or SAM2 export run by microsr's
+own ONNX engine segments every accepted disk's box: the encoder once per image on the input the
+model declares, the decoder once with all boxes (once per box if its batch is fixed). A mask
+replaces the box only when it passes the gate (score, centre shift, radius ratio, IoU with the
+fitted circle); otherwise the classical result stays, and sam_reason says why. The overlay draws
+the masks' outlines: cyan used, yellow not used.
 An image without disks gives no crops and no CSV rows; that is not an error.
 INPUT: image files (PNG, JPEG, BMP, TIFF; 8/16-bit; gray or RGB). 16-bit images are segmented on
 their 8-bit reduction over their real range — the file's SMaxSampleValue, else the smallest bit
@@ -75,6 +86,18 @@ nearly black — or over 0..--window-max; crops keep the original pixels.
                "two peaks of a blob's distance transform are separate disks when the ridge\n"
                "between them drops to R × the lower peak or less, R in (0, 1)"),
         flag("--no-crops", "write only detections.csv and the overlays"),
+        text("--sam", "PATH", "",
+             "SAM / SAM2 refinement: the encoder ONNX file (followed by the decoder's:\n"
+             "--sam ENCODER.onnx DECODER.onnx), or a folder holding both"),
+        text("--sam-decoder", "FILE", "", "the decoder ONNX file, when --sam names the encoder"),
+        number("--sam-min-score", "S", default_text(kGateDefaults.min_score),
+               "a mask is used only when the model's predicted IoU is >= S"),
+        number("--sam-max-shift", "F", default_text(kGateDefaults.max_centre_shift),
+               "... and its centroid lies within F × the fitted radius of the fitted centre"),
+        text("--sam-radius-ratio", "MIN,MAX", "0.8,1.25",
+             "... and its equivalent radius / the fitted radius lies in [MIN, MAX]"),
+        number("--sam-min-iou", "X", default_text(kGateDefaults.min_iou),
+               "... and it overlaps the fitted disk with IoU >= X"),
         shard_option(),
     },
     ""};
@@ -100,6 +123,56 @@ DetectParams params_from(const Args& args) {
   return p;
 }
 
+SamGateParams gate_from(const Args& args) {
+  SamGateParams g;
+  g.min_score = args.get_double("--sam-min-score");
+  g.max_centre_shift = args.get_double("--sam-max-shift");
+  g.min_iou = args.get_double("--sam-min-iou");
+  const std::string ratio = args.get("--sam-radius-ratio");
+  const std::size_t comma = ratio.find(',');
+  try {
+    require_usage(comma != std::string::npos, "");
+    std::size_t used = 0;
+    g.min_radius_ratio = std::stod(ratio.substr(0, comma), &used);
+    require_usage(used == comma, "");
+    g.max_radius_ratio = std::stod(ratio.substr(comma + 1), &used);
+    require_usage(used == ratio.size() - comma - 1, "");
+  } catch (...) {
+    throw UsageError("--sam-radius-ratio wants MIN,MAX (e.g. 0.8,1.25), got \"" + ratio + "\"");
+  }
+  validate(g);
+  return g;
+}
+
+// `--sam A B` with both ending in .onnx is `--sam A --sam-decoder B`: the decoder would otherwise
+// be read as an input image.
+std::vector<std::string> join_sam_pair(int argc, char** argv) {
+  auto onnx = [](const std::string& s) { return s.size() > 5 && s.compare(s.size() - 5, 5, ".onnx") == 0; };
+  std::vector<std::string> out(argv, argv + argc);
+  for (std::size_t i = 0; i + 2 < out.size(); ++i)
+    if (out[i] == "--sam" && onnx(out[i + 1]) && onnx(out[i + 2])) {
+      out.insert(out.begin() + long(i) + 2, "--sam-decoder");
+      break;
+    }
+  return out;
+}
+
+// The segmenter --sam asks for, or null.
+std::unique_ptr<PromptSegmenter> segmenter_from(const Args& args) {
+  std::string encoder = args.get("--sam"), decoder = args.get("--sam-decoder");
+  if (encoder.empty()) {
+    require_usage(decoder.empty(), "--sam-decoder needs --sam ENCODER.onnx");
+    return nullptr;
+  }
+  if (decoder.empty()) {
+    require_usage(fs::is_directory(encoder), "--sam " + encoder +
+                                                 ": give the encoder and the decoder (--sam ENCODER.onnx DECODER.onnx), "
+                                                 "or a folder holding both");
+    find_segmenter_files(encoder, encoder, decoder);
+  }
+  return load_onnx_segmenter(encoder, decoder, [](const std::string& line) { std::printf("%s\n", line.c_str()); });
+}
+
 // A file stem not used yet in this run ("a", then "a_2", "a_3"... for inputs with the same name).
 std::string unique_stem(const fs::path& input, std::map<std::string, int>& seen) {
   const std::string stem = input.stem().string();
@@ -109,9 +182,11 @@ std::string unique_stem(const fs::path& input, std::map<std::string, int>& seen)
 
 // Detects in one file and writes its crops and overlay; returns its CSV rows.
 std::string process(const std::string& input, const fs::path& out_dir, const std::string& stem,
-                    const DetectParams& params, bool crops, int& accepted) {
+                    const DetectParams& params, bool crops, PromptSegmenter* segmenter, const SamGateParams& gate,
+                    int& accepted, SamRefineCounts& sam) {
   const Image image = read_image(input);
-  const DetectionResult result = detect_disks(image, params);
+  DetectionResult result = detect_disks(image, params);
+  if (segmenter) sam = refine_with_segmenter(image, result, *segmenter, params, gate);
   const char* crop_ext = image.bit_depth > 8 ? ".tif" : ".png";
   accepted = 0;
   for (const Detection& d : result.detections) {
@@ -130,13 +205,18 @@ int run_detect(int argc, char** argv) {
   // Usage errors are reported here and return 2 (main() would map them to 2 as well).
   std::optional<Args> parsed;
   DetectParams params;
+  SamGateParams gate;
+  std::vector<std::string> words = join_sam_pair(argc, argv);
+  std::vector<char*> joined;
+  for (std::string& w : words) joined.push_back(w.data());
   try {
-    parsed.emplace(argc, argv, kSpec);
+    parsed.emplace(int(joined.size()), joined.data(), kSpec);
     if (parsed->help()) {
       std::fputs(help_text(kSpec).c_str(), stdout);
       return 0;
     }
     params = params_from(*parsed);
+    gate = gate_from(*parsed);
   } catch (const Error& e) {
     std::fprintf(stderr, "microsr detect: %s\n", e.what());
     return 2;
@@ -146,6 +226,16 @@ int run_detect(int argc, char** argv) {
   if (args.positional().empty() || output.empty()) {
     std::fputs("microsr detect: needs INPUT... and -o DIR (see --help)\n", stderr);
     return 2;
+  }
+  std::unique_ptr<PromptSegmenter> segmenter;
+  try {
+    segmenter = segmenter_from(args);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "microsr detect: %s\n", e.what());
+    return 2;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "microsr detect: --sam: %s\n", e.what());
+    return 1;
   }
   const fs::path out_dir(output);
   create_output_folder(out_dir);
@@ -168,8 +258,14 @@ int run_detect(int argc, char** argv) {
   for (const auto& [input, stem] : mine) {
     try {
       int accepted = 0;
-      csv += process(input, out_dir, stem, params, !args.has("--no-crops"), accepted);
-      std::printf("%s: %d disk%s\n", input.c_str(), accepted, accepted == 1 ? "" : "s");
+      SamRefineCounts sam;
+      csv += process(input, out_dir, stem, params, !args.has("--no-crops"), segmenter.get(), gate, accepted, sam);
+      if (segmenter)
+        std::printf("%s: %d disk%s, %d of %d masks used\n", input.c_str(), accepted, accepted == 1 ? "" : "s",
+                    sam.used, sam.prompted);
+      else
+        std::printf("%s: %d disk%s\n", input.c_str(), accepted, accepted == 1 ? "" : "s");
+      std::fflush(stdout);
     } catch (...) {
       std::fprintf(stderr, "microsr detect: %s: %s\n", input.c_str(), input_failure_text().c_str());
       failed.push_back(input);
