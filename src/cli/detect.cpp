@@ -234,7 +234,7 @@ int run_detect(int argc, char** argv) {
     std::fprintf(stderr, "microsr detect: %s\n", e.what());
     return 2;
   } catch (const Error& e) {
-    std::fprintf(stderr, "microsr detect: --sam: %s\n", e.what());
+    std::fprintf(stderr, "microsr detect: %s\n", e.what());
     return 1;
   }
   const fs::path out_dir(output);

@@ -23,6 +23,8 @@
 namespace microsr {
 namespace {
 
+constexpr double kMaskBytesPerCall = 512.0 * 1024 * 1024;  // the decoder's full-size masks per call
+
 const std::set<std::string> kPromptInputs = {"point_coords", "point_labels", "mask_input", "has_mask_input",
                                              "orig_im_size"};
 
@@ -105,16 +107,19 @@ class OnnxSegmenter : public PromptSegmenter {
     require(!embeddings_.empty(), "decode_boxes before encode");
     const auto start = std::chrono::steady_clock::now();
     std::vector<PromptMask> masks;
-    if (batched_) {
-      masks = decode(prompts);
-    } else {
-      for (const BoxPrompt& prompt : prompts) masks.push_back(decode({prompt}).front());
+    // The decoder's masks come at the image's size, [B, M, H, W]: the batch is capped so that they
+    // stay within kMaskBytesPerCall (one call for all boxes unless the image is large).
+    const std::size_t per_call = batched_ ? boxes_per_call() : 1;
+    int calls = 0;
+    for (std::size_t first = 0; first < prompts.size(); first += per_call, ++calls) {
+      const std::size_t last = std::min(prompts.size(), first + per_call);
+      std::vector<PromptMask> part = decode({prompts.begin() + long(first), prompts.begin() + long(last)});
+      for (PromptMask& m : part) masks.push_back(std::move(m));
     }
     if (log_) {
       char line[256];
       std::snprintf(line, sizeof line, "  decoder: %zu box%s in %d call%s, %.2f s", prompts.size(),
-                    prompts.size() == 1 ? "" : "es", batched_ ? 1 : int(prompts.size()),
-                    batched_ || prompts.size() == 1 ? "" : "s", seconds_since(start));
+                    prompts.size() == 1 ? "" : "es", calls, calls == 1 ? "" : "s", seconds_since(start));
       log_(line);
     }
     return masks;
@@ -166,6 +171,14 @@ class OnnxSegmenter : public PromptSegmenter {
                 "): are these two from the same model?");
     for (std::size_t i = 0; i < unmatched_inputs.size(); ++i) embedding_sources_[unmatched_inputs[i]] = unmatched_outputs[i];
     spec_.family = sam2 ? SegmenterFamily::sam2 : SegmenterFamily::sam;
+  }
+
+  std::size_t boxes_per_call() const {
+    int64_t candidates = 4;  // SAM's multimask output, unless the export declares its count
+    if (const OnnxValueInfo* scores = find_info(decoder_.outputs(), "iou_predictions"))
+      candidates = std::max<int64_t>(1, fixed_dim(*scores, 1, 4));
+    const double bytes_per_box = 4.0 * candidates * double(width_) * height_;
+    return std::size_t(std::max(1.0, std::floor(kMaskBytesPerCall / bytes_per_box)));
   }
 
   // One decoder run for `prompts` (all of them as the batch).
