@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "cpu/cpu_isa.h"
 #include "cpu/onnx/fast_ops.h"
@@ -184,6 +185,18 @@ TEST(OnnxFastKernels, TransposeOfCommonAndOddPermutations) {
            {0, 2, 1, 3}, {0, 2, 3, 1}, {0, 3, 1, 2}, {3, 2, 1, 0}, {1, 0, 2, 3}, {0, 1, 2, 3}, {2, 0, 3, 1}})
     expect_fast_matches_reference("Transpose", {ints_attr("perm", perm)}, {x}, 0.0, "perm " + onnx_ref::shape_text(perm));
   expect_fast_matches_reference("Transpose", {}, {random_value({4, 1, 6}, 2)}, 0.0, "reversed, with a 1");
+}
+
+TEST(OnnxFastKernels, SliceWithClampingNegativeStepsAndAxes) {
+  const OnnxValue x = random_value({3, 6, 7, 5}, 1);
+  auto ints = [](std::vector<int64_t> v) { return OnnxValue::from_integers({static_cast<int64_t>(v.size())}, v); };
+  const int64_t big = std::numeric_limits<int64_t>::max();
+  expect_fast_matches_reference("Slice", {}, {x, ints({0, 1}), ints({2, big})}, 0.0, "leading axes, clamped end");
+  expect_fast_matches_reference("Slice", {}, {x, ints({-3, 1}), ints({big, 6}), ints({-1, 2}), ints({1, 2})}, 0.0,
+                                "negative axis, step 2");
+  expect_fast_matches_reference("Slice", {}, {x, ints({-1, 4}), ints({-big, 0}), ints({2, 1}), ints({-2, -1})}, 0.0,
+                                "negative steps");
+  expect_fast_matches_reference("Slice", {}, {x, ints({4}), ints({2}), ints({3})}, 0.0, "empty");
 }
 
 TEST(OnnxFastKernels, DeclineWhatTheyDoNotCover) {

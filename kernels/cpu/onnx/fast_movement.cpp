@@ -1,6 +1,7 @@
-// Fast Transpose (fast_ops.h): output axes that stay neighbours in the input are merged, then the
-// output is written row by row (its last merged axis), reading the input with that axis's stride
-// (1 when the permutation keeps the last axis: a plain copy of each row). No index vector.
+// Fast Transpose and Slice (fast_ops.h), both a strided copy: the output, in order, reads the input
+// at base + sum_d index[d] · stride[d]. Output axes that stay neighbours in the input are merged,
+// then the output is written row by row (its last merged axis), reading the input with that axis's
+// stride (1: a plain copy of each row). No index vector.
 #include <algorithm>
 #include <cstring>
 
@@ -8,6 +9,40 @@
 
 namespace microsr::onnx_fast {
 namespace {
+
+// out (shape `shape`, dense) = the input elements at base + sum_d i[d] · strides[d].
+void strided_copy(float* dst, const float* src, int64_t base, const std::vector<int64_t>& shape,
+                  const std::vector<int64_t>& in_strides) {
+  std::vector<int64_t> dims, strides;
+  int64_t total = 1;
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    total *= shape[d];
+    if (shape[d] == 1) continue;
+    if (!dims.empty() && strides.back() == in_strides[d] * shape[d]) {  // continues the previous axis
+      dims.back() *= shape[d], strides.back() = in_strides[d];
+      continue;
+    }
+    dims.push_back(shape[d]), strides.push_back(in_strides[d]);
+  }
+  if (dims.empty()) dims = {1}, strides = {1};
+  const int64_t inner = dims.back(), step = strides.back();
+  const int64_t rows = inner ? total / inner : 0;
+  const auto outer_rank = static_cast<int64_t>(dims.size()) - 1;
+#pragma omp parallel for if (total > 65536)
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t offset = base, rest = r;
+    for (int64_t d = outer_rank - 1; d >= 0; --d) {
+      offset += rest % dims[d] * strides[d];
+      rest /= dims[d];
+    }
+    float* y = dst + r * inner;
+    if (step == 1) {
+      std::memcpy(y, src + offset, static_cast<std::size_t>(inner) * sizeof(float));
+    } else {
+      for (int64_t j = 0; j < inner; ++j) y[j] = src[offset + j * step];
+    }
+  }
+}
 
 bool transpose(const onnx_ref::OpContext& c, std::vector<OnnxValue>& outputs) {
   const OnnxValue& x = c.in(0);
@@ -24,44 +59,55 @@ bool transpose(const onnx_ref::OpContext& c, std::vector<OnnxValue>& outputs) {
     seen[p] = true;
   }
   const std::vector<int64_t> in_strides = onnx_ref::strides_of(x.shape);
-  std::vector<int64_t> shape(rank), dims, strides;
-  for (int64_t d = 0; d < rank; ++d) {
-    shape[d] = x.shape[perm[d]];
-    if (shape[d] == 1) continue;
-    const int64_t stride = in_strides[perm[d]];
-    if (!dims.empty() && strides.back() == stride * shape[d]) {  // continues the previous axis
-      dims.back() *= shape[d], strides.back() = stride;
-      continue;
-    }
-    dims.push_back(shape[d]), strides.push_back(stride);
-  }
-  if (dims.empty()) dims = {1}, strides = {1};
+  std::vector<int64_t> shape(rank), strides(rank);
+  for (int64_t d = 0; d < rank; ++d) shape[d] = x.shape[perm[d]], strides[d] = in_strides[perm[d]];
   OnnxValue out = onnx_ref::make_value(x.type, shape);
-  const int64_t inner = dims.back(), step = strides.back();
-  const int64_t rows = inner ? out.numel() / inner : 0;
-  const auto outer_rank = static_cast<int64_t>(dims.size()) - 1;
-  const float* src = x.floats.data();
-  float* dst = out.floats.data();
-#pragma omp parallel for if (out.numel() > 65536)
-  for (int64_t r = 0; r < rows; ++r) {
-    int64_t offset = 0, rest = r;
-    for (int64_t d = outer_rank - 1; d >= 0; --d) {
-      offset += rest % dims[d] * strides[d];
-      rest /= dims[d];
-    }
-    float* y = dst + r * inner;
-    if (step == 1) {
-      std::memcpy(y, src + offset, static_cast<std::size_t>(inner) * sizeof(float));
+  strided_copy(out.floats.data(), x.floats.data(), 0, shape, strides);
+  outputs = {std::move(out)};
+  return true;
+}
+
+// Slice(data, starts, ends, axes?, steps?) on floats: numpy slicing with clamping, negative steps.
+bool slice(const onnx_ref::OpContext& c, std::vector<OnnxValue>& outputs) {
+  const OnnxValue& x = c.in(0);
+  const auto rank = static_cast<int64_t>(x.shape.size());
+  if (!x.is_float() || !c.has(1) || !c.has(2)) return false;
+  const std::vector<int64_t> starts = onnx_ref::as_integers(c.in(1)), ends = onnx_ref::as_integers(c.in(2));
+  std::vector<int64_t> axes(starts.size()), steps(starts.size(), 1);
+  for (std::size_t i = 0; i < axes.size(); ++i) axes[i] = static_cast<int64_t>(i);
+  if (c.has(3)) axes = onnx_ref::as_integers(c.in(3));
+  if (c.has(4)) steps = onnx_ref::as_integers(c.in(4));
+  if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size()) return false;
+  const std::vector<int64_t> in_strides = onnx_ref::strides_of(x.shape);
+  std::vector<int64_t> shape = x.shape, strides = in_strides;
+  int64_t base = 0;
+  for (std::size_t i = 0; i < starts.size(); ++i) {
+    const int64_t axis = axes[i] < 0 ? axes[i] + rank : axes[i], st = steps[i];
+    if (axis < 0 || axis >= rank || st == 0) return false;  // the reference names the problem
+    const int64_t dim = x.shape[axis];
+    int64_t b = starts[i] < 0 ? starts[i] + dim : starts[i];
+    int64_t e = ends[i] < 0 ? ends[i] + dim : ends[i];
+    if (st > 0) {
+      b = std::clamp(b, int64_t{0}, dim), e = std::clamp(e, int64_t{0}, dim);
+      shape[axis] = e > b ? (e - b + st - 1) / st : 0;
     } else {
-      for (int64_t j = 0; j < inner; ++j) y[j] = src[offset + j * step];
+      b = std::clamp(b, int64_t{-1}, dim - 1), e = std::clamp(e, int64_t{-1}, dim - 1);
+      shape[axis] = b > e ? (b - e - st - 1) / -st : 0;
     }
+    if (shape[axis] > 0) base += b * in_strides[axis];
+    strides[axis] = st * in_strides[axis];
   }
+  OnnxValue out = onnx_ref::make_value(x.type, shape);
+  if (out.numel() > 0) strided_copy(out.floats.data(), x.floats.data(), base, shape, strides);
   outputs = {std::move(out)};
   return true;
 }
 
 }  // namespace
 
-void add_fast_movement_ops(FastTable& t) { t["Transpose"] = transpose; }
+void add_fast_movement_ops(FastTable& t) {
+  t["Transpose"] = transpose;
+  t["Slice"] = slice;
+}
 
 }  // namespace microsr::onnx_fast
