@@ -199,6 +199,28 @@ TEST(OnnxFastKernels, SliceWithClampingNegativeStepsAndAxes) {
   expect_fast_matches_reference("Slice", {}, {x, ints({4}), ints({2}), ints({3})}, 0.0, "empty");
 }
 
+TEST(OnnxFastKernels, SplitAndConstantPad) {
+  const OnnxValue x = random_value({3, 7, 10, 5}, 1);
+  auto ints = [](std::vector<int64_t> v) { return OnnxValue::from_integers({static_cast<int64_t>(v.size())}, v); };
+  OnnxNode node;
+  node.op_type = "Split", node.outputs = {"a", "b", "c"}, node.attributes = {int_attr("axis", -2)};
+  const OnnxValue sizes = ints({2, 0, 8});
+  for (int variant = 0; variant < 2; ++variant) {
+    const onnx_ref::OpContext context{node, 17, variant ? std::vector<const OnnxValue*>{&x, &sizes} : std::vector<const OnnxValue*>{&x}};
+    const std::vector<OnnxValue> expected = onnx_ref::kernel_table().at("Split")(context);
+    std::vector<OnnxValue> got;
+    ASSERT_TRUE(onnx_fast::all_fast_kernels().at("Split")(context, got));
+    ASSERT_EQ(got.size(), expected.size());
+    for (std::size_t o = 0; o < got.size(); ++o) {
+      EXPECT_EQ(got[o].shape, expected[o].shape) << "variant " << variant << " output " << o;
+      EXPECT_EQ(got[o].floats, expected[o].floats) << "variant " << variant << " output " << o;
+    }
+  }
+  expect_fast_matches_reference("Pad", {}, {x, ints({0, 1, 2, 0, 0, 3, 0, 4})}, 0.0, "Pad zeros");
+  expect_fast_matches_reference("Pad", {}, {x, ints({1, 2, 0, 3}), OnnxValue::from_floats({}, {2.5f}), ints({1, -1})}, 0.0,
+                                "Pad 2.5 on two axes");
+}
+
 TEST(OnnxFastKernels, DeclineWhatTheyDoNotCover) {
   const OnnxValue x = random_value({1, 4, 5, 5}, 1), w = random_value({4, 2, 3, 3}, 2);
   OnnxNode node;

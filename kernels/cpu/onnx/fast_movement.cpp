@@ -1,7 +1,7 @@
-// Fast Transpose and Slice (fast_ops.h), both a strided copy: the output, in order, reads the input
+// Fast Transpose, Slice, Split (fast_ops.h), each a strided copy: the output, in order, reads the input
 // at base + sum_d index[d] · stride[d]. Output axes that stay neighbours in the input are merged,
 // then the output is written row by row (its last merged axis), reading the input with that axis's
-// stride (1: a plain copy of each row). No index vector.
+// stride (1: a plain copy of each row). No index vector. And Pad (constant mode): row copies.
 #include <algorithm>
 #include <cstring>
 
@@ -103,11 +103,85 @@ bool slice(const onnx_ref::OpContext& c, std::vector<OnnxValue>& outputs) {
   return true;
 }
 
+// Split(x, split?) on floats: each output is a strided copy of its range of the axis.
+bool split(const onnx_ref::OpContext& c, std::vector<OnnxValue>& outputs) {
+  const OnnxValue& x = c.in(0);
+  const auto rank = static_cast<int64_t>(x.shape.size());
+  int64_t axis = c.attr_int("axis", 0);
+  if (axis < 0) axis += rank;
+  if (!x.is_float() || axis < 0 || axis >= rank) return false;
+  std::vector<int64_t> sizes = c.has(1) ? onnx_ref::as_integers(c.in(1)) : c.attr_ints("split");
+  const auto parts = static_cast<int64_t>(c.output_count());
+  if (sizes.empty()) {
+    const int64_t each = parts > 0 ? (x.shape[axis] + parts - 1) / parts : 0;
+    for (int64_t p = 0; p < parts; ++p) sizes.push_back(std::min(each, x.shape[axis] - p * each));
+  }
+  int64_t total = 0;
+  for (int64_t s : sizes) total += s < 0 ? x.shape[axis] + 1 : s;  // a negative size: let the reference refuse
+  if (total != x.shape[axis] || static_cast<int64_t>(sizes.size()) != parts) return false;
+  const std::vector<int64_t> strides = onnx_ref::strides_of(x.shape);
+  std::vector<OnnxValue> out;
+  int64_t start = 0;
+  for (int64_t s : sizes) {
+    std::vector<int64_t> shape = x.shape;
+    shape[axis] = s;
+    out.push_back(onnx_ref::make_value(x.type, shape));
+    if (out.back().numel() > 0) strided_copy(out.back().floats.data(), x.floats.data(), start * strides[axis], shape, strides);
+    start += s;
+  }
+  outputs = std::move(out);
+  return true;
+}
+
+// Pad(data, pads, constant_value?, axes?) in constant mode with pads >= 0, on floats: the output is
+// filled, then each input row (last axis) is copied to its place.
+bool pad(const onnx_ref::OpContext& c, std::vector<OnnxValue>& outputs) {
+  const OnnxValue& x = c.in(0);
+  const auto rank = static_cast<int64_t>(x.shape.size());
+  if (!x.is_float() || rank == 0 || c.attr_string("mode", "constant") != "constant") return false;
+  const std::vector<int64_t> given = c.has(1) ? onnx_ref::as_integers(c.in(1)) : c.attr_ints("pads");
+  std::vector<int64_t> axes;
+  if (c.has(3)) {
+    for (int64_t a : onnx_ref::as_integers(c.in(3))) axes.push_back(a < 0 ? a + rank : a);
+  } else {
+    for (int64_t d = 0; d < rank; ++d) axes.push_back(d);
+  }
+  const auto n_axes = static_cast<int64_t>(axes.size());
+  if (static_cast<int64_t>(given.size()) != 2 * n_axes) return false;
+  std::vector<int64_t> begin(rank, 0), shape = x.shape;
+  for (int64_t i = 0; i < n_axes; ++i) {
+    if (axes[i] < 0 || axes[i] >= rank || given[i] < 0 || given[i + n_axes] < 0) return false;
+    begin[axes[i]] = given[i];
+    shape[axes[i]] += given[i] + given[i + n_axes];
+  }
+  const float fill = c.has(2) && c.in(2).numel() > 0 ? static_cast<float>(onnx_ref::element(c.in(2), 0))
+                                                     : c.attr_float("value", 0.0f);
+  OnnxValue out = onnx_ref::make_value(x.type, shape);
+  if (fill != 0.0f) std::fill(out.floats.begin(), out.floats.end(), fill);
+  const std::vector<int64_t> out_strides = onnx_ref::strides_of(shape);
+  const int64_t inner = x.shape.back(), rows = inner ? x.numel() / inner : 0;
+  const float* src = x.floats.data();
+  float* dst = out.floats.data();
+#pragma omp parallel for if (x.numel() > 65536)
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t offset = begin[rank - 1], rest = r;
+    for (int64_t d = rank - 2; d >= 0; --d) {
+      offset += (rest % x.shape[d] + begin[d]) * out_strides[d];
+      rest /= x.shape[d];
+    }
+    std::memcpy(dst + offset, src + r * inner, static_cast<std::size_t>(inner) * sizeof(float));
+  }
+  outputs = {std::move(out)};
+  return true;
+}
+
 }  // namespace
 
 void add_fast_movement_ops(FastTable& t) {
   t["Transpose"] = transpose;
   t["Slice"] = slice;
+  t["Split"] = split;
+  t["Pad"] = pad;
 }
 
 }  // namespace microsr::onnx_fast
