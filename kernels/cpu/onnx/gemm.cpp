@@ -13,6 +13,7 @@ constexpr int64_t kPanel = 16;      // columns per packed B panel (two ymm regis
 constexpr int64_t kBlockK = 256;    // k steps per pass: a 256 × 16 panel slice is 16 KiB (L1)
 constexpr int64_t kTileRows = 48;   // rows of A per tile: 48 × 256 floats = 48 KiB (L2)
 constexpr int64_t kTilePanels = 8;  // panels per tile
+constexpr int64_t kSmallProduct = 8192;  // m·n·k up to which plain loops run, without packing
 
 using PanelKernel = void (*)(float*, int64_t, const float*, int64_t, const float*, int64_t, int64_t, int64_t, bool);
 
@@ -47,6 +48,20 @@ void gemm_f32(const GemmArgs& g) {
     }
   }
   if (g.k <= 0) return;
+  if (g.m * g.n * g.k <= kSmallProduct) {  // packing would cost more than it saves
+    for (int64_t i = 0; i < g.m; ++i) {
+      float* row = g.c + i * g.ldc;
+      for (int64_t kk = 0; kk < g.k; ++kk) {
+        const float av = g.alpha * g.a[i * g.a_row + kk * g.a_col];
+        const float* brow = g.b + kk * g.b_row;
+        if (g.b_col == 1)
+          for (int64_t j = 0; j < g.n; ++j) row[j] += av * brow[j];
+        else
+          for (int64_t j = 0; j < g.n; ++j) row[j] += av * brow[j * g.b_col];
+      }
+    }
+    return;
+  }
   const std::vector<float> packed_b = pack_b(g);
   std::vector<float> packed_a;
   const float* a = g.a;
