@@ -120,6 +120,7 @@ TEST(OnnxFastKernels, MatMulWithBatchBroadcastAndVectors) {
   expect_fast_matches_reference("MatMul", {}, {random_value({3, 1, 13, 37}, 1), random_value({4, 37, 19}, 2)}, 1e-5, "batched");
   expect_fast_matches_reference("MatMul", {}, {random_value({2, 5, 64}, 3), random_value({64, 200}, 4)}, 1e-5, "weights");
   expect_fast_matches_reference("MatMul", {}, {random_value({37}, 5), random_value({2, 37, 7}, 6)}, 1e-5, "1-D A");
+  expect_fast_matches_reference("MatMul", {}, {random_value({2, 3, 40, 37}, 9), random_value({1, 1, 37, 70}, 10)}, 1e-5, "batches folded into rows");
   expect_fast_matches_reference("MatMul", {}, {random_value({3, 9, 37}, 7), random_value({37}, 8)}, 1e-5, "1-D B");
 }
 

@@ -35,6 +35,21 @@ bool matmul(const OpContext& c, std::vector<OnnxValue>& outputs) {
   if (!a_vec) shape.push_back(m);
   if (!b_vec) shape.push_back(n);
   OnnxValue out = onnx_ref::make_value(a.type, shape);
+  int64_t b_elements = 1;
+  for (int64_t d : b_batch) b_elements *= d;
+  if (b_elements == 1) {  // one B for every batch (a weight): A's batches are just more rows
+    GemmArgs g;
+    g.m = m * static_cast<int64_t>(ia.size()), g.n = n, g.k = k;
+    g.a = a.floats.data(), g.a_row = k;
+    g.b = b.floats.data(), g.b_row = n;
+    g.c = out.floats.data(), g.ldc = n;
+    // A broadcast over batches it lacks (a_batch smaller than batch) repeats its rows: not foldable.
+    if (static_cast<int64_t>(ia.size()) == 1 || ia.back() == static_cast<int64_t>(ia.size()) - 1) {
+      gemm_f32(g);
+      outputs = {std::move(out)};
+      return true;
+    }
+  }
   batched_gemm(static_cast<int64_t>(ia.size()), m * n * k, [&](int64_t p) {
     GemmArgs g;
     g.m = m, g.n = n, g.k = k;
