@@ -1,7 +1,7 @@
 // The fast ONNX kernels (kernels/cpu/onnx/) against the reference kernels (kernels/cpu/ref/) on odd
 // shapes that hit every ragged edge: the 6×16 GEMM blocks, row tails of the vector loops,
-// broadcasting patterns, transposes. Each case runs with the AVX2 kernels (when the CPU has them)
-// and with the baseline ones.
+// broadcasting patterns, transposes. Each case runs at every instruction-set level this CPU has
+// (baseline, avx2, avx512).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -44,10 +44,11 @@ OnnxAttribute string_attr(const std::string& name, std::string v) {
   return a;
 }
 
-// The ISA levels to walk: baseline, and avx2 when this CPU has it.
+// The ISA levels to walk: baseline, and avx2 and avx512 when this CPU has them.
 std::vector<CpuIsa> isa_levels() {
   std::vector<CpuIsa> levels = {CpuIsa::kBaseline};
-  if (static_cast<int>(kernels::detected_cpu_isa()) >= static_cast<int>(CpuIsa::kAvx2)) levels.push_back(CpuIsa::kAvx2);
+  for (CpuIsa isa : {CpuIsa::kAvx2, CpuIsa::kAvx512})
+    if (static_cast<int>(kernels::detected_cpu_isa()) >= static_cast<int>(isa)) levels.push_back(isa);
   return levels;
 }
 
@@ -83,7 +84,7 @@ void expect_fast_matches_reference(const std::string& op, std::vector<OnnxAttrib
 }
 
 TEST(OnnxFastGemm, StridedOperandsBiasAlphaAndAccumulateMatchPlainLoops) {
-  const int64_t shapes[][3] = {{1, 1, 1}, {6, 16, 1}, {13, 7, 5}, {5, 17, 33}, {64, 64, 300}, {127, 33, 70}, {50, 130, 9}};
+  const int64_t shapes[][3] = {{1, 1, 1}, {6, 16, 1}, {13, 7, 5}, {5, 17, 33}, {64, 64, 300}, {127, 33, 70}, {50, 130, 9}, {25, 40, 600}};
   unsigned seed = 1;
   for (const auto& s : shapes)
     for (int variant = 0; variant < 4; ++variant) {

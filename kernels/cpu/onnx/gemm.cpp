@@ -13,6 +13,7 @@ constexpr int64_t kPanel = 16;      // columns per packed B panel (two ymm regis
 constexpr int64_t kBlockK = 256;    // k steps per pass: a 256 × 16 panel slice is 16 KiB (L1)
 constexpr int64_t kTileRows = 48;   // rows of A per tile: 48 × 256 floats = 48 KiB (L2)
 constexpr int64_t kTilePanels = 8;  // panels per tile
+constexpr int64_t kMicroRows = 12;  // rows per inner-kernel call (avx512 keeps 12 in registers, avx2 2 × 6)
 constexpr int64_t kSmallProduct = 8192;  // m·n·k up to which plain loops run, without packing
 
 using PanelKernel = void (*)(float*, int64_t, const float*, int64_t, const float*, int64_t, int64_t, int64_t, bool);
@@ -72,6 +73,7 @@ void gemm_f32(const GemmArgs& g) {
       for (int64_t kk = 0; kk < g.k; ++kk) packed_a[i * g.k + kk] = g.a[i * g.a_row + kk * g.a_col];
     a = packed_a.data(), lda = g.k;
   }
+  const bool pairs = kernels::cpu_isa_at_least(kernels::CpuIsa::kAvx512);  // two panels per call
   const PanelKernel kernel = kernels::cpu_isa_at_least(kernels::CpuIsa::kAvx2) ? avx2::panel_kernel : baseline::panel_kernel;
   const int64_t panels = (g.n + kPanel - 1) / kPanel;
   const int64_t row_tiles = (g.m + kTileRows - 1) / kTileRows, col_tiles = (panels + kTilePanels - 1) / kTilePanels;
@@ -80,13 +82,22 @@ void gemm_f32(const GemmArgs& g) {
     for (int64_t ct = 0; ct < col_tiles; ++ct) {
       const int64_t i0 = rt * kTileRows, rows = std::min(kTileRows, g.m - i0);
       const int64_t p_end = std::min(panels, (ct + 1) * kTilePanels);
+      // 12 rows of A (12 KiB of one k block) stay in L1 while the tile's panels stream from L2.
       for (int64_t k0 = 0; k0 < g.k; k0 += kBlockK) {
         const int64_t kc = std::min(kBlockK, g.k - k0);
-        for (int64_t p = ct * kTilePanels; p < p_end; ++p) {
-          const int64_t j0 = p * kPanel, cols = std::min(kPanel, g.n - j0);
-          kernel(g.c + i0 * g.ldc + j0, g.ldc, a + i0 * lda + k0, lda, packed_b.data() + (p * g.k + k0) * kPanel, rows,
-                 cols, kc, true);
-        }
+        for (int64_t i = i0; i < i0 + rows; i += kMicroRows)
+          for (int64_t p = ct * kTilePanels; p < p_end; p += pairs ? 2 : 1) {
+            const int64_t j0 = p * kPanel, micro_rows = std::min(kMicroRows, i0 + rows - i);
+            const float* panel = packed_b.data() + (p * g.k + k0) * kPanel;
+            if (pairs) {  // the second panel of a ragged last pair is never read (its columns are masked)
+              avx512::panel_pair_kernel(g.c + i * g.ldc + j0, g.ldc, a + i * lda + k0, lda, panel,
+                                        p + 1 < p_end ? panel + g.k * kPanel : panel, micro_rows,
+                                        std::min(2 * kPanel, g.n - j0), kc, true);
+            } else {
+              kernel(g.c + i * g.ldc + j0, g.ldc, a + i * lda + k0, lda, panel, micro_rows, std::min(kPanel, g.n - j0),
+                     kc, true);
+            }
+          }
       }
     }
 }

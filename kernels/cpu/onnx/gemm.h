@@ -6,9 +6,9 @@
 // Operands are strided views, so transposes and the row strides of batched/einsum views cost no
 // copy: element A[i][k] is a[i * a_row + k * a_col], B[k][j] is b[k * b_row + j * b_col], C[i][j]
 // is c[i * ldc + j]. B is packed into panels of 16 columns × k (zero-padded past n), A into
-// contiguous rows when its k stride is not 1; the inner kernel (gemm_avx2.cpp with AVX2+FMA,
-// gemm_baseline.cpp otherwise, chosen by kernels/cpu/cpu_isa.h) keeps a 6×16 block of C in
-// registers over blocks of 256 k.
+// contiguous rows when its k stride is not 1; the inner kernel keeps a block of C in registers over
+// blocks of 256 k: 12×32 in gemm_avx512.cpp, 6×16 in gemm_avx2.cpp (AVX2+FMA), plain loops in
+// gemm_baseline.cpp, chosen by kernels/cpu/cpu_isa.h.
 #pragma once
 #include <cstdint>
 
@@ -38,6 +38,11 @@ void gemm_f32_ref(const GemmArgs& g);
 // The inner kernels: C[0..rows)[0..16) of one panel over kc steps. `a` rows are `lda` apart and
 // contiguous in k; `panel` is kc × 16. `load` adds to c's values (later k blocks) instead of
 // starting from zero. `c` rows are ldc apart; only `cols` (<= 16) columns are stored.
+// AVX-512: two neighbouring panels at once (cols <= 32; columns past 16 come from panel1).
+namespace avx512 {
+void panel_pair_kernel(float* c, int64_t ldc, const float* a, int64_t lda, const float* panel0, const float* panel1,
+                       int64_t rows, int64_t cols, int64_t kc, bool load);
+}
 namespace avx2 {
 void panel_kernel(float* c, int64_t ldc, const float* a, int64_t lda, const float* panel, int64_t rows,
                   int64_t cols, int64_t kc, bool load);
