@@ -54,6 +54,7 @@ bool binary(const OpContext& c, std::vector<OnnxValue>& outputs, F f) {
   const OnnxValue &a = c.in(0), &b = c.in(1);
   if (!a.is_float() || !b.is_float() || a.type != b.type) return false;
   const std::vector<int64_t> shape = onnx_ref::broadcast_shapes(a.shape, b.shape);
+  if (shape.size() > 9) return false;  // the odometer below holds 8 outer dimensions
   OnnxValue out = onnx_ref::make_value(a.type, shape);
   const BroadcastWalk w = walk_of(a.shape, b.shape, shape);
   const int64_t inner = w.dims.back(), ia = w.stride_a.back(), ib = w.stride_b.back();
@@ -61,24 +62,36 @@ bool binary(const OpContext& c, std::vector<OnnxValue>& outputs, F f) {
   const auto outer_rank = static_cast<int64_t>(w.dims.size()) - 1;
   const float *pa = a.floats.data(), *pb = b.floats.data();
   float* po = out.floats.data();
+  // Rows in chunks; each chunk finds its first row's offsets by division, then steps an odometer.
+  const int64_t chunk = std::max<int64_t>(1, 4096 / std::max<int64_t>(inner, 1));
+  const int64_t chunks = (rows + chunk - 1) / chunk;
 #pragma omp parallel for if (out.numel() > 65536)
-  for (int64_t r = 0; r < rows; ++r) {
-    int64_t oa = 0, ob = 0, rest = r;  // the row's offsets in a and b
+  for (int64_t ch = 0; ch < chunks; ++ch) {
+    const int64_t r0 = ch * chunk, r1 = std::min(rows, r0 + chunk);
+    int64_t index[8] = {0, 0, 0, 0, 0, 0, 0, 0}, oa = 0, ob = 0, rest = r0;
     for (int64_t d = outer_rank - 1; d >= 0; --d) {
-      const int64_t i = rest % w.dims[d];
+      index[d] = rest % w.dims[d];
       rest /= w.dims[d];
-      oa += i * w.stride_a[d], ob += i * w.stride_b[d];
+      oa += index[d] * w.stride_a[d], ob += index[d] * w.stride_b[d];
     }
-    const float *ra = pa + oa, *rb = pb + ob;
-    float* y = po + r * inner;
-    if (ia == 1 && ib == 1)
-      for (int64_t j = 0; j < inner; ++j) y[j] = f(ra[j], rb[j]);
-    else if (ia == 1)
-      for (int64_t j = 0; j < inner; ++j) y[j] = f(ra[j], rb[0]);
-    else if (ib == 1)
-      for (int64_t j = 0; j < inner; ++j) y[j] = f(ra[0], rb[j]);
-    else
-      for (int64_t j = 0; j < inner; ++j) y[j] = f(ra[0], rb[0]);
+    for (int64_t r = r0; r < r1; ++r) {
+      const float *ra = pa + oa, *rb = pb + ob;
+      float* y = po + r * inner;
+      if (ia == 1 && ib == 1)
+        for (int64_t j = 0; j < inner; ++j) y[j] = f(ra[j], rb[j]);
+      else if (ia == 1)
+        for (int64_t j = 0; j < inner; ++j) y[j] = f(ra[j], rb[0]);
+      else if (ib == 1)
+        for (int64_t j = 0; j < inner; ++j) y[j] = f(ra[0], rb[j]);
+      else
+        for (int64_t j = 0; j < inner; ++j) y[j] = f(ra[0], rb[0]);
+      for (int64_t d = outer_rank - 1; d >= 0; --d) {  // next row
+        oa += w.stride_a[d], ob += w.stride_b[d];
+        if (++index[d] < w.dims[d]) break;
+        oa -= w.stride_a[d] * w.dims[d], ob -= w.stride_b[d] * w.dims[d];
+        index[d] = 0;
+      }
+    }
   }
   outputs = {std::move(out)};
   return true;
