@@ -38,7 +38,9 @@ std::vector<OnnxNode> topological_order(const std::vector<OnnxNode>& nodes, cons
 void check_supported(const std::vector<OnnxNode>& nodes);
 
 // Runs one node on its inputs; a kernel error is rethrown naming the node.
-std::vector<OnnxValue> run_node(const OnnxNode& node, int64_t opset, const std::vector<const OnnxValue*>& inputs);
+// `donated`: input 0's value when this node is its last reader (kernels may reuse its buffer).
+std::vector<OnnxValue> run_node(const OnnxNode& node, int64_t opset, const std::vector<const OnnxValue*>& inputs,
+                                OnnxValue* donated = nullptr);
 
 // "node 'name' (Op)" for messages.
 std::string node_label(const OnnxNode& node);

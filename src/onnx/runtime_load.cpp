@@ -64,8 +64,9 @@ std::vector<OnnxNode> topological_order(const std::vector<OnnxNode>& nodes, cons
   return sorted;
 }
 
-std::vector<OnnxValue> run_node(const OnnxNode& node, int64_t opset, const std::vector<const OnnxValue*>& inputs) {
-  const onnx_ref::OpContext context{node, opset, inputs};
+std::vector<OnnxValue> run_node(const OnnxNode& node, int64_t opset, const std::vector<const OnnxValue*>& inputs,
+                                OnnxValue* donated) {
+  const onnx_ref::OpContext context{node, opset, inputs, donated};
   std::vector<OnnxValue> outputs;
   try {
     // The fast kernel when there is one and it covers these inputs, else the reference.

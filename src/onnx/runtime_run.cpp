@@ -1,5 +1,6 @@
 // Running the graph (runtime_impl.h): feed checks, the plan for the feed shapes, dispatch of each
 // node to its kernel, the memory plan (each activation freed after its last reader), stats.
+#include <algorithm>
 #include <chrono>
 #include <numeric>
 
@@ -120,6 +121,12 @@ std::map<std::string, OnnxValue> OnnxSession::run(const std::map<std::string, On
       outputs[0].integers = std::move(source.integers);
       live -= value_bytes(outputs[0]);
       activations.erase(moved);
+    } else if (moved != activations.end() && l0 != last.end() && l0->second == p && !keep.count(node.inputs[0]) &&
+               std::count(node.inputs.begin(), node.inputs.end(), node.inputs[0]) == 1) {
+      // Input 0 dies here: the kernel may compute in its buffer.
+      const int64_t bytes = value_bytes(moved->second);
+      outputs = run_node(node, s.opset, inputs, &moved->second);
+      if (value_bytes(moved->second) == 0) live -= bytes;  // taken by an output, counted again below
     } else {
       outputs = run_node(node, s.opset, inputs);
     }

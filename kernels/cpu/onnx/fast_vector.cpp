@@ -16,6 +16,15 @@ using onnx_ref::OpContext;
 
 bool use_avx2() { return kernels::cpu_isa_at_least(kernels::CpuIsa::kAvx2); }
 
+// The output buffer: input 0's own (OpContext::donated) when it has the output's type and shape,
+// so the op runs in place without allocating and zero-filling; else a new value.
+OnnxValue output_like(const OpContext& c, int32_t type, const std::vector<int64_t>& shape) {
+  if (c.donated && c.donated->type == type && c.donated->shape == shape && c.donated->is_float() &&
+      static_cast<int64_t>(c.donated->floats.size()) == c.donated->numel())
+    return std::move(*c.donated);
+  return onnx_ref::make_value(type, shape);
+}
+
 // Each operand's element strides over the output's dimensions (0 where it broadcasts), with
 // neighbouring dimensions merged where both operands are contiguous across them.
 struct BroadcastWalk {
@@ -55,12 +64,13 @@ bool binary(const OpContext& c, std::vector<OnnxValue>& outputs, F f) {
   if (!a.is_float() || !b.is_float() || a.type != b.type) return false;
   const std::vector<int64_t> shape = onnx_ref::broadcast_shapes(a.shape, b.shape);
   if (shape.size() > 9) return false;  // the odometer below holds 8 outer dimensions
-  OnnxValue out = onnx_ref::make_value(a.type, shape);
   const BroadcastWalk w = walk_of(a.shape, b.shape, shape);
+  const float* pb = b.floats.data();
+  OnnxValue out = output_like(c, a.type, shape);  // may take a's buffer: a is read through `pa`
+  const float* pa = c.donated && c.donated->floats.empty() ? out.floats.data() : a.floats.data();
   const int64_t inner = w.dims.back(), ia = w.stride_a.back(), ib = w.stride_b.back();
   const int64_t rows = out.numel() / std::max<int64_t>(inner, 1);
   const auto outer_rank = static_cast<int64_t>(w.dims.size()) - 1;
-  const float *pa = a.floats.data(), *pb = b.floats.data();
   float* po = out.floats.data();
   // Rows in chunks; each chunk finds its first row's offsets by division, then steps an odometer.
   const int64_t chunk = std::max<int64_t>(1, 4096 / std::max<int64_t>(inner, 1));
@@ -114,9 +124,11 @@ void over_rows(int64_t rows, int64_t width, F run_chunk) {
 bool erf(const OpContext& c, std::vector<OnnxValue>& outputs) {
   const OnnxValue& x = c.in(0);
   if (!x.is_float()) return false;
-  OnnxValue out = onnx_ref::make_value(x.type, x.shape);
+  const int64_t n = x.numel();
+  OnnxValue out = output_like(c, x.type, x.shape);
+  const float* in = c.donated && c.donated->floats.empty() ? out.floats.data() : x.floats.data();
   const auto kernel = use_avx2() ? avx2::erf_array : baseline::erf_array;
-  over_rows(x.numel(), 1, [&](int64_t start, int64_t count) { kernel(out.floats.data() + start, x.floats.data() + start, count); });
+  over_rows(n, 1, [&](int64_t start, int64_t count) { kernel(out.floats.data() + start, in + start, count); });
   outputs = {std::move(out)};
   return true;
 }
@@ -131,10 +143,11 @@ bool softmax(const OpContext& c, std::vector<OnnxValue>& outputs) {
   if (axis < 0) axis += rank;
   if (axis != rank - 1) return false;
   const int64_t width = x.shape.back(), rows = width ? x.numel() / width : 0;
-  OnnxValue out = onnx_ref::make_value(x.type, x.shape);
+  OnnxValue out = output_like(c, x.type, x.shape);
+  const float* in = c.donated && c.donated->floats.empty() ? out.floats.data() : x.floats.data();
   const auto kernel = use_avx2() ? avx2::softmax_rows : baseline::softmax_rows;
   over_rows(rows, width, [&](int64_t start, int64_t count) {
-    kernel(out.floats.data() + start * width, x.floats.data() + start * width, count, width);
+    kernel(out.floats.data() + start * width, in + start * width, count, width);
   });
   outputs = {std::move(out)};
   return true;
@@ -154,13 +167,14 @@ bool layer_norm(const OpContext& c, std::vector<OnnxValue>& outputs) {
   if (scale.numel() != width || (c.has(2) && c.in(2).numel() != width)) return false;
   std::vector<int64_t> stat_shape = x.shape;
   for (int64_t d = axis; d < rank; ++d) stat_shape[d] = 1;
-  OnnxValue out = onnx_ref::make_value(x.type, x.shape), mean = onnx_ref::make_value(x.type, stat_shape),
-            inv = onnx_ref::make_value(x.type, stat_shape);
+  OnnxValue mean = onnx_ref::make_value(x.type, stat_shape), inv = onnx_ref::make_value(x.type, stat_shape);
+  OnnxValue out = output_like(c, x.type, x.shape);
+  const float* in = c.donated && c.donated->floats.empty() ? out.floats.data() : x.floats.data();
   const float* bias = c.has(2) ? c.in(2).floats.data() : nullptr;
   const float eps = c.attr_float("epsilon", 1e-5f);
   const auto kernel = use_avx2() ? avx2::layer_norm_rows : baseline::layer_norm_rows;
   over_rows(rows, width, [&](int64_t start, int64_t count) {
-    kernel(out.floats.data() + start * width, x.floats.data() + start * width, count, width, scale.floats.data(), bias,
+    kernel(out.floats.data() + start * width, in + start * width, count, width, scale.floats.data(), bias,
            eps, mean.floats.data() + start, inv.floats.data() + start);
   });
   outputs = {std::move(out), std::move(mean), std::move(inv)};

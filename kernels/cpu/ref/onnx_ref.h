@@ -21,6 +21,10 @@ struct OpContext {
   const OnnxNode& node;
   int64_t opset = 17;
   std::vector<const OnnxValue*> inputs;  // nullptr: omitted optional input
+  // Input 0's value when no later node reads it (set by the runtime, else null): a fast kernel may
+  // move its buffer into an output of the same shape and compute in place (inputs[0] points at the
+  // same object, so the kernel must read input 0 through the output it moved it to).
+  OnnxValue* donated = nullptr;
 
   bool has(std::size_t i) const { return i < inputs.size() && inputs[i] != nullptr; }
   const OnnxValue& in(std::size_t i) const;  // throws when absent
