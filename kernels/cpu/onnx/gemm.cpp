@@ -39,13 +39,19 @@ std::vector<float> pack_b(const GemmArgs& g) {
 
 void gemm_f32(const GemmArgs& g) {
   if (g.m <= 0 || g.n <= 0) return;
-  // The epilogue first: C starts as bias (or 0, or itself when accumulating), then every k block adds.
+  // C starts as bias (or 0, or itself when accumulating), then every k block adds. Without bias
+  // the first k block stores instead of adding (`load_first` false): C is written once, not
+  // zero-filled first (for attention scores that is a pass over hundreds of MiB saved).
+  const bool has_bias = g.bias_col || g.bias_row;
+  const bool load_first = g.accumulate || has_bias || g.k <= 0 || g.m * g.n * g.k <= kSmallProduct;
+  if (load_first && !(g.accumulate && !has_bias)) {
 #pragma omp parallel for if (g.m * g.n > 65536)
-  for (int64_t i = 0; i < g.m; ++i) {
-    float* row = g.c + i * g.ldc;
-    for (int64_t j = 0; j < g.n; ++j) {
-      const float bias = g.bias_col ? g.bias_col[j] : g.bias_row ? g.bias_row[i] : 0.0f;
-      row[j] = g.accumulate ? row[j] + bias : bias;
+    for (int64_t i = 0; i < g.m; ++i) {
+      float* row = g.c + i * g.ldc;
+      for (int64_t j = 0; j < g.n; ++j) {
+        const float bias = g.bias_col ? g.bias_col[j] : g.bias_row ? g.bias_row[i] : 0.0f;
+        row[j] = g.accumulate ? row[j] + bias : bias;
+      }
     }
   }
   if (g.k <= 0) return;
@@ -89,13 +95,14 @@ void gemm_f32(const GemmArgs& g) {
           for (int64_t p = ct * kTilePanels; p < p_end; p += pairs ? 2 : 1) {
             const int64_t j0 = p * kPanel, micro_rows = std::min(kMicroRows, i0 + rows - i);
             const float* panel = packed_b.data() + (p * g.k + k0) * kPanel;
+            const bool load = k0 > 0 || load_first;
             if (pairs) {  // the second panel of a ragged last pair is never read (its columns are masked)
               avx512::panel_pair_kernel(g.c + i * g.ldc + j0, g.ldc, a + i * lda + k0, lda, panel,
                                         p + 1 < p_end ? panel + g.k * kPanel : panel, micro_rows,
-                                        std::min(2 * kPanel, g.n - j0), kc, true);
+                                        std::min(2 * kPanel, g.n - j0), kc, load);
             } else {
               kernel(g.c + i * g.ldc + j0, g.ldc, a + i * lda + k0, lda, panel, micro_rows, std::min(kPanel, g.n - j0),
-                     kc, true);
+                     kc, load);
             }
           }
       }
