@@ -165,6 +165,14 @@ TEST(OnnxFastKernels, ConvIm2colAndOneByOne) {
                                 {x, random_value({3, 5, 2, 3}, 7)}, 1e-5, "strided, dilated, uneven pads");
 }
 
+TEST(OnnxFastKernels, ConvTransposeWithStrideEqualToKernel) {
+  const OnnxValue x = random_value({2, 5, 7, 9}, 1);
+  expect_fast_matches_reference("ConvTranspose", {ints_attr("strides", {2, 2})},
+                                {x, random_value({5, 3, 2, 2}, 2), random_value({3}, 3)}, 1e-5, "2x2 stride 2 with bias");
+  expect_fast_matches_reference("ConvTranspose", {ints_attr("strides", {3, 2}), ints_attr("kernel_shape", {3, 2})},
+                                {x, random_value({5, 4, 3, 2}, 4)}, 1e-5, "3x2 stride 3x2");
+}
+
 TEST(OnnxFastKernels, BinaryOpsOnEveryBroadcastPattern) {
   const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> cases = {
       {{3, 5, 37}, {3, 5, 37}}, {{3, 5, 37}, {}},         {{}, {3, 5, 37}},         {{3, 5, 37}, {37}},

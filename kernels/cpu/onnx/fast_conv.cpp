@@ -1,4 +1,4 @@
-// Fast 2-D Conv (fast_ops.h): im2col + the packed GEMM of gemm.h; a 1×1 convolution with stride 1
+// Fast 2-D Conv and ConvTranspose with stride = kernel (fast_ops.h). Conv: im2col + the packed GEMM of gemm.h; a 1×1 convolution with stride 1
 // and no padding reads the input directly. Groups, auto_pad and 1-D convolutions go to the reference.
 //
 //   out[b][oc][p] = bias[oc] + sum_q W[oc][q] · col[q][p],  q = (ic, ky, kx), p = (oy, ox)
@@ -61,8 +61,56 @@ bool conv(const onnx_ref::OpContext& c, std::vector<OnnxValue>& outputs) {
   return true;
 }
 
+// ConvTranspose with stride equal to the kernel (SAM's 2×2 / 2 upscaling), group 1, no pads, no
+// dilation: each input pixel owns its own kh × kw output block, so it is one GEMM and a scatter.
+//   col[(oc, ky, kx)][p] = sum_ic W[ic][oc][ky][kx] · x[b][ic][p]
+//   out[b][oc][iy·kh + ky][ix·kw + kx] = bias[oc] + col[(oc, ky, kx)][(iy, ix)]
+bool conv_transpose(const onnx_ref::OpContext& c, std::vector<OnnxValue>& outputs) {
+  const OnnxValue &x = c.in(0), &w = c.in(1);
+  if (!x.is_float() || !w.is_float() || x.shape.size() != 4 || w.shape.size() != 4) return false;
+  const int64_t n = x.shape[0], cin = x.shape[1], h = x.shape[2], wd = x.shape[3];
+  const int64_t cout = w.shape[1], kh = w.shape[2], kw = w.shape[3];
+  if (w.shape[0] != cin || c.attr_int("group", 1) != 1 || c.attr_string("auto_pad", "NOTSET") != "NOTSET") return false;
+  if (c.attr_ints("strides", {1, 1}) != std::vector<int64_t>{kh, kw} || c.attr_ints("dilations", {1, 1}) != std::vector<int64_t>{1, 1} ||
+      c.attr_ints("pads", {0, 0, 0, 0}) != std::vector<int64_t>{0, 0, 0, 0} ||
+      c.attr_ints("output_padding", {0, 0}) != std::vector<int64_t>{0, 0} || c.has_attr("output_shape") ||
+      c.attr_ints("kernel_shape", {kh, kw}) != std::vector<int64_t>{kh, kw})
+    return false;
+  const float* bias = nullptr;
+  if (c.has(2)) {
+    if (!c.in(2).is_float() || c.in(2).numel() != cout) return false;
+    bias = c.in(2).floats.data();
+  }
+  const int64_t oh = h * kh, ow = wd * kw, pixels = h * wd, rows = cout * kh * kw;
+  OnnxValue out = onnx_ref::make_value(x.type, {n, cout, oh, ow});
+  std::vector<float> col(static_cast<std::size_t>(rows * pixels));
+  for (int64_t b = 0; b < n; ++b) {
+    GemmArgs g;
+    g.m = rows, g.n = pixels, g.k = cin;
+    g.a = w.floats.data(), g.a_row = 1, g.a_col = rows;  // A[(oc, ky, kx)][ic] = W[ic][(oc, ky, kx)]
+    g.b = x.floats.data() + b * cin * pixels, g.b_row = pixels;
+    g.c = col.data(), g.ldc = pixels;
+    gemm_f32(g);
+    float* y = out.floats.data() + b * cout * oh * ow;
+#pragma omp parallel for if (rows * pixels > 65536)
+    for (int64_t oc = 0; oc < cout; ++oc)
+      for (int64_t ky = 0; ky < kh; ++ky)
+        for (int64_t kx = 0; kx < kw; ++kx) {
+          const float* src = col.data() + ((oc * kh + ky) * kw + kx) * pixels;
+          const float add = bias ? bias[oc] : 0.0f;
+          for (int64_t iy = 0; iy < h; ++iy)
+            for (int64_t ix = 0; ix < wd; ++ix) y[(oc * oh + iy * kh + ky) * ow + ix * kw + kx] = src[iy * wd + ix] + add;
+        }
+  }
+  outputs = {std::move(out)};
+  return true;
+}
+
 }  // namespace
 
-void add_fast_conv_ops(FastTable& t) { t["Conv"] = conv; }
+void add_fast_conv_ops(FastTable& t) {
+  t["Conv"] = conv;
+  t["ConvTranspose"] = conv_transpose;
+}
 
 }  // namespace microsr::onnx_fast

@@ -25,8 +25,8 @@ const FastTable& all_fast_kernels();
 
 // Each family adds its ops.
 void add_fast_matmul_ops(FastTable& t);   // fast_matmul.cpp: MatMul, Gemm, Einsum
-void add_fast_conv_ops(FastTable& t);     // fast_conv.cpp: Conv
+void add_fast_conv_ops(FastTable& t);     // fast_conv.cpp: Conv, ConvTranspose
 void add_fast_vector_ops(FastTable& t);   // fast_vector.cpp: elementwise, Softmax, LayerNormalization, Erf
-void add_fast_movement_ops(FastTable& t); // fast_movement.cpp: Transpose
+void add_fast_movement_ops(FastTable& t); // fast_movement.cpp: Transpose, Slice, Split, Pad
 
 }  // namespace microsr::onnx_fast
