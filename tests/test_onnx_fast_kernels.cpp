@@ -204,6 +204,10 @@ TEST(OnnxFastKernels, TransposeOfCommonAndOddPermutations) {
            {0, 2, 1, 3}, {0, 2, 3, 1}, {0, 3, 1, 2}, {3, 2, 1, 0}, {1, 0, 2, 3}, {0, 1, 2, 3}, {2, 0, 3, 1}})
     expect_fast_matches_reference("Transpose", {ints_attr("perm", perm)}, {x}, 0.0, "perm " + onnx_ref::shape_text(perm));
   expect_fast_matches_reference("Transpose", {}, {random_value({4, 1, 6}, 2)}, 0.0, "reversed, with a 1");
+  // Tiled 2-D transposes inside: ragged 16 × 16 tiles, several other axes around them.
+  expect_fast_matches_reference("Transpose", {ints_attr("perm", {0, 2, 1})}, {random_value({3, 37, 50}, 3)}, 0.0, "batched 2-D");
+  expect_fast_matches_reference("Transpose", {ints_attr("perm", {2, 0, 3, 1})}, {random_value({5, 3, 33, 2}, 4)}, 0.0,
+                                "axis 2 to the front, last axis strided");
 }
 
 TEST(OnnxFastKernels, SliceWithClampingNegativeStepsAndAxes) {

@@ -10,6 +10,37 @@
 namespace microsr::onnx_fast {
 namespace {
 
+// The strided copy below when the output's last axis is strided in the input and an outer axis
+// `unit` is contiguous there (a 2-D transpose inside): 16 × 16 tiles of (unit, last), so each tile
+// reads 16 input lines and writes 16 output rows while both stay in L1.
+void tiled_transpose_copy(float* dst, const float* src, int64_t base, const std::vector<int64_t>& dims,
+                          const std::vector<int64_t>& strides, int64_t unit) {
+  const auto rank = static_cast<int64_t>(dims.size());
+  std::vector<int64_t> out_strides(rank, 1);
+  for (int64_t d = rank - 2; d >= 0; --d) out_strides[d] = out_strides[d + 1] * dims[d + 1];
+  const int64_t last = rank - 1, rows = dims[unit], cols = dims[last], step = strides[last];
+  const int64_t row_step = out_strides[unit];
+  int64_t others = 1;  // every index of the axes other than `unit` and the last
+  for (int64_t d = 0; d < last; ++d)
+    if (d != unit) others *= dims[d];
+#pragma omp parallel for if (others * rows * cols > 65536)
+  for (int64_t o = 0; o < others; ++o) {
+    int64_t in = base, out = 0, rest = o;
+    for (int64_t d = last - 1; d >= 0; --d) {
+      if (d == unit) continue;
+      const int64_t i = rest % dims[d];
+      rest /= dims[d];
+      in += i * strides[d], out += i * out_strides[d];
+    }
+    for (int64_t i0 = 0; i0 < rows; i0 += 16)
+      for (int64_t j0 = 0; j0 < cols; j0 += 16) {
+        const int64_t i1 = std::min(rows, i0 + 16), j1 = std::min(cols, j0 + 16);
+        for (int64_t i = i0; i < i1; ++i)
+          for (int64_t j = j0; j < j1; ++j) dst[out + i * row_step + j] = src[in + i + j * step];
+      }
+  }
+}
+
 // out (shape `shape`, dense) = the input elements at base + sum_d i[d] · strides[d].
 void strided_copy(float* dst, const float* src, int64_t base, const std::vector<int64_t>& shape,
                   const std::vector<int64_t>& in_strides) {
@@ -28,6 +59,13 @@ void strided_copy(float* dst, const float* src, int64_t base, const std::vector<
   const int64_t inner = dims.back(), step = strides.back();
   const int64_t rows = inner ? total / inner : 0;
   const auto outer_rank = static_cast<int64_t>(dims.size()) - 1;
+  int64_t unit = -1;  // an outer axis that is contiguous in the input
+  for (int64_t d = 0; d < outer_rank; ++d)
+    if (strides[d] == 1) unit = d;
+  if (step != 1 && unit >= 0 && total > 0) {
+    tiled_transpose_copy(dst, src, base, dims, strides, unit);
+    return;
+  }
 #pragma omp parallel for if (total > 65536)
   for (int64_t r = 0; r < rows; ++r) {
     int64_t offset = base, rest = r;
