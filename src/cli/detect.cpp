@@ -44,7 +44,8 @@ from a blob (parent: the blob's id; the blob's reason is "split"),
 With --sam ENCODER.onnx DECODER.onnx (or --sam FOLDER holding encoder.onnx and decoder.onnx, or
 samexporter's <model>.encoder.onnx and <model>.decoder.onnx), a SAM or SAM2 export run by microsr's
 own ONNX engine segments every accepted disk's box: the encoder once per image on the input the
-model declares, the decoder once with all boxes (once per box if its batch is fixed). A mask
+model declares, the decoder once with all boxes (split only when the masks of a large image
+would pass 512 MiB; once per box if its batch is fixed). A mask
 replaces the box only when it passes the gate (score, centre shift, radius ratio, IoU with the
 fitted circle); otherwise the classical result stays, and sam_reason says why. The overlay draws
 the masks' outlines: cyan used, yellow not used.
