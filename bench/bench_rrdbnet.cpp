@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <random>
 
+#include "cpu/cpu_isa.h"
 #include "microsr/rrdbnet.h"
 
 using namespace microsr;
@@ -78,6 +79,36 @@ BENCHMARK(BM_RealESRGANx4plusForward)
     ->MinTime(2.0);
 
 namespace {
+
+// The same forward with the kernels' instruction set lowered to `isa` (kernels/cpu/cpu_isa.h) for
+// the whole run, weights packed under it: an A/B of the ISA paths in one process, e.g.
+//   bench_rrdbnet --benchmark_filter=Isa --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
+// Registered for avx2 and up to the level this CPU has, at 64x64 and 128x128, all threads.
+void BM_RealESRGANx4plusForwardIsa(benchmark::State& state, kernels::CpuIsa isa) {
+  const kernels::CpuIsaScope scope(isa);
+  BM_RealESRGANx4plusForward(state);
+}
+
+[[maybe_unused]] const bool isa_benchmarks_registered = [] {
+  int count = 0;
+  const kernels::CpuIsa* levels = kernels::cpu_isa_levels(&count);
+  for (int size : {64, 128})
+    for (int i = 0; i < count; ++i) {
+      const kernels::CpuIsa isa = levels[i];
+      // avx512_bf16 and amx run the avx512 kernels (no kernels of their own yet): not repeated.
+      if (isa != kernels::CpuIsa::kAvx2 && isa != kernels::CpuIsa::kAvx512) continue;
+      if (static_cast<int>(isa) > static_cast<int>(kernels::detected_cpu_isa())) continue;
+      benchmark::RegisterBenchmark(("BM_RealESRGANx4plusForwardIsa/" + std::string(kernels::cpu_isa_name(isa)) +
+                                    "/" + std::to_string(size))
+                                       .c_str(),
+                                   BM_RealESRGANx4plusForwardIsa, isa)
+          ->Args({size, 0})
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime()
+          ->MinTime(2.0);
+    }
+  return true;
+}();
 
 // Args: input width, input height, precision (0 fp32, 1 fp16), convolution variant (index into
 // cuda_conv_variants(): 0 legacy_find, 3 graph_fused), CUDA graphs (1 on, 0 off). The pass is

@@ -81,7 +81,7 @@ TEST(Optimizer, Avx2LoopsMatchReferences) {
       const auto g = random_values(n, 100 + t, -0.05f, 0.05f);
       step.t = t;
       adam_step_ref(p_ref.data(), m_ref.data(), v_ref.data(), g.data(), n, step);
-      adam_step_avx2(p.data(), m.data(), v.data(), g.data(), n, step);
+      adam_step_fast(p.data(), m.data(), v.data(), g.data(), n, step);
     }
     for (int64_t i = 0; i < n; ++i) {
       // Same operations; only a contracted multiply-add may round differently (|p| <= ~1).
@@ -91,7 +91,7 @@ TEST(Optimizer, Avx2LoopsMatchReferences) {
     }
   }
   const auto x = random_values(n, 99);
-  EXPECT_NEAR(sum_squares_avx2(x.data(), n), sum_squares_ref(x.data(), n), 1e-12 * n);
+  EXPECT_NEAR(sum_squares_fast(x.data(), n), sum_squares_ref(x.data(), n), 1e-12 * n);
 }
 
 // The closed form in double, many steps, a large buffer through the backend (threads, chunks).

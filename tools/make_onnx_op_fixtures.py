@@ -256,6 +256,13 @@ def main():
     session = ort.InferenceSession(os.path.join(ROOT, "torch_tiny.onnx"), providers=["CPUExecutionProvider"])
     np.save(os.path.join(tiny, "inputs", "image.npy"), image)
     np.save(os.path.join(tiny, "expected", "features.npy"), session.run(None, {"image": image})[0])
+    # An output name that is no file name: `onnx run` must write it inside its folder.
+    node = helper.make_node("Relu", ["x"], ["../evil/y:0"], name="relu")
+    graph = helper.make_graph([node], "odd", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3])],
+                              [helper.make_tensor_value_info("../evil/y:0", TensorProto.FLOAT, [3])])
+    odd = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    odd.ir_version = 8
+    onnx.save(odd, os.path.join(ROOT, "odd_output_name.onnx"))
     print(f"{len(names)} op cases written to {OPS}")
 
 

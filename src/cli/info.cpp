@@ -3,6 +3,7 @@
 #include <map>
 
 #include "args.h"
+#include "microsr/backend.h"
 #include "microsr/rrdbnet.h"
 #include "subcommands.h"
 
@@ -40,6 +41,8 @@ int run_info(int argc, char** argv) {
   std::printf("  per RRDB block       %12lld parameters\n",
               (long long)(parts["body (RRDB trunk)"] / std::max(1, cfg.num_block)));
   std::printf("  forward on 64×64     %12.2f GMAC (×%d output)\n", cfg.macs(64, 64) / 1e9, cfg.scale);
+  // Which instruction set the CPU kernels use here (chosen at run time; MICROSR_CPU_ISA lowers it).
+  std::printf("  CPU backend          %s\n", make_cpu_backend()->name().c_str());
   if (args.has("--layers"))
     for (const auto& [name, t] : sd.entries) std::printf("  %-34s %s\n", name.c_str(), shape_str(t.shape()).c_str());
   return 0;

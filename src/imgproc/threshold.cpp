@@ -133,6 +133,10 @@ std::vector<float> gaussian_kernel_f32(int ksize) {
 }
 
 // Eight floats in one AVX register (GCC/Clang vector extension; scalars broadcast in arithmetic).
+// The library is compiled for baseline x86-64 (kernels/cpu/cpu_isa.h), where the compiler splits
+// each vector into two SSE halves; these helpers are local to this file, so the ABI note GCC
+// gives for returning a 32-byte vector without AVX does not matter here.
+#pragma GCC diagnostic ignored "-Wpsabi"
 using Floats8 = float __attribute__((vector_size(32)));
 inline Floats8 load8(const float* p) {
   Floats8 v;

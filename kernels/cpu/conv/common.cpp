@@ -8,8 +8,15 @@
 namespace microsr::kernels::detail {
 
 std::vector<float>& thread_scratch(int which) {
-  thread_local std::vector<float> buffers[2];
+  thread_local std::vector<float> buffers[4];
   return buffers[which];
+}
+
+float* thread_aligned_buffer(int which, int64_t floats) {
+  thread_local AlignedFloats buffers[5];
+  AlignedFloats& buffer = buffers[which];
+  if (static_cast<int64_t>(buffer.size()) < floats) buffer.resize(floats);
+  return buffer.data();
 }
 
 PaddedInput layout_padded_input(std::vector<float>& scratch, int cin, int rows, int row_stride, int64_t tail_slack) {

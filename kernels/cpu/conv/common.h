@@ -1,8 +1,7 @@
 // Pieces shared by the optimized CPU convolutions (conv/v1_direct.cpp ... conv/v4_winograd43_3x32.cpp):
-// the zero-padded input copy and the fused epilogue at store time.
+// the zero-padded input copy and channel-blocked weight packing. Compiled into baseline and ISA
+// translation units alike, so it holds declarations only (no inline code: see cpu_isa.h).
 #pragma once
-#include <immintrin.h>
-
 #include <cstdint>
 #include <vector>
 
@@ -41,36 +40,14 @@ PaddedInput pad_input(std::vector<float>& scratch, const float* x, int cin, int 
 PackedConvWeights pack_channel_blocked(const float* weight, const float* bias, int cin, int cout, int k, int co_block,
                                        ConvWeightFormat format);
 
-// The scratch vector of the calling thread, reused by every conv call on this thread.
+// The scratch vector of the calling thread (which = 0..3: 0 the convolutions' padded input, 2 and 3
+// the weight gradients' padded x and dy), reused by every call on this thread.
 std::vector<float>& thread_scratch(int which);
-
-// Stores n consecutive conv sums of one output row through the epilogue:
-//   y[index + i] = epilogue(sums[i]) for i < n, where index is the output element's flat index.
-// AVX2, 8 at a time; the last n % 8 go through a masked load/store.
-inline void store_row_segment(float* y, const float* sums, int n, float bias, const ConvEpilogue& epi, int64_t index) {
-  const __m256 bias_v = _mm256_set1_ps(bias), scale = _mm256_set1_ps(epi.scale);
-  const __m256 slope = _mm256_set1_ps(epi.has_lrelu ? epi.lrelu_slope : 1.0f);
-  const __m256 zero = _mm256_setzero_ps();
-  const float* residual = epi.residual ? epi.residual + index : nullptr;
-  float* out = y + index;
-  auto finish = [&](__m256 v) {
-    v = _mm256_add_ps(v, bias_v);
-    v = _mm256_blendv_ps(v, _mm256_mul_ps(v, slope), _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
-    return _mm256_mul_ps(v, scale);
-  };
-  int i = 0;
-  for (; i + 8 <= n; i += 8) {
-    __m256 v = finish(_mm256_loadu_ps(sums + i));
-    if (residual) v = _mm256_add_ps(v, _mm256_loadu_ps(residual + i));
-    _mm256_storeu_ps(out + i, v);
-  }
-  if (i < n) {
-    // Lanes [0, n - i) active: compare the lane numbers 0..7 against the count.
-    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - i), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    __m256 v = finish(_mm256_maskload_ps(sums + i, mask));
-    if (residual) v = _mm256_add_ps(v, _mm256_maskload_ps(residual + i, mask));
-    _mm256_maskstore_ps(out + i, mask, v);
-  }
-}
+// A 64-byte aligned buffer of at least `floats` floats owned by the calling thread (which = 0 or
+// 1), grown, never shrunk; its contents are unspecified. Defined in a baseline translation unit,
+// so the ISA kernels call it instead of instantiating std::vector code of their own (cpu_isa.h).
+//   which: 0, 1 the Winograd convolutions' V and M; 2 the weight gradients' per-thread products
+//   (on the calling thread), 3, 4 their per-thread transformed tiles.
+float* thread_aligned_buffer(int which, int64_t floats);
 
 }  // namespace microsr::kernels::detail

@@ -1,4 +1,5 @@
-// Direct convolution entry points (conv/v1_direct.cpp, conv/v2_direct16.cpp); see those files for the layouts.
+// Direct convolution entry points (conv/dispatch.cpp runs conv/v1_direct_avx2.cpp,
+// conv/v2_direct16_avx2.cpp, or the baseline loop); see those files for the layouts.
 #pragma once
 #include "cpu/conv/variants.h"
 

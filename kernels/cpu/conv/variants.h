@@ -31,20 +31,26 @@ struct Conv2dVariant {
   Conv2dFn fn;
 };
 
+// The variants the active instruction set can run (cpu/cpu_isa.h): v1..v4 need avx2 for speed
+// (below it they run the baseline scalar loops on their packed formats), v5 needs avx512 and is
+// listed only from there up.
 const std::vector<Conv2dVariant>& conv2d_variants();
-// Throws microsr::Error naming the known variants when `name` is not one of them.
+// Throws microsr::Error naming the known variants when `name` is not one of them, or naming the
+// instruction set a variant needs when the active one is lower.
 const Conv2dVariant& conv2d_variant(const std::string& name);
 
 // ---- packed weights: pack once per layer, convolve many times ----------------------------------
 enum class ConvWeightFormat {
   kDirect,      // [cout/4 blocks][cin][k][k][4]: conv_v1_direct (any odd k)
   kDirect16,    // [cout/16 blocks][cin][k][k][16]: conv_v2_direct16 (any odd k)
-  kWinograd43,  // Winograd F(4x4,3x3) transformed weights: k == 3 only
+  kWinograd43,  // Winograd F(4x4,3x3) transformed weights, co_block 3 or 4: k == 3 only
+  kWinograd43Avx512,  // the same layout with co_block 8 (4 when cout <= 4): conv_v5's 16-wide products
 };
-// "direct", "direct16", "winograd43" (benchmark names).
+// "direct", "direct16", "winograd43", "winograd43_avx512" (benchmark names).
 const char* conv_weight_format_name(ConvWeightFormat format);
-// Every format, in the order above: the table the packed-path and backward-data tests and
-// benchmarks iterate (dgrad runs the forward on transposed weights in one of these formats).
+// Every format the active instruction set runs natively (cpu/cpu_isa.h; kWinograd43Avx512 from
+// avx512 up), in the order above: the table the packed-path and backward-data tests and benchmarks
+// iterate (dgrad runs the forward on transposed weights in one of these formats).
 const std::vector<ConvWeightFormat>& conv_weight_formats();
 
 // 64-byte aligned storage, so packed weight vectors never straddle cache lines.
@@ -68,8 +74,8 @@ struct PackedConvWeights {
   std::vector<float> bias;  // [cout]; zeros when the layer has no bias
 };
 
-// The format conv2d_packed runs fastest with for this layer shape (Winograd for k == 3 when it
-// wins, direct otherwise).
+// The format conv2d_packed runs fastest with for this layer shape on the active instruction set
+// (Winograd for k == 3: kWinograd43Avx512 from avx512 up; direct16 otherwise).
 ConvWeightFormat best_conv_weight_format(int cin, int cout, int k);
 
 // weight [cout][cin][k][k] (PyTorch layout), bias [cout] or null.

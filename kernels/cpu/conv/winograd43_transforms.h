@@ -7,28 +7,11 @@
 
 #include <cstdint>
 
+#include "cpu/conv/winograd43_weights.h"
+
 namespace microsr::kernels::winograd43 {
-
-constexpr int kTile = 4;        // output tile side (m)
-constexpr int kWindow = 6;      // input window side (m + k - 1)
-constexpr int kPositions = 36;  // ξ: 6x6 transformed positions
-
-// ---- weight transform: U = G g G^T, in double, rounded once ----------------------------------
-inline constexpr double kG[6][3] = {{1.0 / 4, 0, 0},
-                                    {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                    {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                    {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                    {1.0 / 24, -1.0 / 12, 1.0 / 6},
-                                    {0, 0, 1}};
-
-inline void transform_kernel(float u[kPositions], const float g[9]) {
-  double gg[6][3];  // G g
-  for (int i = 0; i < 6; ++i)
-    for (int j = 0; j < 3; ++j) gg[i][j] = kG[i][0] * g[j] + kG[i][1] * g[3 + j] + kG[i][2] * g[6 + j];
-  for (int i = 0; i < 6; ++i)
-    for (int j = 0; j < 6; ++j)
-      u[i * 6 + j] = static_cast<float>(gg[i][0] * kG[j][0] + gg[i][1] * kG[j][1] + gg[i][2] * kG[j][2]);
-}
+// Anonymous: every ISA translation unit compiles its own private copy (see conv/epilogue_avx2.h).
+namespace {
 
 // ---- 1-D transforms on vectors of 8 tiles
 // --------------------------------------------------------- o = B^T d:  B^T = [4 0 -5 0 1 0; 0 -4
@@ -118,4 +101,5 @@ inline void output_transform_8_tiles(float out[4][32], const float* m, int64_t m
   }
 }
 
+}  // namespace
 }  // namespace microsr::kernels::winograd43

@@ -13,6 +13,8 @@
 #include "cpu/wgrad/common.h"
 
 namespace microsr::kernels::winograd43_backward {
+// Anonymous: every ISA translation unit compiles its own private copy (see conv/epilogue_avx2.h).
+namespace {
 
 using namespace winograd43;
 
@@ -134,4 +136,5 @@ inline void add_kernel_gradients(float* dw, const std::vector<const float*>& m_p
   }
 }
 
+}  // namespace
 }  // namespace microsr::kernels::winograd43_backward

@@ -10,6 +10,7 @@
 #include "backend/cpu/cpu_checks.h"
 #include "backend/cpu/cpu_training.h"
 #include "cpu/conv/variants.h"
+#include "cpu/cpu_isa.h"
 #include "cpu/cpu_kernels.h"
 #include "cpu/threads.h"
 #include "microsr/backend.h"
@@ -34,8 +35,11 @@ class CpuBackend final : public Backend {
         conv_(options.conv.empty() ? nullptr : &kernels::conv2d_variant(options.conv)) {}
   Device device() const override { return Device::cpu(); }
   std::string name() const override {
-    return "cpu (" + std::to_string(threads_ > 0 ? threads_ : omp_get_max_threads()) + " threads, conv " +
-           (conv_ ? conv_->name : "packed") + ")";
+    // e.g. "cpu (2 threads, avx512 kernels, conv packed)": the instruction set the kernels run
+    // with (kernels/cpu/cpu_isa.h; MICROSR_CPU_ISA may lower it), and which convolution.
+    return "cpu (" + std::to_string(threads_ > 0 ? threads_ : omp_get_max_threads()) + " threads, " +
+           kernels::cpu_isa_name(kernels::active_cpu_isa()) + " kernels, conv " + (conv_ ? conv_->name : "packed") +
+           ")";
   }
   Tensor empty(const Shape& shape, DType dtype) override { return Tensor::empty(shape, dtype); }
   Tensor to_device(const Tensor& host) override { return host.clone(); }

@@ -190,7 +190,7 @@ double sum_squares(const Tensor& t) {
   expect_f32_cpu(t, "sum_squares");
   const FlatView view = flat_view({&t});
   return sum_over_chunks(view, [&](int64_t i, int64_t begin, int64_t count) {
-    return kernels::sum_squares_avx2(range(t, view, i) + begin, count);
+    return kernels::sum_squares_fast(range(t, view, i) + begin, count);
   });
 }
 
@@ -224,7 +224,7 @@ void adam_step(Tensor& param, Tensor& m, Tensor& v, const Tensor& grad, const Ad
       "adam_step: betas must lie in [0, 1), found " + std::to_string(step.beta1) + ", " + std::to_string(step.beta2));
   const FlatView view{1, param.numel()};
   for_each_chunk(view, [&](int64_t, int64_t begin, int64_t count) {
-    kernels::adam_step_avx2(param.f32() + begin, m.f32() + begin, v.f32() + begin, grad.f32() + begin, count, step);
+    kernels::adam_step_fast(param.f32() + begin, m.f32() + begin, v.f32() + begin, grad.f32() + begin, count, step);
   });
 }
 

@@ -84,9 +84,9 @@ void conv2d_backward_weight_direct(float* dw, float* db, ImageBatch x, ImageBatc
   const int vecs_total = static_cast<int>((wide + 7) / 8);
   // Padded copies of every image (n·cin and n·cout channels). x reads run up to 8 + k floats past
   // the last plane (the last vector and the largest tap offset), hence the tail slack.
-  thread_local std::vector<float> x_scratch, dy_scratch;
-  const detail::PaddedInput xp = detail::layout_padded_input(x_scratch, n * cin, h + 2 * pad, wp, k + 8);
-  const detail::PaddedInput dyp = detail::layout_padded_input(dy_scratch, n * cout, h, wp, 8);
+  // Scratch from conv/common.cpp (a baseline unit): no std::vector code of our own (cpu_isa.h).
+  const detail::PaddedInput xp = detail::layout_padded_input(detail::thread_scratch(2), n * cin, h + 2 * pad, wp, k + 8);
+  const detail::PaddedInput dyp = detail::layout_padded_input(detail::thread_scratch(3), n * cout, h, wp, 8);
   std::vector<int64_t> offsets(taps);
   for (int t = 0; t < taps; ++t) offsets[t] = (t / k) * wp + t % k;
   const int co_blocks = (cout + kCoBlock - 1) / kCoBlock;

@@ -104,18 +104,15 @@ void conv2d_backward_weight_winograd43(float* dw, float* db, ImageBatch x, Image
   detail::check_wgrad_sizes(n, cin, cout, h, w, k);
   if (db) conv2d_backward_bias(db, dy, n, cout, static_cast<int64_t>(h) * w);
 
-  thread_local std::vector<float> x_scratch, dy_scratch;
-  const TileGrid grid(x_scratch, dy_scratch, n, cin, cout, h, w);
+  // Scratch from conv/common.cpp (a baseline unit): no std::vector code of our own (cpu_isa.h).
+  const TileGrid grid(detail::thread_scratch(2), detail::thread_scratch(3), n, cin, cout, h, w);
   const int64_t groups = grid.groups;
   // Tiles per chunk: one ξ slice of D and V, (cin + cout)·T floats, within ~256 KiB of L2.
   const int64_t chunk_groups = std::clamp<int64_t>(65536 / (cin + cout) / 8, 8, 128);
   const int threads = team_size();
   const int64_t m_position = static_cast<int64_t>(cin) * cout;
-  thread_local AlignedFloats m_all;  // [threads][36][cin][cout]; zeroed by each thread below
-  if (m_all.size() < static_cast<size_t>(threads) * kPositions * m_position)
-    m_all.resize(static_cast<size_t>(threads) * kPositions * m_position);
-  // thread_local: inside the parallel region the name would mean each thread's own (empty) copy.
-  float* const m_base = m_all.data();
+  // [threads][36][cin][cout(_p)], zeroed by each thread below (conv/common.cpp, a baseline unit).
+  float* const m_base = detail::thread_aligned_buffer(2, static_cast<size_t>(threads) * kPositions * m_position);
 
 #pragma omp parallel num_threads(threads) if (detail::worth_threads(n, cin, cout, h, w, k))
   {
@@ -123,14 +120,9 @@ void conv2d_backward_weight_winograd43(float* dw, float* db, ImageBatch x, Image
     const int thread = omp_get_thread_num(), team = omp_get_num_threads();
     float* m = m_base + thread * kPositions * m_position;
     std::fill(m, m + kPositions * m_position, 0.0f);
-    thread_local AlignedFloats v_buffer, d_buffer;
     const int64_t max_tiles = 8 * chunk_groups;
-    if (static_cast<int64_t>(v_buffer.size()) < kPositions * cin * max_tiles)
-      v_buffer.resize(kPositions * cin * max_tiles);
-    if (static_cast<int64_t>(d_buffer.size()) < kPositions * cout * max_tiles)
-      d_buffer.resize(kPositions * cout * max_tiles);
-    float* v = v_buffer.data();
-    float* d = d_buffer.data();
+    float* v = detail::thread_aligned_buffer(3, kPositions * cin * max_tiles);
+    float* d = detail::thread_aligned_buffer(4, kPositions * cout * max_tiles);
 
     // This thread's share of the groups, in chunks of at most chunk_groups, as equal as possible.
     const int64_t first = groups * thread / team, end = groups * (thread + 1) / team;

@@ -109,12 +109,8 @@ void store_tile(float* y, const float* tile, int channels, int co0, const float*
 
 }  // namespace
 
-PackedConvWeights pack_direct16_weights(const float* weight, const float* bias, int cin, int cout, int k) {
-  return detail::pack_channel_blocked(weight, bias, cin, cout, k, kCoBlock, ConvWeightFormat::kDirect16);
-}
-
-void conv2d_direct16_packed(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
-                            const ConvEpilogue& epi) {
+void conv2d_direct16_packed_avx2(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
+                                 const ConvEpilogue& epi) {
   const int cin = packed.cin, cout = packed.cout, k = packed.k, pad = k / 2;
   const int wp = w + 2 * pad;
   const detail::PaddedInput in =
@@ -143,11 +139,6 @@ void conv2d_direct16_packed(float* y, const float* x, const PackedConvWeights& p
       }
     }
   }
-}
-
-void conv2d_direct16(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h, int w,
-                     int k, const ConvEpilogue& epi) {
-  conv2d_direct16_packed(y, x, pack_direct16_weights(weight, bias, cin, cout, k), h, w, epi);
 }
 
 }  // namespace microsr::kernels

@@ -32,8 +32,8 @@
 #include <algorithm>
 
 #include "cpu/conv/common.h"
+#include "cpu/conv/epilogue_avx2.h"
 #include "cpu/threads.h"
-#include "microsr/error.h"
 
 namespace microsr::kernels {
 namespace {
@@ -106,14 +106,8 @@ void store_tile(float* y, const float* tile, int channels, int co0, const float*
 
 }  // namespace
 
-PackedConvWeights pack_direct_weights(const float* weight, const float* bias, int cin, int cout, int k) {
-  return detail::pack_channel_blocked(weight, bias, cin, cout, k, kCoBlock, ConvWeightFormat::kDirect);
-}
-
-void conv2d_direct_packed(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
-                          const ConvEpilogue& epi) {
-  require(packed.format == ConvWeightFormat::kDirect && packed.k % 2 == 1,
-          "conv2d_direct_packed: expected weights packed in the direct format with odd k");
+void conv2d_direct_packed_avx2(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
+                               const ConvEpilogue& epi) {
   const int cin = packed.cin, cout = packed.cout, k = packed.k, pad = k / 2;
   const int wp = w + 2 * pad;
   // The last micro-tile may start up to kPxBlock-1 past the last valid pixel and reads
@@ -135,11 +129,6 @@ void conv2d_direct_packed(float* y, const float* x, const PackedConvWeights& pac
       store_tile(y, tile, channels, cb * kCoBlock, packed.bias.data(), h, w, wp, p0, epi);
     }
   }
-}
-
-void conv2d_direct(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h, int w,
-                   int k, const ConvEpilogue& epi) {
-  conv2d_direct_packed(y, x, pack_direct_weights(weight, bias, cin, cout, k), h, w, epi);
 }
 
 }  // namespace microsr::kernels

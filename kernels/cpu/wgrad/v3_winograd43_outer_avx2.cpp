@@ -116,8 +116,8 @@ void conv2d_backward_weight_winograd43_outer(float* dw, float* db, ImageBatch x,
   detail::check_wgrad_sizes(n, cin, cout, h, w, k);
   if (db) conv2d_backward_bias(db, dy, n, cout, static_cast<int64_t>(h) * w);
 
-  thread_local std::vector<float> x_scratch, dy_scratch;
-  const TileGrid grid(x_scratch, dy_scratch, n, cin, cout, h, w);
+  // Scratch from conv/common.cpp (a baseline unit): no std::vector code of our own (cpu_isa.h).
+  const TileGrid grid(detail::thread_scratch(2), detail::thread_scratch(3), n, cin, cout, h, w);
   const int64_t groups = grid.groups;
   const int cout_p = (cout + 7) / 8 * 8;
   // Tiles per chunk: V and Dt of a chunk, 36·(cin + cout_p)·T floats, within ~6 MiB per thread
@@ -125,26 +125,18 @@ void conv2d_backward_weight_winograd43_outer(float* dw, float* db, ImageBatch x,
   const int64_t chunk_groups = std::clamp<int64_t>((int64_t(6) << 20) / 4 / kPositions / (cin + cout_p) / 8, 4, 128);
   const int threads = team_size();
   const int64_t m_position = static_cast<int64_t>(cin) * cout_p;
-  thread_local AlignedFloats m_all;  // [threads][36][cin][cout_p]
-  if (m_all.size() < static_cast<size_t>(threads) * kPositions * m_position)
-    m_all.resize(static_cast<size_t>(threads) * kPositions * m_position);
+  // [threads][36][cin][cout(_p)], zeroed by each thread below (conv/common.cpp, a baseline unit).
+  float* const m_base = detail::thread_aligned_buffer(2, static_cast<size_t>(threads) * kPositions * m_position);
   std::vector<char> has_products(threads, 0);
-  // thread_local: inside the parallel region the name would mean each thread's own (empty) copy.
-  float* const m_base = m_all.data();
 
 #pragma omp parallel num_threads(threads) if (detail::worth_threads(n, cin, cout, h, w, k))
   {
     grid.fill(x, dy, n, h, w);
     const int thread = omp_get_thread_num(), team = omp_get_num_threads();
     float* m = m_base + thread * kPositions * m_position;
-    thread_local AlignedFloats v_buffer, dt_buffer;
     const int64_t max_tiles = 8 * chunk_groups;
-    if (static_cast<int64_t>(v_buffer.size()) < kPositions * cin * max_tiles)
-      v_buffer.resize(kPositions * cin * max_tiles);
-    if (static_cast<int64_t>(dt_buffer.size()) < kPositions * cout_p * max_tiles)
-      dt_buffer.resize(kPositions * cout_p * max_tiles);
-    float* v = v_buffer.data();
-    float* dt = dt_buffer.data();
+    float* v = detail::thread_aligned_buffer(3, kPositions * cin * max_tiles);
+    float* dt = detail::thread_aligned_buffer(4, kPositions * cout_p * max_tiles);
     alignas(32) float d8[kPositions][8][8];  // D of 8 channels x 8 tiles, before the transpose
 
     const int64_t first = groups * thread / team, end = groups * (thread + 1) / team;

@@ -1,0 +1,156 @@
+// Weight packing and the run-time choice of kernel per instruction set (cpu/cpu_isa.h): every
+// entry point of conv/direct.h, conv/winograd43.h and conv2d_packed lands here, checks the packed
+// format, and calls the AVX-512, AVX2 or baseline kernel of conv/isa_kernels.h. Compiled for
+// baseline x86-64: nothing here may use an instruction the slowest CPU lacks.
+#include <algorithm>
+#include <vector>
+
+#include "cpu/conv/common.h"
+#include "cpu/conv/direct.h"
+#include "cpu/conv/isa_kernels.h"
+#include "cpu/conv/winograd43.h"
+#include "cpu/conv/winograd43_weights.h"
+#include "cpu/cpu_isa.h"
+#include "cpu/threads.h"
+#include "microsr/error.h"
+
+namespace microsr::kernels {
+
+// ---- direct formats ------------------------------------------------------------------------------
+PackedConvWeights pack_direct_weights(const float* weight, const float* bias, int cin, int cout, int k) {
+  return detail::pack_channel_blocked(weight, bias, cin, cout, k, 4, ConvWeightFormat::kDirect);
+}
+
+PackedConvWeights pack_direct16_weights(const float* weight, const float* bias, int cin, int cout, int k) {
+  return detail::pack_channel_blocked(weight, bias, cin, cout, k, 16, ConvWeightFormat::kDirect16);
+}
+
+void conv2d_direct_packed(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
+                          const ConvEpilogue& epi) {
+  require(packed.format == ConvWeightFormat::kDirect && packed.k % 2 == 1,
+          "conv2d_direct_packed: expected weights packed in the direct format with odd k");
+  if (cpu_isa_at_least(CpuIsa::kAvx2)) return conv2d_direct_packed_avx2(y, x, packed, h, w, epi);
+  conv2d_channel_blocked_scalar(y, x, packed, h, w, epi);
+}
+
+void conv2d_direct16_packed(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
+                            const ConvEpilogue& epi) {
+  require(packed.format == ConvWeightFormat::kDirect16 && packed.k % 2 == 1,
+          "conv2d_direct16_packed: expected weights packed in the direct16 format with odd k");
+  if (cpu_isa_at_least(CpuIsa::kAvx2)) return conv2d_direct16_packed_avx2(y, x, packed, h, w, epi);
+  conv2d_channel_blocked_scalar(y, x, packed, h, w, epi);
+}
+
+void conv2d_direct(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h, int w,
+                   int k, const ConvEpilogue& epi) {
+  conv2d_direct_packed(y, x, pack_direct_weights(weight, bias, cin, cout, k), h, w, epi);
+}
+
+void conv2d_direct16(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h, int w,
+                     int k, const ConvEpilogue& epi) {
+  conv2d_direct16_packed(y, x, pack_direct16_weights(weight, bias, cin, cout, k), h, w, epi);
+}
+
+// ---- Winograd F(4x4, 3x3) -----------------------------------------------------------------------
+PackedConvWeights pack_winograd43_weights(const float* weight, const float* bias, int cin, int cout, int k,
+                                          int co_block) {
+  require(k == 3, "pack_winograd43_weights: Winograd F(4x4,3x3) needs k == 3, found k=" + std::to_string(k));
+  require(co_block == 3 || co_block == 4 || co_block == 8,
+          "pack_winograd43_weights: co_block must be 3, 4 or 8, found " + std::to_string(co_block));
+  PackedConvWeights packed;
+  packed.format = co_block == 8 ? ConvWeightFormat::kWinograd43Avx512 : ConvWeightFormat::kWinograd43;
+  packed.cin = cin, packed.cout = cout, packed.k = k, packed.co_block = co_block;
+  const int blocks = (cout + co_block - 1) / co_block;
+  const int64_t per_position = static_cast<int64_t>(blocks) * cin * co_block;
+  packed.data.assign(winograd43::kPositions * per_position, 0.0f);
+  // ~160 double multiply-adds per (co, ci) pair: worth threads only for real layer sizes. Each
+  // output channel's cin transforms go to a local buffer first, then into the 36 ξ planes one
+  // plane at a time (sequential writes instead of 36 scattered ones per pair).
+#pragma omp parallel for num_threads(team_size()) schedule(static) if (cin * cout >= 2048)
+  for (int co = 0; co < cout; ++co) {
+    constexpr int kPositions = winograd43::kPositions;
+    std::vector<float> transformed(static_cast<size_t>(cin) * kPositions);  // [ci][ξ]
+    for (int ci = 0; ci < cin; ++ci)
+      winograd43::transform_kernel(transformed.data() + ci * kPositions,
+                                   weight + (static_cast<int64_t>(co) * cin + ci) * 9);
+    float* dst = packed.data.data() + static_cast<int64_t>(co / co_block) * cin * co_block + co % co_block;
+    for (int xi = 0; xi < kPositions; ++xi)
+      for (int ci = 0; ci < cin; ++ci) dst[xi * per_position + ci * co_block] = transformed[ci * kPositions + xi];
+  }
+  packed.bias.assign(cout, 0.0f);
+  if (bias) std::copy(bias, bias + cout, packed.bias.begin());
+  return packed;
+}
+
+// co_block 8 for the AVX-512 products; 4 when the layer has at most 4 outputs (conv_last's 3),
+// so that a small layer does not pay for 8.
+PackedConvWeights pack_winograd43_avx512_weights(const float* weight, const float* bias, int cin, int cout, int k) {
+  PackedConvWeights packed = pack_winograd43_weights(weight, bias, cin, cout, k, cout <= 4 ? 4 : 8);
+  packed.format = ConvWeightFormat::kWinograd43Avx512;
+  return packed;
+}
+
+void conv2d_winograd43_packed(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
+                              const ConvEpilogue& epi) {
+  const bool avx512_format = packed.format == ConvWeightFormat::kWinograd43Avx512;
+  require(packed.format == ConvWeightFormat::kWinograd43 || avx512_format,
+          "conv2d_winograd43_packed: weights are not in a Winograd F(4,3) format");
+  if (avx512_format && cpu_isa_at_least(CpuIsa::kAvx512))
+    return conv2d_winograd43_packed_avx512(y, x, packed, h, w, epi);
+  if (!avx512_format && cpu_isa_at_least(CpuIsa::kAvx2)) return conv2d_winograd43_packed_avx2(y, x, packed, h, w, epi);
+  // Below the format's instruction set (baseline CPUs; avx512-packed weights on a lowered ISA).
+  conv2d_winograd43_scalar(y, x, packed, h, w, epi);
+}
+
+void conv2d_winograd43_4x24(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h,
+                            int w, int k, const ConvEpilogue& epi) {
+  if (k != 3) return conv2d_direct16(y, x, weight, bias, cin, cout, h, w, k, epi);
+  conv2d_winograd43_packed(y, x, pack_winograd43_weights(weight, bias, cin, cout, k, 4), h, w, epi);
+}
+
+void conv2d_winograd43_3x32(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h,
+                            int w, int k, const ConvEpilogue& epi) {
+  if (k != 3) return conv2d_direct16(y, x, weight, bias, cin, cout, h, w, k, epi);
+  conv2d_winograd43_packed(y, x, pack_winograd43_weights(weight, bias, cin, cout, k, 3), h, w, epi);
+}
+
+void conv2d_winograd43_avx512(float* y, const float* x, const float* weight, const float* bias, int cin, int cout,
+                              int h, int w, int k, const ConvEpilogue& epi) {
+  if (k != 3) return conv2d_direct16(y, x, weight, bias, cin, cout, h, w, k, epi);
+  conv2d_winograd43_packed(y, x, pack_winograd43_avx512_weights(weight, bias, cin, cout, k), h, w, epi);
+}
+
+// ---- any format --------------------------------------------------------------------------------
+PackedConvWeights pack_conv_weights(const float* weight, const float* bias, int cin, int cout, int k,
+                                    ConvWeightFormat format) {
+  require(cin > 0 && cout > 0 && k > 0 && k % 2 == 1,
+          "pack_conv_weights: expected cin, cout > 0 and odd k, found cin=" + std::to_string(cin) +
+              " cout=" + std::to_string(cout) + " k=" + std::to_string(k));
+  switch (format) {
+    case ConvWeightFormat::kDirect:
+      return pack_direct_weights(weight, bias, cin, cout, k);
+    case ConvWeightFormat::kDirect16:
+      return pack_direct16_weights(weight, bias, cin, cout, k);
+    case ConvWeightFormat::kWinograd43:
+      return pack_winograd43_weights(weight, bias, cin, cout, k, 4);
+    case ConvWeightFormat::kWinograd43Avx512:
+      return pack_winograd43_avx512_weights(weight, bias, cin, cout, k);
+  }
+  throw Error("pack_conv_weights: unsupported weight format");
+}
+
+void conv2d_packed(float* y, const float* x, const PackedConvWeights& packed, int h, int w, const ConvEpilogue& epi) {
+  require(h > 0 && w > 0, "conv2d_packed: expected h, w >= 1, found " + std::to_string(h) + "x" + std::to_string(w));
+  switch (packed.format) {
+    case ConvWeightFormat::kDirect:
+      return conv2d_direct_packed(y, x, packed, h, w, epi);
+    case ConvWeightFormat::kDirect16:
+      return conv2d_direct16_packed(y, x, packed, h, w, epi);
+    case ConvWeightFormat::kWinograd43:
+    case ConvWeightFormat::kWinograd43Avx512:
+      return conv2d_winograd43_packed(y, x, packed, h, w, epi);
+  }
+  throw Error("conv2d_packed: unsupported weight format");
+}
+
+}  // namespace microsr::kernels

@@ -1,0 +1,30 @@
+// The convolution kernels of each instruction set, behind the dispatch in conv/dispatch.cpp.
+//
+// *_avx2 live in conv/*_avx2.cpp (compiled with -mavx2 -mfma -mf16c), *_avx512 in
+// conv/*_avx512.cpp (AVX-512 flags), *_scalar in conv/baseline_scalar.cpp (baseline x86-64). Call
+// an ISA kernel only when cpu_isa_at_least() says so (cpu/cpu_isa.h); the dispatchers have checked
+// the packed format, so these do not.
+#pragma once
+#include "cpu/conv/variants.h"
+
+namespace microsr::kernels {
+
+// ConvWeightFormat::kDirect (co_block 4) and kDirect16 (co_block 16).
+void conv2d_direct_packed_avx2(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
+                               const ConvEpilogue& epi);
+void conv2d_direct16_packed_avx2(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
+                                 const ConvEpilogue& epi);
+// ConvWeightFormat::kWinograd43, co_block 3 or 4 (conv_v3, conv_v4).
+void conv2d_winograd43_packed_avx2(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
+                                   const ConvEpilogue& epi);
+// ConvWeightFormat::kWinograd43, any co_block: 16-wide products (conv_v5, conv/v5_winograd43_avx512.cpp).
+void conv2d_winograd43_packed_avx512(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
+                                     const ConvEpilogue& epi);
+
+// Baseline: either channel-blocked direct format (any co_block), and the Winograd format.
+void conv2d_channel_blocked_scalar(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
+                                   const ConvEpilogue& epi);
+void conv2d_winograd43_scalar(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
+                              const ConvEpilogue& epi);
+
+}  // namespace microsr::kernels

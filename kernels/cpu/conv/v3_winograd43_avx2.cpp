@@ -1,0 +1,127 @@
+// conv_v3_winograd43 / conv_v4_winograd43_3x32: Winograd F(4x4, 3x3) convolution, AVX2 + FMA
+// (k == 3; other k fall back to conv_v2_direct16). v3's format is what the CPU
+// backend packs 3x3 layers into (best_conv_weight_format).
+//
+// Figures (and the earlier comparison with torch): docs/kernels.md. Packing per call (the plain
+// signature) is a visible share of a small conv: cache it with pack_conv_weights() +
+// conv2d_packed(). The products are the largest share of the time, then the input transform and
+// the padding copy, which grow once the padded input no longer fits L2. Winograd's transforms add
+// rounding: ~1e-6 of sum|terms| against a double-precision convolution (direct: ~2e-7),
+// ~1e-5 on the whole network's output vs a 1e-4 budget (tests/test_conv_cpu.cpp bounds it).
+//
+// Math (Lavin & Gray, points 0, ±1, ±2): each 4x4 output tile Y comes from the 6x6 input window
+// d around it as  Y = A^T [ (G g G^T) ⊙ (B^T d B) ] A,  summed over input channels. So per tile
+// the 9*16 = 144 multiply-adds per (ci, co) pair of direct convolution become 36 — a 4x cut —
+// paid for with the input transform (per tile and ci) and the output transform (per tile and co).
+// The 36 positions ξ of the 6x6 transformed tile are independent, so the channel sums are
+// 36 small matrix products  M[ξ][co][tile] = Σ_ci U[ξ][co][ci] · V[ξ][ci][tile].
+//
+// Memory layout
+//   Tiles: tile (tr, tc) covers output rows 4tr..4tr+3 and columns 4tc..4tc+3. Tile columns are
+//   padded to a multiple of 8 (tiles_per_row), and tiles are numbered row-major, so every group of
+//   8 consecutive tiles lies in one tile row: the transforms handle 8 tiles per ymm vector.
+//   Padded input: [cin][plane], rows of 4*tiles_per_row + 4 floats, zero border of 1 at top and
+//   left (so the window of tile (tr, tc) starts at padded row 4tr, column 4tc), zeros elsewhere.
+//   Packed weights U: [36 ξ][ceil(cout/CO)][cin][CO] floats — for one ξ and block of CO output
+//   channels, the CO weights of each input channel are adjacent (one broadcast each); a last
+//   partial block is zero-filled. Computed in double from the PyTorch weights, rounded once.
+//   Per batch of up to 8*NV tiles (per thread): V [36][cin][8*NV], M [36][CO*ceil(cout/CO)][8*NV].
+//
+// Micro-kernel (the 36 products, batch_product<CO, NV>): CO output channels x 8*NV tiles.
+//   v3: 4 x 24 tiles = 12 ymm accumulators + 3 tile vectors held in registers + 1 broadcast:
+//   per input channel 3 aligned V loads + 4 U broadcasts for 12 FMAs.
+//   v4: 3 x 32 tiles: 12 accumulators + 3 broadcasts leave one register, so each tile vector is
+//   loaded for every FMA (12 + 3 loads per 12 FMAs): ~20% slower than v3, kept for the record.
+//   A batch's V slice for one ξ, cin*24 floats (18 KiB at cin = 192), stays in L1 while every
+//   channel block uses it.
+//
+// Transforms are vectorized over 8 tiles: a row of the 8 tiles' 6x6 windows is 36 consecutive
+//   floats; a 4-way deinterleave (8x4 transpose, 12 shuffles) turns it into 6 vectors, one per
+//   window column. The output transform interleaves the same way to store 32 consecutive pixels.
+//
+// Threading: one OpenMP region per call: the threads pad the input (split over channels), then
+//   each takes an equal share of the 8-tile groups, cut into batches of at most NV groups; each
+//   batch does input transform -> 36 products -> output transform + epilogue, so V and M stay in
+//   the thread's L2. A 64x64 image (32 groups) splits 16/16 over 2 threads.
+#include <immintrin.h>
+
+#include "cpu/conv/isa_kernels.h"
+#include "cpu/conv/winograd43_driver.h"
+
+namespace microsr::kernels {
+namespace {
+
+using namespace winograd43;
+
+// m [CO channels][m_stride] = Σ_ci u[ci][CO] * v[ci][8*NV tiles]   (overwrites m)
+// Register budget (16 ymm): CO*NV accumulators plus either
+//   - all NV tile vectors + 1 weight broadcast at a time (when CO*NV + NV + 1 <= 16; 4x3 case):
+//     per input channel NV vector loads + CO broadcasts (7 loads per 12 FMAs), or
+//   - all CO broadcasts + 1 tile vector at a time (3x4 case): gcc then folds the tile loads into
+//     the FMAs, so each tile vector is loaded CO times (12 loads + 3 broadcasts per 12 FMAs).
+template <int CO, int NV>
+__attribute__((noinline)) void batch_product(float* m, int64_t m_stride, const float* u, const float* v,
+                                             int64_t v_stride, int cin) {
+  constexpr bool kTilesInRegisters = CO * NV + NV + 1 <= 16;
+  __m256 acc[CO][NV];
+#pragma GCC unroll 4
+  for (int c = 0; c < CO; ++c)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[c][j] = _mm256_setzero_ps();
+  for (int ci = 0; ci < cin; ++ci) {
+    if constexpr (kTilesInRegisters) {
+      __m256 t[NV];
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) {
+        t[j] = _mm256_load_ps(v + 8 * j);
+        __asm__("" : "+x"(t[j]));  // keep it in a register: stops gcc re-loading it per FMA
+      }
+#pragma GCC unroll 4
+      for (int c = 0; c < CO; ++c) {
+        const __m256 ub = _mm256_broadcast_ss(u + c);
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j) acc[c][j] = _mm256_fmadd_ps(ub, t[j], acc[c][j]);
+      }
+    } else {
+      __m256 ub[CO];
+#pragma GCC unroll 4
+      for (int c = 0; c < CO; ++c) ub[c] = _mm256_broadcast_ss(u + c);
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) {
+        const __m256 t = _mm256_load_ps(v + 8 * j);
+#pragma GCC unroll 4
+        for (int c = 0; c < CO; ++c) acc[c][j] = _mm256_fmadd_ps(ub[c], t, acc[c][j]);
+      }
+    }
+    u += CO;
+    v += v_stride;
+  }
+#pragma GCC unroll 4
+  for (int c = 0; c < CO; ++c)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) _mm256_store_ps(m + c * m_stride + 8 * j, acc[c][j]);
+}
+
+// Picks the micro-kernel for a batch of `vecs` ymm of tiles (1..NV): a thread's last batch may be
+// narrower than NV vectors, and then computes only what it stores.
+template <int CO, int NV>
+ProductFn product_for(int vecs) {
+  if constexpr (NV > 1) {
+    if (vecs < NV) return product_for<CO, NV - 1>(vecs);
+  }
+  return batch_product<CO, NV>;
+}
+
+}  // namespace
+
+void conv2d_winograd43_packed_avx2(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
+                                   const ConvEpilogue& epi) {
+  // v3: 4 cout x 24 tiles (batches of 24 tiles); v4: 3 cout x 32 tiles (batches of 32).
+  if (packed.co_block == 4)
+    return winograd43_run<24, 8>(y, x, packed, h, w, epi, input_transform_8_tiles,
+                                 [](int tiles) { return product_for<4, 3>((tiles + 7) / 8); });
+  winograd43_run<32, 8>(y, x, packed, h, w, epi, input_transform_8_tiles,
+                        [](int tiles) { return product_for<3, 4>((tiles + 7) / 8); });
+}
+
+}  // namespace microsr::kernels

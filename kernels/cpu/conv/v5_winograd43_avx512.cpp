@@ -1,0 +1,133 @@
+// conv_v5_winograd43_avx512: Winograd F(4x4, 3x3) as conv_v3 (conv/v3_winograd43_avx2.cpp has
+// the math and the layouts; conv/winograd43_driver.h the batching and the transforms), with the 36
+// products in the transformed domain — most of the time — on AVX-512: 16 tiles per zmm register.
+//
+// Micro-kernel: CO output channels x 16*NV tiles, m [CO][m_stride] = Σ_ci u[ci][CO] v[ci][tiles].
+//   8 x 48 (CO = 8, NV = 3): 24 zmm accumulators + 3 tile vectors + 1 broadcast of the 32 zmm
+//   registers; per input channel 3 aligned V loads + 8 U broadcasts for 24 FMAs of 16 lanes, so
+//   two 512-bit FMA pipes stay busy (24 independent accumulators cover 4-cycle latency x 2 pipes).
+//   Weights are packed with co_block 8 (ConvWeightFormat::kWinograd43Avx512); layers with at most
+//   4 outputs (conv_last) are packed with co_block 4 and run 4 x 96 (24 accumulators + 6 + 1).
+// Batches are 48 tiles (8 x 48) or 96 tiles (4 x 96). The input and output transforms are the
+// AVX2 ones (8 tiles per ymm), compiled here with the AVX-512 flags.
+//
+// This file is compiled with -mavx512f -mavx512bw -mavx512vl -mavx512dq (CMakeLists.txt: the
+// *_avx512.cpp rule) and only called when active_cpu_isa() >= avx512 (conv/dispatch.cpp).
+#include <immintrin.h>
+
+#include "cpu/conv/isa_kernels.h"
+#include "cpu/conv/winograd43_driver.h"
+
+namespace microsr::kernels {
+namespace {
+
+using namespace winograd43;
+
+template <int CO, int NV>
+__attribute__((noinline)) void batch_product_zmm(float* m, int64_t m_stride, const float* u, const float* v,
+                                                 int64_t v_stride, int cin) {
+  __m512 acc[CO][NV];
+#pragma GCC unroll 8
+  for (int c = 0; c < CO; ++c)
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) acc[c][j] = _mm512_setzero_ps();
+  for (int ci = 0; ci < cin; ++ci) {
+    __m512 t[NV];
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) {
+      t[j] = _mm512_load_ps(v + 16 * j);
+      __asm__("" : "+v"(t[j]));  // keep it in a register: stops gcc re-loading it per FMA
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < CO; ++c) {
+      const __m512 ub = _mm512_set1_ps(u[c]);
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; ++j) acc[c][j] = _mm512_fmadd_ps(ub, t[j], acc[c][j]);
+    }
+    u += CO;
+    v += v_stride;
+  }
+#pragma GCC unroll 8
+  for (int c = 0; c < CO; ++c)
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) _mm512_store_ps(m + c * m_stride + 16 * j, acc[c][j]);
+}
+
+// o = B^T d on vectors of 16 tiles (input_transform_1d of conv/winograd43_transforms.h on zmm).
+void input_transform_1d_zmm(__m512 o[6], const __m512 d[6]) {
+  const __m512 four = _mm512_set1_ps(4.0f), minus5 = _mm512_set1_ps(-5.0f), two = _mm512_set1_ps(2.0f);
+  o[0] = _mm512_fmadd_ps(four, d[0], _mm512_fmadd_ps(minus5, d[2], d[4]));
+  const __m512 a = _mm512_fnmadd_ps(four, d[2], d[4]);  // d4 - 4 d2
+  const __m512 b = _mm512_fnmadd_ps(four, d[1], d[3]);  // d3 - 4 d1
+  o[1] = _mm512_add_ps(a, b);
+  o[2] = _mm512_sub_ps(a, b);
+  const __m512 c = _mm512_sub_ps(d[4], d[2]);                      // d4 - d2
+  const __m512 e = _mm512_mul_ps(two, _mm512_sub_ps(d[3], d[1]));  // 2 (d3 - d1)
+  o[3] = _mm512_add_ps(c, e);
+  o[4] = _mm512_sub_ps(c, e);
+  o[5] = _mm512_fmadd_ps(four, d[1], _mm512_fmadd_ps(minus5, d[3], d[5]));
+}
+
+// V[ξ][16 tiles] = B^T d B for 16 horizontally adjacent tiles of one channel (window: the first
+// tile's 6x6 window in the padded input). A window row of 16 tiles is 66 floats p[0..65]:
+// column j of tile t is p[4t + j]. Four loads + two masked ones (p[64], p[65]; the padded rows
+// have 4 floats of slack), then per column j < 4 two 2-source permutes (tiles 0-7 from p[0..31],
+// 8-15 from p[32..63]) joined by one blend; columns 4 and 5 are columns 0 and 1
+// moved down one tile, with p[64], p[65] for the last tile. 14 shuffles per row of 16 tiles,
+// against 48 for two calls of the AVX2 input_transform_8_tiles.
+void input_transform_16_tiles(float* v, int64_t v_stride, const float* window, int row_stride) {
+  const __m512i take[4] = {
+      _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28),
+      _mm512_setr_epi32(1, 5, 9, 13, 17, 21, 25, 29, 1, 5, 9, 13, 17, 21, 25, 29),
+      _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 2, 6, 10, 14, 18, 22, 26, 30),
+      _mm512_setr_epi32(3, 7, 11, 15, 19, 23, 27, 31, 3, 7, 11, 15, 19, 23, 27, 31)};
+  const __m512i next_tile = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+  const __m512i next_tile_1 = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17);
+  __m512 rows[6][6];  // rows[r][c]: (B applied along columns) for window row r
+  for (int r = 0; r < kWindow; ++r) {
+    const float* p = window + static_cast<int64_t>(r) * row_stride;
+    const __m512 a = _mm512_loadu_ps(p), b = _mm512_loadu_ps(p + 16);
+    const __m512 c = _mm512_loadu_ps(p + 32), e = _mm512_loadu_ps(p + 48);
+    const __m512 tail = _mm512_maskz_loadu_ps(0x3, p + 64);  // p[64], p[65] in lanes 0, 1
+    __m512 d[6];
+    for (int j = 0; j < 4; ++j) {
+      // take[j] repeats its 8 indices in both halves, so each permute holds its 8 tiles twice.
+      const __m512 low = _mm512_permutex2var_ps(a, take[j], b);   // tiles 0-7 (twice)
+      const __m512 high = _mm512_permutex2var_ps(c, take[j], e);  // tiles 8-15 (twice)
+      d[j] = _mm512_mask_blend_ps(0xFF00, low, high);             // tiles 0-7 | 8-15
+    }
+    d[4] = _mm512_permutex2var_ps(d[0], next_tile, tail);    // lane 15 <- p[64]
+    d[5] = _mm512_permutex2var_ps(d[1], next_tile_1, tail);  // lane 15 <- p[65]
+    input_transform_1d_zmm(rows[r], d);
+  }
+  for (int c = 0; c < kWindow; ++c) {
+    const __m512 column[6] = {rows[0][c], rows[1][c], rows[2][c], rows[3][c], rows[4][c], rows[5][c]};
+    __m512 out[6];
+    input_transform_1d_zmm(out, column);
+    for (int r = 0; r < kWindow; ++r) _mm512_store_ps(v + (r * 6 + c) * v_stride, out[r]);
+  }
+}
+
+// The micro-kernel for a batch of `vecs` zmm of tiles (1..NV). A batch of an odd number of 8-tile
+// groups computes half a vector more than it stores: those lanes read V left from an earlier
+// batch (finite or not, lanes do not mix) and land in M lanes nobody reads.
+template <int CO, int NV>
+ProductFn product_for(int vecs) {
+  if constexpr (NV > 1) {
+    if (vecs < NV) return product_for<CO, NV - 1>(vecs);
+  }
+  return batch_product_zmm<CO, NV>;
+}
+
+}  // namespace
+
+void conv2d_winograd43_packed_avx512(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
+                                     const ConvEpilogue& epi) {
+  if (packed.co_block == 8)
+    return winograd43_run<48, 16>(y, x, packed, h, w, epi, input_transform_16_tiles,
+                                  [](int tiles) { return product_for<8, 3>((tiles + 15) / 16); });
+  winograd43_run<96, 16>(y, x, packed, h, w, epi, input_transform_16_tiles,
+                         [](int tiles) { return product_for<4, 6>((tiles + 15) / 16); });
+}
+
+}  // namespace microsr::kernels
