@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "microsr/onnx.h"
+#include "microsr/onnx_sam_checks.h"
 #include "subcommands.h"
 
 namespace microsr::cli {
@@ -36,6 +37,7 @@ int run_onnx(int argc, char** argv) {
   require_usage(positional.size() == 2, "info takes one MODEL.onnx (see --help)");
   const OnnxModel model = load_onnx(positional[1]);
   std::fputs(describe_onnx(model).c_str(), stdout);
+  std::fputs(sam_decoder_crop_warning(model).c_str(), stdout);  // "" unless a baked SAM crop
   return 0;
 }
 
