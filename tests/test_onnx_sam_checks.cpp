@@ -84,8 +84,8 @@ TEST(OnnxSamChecks, ConstantEndsInTheFixedGraphAreFoundAndOpenEndsAreNot) {
   EXPECT_EQ(baked.baked_height, 50);
   EXPECT_EQ(baked.baked_width, -1);  // the column crop still reads orig_im_size
   // `x[..., 0:]` is written with INT64_MAX as its end: no crop, nothing to warn about.
-  const SamCropCheck open = check_sam_decoder_crop(
-      fixed_decoder_with_constant_crop_ends(std::numeric_limits<int64_t>::max()));
+  const SamCropCheck open =
+      check_sam_decoder_crop(fixed_decoder_with_constant_crop_ends(std::numeric_limits<int64_t>::max()));
   EXPECT_FALSE(open.baked_crop);
 }
 

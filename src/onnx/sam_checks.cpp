@@ -11,7 +11,7 @@ namespace microsr {
 
 namespace {
 
-const char* const kSamDecoderInputs[] = {"image_embeddings", "point_coords", "point_labels",
+const char* const kSamDecoderInputs[] = {"image_embeddings", "point_coords",   "point_labels",
                                          "mask_input",       "has_mask_input", "orig_im_size"};
 
 // Slice ends at or beyond this mean "to the end" (torch writes INT64_MAX for `x[:, 1:]`).
@@ -35,8 +35,8 @@ class ConstantIntegers {
     const auto it = constant_nodes_.find(name);
     if (it == constant_nodes_.end()) return std::nullopt;
     const OnnxNode& node = *it->second;
-    if (const OnnxAttribute* value = node.attribute("value"); value && value->t && value->t->has_values &&
-                                                              !value->t->integers.empty()) {
+    if (const OnnxAttribute* value = node.attribute("value");
+        value && value->t && value->t->has_values && !value->t->integers.empty()) {
       return value->t->integers;
     }
     if (const OnnxAttribute* ints = node.attribute("value_ints")) return ints->ints;
@@ -113,8 +113,8 @@ std::string sam_decoder_crop_warning(const OnnxModel& model) {
   const SamCropCheck check = check_sam_decoder_crop(model);
   if (!check.baked_crop) return "";
   auto side = [](int64_t v) { return v > 0 ? std::to_string(v) : std::string("(all)"); };
-  return "warning: this SAM decoder crops its upscaled masks to a fixed " + side(check.baked_height) +
-         " x " + side(check.baked_width) +
+  return "warning: this SAM decoder crops its upscaled masks to a fixed " + side(check.baked_height) + " x " +
+         side(check.baked_width) +
          " (rows x columns), the size before padding of the image it was traced with, instead of the size "
          "computed from orig_im_size. segment-anything 1.0's SamOnnxModel bakes that crop in, so masks "
          "of images with any other aspect ratio come out shifted and stretched. Re-export the decoder "
