@@ -127,6 +127,13 @@ namespaces, the ISA files take their scratch from baseline helpers (`detail::thr
 weak code symbol in those objects (it found `std::vector` destructors in the wgrad files before
 they were changed).
 
+Numerics: code compiled with `-mfma` lets the compiler contract `a*b + c` into one rounding, a
+baseline build does not. The one place this showed was the Winograd weight transform (in double,
+rounded once to float): it now spells its fused multiply-adds out with `std::fma` in the order the
+`-mfma` build used, so the packed weights are the same bits on every CPU (the training golden
+`TrainGolden.TenOptimizerStepsMatchPyTorch` noticed the difference). `std::fma` in a baseline unit
+is a libm call, which makes packing slower (not measured; a model load packs once).
+
 Tested on the development machine (Sapphire Rapids-class Xeon, detected level amx): every level
 from baseline to amx runs a small conv in every format and a tiny RRDBNet against PyTorch
 (`tests/test_cpu_isa.cpp`), and ctest reruns the CPU kernel suites under `MICROSR_CPU_ISA=baseline`
