@@ -127,6 +127,13 @@ namespaces, the ISA files take their scratch from baseline helpers (`detail::thr
 weak code symbol in those objects (it found `std::vector` destructors in the wgrad files before
 they were changed).
 
+Numerics: code compiled with `-mfma` lets the compiler contract `a*b + c` into one rounding, a
+baseline build does not. The one place this showed was the Winograd weight transform (in double,
+rounded once to float): it now spells its fused multiply-adds out with `std::fma` in the order the
+`-mfma` build used, so the packed weights are the same bits on every CPU (the training golden
+`TrainGolden.TenOptimizerStepsMatchPyTorch` noticed the difference). `std::fma` in a baseline unit
+is a libm call, so on AVX2 CPUs the transform runs from `conv/winograd43_weights_avx2.cpp`, where it is one instruction (packing had become ~15x slower with the libm calls; the baseline path keeps them).
+
 Tested on the development machine (Sapphire Rapids-class Xeon, detected level amx): every level
 from baseline to amx runs a small conv in every format and a tiny RRDBNet against PyTorch
 (`tests/test_cpu_isa.cpp`), and ctest reruns the CPU kernel suites under `MICROSR_CPU_ISA=baseline`
@@ -246,7 +253,7 @@ def main():
     w("  cpu_isa.{h,cpp}  run-time instruction set: CPUID + XGETBV, MICROSR_CPU_ISA override")
     w("  ref/     the oracles (plain loops)")
     w("  conv/    forward convolution: variants.{h,cpp} (table, formats), dispatch.cpp (packing, ISA choice),")
-    w("           v1_direct_avx2, v2_direct16_avx2, v3_winograd43_avx2 (v3 + v4), v5_winograd43_avx512,")
+    w("           v1_direct_avx2, v2_direct16_avx2, v3_winograd43_avx2 (v3 + v4), v5_winograd43_avx512, winograd43_weights_avx2,")
     w("           baseline_scalar (no AVX2); winograd43_driver.h (the F(4,3) engine), winograd43_transforms.h")
     w("  dgrad/   input gradient: the forward on transposed, flipped weights (its variants: the formats)")
     w("  wgrad/   weight gradient: variants.{h,cpp}, v1_direct_avx2, v2_winograd43_avx2, v3_winograd43_outer_avx2;")
