@@ -1,6 +1,7 @@
 // The graph runtime at load: topological order, the op check, constant folding (runtime_impl.h).
 #include <queue>
 
+#include "cpu/onnx/fast_ops.h"
 #include "cpu/ref/onnx_ref.h"
 #include "onnx/runtime_impl.h"
 
@@ -65,7 +66,10 @@ std::vector<OnnxValue> run_node(const OnnxNode& node, int64_t opset, const std::
   const onnx_ref::OpContext context{node, opset, inputs};
   std::vector<OnnxValue> outputs;
   try {
-    outputs = onnx_ref::kernel_table().at(node.op_type)(context);
+    // The fast kernel when there is one and it covers these inputs, else the reference.
+    const onnx_fast::FastTable& fast = onnx_fast::fast_kernel_table();
+    auto f = fast.find(node.op_type);
+    if (f == fast.end() || !f->second(context, outputs)) outputs = onnx_ref::kernel_table().at(node.op_type)(context);
   } catch (const std::exception& e) {
     std::string shapes;
     for (const OnnxValue* v : inputs) shapes += (shapes.empty() ? "" : ", ") + (v ? v->describe() : "(none)");

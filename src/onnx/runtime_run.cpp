@@ -3,6 +3,7 @@
 #include <chrono>
 #include <numeric>
 
+#include "cpu/ref/onnx_ref.h"
 #include "onnx/runtime_impl.h"
 
 namespace microsr {
@@ -34,6 +35,25 @@ void check_feeds(const std::vector<OnnxValueInfo>& inputs, const std::map<std::s
       fits = !in.shape[d].value || *in.shape[d].value == v.shape[d];
     require(fits, "input '" + in.name + "' is declared " + in.type_str() + " but was given " + v.describe());
   }
+}
+
+// Ops whose output holds the input's elements unchanged, in the same order: when the node is the
+// last reader of its input, the output takes the input's buffer instead of a copy.
+const std::set<std::string> kViewOps = {"Reshape", "Squeeze", "Unsqueeze", "Flatten", "Identity", "Expand"};
+
+// Whether node's input 0 may be moved into its output: a view op (Expand only when it broadcasts to
+// the input's own shape), an activation (not a feed or constant) that no later node reads, not a
+// graph output, and not read twice by this node.
+bool can_move_input(const OnnxNode& node, const std::vector<const OnnxValue*>& inputs, bool is_activation,
+                    bool last_reader, bool kept) {
+  if (!kViewOps.count(node.op_type) || !is_activation || !last_reader || kept) return false;
+  for (std::size_t i = 1; i < node.inputs.size(); ++i)
+    if (node.inputs[i] == node.inputs[0]) return false;
+  if (node.op_type == "Expand") {
+    if (inputs.size() < 2 || !inputs[1] || inputs[1]->is_float()) return false;
+    return onnx_ref::broadcast_shapes(inputs[0]->shape, inputs[1]->integers) == inputs[0]->shape;
+  }
+  return true;
 }
 
 int64_t value_bytes(const OnnxValue& v) {
@@ -86,7 +106,23 @@ std::map<std::string, OnnxValue> OnnxSession::run(const std::map<std::string, On
       inputs.push_back(v);
     }
     const auto start = std::chrono::steady_clock::now();
-    std::vector<OnnxValue> outputs = run_node(node, s.opset, inputs);
+    std::vector<OnnxValue> outputs;
+    auto moved = node.inputs.empty() ? activations.end() : activations.find(node.inputs[0]);
+    auto l0 = node.inputs.empty() ? last.end() : last.find(node.inputs[0]);
+    if (can_move_input(node, inputs, moved != activations.end(), l0 != last.end() && l0->second == p,
+                       !node.inputs.empty() && keep.count(node.inputs[0]))) {
+      // The kernel sees the input's type and shape without its elements, then the output takes them.
+      OnnxValue& source = moved->second;
+      const OnnxValue shape_only{source.type, source.shape, {}, {}};
+      inputs[0] = &shape_only;
+      outputs = node.op_type == "Expand" ? std::vector<OnnxValue>{shape_only} : run_node(node, s.opset, inputs);
+      outputs[0].floats = std::move(source.floats);
+      outputs[0].integers = std::move(source.integers);
+      live -= value_bytes(outputs[0]);
+      activations.erase(moved);
+    } else {
+      outputs = run_node(node, s.opset, inputs);
+    }
     stats.seconds_per_op[node.op_type] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     for (std::size_t i = 0; i < node.outputs.size() && i < outputs.size(); ++i) {
       const std::string& name = node.outputs[i];

@@ -2,7 +2,6 @@
 // Plain loops that accumulate in float in k order (MatMul, Gemm) or double (Einsum).
 #include <algorithm>
 
-#include "cpu/onnx/matmul_fast.h"
 #include "cpu/ref/onnx_ref.h"
 
 namespace microsr::onnx_ref {
@@ -28,12 +27,6 @@ std::vector<OnnxValue> matmul(const OpContext& c) {
   if (!b_vec) shape.push_back(n);
   OnnxValue out = make_value(a.type, shape);
   const auto batches = static_cast<int64_t>(ia.size());
-  if (m * n * k >= 4096) {  // large enough for the AVX2 path (kernels/cpu/onnx/matmul_fast.cpp)
-    for (int64_t p = 0; p < batches; ++p)
-      onnx_fast::matmul_f32(out.floats.data() + p * m * n, a.floats.data() + ia[p] * m * k,
-                            b.floats.data() + ib[p] * k * n, m, n, k);
-    return {out};
-  }
 #pragma omp parallel for collapse(2) if (batches * m * n * k > 100000)
   for (int64_t p = 0; p < batches; ++p)
     for (int64_t i = 0; i < m; ++i) {

@@ -1,0 +1,169 @@
+// Fast elementwise ops, Softmax, LayerNormalization and Erf (fast_ops.h).
+//
+// Binary float ops broadcast without index vectors: the output is walked row by row (its last
+// dimension, merged with the dimensions before it while both operands broadcast alike), and each
+// operand steps 1 or 0 elements within a row.
+#include <algorithm>
+
+#include "cpu/cpu_isa.h"
+#include "cpu/onnx/fast_ops.h"
+#include "cpu/onnx/vector_math.h"
+
+namespace microsr::onnx_fast {
+namespace {
+
+using onnx_ref::OpContext;
+
+bool use_avx2() { return kernels::cpu_isa_at_least(kernels::CpuIsa::kAvx2); }
+
+// Each operand's element strides over the output's dimensions (0 where it broadcasts), with
+// neighbouring dimensions merged where both operands are contiguous across them.
+struct BroadcastWalk {
+  std::vector<int64_t> dims, stride_a, stride_b;
+};
+
+BroadcastWalk walk_of(const std::vector<int64_t>& a, const std::vector<int64_t>& b, const std::vector<int64_t>& out) {
+  const std::size_t rank = out.size();
+  auto strides = [&](const std::vector<int64_t>& s) {
+    std::vector<int64_t> st(rank, 0);
+    int64_t step = 1;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const std::size_t d = rank - 1 - i, sd = s.size() - 1 - i;
+      st[d] = s[sd] == 1 ? 0 : step;
+      step *= s[sd];
+    }
+    return st;
+  };
+  const std::vector<int64_t> sa = strides(a), sb = strides(b);
+  BroadcastWalk w;
+  for (std::size_t d = 0; d < rank; ++d) {
+    if (out[d] == 1) continue;
+    if (!w.dims.empty() && sa[d] * out[d] == w.stride_a.back() && sb[d] * out[d] == w.stride_b.back()) {
+      w.dims.back() *= out[d];  // the previous dimension continues this one in both operands
+      w.stride_a.back() = sa[d], w.stride_b.back() = sb[d];
+      continue;
+    }
+    w.dims.push_back(out[d]), w.stride_a.push_back(sa[d]), w.stride_b.push_back(sb[d]);
+  }
+  if (w.dims.empty()) w.dims = {1}, w.stride_a = {0}, w.stride_b = {0};
+  return w;
+}
+
+template <class F>
+bool binary(const OpContext& c, std::vector<OnnxValue>& outputs, F f) {
+  const OnnxValue &a = c.in(0), &b = c.in(1);
+  if (!a.is_float() || !b.is_float() || a.type != b.type) return false;
+  const std::vector<int64_t> shape = onnx_ref::broadcast_shapes(a.shape, b.shape);
+  OnnxValue out = onnx_ref::make_value(a.type, shape);
+  const BroadcastWalk w = walk_of(a.shape, b.shape, shape);
+  const int64_t inner = w.dims.back(), ia = w.stride_a.back(), ib = w.stride_b.back();
+  const int64_t rows = out.numel() / std::max<int64_t>(inner, 1);
+  const auto outer_rank = static_cast<int64_t>(w.dims.size()) - 1;
+  const float *pa = a.floats.data(), *pb = b.floats.data();
+  float* po = out.floats.data();
+#pragma omp parallel for if (out.numel() > 65536)
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t oa = 0, ob = 0, rest = r;  // the row's offsets in a and b
+    for (int64_t d = outer_rank - 1; d >= 0; --d) {
+      const int64_t i = rest % w.dims[d];
+      rest /= w.dims[d];
+      oa += i * w.stride_a[d], ob += i * w.stride_b[d];
+    }
+    const float *ra = pa + oa, *rb = pb + ob;
+    float* y = po + r * inner;
+    if (ia == 1 && ib == 1)
+      for (int64_t j = 0; j < inner; ++j) y[j] = f(ra[j], rb[j]);
+    else if (ia == 1)
+      for (int64_t j = 0; j < inner; ++j) y[j] = f(ra[j], rb[0]);
+    else if (ib == 1)
+      for (int64_t j = 0; j < inner; ++j) y[j] = f(ra[0], rb[j]);
+    else
+      for (int64_t j = 0; j < inner; ++j) y[j] = f(ra[0], rb[0]);
+  }
+  outputs = {std::move(out)};
+  return true;
+}
+
+bool add(const OpContext& c, std::vector<OnnxValue>& o) { return binary(c, o, [](float x, float y) { return x + y; }); }
+bool sub(const OpContext& c, std::vector<OnnxValue>& o) { return binary(c, o, [](float x, float y) { return x - y; }); }
+bool mul(const OpContext& c, std::vector<OnnxValue>& o) { return binary(c, o, [](float x, float y) { return x * y; }); }
+bool div(const OpContext& c, std::vector<OnnxValue>& o) { return binary(c, o, [](float x, float y) { return x / y; }); }
+
+// Runs a row kernel over `rows` rows in parallel chunks.
+template <class F>
+void over_rows(int64_t rows, int64_t width, F run_chunk) {
+  const int64_t chunk = std::max<int64_t>(1, 16384 / std::max<int64_t>(width, 1));
+  const int64_t chunks = (rows + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) if (rows * width > 32768)
+  for (int64_t i = 0; i < chunks; ++i) run_chunk(i * chunk, std::min(chunk, rows - i * chunk));
+}
+
+bool erf(const OpContext& c, std::vector<OnnxValue>& outputs) {
+  const OnnxValue& x = c.in(0);
+  if (!x.is_float()) return false;
+  OnnxValue out = onnx_ref::make_value(x.type, x.shape);
+  const auto kernel = use_avx2() ? avx2::erf_array : baseline::erf_array;
+  over_rows(x.numel(), 1, [&](int64_t start, int64_t count) { kernel(out.floats.data() + start, x.floats.data() + start, count); });
+  outputs = {std::move(out)};
+  return true;
+}
+
+// Softmax over the last axis (opset 13 on with any axis that is the last one; before 13 the axes
+// from `axis` on are flattened, so axis = rank - 1 is the same).
+bool softmax(const OpContext& c, std::vector<OnnxValue>& outputs) {
+  const OnnxValue& x = c.in(0);
+  const auto rank = static_cast<int64_t>(x.shape.size());
+  if (!x.is_float() || rank == 0) return false;
+  int64_t axis = c.attr_int("axis", c.opset >= 13 ? -1 : 1);
+  if (axis < 0) axis += rank;
+  if (axis != rank - 1) return false;
+  const int64_t width = x.shape.back(), rows = width ? x.numel() / width : 0;
+  OnnxValue out = onnx_ref::make_value(x.type, x.shape);
+  const auto kernel = use_avx2() ? avx2::softmax_rows : baseline::softmax_rows;
+  over_rows(rows, width, [&](int64_t start, int64_t count) {
+    kernel(out.floats.data() + start * width, x.floats.data() + start * width, count, width);
+  });
+  outputs = {std::move(out)};
+  return true;
+}
+
+// LayerNormalization with scale (and bias) holding one value per element of the normalised axes.
+bool layer_norm(const OpContext& c, std::vector<OnnxValue>& outputs) {
+  const OnnxValue &x = c.in(0), &scale = c.in(1);
+  const auto rank = static_cast<int64_t>(x.shape.size());
+  if (!x.is_float() || rank == 0) return false;
+  int64_t axis = c.attr_int("axis", -1);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) return false;
+  int64_t rows = 1, width = 1;
+  for (int64_t d = 0; d < axis; ++d) rows *= x.shape[d];
+  for (int64_t d = axis; d < rank; ++d) width *= x.shape[d];
+  if (scale.numel() != width || (c.has(2) && c.in(2).numel() != width)) return false;
+  std::vector<int64_t> stat_shape = x.shape;
+  for (int64_t d = axis; d < rank; ++d) stat_shape[d] = 1;
+  OnnxValue out = onnx_ref::make_value(x.type, x.shape), mean = onnx_ref::make_value(x.type, stat_shape),
+            inv = onnx_ref::make_value(x.type, stat_shape);
+  const float* bias = c.has(2) ? c.in(2).floats.data() : nullptr;
+  const float eps = c.attr_float("epsilon", 1e-5f);
+  const auto kernel = use_avx2() ? avx2::layer_norm_rows : baseline::layer_norm_rows;
+  over_rows(rows, width, [&](int64_t start, int64_t count) {
+    kernel(out.floats.data() + start * width, x.floats.data() + start * width, count, width, scale.floats.data(), bias,
+           eps, mean.floats.data() + start, inv.floats.data() + start);
+  });
+  outputs = {std::move(out), std::move(mean), std::move(inv)};
+  return true;
+}
+
+}  // namespace
+
+void add_fast_vector_ops(FastTable& t) {
+  t["Add"] = add;
+  t["Sub"] = sub;
+  t["Mul"] = mul;
+  t["Div"] = div;
+  t["Erf"] = erf;
+  t["Softmax"] = softmax;
+  t["LayerNormalization"] = layer_norm;
+}
+
+}  // namespace microsr::onnx_fast

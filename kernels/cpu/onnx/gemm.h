@@ -1,0 +1,55 @@
+// The single-precision GEMM behind the ONNX runtime's fast MatMul, Gemm, Einsum and Conv
+// (kernels/cpu/onnx/fast_*.cpp), tested against plain loops in tests/test_onnx_fast_kernels.cpp.
+//
+//   C[i][j] (+)= sum_k A[i][k] · B[k][j]  (+ bias)
+//
+// Operands are strided views, so transposes and the row strides of batched/einsum views cost no
+// copy: element A[i][k] is a[i * a_row + k * a_col], B[k][j] is b[k * b_row + j * b_col], C[i][j]
+// is c[i * ldc + j]. B is packed into panels of 16 columns × k (zero-padded past n), A into
+// contiguous rows when its k stride is not 1; the inner kernel keeps a block of C in registers over
+// blocks of 256 k: 12×32 in gemm_avx512.cpp, 6×16 in gemm_avx2.cpp (AVX2+FMA), plain loops in
+// gemm_baseline.cpp, chosen by kernels/cpu/cpu_isa.h.
+#pragma once
+#include <cstdint>
+
+namespace microsr::onnx_fast {
+
+struct GemmArgs {
+  int64_t m = 0, n = 0, k = 0;
+  const float* a = nullptr;
+  int64_t a_row = 0, a_col = 1;
+  const float* b = nullptr;
+  int64_t b_row = 0, b_col = 1;
+  float* c = nullptr;
+  int64_t ldc = 0;
+  float alpha = 1.0f;                  // scales A·B
+  const float* bias_col = nullptr;     // + bias_col[j] (length n), or
+  const float* bias_row = nullptr;     // + bias_row[i] (length m)
+  bool accumulate = false;             // C += ... instead of C = ...
+};
+
+// Runs the GEMM; OpenMP over tiles of 6·8 rows × 16·8 columns when the product is large enough
+// (the session's OpenMP thread count).
+void gemm_f32(const GemmArgs& g);
+
+// The same with plain loops in double: the tests' oracle.
+void gemm_f32_ref(const GemmArgs& g);
+
+// The inner kernels: C[0..rows)[0..16) of one panel over kc steps. `a` rows are `lda` apart and
+// contiguous in k; `panel` is kc × 16. `load` adds to c's values (later k blocks) instead of
+// starting from zero. `c` rows are ldc apart; only `cols` (<= 16) columns are stored.
+// AVX-512: two neighbouring panels at once (cols <= 32; columns past 16 come from panel1).
+namespace avx512 {
+void panel_pair_kernel(float* c, int64_t ldc, const float* a, int64_t lda, const float* panel0, const float* panel1,
+                       int64_t rows, int64_t cols, int64_t kc, bool load);
+}
+namespace avx2 {
+void panel_kernel(float* c, int64_t ldc, const float* a, int64_t lda, const float* panel, int64_t rows,
+                  int64_t cols, int64_t kc, bool load);
+}
+namespace baseline {
+void panel_kernel(float* c, int64_t ldc, const float* a, int64_t lda, const float* panel, int64_t rows,
+                  int64_t cols, int64_t kc, bool load);
+}
+
+}  // namespace microsr::onnx_fast

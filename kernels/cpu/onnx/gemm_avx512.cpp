@@ -1,0 +1,55 @@
+// The AVX-512 GEMM inner kernel (gemm.h): up to 12 rows × the 32 columns of two neighbouring packed
+// B panels in 24 zmm accumulators; per k step two loads of B and one broadcast of A per row, each
+// broadcast feeding two FMAs.
+#include <immintrin.h>
+
+#include "cpu/onnx/gemm.h"
+
+namespace microsr::onnx_fast::avx512 {
+namespace {
+
+template <int R>
+void block(float* c, int64_t ldc, const float* a, int64_t lda, const float* panel0, const float* panel1, int64_t cols,
+           int64_t kc, bool load) {
+  const int64_t cols0 = cols < 16 ? cols : 16, cols1 = cols > 16 ? cols - 16 : 0;
+  const __mmask16 mask0 = static_cast<__mmask16>(cols0 >= 16 ? 0xFFFFu : (1u << cols0) - 1u);
+  const __mmask16 mask1 = static_cast<__mmask16>(cols1 >= 16 ? 0xFFFFu : (1u << cols1) - 1u);
+  __m512 acc0[R], acc1[R];
+  for (int r = 0; r < R; ++r) {
+    acc0[r] = load ? _mm512_maskz_loadu_ps(mask0, c + r * ldc) : _mm512_setzero_ps();
+    acc1[r] = load ? _mm512_maskz_loadu_ps(mask1, c + r * ldc + 16) : _mm512_setzero_ps();
+  }
+  for (int64_t kk = 0; kk < kc; ++kk) {
+    const __m512 b0 = _mm512_loadu_ps(panel0 + kk * 16), b1 = _mm512_loadu_ps(panel1 + kk * 16);
+    for (int r = 0; r < R; ++r) {
+      const __m512 av = _mm512_set1_ps(a[r * lda + kk]);
+      acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
+      acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    _mm512_mask_storeu_ps(c + r * ldc, mask0, acc0[r]);
+    _mm512_mask_storeu_ps(c + r * ldc + 16, mask1, acc1[r]);
+  }
+}
+
+}  // namespace
+
+void panel_pair_kernel(float* c, int64_t ldc, const float* a, int64_t lda, const float* panel0, const float* panel1,
+                       int64_t rows, int64_t cols, int64_t kc, bool load) {
+  int64_t r = 0;
+  for (; r + 12 <= rows; r += 12) block<12>(c + r * ldc, ldc, a + r * lda, lda, panel0, panel1, cols, kc, load);
+  float* cr = c + r * ldc;
+  const float* ar = a + r * lda;
+  switch (rows - r) {
+#define MICROSR_ROWS_CASE(n) \
+  case n: block<n>(cr, ldc, ar, lda, panel0, panel1, cols, kc, load); break;
+    MICROSR_ROWS_CASE(11) MICROSR_ROWS_CASE(10) MICROSR_ROWS_CASE(9) MICROSR_ROWS_CASE(8) MICROSR_ROWS_CASE(7)
+    MICROSR_ROWS_CASE(6) MICROSR_ROWS_CASE(5) MICROSR_ROWS_CASE(4) MICROSR_ROWS_CASE(3) MICROSR_ROWS_CASE(2)
+    MICROSR_ROWS_CASE(1)
+#undef MICROSR_ROWS_CASE
+    default: break;
+  }
+}
+
+}  // namespace microsr::onnx_fast::avx512
