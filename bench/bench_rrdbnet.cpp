@@ -11,7 +11,11 @@
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <memory>
+#include <vector>
 #include <filesystem>
 #include <random>
 
@@ -88,6 +92,46 @@ void BM_RealESRGANx4plusForwardIsa(benchmark::State& state, kernels::CpuIsa isa)
   const kernels::CpuIsaScope scope(isa);
   BM_RealESRGANx4plusForward(state);
 }
+
+// The same A/B in one benchmark, for a loaded machine: two networks built once, their weights
+// packed under avx2 (conv_v3's format) and under the detected level (conv_v5's from avx512 up),
+// run alternately; each keeps the format it was packed in. Counters: each side's fastest and
+// median pass in ms, and fastest(detected) / fastest(avx2).
+//   bench_rrdbnet --benchmark_filter=IsaAlternating --benchmark_min_time=20
+void BM_RealESRGANx4plusIsaAlternating(benchmark::State& state) {
+  static const StateDict weights = x4plus_weights();
+  const int size = int(state.range(0));
+  auto backend = make_cpu_backend();
+  const RRDBNetConfig cfg = infer_rrdbnet_config(weights);
+  std::unique_ptr<RRDBNet> avx2_net;
+  {
+    const kernels::CpuIsaScope scope(kernels::CpuIsa::kAvx2);
+    avx2_net = std::make_unique<RRDBNet>(cfg, weights, *backend);  // packs its weights now
+  }
+  RRDBNet best_net(cfg, weights, *backend);
+  const Tensor x = random_image(size, size);
+  avx2_net->forward(x);  // warm-up
+  best_net.forward(x);
+  std::vector<double> avx2_ms, best_ms;
+  const auto time_ms = [&](RRDBNet& net) {
+    const auto start = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(net.forward(x).raw());
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  };
+  for (auto _ : state) {
+    avx2_ms.push_back(time_ms(*avx2_net));
+    best_ms.push_back(time_ms(best_net));
+  }
+  std::sort(avx2_ms.begin(), avx2_ms.end());
+  std::sort(best_ms.begin(), best_ms.end());
+  state.counters["avx2_min_ms"] = avx2_ms.front();
+  state.counters["avx2_median_ms"] = avx2_ms[avx2_ms.size() / 2];
+  state.counters["best_min_ms"] = best_ms.front();
+  state.counters["best_median_ms"] = best_ms[best_ms.size() / 2];
+  state.counters["min_ratio"] = best_ms.front() / avx2_ms.front();
+  state.SetLabel(std::string("best = ") + kernels::cpu_isa_name(kernels::active_cpu_isa()));
+}
+BENCHMARK(BM_RealESRGANx4plusIsaAlternating)->Arg(64)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 [[maybe_unused]] const bool isa_benchmarks_registered = [] {
   int count = 0;

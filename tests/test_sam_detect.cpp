@@ -151,7 +151,8 @@ TEST(SamDetect, CliWithAModelFolderFillsTheMaskColumns) {
   }
   // The same run with the two files named, and the classical CSV has the same first 15 columns.
   ASSERT_EQ(testing::run_cli(cli::run_detect, {input, "-o", dir + "/plain"}), 0);
-  ASSERT_EQ(testing::run_cli(cli::run_detect, {input, "-o", dir + "/pair", "--sam", encoder_path(), decoder_path()}), 0);
+  ASSERT_EQ(testing::run_cli(cli::run_detect, {input, "-o", dir + "/pair", "--sam", encoder_path(), decoder_path()}),
+            0);
   const std::vector<std::string> plain = lines_of(dir + "/plain/detections.csv");
   const std::vector<std::string> pair = lines_of(dir + "/pair/detections.csv");
   ASSERT_EQ(plain.size(), csv.size());

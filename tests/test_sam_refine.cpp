@@ -193,8 +193,9 @@ TEST(SamRefine, NothingAcceptedMeansNoEncoderRun) {
 TEST(SamRefine, CsvColumns) {
   FakeSegmenter fake;
   const Refined r = run_refinement(fake);
-  EXPECT_NE(detections_csv_header().find(",parent,mask_score,mask_area,mask_circularity,mask_iou,sam_used,sam_reason\n"),
-            std::string::npos);
+  EXPECT_NE(
+      detections_csv_header().find(",parent,mask_score,mask_area,mask_circularity,mask_iou,sam_used,sam_reason\n"),
+      std::string::npos);
   const std::string rows = detections_csv_rows("a.png", r.refined.detections);
   int used = 0, not_prompted = 0;
   std::size_t start = 0;
@@ -225,6 +226,33 @@ TEST(SamRefine, OverlayDrawsMaskOutlines) {
   EXPECT_LT(overlay.plane(0)[i], 0.2f);  // cyan: a used mask
   EXPECT_GT(overlay.plane(1)[i], 0.8f);
   EXPECT_GT(overlay.plane(2)[i], 0.9f);
+}
+
+TEST(SamRefine, MaskedCropKeepsOnlyTheMask) {
+  FakeSegmenter fake;
+  const Refined r = run_refinement(fake);
+  const Image image = disk_image();
+  for (const Detection& d : r.refined.detections) {
+    if (!d.accepted) continue;
+    const Image crop = masked_crop(image, d);
+    ASSERT_EQ(crop.width, d.crop.width);
+    int kept = 0, cleared = 0;
+    for (int y = 0; y < crop.height; ++y)
+      for (int x = 0; x < crop.width; ++x) {
+        const Disk* disk = nullptr;
+        for (const Disk& k : kDisks)
+          if (std::hypot(d.crop.x + x - k.x, d.crop.y + y - k.y) <= k.r) disk = &k;
+        const float v = crop.plane(1)[y * crop.width + x];
+        // Inside this detection's own disk: the image (0.8); anywhere else: 0.
+        const bool own = disk && std::hypot(disk->x - d.cx, disk->y - d.cy) < 2;
+        EXPECT_EQ(v, own ? 0.8f : 0.0f) << x << "," << y;
+        kept += own, cleared += !own;
+      }
+    EXPECT_GT(kept, 900);
+    EXPECT_GT(cleared, 1000);
+  }
+  Detection plain;
+  expect_error([&] { masked_crop(image, plain); }, "no used mask");
 }
 
 TEST(SamRefine, GateParamsAreValidated) {
@@ -266,7 +294,7 @@ TEST(SamInput, SamResizesTheLongestSideAndPads) {
   const float means[3] = {123.675f, 116.28f, 103.53f}, stds[3] = {58.395f, 57.12f, 57.375f};
   for (int c = 0; c < 3; ++c) {
     EXPECT_NEAR(input[(c * 16 + 3) * 16 + 5], (127.5f - means[c]) / stds[c], 1e-4) << c;  // inside
-    EXPECT_EQ(input[(c * 16 + 12) * 16 + 5], 0.0f) << c;                                 // padding
+    EXPECT_EQ(input[(c * 16 + 12) * 16 + 5], 0.0f) << c;                                  // padding
   }
 }
 

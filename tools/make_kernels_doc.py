@@ -96,6 +96,52 @@ microsr 4.3-4.7 s vs torch 6.1-6.6 s (1.3-1.5x).
 """
 
 
+ISA_SECTION = """
+## Instruction sets: one binary, kernels chosen at run time
+
+The library is compiled for baseline x86-64; only the files named `*_avx2.cpp` (`-mavx2 -mfma
+-mf16c`) and `*_avx512.cpp` (plus `-mavx512f -mavx512bw -mavx512vl -mavx512dq`) get more, each set
+an OBJECT library of its own in CMakeLists.txt. `kernels/cpu/cpu_isa.cpp` reads CPUID and XCR0
+(XGETBV: the OS must save YMM for avx2, opmask + ZMM for avx512, tile state for amx, which Linux
+grants on `arch_prctl(ARCH_REQ_XCOMP_PERM)`) and gives the level: baseline < avx2 < avx512 <
+avx512_bf16 < amx. `MICROSR_CPU_ISA=<level>` lowers it (above the CPU's is an error naming what
+it has); the CPU backend's name says which runs (`cpu (2 threads, avx512 kernels, conv packed)`,
+also printed by `microsr info`). `conv/dispatch.cpp`, `wgrad/variants.cpp` and
+`optim/optimizer.cpp` choose per call:
+
+| level | 3x3 conv (production) | other k | weight gradient | optimizer |
+|---|---|---|---|---|
+| baseline | scalar Winograd F(4,3) (`conv/baseline_scalar.cpp`) | scalar direct | reference loop (`wgrad_v0_baseline`) | reference |
+| avx2 | conv_v3 (`winograd43`) | conv_v2 | wgrad v1/v3 | AVX2 |
+| avx512 and up | conv_v5 (`winograd43_avx512`) | conv_v2 | wgrad v1/v3 | AVX2 |
+
+avx512_bf16 and amx have no kernels of their own yet (fp32 only): they run the avx512 ones.
+
+The trap of per-file flags: an inline function or template instance emitted in an AVX2 object is
+a weak (COMDAT) symbol, and the linker keeps one copy for every caller — maybe that one, for a
+baseline caller. So the ISA headers (`conv/epilogue_avx2.h`, `winograd43_transforms.h`,
+`winograd43_driver.h`, `winograd43_weights.h`, `wgrad/winograd43.h`) keep their code in anonymous
+namespaces, the ISA files take their scratch from baseline helpers (`detail::thread_scratch`,
+`detail::thread_aligned_buffer`) instead of instantiating `std::vector` code, and the ctest
+`cpu_isa_objects_define_no_shared_code` (`tools/check_isa_objects.sh`) fails if `nm` finds any
+weak code symbol in those objects (it found `std::vector` destructors in the wgrad files before
+they were changed).
+
+Numerics: code compiled with `-mfma` lets the compiler contract `a*b + c` into one rounding, a
+baseline build does not. The one place this showed was the Winograd weight transform (in double,
+rounded once to float): it now spells its fused multiply-adds out with `std::fma` in the order the
+`-mfma` build used, so the packed weights are the same bits on every CPU (the training golden
+`TrainGolden.TenOptimizerStepsMatchPyTorch` noticed the difference). `std::fma` in a baseline unit
+is a libm call, so on AVX2 CPUs the transform runs from `conv/winograd43_weights_avx2.cpp`, where it is one instruction (packing had become ~15x slower with the libm calls; the baseline path keeps them).
+
+Tested on the development machine (Sapphire Rapids-class Xeon, detected level amx): every level
+from baseline to amx runs a small conv in every format and a tiny RRDBNet against PyTorch
+(`tests/test_cpu_isa.cpp`), and ctest reruns the CPU kernel suites under `MICROSR_CPU_ISA=baseline`
+and `=avx2`. No CPU without AVX2 or without AVX-512 was available: those levels ran here only
+through the override.
+"""
+
+
 def variant_table(path):
     """[(name, summary)] from a C++ variant table: {"name", "summary" "continued", fn}."""
     text = open(os.path.join(ROOT, path), encoding="utf-8").read()
@@ -204,13 +250,15 @@ def main():
     w("```")
     w("kernels/cpu/")
     w("  cpu_kernels.h, threads.h, image_batch.h   reference API, per-call thread count, batches")
+    w("  cpu_isa.{h,cpp}  run-time instruction set: CPUID + XGETBV, MICROSR_CPU_ISA override")
     w("  ref/     the oracles (plain loops)")
-    w("  conv/    forward convolution: variants.{h,cpp} (table, packed formats), v1_direct, v2_direct16,")
-    w("           v3_winograd43 (+ the F(4,3) engine), v4_winograd43_3x32; common, winograd43_transforms.h")
+    w("  conv/    forward convolution: variants.{h,cpp} (table, formats), dispatch.cpp (packing, ISA choice),")
+    w("           v1_direct_avx2, v2_direct16_avx2, v3_winograd43_avx2 (v3 + v4), v5_winograd43_avx512, winograd43_weights_avx2,")
+    w("           baseline_scalar (no AVX2); winograd43_driver.h (the F(4,3) engine), winograd43_transforms.h")
     w("  dgrad/   input gradient: the forward on transposed, flipped weights (its variants: the formats)")
-    w("  wgrad/   weight gradient: variants.{h,cpp}, v1_direct, v2_winograd43, v3_winograd43_outer;")
+    w("  wgrad/   weight gradient: variants.{h,cpp}, v1_direct_avx2, v2_winograd43_avx2, v3_winograd43_outer_avx2;")
     w("           common (batched padding, bias), winograd43.h (dy transform, G^T M G, TileGrid)")
-    w("  optim/   Adam and the sum of squares, AVX2")
+    w("  optim/   Adam and the sum of squares: optimizer_avx2, optimizer.cpp (AVX2 or the reference)")
     w("```")
     w("")
     w("## Variant tables")
@@ -223,8 +271,11 @@ def main():
             w(f"- `{name}`: {summary}")
         w("")
     w("Weight formats (`conv_weight_formats()`): `direct` (conv_v1's packing), `direct16` (conv_v2's), "
-      "`winograd43` (conv_v3's). The CPU backend packs 3x3 layers as `winograd43` and other k as "
+      "`winograd43` (conv_v3's), `winograd43_avx512` (conv_v5's, listed from avx512 up). The CPU backend "
+      "packs 3x3 layers as `winograd43_avx512` on AVX-512 CPUs, `winograd43` below, and other k as "
       "`direct16`; backward-data runs the forward in one of these formats.")
+    w("")
+    w(ISA_SECTION.rstrip())
     w("")
     w("## Measured")
     w("")

@@ -9,7 +9,7 @@ onnxruntime 1.16.3, segment-anything 1.0, sam2 1.1.0 --no-deps, tqdm). Then:
       inputs/*.npy, expected_ort/*.npy, expected_torch/*.npy} and tests/data/onnx/sam/README.md
   python tools/make_sam_fixtures.py --full DIR
       the full-size architectures with random weights (SAM ViT-B encoder at 1024², its fixed-crop
-      decoder, SAM2.1-tiny encoder) into DIR, with the same files; not for CI (~400 MB).
+      decoder, SAM2.1-tiny encoder) into DIR, with the same files; not for CI (~650 MB).
   python tools/make_sam_fixtures.py --export-checkpoint sam_vit_b_01ec64.pth --kind sam_vit_b --out DIR
   python tools/make_sam_fixtures.py --export-checkpoint sam2.1_hiera_tiny.pt --kind sam2.1_tiny --out DIR
       a user's real checkpoint (docs/sam.md).

@@ -84,6 +84,8 @@ struct MaskRefinement {
   double iou = 0;          // mask pixels vs the classical disk (centre cx, cy, radius) as pixels
   Box box;                 // bounding box of the mask's largest outline
   Contour outline;         // that outline in image pixels (drawn on the overlay)
+  Box window;              // where the mask was asked for (image pixels)
+  Plane8 pixels;           // the mask over `window`, 255 = object (for masked crops)
   bool used() const { return verdict == MaskVerdict::used; }
 };
 
@@ -177,8 +179,8 @@ std::string detections_csv_rows(const std::string& file, const std::vector<Detec
 // An RGB 8-bit copy of `image` with accepted boxes drawn in green and rejected ones in red, each
 // labelled (rejected: the reason abbreviated — S small, L large, C<circularity> not round, R refined
 // away), and each segmenter mask's outline (stage 3) in cyan when the gate used it, in yellow when
-// it kept the classical result. Blobs that were split are not drawn (their parts are), nor rejected contours with area below
-// min_area / 4 (specks), so that they do not bury the picture.
+// it kept the classical result. Blobs that were split are not drawn (their parts are), nor rejected contours with area
+// below min_area / 4 (specks), so that they do not bury the picture.
 Image draw_overlay(const Image& image, const std::vector<Detection>& detections, const DetectParams& params);
 
 }  // namespace microsr

@@ -47,7 +47,7 @@ struct BoxPrompt {
   // The box in image pixel indices (centres at integers): its first and last column and row, as
   // SAM's own box prompts are (the decoders add the half pixel themselves).
   double x0 = 0, y0 = 0, x1 = 0, y1 = 0;
-  Box window;                             // where the caller wants the mask (inside the image)
+  Box window;  // where the caller wants the mask (inside the image)
 };
 
 struct PromptMask {
@@ -78,11 +78,11 @@ void find_segmenter_files(const std::string& folder, std::string& encoder_path, 
 
 // ---- the gate ------------------------------------------------------------------------------
 struct SamGateParams {
-  double min_score = 0.5;           // the model's predicted IoU must reach this, in [0, 1]
-  double max_centre_shift = 0.25;   // mask centroid to fitted centre, × the fitted radius, > 0
-  double min_radius_ratio = 0.8;    // √(mask area / π) / fitted radius within [min, max]
+  double min_score = 0.5;          // the model's predicted IoU must reach this, in [0, 1]
+  double max_centre_shift = 0.25;  // mask centroid to fitted centre, × the fitted radius, > 0
+  double min_radius_ratio = 0.8;   // √(mask area / π) / fitted radius within [min, max]
   double max_radius_ratio = 1.25;
-  double min_iou = 0.7;             // mask vs fitted disk, in [0, 1]
+  double min_iou = 0.7;  // mask vs fitted disk, in [0, 1]
 };
 // Throws Error naming the option (--sam-min-score...) when a value is outside its range.
 void validate(const SamGateParams& gate);
@@ -96,6 +96,10 @@ MaskRefinement measure_mask(const PromptMask& mask, const Box& window, const Det
 // The gate's verdict for a measured mask: empty_mask, low_score, centre_shift, radius_ratio,
 // low_iou (the first failing test, in that order) or used.
 MaskVerdict gate_mask(const MaskRefinement& mask, const Detection& detection, const SamGateParams& gate);
+
+// The detection's crop with every pixel outside its mask set to 0 (all channels; alpha too), for a
+// detection whose mask was used. Throws Error otherwise.
+Image masked_crop(const Image& image, const Detection& detection);
 
 struct SamRefineCounts {
   int prompted = 0, used = 0;

@@ -44,7 +44,8 @@ from a blob (parent: the blob's id; the blob's reason is "split"),
 With --sam ENCODER.onnx DECODER.onnx (or --sam FOLDER holding encoder.onnx and decoder.onnx, or
 samexporter's <model>.encoder.onnx and <model>.decoder.onnx), a SAM or SAM2 export run by microsr's
 own ONNX engine segments every accepted disk's box: the encoder once per image on the input the
-model declares, the decoder once with all boxes (once per box if its batch is fixed). A mask
+model declares, the decoder once with all boxes (split only when the masks of a large image
+would pass 512 MiB; once per box if its batch is fixed). A mask
 replaces the box only when it passes the gate (score, centre shift, radius ratio, IoU with the
 fitted circle); otherwise the classical result stays, and sam_reason says why. The overlay draws
 the masks' outlines: cyan used, yellow not used.
@@ -90,6 +91,9 @@ nearly black — or over 0..--window-max; crops keep the original pixels.
              "SAM / SAM2 refinement: the encoder ONNX file (followed by the decoder's:\n"
              "--sam ENCODER.onnx DECODER.onnx), or a folder holding both"),
         text("--sam-decoder", "FILE", "", "the decoder ONNX file, when --sam names the encoder"),
+        flag("--sam-masked-crops",
+             "also write <name>_disk<ID>_masked.png|.tif: the crop with everything\n"
+             "outside the disk's mask set to 0 (disks whose mask was used)"),
         number("--sam-min-score", "S", default_text(kGateDefaults.min_score),
                "a mask is used only when the model's predicted IoU is >= S"),
         number("--sam-max-shift", "F", default_text(kGateDefaults.max_centre_shift),
@@ -165,9 +169,10 @@ std::unique_ptr<PromptSegmenter> segmenter_from(const Args& args) {
     return nullptr;
   }
   if (decoder.empty()) {
-    require_usage(fs::is_directory(encoder), "--sam " + encoder +
-                                                 ": give the encoder and the decoder (--sam ENCODER.onnx DECODER.onnx), "
-                                                 "or a folder holding both");
+    require_usage(fs::is_directory(encoder),
+                  "--sam " + encoder +
+                      ": give the encoder and the decoder (--sam ENCODER.onnx DECODER.onnx), "
+                      "or a folder holding both");
     find_segmenter_files(encoder, encoder, decoder);
   }
   return load_onnx_segmenter(encoder, decoder, [](const std::string& line) { std::printf("%s\n", line.c_str()); });
@@ -182,8 +187,8 @@ std::string unique_stem(const fs::path& input, std::map<std::string, int>& seen)
 
 // Detects in one file and writes its crops and overlay; returns its CSV rows.
 std::string process(const std::string& input, const fs::path& out_dir, const std::string& stem,
-                    const DetectParams& params, bool crops, PromptSegmenter* segmenter, const SamGateParams& gate,
-                    int& accepted, SamRefineCounts& sam) {
+                    const DetectParams& params, bool crops, bool masked_crops, PromptSegmenter* segmenter,
+                    const SamGateParams& gate, int& accepted, SamRefineCounts& sam) {
   const Image image = read_image(input);
   DetectionResult result = detect_disks(image, params);
   if (segmenter) sam = refine_with_segmenter(image, result, *segmenter, params, gate);
@@ -194,6 +199,9 @@ std::string process(const std::string& input, const fs::path& out_dir, const std
     ++accepted;
     if (crops)
       write_image((out_dir / (stem + "_disk" + std::to_string(d.id) + crop_ext)).string(), crop_image(image, d.crop));
+    if (crops && masked_crops && d.mask.used())
+      write_image((out_dir / (stem + "_disk" + std::to_string(d.id) + "_masked" + crop_ext)).string(),
+                  masked_crop(image, d));
   }
   write_png((out_dir / (stem + "_overlay.png")).string(), draw_overlay(image, result.detections, params));
   return detections_csv_rows(input, result.detections);
@@ -259,10 +267,11 @@ int run_detect(int argc, char** argv) {
     try {
       int accepted = 0;
       SamRefineCounts sam;
-      csv += process(input, out_dir, stem, params, !args.has("--no-crops"), segmenter.get(), gate, accepted, sam);
+      csv += process(input, out_dir, stem, params, !args.has("--no-crops"), args.has("--sam-masked-crops"),
+                     segmenter.get(), gate, accepted, sam);
       if (segmenter)
-        std::printf("%s: %d disk%s, %d of %d masks used\n", input.c_str(), accepted, accepted == 1 ? "" : "s",
-                    sam.used, sam.prompted);
+        std::printf("%s: %d disk%s, %d of %d masks used\n", input.c_str(), accepted, accepted == 1 ? "" : "s", sam.used,
+                    sam.prompted);
       else
         std::printf("%s: %d disk%s\n", input.c_str(), accepted, accepted == 1 ? "" : "s");
       std::fflush(stdout);

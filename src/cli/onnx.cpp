@@ -15,6 +15,7 @@
 #include "microsr/npy.h"
 #include "microsr/onnx.h"
 #include "microsr/onnx_runtime.h"
+#include "microsr/onnx_sam_checks.h"
 #include "subcommands.h"
 
 namespace microsr::cli {
@@ -123,6 +124,7 @@ int run_onnx(int argc, char** argv) {
   if (action == "run") return run_model(args, positional[1]);
   const OnnxModel model = load_onnx(positional[1]);
   std::fputs(describe_onnx(model).c_str(), stdout);
+  std::fputs(sam_decoder_crop_warning(model).c_str(), stdout);  // "" unless a baked SAM crop
   return 0;
 }
 

@@ -74,7 +74,8 @@ void draw_text(Image& image, int x, int y, const std::string& text, int scale, C
 // A segmenter mask's outline (image pixels), each point a `thickness`-wide square.
 void draw_outline(Image& image, const Contour& outline, int thickness, Colour colour) {
   const int half = thickness / 2;
-  for (const Point& p : outline) fill_rect(image, p.x - half, p.y - half, p.x - half + thickness, p.y - half + thickness, colour);
+  for (const Point& p : outline)
+    fill_rect(image, p.x - half, p.y - half, p.x - half + thickness, p.y - half + thickness, colour);
 }
 
 std::string label(const Detection& d) {

@@ -81,9 +81,9 @@ std::vector<float> prepare_segmenter_input(const Image& image, const SegmenterIn
 
 void validate(const SamGateParams& g) {
   require(g.min_score >= 0 && g.min_score <= 1, "--sam-min-score must be in [0, 1], got " + number_text(g.min_score));
-  require(g.max_centre_shift > 0 && g.max_centre_shift <= 10,
-          "--sam-max-shift must be in (0, 10] (a fraction of the disk's radius), got " +
-              number_text(g.max_centre_shift));
+  require(
+      g.max_centre_shift > 0 && g.max_centre_shift <= 10,
+      "--sam-max-shift must be in (0, 10] (a fraction of the disk's radius), got " + number_text(g.max_centre_shift));
   require(g.min_radius_ratio > 0 && g.min_radius_ratio <= 1 && g.max_radius_ratio >= 1 && g.max_radius_ratio <= 10,
           "--sam-radius-ratio MIN,MAX needs 0 < MIN <= 1 <= MAX <= 10, got " + number_text(g.min_radius_ratio) + "," +
               number_text(g.max_radius_ratio));
@@ -91,8 +91,9 @@ void validate(const SamGateParams& g) {
 }
 
 void find_segmenter_files(const std::string& folder, std::string& encoder_path, std::string& decoder_path) {
-  require(fs::is_directory(folder), "--sam " + folder + ": not a folder (give ENCODER.onnx DECODER.onnx, or a folder "
-                                                        "holding encoder.onnx and decoder.onnx)");
+  require(fs::is_directory(folder), "--sam " + folder +
+                                        ": not a folder (give ENCODER.onnx DECODER.onnx, or a folder "
+                                        "holding encoder.onnx and decoder.onnx)");
   const fs::path dir(folder);
   if (fs::is_regular_file(dir / "encoder.onnx") && fs::is_regular_file(dir / "decoder.onnx")) {
     encoder_path = (dir / "encoder.onnx").string(), decoder_path = (dir / "decoder.onnx").string();
@@ -147,6 +148,8 @@ MaskRefinement measure_mask(const PromptMask& mask, const Box& window, const Det
       both += in_disk && in_mask, either += in_disk || in_mask;
     }
   m.iou = either > 0 ? double(both) / double(either) : 0.0;
+  m.window = window;
+  m.pixels = mask.mask;
   // The largest component's outline gives the box, area and circularity.
   const std::vector<Contour> outlines = find_external_contours(mask.mask);
   double best_area = -1;
@@ -171,6 +174,20 @@ MaskVerdict gate_mask(const MaskRefinement& m, const Detection& d, const SamGate
   if (!(ratio >= gate.min_radius_ratio && ratio <= gate.max_radius_ratio)) return MaskVerdict::radius_ratio;
   if (!(m.iou >= gate.min_iou)) return MaskVerdict::low_iou;
   return MaskVerdict::used;
+}
+
+Image masked_crop(const Image& image, const Detection& d) {
+  require(d.mask.used(), "masked_crop: detection " + std::to_string(d.id) + " has no used mask");
+  Image out = crop_image(image, d.crop);
+  const Box& w = d.mask.window;
+  for (int y = 0; y < out.height; ++y)
+    for (int x = 0; x < out.width; ++x) {
+      const int mx = d.crop.x + x - w.x, my = d.crop.y + y - w.y;
+      const bool inside = mx >= 0 && my >= 0 && mx < w.width && my < w.height && d.mask.pixels.at(mx, my) != 0;
+      if (inside) continue;
+      for (int c = 0; c < out.channels; ++c) out.plane(c)[std::size_t(y) * out.width + x] = 0;
+    }
+  return out;
 }
 
 SamRefineCounts refine_with_segmenter(const Image& image, DetectionResult& result, PromptSegmenter& segmenter,

@@ -73,9 +73,9 @@ class OnnxSegmenter : public PromptSegmenter {
     read_decoder_inputs();
     if (log_) {
       char line[512];
-      std::snprintf(line, sizeof line,
-                    "%s: encoder %s (input %s %dx%d, %s), decoder %s (%s)", segmenter_family_name(spec_.family),
-                    encoder_path_.c_str(), image_input_.c_str(), spec_.size, spec_.size,
+      std::snprintf(line, sizeof line, "%s: encoder %s (input %s %dx%d, %s), decoder %s (%s)",
+                    segmenter_family_name(spec_.family), encoder_path_.c_str(), image_input_.c_str(), spec_.size,
+                    spec_.size,
                     spec_.family == SegmenterFamily::sam ? "longest side resized, zero-padded" : "resized to square",
                     decoder_path_.c_str(), batched_ ? "all boxes in one call" : "one box per call");
       log_(line);
@@ -129,7 +129,8 @@ class OnnxSegmenter : public PromptSegmenter {
   void read_encoder_input() {
     const std::vector<OnnxValueInfo>& inputs = encoder_.inputs();
     if (find_info(inputs, "point_coords"))
-      throw Error(encoder_path_ + ": this is a decoder (it takes point_coords); give the encoder first, then the decoder");
+      throw Error(encoder_path_ +
+                  ": this is a decoder (it takes point_coords); give the encoder first, then the decoder");
     const bool image_like = inputs.size() == 1 && inputs[0].has_shape && inputs[0].shape.size() == 4 &&
                             fixed_dim(inputs[0], 1, 3) == 3 &&
                             fixed_dim(inputs[0], 2, -1) == fixed_dim(inputs[0], 3, -1);
@@ -165,11 +166,12 @@ class OnnxSegmenter : public PromptSegmenter {
       }
     }
     require(unmatched_inputs.size() <= unmatched_outputs.size(),
-            decoder_path_ + ": the decoder takes " + std::to_string(embedding_sources_.size() + unmatched_inputs.size()) +
-                " image inputs but the encoder " + encoder_path_ + " gives " +
-                std::to_string(encoder_.outputs().size()) + " outputs (" + names_of(encoder_.outputs()) +
-                "): are these two from the same model?");
-    for (std::size_t i = 0; i < unmatched_inputs.size(); ++i) embedding_sources_[unmatched_inputs[i]] = unmatched_outputs[i];
+            decoder_path_ + ": the decoder takes " +
+                std::to_string(embedding_sources_.size() + unmatched_inputs.size()) + " image inputs but the encoder " +
+                encoder_path_ + " gives " + std::to_string(encoder_.outputs().size()) + " outputs (" +
+                names_of(encoder_.outputs()) + "): are these two from the same model?");
+    for (std::size_t i = 0; i < unmatched_inputs.size(); ++i)
+      embedding_sources_[unmatched_inputs[i]] = unmatched_outputs[i];
     spec_.family = sam2 ? SegmenterFamily::sam2 : SegmenterFamily::sam;
   }
 
@@ -211,7 +213,8 @@ class OnnxSegmenter : public PromptSegmenter {
                 " and scores " + scores->describe() + "; expected [" + std::to_string(batch) + ", M, h, w] and [" +
                 std::to_string(batch) + ", M]");
     std::vector<PromptMask> result;
-    for (int64_t b = 0; b < batch; ++b) result.push_back(window_mask(*masks, *scores, b, prompts[std::size_t(b)].window));
+    for (int64_t b = 0; b < batch; ++b)
+      result.push_back(window_mask(*masks, *scores, b, prompts[std::size_t(b)].window));
     return result;
   }
 
@@ -237,7 +240,8 @@ class OnnxSegmenter : public PromptSegmenter {
     // At the image's size: pixel for pixel; else over the model's frame (nearest sample).
     const bool image_size = h == height_ && w == width_;
     double sx = 1, sy = 1;
-    if (!image_size) model_scale(spec_, width_, height_, sx, sy), sx *= double(w) / spec_.size, sy *= double(h) / spec_.size;
+    if (!image_size)
+      model_scale(spec_, width_, height_, sx, sy), sx *= double(w) / spec_.size, sy *= double(h) / spec_.size;
     for (int y = 0; y < window.height; ++y)
       for (int x = 0; x < window.width; ++x) {
         const int64_t ix = image_size ? window.x + x : std::min<int64_t>(w - 1, int64_t((window.x + x + 0.5) * sx));

@@ -21,6 +21,9 @@ void conv2d_winograd43_packed_avx2(float* y, const float* x, const PackedConvWei
 void conv2d_winograd43_packed_avx512(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
                                      const ConvEpilogue& epi);
 
+// count 3x3 kernels [count][9] -> their Winograd transforms [count][36] (conv/winograd43_weights.h).
+void winograd43_transform_kernels_avx2(float* transformed, const float* weights, int count);
+
 // Baseline: either channel-blocked direct format (any co_block), and the Winograd format.
 void conv2d_channel_blocked_scalar(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
                                    const ConvEpilogue& epi);

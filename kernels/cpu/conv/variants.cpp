@@ -26,7 +26,7 @@ const std::vector<ListedVariant>& all_variants() {
       {{"conv_v4_winograd43_3x32", "as v3 with 3 cout x 32 tile micro-tiles, 32-tile batches",
         conv2d_winograd43_3x32},
        CpuIsa::kBaseline},
-      {{"conv_v5_winograd43_avx512", "as v3 with AVX-512 products: 8 cout x 48 tiles (zmm), 48-tile batches",
+      {{"conv_v5_winograd43_avx512", "as v3 on AVX-512: 8 cout x 48 tile zmm products, 16-tile zmm input transform",
         conv2d_winograd43_avx512},
        CpuIsa::kAvx512},
   };
