@@ -131,7 +131,8 @@ else
     dpkg-deb -x "$tmp"/libstb-dev_*.deb "$tmp/stb" && src="$tmp/stb/usr/include/stb"
     version="$(dpkg-deb -f "$tmp"/libstb-dev_*.deb Version)"
   fi
-  rm -rf "$kit/include/stb" && mkdir -p "$kit/include/stb" && cp "$src"/*.h "$kit/include/stb/"
+  # The two headers microsr includes (the package holds 2 MB of others).
+  rm -rf "$kit/include/stb" && mkdir -p "$kit/include/stb" && cp "$src"/stb_image.h "$src"/stb_image_write.h "$kit/include/stb/"
   echo "Debian package libstb-dev $version" >"$kit/include/stb.source"
   manifest+=("include/stb|$(cat "$kit/include/stb.source")")
 fi
@@ -199,7 +200,15 @@ if [ "$prebuilt_wanted" = 1 ]; then
     rm -rf "$prebuilt.tmp" && mkdir -p "$prebuilt.tmp/lib" "$prebuilt.tmp/tests" "$prebuilt.tmp/bench"
     cp "$pb_build/microsr" "$prebuilt.tmp/"
     cp "$pb_build/tests/microsr_tests" "$prebuilt.tmp/tests/"
-    for b in "${targets[@]}"; do case "$b" in bench_*) cp "$pb_build/bench/$b" "$prebuilt.tmp/bench/" ;; esac; done
+    # Only the benchmarks with CUDA cases travel (tools/gpu_check_bench.sh runs nothing else on the
+    # GPU machine), and every binary without its symbol table: the device call carries 64 MiB in all.
+    for b in "${targets[@]}"; do
+      case "$b" in bench_*)
+        "$pb_build/bench/$b" --benchmark_list_tests 2>/dev/null | grep -qE '(cuda|Cuda|CUDA|gpu|Gpu|GPU)' &&
+          cp "$pb_build/bench/$b" "$prebuilt.tmp/bench/" ;;
+      esac
+    done
+    strip --strip-unneeded "$prebuilt.tmp"/microsr "$prebuilt.tmp"/tests/* "$prebuilt.tmp"/bench/*
     # Every shared library the binaries load, except the C/C++ runtime (a newer one is on any
     # machine that runs PyTorch) and CUDA's (PyTorch's pip wheels have them).
     for f in "$prebuilt.tmp"/microsr "$prebuilt.tmp"/tests/* "$prebuilt.tmp"/bench/*; do
