@@ -46,7 +46,9 @@ void expect_sam_parity(const std::string& model, bool encoder, const std::set<st
   EXPECT_LT(s.nodes_after_load_folding, s.nodes_in_model * (encoder ? 2 : 3) / (encoder ? 3 : 4))
       << "load folding removed too little";
   EXPECT_LT(s.nodes_executed, s.nodes_after_load_folding / 2) << "shape folding removed too little";
-  if (encoder) EXPECT_FALSE(s.seconds_per_op.count("Shape")) << "Shape nodes still run after the first run";
+  if (encoder) {
+    EXPECT_FALSE(s.seconds_per_op.count("Shape")) << "Shape nodes still run after the first run";
+  }
 }
 
 TEST(OnnxRuntimeSam, VitEncoderMatchesOrtAndTorch) { expect_sam_parity("sam_vit_small_encoder", true); }
