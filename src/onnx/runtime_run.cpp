@@ -116,7 +116,7 @@ std::map<std::string, OnnxValue> OnnxSession::run(const std::map<std::string, On
       OnnxValue& source = moved->second;
       const OnnxValue shape_only{source.type, source.shape, {}, {}};
       inputs[0] = &shape_only;
-      outputs = node.op_type == "Expand" ? std::vector<OnnxValue>{shape_only} : run_node(node, s.opset, inputs);
+      outputs = node.op_type == "Expand" ? onnx_ref::outputs_of(shape_only) : run_node(node, s.opset, inputs);
       outputs[0].floats = std::move(source.floats);
       outputs[0].integers = std::move(source.integers);
       live -= value_bytes(outputs[0]);

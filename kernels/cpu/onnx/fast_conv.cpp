@@ -57,7 +57,7 @@ bool conv(const onnx_ref::OpContext& c, std::vector<OnnxValue>& outputs) {
     g.bias_row = bias;
     gemm_f32(g);
   }
-  outputs = {std::move(out)};
+  outputs = onnx_ref::outputs_of(std::move(out));
   return true;
 }
 
@@ -102,7 +102,7 @@ bool conv_transpose(const onnx_ref::OpContext& c, std::vector<OnnxValue>& output
             for (int64_t ix = 0; ix < wd; ++ix) y[(oc * oh + iy * kh + ky) * ow + ix * kw + kx] = src[iy * wd + ix] + add;
         }
   }
-  outputs = {std::move(out)};
+  outputs = onnx_ref::outputs_of(std::move(out));
   return true;
 }
 

@@ -46,7 +46,7 @@ bool matmul(const OpContext& c, std::vector<OnnxValue>& outputs) {
     // A broadcast over batches it lacks (a_batch smaller than batch) repeats its rows: not foldable.
     if (static_cast<int64_t>(ia.size()) == 1 || ia.back() == static_cast<int64_t>(ia.size()) - 1) {
       gemm_f32(g);
-      outputs = {std::move(out)};
+      outputs = onnx_ref::outputs_of(std::move(out));
       return true;
     }
   }
@@ -58,7 +58,7 @@ bool matmul(const OpContext& c, std::vector<OnnxValue>& outputs) {
     g.c = out.floats.data() + p * m * n, g.ldc = n;
     return g;
   });
-  outputs = {std::move(out)};
+  outputs = onnx_ref::outputs_of(std::move(out));
   return true;
 }
 
@@ -85,7 +85,7 @@ bool gemm(const OpContext& c, std::vector<OnnxValue>& outputs) {
     g.accumulate = true;
   }
   gemm_f32(g);
-  outputs = {std::move(out)};
+  outputs = onnx_ref::outputs_of(std::move(out));
   return true;
 }
 
@@ -123,7 +123,7 @@ bool einsum(const OpContext& c, std::vector<OnnxValue>& outputs) {
     }
     return g;
   });
-  outputs = {std::move(out)};
+  outputs = onnx_ref::outputs_of(std::move(out));
   return true;
 }
 

@@ -101,7 +101,7 @@ bool transpose(const onnx_ref::OpContext& c, std::vector<OnnxValue>& outputs) {
   for (int64_t d = 0; d < rank; ++d) shape[d] = x.shape[perm[d]], strides[d] = in_strides[perm[d]];
   OnnxValue out = onnx_ref::make_value(x.type, shape);
   strided_copy(out.floats.data(), x.floats.data(), 0, shape, strides);
-  outputs = {std::move(out)};
+  outputs = onnx_ref::outputs_of(std::move(out));
   return true;
 }
 
@@ -137,7 +137,7 @@ bool slice(const onnx_ref::OpContext& c, std::vector<OnnxValue>& outputs) {
   }
   OnnxValue out = onnx_ref::make_value(x.type, shape);
   if (out.numel() > 0) strided_copy(out.floats.data(), x.floats.data(), base, shape, strides);
-  outputs = {std::move(out)};
+  outputs = onnx_ref::outputs_of(std::move(out));
   return true;
 }
 
@@ -209,7 +209,7 @@ bool pad(const onnx_ref::OpContext& c, std::vector<OnnxValue>& outputs) {
     }
     std::memcpy(dst + offset, src + r * inner, static_cast<std::size_t>(inner) * sizeof(float));
   }
-  outputs = {std::move(out)};
+  outputs = onnx_ref::outputs_of(std::move(out));
   return true;
 }
 

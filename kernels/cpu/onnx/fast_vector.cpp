@@ -103,7 +103,7 @@ bool binary(const OpContext& c, std::vector<OnnxValue>& outputs, F f) {
       }
     }
   }
-  outputs = {std::move(out)};
+  outputs = onnx_ref::outputs_of(std::move(out));
   return true;
 }
 
@@ -129,7 +129,7 @@ bool erf(const OpContext& c, std::vector<OnnxValue>& outputs) {
   const float* in = c.donated && c.donated->floats.empty() ? out.floats.data() : x.floats.data();
   const auto kernel = use_avx2() ? avx2::erf_array : baseline::erf_array;
   over_rows(n, 1, [&](int64_t start, int64_t count) { kernel(out.floats.data() + start, in + start, count); });
-  outputs = {std::move(out)};
+  outputs = onnx_ref::outputs_of(std::move(out));
   return true;
 }
 
@@ -149,7 +149,7 @@ bool softmax(const OpContext& c, std::vector<OnnxValue>& outputs) {
   over_rows(rows, width, [&](int64_t start, int64_t count) {
     kernel(out.floats.data() + start * width, in + start * width, count, width);
   });
-  outputs = {std::move(out)};
+  outputs = onnx_ref::outputs_of(std::move(out));
   return true;
 }
 
@@ -177,7 +177,7 @@ bool layer_norm(const OpContext& c, std::vector<OnnxValue>& outputs) {
     kernel(out.floats.data() + start * width, in + start * width, count, width, scale.floats.data(), bias,
            eps, mean.floats.data() + start, inv.floats.data() + start);
   });
-  outputs = {std::move(out), std::move(mean), std::move(inv)};
+  outputs = onnx_ref::outputs_of(std::move(out), std::move(mean), std::move(inv));
   return true;
 }
 

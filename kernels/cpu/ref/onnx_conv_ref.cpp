@@ -105,7 +105,7 @@ std::vector<OnnxValue> conv(const OpContext& c) {
           y[oy * ow + ox] = sum;
         }
     }
-  return {out};
+  return outputs_of(std::move(out));
 }
 
 // ConvTranspose(X, W, B?): input pixel (iy, ix) adds W · x at output (iy·s - pad + ky·d, ...).
@@ -150,7 +150,7 @@ std::vector<OnnxValue> conv_transpose(const OpContext& c) {
             }
       }
     }
-  return {out};
+  return outputs_of(std::move(out));
 }
 
 // MaxPool(X): the maximum of each window; padding never wins. ceil_mode rounds the output size up
@@ -191,7 +191,7 @@ std::vector<OnnxValue> max_pool(const OpContext& c) {
         y[oy * ow + ox] = m;
       }
   }
-  return {out};
+  return outputs_of(std::move(out));
 }
 
 }  // namespace

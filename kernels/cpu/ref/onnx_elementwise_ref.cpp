@@ -41,12 +41,12 @@ OnnxValue binary(const OnnxValue& a, const OnnxValue& b, int32_t out_type, F f) 
 
 template <class F>
 OpKernel arithmetic(F f) {
-  return [f](const OpContext& c) { return std::vector<OnnxValue>{binary(c.in(0), c.in(1), c.in(0).type, f)}; };
+  return [f](const OpContext& c) { return outputs_of(binary(c.in(0), c.in(1), c.in(0).type, f)); };
 }
 template <class F>
 OpKernel comparison(F f) {
   return [f](const OpContext& c) {
-    return std::vector<OnnxValue>{binary(c.in(0), c.in(1), kBool, [f](auto x, auto y) -> int64_t { return f(x, y); })};
+    return outputs_of(binary(c.in(0), c.in(1), kBool, [f](auto x, auto y) -> int64_t { return f(x, y); }));
   };
 }
 
@@ -64,7 +64,7 @@ OpKernel unary(F f, bool integers_too = false) {
       require(integers_too, "input " + x.describe() + ": this op takes floating types only");
       for (int64_t i = 0; i < n; ++i) out.integers[i] = static_cast<int64_t>(f(static_cast<float>(x.integers[i])));
     }
-    return std::vector<OnnxValue>{out};
+    return outputs_of(std::move(out));
   };
 }
 
@@ -73,7 +73,7 @@ std::vector<OnnxValue> mod(const OpContext& c) {
   const bool c_style = c.attr_int("fmod", 0) != 0;
   const OnnxValue& a = c.in(0);
   require(c_style || !a.is_float(), "Mod on floats needs fmod = 1");
-  return {binary(a, c.in(1), a.type, [c_style](auto x, auto y) {
+  return outputs_of(binary(a, c.in(1), a.type, [c_style](auto x, auto y) {
     using T = decltype(x);
     if constexpr (std::is_floating_point_v<T>) {
       return std::fmod(x, y);
@@ -83,14 +83,14 @@ std::vector<OnnxValue> mod(const OpContext& c) {
       if (!c_style && r != 0 && ((r < 0) != (y < 0))) r += y;
       return r;
     }
-  })};
+  }));
 }
 
 std::vector<OnnxValue> div(const OpContext& c) {
-  return {binary(c.in(0), c.in(1), c.in(0).type, [](auto x, auto y) {
+  return outputs_of(binary(c.in(0), c.in(1), c.in(0).type, [](auto x, auto y) {
     if constexpr (!std::is_floating_point_v<decltype(x)>) require(y != 0, "Div: integer division by zero");
     return x / y;
-  })};
+  }));
 }
 
 std::vector<OnnxValue> pow_op(const OpContext& c) {
@@ -107,7 +107,7 @@ std::vector<OnnxValue> pow_op(const OpContext& c) {
     }
     exponent = std::move(e);
   }
-  return {binary(base, exponent, base.type, [](auto x, auto y) {
+  return outputs_of(binary(base, exponent, base.type, [](auto x, auto y) {
     using T = decltype(x);
     if constexpr (std::is_floating_point_v<T>) {
       if (y == 2.0f) return x * x;  // the common case, exact
@@ -115,7 +115,7 @@ std::vector<OnnxValue> pow_op(const OpContext& c) {
     } else {
       return static_cast<T>(std::pow(static_cast<double>(x), static_cast<double>(y)));
     }
-  })};
+  }));
 }
 
 // Where(condition, X, Y): X where condition else Y, all three broadcast.
@@ -134,7 +134,7 @@ std::vector<OnnxValue> where(const OpContext& c) {
     else
       out.integers[i] = pick_x ? x.integers[ix[i]] : y.integers[iy[i]];
   }
-  return {out};
+  return outputs_of(std::move(out));
 }
 
 std::vector<OnnxValue> not_op(const OpContext& c) {
@@ -142,7 +142,7 @@ std::vector<OnnxValue> not_op(const OpContext& c) {
   require(!x.is_float(), "Not takes bool, found " + x.describe());
   OnnxValue out = make_value(kBool, x.shape);
   for (int64_t i = 0; i < x.numel(); ++i) out.integers[i] = x.integers[i] == 0;
-  return {out};
+  return outputs_of(std::move(out));
 }
 
 // Cast to `to`: float -> integer truncates toward zero, anything -> bool is (x != 0), float16 rounds
@@ -166,7 +166,7 @@ std::vector<OnnxValue> cast(const OpContext& c) {
       out.integers[i] = x.is_float() ? static_cast<int64_t>(std::trunc(v)) : x.integers[i];
     }
   }
-  return {out};
+  return outputs_of(std::move(out));
 }
 
 // Max / Min / Sum over any number of inputs, broadcast.
@@ -175,7 +175,7 @@ OpKernel variadic(F f) {
   return [f](const OpContext& c) {
     OnnxValue acc = c.in(0);
     for (std::size_t i = 1; i < c.inputs.size(); ++i) acc = binary(acc, c.in(i), acc.type, f);
-    return std::vector<OnnxValue>{acc};
+    return outputs_of(std::move(acc));
   };
 }
 
@@ -190,7 +190,7 @@ std::vector<OnnxValue> clip(const OpContext& c) {
     else
       out.integers[i] = static_cast<int64_t>(std::min(std::max(static_cast<double>(out.integers[i]), lo), hi));
   }
-  return {out};
+  return outputs_of(std::move(out));
 }
 
 }  // namespace
@@ -216,7 +216,7 @@ void add_elementwise_ops(KernelTable& t) {
   t["Not"] = not_op;
   t["Cast"] = cast;
   t["Clip"] = clip;
-  t["Identity"] = [](const OpContext& c) { return std::vector<OnnxValue>{c.in(0)}; };
+  t["Identity"] = [](const OpContext& c) { return outputs_of(c.in(0)); };
   t["Cos"] = unary([](float x) { return std::cos(x); });
   t["Sin"] = unary([](float x) { return std::sin(x); });
   t["Erf"] = unary([](float x) { return std::erf(x); });

@@ -38,7 +38,7 @@ std::vector<OnnxValue> matmul(const OpContext& c) {
         for (int64_t j = 0; j < n; ++j) y[j] += av * bmat[kk * n + j];
       }
     }
-  return {out};
+  return outputs_of(std::move(out));
 }
 
 // Gemm(A, B, C?) = alpha · op(A) · op(B) + beta · C, op transposing when transA/transB; C broadcasts
@@ -64,7 +64,7 @@ std::vector<OnnxValue> gemm(const OpContext& c) {
       if (c.has(2)) y += beta * c.in(2).floats[ic[i * n + j]];
       out.floats[i * n + j] = y;
     }
-  return {out};
+  return outputs_of(std::move(out));
 }
 
 // Einsum: each letter is an axis; letters missing from the output are summed over. A letter
@@ -159,7 +159,7 @@ std::vector<OnnxValue> einsum(const OpContext& c) {
       acc += x1 ? static_cast<double>(x0[b0 + sum_off0[s]]) * x1[b1 + sum_off1[s]] : x0[b0 + sum_off0[s]];
     out.floats[e] = static_cast<float>(acc);
   }
-  return {out};
+  return outputs_of(std::move(out));
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ std::vector<OnnxValue> concat(const OpContext& c) {
     }
     band_start += band;
   }
-  return {out};
+  return outputs_of(std::move(out));
 }
 
 // Elements [start, start + count) along `axis` of x.
@@ -122,7 +122,7 @@ std::vector<OnnxValue> slice(const OpContext& c) {
     for (int64_t d = 0; d < rank; ++d) src += (first[d] + (e / out_strides[d] % shape[d]) * step[d]) * in_strides[d];
     index[e] = src;
   }
-  return {gather_elements(x, shape, index)};
+  return outputs_of(gather_elements(x, shape, index));
 }
 
 // Gather(data, indices, axis): out[a.., i.., b..] = data[a.., indices[i..], b..].
@@ -148,7 +148,7 @@ std::vector<OnnxValue> gather(const OpContext& c) {
       const int64_t row = k < 0 ? k + dim : k;
       for (int64_t i = 0; i < inner; ++i) index.push_back((o * dim + row) * inner + i);
     }
-  return {gather_elements(x, shape, index)};
+  return outputs_of(gather_elements(x, shape, index));
 }
 
 // Transpose(data, perm): output axis d is input axis perm[d] (reversed axes by default).
@@ -178,14 +178,14 @@ std::vector<OnnxValue> transpose(const OpContext& c) {
       counter[d] = 0;
     }
   }
-  return {gather_elements(x, shape, index)};
+  return outputs_of(gather_elements(x, shape, index));
 }
 
 // Expand(data, shape): broadcast to the shape (numpy rules, either side may be 1).
 std::vector<OnnxValue> expand(const OpContext& c) {
   const OnnxValue& x = c.in(0);
   const std::vector<int64_t> shape = broadcast_shapes(x.shape, as_integers(c.in(1)));
-  return {gather_elements(x, shape, broadcast_index(x.shape, shape))};
+  return outputs_of(gather_elements(x, shape, broadcast_index(x.shape, shape)));
 }
 
 // Tile(data, repeats): axis d repeated repeats[d] times.
@@ -205,7 +205,7 @@ std::vector<OnnxValue> tile(const OpContext& c) {
     for (int64_t d = 0; d < rank; ++d) src += (e / out_strides[d] % shape[d]) % x.shape[d] * in_strides[d];
     index[e] = src;
   }
-  return {gather_elements(x, shape, index)};
+  return outputs_of(gather_elements(x, shape, index));
 }
 
 // Pad(data, pads, constant_value?, axes?): pads = [begin per axis..., end per axis...]; modes
@@ -257,7 +257,7 @@ std::vector<OnnxValue> pad(const OpContext& c) {
     else
       out.integers[e] = inside ? x.integers[src] : static_cast<int64_t>(fill);
   }
-  return {out};
+  return outputs_of(std::move(out));
 }
 
 }  // namespace

@@ -28,7 +28,7 @@ OpKernel reduce(Reduction kind) {
     const auto rank = static_cast<int64_t>(x.shape.size());
     const std::vector<int64_t> axes = c.has(1) ? as_integers(c.in(1)) : c.attr_ints("axes");
     const bool keep = c.attr_int("keepdims", 1) != 0;
-    if (axes.empty() && c.attr_int("noop_with_empty_axes", 0) != 0) return std::vector<OnnxValue>{x};
+    if (axes.empty() && c.attr_int("noop_with_empty_axes", 0) != 0) return outputs_of(x);
     std::vector<bool> reduced(rank, axes.empty());
     for (int64_t a : axes) reduced[normalize_axis(a, rank, "reduction axis")] = true;
     std::vector<int64_t> kept_shape(rank), out_shape;  // kept_shape: reduced axes as 1
@@ -69,7 +69,7 @@ OpKernel reduce(Reduction kind) {
       else
         out.integers[i] = static_cast<int64_t>(acc[i]);
     }
-    return std::vector<OnnxValue>{out};
+    return outputs_of(std::move(out));
   };
 }
 
@@ -95,7 +95,7 @@ std::vector<OnnxValue> argmax(const OpContext& c) {
       }
       out.integers[o * v.inner + i] = best;
     }
-  return {out};
+  return outputs_of(std::move(out));
 }
 
 // Softmax along `axis` (opset 13+); before opset 13, over the axes from `axis` on, flattened.
@@ -122,7 +122,7 @@ std::vector<OnnxValue> softmax(const OpContext& c) {
     const auto scale = static_cast<float>(1.0 / sum);
     for (int64_t k = 0; k < v.dim; ++k) y[k * v.inner] *= scale;
   }
-  return {out};
+  return outputs_of(std::move(out));
 }
 
 // LayerNormalization(X, Scale, B?): over the axes from `axis` on,
@@ -162,7 +162,7 @@ std::vector<OnnxValue> layer_norm(const OpContext& c) {
     mean_out.floats[r] = static_cast<float>(mean);
     inv_out.floats[r] = static_cast<float>(inv);
   }
-  return {out, mean_out, inv_out};
+  return outputs_of(std::move(out), std::move(mean_out), std::move(inv_out));
 }
 
 }  // namespace

@@ -61,6 +61,16 @@ OnnxValue value_from_tensor(const OnnxTensor& t);
 // A new value of `type` and `shape`, zero-filled in the right storage.
 OnnxValue make_value(int32_t type, std::vector<int64_t> shape);
 
+// A kernel's outputs, moved in. (Not `return {out};`: a braced list's elements are const, so
+// the vector would copy each one, a full pass over every activation.)
+template <class... Values>
+std::vector<OnnxValue> outputs_of(Values&&... values) {
+  std::vector<OnnxValue> list;
+  list.reserve(sizeof...(values));
+  (list.push_back(std::forward<Values>(values)), ...);
+  return list;
+}
+
 // The elements of an integer value (int64, int32, bool ...) or of a float value, as int64.
 std::vector<int64_t> as_integers(const OnnxValue& v);
 // Element i of any value as double.

@@ -135,7 +135,7 @@ std::vector<OnnxValue> resize(const OpContext& c) {
   OnnxValue y = x;
   for (int64_t a = 0; a < rank; ++a)
     if (out_size[a] != x.shape[a] || scale[a] != 1.0) y = resize_axis(y, m, a, out_size[a], scale[a]);
-  return {y};
+  return outputs_of(std::move(y));
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ std::vector<OnnxValue> shape_op(const OpContext& c) {
   std::vector<int64_t> dims;
   for (int64_t i = start; i < end; ++i) dims.push_back(s[i]);
   const auto n = static_cast<int64_t>(dims.size());
-  return {OnnxValue::from_integers({n}, std::move(dims))};
+  return outputs_of(OnnxValue::from_integers({n}, std::move(dims)));
 }
 
 // Reshape(data, shape): 0 copies the input's dimension (unless allowzero), -1 is inferred.
@@ -54,7 +54,7 @@ std::vector<OnnxValue> reshape(const OpContext& c) {
   }
   require(known * (infer >= 0 ? target[infer] : 1) == x.numel(),
           "Reshape: " + x.describe() + " cannot become " + shape_text(target));
-  return {with_shape(x, target)};
+  return outputs_of(with_shape(x, target));
 }
 
 std::vector<OnnxValue> flatten(const OpContext& c) {
@@ -65,7 +65,7 @@ std::vector<OnnxValue> flatten(const OpContext& c) {
   require(axis >= 0 && axis <= rank, "Flatten: axis outside the rank of " + x.describe());
   int64_t outer = 1;
   for (int64_t i = 0; i < axis; ++i) outer *= x.shape[i];
-  return {with_shape(x, {outer, outer ? x.numel() / outer : 0})};
+  return outputs_of(with_shape(x, {outer, outer ? x.numel() / outer : 0}));
 }
 
 // The axes of Squeeze/Unsqueeze/Reduce: input 1 from opset 13 (attribute before).
@@ -91,7 +91,7 @@ std::vector<OnnxValue> squeeze(const OpContext& c) {
   std::vector<int64_t> shape;
   for (int64_t i = 0; i < rank; ++i)
     if (!drop[i]) shape.push_back(x.shape[i]);
-  return {with_shape(x, shape)};
+  return outputs_of(with_shape(x, shape));
 }
 
 std::vector<OnnxValue> unsqueeze(const OpContext& c) {
@@ -107,20 +107,20 @@ std::vector<OnnxValue> unsqueeze(const OpContext& c) {
   std::vector<int64_t> shape;
   std::size_t next = 0;
   for (int64_t i = 0; i < rank; ++i) shape.push_back(inserted[i] ? 1 : x.shape.at(next++));
-  return {with_shape(x, shape)};
+  return outputs_of(with_shape(x, shape));
 }
 
 std::vector<OnnxValue> constant(const OpContext& c) {
   if (const OnnxAttribute* a = c.node.attribute("value")) {
     require(a->t.has_value(), "Constant: the value attribute holds no tensor");
-    return {value_from_tensor(*a->t)};
+    return outputs_of(value_from_tensor(*a->t));
   }
-  if (const OnnxAttribute* a = c.node.attribute("value_float")) return {OnnxValue::from_floats({}, {a->f})};
+  if (const OnnxAttribute* a = c.node.attribute("value_float")) return outputs_of(OnnxValue::from_floats({}, {a->f}));
   if (const OnnxAttribute* a = c.node.attribute("value_floats"))
-    return {OnnxValue::from_floats({static_cast<int64_t>(a->floats.size())}, a->floats)};
-  if (const OnnxAttribute* a = c.node.attribute("value_int")) return {OnnxValue::from_integers({}, {a->i})};
+    return outputs_of(OnnxValue::from_floats({static_cast<int64_t>(a->floats.size())}, a->floats));
+  if (const OnnxAttribute* a = c.node.attribute("value_int")) return outputs_of(OnnxValue::from_integers({}, {a->i}));
   if (const OnnxAttribute* a = c.node.attribute("value_ints"))
-    return {OnnxValue::from_integers({static_cast<int64_t>(a->ints.size())}, a->ints)};
+    return outputs_of(OnnxValue::from_integers({static_cast<int64_t>(a->ints.size())}, a->ints));
   throw Error("Constant: no value, value_float(s) or value_int(s) attribute (sparse and string values are not supported)");
 }
 
@@ -135,7 +135,7 @@ std::vector<OnnxValue> constant_of_shape(const OpContext& c) {
     std::fill(out.floats.begin(), out.floats.end(), fill.floats[0]);
   else
     std::fill(out.integers.begin(), out.integers.end(), fill.integers[0]);
-  return {out};
+  return outputs_of(std::move(out));
 }
 
 // Range(start, limit, delta): ceil((limit - start) / delta) elements.
@@ -151,14 +151,14 @@ std::vector<OnnxValue> range(const OpContext& c) {
     else
       out.integers[i] = start.integers[0] + i * static_cast<int64_t>(delta);
   }
-  return {out};
+  return outputs_of(std::move(out));
 }
 
 }  // namespace
 
 void add_shape_ops(KernelTable& t) {
   t["Shape"] = shape_op;
-  t["Size"] = [](const OpContext& c) { return std::vector<OnnxValue>{OnnxValue::from_integers({}, {c.in(0).numel()})}; };
+  t["Size"] = [](const OpContext& c) { return outputs_of(OnnxValue::from_integers({}, {c.in(0).numel()})); };
   t["Reshape"] = reshape;
   t["Flatten"] = flatten;
   t["Squeeze"] = squeeze;
