@@ -93,7 +93,12 @@ void expect_fast_matches_reference(const std::string& op, std::vector<OnnxAttrib
 }
 
 TEST(OnnxFastGemm, StridedOperandsBiasAlphaAndAccumulateMatchPlainLoops) {
-  const int64_t shapes[][3] = {{1, 1, 1}, {6, 16, 1}, {13, 7, 5}, {5, 17, 33}, {64, 64, 300}, {127, 33, 70}, {50, 130, 9}, {25, 40, 600}};
+  // The last rows reach the AVX-512 variant 2's paths: several row tiles (m > 240) and k blocks
+  // (k > 256), full-width tiles (m > 720), B pairs outer (B's k block over 1 MiB: n > 1024), B
+  // read in place with a packed ragged last pair (one row tile, n > 128).
+  const int64_t shapes[][3] = {{1, 1, 1},     {6, 16, 1},     {13, 7, 5},     {5, 17, 33},   {64, 64, 300},
+                               {127, 33, 70}, {50, 130, 9},   {25, 40, 600},  {7, 300, 257}, {13, 161, 40},
+                               {250, 290, 520}, {733, 150, 70}, {30, 700, 3}, {250, 1100, 260}};
   unsigned seed = 1;
   for (const auto& s : shapes)
     for (int variant = 0; variant < 4; ++variant) {
@@ -110,8 +115,12 @@ TEST(OnnxFastGemm, StridedOperandsBiasAlphaAndAccumulateMatchPlainLoops) {
       g.bias_col = variant == 1 ? bias.data() : nullptr;
       g.bias_row = variant == 2 ? bias.data() : nullptr;
       g.accumulate = variant == 3;
-      for (CpuIsa isa : isa_levels()) {
+      std::vector<std::pair<CpuIsa, int>> runs;  // (level, AVX-512 GEMM variant)
+      for (CpuIsa isa : isa_levels()) runs.push_back({isa, 2});
+      if (runs.back().first == CpuIsa::kAvx512) runs.push_back({CpuIsa::kAvx512, 1});
+      for (const auto& [isa, gemm_variant] : runs) {
         kernels::CpuIsaScope scope(isa);
+        onnx_fast::set_gemm_avx512_variant(gemm_variant);
         std::vector<float> fast = start, ref = start;
         g.c = fast.data();
         onnx_fast::gemm_f32(g);
@@ -121,7 +130,8 @@ TEST(OnnxFastGemm, StridedOperandsBiasAlphaAndAccumulateMatchPlainLoops) {
         for (std::size_t i = 0; i < fast.size(); ++i) worst = std::max(worst, double(std::fabs(fast[i] - ref[i])));
         // Each term is below 1 in magnitude: k · 1e-6 bounds the float rounding.
         EXPECT_LE(worst, 1e-6 * (k + 2)) << m << "x" << n << "x" << k << " variant " << variant << " "
-                                         << kernels::cpu_isa_name(isa);
+                                         << kernels::cpu_isa_name(isa) << " gemm v" << gemm_variant;
+        onnx_fast::set_gemm_avx512_variant(2);
       }
     }
 }

@@ -2,6 +2,8 @@
 #include "cpu/onnx/gemm.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "cpu/cpu_isa.h"
@@ -16,10 +18,17 @@ constexpr int64_t kTilePanels = 8;  // panels per tile
 constexpr int64_t kMicroRows = 12;  // rows per inner-kernel call (avx512 keeps 12 in registers, avx2 2 × 6)
 constexpr int64_t kSmallProduct = 8192;  // m·n·k up to which plain loops run, without packing
 
+// The AVX-512 variant (gemm.h): 2, or MICROSR_ONNX_GEMM=1 from the environment (A/B timing of
+// whole models).
+int gemm_avx512_variant = [] {
+  const char* v = std::getenv("MICROSR_ONNX_GEMM");
+  return v && std::string(v) == "1" ? 1 : 2;
+}();
+
 using PanelKernel = void (*)(float*, int64_t, const float*, int64_t, const float*, int64_t, int64_t, int64_t, bool);
 
 // B [k][n] (strided, times alpha) as panels [n/16 rounded up][k][16], zero past n.
-std::vector<float> pack_b(const GemmArgs& g) {
+std::vector<float> pack_b(const GemmArgs& g, float alpha) {
   const int64_t panels = (g.n + kPanel - 1) / kPanel;
   std::vector<float> packed(static_cast<std::size_t>(panels * g.k * kPanel));
 #pragma omp parallel for if (g.n * g.k > 65536)
@@ -28,11 +37,92 @@ std::vector<float> pack_b(const GemmArgs& g) {
     const int64_t j0 = p * kPanel, cols = std::min(kPanel, g.n - j0);
     for (int64_t kk = 0; kk < g.k; ++kk) {
       const float* src = g.b + kk * g.b_row + j0 * g.b_col;
-      for (int64_t j = 0; j < cols; ++j) dst[kk * kPanel + j] = g.alpha * src[j * g.b_col];
+      for (int64_t j = 0; j < cols; ++j) dst[kk * kPanel + j] = alpha * src[j * g.b_col];
       for (int64_t j = cols; j < kPanel; ++j) dst[kk * kPanel + j] = 0.0f;
     }
   }
   return packed;
+}
+
+// The AVX-512 path, blocked for the caches: tiles of up to kBigTileRows rows × kBigTilePanels
+// panels run in parallel, column tiles outer (threads working at once share B's column block).
+// In a tile, per block of kBlockK steps of k, the tile's rows of A (times alpha) are packed
+// k-major in groups of 12 (<= 240 KiB: L2), then each pair of B panels (32 KiB: L1) runs over
+// every group. B is packed once up front, except when the product has one row tile and B's
+// columns are contiguous: each B element is then used by one tile only, and the kernel reads B's
+// rows in place (the decoder's few-token products: packing would cost as much as the product).
+// Measured (bench/bench_onnx_gemm.cpp, 1 thread, CPU time, shared 2-core Xeon): see docs/onnx.md.
+constexpr int64_t kBigTileRows = 240;
+constexpr int64_t kBigTilePanels = 32;
+
+void gemm_avx512_tiles(const GemmArgs& g, bool load_first) {
+  const int64_t row_tiles = (g.m + kBigTileRows - 1) / kBigTileRows;
+  const int64_t tile_rows = ((g.m + row_tiles - 1) / row_tiles + kMicroRows - 1) / kMicroRows * kMicroRows;
+  const bool in_place_b = row_tiles == 1 && g.b_col == 1;
+  const std::vector<float> packed_b = in_place_b ? std::vector<float>() : pack_b(g, 1.0f);
+  // Groups outer (a 12-row A slice in L1, C written in long row runs) when the k block of B fits
+  // L2: then full-width tiles when there are enough row tiles to share out (A packed once per k
+  // block). Else B pairs outer (a pair in L1, run down every group of the tile) over tiles of
+  // kBigTilePanels panels (the C tile stays in L2 across k blocks).
+  const int64_t panels = (g.n + kPanel - 1) / kPanel;
+  const bool groups_outer = std::min(kBlockK, g.k) * panels * kPanel * 4 <= (1 << 20);
+  const int64_t tile_panels = groups_outer && row_tiles >= 4 ? (panels + 1) / 2 * 2 : kBigTilePanels;
+  const int64_t col_tiles = (panels + tile_panels - 1) / tile_panels;
+  // In place, the kernel reads 16 columns per panel: a ragged last pair (columns from
+  // full_pairs · 32 on) is packed alone, zero-padded.
+  const int64_t full_pairs = g.n / (2 * kPanel);
+  std::vector<float> tail_b;
+  if (in_place_b && full_pairs * 2 * kPanel < g.n) {
+    GemmArgs tail = g;
+    tail.b = g.b + full_pairs * 2 * kPanel, tail.n = g.n - full_pairs * 2 * kPanel;
+    tail_b = pack_b(tail, 1.0f);
+  }
+#pragma omp parallel for collapse(2) schedule(dynamic) if (g.m * g.n * g.k > 100000)
+  for (int64_t ct = 0; ct < col_tiles; ++ct)
+    for (int64_t rt = 0; rt < row_tiles; ++rt) {
+      const int64_t i0 = rt * tile_rows, rows = std::min(tile_rows, g.m - i0);
+      if (rows <= 0) continue;
+      const int64_t p0 = ct * tile_panels, p_end = std::min(panels, p0 + tile_panels);
+      const int64_t groups = (rows + kMicroRows - 1) / kMicroRows;
+      thread_local std::vector<float> apack;
+      if (apack.size() < static_cast<std::size_t>(groups * kMicroRows * kBlockK))
+        apack.resize(static_cast<std::size_t>(groups * kMicroRows * kBlockK));
+      for (int64_t k0 = 0; k0 < g.k; k0 += kBlockK) {
+        const int64_t kc = std::min(kBlockK, g.k - k0);
+        // A[i0 + 12·q + r][k0 + kk] at apack[(q · kc + kk) · 12 + r]; the rows past `rows` are never read.
+        for (int64_t q = 0; q < groups; ++q) {
+          float* dst = apack.data() + q * kc * kMicroRows;
+          const int64_t r_end = std::min(kMicroRows, rows - q * kMicroRows);
+          const float* src = g.a + (i0 + q * kMicroRows) * g.a_row + k0 * g.a_col;
+          if (g.a_col == 1) {
+            for (int64_t r = 0; r < r_end; ++r)
+              for (int64_t kk = 0; kk < kc; ++kk) dst[kk * kMicroRows + r] = g.alpha * src[r * g.a_row + kk];
+          } else {
+            for (int64_t kk = 0; kk < kc; ++kk)
+              for (int64_t r = 0; r < r_end; ++r) dst[kk * kMicroRows + r] = g.alpha * src[r * g.a_row + kk * g.a_col];
+          }
+        }
+        const bool load = k0 > 0 || load_first;
+        auto run = [&](int64_t p, int64_t q) {
+          const int64_t j0 = p * kPanel, cols = std::min(2 * kPanel, g.n - j0);
+          const bool packed = !in_place_b || p / 2 >= full_pairs;
+          const float* panel0 = !packed     ? g.b + k0 * g.b_row + j0
+                                 : in_place_b ? tail_b.data() + k0 * kPanel
+                                              : packed_b.data() + (p * g.k + k0) * kPanel;
+          const float* panel1 = packed ? panel0 + g.k * kPanel : panel0 + kPanel;  // read only when cols > 16
+          avx512::packed_pair_kernel(g.c + (i0 + q * kMicroRows) * g.ldc + j0, g.ldc, apack.data() + q * kc * kMicroRows,
+                                     panel0, panel1, packed ? kPanel : g.b_row,
+                                     std::min(kMicroRows, rows - q * kMicroRows), cols, kc, load);
+        };
+        if (groups_outer) {
+          for (int64_t q = 0; q < groups; ++q)
+            for (int64_t p = p0; p < p_end; p += 2) run(p, q);
+        } else {
+          for (int64_t p = p0; p < p_end; p += 2)
+            for (int64_t q = 0; q < groups; ++q) run(p, q);
+        }
+      }
+    }
 }
 
 }  // namespace
@@ -69,12 +159,17 @@ void gemm_f32(const GemmArgs& g) {
     }
     return;
   }
-  const std::vector<float> packed_b = pack_b(g);
+  if (kernels::cpu_isa_at_least(kernels::CpuIsa::kAvx512) && gemm_avx512_variant == 2 && g.n > 128) {
+    gemm_avx512_tiles(g, load_first);
+    return;
+  }
+  const std::vector<float> packed_b = pack_b(g, g.alpha);
   std::vector<float> packed_a;
   const float* a = g.a;
   int64_t lda = g.a_row;
   if (g.a_col != 1) {  // a transposed (or otherwise strided) A: make its rows contiguous in k
     packed_a.resize(static_cast<std::size_t>(g.m * g.k));
+#pragma omp parallel for if (g.m * g.k > 65536)
     for (int64_t i = 0; i < g.m; ++i)
       for (int64_t kk = 0; kk < g.k; ++kk) packed_a[i * g.k + kk] = g.a[i * g.a_row + kk * g.a_col];
     a = packed_a.data(), lda = g.k;
@@ -108,6 +203,8 @@ void gemm_f32(const GemmArgs& g) {
       }
     }
 }
+
+void set_gemm_avx512_variant(int variant) { gemm_avx512_variant = variant == 1 ? 1 : 2; }
 
 void gemm_f32_ref(const GemmArgs& g) {
   for (int64_t i = 0; i < g.m; ++i)

@@ -32,6 +32,15 @@ struct GemmArgs {
 // (the session's OpenMP thread count).
 void gemm_f32(const GemmArgs& g);
 
+// The AVX-512 GEMM variants (tests and benchmarks walk both; not for use while a GEMM runs):
+//   1  tiles of 48 rows × 128 columns; A read in place, 12 rows (lda apart) per kernel call; B
+//      packed on every call. ~100-140 GFLOP/s per core on the SAM encoder shapes.
+//   2  (default) cache blocking: A packed k-major per tile and k block (L2), full-width tiles
+//      when m makes >= 4 row tiles; 32-column B pairs run over the tile's 12-row groups (or groups
+//      over pairs when B's k block fits L2); B read in place for single-row-tile products.
+//   Products with n <= 128 run variant 1 (packing A would cost more than it saves).
+void set_gemm_avx512_variant(int variant);  // 1 or 2; MICROSR_ONNX_GEMM=1 in the environment starts at 1
+
 // The same with plain loops in double: the tests' oracle.
 void gemm_f32_ref(const GemmArgs& g);
 
@@ -39,9 +48,14 @@ void gemm_f32_ref(const GemmArgs& g);
 // contiguous in k; `panel` is kc × 16. `load` adds to c's values (later k blocks) instead of
 // starting from zero. `c` rows are ldc apart; only `cols` (<= 16) columns are stored.
 // AVX-512: two neighbouring panels at once (cols <= 32; columns past 16 come from panel1).
+// packed_pair_kernel: A packed k-major, 12 values per k step (rows past `rows` unread), B panels
+// `ldb` floats per k step (16 when packed; B's row stride when read in place), all 16 floats of
+// each step readable; columns past `cols` are not written. cols <= 16 runs panel0 alone.
 namespace avx512 {
 void panel_pair_kernel(float* c, int64_t ldc, const float* a, int64_t lda, const float* panel0, const float* panel1,
                        int64_t rows, int64_t cols, int64_t kc, bool load);
+void packed_pair_kernel(float* c, int64_t ldc, const float* apack, const float* panel0, const float* panel1,
+                        int64_t ldb, int64_t rows, int64_t cols, int64_t kc, bool load);
 }
 namespace avx2 {
 void panel_kernel(float* c, int64_t ldc, const float* a, int64_t lda, const float* panel, int64_t rows,
