@@ -46,13 +46,14 @@ std::vector<float> pack_b(const GemmArgs& g, float alpha) {
 
 // The AVX-512 path, blocked for the caches: tiles of up to kBigTileRows rows × kBigTilePanels
 // panels run in parallel, column tiles outer (threads working at once share B's column block).
-// In a tile, per block of kBlockK steps of k, the tile's rows of A (times alpha) are packed
+// In a tile, per block of kBigBlockK steps of k, the tile's rows of A (times alpha) are packed
 // k-major in groups of 12 (<= 240 KiB: L2), then each pair of B panels (32 KiB: L1) runs over
 // every group. B is packed once up front, except when the product has one row tile and B's
 // columns are contiguous: each B element is then used by one tile only, and the kernel reads B's
 // rows in place (the decoder's few-token products: packing would cost as much as the product).
 // Measured (bench/bench_onnx_gemm.cpp, 1 thread, CPU time, shared 2-core Xeon): see docs/onnx.md.
 constexpr int64_t kBigTileRows = 240;
+constexpr int64_t kBigBlockK = 256;
 constexpr int64_t kBigTilePanels = 32;
 
 void gemm_avx512_tiles(const GemmArgs& g, bool load_first) {
@@ -65,7 +66,7 @@ void gemm_avx512_tiles(const GemmArgs& g, bool load_first) {
   // block). Else B pairs outer (a pair in L1, run down every group of the tile) over tiles of
   // kBigTilePanels panels (the C tile stays in L2 across k blocks).
   const int64_t panels = (g.n + kPanel - 1) / kPanel;
-  const bool groups_outer = std::min(kBlockK, g.k) * panels * kPanel * 4 <= (1 << 20);
+  const bool groups_outer = std::min(kBigBlockK, g.k) * panels * kPanel * 4 <= (1 << 20);
   const int64_t tile_panels = groups_outer && row_tiles >= 4 ? (panels + 1) / 2 * 2 : kBigTilePanels;
   const int64_t col_tiles = (panels + tile_panels - 1) / tile_panels;
   // In place, the kernel reads 16 columns per panel: a ragged last pair (columns from
@@ -85,18 +86,17 @@ void gemm_avx512_tiles(const GemmArgs& g, bool load_first) {
       const int64_t p0 = ct * tile_panels, p_end = std::min(panels, p0 + tile_panels);
       const int64_t groups = (rows + kMicroRows - 1) / kMicroRows;
       thread_local std::vector<float> apack;
-      if (apack.size() < static_cast<std::size_t>(groups * kMicroRows * kBlockK))
-        apack.resize(static_cast<std::size_t>(groups * kMicroRows * kBlockK));
-      for (int64_t k0 = 0; k0 < g.k; k0 += kBlockK) {
-        const int64_t kc = std::min(kBlockK, g.k - k0);
+      if (apack.size() < static_cast<std::size_t>(groups * kMicroRows * kBigBlockK))
+        apack.resize(static_cast<std::size_t>(groups * kMicroRows * kBigBlockK));
+      for (int64_t k0 = 0; k0 < g.k; k0 += kBigBlockK) {
+        const int64_t kc = std::min(kBigBlockK, g.k - k0);
         // A[i0 + 12·q + r][k0 + kk] at apack[(q · kc + kk) · 12 + r]; the rows past `rows` are never read.
         for (int64_t q = 0; q < groups; ++q) {
           float* dst = apack.data() + q * kc * kMicroRows;
           const int64_t r_end = std::min(kMicroRows, rows - q * kMicroRows);
           const float* src = g.a + (i0 + q * kMicroRows) * g.a_row + k0 * g.a_col;
           if (g.a_col == 1) {
-            for (int64_t r = 0; r < r_end; ++r)
-              for (int64_t kk = 0; kk < kc; ++kk) dst[kk * kMicroRows + r] = g.alpha * src[r * g.a_row + kk];
+            avx512::pack_a12(dst, src, g.a_row, r_end, kc, g.alpha);  // 4 × 4 transposes
           } else {
             for (int64_t kk = 0; kk < kc; ++kk)
               for (int64_t r = 0; r < r_end; ++r) dst[kk * kMicroRows + r] = g.alpha * src[r * g.a_row + kk * g.a_col];

@@ -54,6 +54,8 @@ void gemm_f32_ref(const GemmArgs& g);
 namespace avx512 {
 void panel_pair_kernel(float* c, int64_t ldc, const float* a, int64_t lda, const float* panel0, const float* panel1,
                        int64_t rows, int64_t cols, int64_t kc, bool load);
+// dst[kk · 12 + r] = alpha · src[r · lda + kk] for r < rows (<= 12), kk < kc.
+void pack_a12(float* dst, const float* src, int64_t lda, int64_t rows, int64_t kc, float alpha);
 void packed_pair_kernel(float* c, int64_t ldc, const float* apack, const float* panel0, const float* panel1,
                         int64_t ldb, int64_t rows, int64_t cols, int64_t kc, bool load);
 }

@@ -46,6 +46,7 @@ void packed_block2(float* c, int64_t ldc, const float* apack, const float* panel
     acc0[r] = load ? _mm512_loadu_ps(c + r * ldc) : _mm512_setzero_ps();
     acc1[r] = load ? _mm512_maskz_loadu_ps(mask1, c + r * ldc + 16) : _mm512_setzero_ps();
   }
+#pragma GCC unroll 4
   for (int64_t kk = 0; kk < kc; ++kk) {
     // Unmasked loads (the panels hold 16 readable floats per step): a masked load here makes GCC
     // 12 spill the accumulators inside the loop (half the speed).
@@ -98,6 +99,27 @@ void packed_pair_kernel(float* c, int64_t ldc, const float* apack, const float* 
     packed_rows<true>(c, ldc, apack, panel0, panel1, ldb, rows, cols, kc, load);
   else
     packed_rows<false>(c, ldc, apack, panel0, panel1, ldb, rows, cols, kc, load);
+}
+
+void pack_a12(float* dst, const float* src, int64_t lda, int64_t rows, int64_t kc, float alpha) {
+  int64_t kk = 0;
+  if (rows == 12) {  // 4 × 4 transposes: 3 groups of 4 rows × 4 k steps per pass
+    const __m128 scale = _mm_set1_ps(alpha);
+    for (; kk + 4 <= kc; kk += 4)
+      for (int64_t g = 0; g < 3; ++g) {
+        const float* s = src + 4 * g * lda + kk;
+        __m128 r0 = _mm_loadu_ps(s), r1 = _mm_loadu_ps(s + lda), r2 = _mm_loadu_ps(s + 2 * lda),
+               r3 = _mm_loadu_ps(s + 3 * lda);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        float* d = dst + kk * 12 + 4 * g;
+        _mm_storeu_ps(d, _mm_mul_ps(r0, scale));
+        _mm_storeu_ps(d + 12, _mm_mul_ps(r1, scale));
+        _mm_storeu_ps(d + 24, _mm_mul_ps(r2, scale));
+        _mm_storeu_ps(d + 36, _mm_mul_ps(r3, scale));
+      }
+  }
+  for (; kk < kc; ++kk)
+    for (int64_t r = 0; r < rows; ++r) dst[kk * 12 + r] = alpha * src[r * lda + kk];
 }
 
 void panel_pair_kernel(float* c, int64_t ldc, const float* a, int64_t lda, const float* panel0, const float* panel1,
