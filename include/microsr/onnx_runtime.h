@@ -6,7 +6,8 @@
 // What happens between load and run (src/onnx/runtime*.cpp, docs/onnx.md):
 //   1. load: the graph is checked against the ops we implement (an unknown op is an Error naming
 //      the op and the node), put in topological order, and every node whose inputs are all
-//      constants is evaluated once (constant folding).
+//      constants is evaluated once (constant folding); then chains such as attention
+//      (MatMul → Softmax → MatMul) are fused into one node each (src/onnx/runtime_fuse.h).
 //   2. first run with a given set of input shapes: shapes are inferred through the graph, the
 //      shape arithmetic that depends only on input *shapes* (Shape → Gather → Concat → Reshape...)
 //      is folded for those shapes, and a memory plan frees each activation after its last use.
@@ -46,9 +47,12 @@ struct OnnxValue {
 struct OnnxRunStats {
   int64_t nodes_in_model = 0;
   int64_t nodes_after_load_folding = 0;
+  int64_t nodes_after_fusion = 0;  // fused chains count one node each
   int64_t nodes_executed = 0;  // after folding for the input shapes
   int64_t peak_activation_bytes = 0;
   std::map<std::string, double> seconds_per_op;  // op type -> total seconds in the last run
+  // Chains fused at load, by fused op type (MicrosrAttention ...); empty with MICROSR_ONNX_NO_FUSION=1.
+  std::map<std::string, int64_t> fused_chains;
 };
 
 class OnnxSession {

@@ -93,6 +93,10 @@ int run_model(const Args& args, const std::string& model_path) {
   std::printf("nodes: %lld in the model, %lld after folding at load, %lld executed for these input shapes\n",
               static_cast<long long>(s.nodes_in_model), static_cast<long long>(s.nodes_after_load_folding),
               static_cast<long long>(s.nodes_executed));
+  std::string fused;
+  for (const auto& [op, n] : s.fused_chains) fused += (fused.empty() ? "" : ", ") + std::to_string(n) + " " + op;
+  std::printf("fused at load: %s (%lld nodes after fusion; MICROSR_ONNX_NO_FUSION=1 turns it off)\n",
+              fused.empty() ? "nothing" : fused.c_str(), static_cast<long long>(s.nodes_after_fusion));
   std::printf("peak activation memory: %.1f MiB; run time %.3f s (%d threads)\n",
               static_cast<double>(s.peak_activation_bytes) / (1024.0 * 1024.0), seconds, omp_get_max_threads());
   std::printf("later runs: best %.4f s wall, %.4f s CPU per run (all threads)\n", best,

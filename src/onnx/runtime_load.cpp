@@ -5,6 +5,7 @@
 
 #include "cpu/onnx/fast_ops.h"
 #include "cpu/ref/onnx_ref.h"
+#include "onnx/runtime_fuse.h"
 #include "onnx/runtime_impl.h"
 
 namespace microsr::onnx_runtime {
@@ -156,6 +157,10 @@ OnnxSession OnnxSession::from_model(OnnxModel model) {
       if (!node.outputs[i].empty()) impl->constants[node.outputs[i]] = std::move(outputs[i]);
   }
   impl->stats.nodes_after_load_folding = static_cast<int64_t>(impl->nodes.size());
+
+  // Fusion (runtime_fuse.h): chains such as attention become one node each.
+  if (!fusion_disabled()) impl->stats.fused_chains = fuse_graph(impl->nodes, impl->constants, impl->outputs, impl->opset);
+  impl->stats.nodes_after_fusion = static_cast<int64_t>(impl->nodes.size());
 
   // Drop the constants nothing reads any more (folded-away weights, shape arithmetic).
   std::set<std::string> read;

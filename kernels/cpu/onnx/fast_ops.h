@@ -28,5 +28,7 @@ void add_fast_matmul_ops(FastTable& t);   // fast_matmul.cpp: MatMul, Gemm, Eins
 void add_fast_conv_ops(FastTable& t);     // fast_conv.cpp: Conv, ConvTranspose
 void add_fast_vector_ops(FastTable& t);   // fast_vector.cpp: elementwise, Softmax, LayerNormalization, Erf
 void add_fast_movement_ops(FastTable& t); // fast_movement.cpp: Transpose, Slice, Split, Pad
+void add_fast_fused_ops(FastTable& t);    // fast_fused.cpp: MicrosrMatMulBias, MicrosrGelu (graph fusion)
+void add_fast_attention_ops(FastTable& t);  // fast_attention.cpp: MicrosrAttention (graph fusion)
 
 }  // namespace microsr::onnx_fast

@@ -37,6 +37,7 @@ const KernelTable& kernel_table() {
     add_conv_ops(t);
     add_resize_ops(t);
     add_matmul_ops(t);
+    add_fused_ops(t);
     return t;
   }();
   return table;

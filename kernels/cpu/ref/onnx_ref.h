@@ -52,6 +52,7 @@ void add_reduce_ops(KernelTable& table);
 void add_conv_ops(KernelTable& table);
 void add_resize_ops(KernelTable& table);
 void add_matmul_ops(KernelTable& table);
+void add_fused_ops(KernelTable& table);  // onnx_fused_ref.cpp: the microsr-domain ops of graph fusion
 
 // ---- helpers shared by the families (onnx_common_ref.cpp) ----
 

@@ -1,0 +1,239 @@
+// Fast MicrosrAttention (src/onnx/runtime_fuse.h; the reference, kernels/cpu/ref/onnx_fused_ref.cpp,
+// runs the replaced chain op by op):
+//
+//   out[b] = softmax(scale · Q[b] · Kᵀ[b] + Σ bias) · V[b]      Q [.., Nq, d], Kᵀ [.., d, Nk], V [.., Nk, dv]
+//
+// The scores never exist whole (for SAM ViT-B's global attention they would be 12 × 4096 × 4096
+// floats, 805 MB): per (batch·head b, block of query rows) one thread computes the block's score
+// rows into its own scratch (about 1.5 MiB, so it stays in L2), adds the biases, takes the softmax
+// and multiplies by V into the output rows. Both products are gemm_f32 calls, single-threaded
+// inside the parallel loop (OpenMP does not nest here). Folded Transposes of Q, K and V are strided
+// views: the GEMM reads through strides, nothing is copied.
+//
+// The biases are added in the shape between the chain's two Reshapes (SAM's decomposed relative
+// positions: scores viewed as [B·heads, qh, qw, kh, kw], rel_h [.., kh, 1] and rel_w [.., 1, kw]
+// broadcast into it). A score row's columns are the trailing dimensions of that shape whose
+// product is Nk; along them each bias steps in runs of contiguous or repeated elements.
+//
+// Declines (the reference then runs) when the operands' batch dimensions differ (broadcast), when
+// the Reshapes do not return to the scores' shape, or on a non-float operand.
+#include <omp.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "cpu/cpu_isa.h"
+#include "cpu/onnx/fast_ops.h"
+#include "cpu/onnx/gemm.h"
+#include "cpu/onnx/vector_math.h"
+
+namespace microsr::onnx_fast {
+namespace {
+
+using onnx_ref::OpContext;
+
+// An operand as its folded Transpose presents it: dimensions and element strides into the value.
+struct View {
+  std::vector<int64_t> dims, strides;
+};
+
+bool view_of(const OnnxValue& v, const std::vector<int64_t>& perm, View& out) {
+  const std::vector<int64_t> st = onnx_ref::strides_of(v.shape);
+  if (perm.empty()) {
+    out = {v.shape, st};
+    return true;
+  }
+  if (perm.size() != v.shape.size()) return false;
+  std::vector<bool> seen(perm.size(), false);
+  for (int64_t p : perm) {
+    if (p < 0 || p >= static_cast<int64_t>(perm.size()) || seen[p]) return false;
+    seen[p] = true;
+    out.dims.push_back(v.shape[p]);
+    out.strides.push_back(st[p]);
+  }
+  return true;
+}
+
+// The shape Reshape(input of `in`, spec) gives, as the Reshape op defines it (0 copies a dimension
+// unless allowzero, one -1 is inferred); false when it does not resolve.
+bool resolve_reshape(const std::vector<int64_t>& in, const OnnxValue& spec, bool allowzero, std::vector<int64_t>& out) {
+  const std::vector<int64_t> want = onnx_ref::as_integers(spec);
+  int64_t total = 1, known = 1, infer = -1;
+  for (int64_t d : in) total *= d;
+  out.assign(want.size(), 0);
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    if (want[i] == -1) {
+      if (infer >= 0) return false;
+      infer = static_cast<int64_t>(i);
+      continue;
+    }
+    if (want[i] < 0) return false;
+    out[i] = (want[i] == 0 && !allowzero) ? (i < in.size() ? in[i] : -1) : want[i];
+    if (out[i] < 0) return false;
+    known *= out[i];
+  }
+  if (infer >= 0) {
+    if (known == 0 || total % known != 0) return false;
+    out[infer] = total / known;
+    known = total;
+  }
+  return known == total;
+}
+
+// One bias as a score row sees it: the element offset of each score row, and along the row runs of
+// `run` columns that start at run_base[s] and step by `step` (1: contiguous, 0: one repeated value).
+struct BiasWalk {
+  const float* data = nullptr;
+  std::vector<int64_t> row_offset, run_base;
+  int64_t run = 1, step = 0;
+};
+
+bool bias_walk(const OnnxValue& bias, const std::vector<int64_t>& t, std::size_t split, int64_t rows, int64_t nk,
+               BiasWalk& w) {
+  if (!bias.is_float() || bias.shape.size() > t.size()) return false;
+  try {
+    if (onnx_ref::broadcast_shapes(t, bias.shape) != t) return false;
+  } catch (const std::exception&) {
+    return false;
+  }
+  // Broadcast strides of the bias over t's dimensions.
+  const std::size_t rank = t.size();
+  std::vector<int64_t> st(rank, 0);
+  int64_t step = 1;
+  for (std::size_t i = 0; i < bias.shape.size(); ++i) {
+    const std::size_t d = rank - 1 - i, bd = bias.shape.size() - 1 - i;
+    st[d] = bias.shape[bd] == 1 ? 0 : step;
+    step *= bias.shape[bd];
+  }
+  auto offset = [&](int64_t index, std::size_t from, std::size_t to) {  // index over dims [from, to)
+    int64_t off = 0;
+    for (std::size_t d = to; d-- > from;) {
+      off += (index % t[d]) * st[d];
+      index /= t[d];
+    }
+    return off;
+  };
+  w.data = bias.floats.data();
+  w.row_offset.resize(rows);
+  for (int64_t r = 0; r < rows; ++r) w.row_offset[r] = offset(r, 0, split);
+  // The innermost column dimension longer than 1 gives the run, when it steps by 0 or 1.
+  w.run = 1, w.step = 0;
+  for (std::size_t d = rank; d-- > split;) {
+    if (t[d] == 1) continue;
+    if (st[d] <= 1) w.run = t[d], w.step = st[d];
+    break;
+  }
+  w.run_base.resize(nk / w.run);
+  for (int64_t s = 0; s < nk / w.run; ++s) w.run_base[s] = offset(s * w.run, split, rank);
+  return true;
+}
+
+bool attention(const OpContext& c, std::vector<OnnxValue>& outputs) {
+  for (std::size_t i = 0; i < c.inputs.size(); ++i)
+    if (i != 3 && i != 4 && c.has(i) && !c.in(i).is_float()) return false;
+  const OnnxValue &q = c.in(0), &k = c.in(1), &v = c.in(2);
+  View vq, vk, vv;
+  if (!view_of(q, c.attr_ints("q_perm"), vq) || !view_of(k, c.attr_ints("k_perm"), vk) ||
+      !view_of(v, c.attr_ints("v_perm"), vv))
+    return false;
+  const std::size_t rank = vq.dims.size();
+  if (rank < 2 || vk.dims.size() != rank || vv.dims.size() != rank) return false;
+  const std::vector<int64_t> batch_dims(vq.dims.begin(), vq.dims.end() - 2);
+  for (std::size_t d = 0; d + 2 < rank; ++d)
+    if (vk.dims[d] != batch_dims[d] || vv.dims[d] != batch_dims[d]) return false;
+  const int64_t nq = vq.dims[rank - 2], dk = vq.dims[rank - 1], nk = vk.dims[rank - 1], dv = vv.dims[rank - 1];
+  if (vk.dims[rank - 2] != dk || vv.dims[rank - 2] != nk || nk == 0) return false;
+
+  // The scores' shape, the shape the biases are added in (t), and the Softmax's (must be the scores').
+  std::vector<int64_t> scores = batch_dims;
+  scores.push_back(nq), scores.push_back(nk);
+  std::vector<int64_t> t = scores, u;
+  if (c.has(3) && !resolve_reshape(scores, c.in(3), c.attr_int("allowzero1", 0) != 0, t)) return false;
+  u = t;
+  if (c.has(4) && !resolve_reshape(t, c.in(4), c.attr_int("allowzero2", 0) != 0, u)) return false;
+  if (u != scores) return false;
+  int64_t batch = 1;
+  for (int64_t d : batch_dims) batch *= d;
+  const int64_t rows = batch * nq;
+  std::size_t split = t.size();  // t's trailing dimensions from `split` on hold one score row
+  for (int64_t prod = 1; prod != nk;) {
+    if (split == 0 || prod > nk) return false;
+    prod *= t[--split];
+  }
+  std::vector<BiasWalk> biases(c.inputs.size() > 5 ? c.inputs.size() - 5 : 0);
+  for (std::size_t i = 0; i < biases.size(); ++i)
+    if (!bias_walk(c.in(5 + i), t, split, rows, nk, biases[i])) return false;
+
+  // Each operand's offset per batch index (batch dims walked in its own strides).
+  auto batch_offsets = [&](const View& view) {
+    std::vector<int64_t> off(batch);
+    for (int64_t b = 0; b < batch; ++b) {
+      int64_t index = b, o = 0;
+      for (std::size_t d = rank - 2; d-- > 0;) o += (index % view.dims[d]) * view.strides[d], index /= view.dims[d];
+      off[b] = o;
+    }
+    return off;
+  };
+  const std::vector<int64_t> oq = batch_offsets(vq), ok = batch_offsets(vk), ov = batch_offsets(vv);
+  const std::string scale_op = c.attr_string("scale_op", "");
+  const float scale = c.attr_float("scale", 1.0f);
+  const float alpha = scale_op == "Mul" ? scale : scale_op == "Div" ? 1.0f / scale : 1.0f;
+  if (!scale_op.empty() && scale_op != "Mul" && scale_op != "Div") return false;
+
+  std::vector<int64_t> out_shape = batch_dims;
+  out_shape.push_back(nq), out_shape.push_back(dv);
+  OnnxValue out = onnx_ref::make_value(q.type, out_shape);
+  // Query rows per block: a scratch of about 1.5 MiB, and at least four blocks per thread when the
+  // batch alone does not give them.
+  const int64_t threads = omp_get_max_threads();
+  int64_t block = std::clamp<int64_t>((384 * 1024) / nk, 12, std::max<int64_t>(nq, 1));
+  while (block > 12 && batch * ((nq + block - 1) / block) < 4 * threads) block = std::max<int64_t>(12, block / 2);
+  const int64_t blocks = (nq + block - 1) / block, items = batch * blocks;
+  const auto softmax_rows = kernels::cpu_isa_at_least(kernels::CpuIsa::kAvx2) ? avx2::softmax_rows : baseline::softmax_rows;
+  const float *pq = q.floats.data(), *pk = k.floats.data(), *pv = v.floats.data();
+  float* po = out.floats.data();
+#pragma omp parallel if (items > 1 && nq * nk * (dk + dv) > 100000)
+  {
+    std::vector<float> s(static_cast<std::size_t>(block * nk));
+#pragma omp for schedule(dynamic)
+    for (int64_t item = 0; item < items; ++item) {
+      const int64_t b = item / blocks, i0 = (item % blocks) * block, n = std::min(block, nq - i0);
+      GemmArgs g;  // scores = alpha · Q rows · Kᵀ
+      g.m = n, g.n = nk, g.k = dk, g.alpha = alpha;
+      g.a = pq + oq[b] + i0 * vq.strides[rank - 2], g.a_row = vq.strides[rank - 2], g.a_col = vq.strides[rank - 1];
+      g.b = pk + ok[b], g.b_row = vk.strides[rank - 2], g.b_col = vk.strides[rank - 1];
+      g.c = s.data(), g.ldc = nk;
+      gemm_f32(g);
+      for (const BiasWalk& w : biases)
+        for (int64_t i = 0; i < n; ++i) {
+          float* row = s.data() + i * nk;
+          const float* base = w.data + w.row_offset[b * nq + i0 + i];
+          for (std::size_t r = 0; r < w.run_base.size(); ++r) {
+            float* dst = row + static_cast<int64_t>(r) * w.run;
+            const float* src = base + w.run_base[r];
+            if (w.step == 1) {
+              for (int64_t j = 0; j < w.run; ++j) dst[j] += src[j];
+            } else {
+              const float value = *src;
+              for (int64_t j = 0; j < w.run; ++j) dst[j] += value;
+            }
+          }
+        }
+      softmax_rows(s.data(), s.data(), n, nk);
+      GemmArgs h;  // out rows = probabilities · V
+      h.m = n, h.n = dv, h.k = nk;
+      h.a = s.data(), h.a_row = nk;
+      h.b = pv + ov[b], h.b_row = vv.strides[rank - 2], h.b_col = vv.strides[rank - 1];
+      h.c = po + (b * nq + i0) * dv, h.ldc = dv;
+      gemm_f32(h);
+    }
+  }
+  outputs = onnx_ref::outputs_of(std::move(out));
+  return true;
+}
+
+}  // namespace
+
+void add_fast_attention_ops(FastTable& t) { t["MicrosrAttention"] = attention; }
+
+}  // namespace microsr::onnx_fast

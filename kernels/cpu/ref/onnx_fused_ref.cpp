@@ -1,0 +1,86 @@
+// Reference kernels of the fused ops that src/onnx/runtime_fuse.cpp puts in a graph (domain
+// "microsr"). The spec of a fused node is the chain it replaced: MicrosrAttention and
+// MicrosrMatMulBias run that chain op by op on the reference kernels of those ops; MicrosrGelu is
+// the Erf formula as one plain loop, in the order of the exported nodes.
+#include <cmath>
+
+#include "cpu/ref/onnx_ref.h"
+
+namespace microsr::onnx_ref {
+namespace {
+
+// Runs the reference kernel of `op` on `inputs` and returns its first output.
+OnnxValue run_op(const char* op, std::vector<OnnxAttribute> attributes, const std::vector<const OnnxValue*>& inputs,
+                 int64_t opset) {
+  OnnxNode node;
+  node.name = std::string("fused ") + op;
+  node.op_type = op;
+  node.attributes = std::move(attributes);
+  node.inputs.assign(inputs.size(), "x");
+  node.outputs = {"y"};
+  const OpContext c{node, opset, inputs, nullptr};
+  std::vector<OnnxValue> out = kernel_table().at(op)(c);
+  return std::move(out.at(0));
+}
+
+std::vector<OnnxAttribute> int_attribute(const char* name, int64_t v) {
+  OnnxAttribute a;
+  a.name = name, a.type = OnnxAttributeType::int_, a.i = v;
+  return {a};
+}
+
+std::vector<OnnxAttribute> perm_attribute(const std::vector<int64_t>& perm) {
+  OnnxAttribute a;
+  a.name = "perm", a.type = OnnxAttributeType::ints, a.ints = perm;
+  return {a};
+}
+
+// MicrosrAttention(Q, K, V, shape1?, shape2?, bias...), attributes q_perm, k_perm, v_perm (a folded
+// Transpose of that operand), scale_op ("Mul" or "Div") with scale, allowzero1, allowzero2:
+//   S = MatMul(Transpose(Q), Transpose(K)) [scale_op scale] → Reshape(shape1) → + bias... →
+//       Reshape(shape2) → Softmax(axis -1) → MatMul(·, Transpose(V))
+std::vector<OnnxValue> attention(const OpContext& c) {
+  const OnnxValue *q = &c.in(0), *k = &c.in(1), *v = &c.in(2);
+  OnnxValue tq, tk, tv;
+  if (c.has_attr("q_perm")) tq = run_op("Transpose", perm_attribute(c.attr_ints("q_perm")), {q}, c.opset), q = &tq;
+  if (c.has_attr("k_perm")) tk = run_op("Transpose", perm_attribute(c.attr_ints("k_perm")), {k}, c.opset), k = &tk;
+  if (c.has_attr("v_perm")) tv = run_op("Transpose", perm_attribute(c.attr_ints("v_perm")), {v}, c.opset), v = &tv;
+  OnnxValue s = run_op("MatMul", {}, {q, k}, c.opset);
+  const std::string scale_op = c.attr_string("scale_op", "");
+  if (!scale_op.empty()) {
+    require(scale_op == "Mul" || scale_op == "Div", "scale_op must be Mul or Div, not '" + scale_op + "'");
+    const OnnxValue scale = OnnxValue::from_floats({}, {c.attr_float("scale", 1.0f)});
+    s = run_op(scale_op.c_str(), {}, {&s, &scale}, c.opset);
+  }
+  if (c.has(3)) s = run_op("Reshape", int_attribute("allowzero", c.attr_int("allowzero1", 0)), {&s, &c.in(3)}, c.opset);
+  for (std::size_t i = 5; i < c.inputs.size(); ++i) s = run_op("Add", {}, {&s, &c.in(i)}, c.opset);
+  if (c.has(4)) s = run_op("Reshape", int_attribute("allowzero", c.attr_int("allowzero2", 0)), {&s, &c.in(4)}, c.opset);
+  s = run_op("Softmax", int_attribute("axis", -1), {&s}, c.opset);
+  return outputs_of(run_op("MatMul", {}, {&s, v}, c.opset));
+}
+
+// MicrosrMatMulBias(x, W, bias) = Add(MatMul(x, W), bias).
+std::vector<OnnxValue> matmul_bias(const OpContext& c) {
+  OnnxValue y = run_op("MatMul", {}, {&c.in(0), &c.in(1)}, c.opset);
+  return outputs_of(run_op("Add", {}, {&y, &c.in(2)}, c.opset));
+}
+
+// MicrosrGelu(x) = x · (1 + erf(x / √2)) · 0.5, elementwise.
+std::vector<OnnxValue> gelu(const OpContext& c) {
+  const OnnxValue& x = c.in(0);
+  require(x.is_float(), "MicrosrGelu needs a float input, got " + x.describe());
+  OnnxValue y = make_value(x.type, x.shape);
+  const float sqrt2 = std::sqrt(2.0f);
+  for (int64_t i = 0; i < x.numel(); ++i) y.floats[i] = x.floats[i] * (1.0f + std::erf(x.floats[i] / sqrt2)) * 0.5f;
+  return outputs_of(std::move(y));
+}
+
+}  // namespace
+
+void add_fused_ops(KernelTable& table) {
+  table["MicrosrAttention"] = attention;
+  table["MicrosrMatMulBias"] = matmul_bias;
+  table["MicrosrGelu"] = gelu;
+}
+
+}  // namespace microsr::onnx_ref

@@ -1,0 +1,354 @@
+// The fusion pass of the graph runtime (runtime_fuse.h): pattern matchers over the load-time graph.
+#include "onnx/runtime_fuse.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <set>
+
+namespace microsr::onnx_runtime {
+namespace {
+
+bool standard(const OnnxNode& n) { return n.domain.empty() || n.domain == "ai.onnx"; }
+
+// The graph around the nodes being matched: who makes each value, who reads it and how often,
+// which nodes an earlier match already took.
+class GraphIndex {
+ public:
+  GraphIndex(const std::vector<OnnxNode>& nodes, const std::map<std::string, OnnxValue>& constants,
+             const std::vector<OnnxValueInfo>& outputs)
+      : nodes_(nodes), constants_(constants), taken_(nodes.size(), false) {
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      for (const std::string& out : nodes[i].outputs)
+        if (!out.empty()) producer_[out] = i;
+      for (const std::string& in : nodes[i].inputs)
+        if (!in.empty()) ++reads_[in], reader_[in] = i;
+    }
+    for (const OnnxValueInfo& o : outputs) graph_outputs_.insert(o.name);
+  }
+
+  const OnnxNode& node(std::size_t i) const { return nodes_[i]; }
+  bool taken(std::size_t i) const { return taken_[i]; }
+  void take(const std::vector<std::size_t>& chain) {
+    for (std::size_t i : chain) taken_[i] = true;
+  }
+
+  // The node that makes `value`, when a node does and no match took it.
+  std::optional<std::size_t> producer(const std::string& value) const {
+    auto p = producer_.find(value);
+    if (p == producer_.end() || taken_[p->second]) return std::nullopt;
+    return p->second;
+  }
+  // Whether `value` may vanish inside a fused chain: made by a node not yet taken, read exactly once
+  // (by the next node of the chain), not a graph output.
+  bool intermediate(const std::string& value) const {
+    auto r = reads_.find(value);
+    return !value.empty() && r != reads_.end() && r->second == 1 && !graph_outputs_.count(value) &&
+           producer(value).has_value();
+  }
+  // The one reader of an intermediate value (call intermediate() first).
+  std::size_t reader(const std::string& value) const { return reader_.at(value); }
+
+  // A float constant of one element and rank <= 2 (so broadcasting it never changes a shape of rank 2 on).
+  std::optional<float> scalar(const std::string& value) const {
+    const OnnxValue* c = constant(value);
+    if (!c || !c->is_float() || c->numel() != 1 || c->shape.size() > 2) return std::nullopt;
+    return c->floats[0];
+  }
+  const OnnxValue* constant(const std::string& value) const {
+    auto c = constants_.find(value);
+    return c == constants_.end() ? nullptr : &c->second;
+  }
+
+ private:
+  const std::vector<OnnxNode>& nodes_;
+  const std::map<std::string, OnnxValue>& constants_;
+  std::vector<bool> taken_;
+  std::map<std::string, std::size_t> producer_, reader_;
+  std::map<std::string, int64_t> reads_;
+  std::set<std::string> graph_outputs_;
+};
+
+bool near(std::optional<float> v, double target) { return v && std::fabs(*v - target) <= 1e-4 * std::fabs(target); }
+
+bool is_op(const OnnxNode& n, const char* op, std::size_t inputs) {
+  return standard(n) && n.op_type == op && n.inputs.size() == inputs && n.outputs.size() == 1;
+}
+
+OnnxAttribute int_attr(const std::string& name, int64_t v) {
+  OnnxAttribute a;
+  a.name = name, a.type = OnnxAttributeType::int_, a.i = v;
+  return a;
+}
+OnnxAttribute ints_attr(const std::string& name, std::vector<int64_t> v) {
+  OnnxAttribute a;
+  a.name = name, a.type = OnnxAttributeType::ints, a.ints = std::move(v);
+  return a;
+}
+OnnxAttribute float_attr(const std::string& name, float v) {
+  OnnxAttribute a;
+  a.name = name, a.type = OnnxAttributeType::float_, a.f = v;
+  return a;
+}
+OnnxAttribute string_attr(const std::string& name, std::string v) {
+  OnnxAttribute a;
+  a.name = name, a.type = OnnxAttributeType::string, a.s = std::move(v);
+  return a;
+}
+
+// A match: the chain's nodes (the last one in topological order is where the fused node goes) and
+// the fused node.
+struct Match {
+  std::vector<std::size_t> chain;
+  OnnxNode fused;
+};
+
+// ---- attention --------------------------------------------------------------------------------
+
+struct AttentionChain {
+  std::vector<std::size_t> nodes;
+  std::string q, k, v, shape1, shape2;
+  std::vector<std::string> biases;  // nearest the Softmax first while matching
+  std::vector<int64_t> q_perm, k_perm, v_perm;
+  std::string scale_op;  // "Mul", "Div" or ""
+  float scale = 1.0f;
+  int64_t allowzero1 = 0, allowzero2 = 0;
+};
+
+// Walks back from the Softmax input `value` to the first MatMul. Forward, the chain is
+//   MatMul → [Mul|Div scalar] → [Reshape (shape1)] → Add* → [Reshape (shape2)] → Softmax
+// (a single Reshape is taken as shape2 when no Add follows it). Backtracks over which Add operand
+// continues the chain.
+bool match_scores(const GraphIndex& g, const std::string& value, AttentionChain& c) {
+  if (!g.intermediate(value)) return false;
+  const std::size_t idx = *g.producer(value);
+  const OnnxNode& p = g.node(idx);
+  if (is_op(p, "MatMul", 2)) {
+    c.q = p.inputs[0], c.k = p.inputs[1];
+    c.nodes.push_back(idx);
+    return true;
+  }
+  if (!c.scale_op.empty()) return false;  // only the MatMul comes before the scale
+  if ((is_op(p, "Mul", 2) || is_op(p, "Div", 2)) && p.inputs[0] != p.inputs[1]) {
+    for (std::size_t side = 0; side < (p.op_type == "Mul" ? 2u : 1u); ++side) {
+      const std::optional<float> s = g.scalar(p.inputs[1 - side]);
+      if (!s) continue;
+      AttentionChain saved = c;
+      c.scale_op = p.op_type, c.scale = *s;
+      c.nodes.push_back(idx);
+      if (match_scores(g, p.inputs[side], c)) return true;
+      c = saved;
+    }
+    return false;
+  }
+  if (!c.shape1.empty()) return false;  // only a scale or the MatMul before the first Reshape
+  if (is_op(p, "Reshape", 2)) {
+    AttentionChain saved = c;
+    const int64_t allowzero = p.attribute("allowzero") ? p.attribute("allowzero")->i : 0;
+    if (c.shape2.empty() && c.biases.empty())
+      c.shape2 = p.inputs[1], c.allowzero2 = allowzero;
+    else
+      c.shape1 = p.inputs[1], c.allowzero1 = allowzero;
+    c.nodes.push_back(idx);
+    if (match_scores(g, p.inputs[0], c)) return true;
+    c = saved;
+    return false;
+  }
+  if (is_op(p, "Add", 2) && p.inputs[0] != p.inputs[1]) {
+    for (std::size_t side = 0; side < 2; ++side) {
+      AttentionChain saved = c;
+      c.biases.push_back(p.inputs[1 - side]);
+      c.nodes.push_back(idx);
+      if (match_scores(g, p.inputs[side], c)) return true;
+      c = saved;
+    }
+  }
+  return false;
+}
+
+// A Transpose with an explicit perm that only this chain reads: the fused kernel reads its input
+// through strides instead.
+void fold_transpose(const GraphIndex& g, std::string& value, std::vector<int64_t>& perm, std::vector<std::size_t>& nodes) {
+  if (!g.intermediate(value)) return;
+  const std::size_t idx = *g.producer(value);
+  const OnnxNode& t = g.node(idx);
+  const OnnxAttribute* a = t.attribute("perm");
+  if (!is_op(t, "Transpose", 1) || !a || a->ints.empty()) return;
+  perm = a->ints;
+  value = t.inputs[0];
+  nodes.push_back(idx);
+}
+
+std::optional<Match> match_attention(const GraphIndex& g, std::size_t idx, int64_t opset) {
+  const OnnxNode& m2 = g.node(idx);
+  if (!is_op(m2, "MatMul", 2) || !g.intermediate(m2.inputs[0])) return std::nullopt;
+  const std::size_t sidx = *g.producer(m2.inputs[0]);
+  const OnnxNode& softmax = g.node(sidx);
+  if (!is_op(softmax, "Softmax", 1)) return std::nullopt;
+  const OnnxAttribute* axis = softmax.attribute("axis");
+  if ((axis ? axis->i : (opset >= 13 ? -1 : 1)) != -1) return std::nullopt;  // a rank is not known here
+  AttentionChain c;
+  c.nodes = {idx, sidx};
+  if (!match_scores(g, softmax.inputs[0], c)) return std::nullopt;
+  c.v = m2.inputs[1];
+  fold_transpose(g, c.q, c.q_perm, c.nodes);
+  if (c.k != c.q) fold_transpose(g, c.k, c.k_perm, c.nodes);
+  fold_transpose(g, c.v, c.v_perm, c.nodes);
+
+  Match m;
+  m.chain = c.nodes;
+  OnnxNode& f = m.fused;
+  f.name = softmax.name + "/MicrosrAttention";
+  f.op_type = "MicrosrAttention";
+  f.domain = "microsr";
+  f.inputs = {c.q, c.k, c.v, c.shape1, c.shape2};
+  f.inputs.insert(f.inputs.end(), c.biases.rbegin(), c.biases.rend());  // in the order they are added
+  f.outputs = m2.outputs;
+  if (!c.q_perm.empty()) f.attributes.push_back(ints_attr("q_perm", c.q_perm));
+  if (!c.k_perm.empty()) f.attributes.push_back(ints_attr("k_perm", c.k_perm));
+  if (!c.v_perm.empty()) f.attributes.push_back(ints_attr("v_perm", c.v_perm));
+  if (!c.scale_op.empty()) {
+    f.attributes.push_back(string_attr("scale_op", c.scale_op));
+    f.attributes.push_back(float_attr("scale", c.scale));
+  }
+  if (c.allowzero1) f.attributes.push_back(int_attr("allowzero1", c.allowzero1));
+  if (c.allowzero2) f.attributes.push_back(int_attr("allowzero2", c.allowzero2));
+  return m;
+}
+
+// ---- MatMul + bias ----------------------------------------------------------------------------
+
+std::optional<Match> match_matmul_bias(const GraphIndex& g, std::size_t idx) {
+  const OnnxNode& add = g.node(idx);
+  if (!is_op(add, "Add", 2)) return std::nullopt;
+  for (std::size_t side = 0; side < 2; ++side) {
+    const std::string &product = add.inputs[side], &bias_name = add.inputs[1 - side];
+    if (!g.intermediate(product)) continue;
+    const std::size_t midx = *g.producer(product);
+    const OnnxNode& mm = g.node(midx);
+    const OnnxValue* w = g.constant(mm.inputs.size() == 2 ? mm.inputs[1] : "");
+    const OnnxValue* bias = g.constant(bias_name);
+    if (!is_op(mm, "MatMul", 2) || !w || !bias || !w->is_float() || !bias->is_float() || w->shape.size() != 2 ||
+        bias->shape.empty() || bias->shape.back() != w->shape[1] || bias->numel() != w->shape[1])
+      continue;
+    Match m;
+    m.chain = {midx, idx};
+    m.fused.name = add.name + "/MicrosrMatMulBias";
+    m.fused.op_type = "MicrosrMatMulBias";
+    m.fused.domain = "microsr";
+    m.fused.inputs = {mm.inputs[0], mm.inputs[1], bias_name};
+    m.fused.outputs = add.outputs;
+    return m;
+  }
+  return std::nullopt;
+}
+
+// ---- GELU (Erf form) --------------------------------------------------------------------------
+
+// The node reading the intermediate `value`, when it is `op` with `inputs` inputs; its index.
+std::optional<std::size_t> next(const GraphIndex& g, const std::string& value, const char* op, std::size_t inputs) {
+  if (!g.intermediate(value)) return std::nullopt;
+  const std::size_t r = g.reader(value);
+  if (g.taken(r) || !is_op(g.node(r), op, inputs)) return std::nullopt;
+  return r;
+}
+
+// The operand of binary node n that is not `value` (n reads value once).
+const std::string& other(const OnnxNode& n, const std::string& value) { return n.inputs[0] == value ? n.inputs[1] : n.inputs[0]; }
+
+// Erf(x / √2) (or x · (1/√2)) → Add 1 → then either Mul x → Mul 0.5, or Mul (x · 0.5).
+std::optional<Match> match_gelu(const GraphIndex& g, std::size_t eidx) {
+  const OnnxNode& erf = g.node(eidx);
+  if (!is_op(erf, "Erf", 1) || !g.intermediate(erf.inputs[0])) return std::nullopt;
+  const std::size_t didx = *g.producer(erf.inputs[0]);
+  const OnnxNode& d = g.node(didx);
+  std::string x;
+  if (is_op(d, "Div", 2) && near(g.scalar(d.inputs[1]), std::sqrt(2.0))) x = d.inputs[0];
+  if (is_op(d, "Mul", 2))
+    for (std::size_t side = 0; side < 2; ++side)
+      if (near(g.scalar(d.inputs[1 - side]), std::sqrt(0.5))) x = d.inputs[side];
+  if (x.empty()) return std::nullopt;
+  const std::optional<std::size_t> aidx = next(g, erf.outputs[0], "Add", 2);
+  if (!aidx || !near(g.scalar(other(g.node(*aidx), erf.outputs[0])), 1.0)) return std::nullopt;
+  const std::string& a = g.node(*aidx).outputs[0];
+  const std::optional<std::size_t> m1 = next(g, a, "Mul", 2);
+  if (!m1) return std::nullopt;
+  const std::string& o = other(g.node(*m1), a);
+  Match m;
+  if (o == x) {  // (x · (1 + erf)) · 0.5
+    const std::optional<std::size_t> m2 = next(g, g.node(*m1).outputs[0], "Mul", 2);
+    if (!m2 || !near(g.scalar(other(g.node(*m2), g.node(*m1).outputs[0])), 0.5)) return std::nullopt;
+    m.chain = {didx, eidx, *aidx, *m1, *m2};
+  } else {  // (x · 0.5) · (1 + erf)
+    if (!g.intermediate(o)) return std::nullopt;
+    const std::size_t h = *g.producer(o);
+    const OnnxNode& half = g.node(h);
+    if (!is_op(half, "Mul", 2) || other(half, x) == x || (half.inputs[0] != x && half.inputs[1] != x) ||
+        !near(g.scalar(other(half, x)), 0.5))
+      return std::nullopt;
+    m.chain = {didx, eidx, *aidx, h, *m1};
+  }
+  const OnnxNode& last = g.node(m.chain.back());
+  m.fused.name = erf.name + "/MicrosrGelu";
+  m.fused.op_type = "MicrosrGelu";
+  m.fused.domain = "microsr";
+  m.fused.inputs = {x};
+  m.fused.outputs = last.outputs;
+  return m;
+}
+
+// One matcher over every node; each match replaces its chain's last node and drops the others.
+template <class Matcher>
+int64_t apply(std::vector<OnnxNode>& nodes, const std::map<std::string, OnnxValue>& constants,
+              const std::vector<OnnxValueInfo>& outputs, Matcher matcher) {
+  GraphIndex g(nodes, constants, outputs);
+  std::vector<std::optional<OnnxNode>> replaced(nodes.size());
+  std::vector<bool> dropped(nodes.size(), false);
+  int64_t count = 0;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    if (g.taken(i)) continue;
+    std::optional<Match> m = matcher(g, i);
+    if (!m) continue;
+    std::set<std::size_t> chain(m->chain.begin(), m->chain.end());
+    bool fresh = chain.size() == m->chain.size();
+    for (std::size_t n : chain) fresh = fresh && !g.taken(n);
+    if (!fresh) continue;
+    g.take(m->chain);
+    const std::size_t last = *chain.rbegin();  // topological order: every other chain node feeds it
+    for (std::size_t n : chain) dropped[n] = n != last;
+    replaced[last] = std::move(m->fused);
+    ++count;
+  }
+  std::vector<OnnxNode> kept;
+  kept.reserve(nodes.size());
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    if (dropped[i]) continue;
+    kept.push_back(replaced[i] ? std::move(*replaced[i]) : std::move(nodes[i]));
+  }
+  nodes = std::move(kept);
+  return count;
+}
+
+}  // namespace
+
+bool fusion_disabled() {
+  const char* v = std::getenv("MICROSR_ONNX_NO_FUSION");
+  return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
+}
+
+std::map<std::string, int64_t> fuse_graph(std::vector<OnnxNode>& nodes, const std::map<std::string, OnnxValue>& constants,
+                                          const std::vector<OnnxValueInfo>& graph_outputs, int64_t opset) {
+  std::map<std::string, int64_t> counts;
+  auto count = [&](const char* op, int64_t n) {
+    if (n > 0) counts[op] += n;
+  };
+  count("MicrosrAttention", apply(nodes, constants, graph_outputs, [&](const GraphIndex& g, std::size_t i) {
+          return match_attention(g, i, opset);
+        }));
+  count("MicrosrMatMulBias", apply(nodes, constants, graph_outputs, match_matmul_bias));
+  count("MicrosrGelu", apply(nodes, constants, graph_outputs, match_gelu));
+  return counts;
+}
+
+}  // namespace microsr::onnx_runtime

@@ -1,0 +1,337 @@
+// Graph fusion of the ONNX runtime (src/onnx/runtime_fuse.h): fused and unfused runs agree on the
+// committed SAM fixtures and on hand-built graphs, each pattern is found where it occurs, chains
+// that almost match stay unfused, and each fused fast kernel matches its reference on odd shapes.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "cpu/onnx/fast_ops.h"
+#include "cpu/ref/onnx_ref.h"
+#include "microsr/onnx_runtime.h"
+#include "onnx_test_helpers.h"
+#include "test_helpers.h"
+
+namespace microsr {
+namespace {
+
+using testing::data_path;
+using testing::expect_value_close;
+using testing::read_npy_folder;
+
+// MICROSR_ONNX_NO_FUSION for the sessions loaded while it lives.
+struct NoFusion {
+  NoFusion() { setenv("MICROSR_ONNX_NO_FUSION", "1", 1); }
+  ~NoFusion() { unsetenv("MICROSR_ONNX_NO_FUSION"); }
+};
+
+OnnxValue random_value(std::vector<int64_t> shape, unsigned seed, float lo = -1.0f, float hi = 1.0f) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return OnnxValue::from_floats(std::move(shape), testing::random_values(static_cast<std::size_t>(n), seed, lo, hi));
+}
+
+int64_t fused(const OnnxSession& s, const std::string& op) {
+  auto f = s.stats().fused_chains.find(op);
+  return f == s.stats().fused_chains.end() ? 0 : f->second;
+}
+
+// ---- the SAM fixtures: fused == unfused, and the patterns are found -------------------------
+
+void expect_fusion_keeps_results(const std::string& name, const std::vector<std::string>& expected_ops) {
+  const std::string folder = data_path("onnx/sam/" + name);
+  const auto feeds = read_npy_folder(folder + "/inputs");
+  ASSERT_FALSE(feeds.empty()) << folder;
+  OnnxSession fused_session = OnnxSession::load(folder + "/model.onnx");
+  std::map<std::string, OnnxValue> plain;
+  {
+    NoFusion off;
+    OnnxSession plain_session = OnnxSession::load(folder + "/model.onnx");
+    EXPECT_TRUE(plain_session.stats().fused_chains.empty());
+    plain = plain_session.run(feeds);
+  }
+  for (const std::string& op : expected_ops) EXPECT_GT(fused(fused_session, op), 0) << name << ": no " << op << " fused";
+  EXPECT_LT(fused_session.stats().nodes_after_fusion, fused_session.stats().nodes_after_load_folding);
+  for (int run = 0; run < 2; ++run) {  // the first run folds the shape arithmetic, the second uses the plan
+    const auto got = fused_session.run(feeds);
+    for (const auto& [out, value] : plain) {
+      const auto d = expect_value_close(got.at(out), value, 1e-5, name + " " + out + " fused vs unfused");
+      if (run == 1) std::printf("%s %s: fused vs unfused max diff %.2e of scale %.3g\n", name.c_str(), out.c_str(), d.max_abs, d.scale);
+    }
+  }
+  std::string counts;
+  for (const auto& [op, n] : fused_session.stats().fused_chains) counts += " " + op + "=" + std::to_string(n);
+  std::printf("%s fused:%s\n", name.c_str(), counts.c_str());
+}
+
+TEST(OnnxFusion, SamVitEncoderFusedMatchesUnfused) {
+  expect_fusion_keeps_results("sam_vit_small_encoder", {"MicrosrAttention", "MicrosrMatMulBias", "MicrosrGelu"});
+}
+TEST(OnnxFusion, Sam2HieraEncoderFusedMatchesUnfused) {
+  expect_fusion_keeps_results("sam2_hiera_small_encoder", {"MicrosrAttention", "MicrosrMatMulBias", "MicrosrGelu"});
+}
+TEST(OnnxFusion, SamDecoderFusedMatchesUnfused) {
+  expect_fusion_keeps_results("sam_decoder_small", {"MicrosrAttention", "MicrosrMatMulBias", "MicrosrGelu"});
+}
+
+// ---- hand-built graphs ----------------------------------------------------------------------
+
+// A model built node by node; inputs are float32 of any shape.
+struct GraphBuilder {
+  OnnxModel m;
+  GraphBuilder() {
+    m.path = "built.onnx";
+    m.opsets = {{"", 17}};
+  }
+  void input(const std::string& name) {
+    OnnxValueInfo v;
+    v.name = name, v.kind = "tensor", v.elem_type = static_cast<int32_t>(OnnxType::float32);
+    m.graph.inputs.push_back(v);
+  }
+  void output(const std::string& name) {
+    OnnxValueInfo v;
+    v.name = name, v.kind = "tensor", v.elem_type = static_cast<int32_t>(OnnxType::float32);
+    m.graph.outputs.push_back(v);
+  }
+  void floats(const std::string& name, std::vector<int64_t> dims, std::vector<double> values) {
+    OnnxTensor t;
+    t.name = name, t.data_type = static_cast<int32_t>(OnnxType::float32), t.dims = std::move(dims);
+    t.has_values = true, t.doubles = std::move(values);
+    m.graph.initializers.push_back(t);
+  }
+  void ints(const std::string& name, std::vector<int64_t> values) {
+    OnnxTensor t;
+    t.name = name, t.data_type = static_cast<int32_t>(OnnxType::int64), t.dims = {static_cast<int64_t>(values.size())};
+    t.has_values = true, t.integers = std::move(values);
+    m.graph.initializers.push_back(t);
+  }
+  OnnxNode& node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
+    OnnxNode n;
+    n.name = op + "_" + std::to_string(m.graph.nodes.size());
+    n.op_type = op, n.inputs = std::move(in), n.outputs = std::move(out);
+    m.graph.nodes.push_back(n);
+    return m.graph.nodes.back();
+  }
+  static void attr_int(OnnxNode& n, const std::string& name, int64_t v) {
+    OnnxAttribute a;
+    a.name = name, a.type = OnnxAttributeType::int_, a.i = v;
+    n.attributes.push_back(a);
+  }
+  static void attr_ints(OnnxNode& n, const std::string& name, std::vector<int64_t> v) {
+    OnnxAttribute a;
+    a.name = name, a.type = OnnxAttributeType::ints, a.ints = std::move(v);
+    n.attributes.push_back(a);
+  }
+};
+
+// Runs the model fused and unfused on `feeds`; checks the counts of fused `op` and that both agree.
+void expect_fused_count(const OnnxModel& model, const std::map<std::string, OnnxValue>& feeds, const std::string& op,
+                        int64_t count, const std::string& what) {
+  OnnxSession fused_session = OnnxSession::from_model(model);
+  std::map<std::string, OnnxValue> plain;
+  {
+    NoFusion off;
+    plain = OnnxSession::from_model(model).run(feeds);
+  }
+  EXPECT_EQ(fused(fused_session, op), count) << what;
+  const auto got = fused_session.run(feeds);
+  for (const auto& [out, value] : plain) expect_value_close(got.at(out), value, 1e-5, what + " " + out);
+}
+
+// Attention in SAM's form: MatMul(q, Transpose(k)) · 0.125, scores viewed as
+// [B, qh, qw, kh, kw] plus rel_h [.., kh, 1] and rel_w [.., 1, kw] (graph inputs, not constants),
+// back to [B, Nq, Nk], Softmax, MatMul(·, v). 12 queries (3 × 4), 35 keys (5 × 7), head dim 7.
+struct RelPosAttention {
+  GraphBuilder b;
+  std::map<std::string, OnnxValue> feeds;
+  RelPosAttention() {
+    for (const char* name : {"q", "k", "v", "rel_h", "rel_w"}) b.input(name);
+    b.floats("scale", {}, {0.125});
+    b.ints("shape5", {6, 3, 4, 5, 7});
+    b.ints("shape3", {6, 12, 35});
+    GraphBuilder::attr_ints(b.node("Transpose", {"k"}, {"kt"}), "perm", {0, 2, 1});
+    b.node("MatMul", {"q", "kt"}, {"s"});
+    b.node("Mul", {"s", "scale"}, {"s_scaled"});
+    b.node("Reshape", {"s_scaled", "shape5"}, {"s5"});
+    b.node("Add", {"s5", "rel_h"}, {"s5h"});
+    b.node("Add", {"rel_w", "s5h"}, {"s5hw"});
+    b.node("Reshape", {"s5hw", "shape3"}, {"s3"});
+    GraphBuilder::attr_int(b.node("Softmax", {"s3"}, {"p"}), "axis", -1);
+    b.node("MatMul", {"p", "v"}, {"y"});
+    b.output("y");
+    feeds["q"] = random_value({6, 12, 7}, 1, -2, 2);
+    feeds["k"] = random_value({6, 35, 7}, 2, -2, 2);
+    feeds["v"] = random_value({6, 35, 5}, 3);
+    feeds["rel_h"] = random_value({6, 3, 4, 5, 1}, 4);
+    feeds["rel_w"] = random_value({6, 3, 4, 1, 7}, 5);
+  }
+};
+
+TEST(OnnxFusion, RelPosAttentionFusesAndMatches) {
+  RelPosAttention a;
+  expect_fused_count(a.b.m, a.feeds, "MicrosrAttention", 1, "rel-pos attention");
+}
+
+TEST(OnnxFusion, AttentionWithAnIntermediateReadTwiceStaysUnfused) {
+  RelPosAttention a;  // the scaled scores also feed a graph output
+  a.b.node("Relu", {"s_scaled"}, {"extra"});
+  a.b.output("extra");
+  expect_fused_count(a.b.m, a.feeds, "MicrosrAttention", 0, "scores read twice");
+}
+
+TEST(OnnxFusion, AttentionWhoseProbabilitiesAreAGraphOutputStaysUnfused) {
+  RelPosAttention a;
+  a.b.output("p");
+  expect_fused_count(a.b.m, a.feeds, "MicrosrAttention", 0, "probabilities are an output");
+}
+
+TEST(OnnxFusion, SoftmaxOnAnotherAxisStaysUnfused) {
+  RelPosAttention a;
+  for (OnnxNode& n : a.b.m.graph.nodes)
+    if (n.op_type == "Softmax") n.attributes[0].i = 1;
+  expect_fused_count(a.b.m, a.feeds, "MicrosrAttention", 0, "softmax over axis 1");
+}
+
+// Hiera's form: q, k, v [B, N, heads, d] transposed by the graph, the scale after the MatMul.
+TEST(OnnxFusion, TransposedHeadsAttentionFusesAndMatches) {
+  GraphBuilder b;
+  for (const char* name : {"q", "k", "v"}) b.input(name);
+  b.floats("scale", {1}, {0.37});
+  GraphBuilder::attr_ints(b.node("Transpose", {"q"}, {"qt"}), "perm", {0, 2, 1, 3});
+  GraphBuilder::attr_ints(b.node("Transpose", {"k"}, {"kt"}), "perm", {0, 2, 3, 1});
+  GraphBuilder::attr_ints(b.node("Transpose", {"v"}, {"vt"}), "perm", {0, 2, 1, 3});
+  b.node("MatMul", {"qt", "kt"}, {"s"});
+  b.node("Div", {"s", "scale"}, {"s_scaled"});
+  b.node("Softmax", {"s_scaled"}, {"p"});
+  b.node("MatMul", {"p", "vt"}, {"y"});
+  b.output("y");
+  std::map<std::string, OnnxValue> feeds;
+  feeds["q"] = random_value({2, 13, 3, 7}, 11, -2, 2);
+  feeds["k"] = random_value({2, 37, 3, 7}, 12, -2, 2);
+  feeds["v"] = random_value({2, 37, 3, 5}, 13);
+  expect_fused_count(b.m, feeds, "MicrosrAttention", 1, "transposed-heads attention");
+}
+
+// MatMul + constant bias, then GELU in its two exported node orders.
+GraphBuilder mlp(bool half_first, double half, bool constant_bias) {
+  GraphBuilder b;
+  b.input("x");
+  b.floats("w", {7, 37}, [] {
+    std::vector<double> w;
+    for (float f : testing::random_values(7 * 37, 21)) w.push_back(f);
+    return w;
+  }());
+  if (constant_bias) {
+    std::vector<double> bias;
+    for (float f : testing::random_values(37, 22)) bias.push_back(f);
+    b.floats("bias", {37}, bias);
+  } else {
+    b.input("bias");
+  }
+  b.floats("sqrt2", {}, {1.4142135623730951});
+  b.floats("one", {}, {1.0});
+  b.floats("half", {}, {half});
+  b.node("MatMul", {"x", "w"}, {"xw"});
+  b.node("Add", {"bias", "xw"}, {"h"});
+  b.node("Div", {"h", "sqrt2"}, {"d"});
+  b.node("Erf", {"d"}, {"e"});
+  b.node("Add", {"e", "one"}, {"e1"});
+  if (half_first) {
+    b.node("Mul", {"h", "half"}, {"hh"});
+    b.node("Mul", {"hh", "e1"}, {"y"});
+  } else {
+    b.node("Mul", {"h", "e1"}, {"he"});
+    b.node("Mul", {"he", "half"}, {"y"});
+  }
+  b.output("y");
+  return b;
+}
+
+TEST(OnnxFusion, MatMulBiasAndGeluFuseAndMatch) {
+  std::map<std::string, OnnxValue> feeds = {{"x", random_value({3, 13, 7}, 23, -3, 3)}};
+  for (bool half_first : {false, true}) {
+    const GraphBuilder b = mlp(half_first, 0.5, true);
+    expect_fused_count(b.m, feeds, "MicrosrMatMulBias", 1, "matmul + bias");
+    expect_fused_count(b.m, feeds, "MicrosrGelu", 1, half_first ? "gelu (x*0.5)*(1+erf)" : "gelu (x*(1+erf))*0.5");
+  }
+}
+
+TEST(OnnxFusion, NonConstantBiasAndWrongGeluConstantStayUnfused) {
+  std::map<std::string, OnnxValue> feeds = {{"x", random_value({3, 13, 7}, 23, -3, 3)}, {"bias", random_value({37}, 24)}};
+  const GraphBuilder b = mlp(false, 0.4, false);
+  expect_fused_count(b.m, feeds, "MicrosrMatMulBias", 0, "bias is a graph input");
+  expect_fused_count(b.m, feeds, "MicrosrGelu", 0, "0.4 instead of 0.5");
+}
+
+// ---- each fused fast kernel against its reference on odd shapes ------------------------------
+
+std::vector<OnnxValue> run_kernel(bool fast, const OnnxNode& node, const std::vector<const OnnxValue*>& inputs) {
+  const onnx_ref::OpContext c{node, 17, inputs, nullptr};
+  if (!fast) return onnx_ref::kernel_table().at(node.op_type)(c);
+  std::vector<OnnxValue> out;
+  EXPECT_TRUE(onnx_fast::all_fast_kernels().at(node.op_type)(c, out)) << node.op_type << ": the fast kernel declined";
+  return out;
+}
+
+void expect_fast_matches_reference(const OnnxNode& node, const std::vector<const OnnxValue*>& inputs, const std::string& what) {
+  const std::vector<OnnxValue> ref = run_kernel(false, node, inputs), fast = run_kernel(true, node, inputs);
+  ASSERT_EQ(fast.size(), 1u) << what;
+  expect_value_close(fast[0], ref[0], 2e-6, what);
+}
+
+OnnxNode fused_node(const std::string& op, std::size_t inputs) {
+  OnnxNode n;
+  n.name = "fused", n.op_type = op, n.domain = "microsr";
+  n.inputs.assign(inputs, "x");
+  n.outputs = {"y"};
+  return n;
+}
+
+TEST(OnnxFusionKernels, AttentionFastMatchesReference) {
+  // 13 queries × 37 keys, head dim 7, value dim 5, two heads × two batches; K given untransposed
+  // with k_perm, a [13, 37] bias and a rel-pos pair in the [4, 13, 37] view.
+  const OnnxValue q = random_value({2, 2, 13, 7}, 31, -2, 2), k = random_value({2, 2, 37, 7}, 32, -2, 2);
+  const OnnxValue v = random_value({2, 2, 37, 5}, 33), bias = random_value({13, 37}, 34);
+  OnnxNode n = fused_node("MicrosrAttention", 6);
+  GraphBuilder::attr_ints(n, "k_perm", {0, 1, 3, 2});
+  OnnxAttribute op;
+  op.name = "scale_op", op.type = OnnxAttributeType::string, op.s = "Div";
+  OnnxAttribute scale;
+  scale.name = "scale", scale.type = OnnxAttributeType::float_, scale.f = 2.6f;
+  n.attributes.push_back(op), n.attributes.push_back(scale);
+  expect_fast_matches_reference(n, {&q, &k, &v, nullptr, nullptr, &bias}, "attention with a [13, 37] bias");
+
+  // Rel-pos form: scores [4, 13, 37] viewed as [4, 13, 1, 37] (split before the 1) → [4, 13, 37].
+  const OnnxValue shape1 = OnnxValue::from_integers({4}, {4, 13, 37, 1}), shape2 = OnnxValue::from_integers({3}, {0, 0, -1});
+  const OnnxValue q3 = random_value({4, 13, 7}, 35, -2, 2), kt3 = random_value({4, 7, 37}, 36, -2, 2);
+  const OnnxValue v3 = random_value({4, 37, 5}, 37), rel = random_value({4, 1, 37, 1}, 38), rel2 = random_value({13, 1, 1}, 39);
+  OnnxNode n3 = fused_node("MicrosrAttention", 7);
+  expect_fast_matches_reference(n3, {&q3, &kt3, &v3, &shape1, &shape2, &rel, &rel2}, "attention with reshaped biases");
+
+  // SAM's decomposed relative positions: 12 queries (3 × 4), 35 keys (5 × 7).
+  const OnnxValue s5 = OnnxValue::from_integers({5}, {6, 3, 4, 5, 7}), s3 = OnnxValue::from_integers({3}, {6, 12, 35});
+  const OnnxValue q6 = random_value({6, 12, 7}, 40, -2, 2), kt6 = random_value({6, 7, 35}, 41, -2, 2);
+  const OnnxValue v6 = random_value({6, 35, 3}, 42), rh = random_value({6, 3, 4, 5, 1}, 43), rw = random_value({6, 3, 4, 1, 7}, 44);
+  expect_fast_matches_reference(n3, {&q6, &kt6, &v6, &s5, &s3, &rh, &rw}, "attention with rel_h and rel_w");
+}
+
+TEST(OnnxFusionKernels, AttentionFastDeclinesWhatItDoesNotCover) {
+  // K broadcast over the batch: the reference's MatMul broadcasts, the fast kernel leaves it to it.
+  const OnnxValue q = random_value({3, 13, 7}, 51), kt = random_value({1, 7, 37}, 52), v = random_value({3, 37, 5}, 53);
+  const OnnxNode n = fused_node("MicrosrAttention", 5);
+  const onnx_ref::OpContext c{n, 17, {&q, &kt, &v, nullptr, nullptr}, nullptr};
+  std::vector<OnnxValue> out;
+  EXPECT_FALSE(onnx_fast::all_fast_kernels().at("MicrosrAttention")(c, out));
+  EXPECT_EQ(onnx_ref::kernel_table().at("MicrosrAttention")(c).at(0).shape, (std::vector<int64_t>{3, 13, 5}));
+}
+
+TEST(OnnxFusionKernels, MatMulBiasAndGeluFastMatchReference) {
+  const OnnxValue x = random_value({3, 13, 7}, 61), w = random_value({7, 37}, 62), bias = random_value({1, 37}, 63);
+  expect_fast_matches_reference(fused_node("MicrosrMatMulBias", 3), {&x, &w, &bias}, "matmul + bias");
+  const OnnxValue big = random_value({5, 1000, 29}, 64), wb = random_value({29, 67}, 65), bb = random_value({67}, 66);
+  expect_fast_matches_reference(fused_node("MicrosrMatMulBias", 3), {&big, &wb, &bb}, "matmul + bias, packed GEMM");
+  const OnnxValue g = random_value({7, 4111}, 67, -6, 6);
+  expect_fast_matches_reference(fused_node("MicrosrGelu", 1), {&g}, "gelu");
+}
+
+}  // namespace
+}  // namespace microsr
