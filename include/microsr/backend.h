@@ -127,6 +127,12 @@ class Backend {
   virtual void forget_recordings(const void* /*owner*/) {}
 };
 
+// fp32 everywhere; fp16 on CUDA (tensor cores); bf16 on the CPU (AMX, kernels/cpu/conv/bf16.h).
+enum class Precision { fp32, fp16, bf16 };
+const char* precision_name(Precision p);
+// "fp32", "fp16" or "bf16"; anything else throws Error naming the choices.
+Precision parse_precision(const std::string& name);
+
 // The CPU backend's options, per instance: two CPU backends with different options can live side
 // by side (nothing process-wide is set; OpenMP's default team size is left as it is).
 struct CpuOptions {
@@ -138,23 +144,27 @@ struct CpuOptions {
   // tests and benchmarks); empty = weights packed once per layer in the fastest format (production).
   // An unknown name makes make_cpu_backend throw an Error naming the known ones.
   std::string conv;
+  // fp32, or bf16: every convolution rounds its input and weights to bf16 and accumulates in fp32
+  // on AMX tiles (kernels/cpu/conv/bf16.h); activations between the convolutions, the residual adds
+  // and the interface stay float32. bf16 needs a CPU with AMX (make_cpu_backend throws an Error
+  // naming the missing feature otherwise) and no `conv` variant; fp16 is CUDA only (an Error).
+  Precision precision = Precision::fp32;
 };
 std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& options = {});
+// Why the CPU backend cannot compute in `precision` on this machine now (fp16: never; bf16: no AMX,
+// or MICROSR_CPU_ISA lowered below it), as a clause naming the missing feature; empty when it can.
+std::string cpu_precision_unavailable(Precision precision);
 
 // ---- the CUDA backend (docs/cuda_backend.md) ------------------------------------------------
 // Declared in every build; without the CUDA backend compiled in, make_cuda_backend and
 // cuda_device_info throw an Error saying so, and the memory statistics are zero.
-enum class Precision { fp32, fp16 };
-const char* precision_name(Precision p);
-// "fp32" or "fp16"; anything else throws Error naming the choices.
-Precision parse_precision(const std::string& name);
 
 struct CudaOptions {
   // fp32: NCHW float, no TF32 (bit-for-bit the arithmetic of the CPU reference, up to summation
   // order). fp16: activations NHWC half on tensor cores with fp32 accumulation; the interface
   // stays NCHW float32 (to_device/to_host convert), and to_host throws if the output holds
   // NaN/Inf (fp16 overflow) instead of returning a black image.
-  Precision precision = Precision::fp32;
+  Precision precision = Precision::fp32;  // bf16 is CPU only: make_cuda_backend throws
   // Convolution variant, by name from cuda_conv_variants(): "legacy_find", "legacy_heuristic",
   // "graph", "graph_fused"; empty = the fastest measured for the precision (H200, 2026-12-04,
   // 1600×1200 RealESRGAN_x4plus, docs/cuda_backend.md): graph_fused in fp16 (0.33 s; legacy_find

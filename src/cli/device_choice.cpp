@@ -12,9 +12,10 @@ Option device_option(const std::string& fallback) {
 }
 
 Option precision_option() {
-  return choice("--precision", {"fp32", "fp16"}, "fp32",
+  return choice("--precision", {"fp32", "fp16", "bf16"}, "fp32",
                 "fp16 is CUDA only: half-precision tensor cores; stops with an error\n"
-                "instead of writing a black image if fp16 overflows");
+                "instead of writing a black image if fp16 overflows. bf16 is CPU only:\n"
+                "bf16 products on AMX tiles, fp32 sums (needs a CPU with AMX)");
 }
 
 Option conv_option() {
@@ -77,6 +78,8 @@ std::unique_ptr<Backend> make_backend(const DeviceChoice& choice) {
   } else if (cuda && !cuda_available(&why)) {
     throw Error("--device " + device + ": no CUDA device: " + why);
   }
+  if (cuda && precision == Precision::bf16)
+    throw Error("--precision bf16 runs on the CPU only (AMX); use --device cpu, or fp16/fp32 on the GPU");
   if (cuda) {
     CudaOptions options;
     options.precision = precision;
@@ -84,11 +87,17 @@ std::unique_ptr<Backend> make_backend(const DeviceChoice& choice) {
     options.graphs = choice.graphs == "on";
     return make_cuda_backend(index, options);
   }
-  require(precision == Precision::fp32,
-          "--precision fp16 needs the CUDA backend (--device cuda); the CPU computes in fp32");
+  require(precision != Precision::fp16,
+          "--precision fp16 needs the CUDA backend (--device cuda); the CPU computes in fp32 or bf16");
+  if (precision == Precision::bf16) {
+    const std::string why = cpu_precision_unavailable(precision);
+    if (!why.empty()) throw Error("--precision bf16 on the CPU: " + why + "; use --precision fp32");
+    require(choice.conv.empty(), "--conv picks an fp32 CPU kernel; --precision bf16 runs the AMX kernel (drop --conv)");
+  }
   CpuOptions options;
   options.threads = choice.threads;
   options.conv = choice.conv;
+  options.precision = precision;
   return make_cpu_backend(options);
 }
 

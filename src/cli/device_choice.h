@@ -12,7 +12,8 @@ namespace microsr::cli {
 // The backend the --device / --precision / --threads / --conv options ask for:
 //   device    auto (CUDA when a device is there, else the CPU with a one-line notice on stderr),
 //             cpu, cuda or cuda:N
-//   precision fp32, or fp16 (CUDA only: a clear error on the CPU)
+//   precision fp32, fp16 (CUDA only: a clear error on the CPU) or bf16 (CPU with AMX only: a clear
+//             error on the GPU or on a CPU without AMX, naming the missing feature)
 //   conv      a convolution variant: the CPU's (kernels/cpu/conv/variants.h) or the CUDA
 //             backend's (cuda_conv_variants()); "" = the default
 //   graphs    "on" (default) or "off": CUDA graphs for the forward pass (CudaOptions::graphs)

@@ -9,6 +9,7 @@
 #include "backend/conv_shape.h"
 #include "backend/cpu/cpu_checks.h"
 #include "backend/cpu/cpu_training.h"
+#include "cpu/conv/bf16.h"
 #include "cpu/conv/variants.h"
 #include "cpu/cpu_isa.h"
 #include "cpu/cpu_kernels.h"
@@ -18,10 +19,27 @@
 namespace microsr {
 namespace {
 
-// The CPU's prepared form: weights packed for conv2d_packed (register-blocked or Winograd).
+// The CPU's prepared form: weights packed for conv2d_packed (register-blocked or Winograd), or
+// for conv2d_bf16_packed when the backend computes in bf16.
 struct CpuPreparedConv final : PreparedConv {
   kernels::PackedConvWeights packed;
+  kernels::PackedBf16ConvWeights packed_bf16;
+  bool bf16 = false;
+  int cin() const { return bf16 ? packed_bf16.cin : packed.cin; }
+  int cout() const { return bf16 ? packed_bf16.cout : packed.cout; }
+  int k() const { return bf16 ? packed_bf16.k : packed.k; }
 };
+
+// The options' checks, before the backend exists: fp16 is CUDA's; bf16 needs the CPU's AMX kernels.
+const CpuOptions& checked(const CpuOptions& options) {
+  const std::string why = cpu_precision_unavailable(options.precision);
+  if (!why.empty()) throw Error(std::string("precision ") + precision_name(options.precision) + " on the CPU: " + why);
+  if (options.precision == Precision::bf16) {
+    require(options.conv.empty(), "a CPU convolution variant ('" + options.conv +
+                                      "') is an fp32 kernel; bf16 runs the AMX kernel (leave the variant empty)");
+  }
+  return options;
+}
 
 using cpu_checks::expect_nchw_f32_cpu;
 using cpu_checks::expect_same_shape;
@@ -31,15 +49,18 @@ using cpu_checks::expect_same_shape;
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(const CpuOptions& options)
-      : threads_(std::max(0, options.threads)),
-        conv_(options.conv.empty() ? nullptr : &kernels::conv2d_variant(options.conv)) {}
+      : threads_(std::max(0, checked(options).threads)),
+        conv_(options.conv.empty() ? nullptr : &kernels::conv2d_variant(options.conv)),
+        bf16_(options.precision == Precision::bf16) {}
   Device device() const override { return Device::cpu(); }
   std::string name() const override {
     // e.g. "cpu (2 threads, avx512 kernels, conv packed)": the instruction set the kernels run
-    // with (kernels/cpu/cpu_isa.h; MICROSR_CPU_ISA may lower it), and which convolution.
+    // with (kernels/cpu/cpu_isa.h; MICROSR_CPU_ISA may lower it), and which convolution; in bf16
+    // "cpu (2 threads, amx kernels, conv bf16 conv_v6_implicit_gemm_amx)".
+    const std::string conv = bf16_ ? std::string("bf16 ") + kernels::conv_bf16_kernel_name()
+                                   : std::string(conv_ ? conv_->name : "packed");
     return "cpu (" + std::to_string(threads_ > 0 ? threads_ : omp_get_max_threads()) + " threads, " +
-           kernels::cpu_isa_name(kernels::active_cpu_isa()) + " kernels, conv " + (conv_ ? conv_->name : "packed") +
-           ")";
+           kernels::cpu_isa_name(kernels::active_cpu_isa()) + " kernels, conv " + conv + ")";
   }
   Tensor empty(const Shape& shape, DType dtype) override { return Tensor::empty(shape, dtype); }
   Tensor to_device(const Tensor& host) override { return host.clone(); }
@@ -62,15 +83,18 @@ class CpuBackend final : public Backend {
       packed_here = prepare_conv(w, b);
       prepared = static_cast<const CpuPreparedConv*>(packed_here.get());
     }
-    require(!prepared || (prepared->packed.cin == cin && prepared->packed.cout == cout && prepared->packed.k == k),
+    require(!prepared || (prepared->cin() == cin && prepared->cout() == cout && prepared->k() == k),
             "conv2d: the prepared weights do not belong to weight " + w.describe());
+    require(!prepared || prepared->bf16 == bf16_, "conv2d: the prepared weights were packed for another precision");
     for (int64_t i = 0; i < n; ++i) {
       kernels::ConvEpilogue epi;
       epi.has_lrelu = opt.lrelu;
       epi.lrelu_slope = opt.lrelu_slope;
       epi.scale = opt.scale;
       epi.residual = opt.residual ? opt.residual->image(i) : nullptr;
-      if (conv_)
+      if (bf16_)
+        kernels::conv2d_bf16_packed(y.image(i), x.image(i), prepared->packed_bf16, int(h), int(wd), epi);
+      else if (conv_)
         conv_->fn(y.image(i), x.image(i), w.f32(), b.defined() ? b.f32() : nullptr, int(cin), int(cout), int(h),
                   int(wd), int(k), epi);
       else
@@ -83,8 +107,13 @@ class CpuBackend final : public Backend {
     require(w.rank() == 4 && w.dim(2) == w.dim(3) && w.dim(2) % 2 == 1,
             "prepare_conv: expected a [Cout, Cin, k, k] weight with odd k, got " + w.describe());
     auto p = std::make_unique<CpuPreparedConv>();
-    p->packed = kernels::pack_conv_weights(w.f32(), b.defined() ? b.f32() : nullptr, int(w.dim(1)), int(w.dim(0)),
-                                           int(w.dim(2)));
+    p->bf16 = bf16_;
+    if (bf16_)
+      p->packed_bf16 = kernels::pack_conv_weights_bf16(w.f32(), b.defined() ? b.f32() : nullptr, int(w.dim(1)),
+                                                       int(w.dim(0)), int(w.dim(2)));
+    else
+      p->packed = kernels::pack_conv_weights(w.f32(), b.defined() ? b.f32() : nullptr, int(w.dim(1)), int(w.dim(0)),
+                                             int(w.dim(2)));
     return p;
   }
 
@@ -173,10 +202,20 @@ class CpuBackend final : public Backend {
  private:
   int threads_;                         // 0: OpenMP's default
   const kernels::Conv2dVariant* conv_;  // null: packed weights in the best format
+  bool bf16_;                           // Precision::bf16: the AMX convolutions
 };
 
 }  // namespace
 
 std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& options) { return std::make_unique<CpuBackend>(options); }
+
+std::string cpu_precision_unavailable(Precision precision) {
+  if (precision == Precision::fp16) return "fp16 needs the CUDA backend; the CPU computes in fp32 or (with AMX) bf16";
+  if (precision == Precision::bf16) {
+    const char* why = kernels::conv_bf16_unavailable_reason();
+    return why ? std::string(why) + "; use fp32" : "";
+  }
+  return "";
+}
 
 }  // namespace microsr

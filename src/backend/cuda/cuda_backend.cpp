@@ -33,6 +33,8 @@ CudaBackend::CudaBackend(int device_index, const CudaOptions& options)
       sync_each_op_(options.sync_each_op || env_flag("MICROSR_CUDA_SYNC")) {
   std::string why;
   if (!cuda_available(&why)) throw Error("the CUDA backend needs a CUDA device: " + why);
+  require(options.precision != Precision::bf16,
+          "precision bf16 is CPU only (AMX); the CUDA backend computes in fp32 or fp16");
   int count = 0;
   MICROSR_CUDA_CHECK(cudaGetDeviceCount(&count), "counting CUDA devices");
   require(device_index >= 0 && device_index < count, "there is no CUDA device " + std::to_string(device_index) +

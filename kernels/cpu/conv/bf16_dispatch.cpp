@@ -1,0 +1,96 @@
+// The bf16 convolution's weight packing, input-copy layout and run-time kernel choice
+// (conv/bf16.h). Compiled for baseline x86-64: nothing here may use an instruction the slowest CPU
+// lacks; the kernels themselves are in conv/v6_implicit_gemm_amx.cpp.
+#include <cstring>
+#include <string>
+
+#include "cpu/conv/bf16.h"
+#include "cpu/conv/bf16_kernels.h"
+#include "cpu/cpu_isa.h"
+#include "microsr/error.h"
+
+namespace microsr::kernels {
+namespace {
+
+constexpr int kPixelBlock = 32;  // output pixels per item (two 16-pixel tiles)
+
+// The calling thread's bf16 input copy, grown, never shrunk (shared by the team of that call).
+uint16_t* bf16_input_buffer(int64_t elems) {
+  thread_local std::vector<uint16_t, CacheLineAllocator<uint16_t>> buffer;
+  if (static_cast<int64_t>(buffer.size()) < elems) buffer.resize(elems);
+  return buffer.data();
+}
+
+}  // namespace
+
+uint16_t float_to_bf16(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, 4);
+  if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>((bits >> 16) | 0x40);  // quiet NaN
+  bits += 0x7FFFu + ((bits >> 16) & 1u);  // round to nearest, ties to even
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+float bf16_to_float(uint16_t bits) {
+  const uint32_t wide = static_cast<uint32_t>(bits) << 16;
+  float value;
+  std::memcpy(&value, &wide, 4);
+  return value;
+}
+
+const char* conv_bf16_unavailable_reason() {
+  if (cpu_isa_at_least(CpuIsa::kAmx)) return nullptr;
+  if (detected_cpu_isa() == CpuIsa::kAmx)
+    return "bf16 convolutions need AMX (amx_tile, amx_bf16), which this CPU has but MICROSR_CPU_ISA turns off";
+  return "bf16 convolutions need AMX (amx_tile, amx_bf16, Intel Xeon 4th generation and later), which this CPU "
+         "(or its OS) does not give";
+}
+
+const char* conv_bf16_kernel_name() {
+  return cpu_isa_at_least(CpuIsa::kAmx) ? "conv_v6_implicit_gemm_amx" : "none";
+}
+
+PackedBf16ConvWeights pack_conv_weights_bf16(const float* weight, const float* bias, int cin, int cout, int k) {
+  require(cin > 0 && cout > 0 && k > 0 && k % 2 == 1,
+          "pack_conv_weights_bf16: expected cin, cout > 0 and odd k, found cin=" + std::to_string(cin) +
+              " cout=" + std::to_string(cout) + " k=" + std::to_string(k));
+  PackedBf16ConvWeights packed;
+  packed.cin = cin, packed.cout = cout, packed.k = k;
+  packed.cin_padded = (cin + 31) / 32 * 32;
+  packed.cout_padded = (cout + 15) / 16 * 16;
+  const int taps = k * k, ci_blocks = packed.cin_padded / 32;
+  packed.data.assign(static_cast<size_t>(packed.cout_padded) * taps * packed.cin_padded, 0);
+  for (int co = 0; co < cout; ++co)
+    for (int ci = 0; ci < cin; ++ci)
+      for (int tap = 0; tap < taps; ++tap) {
+        const int64_t block = (static_cast<int64_t>(co / 16) * taps + tap) * ci_blocks + ci / 32;
+        packed.data[(block * 16 + co % 16) * 32 + ci % 32] =
+            float_to_bf16(weight[(static_cast<int64_t>(co) * cin + ci) * taps + tap]);
+      }
+  packed.bias.assign(packed.cout_padded, 0.0f);
+  if (bias) std::memcpy(packed.bias.data(), bias, sizeof(float) * cout);
+  return packed;
+}
+
+void conv2d_bf16_packed(float* y, const float* x, const PackedBf16ConvWeights& packed, int h, int w,
+                        const ConvEpilogue& epi) {
+  require(h > 0 && w > 0,
+          "conv2d_bf16_packed: expected h, w >= 1, found " + std::to_string(h) + "x" + std::to_string(w));
+  if (const char* why = conv_bf16_unavailable_reason()) throw Error(std::string("conv2d_bf16_packed: ") + why);
+  Bf16Input in;
+  in.pad = packed.k / 2;
+  in.wp = (w + kPixelBlock - 1) / kPixelBlock * kPixelBlock;
+  in.cols = in.wp + 2 * in.pad;
+  in.pairs = packed.cin_padded / 2;
+  in.rows = h + 2 * in.pad;
+  in.row_elems = static_cast<int64_t>(in.pairs) * in.cols * 2;
+  in.data = bf16_input_buffer(in.rows * in.row_elems);
+  conv2d_bf16_packed_amx(y, x, packed, in, h, w, epi);
+}
+
+void conv2d_bf16(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h, int w,
+                 int k, const ConvEpilogue& epi) {
+  conv2d_bf16_packed(y, x, pack_conv_weights_bf16(weight, bias, cin, cout, k), h, w, epi);
+}
+
+}  // namespace microsr::kernels

@@ -1,0 +1,70 @@
+// Filling the bf16 input copy (conv/bf16_kernels.h: Bf16Input) and the fp32 epilogue of 16 pixels,
+// AVX-512 + AVX512_BF16. Included by the bf16 kernels' ISA translation units only; in an anonymous
+// namespace so that each compiles its own copy with its own flags (see conv/epilogue_avx2.h).
+#pragma once
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "cpu/conv/bf16_kernels.h"
+
+namespace microsr::kernels::bf16 {
+namespace {
+
+void zero_elems(uint16_t* dst, int64_t n) {
+  const __m512i zero = _mm512_setzero_si512();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) _mm512_storeu_si512(dst + i, zero);
+  if (i < n) _mm512_mask_storeu_epi16(dst + i, (__mmask32)((1ull << (n - i)) - 1), zero);
+}
+
+// Fills the padded rows of `in` from x [cin][h][w] (fp32, NCHW). Work-shares over rows with an
+// orphaned `omp for` (ends with a barrier): call it from every thread of a parallel region.
+// Per 16 pixels of a channel pair: two fp32 loads, one vcvtne2ps2bf16 (RNE) giving
+// [c0 px0..15 | c1 px0..15], one vpermw interleaving them to px0 (c0 c1), px1 (c0 c1), ...
+void fill_input(const Bf16Input& in, const float* x, int cin, int h, int w) {
+  const int64_t plane = static_cast<int64_t>(h) * w;
+  const __m512i interleave =
+      _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3,
+                       18, 2, 17, 1, 16, 0);
+#pragma omp for schedule(static)
+  for (int r = 0; r < in.rows; ++r) {
+    uint16_t* row = in.data + r * in.row_elems;
+    const int iy = r - in.pad;
+    if (iy < 0 || iy >= h) {
+      zero_elems(row, in.row_elems);
+      continue;
+    }
+    for (int p = 0; p < in.pairs; ++p) {
+      uint16_t* dst = row + static_cast<int64_t>(p) * in.cols * 2;
+      const float* s0 = 2 * p < cin ? x + (2 * p) * plane + static_cast<int64_t>(iy) * w : nullptr;
+      const float* s1 = 2 * p + 1 < cin ? x + (2 * p + 1) * plane + static_cast<int64_t>(iy) * w : nullptr;
+      zero_elems(dst, 2 * in.pad);
+      for (int c0 = 0; c0 < in.wp; c0 += 16) {
+        const int n = w - c0 >= 16 ? 16 : (w - c0 > 0 ? w - c0 : 0);
+        const __mmask16 mask = static_cast<__mmask16>((1u << n) - 1);
+        const __m512 a = s0 && n ? _mm512_maskz_loadu_ps(mask, s0 + c0) : _mm512_setzero_ps();
+        const __m512 b = s1 && n ? _mm512_maskz_loadu_ps(mask, s1 + c0) : _mm512_setzero_ps();
+        const __m512i pair = (__m512i)_mm512_cvtne2ps_pbh(b, a);  // lanes 0-15: a, 16-31: b
+        _mm512_storeu_si512(dst + 2 * (in.pad + c0), _mm512_permutexvar_epi16(interleave, pair));
+      }
+      zero_elems(dst + 2 * (in.pad + in.wp), 2 * (in.cols - in.pad - in.wp));
+    }
+  }
+}
+
+// y[index + i] = scale * act(sums[i] + bias) + residual[index + i] for i < n (n <= 16).
+void store_16(float* y, __m512 sums, float bias, const ConvEpilogue& epi, int64_t index, int n) {
+  const __mmask16 mask = n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1);
+  __m512 v = _mm512_add_ps(sums, _mm512_set1_ps(bias));
+  if (epi.has_lrelu) {
+    const __mmask16 negative = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
+    v = _mm512_mask_mul_ps(v, negative, v, _mm512_set1_ps(epi.lrelu_slope));
+  }
+  v = _mm512_mul_ps(v, _mm512_set1_ps(epi.scale));
+  if (epi.residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, epi.residual + index));
+  _mm512_mask_storeu_ps(y + index, mask, v);
+}
+
+}  // namespace
+}  // namespace microsr::kernels::bf16

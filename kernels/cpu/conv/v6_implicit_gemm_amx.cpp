@@ -1,0 +1,145 @@
+// conv_v6_implicit_gemm_amx: the bf16 convolution (conv/bf16.h) as an implicit GEMM on AMX tiles.
+//
+// Per output row oy, 32 output pixels x0..x0+31 and 32 output channels (two 16-channel blocks):
+//   C[co][px] (fp32, 16 x 16 per tile) += Σ_tap Σ_ci-block A[co][32 ci] · B[16 ci pairs][px][2]
+// with one tdpbf16ps per (tap, 32 input channels, 16 co, 16 px): 16·16·32 multiply-adds.
+//   tiles 0..3  C: (co block 0, px 0-15), (co 0, px 16-31), (co 1, px 0-15), (co 1, px 16-31)
+//   tiles 4, 5  A: the packed weights of co block 0 and 1 at this tap and ci block (1 KiB each,
+//               contiguous, conv/bf16.h's layout: rows of 32 consecutive input channels)
+//   tiles 6, 7  B: 16 pixels x 16 channel pairs of the bf16 input copy (conv/bf16_kernels.h),
+//               read in place: row j (channel pair) is one 64-byte run of 16 pixels (c, c+1),
+//               rows a padded image's channel-pair stride apart. The tap (ky, kx) only shifts the
+//               base address: no im2col buffer.
+// Per (tap, ci block) 4 tile loads feed 4 tdpbf16ps (each A and B used twice). A layer with an odd
+// number of 16-channel blocks (cout 16, or 3 padded to 16) runs the last block with tiles 0, 1 only.
+// Then each C tile goes through the fp32 epilogue (bias, LeakyReLU, scale, residual) straight
+// into y's NCHW rows: a C row is 16 consecutive pixels of one output channel.
+//
+// Work: the input copy is filled by all threads (rows shared out), then (oy, 32-pixel block, co
+// pair) items are split into equal contiguous ranges, co pairs innermost so that consecutive items
+// reuse the same input rows from L1/L2.
+//
+// Compiled with the AVX-512 flags + -mavx512bf16 -mamx-tile -mamx-bf16 (CMakeLists.txt: the
+// *_amx.cpp rule); called only when active_cpu_isa() >= amx (conv/bf16_dispatch.cpp), which also
+// asked Linux for the tile-data state (cpu_isa.cpp).
+#include <immintrin.h>
+#include <omp.h>
+
+#include <cstdint>
+
+#include "cpu/conv/bf16_input_avx512.h"
+#include "cpu/conv/bf16_kernels.h"
+#include "cpu/threads.h"
+
+namespace microsr::kernels {
+namespace {
+
+// The 64-byte LDTILECFG operand (palette 1).
+struct alignas(64) TileConfig {
+  uint8_t palette_id;
+  uint8_t start_row;
+  uint8_t reserved[14];
+  uint16_t colsb[16];
+  uint8_t rows[16];
+};
+
+// Every tile used is 16 rows x 64 bytes (16 fp32 / 32 bf16 per row). Per thread (tile state is).
+void configure_tiles() {
+  TileConfig config = {};
+  config.palette_id = 1;
+  for (int t = 0; t < 8; ++t) {
+    config.colsb[t] = 64;
+    config.rows[t] = 16;
+  }
+  _tile_loadconfig(&config);
+}
+
+// c [kCoTiles * 2][16][16]: the sums of one item, tile (co block j, px half i) at c + (2j + i) * 256.
+//   a: packed weights of the first co block at tap 0, ci block 0; a_next: elements to the next block
+//   b: the bf16 input at the item's window origin (padded row oy, column x0, pair 0)
+template <int kCoTiles>
+void item_sums(float* c, const uint16_t* a, int64_t a_next, const uint16_t* b, const Bf16Input& in, int k,
+               int ci_blocks) {
+  const int64_t b_stride = static_cast<int64_t>(in.cols) * 4;  // bytes from one channel pair to the next
+  const int64_t pair_block = static_cast<int64_t>(in.cols) * 2 * 16;
+  _tile_zero(0);
+  _tile_zero(1);
+  if constexpr (kCoTiles == 2) {
+    _tile_zero(2);
+    _tile_zero(3);
+  }
+  for (int ky = 0; ky < k; ++ky)
+    for (int kx = 0; kx < k; ++kx) {
+      const uint16_t* b_tap = b + ky * in.row_elems + 2 * kx;
+      for (int cb = 0; cb < ci_blocks; ++cb) {
+        const uint16_t* bt = b_tap + cb * pair_block;
+        _tile_loadd(6, bt, b_stride);
+        _tile_loadd(7, bt + 32, b_stride);
+        _tile_loadd(4, a, 64);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        if constexpr (kCoTiles == 2) {
+          _tile_loadd(5, a + a_next, 64);
+          _tile_dpbf16ps(2, 5, 6);
+          _tile_dpbf16ps(3, 5, 7);
+        }
+        a += 16 * 32;
+      }
+    }
+  _tile_stored(0, c, 64);
+  _tile_stored(1, c + 256, 64);
+  if constexpr (kCoTiles == 2) {
+    _tile_stored(2, c + 512, 64);
+    _tile_stored(3, c + 768, 64);
+  }
+}
+
+}  // namespace
+
+void conv2d_bf16_packed_amx(float* y, const float* x, const PackedBf16ConvWeights& packed, const Bf16Input& in, int h,
+                            int w, const ConvEpilogue& epi) {
+  const int k = packed.k, cout = packed.cout;
+  const int ci_blocks = packed.cin_padded / 32, co_tiles = packed.cout_padded / 16;
+  const int co_pairs = (co_tiles + 1) / 2, px_blocks = in.wp / 32;
+  const int64_t a_next = static_cast<int64_t>(k) * k * ci_blocks * 16 * 32;  // one co block's weights
+  const int64_t items = static_cast<int64_t>(h) * px_blocks * co_pairs;
+  const int64_t plane = static_cast<int64_t>(h) * w;
+
+#pragma omp parallel num_threads(team_size())
+  {
+    bf16::fill_input(in, x, packed.cin, h, w);  // ends with a barrier
+    configure_tiles();
+    alignas(64) float c[4 * 256];
+    const int thread = omp_get_thread_num(), threads = omp_get_num_threads();
+    const int64_t first = items * thread / threads, end = items * (thread + 1) / threads;
+    for (int64_t item = first; item < end; ++item) {
+      const int cp = static_cast<int>(item % co_pairs);
+      const int64_t rest = item / co_pairs;
+      const int x0 = static_cast<int>(rest % px_blocks) * 32, oy = static_cast<int>(rest / px_blocks);
+      const int co0 = 32 * cp;
+      const bool two = 2 * cp + 1 < co_tiles;
+      const uint16_t* a = packed.data.data() + 2 * cp * a_next;
+      const uint16_t* b = in.data + oy * in.row_elems + 2 * x0;
+      if (two)
+        item_sums<2>(c, a, a_next, b, in, k, ci_blocks);
+      else
+        item_sums<1>(c, a, a_next, b, in, k, ci_blocks);
+      // Epilogue: tile (j, i) row m is output channel co0 + 16 j + m, pixels x0 + 16 i ... + 15.
+      for (int j = 0; j < (two ? 2 : 1); ++j)
+        for (int i = 0; i < 2; ++i) {
+          const int n = w - (x0 + 16 * i);
+          if (n <= 0) continue;
+          const float* tile = c + (2 * j + i) * 256;
+          for (int m = 0; m < 16; ++m) {
+            const int co = co0 + 16 * j + m;
+            if (co >= cout) break;
+            bf16::store_16(y, _mm512_load_ps(tile + 16 * m), packed.bias[co], epi,
+                           co * plane + static_cast<int64_t>(oy) * w + x0 + 16 * i, n);
+          }
+        }
+    }
+    _tile_release();
+  }
+}
+
+}  // namespace microsr::kernels

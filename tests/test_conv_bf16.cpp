@@ -1,0 +1,152 @@
+// The bf16 convolution (kernels/cpu/conv/bf16.h) against the fp32 reference conv2d_same_ref, on
+// odd shapes, with tolerances derived from the arithmetic:
+//  * against the reference run on bf16-rounded x and w: only the summation order differs, so
+//    |y - ref| <= 2 n 2^-24 Σ|x'||w'| (n = cin k k terms, fp32 accumulation in both);
+//  * against the reference on the original fp32 values: each term x w is computed as
+//    x(1+e1) w(1+e2) with |e| <= 2^-9 (round to nearest), so |y - ref| <= (2^-8 + 2^-18) Σ|x||w|
+//    plus the summation bound above; the epilogue multiplies errors by |scale| (LeakyReLU's slope
+//    is below 1). A wrong tap, channel or packing offset is off by a whole |x w| term: far outside.
+// The kernels run only where the CPU has them (AMX); elsewhere the tests check the error message.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cpu/conv/bf16.h"
+#include "cpu/cpu_isa.h"
+#include "cpu/cpu_kernels.h"
+#include "microsr/error.h"
+#include "test_helpers.h"
+
+namespace microsr::kernels {
+namespace {
+
+using testing::random_values;
+
+TEST(Bf16Rounding, NearestEvenAndNaN) {
+  EXPECT_EQ(float_to_bf16(1.0f), 0x3F80);
+  EXPECT_EQ(float_to_bf16(1.0f + 1.0f / 256), 0x3F80);      // tie: stays on the even 1.0
+  EXPECT_EQ(float_to_bf16(1.0f + 3.0f / 256), 0x3F82);      // tie: up to the even neighbour
+  EXPECT_EQ(float_to_bf16(1.0f + 1.0f / 256 + 1e-6f), 0x3F81);  // just above the tie: up
+  EXPECT_EQ(float_to_bf16(-2.5f), 0xC020);
+  EXPECT_TRUE(std::isnan(bf16_to_float(float_to_bf16(std::nanf("")))));
+  EXPECT_EQ(bf16_to_float(0x3F81), 1.0f + 1.0f / 128);
+}
+
+struct Bf16Case {
+  int cin, cout, h, w, k;
+  bool bias, lrelu, residual;
+  float scale;
+};
+
+std::string describe(const Bf16Case& c) {
+  char text[160];
+  std::snprintf(text, sizeof text, "cin=%d cout=%d h=%d w=%d k=%d bias=%d lrelu=%d residual=%d scale=%g", c.cin, c.cout,
+                c.h, c.w, c.k, c.bias, c.lrelu, c.residual, c.scale);
+  return text;
+}
+
+// RRDBNet's shapes (cin 64..192, cout 32 / 64, the 3-channel first and last convs), odd sizes and
+// channel counts that are no multiple of the 32 x 16 blocks, k 1 and 5, every epilogue option.
+std::vector<Bf16Case> bf16_cases() {
+  return {
+      {96, 32, 13, 7, 3, true, true, true, 0.2f},    {64, 32, 9, 40, 3, true, true, false, 1.0f},
+      {192, 64, 6, 33, 3, true, false, true, 0.2f},  {3, 64, 11, 17, 3, true, false, false, 1.0f},
+      {64, 3, 8, 70, 3, true, false, false, 1.0f},   {13, 67, 5, 3, 3, false, true, true, 1.0f},
+      {127, 16, 1, 1, 3, true, true, false, 1.0f},   {160, 32, 2, 64, 3, false, false, true, 0.2f},
+      {40, 20, 7, 9, 1, true, true, false, 1.0f},    {33, 48, 9, 11, 5, true, false, true, 0.5f},
+  };
+}
+
+std::vector<float> rounded(const std::vector<float>& v) {
+  std::vector<float> r(v.size());
+  for (size_t i = 0; i < v.size(); ++i) r[i] = bf16_to_float(float_to_bf16(v[i]));
+  return r;
+}
+
+std::vector<float> magnitudes(const std::vector<float>& v) {
+  std::vector<float> r(v.size());
+  for (size_t i = 0; i < v.size(); ++i) r[i] = std::fabs(v[i]);
+  return r;
+}
+
+TEST(Bf16Conv, MatchesReferenceWithinBf16Bound) {
+  if (const char* why = conv_bf16_unavailable_reason()) GTEST_SKIP() << why;
+  unsigned seed = 1;
+  for (const Bf16Case& c : bf16_cases()) {
+    SCOPED_TRACE(describe(c));
+    const int64_t pixels = static_cast<int64_t>(c.h) * c.w;
+    const auto x = random_values(c.cin * pixels, seed++);
+    const auto w = random_values(static_cast<size_t>(c.cout) * c.cin * c.k * c.k, seed++, -0.3f, 0.3f);
+    const auto bias = random_values(c.cout, seed++);
+    const auto residual = random_values(c.cout * pixels, seed++);
+    ConvEpilogue epi;
+    epi.has_lrelu = c.lrelu, epi.scale = c.scale;
+    // The residual aliases y (as RRDBNet's fused adds may): y starts as the residual.
+    std::vector<float> y = c.residual ? residual : std::vector<float>(c.cout * pixels, 7.0f);
+    std::vector<float> ref_exact(c.cout * pixels), ref_rounded(c.cout * pixels), abs_sum(c.cout * pixels);
+    ConvEpilogue ref_epi = epi;
+    ref_epi.residual = c.residual ? residual.data() : nullptr;
+    const float* b = c.bias ? bias.data() : nullptr;
+    conv2d_same_ref(ref_exact.data(), x.data(), w.data(), b, c.cin, c.cout, c.h, c.w, c.k, ref_epi);
+    conv2d_same_ref(ref_rounded.data(), rounded(x).data(), rounded(w).data(), b, c.cin, c.cout, c.h, c.w, c.k,
+                    ref_epi);
+    conv2d_same_ref(abs_sum.data(), magnitudes(x).data(), magnitudes(w).data(), nullptr, c.cin, c.cout, c.h, c.w, c.k,
+                    {});
+    epi.residual = c.residual ? y.data() : nullptr;
+    conv2d_bf16(y.data(), x.data(), w.data(), b, c.cin, c.cout, c.h, c.w, c.k, epi);
+
+    const double n = static_cast<double>(c.cin) * c.k * c.k;
+    const double sum_bound = 2 * n * std::ldexp(1.0, -24);
+    double worst_rounded = 0, worst_exact = 0;
+    int64_t worst_at = 0;
+    for (int64_t i = 0; i < c.cout * pixels; ++i) {
+      const double s = std::fabs(c.scale) * abs_sum[i], slack = 1e-6 * (1 + std::fabs(ref_exact[i]));
+      const double tol_rounded = (sum_bound + std::ldexp(1.0, -16)) * s + slack;  // + bf16(x)-vs-x in abs_sum
+      const double tol_exact = (std::ldexp(1.0, -8) + std::ldexp(1.0, -18) + sum_bound) * s + slack;
+      const double e_rounded = std::fabs(y[i] - ref_rounded[i]) / tol_rounded;
+      const double e_exact = std::fabs(y[i] - ref_exact[i]) / tol_exact;
+      if (e_exact > worst_exact) worst_exact = e_exact, worst_at = i;
+      worst_rounded = std::max(worst_rounded, e_rounded);
+    }
+    EXPECT_LE(worst_rounded, 1.0) << "against the reference on bf16-rounded inputs (error / tolerance)";
+    EXPECT_LE(worst_exact, 1.0) << "against the fp32 reference, worst at element " << worst_at << ": " << y[worst_at]
+                                << " vs " << ref_exact[worst_at];
+  }
+}
+
+// The packed form reused across calls and sizes (the input copy is grown, never shrunk) gives the
+// same bits as a fresh pack.
+TEST(Bf16Conv, PackedReuseAcrossSizes) {
+  if (const char* why = conv_bf16_unavailable_reason()) GTEST_SKIP() << why;
+  const int cin = 64, cout = 32;
+  const auto w = random_values(static_cast<size_t>(cout) * cin * 9, 5, -0.2f, 0.2f);
+  const auto bias = random_values(cout, 6);
+  const PackedBf16ConvWeights packed = pack_conv_weights_bf16(w.data(), bias.data(), cin, cout, 3);
+  for (auto [h, wd] : {std::pair{40, 70}, std::pair{3, 5}, std::pair{40, 70}}) {
+    const auto x = random_values(static_cast<size_t>(cin) * h * wd, 7);
+    std::vector<float> a(static_cast<size_t>(cout) * h * wd), b(a.size());
+    conv2d_bf16_packed(a.data(), x.data(), packed, h, wd, {});
+    conv2d_bf16(b.data(), x.data(), w.data(), bias.data(), cin, cout, h, wd, 3, {});
+    EXPECT_EQ(a, b) << h << "x" << wd;
+  }
+}
+
+// Below AMX (simulated with the level lowered) the kernel refuses, naming the missing feature.
+TEST(Bf16Conv, WithoutAmxErrorsNamingIt) {
+  const CpuIsaScope scope(CpuIsa::kAvx2 <= detected_cpu_isa() ? CpuIsa::kAvx2 : CpuIsa::kBaseline);
+  ASSERT_NE(conv_bf16_unavailable_reason(), nullptr);
+  EXPECT_STREQ(conv_bf16_kernel_name(), "none");
+  std::vector<float> x(32, 1.0f), w(9, 1.0f), y(32);
+  try {
+    conv2d_bf16(y.data(), x.data(), w.data(), nullptr, 1, 1, 4, 8, 3, {});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("AMX"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace microsr::kernels
