@@ -71,6 +71,15 @@ class Backend {
   virtual void pixel_unshuffle(Tensor& y, const Tensor& x, int r) = 0;
   // Copy x into channels [c0, c0 + x.C) of y (same N, H, W): the dense block's concatenation.
   virtual void copy_channels(Tensor& y, int64_t c0, const Tensor& x) = 0;
+  // A whole Residual Dense Block for inference, where a backend fuses it (the CPU in bf16):
+  //   xj = LeakyReLU(convj([x, x1, ..., x(j-1)]), slope) for j = 1..4,
+  //   out = x + residual_scale · conv5([x, x1, x2, x3, x4])
+  // convs: the five layers' prepare_conv results. Returns the undefined Tensor where the backend
+  // has no fused form (the default): the caller then runs the five convolutions itself.
+  virtual Tensor fused_dense_block(const Tensor& /*x*/, const PreparedConv* const /*convs*/[5], float /*slope*/,
+                                   float /*residual_scale*/) {
+    return {};
+  }
 
   // ---- training: the gradients of the ops above, and the optimizer's flat loops ----------------
   // A backend that cannot train leaves these as they are: each throws an Error naming the op.

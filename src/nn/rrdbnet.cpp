@@ -86,6 +86,12 @@ static ConvOptions with_lrelu() {
 // Instead of concatenating, one buffer `dense` [N][nf + 4·g][H][W] holds x and, after it, each
 // xi as it is made: conv j reads the first nf + (j-1)·g channels and writes the next g.
 Tensor RRDBNet::rdb(const Tensor& x, const std::string& prefix) {
+  if (!tape_) {  // inference: a backend may run the whole block at once (the CPU in bf16)
+    const PreparedConv* convs[5];
+    for (int j = 0; j < 5; ++j) convs[j] = prepared_.at(prefix + ".conv" + std::to_string(j + 1)).get();
+    Tensor fused = backend_.fused_dense_block(x, convs, kLeakySlope, kResidualScale);
+    if (fused.defined()) return fused;
+  }
   const int64_t nf = config_.num_feat, g = config_.num_grow_ch;
   Tensor dense = backend_.empty({x.dim(0), nf + 4 * g, x.dim(2), x.dim(3)});
   backend_.copy_channels(dense, 0, x);

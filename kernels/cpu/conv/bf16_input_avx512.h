@@ -18,12 +18,14 @@ void zero_elems(uint16_t* dst, int64_t n) {
   if (i < n) _mm512_mask_storeu_epi16(dst + i, (__mmask32)((1ull << (n - i)) - 1), zero);
 }
 
-// Fills the padded rows of `in` from x [cin][h][w] (fp32, NCHW). Work-shares over rows with an
+// Fills channel pairs [0, (cin + 1) / 2) of the padded rows of `in` from x [cin][h][w] (fp32, NCHW);
+// the pairs after them are left as they are. Work-shares over rows with an
 // orphaned `omp for` (ends with a barrier): call it from every thread of a parallel region.
 // Per 16 pixels of a channel pair: two fp32 loads, one vcvtne2ps2bf16 (RNE) giving
 // [c0 px0..15 | c1 px0..15], one vpermw interleaving them to px0 (c0 c1), px1 (c0 c1), ...
 void fill_input(const Bf16Input& in, const float* x, int cin, int h, int w) {
   const int64_t plane = static_cast<int64_t>(h) * w;
+  const int pairs = (cin + 1) / 2;
   const __m512i interleave =
       _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3,
                        18, 2, 17, 1, 16, 0);
@@ -32,10 +34,10 @@ void fill_input(const Bf16Input& in, const float* x, int cin, int h, int w) {
     uint16_t* row = in.data + r * in.row_elems;
     const int iy = r - in.pad;
     if (iy < 0 || iy >= h) {
-      zero_elems(row, in.row_elems);
+      zero_elems(row, static_cast<int64_t>(pairs) * in.cols * 2);
       continue;
     }
-    for (int p = 0; p < in.pairs; ++p) {
+    for (int p = 0; p < pairs; ++p) {
       uint16_t* dst = row + static_cast<int64_t>(p) * in.cols * 2;
       const float* s0 = 2 * p < cin ? x + (2 * p) * plane + static_cast<int64_t>(iy) * w : nullptr;
       const float* s1 = 2 * p + 1 < cin ? x + (2 * p + 1) * plane + static_cast<int64_t>(iy) * w : nullptr;
@@ -64,6 +66,26 @@ void store_16(float* y, __m512 sums, float bias, const ConvEpilogue& epi, int64_
   v = _mm512_mul_ps(v, _mm512_set1_ps(epi.scale));
   if (epi.residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, epi.residual + index));
   _mm512_mask_storeu_ps(y + index, mask, v);
+}
+
+// The bf16 epilogue of two output channels' 16 pixels: act(sums + bias) for channel c (even) and
+// c + 1, rounded to bf16 (RNE, as fill_input rounds) and stored interleaved, 64 bytes, at dst
+// (pair c / 2, the first pixel's column). Pixels from n on are stored as zeros (n <= 16).
+void store_pair_bf16(uint16_t* dst, __m512 sums0, __m512 sums1, float bias0, float bias1, const ConvEpilogue& epi,
+                     int n) {
+  const __m512i interleave =
+      _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3,
+                       18, 2, 17, 1, 16, 0);
+  __m512 v0 = _mm512_add_ps(sums0, _mm512_set1_ps(bias0));
+  __m512 v1 = _mm512_add_ps(sums1, _mm512_set1_ps(bias1));
+  if (epi.has_lrelu) {
+    const __m512 slope = _mm512_set1_ps(epi.lrelu_slope);
+    v0 = _mm512_mask_mul_ps(v0, _mm512_cmp_ps_mask(v0, _mm512_setzero_ps(), _CMP_LT_OQ), v0, slope);
+    v1 = _mm512_mask_mul_ps(v1, _mm512_cmp_ps_mask(v1, _mm512_setzero_ps(), _CMP_LT_OQ), v1, slope);
+  }
+  const __m512i pair = _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(v1, v0));
+  const __mmask32 valid = n >= 16 ? ~__mmask32{0} : static_cast<__mmask32>((1u << (2 * n)) - 1);
+  _mm512_storeu_si512(dst, _mm512_maskz_mov_epi16(valid, pair));
 }
 
 }  // namespace

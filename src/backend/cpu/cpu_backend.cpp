@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "backend/conv_shape.h"
@@ -41,6 +42,11 @@ const CpuOptions& checked(const CpuOptions& options) {
   return options;
 }
 
+bool env_is(const char* name, const char* value) {
+  const char* set = std::getenv(name);
+  return set && std::strcmp(set, value) == 0;
+}
+
 using cpu_checks::expect_nchw_f32_cpu;
 using cpu_checks::expect_same_shape;
 
@@ -51,7 +57,8 @@ class CpuBackend final : public Backend {
   explicit CpuBackend(const CpuOptions& options)
       : threads_(std::max(0, checked(options).threads)),
         conv_(options.conv.empty() ? nullptr : &kernels::conv2d_variant(options.conv)),
-        bf16_(options.precision == Precision::bf16) {}
+        bf16_(options.precision == Precision::bf16),
+        fuse_dense_blocks_(!env_is("MICROSR_BF16_DENSE_FUSION", "0")) {}
   Device device() const override { return Device::cpu(); }
   std::string name() const override {
     // e.g. "cpu (2 threads, avx512 kernels, conv packed)": the instruction set the kernels run
@@ -153,6 +160,31 @@ class CpuBackend final : public Backend {
     for (int64_t i = 0; i < x.dim(0); ++i) std::memcpy(dst.image(i), x.image(i), image_bytes);
   }
 
+  // In bf16 the dense block keeps x1..x4 in bf16 only (kernels/cpu/conv/bf16.h:
+  // conv2d_bf16_dense_block: the same bits as five conv2d calls); fp32 runs the convolutions one by
+  // one (no fused form). MICROSR_BF16_DENSE_FUSION=0 turns the fusion off, for A/B measurements.
+  Tensor fused_dense_block(const Tensor& x, const PreparedConv* const convs[5], float slope,
+                           float residual_scale) override {
+    if (!bf16_ || !fuse_dense_blocks_) return {};
+    const kernels::ThreadCount team(threads_);
+    expect_nchw_f32_cpu(x, "fused_dense_block input");
+    const kernels::PackedBf16ConvWeights* packed[5];
+    for (int j = 0; j < 5; ++j) {
+      const auto* p = dynamic_cast<const CpuPreparedConv*>(convs[j]);
+      require(p && p->bf16, "fused_dense_block: conv" + std::to_string(j + 1) +
+                                " was not prepared by this backend in bf16");
+      packed[j] = &p->packed_bf16;
+    }
+    require(packed[0]->cin == x.dim(1) && packed[4]->cout == x.dim(1),
+            "fused_dense_block: the layers take " + std::to_string(packed[0]->cin) + " channels, the input is " +
+                x.describe());
+    Tensor out = Tensor::empty(x.shape());
+    for (int64_t i = 0; i < x.dim(0); ++i)
+      kernels::conv2d_bf16_dense_block(out.image(i), x.image(i), packed, int(x.dim(2)), int(x.dim(3)), slope,
+                                       residual_scale);
+    return out;
+  }
+
   // ---- training (cpu_training.cpp) ----
   void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, bool accumulate) override {
     const kernels::ThreadCount team(threads_);
@@ -203,6 +235,7 @@ class CpuBackend final : public Backend {
   int threads_;                         // 0: OpenMP's default
   const kernels::Conv2dVariant* conv_;  // null: packed weights in the best format
   bool bf16_;                           // Precision::bf16: the AMX convolutions
+  bool fuse_dense_blocks_;              // bf16: fused_dense_block runs (MICROSR_BF16_DENSE_FUSION != 0)
 };
 
 }  // namespace
