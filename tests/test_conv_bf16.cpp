@@ -179,6 +179,33 @@ TEST(Bf16DenseBlock, SameBitsAsFiveConvolutions) {
   }
 }
 
+// With the RRDB's skip residual fused into conv5's epilogue: the same bits as the block followed by
+// the reference scaled_add (out = skip + 0.2 · block), which RRDBNet runs when nothing is fused.
+TEST(Bf16DenseBlock, SkipResidualSameBitsAsScaledAdd) {
+  if (const char* why = conv_bf16_unavailable_reason()) GTEST_SKIP() << why;
+  const int nf = 64, g = 32, h = 7, w = 45;
+  const int64_t pixels = static_cast<int64_t>(h) * w;
+  unsigned seed = 300;
+  std::vector<PackedBf16ConvWeights> layers;
+  for (int j = 0; j < 5; ++j) {
+    const int cin = nf + j * g, cout = j < 4 ? g : nf;
+    const auto wt = random_values(static_cast<size_t>(cout) * cin * 9, seed++, -0.1f, 0.1f);
+    const auto bias = random_values(cout, seed++, -0.1f, 0.1f);
+    layers.push_back(pack_conv_weights_bf16(wt.data(), bias.data(), cin, cout, 3));
+  }
+  const PackedBf16ConvWeights* convs[5] = {&layers[0], &layers[1], &layers[2], &layers[3], &layers[4]};
+  const auto x = random_values(nf * pixels, seed++), skip = random_values(nf * pixels, seed++);
+  std::vector<float> block(nf * pixels), expected(nf * pixels), fused(nf * pixels);
+  conv2d_bf16_dense_block(block.data(), x.data(), convs, h, w, 0.2f, 0.2f);
+  scaled_add_ref(expected.data(), block.data(), 0.2f, skip.data(), nf * pixels);
+  conv2d_bf16_dense_block(fused.data(), x.data(), convs, h, w, 0.2f, 0.2f, skip.data());
+  int64_t differing = 0, first = -1;
+  for (int64_t i = 0; i < nf * pixels; ++i)
+    if (fused[i] != expected[i]) differing++, first = first < 0 ? i : first;
+  EXPECT_EQ(differing, 0) << "first at " << first << ": " << (first >= 0 ? fused[first] : 0) << " vs "
+                          << (first >= 0 ? expected[first] : 0);
+}
+
 // A block whose layers do not chain (conv2 takes the wrong channel count) is refused by name.
 TEST(Bf16DenseBlock, RejectsLayersThatDoNotChain) {
   if (const char* why = conv_bf16_unavailable_reason()) GTEST_SKIP() << why;

@@ -74,10 +74,12 @@ class Backend {
   // A whole Residual Dense Block for inference, where a backend fuses it (the CPU in bf16):
   //   xj = LeakyReLU(convj([x, x1, ..., x(j-1)]), slope) for j = 1..4,
   //   out = x + residual_scale · conv5([x, x1, x2, x3, x4])
+  // With skip (same shape as x), the RRDB's residual around its last block is added too:
+  //   out = skip + residual_scale · (x + residual_scale · conv5(...))
   // convs: the five layers' prepare_conv results. Returns the undefined Tensor where the backend
   // has no fused form (the default): the caller then runs the five convolutions itself.
   virtual Tensor fused_dense_block(const Tensor& /*x*/, const PreparedConv* const /*convs*/[5], float /*slope*/,
-                                   float /*residual_scale*/) {
+                                   float /*residual_scale*/, const Tensor* /*skip*/ = nullptr) {
     return {};
   }
 

@@ -58,9 +58,12 @@ void conv2d_bf16(float* y, const float* x, const float* weight, const float* bia
 // epilogue rounds its output straight into one bf16 buffer in the layout the next conv reads
 // (conv/bf16_kernels.h: Bf16Input), and only x's nf channels are converted, instead of all
 // nf + (j-1) g inputs of every conv (640 channels' worth per block for RealESRGAN -> 64).
+// With skip [nf][h][w] (or null), the RRDB's residual around its last block goes into the same
+// epilogue: out = skip + residual_scale * (x + residual_scale * conv5(...)), the outer step one
+// fused multiply-add as the separate scaled_add_ref computes it: the same bits (tested).
 // Needs nf and g even (channel pairs); throws microsr::Error otherwise or when no bf16 kernel runs.
 void conv2d_bf16_dense_block(float* out, const float* x, const PackedBf16ConvWeights* const convs[5], int h, int w,
-                             float lrelu_slope, float residual_scale);
+                             float lrelu_slope, float residual_scale, const float* skip = nullptr);
 
 // fp32 -> bf16 bits, round to nearest even (NaN stays NaN); and back (exact).
 uint16_t float_to_bf16(float value);

@@ -114,7 +114,7 @@ void conv2d_bf16_packed(float* y, const float* x, const PackedBf16ConvWeights& p
 }
 
 void conv2d_bf16_dense_block(float* out, const float* x, const PackedBf16ConvWeights* const convs[5], int h, int w,
-                             float lrelu_slope, float residual_scale) {
+                             float lrelu_slope, float residual_scale, const float* skip) {
   require(h > 0 && w > 0,
           "conv2d_bf16_dense_block: expected h, w >= 1, found " + std::to_string(h) + "x" + std::to_string(w));
   if (const char* why = conv_bf16_unavailable_reason()) throw Error(std::string("conv2d_bf16_dense_block: ") + why);
@@ -143,6 +143,8 @@ void conv2d_bf16_dense_block(float* out, const float* x, const PackedBf16ConvWei
   residual.residual = x;
   Bf16Output to_out;
   to_out.y = out;
+  to_out.skip = skip;
+  to_out.skip_scale = residual_scale;
   conv2d_bf16_packed_amx(to_out, nullptr, 0, *convs[4], dense, h, w, residual);
 }
 

@@ -11,6 +11,13 @@
 namespace microsr::kernels::bf16 {
 namespace {
 
+// a + b, where a is a product the compiler must not fuse into a multiply-add (it may contract a
+// mul feeding an add under -ffp-contract=fast): the asm makes `a` opaque, so it is rounded first.
+__m512 no_fma_add(__m512 a, __m512 b) {
+  asm("" : "+v"(a));
+  return _mm512_add_ps(a, b);
+}
+
 void zero_elems(uint16_t* dst, int64_t n) {
   const __m512i zero = _mm512_setzero_si512();
   int64_t i = 0;
@@ -55,8 +62,12 @@ void fill_input(const Bf16Input& in, const float* x, int cin, int h, int w) {
   }
 }
 
-// y[index + i] = scale * act(sums[i] + bias) + residual[index + i] for i < n (n <= 16).
-void store_16(float* y, __m512 sums, float bias, const ConvEpilogue& epi, int64_t index, int n) {
+// y[index + i] = scale * act(sums[i] + bias) + residual[index + i] for i < n (n <= 16); then, with
+// skip, y = fma(y, skip_scale, skip[index + i]) (RRDB's residual, one rounding, as scaled_add_ref
+// computes it with std::fma). The conv's own scale * v + residual is rounded twice (no_fma_add), in
+// every inlined copy alike, so that the same block gives the same bits fused or not.
+void store_16(float* y, __m512 sums, float bias, const ConvEpilogue& epi, int64_t index, int n,
+              const float* skip = nullptr, float skip_scale = 1.0f) {
   const __mmask16 mask = n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1);
   __m512 v = _mm512_add_ps(sums, _mm512_set1_ps(bias));
   if (epi.has_lrelu) {
@@ -64,7 +75,8 @@ void store_16(float* y, __m512 sums, float bias, const ConvEpilogue& epi, int64_
     v = _mm512_mask_mul_ps(v, negative, v, _mm512_set1_ps(epi.lrelu_slope));
   }
   v = _mm512_mul_ps(v, _mm512_set1_ps(epi.scale));
-  if (epi.residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, epi.residual + index));
+  if (epi.residual) v = no_fma_add(v, _mm512_maskz_loadu_ps(mask, epi.residual + index));
+  if (skip) v = _mm512_fmadd_ps(v, _mm512_set1_ps(skip_scale), _mm512_maskz_loadu_ps(mask, skip + index));
   _mm512_mask_storeu_ps(y + index, mask, v);
 }
 

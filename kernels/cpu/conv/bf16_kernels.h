@@ -27,8 +27,12 @@ struct Bf16Input {
 //    [channel0, channel0 + cout) — the dense block keeps its activations in the layout the next
 //    convolution reads (conv/bf16.h: conv2d_bf16_dense_block). channel0 is even; scale must be 1 and
 //    there is no residual. Pixels past w are written as zeros (they are the next conv's padding).
+// With y, skip (or null) [cout][h][w] adds one more scaled residual after the epilogue:
+//   y = fma(v, skip_scale, skip),  v = scale * act(sum + bias) + residual   (as scaled_add_ref)
 struct Bf16Output {
   float* y = nullptr;
+  const float* skip = nullptr;
+  float skip_scale = 1.0f;
   const Bf16Input* dense = nullptr;
   int channel0 = 0;
 };

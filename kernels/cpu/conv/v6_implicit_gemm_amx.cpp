@@ -150,7 +150,7 @@ void conv2d_bf16_packed_amx(const Bf16Output& out, const float* x, int fill_chan
             const int co = co0 + 16 * j + m;
             if (co >= cout) break;
             bf16::store_16(out.y, _mm512_load_ps(tile + 16 * m), packed.bias[co], epi,
-                           co * plane + static_cast<int64_t>(oy) * w + x0 + 16 * i, n);
+                           co * plane + static_cast<int64_t>(oy) * w + x0 + 16 * i, n, out.skip, out.skip_scale);
           }
         }
     }

@@ -163,11 +163,15 @@ class CpuBackend final : public Backend {
   // In bf16 the dense block keeps x1..x4 in bf16 only (kernels/cpu/conv/bf16.h:
   // conv2d_bf16_dense_block: the same bits as five conv2d calls); fp32 runs the convolutions one by
   // one (no fused form). MICROSR_BF16_DENSE_FUSION=0 turns the fusion off, for A/B measurements.
-  Tensor fused_dense_block(const Tensor& x, const PreparedConv* const convs[5], float slope,
-                           float residual_scale) override {
+  Tensor fused_dense_block(const Tensor& x, const PreparedConv* const convs[5], float slope, float residual_scale,
+                           const Tensor* skip) override {
     if (!bf16_ || !fuse_dense_blocks_) return {};
     const kernels::ThreadCount team(threads_);
     expect_nchw_f32_cpu(x, "fused_dense_block input");
+    if (skip) {
+      expect_nchw_f32_cpu(*skip, "fused_dense_block skip");
+      expect_same_shape(*skip, x, "fused_dense_block skip");
+    }
     const kernels::PackedBf16ConvWeights* packed[5];
     for (int j = 0; j < 5; ++j) {
       const auto* p = dynamic_cast<const CpuPreparedConv*>(convs[j]);
@@ -181,7 +185,7 @@ class CpuBackend final : public Backend {
     Tensor out = Tensor::empty(x.shape());
     for (int64_t i = 0; i < x.dim(0); ++i)
       kernels::conv2d_bf16_dense_block(out.image(i), x.image(i), packed, int(x.dim(2)), int(x.dim(3)), slope,
-                                       residual_scale);
+                                       residual_scale, skip ? skip->image(i) : nullptr);
     return out;
   }
 
