@@ -155,9 +155,11 @@ struct CpuOptions {
   // tests and benchmarks); empty = weights packed once per layer in the fastest format (production).
   // An unknown name makes make_cpu_backend throw an Error naming the known ones.
   std::string conv;
-  // fp32, or bf16: every convolution rounds its input and weights to bf16 and accumulates in fp32
-  // on AMX tiles (kernels/cpu/conv/bf16.h); activations between the convolutions, the residual adds
-  // and the interface stay float32. bf16 needs a CPU with AMX (make_cpu_backend throws an Error
+  // fp32, or bf16: every convolution with 16 or more channels in and out rounds its input and
+  // weights to bf16 and accumulates in fp32 on AMX tiles (kernels/cpu/conv/bf16.h); the
+  // image-facing ones (RRDBNet's conv_first and conv_last: 3 channels) stay fp32, and so do the
+  // residual trunk, the residual adds and the interface. Inside a dense block the activations
+  // x1..x4 exist only in bf16 (Backend::fused_dense_block). bf16 needs a CPU with AMX (make_cpu_backend throws an Error
   // naming the missing feature otherwise) and no `conv` variant; fp16 is CUDA only (an Error).
   Precision precision = Precision::fp32;
 };

@@ -42,6 +42,18 @@ const CpuOptions& checked(const CpuOptions& options) {
   return options;
 }
 
+// In bf16, the image-facing layers stay fp32: the first conv (3 input channels) and the last (3
+// outputs) are ~0.2% of RealESRGAN's multiply-adds, but conv_last's bf16 rounding of its 64 inputs
+// lands on the output pixels unattenuated (and a 3-channel side fills a 16 x 32 AMX block to 1/5
+// at best). MICROSR_BF16_THIN_LAYERS=bf16 rounds them too, for the comparison.
+bool runs_in_bf16(int cin, int cout) {
+  static const bool thin_in_bf16 = [] {
+    const char* set = std::getenv("MICROSR_BF16_THIN_LAYERS");
+    return set && std::strcmp(set, "bf16") == 0;
+  }();
+  return thin_in_bf16 || (cin >= 16 && cout >= 16);
+}
+
 bool env_is(const char* name, const char* value) {
   const char* set = std::getenv(name);
   return set && std::strcmp(set, value) == 0;
@@ -92,14 +104,15 @@ class CpuBackend final : public Backend {
     }
     require(!prepared || (prepared->cin() == cin && prepared->cout() == cout && prepared->k() == k),
             "conv2d: the prepared weights do not belong to weight " + w.describe());
-    require(!prepared || prepared->bf16 == bf16_, "conv2d: the prepared weights were packed for another precision");
+    require(!prepared || prepared->bf16 == (bf16_ && runs_in_bf16(int(cin), int(cout))),
+            "conv2d: the prepared weights were packed for another precision");
     for (int64_t i = 0; i < n; ++i) {
       kernels::ConvEpilogue epi;
       epi.has_lrelu = opt.lrelu;
       epi.lrelu_slope = opt.lrelu_slope;
       epi.scale = opt.scale;
       epi.residual = opt.residual ? opt.residual->image(i) : nullptr;
-      if (bf16_)
+      if (prepared && prepared->bf16)
         kernels::conv2d_bf16_packed(y.image(i), x.image(i), prepared->packed_bf16, int(h), int(wd), epi);
       else if (conv_)
         conv_->fn(y.image(i), x.image(i), w.f32(), b.defined() ? b.f32() : nullptr, int(cin), int(cout), int(h),
@@ -114,8 +127,8 @@ class CpuBackend final : public Backend {
     require(w.rank() == 4 && w.dim(2) == w.dim(3) && w.dim(2) % 2 == 1,
             "prepare_conv: expected a [Cout, Cin, k, k] weight with odd k, got " + w.describe());
     auto p = std::make_unique<CpuPreparedConv>();
-    p->bf16 = bf16_;
-    if (bf16_)
+    p->bf16 = bf16_ && runs_in_bf16(int(w.dim(1)), int(w.dim(0)));
+    if (p->bf16)
       p->packed_bf16 = kernels::pack_conv_weights_bf16(w.f32(), b.defined() ? b.f32() : nullptr, int(w.dim(1)),
                                                        int(w.dim(0)), int(w.dim(2)));
     else
