@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -131,6 +132,96 @@ TEST(Bf16Conv, PackedReuseAcrossSizes) {
     conv2d_bf16_packed(a.data(), x.data(), packed, h, wd, {});
     conv2d_bf16(b.data(), x.data(), w.data(), bias.data(), cin, cout, h, wd, 3, {});
     EXPECT_EQ(a, b) << h << "x" << wd;
+  }
+}
+
+// The fused dense block (x1..x4 kept in bf16 only) against the same block as five
+// conv2d_bf16_packed calls on an fp32 concatenation buffer (rrdbnet.cpp's rdb), which rounds the same
+// values at the same points: the bits must be equal. Sizes change between calls and come back, so
+// the block's reused buffer (re-zeroed on a new geometry, padding never written) is checked too;
+// nf = 6, g = 4 has channel counts that are no multiple of the 32-channel blocks.
+TEST(Bf16DenseBlock, SameBitsAsFiveConvolutions) {
+  if (const char* why = conv_bf16_unavailable_reason()) GTEST_SKIP() << why;
+  struct Case {
+    int nf, g, h, w;
+  };
+  unsigned seed = 100;
+  for (const Case c : {Case{64, 32, 9, 40}, Case{6, 4, 13, 7}, Case{64, 32, 5, 33}, Case{64, 32, 9, 40}}) {
+    SCOPED_TRACE("nf=" + std::to_string(c.nf) + " g=" + std::to_string(c.g) + " " + std::to_string(c.h) + "x" +
+                 std::to_string(c.w));
+    const int64_t pixels = static_cast<int64_t>(c.h) * c.w;
+    std::vector<PackedBf16ConvWeights> layers;
+    for (int j = 0; j < 5; ++j) {
+      const int cin = c.nf + j * c.g, cout = j < 4 ? c.g : c.nf;
+      const auto w = random_values(static_cast<size_t>(cout) * cin * 9, seed++, -0.1f, 0.1f);
+      const auto bias = random_values(cout, seed++, -0.1f, 0.1f);
+      layers.push_back(pack_conv_weights_bf16(w.data(), bias.data(), cin, cout, 3));
+    }
+    const PackedBf16ConvWeights* convs[5] = {&layers[0], &layers[1], &layers[2], &layers[3], &layers[4]};
+    for (int round = 0; round < 2; ++round) {  // a second block through the same buffer
+      const auto x = random_values(c.nf * pixels, seed++);
+      std::vector<float> dense((c.nf + 4 * c.g) * pixels), expected(c.nf * pixels), fused(c.nf * pixels);
+      std::copy(x.begin(), x.end(), dense.begin());
+      ConvEpilogue act;
+      act.has_lrelu = true, act.lrelu_slope = 0.2f;
+      for (int j = 0; j < 4; ++j)
+        conv2d_bf16_packed(dense.data() + (c.nf + j * c.g) * pixels, dense.data(), layers[j], c.h, c.w, act);
+      ConvEpilogue residual;
+      residual.scale = 0.2f, residual.residual = x.data();
+      conv2d_bf16_packed(expected.data(), dense.data(), layers[4], c.h, c.w, residual);
+      conv2d_bf16_dense_block(fused.data(), x.data(), convs, c.h, c.w, 0.2f, 0.2f);
+      int64_t differing = 0, first = -1;
+      for (int64_t i = 0; i < c.nf * pixels; ++i)
+        if (fused[i] != expected[i]) differing++, first = first < 0 ? i : first;
+      EXPECT_EQ(differing, 0) << "round " << round << ", first at " << first << ": "
+                              << (first >= 0 ? fused[first] : 0) << " vs " << (first >= 0 ? expected[first] : 0);
+    }
+  }
+}
+
+// With the RRDB's skip residual fused into conv5's epilogue: the same bits as the block followed by
+// the reference scaled_add (out = skip + 0.2 · block), which RRDBNet runs when nothing is fused.
+TEST(Bf16DenseBlock, SkipResidualSameBitsAsScaledAdd) {
+  if (const char* why = conv_bf16_unavailable_reason()) GTEST_SKIP() << why;
+  const int nf = 64, g = 32, h = 7, w = 45;
+  const int64_t pixels = static_cast<int64_t>(h) * w;
+  unsigned seed = 300;
+  std::vector<PackedBf16ConvWeights> layers;
+  for (int j = 0; j < 5; ++j) {
+    const int cin = nf + j * g, cout = j < 4 ? g : nf;
+    const auto wt = random_values(static_cast<size_t>(cout) * cin * 9, seed++, -0.1f, 0.1f);
+    const auto bias = random_values(cout, seed++, -0.1f, 0.1f);
+    layers.push_back(pack_conv_weights_bf16(wt.data(), bias.data(), cin, cout, 3));
+  }
+  const PackedBf16ConvWeights* convs[5] = {&layers[0], &layers[1], &layers[2], &layers[3], &layers[4]};
+  const auto x = random_values(nf * pixels, seed++), skip = random_values(nf * pixels, seed++);
+  std::vector<float> block(nf * pixels), expected(nf * pixels), fused(nf * pixels);
+  conv2d_bf16_dense_block(block.data(), x.data(), convs, h, w, 0.2f, 0.2f);
+  scaled_add_ref(expected.data(), block.data(), 0.2f, skip.data(), nf * pixels);
+  conv2d_bf16_dense_block(fused.data(), x.data(), convs, h, w, 0.2f, 0.2f, skip.data());
+  int64_t differing = 0, first = -1;
+  for (int64_t i = 0; i < nf * pixels; ++i)
+    if (fused[i] != expected[i]) differing++, first = first < 0 ? i : first;
+  EXPECT_EQ(differing, 0) << "first at " << first << ": " << (first >= 0 ? fused[first] : 0) << " vs "
+                          << (first >= 0 ? expected[first] : 0);
+}
+
+// A block whose layers do not chain (conv2 takes the wrong channel count) is refused by name.
+TEST(Bf16DenseBlock, RejectsLayersThatDoNotChain) {
+  if (const char* why = conv_bf16_unavailable_reason()) GTEST_SKIP() << why;
+  std::vector<PackedBf16ConvWeights> layers;
+  for (int j = 0; j < 5; ++j) {
+    const int cin = j == 1 ? 9 : 8 + j * 4, cout = j < 4 ? 4 : 8;
+    const std::vector<float> w(static_cast<size_t>(cout) * cin * 9, 0.01f);
+    layers.push_back(pack_conv_weights_bf16(w.data(), nullptr, cin, cout, 3));
+  }
+  const PackedBf16ConvWeights* convs[5] = {&layers[0], &layers[1], &layers[2], &layers[3], &layers[4]};
+  std::vector<float> x(8 * 16, 1.0f), y(x.size());
+  try {
+    conv2d_bf16_dense_block(y.data(), x.data(), convs, 4, 4, 0.2f, 0.2f);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("conv2"), std::string::npos) << e.what();
   }
 }
 

@@ -18,6 +18,8 @@ arithmetic on those weights.
   ncnn          the .param/.bin directly through the ncnn Python API, CPU only, fp16/bf16 storage,
                 packing and arithmetic all off (Winograd and sgemm on, as by default)
   microsr       <microsr> bench --size S --threads T --device cpu --reps R (its own JSON line)
+  microsr_bf16  the same with --precision bf16 (AMX convolutions; needs a CPU with AMX), to set
+                beside OpenVINO's default hint, the other reduced-precision engine
 
 Timing: every engine runs in its own process (their thread pools never share a process) and is
 loaded and warmed up once per size (one untimed forward pass; microsr bench does its own). Then
@@ -26,14 +28,16 @@ size and reports their median; the table gives the median over the rounds of tho
 All engines use T threads.
 
 Accuracy: at the first size every engine upscales the same random 16-bit input (value / 65535);
-the max abs difference from PyTorch fp32 is taken on outputs clamped to [0,1] on both sides.
+the max abs difference from PyTorch fp32 is taken on outputs clamped to [0,1] on both sides, and
+the PSNR (L = 1) of the same clamped outputs against PyTorch fp32.
 microsr's output comes through `microsr upscale --tile 0` on a 16-bit RGB TIFF and back as a
 16-bit TIFF (tools/gpu_parity.py's mechanism), so its figure includes up to 7.6e-6 of rounding.
 
 Usage:
   python3 tools/compare_cpu_engines.py [--microsr build/microsr] [--threads 2] [--sizes 64,128]
       [--rounds 5] [--reps 3] [--venv DIR] [--param /work/shared/models/realesrgan-x4plus.param]
-      [--engines torch,onnxruntime,openvino_f32,openvino_default,ncnn,microsr] [--out PREFIX]
+      [--engines torch,onnxruntime,openvino_f32,openvino_default,ncnn,microsr,microsr_bf16]
+      [--out PREFIX]
   --out PREFIX writes PREFIX.md (the table) and PREFIX.json (every number).
 This is a benchmark for people; it is not part of the test suite or CI.
 """
@@ -56,9 +60,11 @@ from ncnn_rrdbnet import DEFAULT_PARAM  # noqa: E402
 DEFAULT_VENV = os.path.expanduser("~/.cache/microsr-engines-venv")
 PYPI_PACKAGES = ["onnxruntime", "openvino", "ncnn"]
 PY_ENGINES = ["torch", "onnxruntime", "openvino_f32", "openvino_default", "ncnn"]
-ALL_ENGINES = PY_ENGINES + ["microsr"]
+MICROSR_ENGINES = {"microsr": "fp32", "microsr_bf16": "bf16"}  # engine -> microsr --precision
+ALL_ENGINES = PY_ENGINES + list(MICROSR_ENGINES)
 LABELS = {
     "microsr": "microsr (fp32)",
+    "microsr_bf16": "microsr bf16 (AMX)",
     "ncnn": "ncnn (PyPI `ncnn`, fp16/bf16 off)",
     "openvino_f32": "OpenVINO (PyPI `openvino`, f32 hint)",
     "onnxruntime": "ONNX Runtime (CPU EP, ORT_ENABLE_ALL)",
@@ -280,22 +286,25 @@ class Worker:
 
 # ---- microsr ---------------------------------------------------------------------------------
 
-def microsr_bench(binary, args, size):
+def microsr_bench(binary, args, size, precision="fp32"):
     command = [binary, "bench", "--model", args.param, "--size", str(size), "--threads",
-               str(args.threads), "--device", "cpu", "--reps", str(args.reps)]
+               str(args.threads), "--device", "cpu", "--reps", str(args.reps),
+               "--precision", precision]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} → exit {done.returncode}: {done.stderr.strip()}")
     return last_json_line(done.stdout)
 
 
-def microsr_output(binary, args, size, workdir):
+def microsr_output(binary, args, size, workdir, precision="fp32"):
     """microsr upscale --tile 0 of the test input (16-bit TIFF in and out); float [1][3][H][W]."""
     from gpu_parity import read_image, write_tiff16
-    src, dst = os.path.join(workdir, f"in_{size}.tif"), os.path.join(workdir, f"out_{size}.tif")
+    src = os.path.join(workdir, f"in_{size}.tif")
+    dst = os.path.join(workdir, f"out_{size}_{precision}.tif")
     write_tiff16(src, test_input(size))
     command = [binary, "upscale", src, "-o", dst, "--model", args.param, "--tile", "0",
-               "--device", "cpu", "--threads", str(args.threads), "--overwrite"]
+               "--device", "cpu", "--threads", str(args.threads), "--overwrite",
+               "--precision", precision]
     subprocess.run(command, check=True, capture_output=True)
     return read_image(dst)[None]
 
@@ -323,9 +332,9 @@ def report(results, args, cpu, sizes):
         times = [t for t in times if t is not None]
         fastest[size] = min(times) if times else None
     head = "| engine | " + " | ".join(f"{s}²" for s in sizes) + " | " + " | ".join(
-        f"÷ microsr {s}²" for s in sizes) + f" | max diff vs PyTorch fp32 ({sizes[0]}²) |"
+        f"÷ microsr {s}²" for s in sizes) + f" | max diff vs PyTorch fp32 ({sizes[0]}²) | PSNR vs PyTorch fp32 ({sizes[0]}²) |"
     lines.append(head)
-    lines.append("|" + "---|" * (2 + 2 * len(sizes)))
+    lines.append("|" + "---|" * (3 + 2 * len(sizes)))
     ours = results.get("microsr", {}).get("median_s", {})
     for engine in LABELS:  # the issue's order
         if engine not in results:
@@ -342,8 +351,10 @@ def report(results, args, cpu, sizes):
         diff = r.get("max_diff")
         diff_text = "—" if diff is None else ("0 (reference)" if engine == "torch"
                                               else f"{diff:.1e}")
+        psnr = r.get("psnr_db")
+        psnr_text = "—" if psnr is None or engine == "torch" else f"{psnr:.2f} dB"
         lines.append(f"| {label} | " + " | ".join(cells) + " | " + " | ".join(ratios)
-                     + f" | {diff_text} |")
+                     + f" | {diff_text} | {psnr_text} |")
     lines.append("")
     lines.append("÷ microsr: the engine's time over microsr's (above 1: microsr is faster).")
     for size in sizes:
@@ -352,6 +363,13 @@ def report(results, args, cpu, sizes):
             lines.append(f"{size}²: fastest fp32 anchor {fmt_s(fastest[size])}; microsr "
                          f"{fastest[size] / o:.2f}× its speed (target 1.5×: microsr ≤ "
                          f"{fmt_s(fastest[size] / 1.5)})")
+    bf16 = results.get("microsr_bf16", {}).get("median_s", {})
+    openvino_bf16 = results.get("openvino_default", {}).get("median_s", {})
+    for size in sizes:
+        b, o = bf16.get(str(size)), openvino_bf16.get(str(size))
+        if b and o:
+            lines.append(f"{size}²: microsr bf16 {fmt_s(b)} vs OpenVINO default hint {fmt_s(o)}: "
+                         f"microsr bf16 is {o / b:.2f}× its speed")
     return "\n".join(lines)
 
 
@@ -387,7 +405,7 @@ def main():
     if unknown:
         parser.error(f"unknown engines {sorted(unknown)}; known: {ALL_ENGINES}")
     binary = args.microsr or find_binary(os.path.join(REPO_ROOT, "build"))
-    if "microsr" in engines and not (binary and os.access(binary, os.X_OK)):
+    if set(MICROSR_ENGINES) & set(engines) and not (binary and os.access(binary, os.X_OK)):
         parser.error("no microsr binary: build it or pass --microsr PATH")
     workdir = args.workdir or tempfile.mkdtemp(prefix="microsr-engines-")
     os.makedirs(workdir, exist_ok=True)
@@ -415,17 +433,19 @@ def main():
         except Exception as error:  # noqa: BLE001 — report the engine as failed, keep the others
             errors[engine] = str(error)
             print(f"{engine} failed: {error}", file=sys.stderr)
-    if "microsr" in engines:
-        results["microsr"] = dict(rounds={str(s): [] for s in sizes}, precision="fp32",
-                                  binary=binary)
+    for engine, precision in MICROSR_ENGINES.items():
+        if engine in engines:
+            results[engine] = dict(rounds={str(s): [] for s in sizes}, precision=precision,
+                                   binary=binary)
     try:
         for round_index in range(args.rounds):
             for size in sizes:
                 for engine in engines:
                     if engine not in results:
                         continue
-                    if engine == "microsr":
-                        seconds = microsr_bench(binary, args, size)["seconds_median"]
+                    if engine in MICROSR_ENGINES:
+                        seconds = microsr_bench(binary, args, size,
+                                                MICROSR_ENGINES[engine])["seconds_median"]
                     else:
                         seconds = statistics.median(workers[engine].time(size, args.reps))
                     results[engine]["rounds"][str(size)].append(seconds)
@@ -443,11 +463,14 @@ def main():
         reference = np.clip(np.load(reference_path), 0, 1)
         for engine in results:
             try:
-                if engine == "microsr":
-                    out = microsr_output(binary, args, sizes[0], workdir)
+                if engine in MICROSR_ENGINES:
+                    out = microsr_output(binary, args, sizes[0], workdir, MICROSR_ENGINES[engine])
                 else:
                     out = np.load(os.path.join(workdir, f"out_{engine}.npy"))
-                results[engine]["max_diff"] = float(np.abs(np.clip(out, 0, 1) - reference).max())
+                diff = np.clip(out, 0, 1).astype(np.float64) - reference
+                results[engine]["max_diff"] = float(np.abs(diff).max())
+                mse = float(np.mean(diff * diff))
+                results[engine]["psnr_db"] = float("inf") if mse == 0 else 10 * np.log10(1 / mse)
             except Exception as error:  # noqa: BLE001
                 errors[f"{engine} accuracy"] = str(error)
 

@@ -71,6 +71,17 @@ class Backend {
   virtual void pixel_unshuffle(Tensor& y, const Tensor& x, int r) = 0;
   // Copy x into channels [c0, c0 + x.C) of y (same N, H, W): the dense block's concatenation.
   virtual void copy_channels(Tensor& y, int64_t c0, const Tensor& x) = 0;
+  // A whole Residual Dense Block for inference, where a backend fuses it (the CPU in bf16):
+  //   xj = LeakyReLU(convj([x, x1, ..., x(j-1)]), slope) for j = 1..4,
+  //   out = x + residual_scale · conv5([x, x1, x2, x3, x4])
+  // With skip (same shape as x), the RRDB's residual around its last block is added too:
+  //   out = skip + residual_scale · (x + residual_scale · conv5(...))
+  // convs: the five layers' prepare_conv results. Returns the undefined Tensor where the backend
+  // has no fused form (the default): the caller then runs the five convolutions itself.
+  virtual Tensor fused_dense_block(const Tensor& /*x*/, const PreparedConv* const /*convs*/[5], float /*slope*/,
+                                   float /*residual_scale*/, const Tensor* /*skip*/ = nullptr) {
+    return {};
+  }
 
   // ---- training: the gradients of the ops above, and the optimizer's flat loops ----------------
   // A backend that cannot train leaves these as they are: each throws an Error naming the op.
@@ -144,9 +155,11 @@ struct CpuOptions {
   // tests and benchmarks); empty = weights packed once per layer in the fastest format (production).
   // An unknown name makes make_cpu_backend throw an Error naming the known ones.
   std::string conv;
-  // fp32, or bf16: every convolution rounds its input and weights to bf16 and accumulates in fp32
-  // on AMX tiles (kernels/cpu/conv/bf16.h); activations between the convolutions, the residual adds
-  // and the interface stay float32. bf16 needs a CPU with AMX (make_cpu_backend throws an Error
+  // fp32, or bf16: every convolution with 16 or more channels in and out rounds its input and
+  // weights to bf16 and accumulates in fp32 on AMX tiles (kernels/cpu/conv/bf16.h); the
+  // image-facing ones (RRDBNet's conv_first and conv_last: 3 channels) stay fp32, and so do the
+  // residual trunk, the residual adds and the interface. Inside a dense block the activations
+  // x1..x4 exist only in bf16 (Backend::fused_dense_block). bf16 needs a CPU with AMX (make_cpu_backend throws an Error
   // naming the missing feature otherwise) and no `conv` variant; fp16 is CUDA only (an Error).
   Precision precision = Precision::fp32;
 };

@@ -108,7 +108,9 @@ class RRDBNet {
   void conv_into(Tensor& out, const std::string& name, const Tensor& x, ConvOptions opt);
 
   Tensor rrdb(const Tensor& x, int block);
-  Tensor rdb(const Tensor& x, const std::string& prefix);
+  // skip: the RRDB's own residual around its last dense block, out = skip + 0.2 · rdb(x); only
+  // where the backend fuses the block (the undefined Tensor otherwise, then rrdb adds it itself).
+  Tensor rdb(const Tensor& x, const std::string& prefix, const Tensor* skip = nullptr);
   void record(const std::string& name, const Tensor& t);
 
   // Backward helpers (src/nn/rrdbnet_backward.cpp).

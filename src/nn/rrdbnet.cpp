@@ -85,7 +85,14 @@ static ConvOptions with_lrelu() {
 //                        out = x + 0.2 · conv5([x, x1, x2, x3, x4])
 // Instead of concatenating, one buffer `dense` [N][nf + 4·g][H][W] holds x and, after it, each
 // xi as it is made: conv j reads the first nf + (j-1)·g channels and writes the next g.
-Tensor RRDBNet::rdb(const Tensor& x, const std::string& prefix) {
+Tensor RRDBNet::rdb(const Tensor& x, const std::string& prefix, const Tensor* skip) {
+  if (!tape_) {  // inference: a backend may run the whole block at once (the CPU in bf16)
+    const PreparedConv* convs[5];
+    for (int j = 0; j < 5; ++j) convs[j] = prepared_.at(prefix + ".conv" + std::to_string(j + 1)).get();
+    Tensor fused = backend_.fused_dense_block(x, convs, kLeakySlope, kResidualScale, skip);
+    if (fused.defined() || skip) return fused;
+  }
+  if (skip) return {};
   const int64_t nf = config_.num_feat, g = config_.num_grow_ch;
   Tensor dense = backend_.empty({x.dim(0), nf + 4 * g, x.dim(2), x.dim(3)});
   backend_.copy_channels(dense, 0, x);
@@ -107,6 +114,7 @@ Tensor RRDBNet::rrdb(const Tensor& x, int block) {
   const std::string prefix = "body." + std::to_string(block);
   Tensor y = rdb(x, prefix + ".rdb1");
   y = rdb(y, prefix + ".rdb2");
+  if (Tensor fused = rdb(y, prefix + ".rdb3", &x); fused.defined()) return fused;  // the skip added inside
   y = rdb(y, prefix + ".rdb3");
   backend_.scaled_add(y, y, kResidualScale, x);
   return y;

@@ -48,6 +48,23 @@ void conv2d_bf16_packed(float* y, const float* x, const PackedBf16ConvWeights& p
 void conv2d_bf16(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h, int w,
                  int k, const ConvEpilogue& epi);
 
+// The Residual Dense Block of RRDBNet (src/nn/rrdbnet.cpp: rdb) in bf16, for inference:
+//   x1 = act(conv1(x)), x2 = act(conv2([x, x1])), ..., x4 = act(conv4([x, x1, x2, x3]))
+//   out = x + residual_scale * conv5([x, x1, x2, x3, x4])          act = LeakyReLU(lrelu_slope)
+//   out [nf][h][w], x [nf][h][w] (fp32 NCHW; out must not alias x); convs[j] takes nf + j g channels
+//   to g (j < 4), convs[4] nf + 4 g to nf, all with the same k.
+// Same arithmetic as the five conv2d_bf16_packed calls (x and each xj rounded to bf16 once, RNE;
+// the same products and sums), so the same bits — but x1..x4 never exist in fp32: each conv's
+// epilogue rounds its output straight into one bf16 buffer in the layout the next conv reads
+// (conv/bf16_kernels.h: Bf16Input), and only x's nf channels are converted, instead of all
+// nf + (j-1) g inputs of every conv (640 channels' worth per block for RealESRGAN -> 64).
+// With skip [nf][h][w] (or null), the RRDB's residual around its last block goes into the same
+// epilogue: out = skip + residual_scale * (x + residual_scale * conv5(...)), the outer step one
+// fused multiply-add as the separate scaled_add_ref computes it: the same bits (tested).
+// Needs nf and g even (channel pairs); throws microsr::Error otherwise or when no bf16 kernel runs.
+void conv2d_bf16_dense_block(float* out, const float* x, const PackedBf16ConvWeights* const convs[5], int h, int w,
+                             float lrelu_slope, float residual_scale, const float* skip = nullptr);
+
 // fp32 -> bf16 bits, round to nearest even (NaN stays NaN); and back (exact).
 uint16_t float_to_bf16(float value);
 float bf16_to_float(uint16_t bits);

@@ -21,6 +21,35 @@ uint16_t* bf16_input_buffer(int64_t elems) {
   return buffer.data();
 }
 
+// The layout of the bf16 input copy of an h x w image for `pairs` channel pairs and a k x k kernel
+// (conv/bf16_kernels.h), without its storage.
+Bf16Input input_geometry(int pairs, int k, int h, int w) {
+  Bf16Input in;
+  in.pad = k / 2;
+  in.wp = (w + kPixelBlock - 1) / kPixelBlock * kPixelBlock;
+  in.cols = in.wp + 2 * in.pad;
+  in.pairs = pairs;
+  in.rows = h + 2 * in.pad;
+  in.row_elems = static_cast<int64_t>(in.pairs) * in.cols * 2;
+  return in;
+}
+
+// The calling thread's dense-block buffer for `in`'s geometry, all zeros when that changes: its
+// padding (border rows and columns, columns past w) is never written after that, so it stays zero
+// from one block to the next; the channels are overwritten by each block before they are read.
+uint16_t* dense_block_buffer(const Bf16Input& in) {
+  struct Buffer {
+    std::vector<uint16_t, CacheLineAllocator<uint16_t>> data;
+    int pad = -1, cols = 0, pairs = 0, rows = 0;
+  };
+  thread_local Buffer buffer;
+  if (buffer.pad != in.pad || buffer.cols != in.cols || buffer.pairs != in.pairs || buffer.rows != in.rows) {
+    buffer.data.assign(static_cast<size_t>(in.rows * in.row_elems), 0);
+    buffer.pad = in.pad, buffer.cols = in.cols, buffer.pairs = in.pairs, buffer.rows = in.rows;
+  }
+  return buffer.data.data();
+}
+
 }  // namespace
 
 uint16_t float_to_bf16(float value) {
@@ -77,15 +106,46 @@ void conv2d_bf16_packed(float* y, const float* x, const PackedBf16ConvWeights& p
   require(h > 0 && w > 0,
           "conv2d_bf16_packed: expected h, w >= 1, found " + std::to_string(h) + "x" + std::to_string(w));
   if (const char* why = conv_bf16_unavailable_reason()) throw Error(std::string("conv2d_bf16_packed: ") + why);
-  Bf16Input in;
-  in.pad = packed.k / 2;
-  in.wp = (w + kPixelBlock - 1) / kPixelBlock * kPixelBlock;
-  in.cols = in.wp + 2 * in.pad;
-  in.pairs = packed.cin_padded / 2;
-  in.rows = h + 2 * in.pad;
-  in.row_elems = static_cast<int64_t>(in.pairs) * in.cols * 2;
+  Bf16Input in = input_geometry(packed.cin_padded / 2, packed.k, h, w);
   in.data = bf16_input_buffer(in.rows * in.row_elems);
-  conv2d_bf16_packed_amx(y, x, packed, in, h, w, epi);
+  Bf16Output out;
+  out.y = y;
+  conv2d_bf16_packed_amx(out, x, packed.cin, packed, in, h, w, epi);
+}
+
+void conv2d_bf16_dense_block(float* out, const float* x, const PackedBf16ConvWeights* const convs[5], int h, int w,
+                             float lrelu_slope, float residual_scale, const float* skip) {
+  require(h > 0 && w > 0,
+          "conv2d_bf16_dense_block: expected h, w >= 1, found " + std::to_string(h) + "x" + std::to_string(w));
+  if (const char* why = conv_bf16_unavailable_reason()) throw Error(std::string("conv2d_bf16_dense_block: ") + why);
+  const int nf = convs[0]->cin, g = convs[0]->cout, k = convs[0]->k;
+  require(nf % 2 == 0 && g % 2 == 0, "conv2d_bf16_dense_block: needs an even feature and growth count, found nf=" +
+                                         std::to_string(nf) + " g=" + std::to_string(g));
+  for (int j = 0; j < 5; ++j)
+    require(convs[j]->k == k && convs[j]->cin == nf + j * g && convs[j]->cout == (j < 4 ? g : nf),
+            "conv2d_bf16_dense_block: conv" + std::to_string(j + 1) + " is " + std::to_string(convs[j]->cin) + " -> " +
+                std::to_string(convs[j]->cout) + " channels, k " + std::to_string(convs[j]->k) +
+                "; expected nf + (j-1) g -> g (conv5: -> nf) with nf=" + std::to_string(nf) +
+                " g=" + std::to_string(g));
+  Bf16Input dense = input_geometry(convs[4]->cin_padded / 2, k, h, w);
+  dense.data = dense_block_buffer(dense);
+  ConvEpilogue act;
+  act.has_lrelu = true;
+  act.lrelu_slope = lrelu_slope;
+  for (int j = 0; j < 4; ++j) {
+    Bf16Output to_dense;
+    to_dense.dense = &dense;
+    to_dense.channel0 = nf + j * g;
+    conv2d_bf16_packed_amx(to_dense, j == 0 ? x : nullptr, nf, *convs[j], dense, h, w, act);
+  }
+  ConvEpilogue residual;
+  residual.scale = residual_scale;
+  residual.residual = x;
+  Bf16Output to_out;
+  to_out.y = out;
+  to_out.skip = skip;
+  to_out.skip_scale = residual_scale;
+  conv2d_bf16_packed_amx(to_out, nullptr, 0, *convs[4], dense, h, w, residual);
 }
 
 void conv2d_bf16(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h, int w,

@@ -11,6 +11,13 @@
 namespace microsr::kernels::bf16 {
 namespace {
 
+// a + b, where a is a product the compiler must not fuse into a multiply-add (it may contract a
+// mul feeding an add under -ffp-contract=fast): the asm makes `a` opaque, so it is rounded first.
+__m512 no_fma_add(__m512 a, __m512 b) {
+  asm("" : "+v"(a));
+  return _mm512_add_ps(a, b);
+}
+
 void zero_elems(uint16_t* dst, int64_t n) {
   const __m512i zero = _mm512_setzero_si512();
   int64_t i = 0;
@@ -18,12 +25,14 @@ void zero_elems(uint16_t* dst, int64_t n) {
   if (i < n) _mm512_mask_storeu_epi16(dst + i, (__mmask32)((1ull << (n - i)) - 1), zero);
 }
 
-// Fills the padded rows of `in` from x [cin][h][w] (fp32, NCHW). Work-shares over rows with an
+// Fills channel pairs [0, (cin + 1) / 2) of the padded rows of `in` from x [cin][h][w] (fp32, NCHW);
+// the pairs after them are left as they are. Work-shares over rows with an
 // orphaned `omp for` (ends with a barrier): call it from every thread of a parallel region.
 // Per 16 pixels of a channel pair: two fp32 loads, one vcvtne2ps2bf16 (RNE) giving
 // [c0 px0..15 | c1 px0..15], one vpermw interleaving them to px0 (c0 c1), px1 (c0 c1), ...
 void fill_input(const Bf16Input& in, const float* x, int cin, int h, int w) {
   const int64_t plane = static_cast<int64_t>(h) * w;
+  const int pairs = (cin + 1) / 2;
   const __m512i interleave =
       _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3,
                        18, 2, 17, 1, 16, 0);
@@ -32,10 +41,10 @@ void fill_input(const Bf16Input& in, const float* x, int cin, int h, int w) {
     uint16_t* row = in.data + r * in.row_elems;
     const int iy = r - in.pad;
     if (iy < 0 || iy >= h) {
-      zero_elems(row, in.row_elems);
+      zero_elems(row, static_cast<int64_t>(pairs) * in.cols * 2);
       continue;
     }
-    for (int p = 0; p < in.pairs; ++p) {
+    for (int p = 0; p < pairs; ++p) {
       uint16_t* dst = row + static_cast<int64_t>(p) * in.cols * 2;
       const float* s0 = 2 * p < cin ? x + (2 * p) * plane + static_cast<int64_t>(iy) * w : nullptr;
       const float* s1 = 2 * p + 1 < cin ? x + (2 * p + 1) * plane + static_cast<int64_t>(iy) * w : nullptr;
@@ -53,8 +62,12 @@ void fill_input(const Bf16Input& in, const float* x, int cin, int h, int w) {
   }
 }
 
-// y[index + i] = scale * act(sums[i] + bias) + residual[index + i] for i < n (n <= 16).
-void store_16(float* y, __m512 sums, float bias, const ConvEpilogue& epi, int64_t index, int n) {
+// y[index + i] = scale * act(sums[i] + bias) + residual[index + i] for i < n (n <= 16); then, with
+// skip, y = fma(y, skip_scale, skip[index + i]) (RRDB's residual, one rounding, as scaled_add_ref
+// computes it with std::fma). The conv's own scale * v + residual is rounded twice (no_fma_add), in
+// every inlined copy alike, so that the same block gives the same bits fused or not.
+void store_16(float* y, __m512 sums, float bias, const ConvEpilogue& epi, int64_t index, int n,
+              const float* skip = nullptr, float skip_scale = 1.0f) {
   const __mmask16 mask = n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1);
   __m512 v = _mm512_add_ps(sums, _mm512_set1_ps(bias));
   if (epi.has_lrelu) {
@@ -62,8 +75,29 @@ void store_16(float* y, __m512 sums, float bias, const ConvEpilogue& epi, int64_
     v = _mm512_mask_mul_ps(v, negative, v, _mm512_set1_ps(epi.lrelu_slope));
   }
   v = _mm512_mul_ps(v, _mm512_set1_ps(epi.scale));
-  if (epi.residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, epi.residual + index));
+  if (epi.residual) v = no_fma_add(v, _mm512_maskz_loadu_ps(mask, epi.residual + index));
+  if (skip) v = _mm512_fmadd_ps(v, _mm512_set1_ps(skip_scale), _mm512_maskz_loadu_ps(mask, skip + index));
   _mm512_mask_storeu_ps(y + index, mask, v);
+}
+
+// The bf16 epilogue of two output channels' 16 pixels: act(sums + bias) for channel c (even) and
+// c + 1, rounded to bf16 (RNE, as fill_input rounds) and stored interleaved, 64 bytes, at dst
+// (pair c / 2, the first pixel's column). Pixels from n on are stored as zeros (n <= 16).
+void store_pair_bf16(uint16_t* dst, __m512 sums0, __m512 sums1, float bias0, float bias1, const ConvEpilogue& epi,
+                     int n) {
+  const __m512i interleave =
+      _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3,
+                       18, 2, 17, 1, 16, 0);
+  __m512 v0 = _mm512_add_ps(sums0, _mm512_set1_ps(bias0));
+  __m512 v1 = _mm512_add_ps(sums1, _mm512_set1_ps(bias1));
+  if (epi.has_lrelu) {
+    const __m512 slope = _mm512_set1_ps(epi.lrelu_slope);
+    v0 = _mm512_mask_mul_ps(v0, _mm512_cmp_ps_mask(v0, _mm512_setzero_ps(), _CMP_LT_OQ), v0, slope);
+    v1 = _mm512_mask_mul_ps(v1, _mm512_cmp_ps_mask(v1, _mm512_setzero_ps(), _CMP_LT_OQ), v1, slope);
+  }
+  const __m512i pair = _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(v1, v0));
+  const __mmask32 valid = n >= 16 ? ~__mmask32{0} : static_cast<__mmask32>((1u << (2 * n)) - 1);
+  _mm512_storeu_si512(dst, _mm512_maskz_mov_epi16(valid, pair));
 }
 
 }  // namespace

@@ -12,16 +12,37 @@ namespace microsr::kernels {
 //   data [rows][pairs][cols][2]     rows = h + 2 pad, pairs = cin_padded / 2, cols = wp + 2 pad
 // image pixel (iy, ix) of channel c sits at row iy + pad, pair c / 2, column ix + pad, slot c % 2;
 // everything else (border, columns past w, channels past cin) is zero. wp is w rounded up to the
-// kernels' pixel block (32), so a block never reads past a row.
+// kernels' pixel block (32), so a block never reads past a row. A dense block's buffer has more
+// pairs than one convolution reads (its first cin_padded / 2): channels past that conv's cin may
+// then hold later activations, which its zero weights there ignore.
 struct Bf16Input {
   uint16_t* data = nullptr;
   int pad = 0, wp = 0, cols = 0, pairs = 0, rows = 0;
   int64_t row_elems = 0;  // pairs * cols * 2: one padded row of every channel
 };
 
-// conv_v6_implicit_gemm_amx (conv/v6_implicit_gemm_amx.cpp): fills `in` from x, then convolves.
+// Where a bf16 convolution writes its output [cout][h][w]:
+//  * y (fp32 NCHW): scale * act(sum + bias) + residual, the whole ConvEpilogue;
+//  * dense (bf16, another or the same Bf16Input): act(sum + bias) rounded to bf16 into channels
+//    [channel0, channel0 + cout) — the dense block keeps its activations in the layout the next
+//    convolution reads (conv/bf16.h: conv2d_bf16_dense_block). channel0 is even; scale must be 1 and
+//    there is no residual. Pixels past w are written as zeros (they are the next conv's padding).
+// With y, skip (or null) [cout][h][w] adds one more scaled residual after the epilogue:
+//   y = fma(v, skip_scale, skip),  v = scale * act(sum + bias) + residual   (as scaled_add_ref)
+struct Bf16Output {
+  float* y = nullptr;
+  const float* skip = nullptr;
+  float skip_scale = 1.0f;
+  const Bf16Input* dense = nullptr;
+  int channel0 = 0;
+};
+
+// conv_v6_implicit_gemm_amx (conv/v6_implicit_gemm_amx.cpp): fills channels [0, fill_channels) of
+// `in` from x [fill_channels][h][w] unless x is null (then `in` already holds the input), then
+// convolves the packed weights' cin channels of `in` into `out`.
 // Call only when active_cpu_isa() >= amx.
-void conv2d_bf16_packed_amx(float* y, const float* x, const PackedBf16ConvWeights& packed, const Bf16Input& in, int h,
-                            int w, const ConvEpilogue& epi);
+void conv2d_bf16_packed_amx(const Bf16Output& out, const float* x, int fill_channels,
+                            const PackedBf16ConvWeights& packed, const Bf16Input& in, int h, int w,
+                            const ConvEpilogue& epi);
 
 }  // namespace microsr::kernels

@@ -13,7 +13,10 @@
 // Per (tap, ci block) 4 tile loads feed 4 tdpbf16ps (each A and B used twice). A layer with an odd
 // number of 16-channel blocks (cout 16, or 3 padded to 16) runs the last block with tiles 0, 1 only.
 // Then each C tile goes through the fp32 epilogue (bias, LeakyReLU, scale, residual) straight
-// into y's NCHW rows: a C row is 16 consecutive pixels of one output channel.
+// into y's NCHW rows: a C row is 16 consecutive pixels of one output channel; or, inside a dense
+// block (conv/bf16.h: conv2d_bf16_dense_block), through bias + LeakyReLU into bf16, two C rows
+// (channels c, c + 1) interleaved into one 64-byte run of the dense buffer, which the next
+// convolution reads as its B tiles without any conversion.
 //
 // Work: the input copy is filled by all threads (rows shared out), then (oy, 32-pixel block, co
 // pair) items are split into equal contiguous ranges, co pairs innermost so that consecutive items
@@ -96,8 +99,9 @@ void item_sums(float* c, const uint16_t* a, int64_t a_next, const uint16_t* b, c
 
 }  // namespace
 
-void conv2d_bf16_packed_amx(float* y, const float* x, const PackedBf16ConvWeights& packed, const Bf16Input& in, int h,
-                            int w, const ConvEpilogue& epi) {
+void conv2d_bf16_packed_amx(const Bf16Output& out, const float* x, int fill_channels,
+                            const PackedBf16ConvWeights& packed, const Bf16Input& in, int h, int w,
+                            const ConvEpilogue& epi) {
   const int k = packed.k, cout = packed.cout;
   const int ci_blocks = packed.cin_padded / 32, co_tiles = packed.cout_padded / 16;
   const int co_pairs = (co_tiles + 1) / 2, px_blocks = in.wp / 32;
@@ -107,7 +111,7 @@ void conv2d_bf16_packed_amx(float* y, const float* x, const PackedBf16ConvWeight
 
 #pragma omp parallel num_threads(team_size())
   {
-    bf16::fill_input(in, x, packed.cin, h, w);  // ends with a barrier
+    if (x) bf16::fill_input(in, x, fill_channels, h, w);  // ends with a barrier
     configure_tiles();
     alignas(64) float c[4 * 256];
     const int thread = omp_get_thread_num(), threads = omp_get_num_threads();
@@ -130,11 +134,23 @@ void conv2d_bf16_packed_amx(float* y, const float* x, const PackedBf16ConvWeight
           const int n = w - (x0 + 16 * i);
           if (n <= 0) continue;
           const float* tile = c + (2 * j + i) * 256;
+          if (out.dense) {  // channel pairs (m, m + 1), bf16, into the dense buffer's padded row oy
+            const Bf16Input& d = *out.dense;
+            for (int m = 0; m < 16; m += 2) {
+              const int co = co0 + 16 * j + m;
+              if (co >= cout) break;
+              uint16_t* dst = d.data + static_cast<int64_t>(oy + d.pad) * d.row_elems +
+                              static_cast<int64_t>((out.channel0 + co) / 2) * d.cols * 2 + 2 * (d.pad + x0 + 16 * i);
+              bf16::store_pair_bf16(dst, _mm512_load_ps(tile + 16 * m), _mm512_load_ps(tile + 16 * (m + 1)),
+                                    packed.bias[co], packed.bias[co + 1], epi, n);
+            }
+            continue;
+          }
           for (int m = 0; m < 16; ++m) {
             const int co = co0 + 16 * j + m;
             if (co >= cout) break;
-            bf16::store_16(y, _mm512_load_ps(tile + 16 * m), packed.bias[co], epi,
-                           co * plane + static_cast<int64_t>(oy) * w + x0 + 16 * i, n);
+            bf16::store_16(out.y, _mm512_load_ps(tile + 16 * m), packed.bias[co], epi,
+                           co * plane + static_cast<int64_t>(oy) * w + x0 + 16 * i, n, out.skip, out.skip_scale);
           }
         }
     }

@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "backend/conv_shape.h"
@@ -41,6 +42,23 @@ const CpuOptions& checked(const CpuOptions& options) {
   return options;
 }
 
+// In bf16, the image-facing layers stay fp32: the first conv (3 input channels) and the last (3
+// outputs) are ~0.2% of RealESRGAN's multiply-adds, but conv_last's bf16 rounding of its 64 inputs
+// lands on the output pixels unattenuated (and a 3-channel side fills a 16 x 32 AMX block to 1/5
+// at best). MICROSR_BF16_THIN_LAYERS=bf16 rounds them too, for the comparison.
+bool runs_in_bf16(int cin, int cout) {
+  static const bool thin_in_bf16 = [] {
+    const char* set = std::getenv("MICROSR_BF16_THIN_LAYERS");
+    return set && std::strcmp(set, "bf16") == 0;
+  }();
+  return thin_in_bf16 || (cin >= 16 && cout >= 16);
+}
+
+bool env_is(const char* name, const char* value) {
+  const char* set = std::getenv(name);
+  return set && std::strcmp(set, value) == 0;
+}
+
 using cpu_checks::expect_nchw_f32_cpu;
 using cpu_checks::expect_same_shape;
 
@@ -51,7 +69,8 @@ class CpuBackend final : public Backend {
   explicit CpuBackend(const CpuOptions& options)
       : threads_(std::max(0, checked(options).threads)),
         conv_(options.conv.empty() ? nullptr : &kernels::conv2d_variant(options.conv)),
-        bf16_(options.precision == Precision::bf16) {}
+        bf16_(options.precision == Precision::bf16),
+        fuse_dense_blocks_(!env_is("MICROSR_BF16_DENSE_FUSION", "0")) {}
   Device device() const override { return Device::cpu(); }
   std::string name() const override {
     // e.g. "cpu (2 threads, avx512 kernels, conv packed)": the instruction set the kernels run
@@ -85,14 +104,15 @@ class CpuBackend final : public Backend {
     }
     require(!prepared || (prepared->cin() == cin && prepared->cout() == cout && prepared->k() == k),
             "conv2d: the prepared weights do not belong to weight " + w.describe());
-    require(!prepared || prepared->bf16 == bf16_, "conv2d: the prepared weights were packed for another precision");
+    require(!prepared || prepared->bf16 == (bf16_ && runs_in_bf16(int(cin), int(cout))),
+            "conv2d: the prepared weights were packed for another precision");
     for (int64_t i = 0; i < n; ++i) {
       kernels::ConvEpilogue epi;
       epi.has_lrelu = opt.lrelu;
       epi.lrelu_slope = opt.lrelu_slope;
       epi.scale = opt.scale;
       epi.residual = opt.residual ? opt.residual->image(i) : nullptr;
-      if (bf16_)
+      if (prepared && prepared->bf16)
         kernels::conv2d_bf16_packed(y.image(i), x.image(i), prepared->packed_bf16, int(h), int(wd), epi);
       else if (conv_)
         conv_->fn(y.image(i), x.image(i), w.f32(), b.defined() ? b.f32() : nullptr, int(cin), int(cout), int(h),
@@ -107,8 +127,8 @@ class CpuBackend final : public Backend {
     require(w.rank() == 4 && w.dim(2) == w.dim(3) && w.dim(2) % 2 == 1,
             "prepare_conv: expected a [Cout, Cin, k, k] weight with odd k, got " + w.describe());
     auto p = std::make_unique<CpuPreparedConv>();
-    p->bf16 = bf16_;
-    if (bf16_)
+    p->bf16 = bf16_ && runs_in_bf16(int(w.dim(1)), int(w.dim(0)));
+    if (p->bf16)
       p->packed_bf16 = kernels::pack_conv_weights_bf16(w.f32(), b.defined() ? b.f32() : nullptr, int(w.dim(1)),
                                                        int(w.dim(0)), int(w.dim(2)));
     else
@@ -151,6 +171,35 @@ class CpuBackend final : public Backend {
     expect_same_shape(dst, x, "copy_channels");
     const std::size_t image_bytes = x.bytes() / x.dim(0);
     for (int64_t i = 0; i < x.dim(0); ++i) std::memcpy(dst.image(i), x.image(i), image_bytes);
+  }
+
+  // In bf16 the dense block keeps x1..x4 in bf16 only (kernels/cpu/conv/bf16.h:
+  // conv2d_bf16_dense_block: the same bits as five conv2d calls); fp32 runs the convolutions one by
+  // one (no fused form). MICROSR_BF16_DENSE_FUSION=0 turns the fusion off, for A/B measurements.
+  Tensor fused_dense_block(const Tensor& x, const PreparedConv* const convs[5], float slope, float residual_scale,
+                           const Tensor* skip) override {
+    if (!bf16_ || !fuse_dense_blocks_) return {};
+    const kernels::ThreadCount team(threads_);
+    expect_nchw_f32_cpu(x, "fused_dense_block input");
+    if (skip) {
+      expect_nchw_f32_cpu(*skip, "fused_dense_block skip");
+      expect_same_shape(*skip, x, "fused_dense_block skip");
+    }
+    const kernels::PackedBf16ConvWeights* packed[5];
+    for (int j = 0; j < 5; ++j) {
+      const auto* p = dynamic_cast<const CpuPreparedConv*>(convs[j]);
+      require(p && p->bf16, "fused_dense_block: conv" + std::to_string(j + 1) +
+                                " was not prepared by this backend in bf16");
+      packed[j] = &p->packed_bf16;
+    }
+    require(packed[0]->cin == x.dim(1) && packed[4]->cout == x.dim(1),
+            "fused_dense_block: the layers take " + std::to_string(packed[0]->cin) + " channels, the input is " +
+                x.describe());
+    Tensor out = Tensor::empty(x.shape());
+    for (int64_t i = 0; i < x.dim(0); ++i)
+      kernels::conv2d_bf16_dense_block(out.image(i), x.image(i), packed, int(x.dim(2)), int(x.dim(3)), slope,
+                                       residual_scale, skip ? skip->image(i) : nullptr);
+    return out;
   }
 
   // ---- training (cpu_training.cpp) ----
@@ -203,6 +252,7 @@ class CpuBackend final : public Backend {
   int threads_;                         // 0: OpenMP's default
   const kernels::Conv2dVariant* conv_;  // null: packed weights in the best format
   bool bf16_;                           // Precision::bf16: the AMX convolutions
+  bool fuse_dense_blocks_;              // bf16: fused_dense_block runs (MICROSR_BF16_DENSE_FUSION != 0)
 };
 
 }  // namespace

@@ -1,0 +1,134 @@
+// The whole RealESRGAN_x4plus in bf16 (CpuOptions::precision = bf16, the AMX convolutions) against
+// the same network in fp32 and against PyTorch's float64 forward, on committed microdisk images.
+//
+// Issue 16 asks for at least 45 dB PSNR of the reduced-precision output against fp32. PSNR here is
+// metrics.h's float form (L = 1) on outputs clamped to [0, 1], as they would be saved. Why 45 dB
+// can fail: one bf16 rounding per conv operand is ~2^-9 relative, and 351 convolutions with 69
+// residual sums in a row let a careless path (the trunk or the residual sums kept in bf16, say)
+// add an error of that size at every block. Measured here: 57-71 dB (docs/performance.md); with
+// conv_last in bf16 too (MICROSR_BF16_THIN_LAYERS=bf16) 56-63 dB. The test also checks that bf16 really ran (the outputs are not the fp32 bits), so
+// a silent fallback to fp32 cannot pass it.
+//
+// Cost: the networks built once, then two 40×40 and two 64×48 passes (~1.3 s on 2 cores). Skips when the
+// weights are not fetched (tools/fetch_weights.sh) or the CPU has no AMX.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstdio>
+#include <memory>
+
+#include "cpu/conv/bf16.h"
+#include "microsr/backend.h"
+#include "microsr/image_io.h"
+#include "microsr/metrics.h"
+#include "microsr/rrdbnet.h"
+#include "test_helpers.h"
+
+using namespace microsr;
+using namespace microsr::testing;
+
+namespace {
+
+constexpr double kMinPsnrDb = 45.0;
+
+Tensor clamped01(const Tensor& t) {
+  Tensor c = t.clone();
+  for (int64_t i = 0; i < c.numel(); ++i) c.f32()[i] = std::clamp(c.f32()[i], 0.0f, 1.0f);
+  return c;
+}
+
+double output_psnr(const Tensor& a, const Tensor& b) {
+  const Tensor ca = clamped01(a), cb = clamped01(b);
+  return psnr(ca.f32(), cb.f32(), int(a.dim(1)), int(a.dim(3)), int(a.dim(2)));
+}
+
+// The top-left width × height pixels of an RGB image tensor [1][3][H][W].
+Tensor crop(const Tensor& x, int width, int height) {
+  Tensor c = Tensor::empty({1, x.dim(1), height, width});
+  for (int64_t ch = 0; ch < x.dim(1); ++ch)
+    for (int y = 0; y < height; ++y)
+      std::copy_n(x.f32() + (ch * x.dim(2) + y) * x.dim(3), width, c.f32() + (ch * height + y) * width);
+  return c;
+}
+
+// The two networks are built once for the suite (loading and packing 351 layers twice is most of
+// the cost).
+class RealESRGANx4plusBf16 : public ::testing::Test {
+ protected:
+  struct Networks {
+    std::unique_ptr<Backend> fp32_backend, bf16_backend;
+    std::unique_ptr<RRDBNet> fp32, bf16;
+  };
+  static Networks* networks() {
+    static Networks* built = [] {
+      auto* n = new Networks;
+      const StateDict weights = real_x4plus_weights();
+      CpuOptions options;
+      n->fp32_backend = make_cpu_backend(options);
+      n->fp32 = std::make_unique<RRDBNet>(infer_rrdbnet_config(weights), weights, *n->fp32_backend);
+      options.precision = Precision::bf16;
+      n->bf16_backend = make_cpu_backend(options);
+      n->bf16 = std::make_unique<RRDBNet>(infer_rrdbnet_config(weights), weights, *n->bf16_backend);
+      return n;
+    }();
+    return built;
+  }
+
+  void SetUp() override {
+    if (const char* why = kernels::conv_bf16_unavailable_reason()) GTEST_SKIP() << why;
+    if (models_dir().empty()) GTEST_SKIP() << "RealESRGAN_x4plus not fetched (run tools/fetch_weights.sh)";
+  }
+
+  // The output of the network computed in `precision`.
+  static Tensor run(Precision precision, const Tensor& x) {
+    return (precision == Precision::bf16 ? networks()->bf16 : networks()->fp32)->forward(x);
+  }
+
+  // PSNR of bf16 against fp32 on x, after checking that the two differ at all.
+  static double bf16_vs_fp32(const Tensor& x, const std::string& label) {
+    const Tensor fp32 = run(Precision::fp32, x), bf16 = run(Precision::bf16, x);
+    float max_diff = 0;
+    for (int64_t i = 0; i < fp32.numel(); ++i) max_diff = std::max(max_diff, std::abs(fp32.f32()[i] - bf16.f32()[i]));
+    EXPECT_GT(max_diff, 0.0f) << label << ": the bf16 output is the fp32 one bit for bit: bf16 did not run";
+    const double db = output_psnr(bf16, fp32);
+    std::printf("%s: PSNR(bf16, fp32) = %.2f dB, max |bf16 - fp32| = %.2e\n", label.c_str(), db, max_diff);
+    return db;
+  }
+};
+
+// tests/data/real/microdisk_40.png, also against the float64 PyTorch forward
+// (tools/make_real_reference.py), an oracle independent of both of our paths.
+TEST_F(RealESRGANx4plusBf16, MicrodiskWithin45dBOfFp32AndPyTorch) {
+  const Tensor x = image_to_rgb_tensor(read_image(data_path("real/microdisk_40.png")));
+  EXPECT_GE(bf16_vs_fp32(x, "microdisk_40"), kMinPsnrDb);
+  const StateDict ref = load_safetensors(data_path("real/microdisk_40_x4plus.safetensors"));
+  const double db = output_psnr(run(Precision::bf16, x), ref.at("output"));
+  std::printf("microdisk_40: PSNR(bf16, PyTorch float64) = %.2f dB\n", db);
+  EXPECT_GE(db, kMinPsnrDb);
+}
+
+// A 64×48 crop of the synthetic 4X microscope field (tests/data/samples/synth, tools/make_synth_samples.sh):
+// several microdisks on a noisy background, 16-bit.
+TEST_F(RealESRGANx4plusBf16, MicroscopeFieldCropWithin45dBOfFp32) {
+  const Tensor field = image_to_rgb_tensor(read_image(data_path("samples/synth/field_000_4x.tif")));
+  EXPECT_GE(bf16_vs_fp32(crop(field, 64, 48), "field_000_4x crop 64x48"), kMinPsnrDb);
+}
+
+}  // namespace
+
+// The measurement behind docs/performance.md's per-image figures: every committed microdisk image,
+// whole, bf16 against fp32. About 15 s of passes on 2 cores, so it runs only when asked:
+//   MICROSR_BF16_WHOLE_IMAGES=1 build/tests/microsr_tests --gtest_filter='RealESRGANx4plusBf16.*'
+TEST_F(RealESRGANx4plusBf16, WholeImagesWithin45dBOfFp32) {
+  const char* asked = std::getenv("MICROSR_BF16_WHOLE_IMAGES");
+  if (!asked || std::string(asked) != "1") GTEST_SKIP() << "set MICROSR_BF16_WHOLE_IMAGES=1 to measure whole images";
+  for (const char* name : {"real/microdisk_40.png", "samples/synth/field_000_4x.tif", "segment/disks.png",
+                           "segment/scene.png", "pairs/inputs/rgb8.png"}) {
+    const Image image = read_image(data_path(name));
+    const std::string label =
+        std::string(name) + " (" + std::to_string(image.width) + "x" + std::to_string(image.height) + ")";
+    EXPECT_GE(bf16_vs_fp32(image_to_rgb_tensor(image), label), kMinPsnrDb) << label;
+  }
+}
