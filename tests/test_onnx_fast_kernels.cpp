@@ -181,6 +181,8 @@ TEST(OnnxFastKernels, ConvTransposeWithStrideEqualToKernel) {
                                 {x, random_value({5, 3, 2, 2}, 2), random_value({3}, 3)}, 1e-5, "2x2 stride 2 with bias");
   expect_fast_matches_reference("ConvTranspose", {ints_attr("strides", {3, 2}), ints_attr("kernel_shape", {3, 2})},
                                 {x, random_value({5, 4, 3, 2}, 4)}, 1e-5, "3x2 stride 3x2");
+  expect_fast_matches_reference("ConvTranspose", {ints_attr("strides", {1, 3})},
+                                {x, random_value({5, 2, 1, 3}, 5), random_value({2}, 6)}, 1e-5, "1x3 stride 1x3 with bias");
 }
 
 TEST(OnnxFastKernels, BinaryOpsOnEveryBroadcastPattern) {
