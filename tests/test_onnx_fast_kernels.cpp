@@ -181,6 +181,8 @@ TEST(OnnxFastKernels, ConvTransposeWithStrideEqualToKernel) {
                                 {x, random_value({5, 3, 2, 2}, 2), random_value({3}, 3)}, 1e-5, "2x2 stride 2 with bias");
   expect_fast_matches_reference("ConvTranspose", {ints_attr("strides", {3, 2}), ints_attr("kernel_shape", {3, 2})},
                                 {x, random_value({5, 4, 3, 2}, 4)}, 1e-5, "3x2 stride 3x2");
+  expect_fast_matches_reference("ConvTranspose", {ints_attr("strides", {1, 3})},
+                                {x, random_value({5, 2, 1, 3}, 5), random_value({2}, 6)}, 1e-5, "1x3 stride 1x3 with bias");
 }
 
 TEST(OnnxFastKernels, BinaryOpsOnEveryBroadcastPattern) {
@@ -254,6 +256,70 @@ TEST(OnnxFastKernels, SplitAndConstantPad) {
                                 "Pad 2.5 on two axes");
 }
 
+TEST(OnnxFastKernels, ReductionsOverLastAxesChannelsAndAll) {
+  auto ints = [](std::vector<int64_t> v) { return OnnxValue::from_integers({static_cast<int64_t>(v.size())}, v); };
+  // Large offsets (values near 100 ± 1) make float accumulation visibly worse than double.
+  const OnnxValue x = random_value({3, 37, 5, 41}, 1, 99.0f, 101.0f);
+  const std::vector<std::vector<int64_t>> axis_sets = {{1}, {-1}, {2, 3}, {0, 1}, {1, 2}, {0}, {3, 1, 2}, {1, 2, 3, 0}};
+  for (const auto& axes : axis_sets)
+    for (int64_t keep : {0, 1}) {
+      const std::string what = onnx_ref::shape_text(axes) + " keepdims " + std::to_string(keep);
+      for (const char* op : {"ReduceMean", "ReduceMax", "ReduceMin"})
+        expect_fast_matches_reference(op, {ints_attr("axes", axes), int_attr("keepdims", keep)}, {x}, 1e-7,
+                                      std::string(op) + " " + what);
+      expect_fast_matches_reference("ReduceSum", {int_attr("keepdims", keep)}, {x, ints(axes)}, 1e-7, "ReduceSum " + what);
+    }
+  expect_fast_matches_reference("ReduceMean", {}, {x}, 1e-7, "ReduceMean of everything");
+  // Size-1 axes between the reduced ones; a single-row channel reduction; long rows (the tails of
+  // the 16-wide row loop).
+  expect_fast_matches_reference("ReduceMean", {ints_attr("axes", {1, 3})}, {random_value({2, 9, 1, 1, 700}, 2)}, 1e-7,
+                                "ReduceMean axes 1, 3 with a 1 between");
+  expect_fast_matches_reference("ReduceMean", {ints_attr("axes", {1})}, {random_value({1, 64, 33, 35}, 3)}, 1e-7,
+                                "channel LayerNorm mean, NCHW");
+  for (int64_t width : {1, 3, 15, 16, 17, 1001})
+    expect_fast_matches_reference("ReduceSum", {}, {random_value({7, width}, 4), ints({-1})}, 1e-7,
+                                  "ReduceSum rows of " + std::to_string(width));
+}
+
+TEST(OnnxFastKernels, ResizeLinearAndNearestOnTheLastTwoAxes) {
+  auto ints = [](std::vector<int64_t> v) { return OnnxValue::from_integers({static_cast<int64_t>(v.size())}, v); };
+  const OnnxValue none = OnnxValue::from_floats({0}, {});
+  const OnnxValue x = random_value({2, 3, 13, 17}, 1);
+  const std::vector<std::vector<int64_t>> sizes = {{2, 3, 52, 68}, {2, 3, 9, 40}, {2, 3, 13, 5}, {2, 3, 1, 1}, {2, 3, 13, 17}, {2, 3, 70, 17}};
+  for (const char* coords : {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"})
+    for (const auto& size : sizes) {
+      const std::string what = std::string(coords) + " to " + onnx_ref::shape_text(size);
+      expect_fast_matches_reference("Resize", {string_attr("mode", "linear"), string_attr("coordinate_transformation_mode", coords)},
+                                    {x, none, none, ints(size)}, 1e-6, "linear " + what);
+      for (const char* nearest : {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"})
+        expect_fast_matches_reference("Resize", {string_attr("coordinate_transformation_mode", coords), string_attr("nearest_mode", nearest)},
+                                      {x, none, none, ints(size)}, 0.0, std::string("nearest ") + nearest + " " + what);
+    }
+  // Scales (the output size rounded down), sizes for the last two axes only, and a 3-D input.
+  expect_fast_matches_reference("Resize", {string_attr("mode", "linear")},
+                                {x, none, OnnxValue::from_floats({4}, {1.0f, 1.0f, 2.5f, 0.7f})}, 1e-6, "linear scales");
+  expect_fast_matches_reference("Resize", {string_attr("mode", "linear"), ints_attr("axes", {2, 3})}, {x, none, none, ints({40, 21})},
+                                1e-6, "linear, axes 2 and 3");
+  expect_fast_matches_reference("Resize", {string_attr("mode", "linear")}, {random_value({5, 11, 7}, 2), none, none, ints({5, 33, 30})},
+                                1e-6, "linear 3-D");
+}
+
+TEST(OnnxFastKernels, PowWithAConstantExponentAndExpand) {
+  const OnnxValue x = random_value({3, 5, 37}, 1, 0.1f, 3.0f);
+  for (float p : {2.0f, 0.5f, 1.0f, 3.0f, -1.5f})
+    expect_fast_matches_reference("Pow", {}, {x, OnnxValue::from_floats({}, {p})}, 1e-6, "Pow " + std::to_string(p));
+  expect_fast_matches_reference("Pow", {}, {x, OnnxValue::from_integers({1}, {2})}, 0.0, "Pow by an integer 2");
+  expect_fast_matches_reference("Pow", {}, {x, OnnxValue::from_floats({1, 1, 1, 1}, {2.0f})}, 0.0, "Pow, exponent of higher rank");
+  auto ints = [](std::vector<int64_t> v) { return OnnxValue::from_integers({static_cast<int64_t>(v.size())}, v); };
+  const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> cases = {
+      {{1, 7, 5, 9}, {4, 7, 5, 9}}, {{7, 1}, {2, 7, 33}}, {{1, 5, 1}, {3, 5, 19}}, {{3, 1, 9}, {1, 6, 1}},
+      {{4}, {3, 1, 4}},             {{2, 3}, {2, 3}},     {{37, 1}, {37, 40}},   {{1}, {}}};
+  unsigned seed = 2;
+  for (const auto& [from, to] : cases)
+    expect_fast_matches_reference("Expand", {}, {random_value(from, seed++), ints(to)}, 0.0,
+                                  "Expand " + onnx_ref::shape_text(from) + " to " + onnx_ref::shape_text(to));
+}
+
 TEST(OnnxFastKernels, DeclineWhatTheyDoNotCover) {
   const OnnxValue x = random_value({1, 4, 5, 5}, 1), w = random_value({4, 2, 3, 3}, 2);
   OnnxNode node;
@@ -265,6 +331,19 @@ TEST(OnnxFastKernels, DeclineWhatTheyDoNotCover) {
   node.op_type = "Softmax", node.attributes = {int_attr("axis", 1)};
   const onnx_ref::OpContext middle_axis{node, 17, {&x}};
   EXPECT_FALSE(onnx_fast::all_fast_kernels().at("Softmax")(middle_axis, out));
+  // Reduced axes on both sides of a kept one; cubic Resize; a Resize of the channel axis.
+  node.op_type = "ReduceMean", node.attributes = {ints_attr("axes", {1, 3})};
+  const onnx_ref::OpContext split_axes{node, 17, {&x}};
+  EXPECT_FALSE(onnx_fast::all_fast_kernels().at("ReduceMean")(split_axes, out));
+  const OnnxValue none = OnnxValue::from_floats({0}, {}), sizes = OnnxValue::from_integers({4}, {1, 4, 10, 10});
+  const OnnxValue channel_sizes = OnnxValue::from_integers({4}, {1, 8, 5, 5});
+  node.op_type = "Resize", node.attributes = {string_attr("mode", "cubic")};
+  const onnx_ref::OpContext cubic{node, 17, {&x, &none, &none, &sizes}};
+  EXPECT_FALSE(onnx_fast::all_fast_kernels().at("Resize")(cubic, out));
+  node.attributes = {string_attr("mode", "linear")};
+  const onnx_ref::OpContext channels{node, 17, {&x, &none, &none, &channel_sizes}};
+  EXPECT_FALSE(onnx_fast::all_fast_kernels().at("Resize")(channels, out));
+  EXPECT_TRUE(out.empty());
 }
 
 }  // namespace

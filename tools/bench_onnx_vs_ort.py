@@ -3,7 +3,7 @@
 side, and prints our per-op time split.
 
     tools/bench_onnx_vs_ort.py MODEL_DIR [MODEL_DIR ...] [--threads 2] [--runs 5] [--rounds 3]
-        [--microsr build/microsr] [--also OTHER_MICROSR ...] [--reference-too]
+        [--microsr build/microsr] [--also OTHER_MICROSR ...] [--reference-too] [--no-spin]
 
 MODEL_DIR holds model.onnx and inputs/<input>.npy (the layout of tests/data/onnx/sam/<model>/ and
 tests/data/onnx/ops/<case>/). The machine may be loaded by other work, so the sides are
@@ -14,6 +14,11 @@ Reported per side: the best wall time of any run, and the median over rounds of 
 run (process time of all threads; with OpenMP/ORT spinning threads it over-counts at > 1 thread).
 Also prints the max difference of each side's outputs from ORT's, relative to ORT's scale, and the
 per-op split of the first microsr binary's last round.
+
+--no-spin: idle threads sleep instead of spinning on both sides (OMP_WAIT_POLICY=passive for ours,
+session.intra_op.allow_spinning=0 for ORT). On a machine loaded by other work a spinning thread
+that loses its core stalls every barrier: the SAM decoder at 2 threads, load 5, took 1.3 s wall /
+0.90 s CPU per run spinning and 0.24 s / 0.17 s not.
 
 Environment: the same venv as tools/make_onnx_op_fixtures.py:
     /usr/bin/python3 -m venv --system-site-packages /work/venvs/runtime
@@ -48,11 +53,13 @@ def time_ort(session, feeds, runs):
     return min(walls), statistics.mean(cpus)
 
 
-def time_microsr(program, model, model_dir, threads, runs, out_dir, reference):
+def time_microsr(program, model, model_dir, threads, runs, out_dir, reference, no_spin=False):
     args = [program, "onnx", "run", model, "-o", out_dir, "--threads", str(threads), "--runs", str(runs + 1)]
     for name in inputs_of(model_dir):
         args += ["--input", f"{name}={os.path.join(model_dir, 'inputs', name + '.npy')}"]
     env = dict(os.environ, MICROSR_ONNX_REFERENCE="1" if reference else "0")
+    if no_spin:
+        env["OMP_WAIT_POLICY"] = "passive"
     text = subprocess.run(args, check=True, capture_output=True, text=True, env=env).stdout
     later = re.search(r"later runs: best ([0-9.]+) s wall, ([0-9.]+) s CPU", text)
     if later:
@@ -90,16 +97,19 @@ def main():
     parser.add_argument("--microsr", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "microsr"))
     parser.add_argument("--also", action="append", default=[], help="another microsr binary to time (e.g. a build of main)")
     parser.add_argument("--reference-too", action="store_true", help="also time --microsr with the reference kernels only")
+    parser.add_argument("--no-spin", action="store_true", help="idle threads sleep on both sides (loaded machines)")
     args = parser.parse_args()
     sides = [(args.microsr, False)] + [(p, False) for p in args.also] + ([(args.microsr, True)] if args.reference_too else [])
     names = ["microsr"] + [f"also {p}" for p in args.also] + (["microsr, reference kernels"] if args.reference_too else [])
-    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}" + (", --no-spin" if args.no_spin else ""))
     for model_dir in args.model_dirs:
         model = os.path.join(model_dir, "model.onnx")
         feeds = inputs_of(model_dir)
         options = ort.SessionOptions()
         options.intra_op_num_threads = args.threads
         options.inter_op_num_threads = 1
+        if args.no_spin:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         ort_out = dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
         walls = [[] for _ in range(len(sides) + 1)]
@@ -110,7 +120,8 @@ def main():
             walls[0].append(wall), cpus[0].append(cpu)
             for s, (program, reference) in enumerate(sides):
                 with tempfile.TemporaryDirectory() as out_dir:
-                    wall, cpu, text = time_microsr(program, model, model_dir, args.threads, args.runs, out_dir, reference)
+                    wall, cpu, text = time_microsr(program, model, model_dir, args.threads, args.runs, out_dir, reference,
+                                                   args.no_spin)
                     diffs[s] = worst_diff(out_dir, ort_out)
                 walls[s + 1].append(wall), cpus[s + 1].append(cpu)
                 if s == 0:

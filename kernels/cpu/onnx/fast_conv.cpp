@@ -92,15 +92,24 @@ bool conv_transpose(const onnx_ref::OpContext& c, std::vector<OnnxValue>& output
     g.c = col.data(), g.ldc = pixels;
     gemm_f32(g);
     float* y = out.floats.data() + b * cout * oh * ow;
+    // Output row (oc, iy·kh + ky) interleaves the kw GEMM rows (oc, ky, kx): written in order,
+    // read from kw streams.
 #pragma omp parallel for if (rows * pixels > 65536)
     for (int64_t oc = 0; oc < cout; ++oc)
-      for (int64_t ky = 0; ky < kh; ++ky)
-        for (int64_t kx = 0; kx < kw; ++kx) {
-          const float* src = col.data() + ((oc * kh + ky) * kw + kx) * pixels;
-          const float add = bias ? bias[oc] : 0.0f;
-          for (int64_t iy = 0; iy < h; ++iy)
-            for (int64_t ix = 0; ix < wd; ++ix) y[(oc * oh + iy * kh + ky) * ow + ix * kw + kx] = src[iy * wd + ix] + add;
+      for (int64_t ky = 0; ky < kh; ++ky) {
+        const float* src = col.data() + (oc * kh + ky) * kw * pixels;
+        const float add = bias ? bias[oc] : 0.0f;
+        for (int64_t iy = 0; iy < h; ++iy) {
+          float* row = y + (oc * oh + iy * kh + ky) * ow;
+          const float* s = src + iy * wd;
+          if (kw == 2) {
+            for (int64_t ix = 0; ix < wd; ++ix) row[2 * ix] = s[ix] + add, row[2 * ix + 1] = s[pixels + ix] + add;
+          } else {
+            for (int64_t ix = 0; ix < wd; ++ix)
+              for (int64_t kx = 0; kx < kw; ++kx) row[ix * kw + kx] = s[kx * pixels + ix] + add;
+          }
         }
+      }
   }
   outputs = onnx_ref::outputs_of(std::move(out));
   return true;

@@ -1,4 +1,4 @@
-// Fast Transpose, Slice, Split (fast_ops.h), each a strided copy: the output, in order, reads the input
+// Fast Transpose, Slice, Split, Expand (fast_ops.h), each a strided copy: the output, in order, reads the input
 // at base + sum_d index[d] · stride[d]. Output axes that stay neighbours in the input are merged,
 // then the output is written row by row (its last merged axis), reading the input with that axis's
 // stride (1: a plain copy of each row). No index vector. And Pad (constant mode): row copies.
@@ -171,6 +171,28 @@ bool split(const onnx_ref::OpContext& c, std::vector<OnnxValue>& outputs) {
   return true;
 }
 
+// Expand(x, shape) on floats: a strided copy whose broadcast axes have input stride 0.
+bool expand(const onnx_ref::OpContext& c, std::vector<OnnxValue>& outputs) {
+  const OnnxValue& x = c.in(0);
+  if (!x.is_float() || !c.has(1) || c.in(1).is_float()) return false;
+  const std::vector<int64_t> target = onnx_ref::as_integers(c.in(1));
+  const std::size_t rank = std::max(x.shape.size(), target.size());
+  std::vector<int64_t> shape(rank), strides(rank, 0);
+  const std::vector<int64_t> in_strides = onnx_ref::strides_of(x.shape);
+  for (std::size_t i = 0; i < rank; ++i) {  // i counts axes from the last
+    const std::size_t d = rank - 1 - i;
+    const int64_t a = i < x.shape.size() ? x.shape[x.shape.size() - 1 - i] : 1;
+    const int64_t b = i < target.size() ? target[target.size() - 1 - i] : 1;
+    if (a != b && a != 1 && b != 1) return false;  // the reference names the mismatch
+    shape[d] = a == 1 ? b : a;
+    if (a != 1) strides[d] = in_strides[x.shape.size() - 1 - i];
+  }
+  OnnxValue out = onnx_ref::make_value(x.type, shape);
+  if (out.numel() > 0) strided_copy(out.floats.data(), x.floats.data(), 0, shape, strides);
+  outputs = onnx_ref::outputs_of(std::move(out));
+  return true;
+}
+
 // Pad(data, pads, constant_value?, axes?) in constant mode with pads >= 0, on floats: the output is
 // filled, then each input row (last axis) is copied to its place.
 bool pad(const onnx_ref::OpContext& c, std::vector<OnnxValue>& outputs) {
@@ -220,6 +242,7 @@ void add_fast_movement_ops(FastTable& t) {
   t["Slice"] = slice;
   t["Split"] = split;
   t["Pad"] = pad;
+  t["Expand"] = expand;
 }
 
 }  // namespace microsr::onnx_fast

@@ -13,6 +13,8 @@ const FastTable& all_fast_kernels() {
     add_fast_conv_ops(t);
     add_fast_vector_ops(t);
     add_fast_movement_ops(t);
+    add_fast_reduce_ops(t);
+    add_fast_resize_ops(t);
     add_fast_fused_ops(t);
     add_fast_attention_ops(t);
     return t;

@@ -26,8 +26,10 @@ const FastTable& all_fast_kernels();
 // Each family adds its ops.
 void add_fast_matmul_ops(FastTable& t);   // fast_matmul.cpp: MatMul, Gemm, Einsum
 void add_fast_conv_ops(FastTable& t);     // fast_conv.cpp: Conv, ConvTranspose
-void add_fast_vector_ops(FastTable& t);   // fast_vector.cpp: elementwise, Softmax, LayerNormalization, Erf
-void add_fast_movement_ops(FastTable& t); // fast_movement.cpp: Transpose, Slice, Split, Pad
+void add_fast_vector_ops(FastTable& t);   // fast_vector.cpp: elementwise, Pow, Softmax, LayerNormalization, Erf
+void add_fast_movement_ops(FastTable& t); // fast_movement.cpp: Transpose, Slice, Split, Pad, Expand
+void add_fast_reduce_ops(FastTable& t);   // fast_reduce.cpp: ReduceMean, ReduceSum, ReduceMax, ReduceMin
+void add_fast_resize_ops(FastTable& t);   // fast_resize.cpp: Resize (linear, nearest; last two axes)
 void add_fast_fused_ops(FastTable& t);    // fast_fused.cpp: MicrosrMatMulBias, MicrosrGelu (graph fusion)
 void add_fast_attention_ops(FastTable& t);  // fast_attention.cpp: MicrosrAttention (graph fusion)
 

@@ -4,6 +4,7 @@
 // dimension, merged with the dimensions before it while both operands broadcast alike), and each
 // operand steps 1 or 0 elements within a row.
 #include <algorithm>
+#include <cmath>
 
 #include "cpu/cpu_isa.h"
 #include "cpu/onnx/fast_ops.h"
@@ -121,6 +122,33 @@ void over_rows(int64_t rows, int64_t width, F run_chunk) {
   for (int64_t i = 0; i < chunks; ++i) run_chunk(i * chunk, std::min(chunk, rows - i * chunk));
 }
 
+// Pow with one exponent for every element (a constant such as 2 in a decomposed LayerNorm):
+// 2 is x·x (as the reference, exact), 0.5 the square root, 1 a copy, others std::pow per element.
+bool pow(const OpContext& c, std::vector<OnnxValue>& outputs) {
+  const OnnxValue &x = c.in(0), &e = c.in(1);
+  if (!x.is_float() || e.numel() != 1) return false;
+  const float p = e.is_float() ? e.floats[0] : static_cast<float>(e.integers[0]);
+  const std::vector<int64_t> shape = onnx_ref::broadcast_shapes(x.shape, e.shape);  // same elements, maybe more 1s
+  const int64_t n = x.numel();  // before output_like, which may move x away
+  OnnxValue out = output_like(c, x.type, shape);
+  const float* in = c.donated && c.donated->floats.empty() ? out.floats.data() : x.floats.data();
+  float* y = out.floats.data();
+  over_rows(n, 1, [&](int64_t start, int64_t count) {
+    const float* a = in + start;
+    float* b = y + start;
+    if (p == 2.0f)
+      for (int64_t i = 0; i < count; ++i) b[i] = a[i] * a[i];
+    else if (p == 0.5f)
+      for (int64_t i = 0; i < count; ++i) b[i] = std::sqrt(a[i]);
+    else if (p == 1.0f)
+      for (int64_t i = 0; i < count; ++i) b[i] = a[i];
+    else
+      for (int64_t i = 0; i < count; ++i) b[i] = std::pow(a[i], p);
+  });
+  outputs = onnx_ref::outputs_of(std::move(out));
+  return true;
+}
+
 bool erf(const OpContext& c, std::vector<OnnxValue>& outputs) {
   const OnnxValue& x = c.in(0);
   if (!x.is_float()) return false;
@@ -188,6 +216,7 @@ void add_fast_vector_ops(FastTable& t) {
   t["Sub"] = sub;
   t["Mul"] = mul;
   t["Div"] = div;
+  t["Pow"] = pow;
   t["Erf"] = erf;
   t["Softmax"] = softmax;
   t["LayerNormalization"] = layer_norm;
