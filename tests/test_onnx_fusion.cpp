@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "cpu/onnx/attention.h"
 #include "cpu/onnx/fast_ops.h"
 #include "cpu/ref/onnx_ref.h"
 #include "microsr/onnx_runtime.h"
@@ -272,10 +273,11 @@ std::vector<OnnxValue> run_kernel(bool fast, const OnnxNode& node, const std::ve
   return out;
 }
 
-void expect_fast_matches_reference(const OnnxNode& node, const std::vector<const OnnxValue*>& inputs, const std::string& what) {
+void expect_fast_matches_reference(const OnnxNode& node, const std::vector<const OnnxValue*>& inputs, const std::string& what,
+                                   double tolerance = 2e-6) {
   const std::vector<OnnxValue> ref = run_kernel(false, node, inputs), fast = run_kernel(true, node, inputs);
   ASSERT_EQ(fast.size(), 1u) << what;
-  expect_value_close(fast[0], ref[0], 2e-6, what);
+  expect_value_close(fast[0], ref[0], tolerance, what);
 }
 
 OnnxNode fused_node(const std::string& op, std::size_t inputs) {
@@ -312,6 +314,46 @@ TEST(OnnxFusionKernels, AttentionFastMatchesReference) {
   const OnnxValue q6 = random_value({6, 12, 7}, 40, -2, 2), kt6 = random_value({6, 7, 35}, 41, -2, 2);
   const OnnxValue v6 = random_value({6, 35, 3}, 42), rh = random_value({6, 3, 4, 5, 1}, 43), rw = random_value({6, 3, 4, 1, 7}, 44);
   expect_fast_matches_reference(n3, {&q6, &kt6, &v6, &s5, &s3, &rh, &rw}, "attention with rel_h and rel_w");
+}
+
+// Both attention variants (attention.h) on shapes that exercise their blocking: ragged 12-row
+// groups and 16-column panels, several query blocks per head, head dims past one 256 k block,
+// strided Q rows (a folded Transpose), the transposed-heads layout and SAM's rel-pos biases.
+TEST(OnnxFusionKernels, AttentionVariantsMatchReferenceOnBlockedShapes) {
+  struct Restore {
+    ~Restore() { onnx_fast::set_attention_variant(2); }
+  } restore;
+  // Heads transposed in Q ([2, 150, 3, 70] read as [2, 3, 150, 70]), K untransposed; 150 = 10 × 15
+  // queries, 300 = 15 × 20 keys, values of 40 (a pair and a ragged panel), rel_h and rel_w.
+  const OnnxValue q = random_value({2, 150, 3, 70}, 71, -1, 1), k = random_value({2, 3, 300, 70}, 72, -1, 1);
+  const OnnxValue v = random_value({2, 3, 300, 40}, 73);
+  const OnnxValue s5 = OnnxValue::from_integers({5}, {6, 10, 15, 15, 20}), s4 = OnnxValue::from_integers({4}, {2, 3, 150, 300});
+  const OnnxValue rh = random_value({6, 10, 15, 15, 1}, 74, -2, 2), rw = random_value({6, 10, 15, 1, 20}, 75, -2, 2);
+  OnnxNode rel = fused_node("MicrosrAttention", 7);
+  GraphBuilder::attr_ints(rel, "q_perm", {0, 2, 1, 3});
+  GraphBuilder::attr_ints(rel, "k_perm", {0, 1, 3, 2});
+  // Q with strided columns and a head dim of 260 (two k blocks): [4, 260, 50] read as [4, 50, 260].
+  const OnnxValue qt = random_value({4, 260, 50}, 76, -0.3f, 0.3f), kt = random_value({4, 260, 33}, 77, -0.3f, 0.3f);
+  const OnnxValue v2 = random_value({4, 33, 17}, 78);
+  OnnxNode wide = fused_node("MicrosrAttention", 5);
+  GraphBuilder::attr_ints(wide, "q_perm", {0, 2, 1});
+  // One head, many keys (several query blocks), scaled by Mul, a [400, 4000] bias.
+  const OnnxValue q1 = random_value({1, 400, 16}, 79), kt1 = random_value({1, 16, 4000}, 80), v1 = random_value({1, 4000, 24}, 81);
+  const OnnxValue bias1 = random_value({400, 4000}, 82, -3, 3);
+  OnnxNode one = fused_node("MicrosrAttention", 6);
+  OnnxAttribute op;
+  op.name = "scale_op", op.type = OnnxAttributeType::string, op.s = "Mul";
+  OnnxAttribute scale;
+  scale.name = "scale", scale.type = OnnxAttributeType::float_, scale.f = 0.7f;
+  one.attributes.push_back(op), one.attributes.push_back(scale);
+  for (int variant : {1, 2}) {
+    onnx_fast::set_attention_variant(variant);
+    const std::string tag = " (variant " + std::to_string(variant) + ")";
+    expect_fast_matches_reference(rel, {&q, &k, &v, &s5, &s4, &rh, &rw}, "rel-pos, transposed heads" + tag);
+    expect_fast_matches_reference(wide, {&qt, &kt, &v2, nullptr, nullptr}, "head dim 260, strided Q" + tag);
+    // float sums of 4000 products averaging to a tenth of their size: ~3e-7 of rounding
+    expect_fast_matches_reference(one, {&q1, &kt1, &v1, nullptr, nullptr, &bias1}, "4000 keys" + tag, 1e-5);
+  }
 }
 
 TEST(OnnxFusionKernels, AttentionFastDeclinesWhatItDoesNotCover) {

@@ -3,12 +3,9 @@
 //
 //   out[b] = softmax(scale · Q[b] · Kᵀ[b] + Σ bias) · V[b]      Q [.., Nq, d], Kᵀ [.., d, Nk], V [.., Nk, dv]
 //
-// The scores never exist whole (for SAM ViT-B's global attention they would be 12 × 4096 × 4096
-// floats, 805 MB): per (batch·head b, block of query rows) one thread computes the block's score
-// rows into its own scratch (about 1.5 MiB, so it stays in L2), adds the biases, takes the softmax
-// and multiplies by V into the output rows. Both products are gemm_f32 calls, single-threaded
-// inside the parallel loop (OpenMP does not nest here). Folded Transposes of Q, K and V are strided
-// views: the GEMM reads through strides, nothing is copied.
+// The compute (blocks of query rows, the scores never whole; variants 1 and 2) is in
+// attention_kernels.cpp (attention.h); this file resolves the node into its arguments. Folded
+// Transposes of Q, K and V are strided views: nothing is copied here.
 //
 // The biases are added in the shape between the chain's two Reshapes (SAM's decomposed relative
 // positions: scores viewed as [B·heads, qh, qw, kh, kw], rel_h [.., kh, 1] and rel_w [.., 1, kw]
@@ -17,15 +14,12 @@
 //
 // Declines (the reference then runs) when the operands' batch dimensions differ (broadcast), when
 // the Reshapes do not return to the scores' shape, or on a non-float operand.
-#include <omp.h>
-
 #include <algorithm>
 #include <stdexcept>
 
 #include "cpu/cpu_isa.h"
 #include "cpu/onnx/fast_ops.h"
-#include "cpu/onnx/gemm.h"
-#include "cpu/onnx/vector_math.h"
+#include "cpu/onnx/attention.h"
 
 namespace microsr::onnx_fast {
 namespace {
@@ -80,16 +74,9 @@ bool resolve_reshape(const std::vector<int64_t>& in, const OnnxValue& spec, bool
   return known == total;
 }
 
-// One bias as a score row sees it: the element offset of each score row, and along the row runs of
-// `run` columns that start at run_base[s] and step by `step` (1: contiguous, 0: one repeated value).
-struct BiasWalk {
-  const float* data = nullptr;
-  std::vector<int64_t> row_offset, run_base;
-  int64_t run = 1, step = 0;
-};
-
+// One bias as a score row sees it (attention.h's AttentionBias).
 bool bias_walk(const OnnxValue& bias, const std::vector<int64_t>& t, std::size_t split, int64_t rows, int64_t nk,
-               BiasWalk& w) {
+               AttentionBias& w) {
   if (!bias.is_float() || bias.shape.size() > t.size()) return false;
   try {
     if (onnx_ref::broadcast_shapes(t, bias.shape) != t) return false;
@@ -160,7 +147,7 @@ bool attention(const OpContext& c, std::vector<OnnxValue>& outputs) {
     if (split == 0 || prod > nk) return false;
     prod *= t[--split];
   }
-  std::vector<BiasWalk> biases(c.inputs.size() > 5 ? c.inputs.size() - 5 : 0);
+  std::vector<AttentionBias> biases(c.inputs.size() > 5 ? c.inputs.size() - 5 : 0);
   for (std::size_t i = 0; i < biases.size(); ++i)
     if (!bias_walk(c.in(5 + i), t, split, rows, nk, biases[i])) return false;
 
@@ -174,7 +161,6 @@ bool attention(const OpContext& c, std::vector<OnnxValue>& outputs) {
     }
     return off;
   };
-  const std::vector<int64_t> oq = batch_offsets(vq), ok = batch_offsets(vk), ov = batch_offsets(vv);
   const std::string scale_op = c.attr_string("scale_op", "");
   const float scale = c.attr_float("scale", 1.0f);
   const float alpha = scale_op == "Mul" ? scale : scale_op == "Div" ? 1.0f / scale : 1.0f;
@@ -183,51 +169,17 @@ bool attention(const OpContext& c, std::vector<OnnxValue>& outputs) {
   std::vector<int64_t> out_shape = batch_dims;
   out_shape.push_back(nq), out_shape.push_back(dv);
   OnnxValue out = onnx_ref::make_value(q.type, out_shape);
-  // Query rows per block: a scratch of about 1.5 MiB, and at least four blocks per thread when the
-  // batch alone does not give them.
-  const int64_t threads = omp_get_max_threads();
-  int64_t block = std::clamp<int64_t>((384 * 1024) / nk, 12, std::max<int64_t>(nq, 1));
-  while (block > 12 && batch * ((nq + block - 1) / block) < 4 * threads) block = std::max<int64_t>(12, block / 2);
-  const int64_t blocks = (nq + block - 1) / block, items = batch * blocks;
-  const auto softmax_rows = kernels::cpu_isa_at_least(kernels::CpuIsa::kAvx2) ? avx2::softmax_rows : baseline::softmax_rows;
-  const float *pq = q.floats.data(), *pk = k.floats.data(), *pv = v.floats.data();
-  float* po = out.floats.data();
-#pragma omp parallel if (items > 1 && nq * nk * (dk + dv) > 100000)
-  {
-    std::vector<float> s(static_cast<std::size_t>(block * nk));
-#pragma omp for schedule(dynamic)
-    for (int64_t item = 0; item < items; ++item) {
-      const int64_t b = item / blocks, i0 = (item % blocks) * block, n = std::min(block, nq - i0);
-      GemmArgs g;  // scores = alpha · Q rows · Kᵀ
-      g.m = n, g.n = nk, g.k = dk, g.alpha = alpha;
-      g.a = pq + oq[b] + i0 * vq.strides[rank - 2], g.a_row = vq.strides[rank - 2], g.a_col = vq.strides[rank - 1];
-      g.b = pk + ok[b], g.b_row = vk.strides[rank - 2], g.b_col = vk.strides[rank - 1];
-      g.c = s.data(), g.ldc = nk;
-      gemm_f32(g);
-      for (const BiasWalk& w : biases)
-        for (int64_t i = 0; i < n; ++i) {
-          float* row = s.data() + i * nk;
-          const float* base = w.data + w.row_offset[b * nq + i0 + i];
-          for (std::size_t r = 0; r < w.run_base.size(); ++r) {
-            float* dst = row + static_cast<int64_t>(r) * w.run;
-            const float* src = base + w.run_base[r];
-            if (w.step == 1) {
-              for (int64_t j = 0; j < w.run; ++j) dst[j] += src[j];
-            } else {
-              const float value = *src;
-              for (int64_t j = 0; j < w.run; ++j) dst[j] += value;
-            }
-          }
-        }
-      softmax_rows(s.data(), s.data(), n, nk);
-      GemmArgs h;  // out rows = probabilities · V
-      h.m = n, h.n = dv, h.k = nk;
-      h.a = s.data(), h.a_row = nk;
-      h.b = pv + ov[b], h.b_row = vv.strides[rank - 2], h.b_col = vv.strides[rank - 1];
-      h.c = po + (b * nq + i0) * dv, h.ldc = dv;
-      gemm_f32(h);
-    }
-  }
+  AttentionArgs a;
+  a.batch = batch, a.nq = nq, a.nk = nk, a.dk = dk, a.dv = dv;
+  a.q = q.floats.data(), a.k = k.floats.data(), a.v = v.floats.data();
+  a.q_off = batch_offsets(vq), a.k_off = batch_offsets(vk), a.v_off = batch_offsets(vv);
+  a.q_row = vq.strides[rank - 2], a.q_col = vq.strides[rank - 1];
+  a.k_row = vk.strides[rank - 2], a.k_col = vk.strides[rank - 1];
+  a.v_row = vv.strides[rank - 2], a.v_col = vv.strides[rank - 1];
+  a.alpha = alpha;
+  a.biases = std::move(biases);
+  a.out = out.floats.data();
+  attention_f32(a);
   outputs = onnx_ref::outputs_of(std::move(out));
   return true;
 }
