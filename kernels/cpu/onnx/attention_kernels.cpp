@@ -135,13 +135,15 @@ void pack_v_panels(const AttentionArgs& a, int64_t b, float* vp) {
 
 // Variant 2. Per thread: kp and vp of the batch index it last worked on (repacked when an item of
 // another index comes: items run index-major, so each thread packs each index at most once),
-// s [block][ld] scores (ld = nk rounded up to 16), qpack [groups][dk block][12] (Q rows k-major),
+// s [block][ld] scores (ld = nk rounded up to 16, plus 16), qpack [groups][dk block][12] (Q rows k-major),
 // ppack [groups][256][12] (one 256-key block of probabilities, k-major), inv_sum [block].
 void attention_v2(const AttentionArgs& a) {
   const int64_t threads = omp_get_max_threads(), nq = a.nq, nk = a.nk, dk = a.dk, dv = a.dv;
   if (a.batch <= 0 || nq <= 0 || dv <= 0) return;
   const int64_t k_panels = (nk + kPanel - 1) / kPanel, v_panels = (dv + kPanel - 1) / kPanel;
-  const int64_t k_size = k_panels * dk * kPanel, v_size = v_panels * nk * kPanel, ld = k_panels * kPanel;
+  // Score rows one cache line longer than their panels: rows a multiple of 4 KiB apart would put a
+  // 12-row tile's lines in one L1 set.
+  const int64_t k_size = k_panels * dk * kPanel, v_size = v_panels * nk * kPanel, ld = k_panels * kPanel + kPanel;
   // Query rows per block: whole groups, a score scratch of at most 1 MiB (L2 keeps it beside the
   // head's packed K and V streaming through), and at least four blocks per thread when the batch
   // alone does not give them.
