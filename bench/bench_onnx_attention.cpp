@@ -68,7 +68,8 @@ void run_attention(benchmark::State& state, const Shape& s, int variant, int thr
     for (int64_t kh = 0; kh < s.side_k; ++kh) h.run_base.push_back(kh), w.run_base.push_back(0);
     a.biases = {h, w};
   }
-  a.out = out.data();
+  a.out = out.data(), a.out_row = d;
+  for (int64_t b = 0; b < s.batch; ++b) a.out_off.push_back(b * nq * d);
   const int saved = omp_get_max_threads();
   omp_set_num_threads(threads);
   for (auto _ : state) {

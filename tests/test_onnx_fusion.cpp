@@ -212,6 +212,29 @@ TEST(OnnxFusion, TransposedHeadsAttentionFusesAndMatches) {
   expect_fused_count(b.m, feeds, "MicrosrAttention", 1, "transposed-heads attention");
 }
 
+// The heads merged back by a Transpose of the output that keeps the last axis last: folded into the
+// fused node (one node left); one that moves the last axis stays a node of its own.
+TEST(OnnxFusion, AttentionOutputTransposeFoldsWhenItKeepsRows) {
+  for (const bool keeps_rows : {true, false}) {
+    GraphBuilder b;
+    for (const char* name : {"q", "k", "v"}) b.input(name);
+    GraphBuilder::attr_ints(b.node("Transpose", {"k"}, {"kt"}), "perm", {0, 1, 3, 2});
+    b.node("MatMul", {"q", "kt"}, {"s"});
+    b.node("Softmax", {"s"}, {"p"});
+    b.node("MatMul", {"p", "v"}, {"o"});
+    GraphBuilder::attr_ints(b.node("Transpose", {"o"}, {"y"}), "perm", keeps_rows ? std::vector<int64_t>{0, 2, 1, 3}
+                                                                              : std::vector<int64_t>{0, 1, 3, 2});
+    b.output("y");
+    std::map<std::string, OnnxValue> feeds;
+    feeds["q"] = random_value({2, 3, 13, 7}, 14, -2, 2);
+    feeds["k"] = random_value({2, 3, 37, 7}, 15, -2, 2);
+    feeds["v"] = random_value({2, 3, 37, 5}, 16);
+    const std::string what = keeps_rows ? "output transpose (0 2 1 3)" : "output transpose (0 1 3 2)";
+    expect_fused_count(b.m, feeds, "MicrosrAttention", 1, what);
+    EXPECT_EQ(OnnxSession::from_model(b.m).stats().nodes_after_fusion, keeps_rows ? 1 : 2) << what;
+  }
+}
+
 // MatMul + constant bias, then GELU in its two exported node orders.
 GraphBuilder mlp(bool half_first, double half, bool constant_bias) {
   GraphBuilder b;
@@ -332,6 +355,8 @@ TEST(OnnxFusionKernels, AttentionVariantsMatchReferenceOnBlockedShapes) {
   OnnxNode rel = fused_node("MicrosrAttention", 7);
   GraphBuilder::attr_ints(rel, "q_perm", {0, 2, 1, 3});
   GraphBuilder::attr_ints(rel, "k_perm", {0, 1, 3, 2});
+  OnnxNode rel_out = rel;  // output heads merged back: [2, 150, 3, 40]
+  GraphBuilder::attr_ints(rel_out, "out_perm", {0, 2, 1, 3});
   // Q with strided columns and a head dim of 260 (two k blocks): [4, 260, 50] read as [4, 50, 260].
   const OnnxValue qt = random_value({4, 260, 50}, 76, -0.3f, 0.3f), kt = random_value({4, 260, 33}, 77, -0.3f, 0.3f);
   const OnnxValue v2 = random_value({4, 33, 17}, 78);
@@ -350,6 +375,7 @@ TEST(OnnxFusionKernels, AttentionVariantsMatchReferenceOnBlockedShapes) {
     onnx_fast::set_attention_variant(variant);
     const std::string tag = " (variant " + std::to_string(variant) + ")";
     expect_fast_matches_reference(rel, {&q, &k, &v, &s5, &s4, &rh, &rw}, "rel-pos, transposed heads" + tag);
+    expect_fast_matches_reference(rel_out, {&q, &k, &v, &s5, &s4, &rh, &rw}, "rel-pos, output transposed" + tag);
     expect_fast_matches_reference(wide, {&qt, &kt, &v2, nullptr, nullptr}, "head dim 260, strided Q" + tag);
     // float sums of 4000 products averaging to a tenth of their size: ~3e-7 of rounding
     expect_fast_matches_reference(one, {&q1, &kt1, &v1, nullptr, nullptr, &bias1}, "4000 keys" + tag, 1e-5);
@@ -364,6 +390,13 @@ TEST(OnnxFusionKernels, AttentionFastDeclinesWhatItDoesNotCover) {
   std::vector<OnnxValue> out;
   EXPECT_FALSE(onnx_fast::all_fast_kernels().at("MicrosrAttention")(c, out));
   EXPECT_EQ(onnx_ref::kernel_table().at("MicrosrAttention")(c).at(0).shape, (std::vector<int64_t>{3, 13, 5}));
+  // An output Transpose that moves the last axis: rows are no longer contiguous.
+  const OnnxValue kt3 = random_value({3, 7, 37}, 54);
+  OnnxNode moved = n;
+  GraphBuilder::attr_ints(moved, "out_perm", {0, 2, 1});
+  const onnx_ref::OpContext c2{moved, 17, {&q, &kt3, &v, nullptr, nullptr}, nullptr};
+  EXPECT_FALSE(onnx_fast::all_fast_kernels().at("MicrosrAttention")(c2, out));
+  EXPECT_EQ(onnx_ref::kernel_table().at("MicrosrAttention")(c2).at(0).shape, (std::vector<int64_t>{3, 5, 13}));
 }
 
 TEST(OnnxFusionKernels, MatMulBiasAndGeluFastMatchReference) {

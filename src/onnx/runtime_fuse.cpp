@@ -195,6 +195,19 @@ std::optional<Match> match_attention(const GraphIndex& g, std::size_t idx, int64
   fold_transpose(g, c.q, c.q_perm, c.nodes);
   if (c.k != c.q) fold_transpose(g, c.k, c.k_perm, c.nodes);
   fold_transpose(g, c.v, c.v_perm, c.nodes);
+  // A Transpose of the output that keeps its last axis last (heads merged back into tokens): the
+  // kernel writes its rows where the Transpose would put them.
+  std::vector<int64_t> out_perm;
+  std::vector<std::string> outputs = m2.outputs;
+  if (g.intermediate(m2.outputs[0]) && !g.taken(g.reader(m2.outputs[0]))) {
+    const std::size_t tidx = g.reader(m2.outputs[0]);
+    const OnnxNode& t = g.node(tidx);
+    const OnnxAttribute* a = t.attribute("perm");
+    if (is_op(t, "Transpose", 1) && a && a->ints.size() >= 2 && a->ints.back() == static_cast<int64_t>(a->ints.size()) - 1) {
+      out_perm = a->ints, outputs = t.outputs;
+      c.nodes.push_back(tidx);
+    }
+  }
 
   Match m;
   m.chain = c.nodes;
@@ -204,7 +217,8 @@ std::optional<Match> match_attention(const GraphIndex& g, std::size_t idx, int64
   f.domain = "microsr";
   f.inputs = {c.q, c.k, c.v, c.shape1, c.shape2};
   f.inputs.insert(f.inputs.end(), c.biases.rbegin(), c.biases.rend());  // in the order they are added
-  f.outputs = m2.outputs;
+  f.outputs = outputs;
+  if (!out_perm.empty()) f.attributes.push_back(ints_attr("out_perm", out_perm));
   if (!c.q_perm.empty()) f.attributes.push_back(ints_attr("q_perm", c.q_perm));
   if (!c.k_perm.empty()) f.attributes.push_back(ints_attr("k_perm", c.k_perm));
   if (!c.v_perm.empty()) f.attributes.push_back(ints_attr("v_perm", c.v_perm));

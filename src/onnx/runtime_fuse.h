@@ -3,6 +3,7 @@
 //
 //   MicrosrAttention   [Transpose] MatMul(Q, Kᵀ) → [Mul|Div by a scalar constant] → [Reshape]
 //                      → Add(bias)* → [Reshape] → Softmax(axis -1) → MatMul(·, [Transpose] V)
+//                      → [Transpose keeping the last axis last]
 //   MicrosrMatMulBias  MatMul(x, W constant) → Add(bias constant)
 //   MicrosrGelu        x · 0.5 · (1 + erf(x / √2)), in the node orders torch exports
 //

@@ -2,7 +2,7 @@
 // Transposes, Reshapes and biases into AttentionArgs):
 //
 //   out[b] = softmax(alpha · Q[b] · Kᵀ[b] + Σ bias) · V[b]
-//   Q [batch, nq, dk], Kᵀ [batch, dk, nk], V [batch, nk, dv] as strided views, out [batch, nq, dv]
+//   Q [batch, nq, dk], Kᵀ [batch, dk, nk], V [batch, nk, dv], out [batch, nq, dv], all strided views
 //
 // The scores never exist whole (SAM ViT-B's global attention would hold 12 × 4096 × 4096 floats,
 // 805 MB): each thread takes a block of query rows of one batch index at a time.
@@ -41,7 +41,11 @@ struct AttentionArgs {
   int64_t q_row = 0, q_col = 1, k_row = 0, k_col = 1, v_row = 0, v_col = 1;
   float alpha = 1.0f;
   std::vector<AttentionBias> biases;
-  float* out = nullptr;  // [batch][nq][dv], contiguous
+  // out [batch][nq][dv]: row (b, i) at out + out_off[b] + i · out_row, its dv values contiguous
+  // (out_row = dv and out_off[b] = b · nq · dv, or the layout of a folded output Transpose).
+  float* out = nullptr;
+  std::vector<int64_t> out_off;
+  int64_t out_row = 0;
 };
 
 // Runs the variant in use (2 when the CPU has AVX-512, else 1).

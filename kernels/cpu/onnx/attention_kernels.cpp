@@ -88,7 +88,7 @@ void attention_v1(const AttentionArgs& a) {
       h.m = n, h.n = a.dv, h.k = nk;
       h.a = s.data(), h.a_row = nk;
       h.b = a.v + a.v_off[b], h.b_row = a.v_row, h.b_col = a.v_col;
-      h.c = a.out + (b * nq + i0) * a.dv, h.ldc = a.dv;
+      h.c = a.out + a.out_off[b] + i0 * a.out_row, h.ldc = a.out_row;
       gemm_f32(h);
     }
   }
@@ -203,7 +203,7 @@ void attention_v2(const AttentionArgs& a) {
         inv_sum[i] = avx512::bias_exp_row(s.get() + i * ld, nk, runs.data(), static_cast<int64_t>(runs.size()));
       }
       // out rows = exp scores · V, 256 keys at a time; then each row times 1 / sum
-      float* ob = a.out + (b * nq + i0) * dv;
+      float* ob = a.out + a.out_off[b] + i0 * a.out_row;
       for (int64_t k0 = 0; k0 < nk; k0 += kBlockK) {
         const int64_t kc = std::min(kBlockK, nk - k0);
         for (int64_t g = 0; g < groups; ++g)
@@ -213,12 +213,12 @@ void attention_v2(const AttentionArgs& a) {
           const float* panel0 = vb + (p * nk + k0) * kPanel;
           const float* panel1 = cols > kPanel ? panel0 + nk * kPanel : panel0;
           for (int64_t g = 0; g < groups; ++g)
-            avx512::packed_pair_kernel(ob + g * kGroup * dv + p * kPanel, dv, ppack.data() + g * kGroup * kc, panel0,
+            avx512::packed_pair_kernel(ob + g * kGroup * a.out_row + p * kPanel, a.out_row, ppack.data() + g * kGroup * kc, panel0,
                                        panel1, kPanel, group_rows(g), cols, kc, k0 > 0);
         }
       }
       for (int64_t i = 0; i < n; ++i)
-        for (int64_t e = 0; e < dv; ++e) ob[i * dv + e] *= inv_sum[i];
+        for (int64_t e = 0; e < dv; ++e) ob[i * a.out_row + e] *= inv_sum[i];
     }
   }
 }

@@ -13,7 +13,8 @@
 // product is Nk; along them each bias steps in runs of contiguous or repeated elements.
 //
 // Declines (the reference then runs) when the operands' batch dimensions differ (broadcast), when
-// the Reshapes do not return to the scores' shape, or on a non-float operand.
+// the Reshapes do not return to the scores' shape, on a non-float operand, or when a folded output
+// Transpose (out_perm) moves the last axis.
 #include <algorithm>
 #include <stdexcept>
 
@@ -166,9 +167,23 @@ bool attention(const OpContext& c, std::vector<OnnxValue>& outputs) {
   const float alpha = scale_op == "Mul" ? scale : scale_op == "Div" ? 1.0f / scale : 1.0f;
   if (!scale_op.empty() && scale_op != "Mul" && scale_op != "Div") return false;
 
-  std::vector<int64_t> out_shape = batch_dims;
-  out_shape.push_back(nq), out_shape.push_back(dv);
-  OnnxValue out = onnx_ref::make_value(q.type, out_shape);
+  // The output [batch dims, nq, dv], or its folded Transpose: stored as out_perm orders the axes,
+  // so logical axis out_perm[j] steps by the stored tensor's stride j (the last axis stays last).
+  std::vector<int64_t> logical = batch_dims, stored, perm = c.attr_ints("out_perm");
+  logical.push_back(nq), logical.push_back(dv);
+  if (perm.empty())
+    for (std::size_t d = 0; d < rank; ++d) perm.push_back(static_cast<int64_t>(d));
+  if (perm.size() != rank || perm.back() != static_cast<int64_t>(rank) - 1) return false;
+  std::vector<bool> seen(rank, false);
+  for (int64_t p : perm) {
+    if (p < 0 || p >= static_cast<int64_t>(rank) || seen[p]) return false;
+    seen[p] = true, stored.push_back(logical[p]);
+  }
+  const std::vector<int64_t> stored_strides = onnx_ref::strides_of(stored);
+  View vo;
+  vo.dims = logical, vo.strides.assign(rank, 0);
+  for (std::size_t j = 0; j < rank; ++j) vo.strides[perm[j]] = stored_strides[j];
+  OnnxValue out = onnx_ref::make_value(q.type, stored);
   AttentionArgs a;
   a.batch = batch, a.nq = nq, a.nk = nk, a.dk = dk, a.dv = dv;
   a.q = q.floats.data(), a.k = k.floats.data(), a.v = v.floats.data();
@@ -178,7 +193,7 @@ bool attention(const OpContext& c, std::vector<OnnxValue>& outputs) {
   a.v_row = vv.strides[rank - 2], a.v_col = vv.strides[rank - 1];
   a.alpha = alpha;
   a.biases = std::move(biases);
-  a.out = out.floats.data();
+  a.out = out.floats.data(), a.out_off = batch_offsets(vo), a.out_row = vo.strides[rank - 2];
   attention_f32(a);
   outputs = onnx_ref::outputs_of(std::move(out));
   return true;

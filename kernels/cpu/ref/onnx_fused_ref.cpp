@@ -36,9 +36,10 @@ std::vector<OnnxAttribute> perm_attribute(const std::vector<int64_t>& perm) {
 }
 
 // MicrosrAttention(Q, K, V, shape1?, shape2?, bias...), attributes q_perm, k_perm, v_perm (a folded
-// Transpose of that operand), scale_op ("Mul" or "Div") with scale, allowzero1, allowzero2:
+// Transpose of that operand), scale_op ("Mul" or "Div") with scale, allowzero1, allowzero2, out_perm
+// (a folded Transpose of the output):
 //   S = MatMul(Transpose(Q), Transpose(K)) [scale_op scale] → Reshape(shape1) → + bias... →
-//       Reshape(shape2) → Softmax(axis -1) → MatMul(·, Transpose(V))
+//       Reshape(shape2) → Softmax(axis -1) → MatMul(·, Transpose(V)) → Transpose(out_perm)
 std::vector<OnnxValue> attention(const OpContext& c) {
   const OnnxValue *q = &c.in(0), *k = &c.in(1), *v = &c.in(2);
   OnnxValue tq, tk, tv;
@@ -56,7 +57,9 @@ std::vector<OnnxValue> attention(const OpContext& c) {
   for (std::size_t i = 5; i < c.inputs.size(); ++i) s = run_op("Add", {}, {&s, &c.in(i)}, c.opset);
   if (c.has(4)) s = run_op("Reshape", int_attribute("allowzero", c.attr_int("allowzero2", 0)), {&s, &c.in(4)}, c.opset);
   s = run_op("Softmax", int_attribute("axis", -1), {&s}, c.opset);
-  return outputs_of(run_op("MatMul", {}, {&s, v}, c.opset));
+  OnnxValue y = run_op("MatMul", {}, {&s, v}, c.opset);
+  if (c.has_attr("out_perm")) y = run_op("Transpose", perm_attribute(c.attr_ints("out_perm")), {&y}, c.opset);
+  return outputs_of(std::move(y));
 }
 
 // MicrosrMatMulBias(x, W, bias) = Add(MatMul(x, W), bias).
