@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "cpu/cpu_isa.h"
 #include "cpu/onnx/attention.h"
 #include "cpu/onnx/fast_ops.h"
 #include "cpu/ref/onnx_ref.h"
@@ -276,6 +277,8 @@ TEST(OnnxFusion, MatMulBiasAndGeluFuseAndMatch) {
     const GraphBuilder b = mlp(half_first, 0.5, true);
     expect_fused_count(b.m, feeds, "MicrosrMatMulBias", 1, "matmul + bias");
     expect_fused_count(b.m, feeds, "MicrosrGelu", 1, half_first ? "gelu (x*0.5)*(1+erf)" : "gelu (x*(1+erf))*0.5");
+    expect_fused_count(b.m, feeds, "MicrosrMatMulBias+Gelu", 1, "gelu as the matmul's epilogue");
+    EXPECT_EQ(OnnxSession::from_model(b.m).stats().nodes_after_fusion, 1);
   }
 }
 
@@ -406,6 +409,25 @@ TEST(OnnxFusionKernels, MatMulBiasAndGeluFastMatchReference) {
   expect_fast_matches_reference(fused_node("MicrosrMatMulBias", 3), {&big, &wb, &bb}, "matmul + bias, packed GEMM");
   const OnnxValue g = random_value({7, 4111}, 67, -6, 6);
   expect_fast_matches_reference(fused_node("MicrosrGelu", 1), {&g}, "gelu");
+  // GELU as the GEMM's epilogue, on every GEMM path (plain loops, 48 × 128 tiles, AVX-512 tiles of
+  // 240 rows, ragged edges) at every instruction-set level this CPU has.
+  OnnxNode with_gelu = fused_node("MicrosrMatMulBias", 3);
+  OnnxAttribute act;
+  act.name = "activation", act.type = OnnxAttributeType::string, act.s = "Gelu";
+  with_gelu.attributes.push_back(act);
+  const OnnxValue wide = random_value({29, 531}, 68), bw = random_value({531}, 69);
+  for (kernels::CpuIsa isa : {kernels::CpuIsa::kBaseline, kernels::CpuIsa::kAvx2, kernels::CpuIsa::kAvx512}) {
+    if (static_cast<int>(kernels::detected_cpu_isa()) < static_cast<int>(isa)) continue;
+    kernels::CpuIsaScope scope(isa);
+    const std::string tag = std::string(" (") + kernels::cpu_isa_name(isa) + ")";
+    expect_fast_matches_reference(with_gelu, {&x, &w, &bias}, "matmul + bias + gelu, small" + tag);
+    expect_fast_matches_reference(with_gelu, {&big, &wb, &bb}, "matmul + bias + gelu, n 67" + tag);
+    expect_fast_matches_reference(with_gelu, {&big, &wide, &bw}, "matmul + bias + gelu, n 531" + tag);
+  }
+  OnnxNode relu = with_gelu;  // an activation the kernel does not know: the reference names it
+  relu.attributes.back().s = "Relu";
+  std::vector<OnnxValue> out;
+  EXPECT_FALSE(onnx_fast::all_fast_kernels().at("MicrosrMatMulBias")(onnx_ref::OpContext{relu, 17, {&x, &w, &bias}, nullptr}, out));
 }
 
 }  // namespace

@@ -312,6 +312,26 @@ std::optional<Match> match_gelu(const GraphIndex& g, std::size_t eidx) {
   return m;
 }
 
+// ---- MatMul + bias + GELU ---------------------------------------------------------------------
+
+// A MicrosrGelu of a MicrosrMatMulBias that nothing else reads (both fused by the passes above):
+// one MicrosrMatMulBias with activation "Gelu", which its kernel runs on each GEMM tile.
+std::optional<Match> match_matmul_bias_gelu(const GraphIndex& g, std::size_t idx) {
+  const OnnxNode& gelu = g.node(idx);
+  if (gelu.domain != "microsr" || gelu.op_type != "MicrosrGelu" || gelu.inputs.size() != 1 || !g.intermediate(gelu.inputs[0]))
+    return std::nullopt;
+  const std::size_t midx = *g.producer(gelu.inputs[0]);
+  const OnnxNode& mm = g.node(midx);
+  if (mm.domain != "microsr" || mm.op_type != "MicrosrMatMulBias" || mm.attribute("activation")) return std::nullopt;
+  Match m;
+  m.chain = {midx, idx};
+  m.fused = mm;
+  m.fused.name = mm.name + "/Gelu";
+  m.fused.attributes.push_back(string_attr("activation", "Gelu"));
+  m.fused.outputs = gelu.outputs;
+  return m;
+}
+
 // One matcher over every node; each match replaces its chain's last node and drops the others.
 template <class Matcher>
 int64_t apply(std::vector<OnnxNode>& nodes, const std::map<std::string, OnnxValue>& constants,
@@ -362,6 +382,7 @@ std::map<std::string, int64_t> fuse_graph(std::vector<OnnxNode>& nodes, const st
         }));
   count("MicrosrMatMulBias", apply(nodes, constants, graph_outputs, match_matmul_bias));
   count("MicrosrGelu", apply(nodes, constants, graph_outputs, match_gelu));
+  count("MicrosrMatMulBias+Gelu", apply(nodes, constants, graph_outputs, match_matmul_bias_gelu));
   return counts;
 }
 

@@ -6,6 +6,8 @@
 //                      → [Transpose keeping the last axis last]
 //   MicrosrMatMulBias  MatMul(x, W constant) → Add(bias constant)
 //   MicrosrGelu        x · 0.5 · (1 + erf(x / √2)), in the node orders torch exports
+//   then a MicrosrGelu of a MicrosrMatMulBias becomes that MicrosrMatMulBias with activation "Gelu"
+//   (counted as "MicrosrMatMulBias+Gelu")
 //
 // A chain fuses only when every intermediate value has exactly one reader (the next node of the
 // chain) and is not a graph output; anything else stays as it was. Shapes are not known at load:

@@ -1,9 +1,7 @@
 // The row pass of attention variant 2 (attention.h) in AVX-512, 16 floats a step: biases added,
 // then exp(x - max) and its sum, while the score row (16 KiB for 4096 keys) sits in L1.
 //
-// exp is vector_math.h's polynomial on 16 lanes: exp(x) = 2^n · e^r, n = round(x / ln 2),
-// r = x - n · ln 2 (ln 2 split in two), e^r by its Taylor series to r^7 (relative error < 2e-7),
-// x clamped below at -87.3 (no denormals; x <= 0 here); 2^n applied by vscalefps.
+// exp is vector_math_avx512.h's (vector_math.h's polynomial on 16 lanes).
 // GCC 12's AVX-512 headers start some intrinsics (set1, roundscale, shuffles) from
 // _mm512_undefined_ps(), which -Wuninitialized reports once inlined (GCC bug 105593): silenced here.
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -13,26 +11,10 @@
 #include <limits>
 
 #include "cpu/onnx/attention.h"
+#include "cpu/onnx/vector_math_avx512.h"
 
 namespace microsr::onnx_fast::avx512 {
 namespace {
-
-inline __m512 exp16(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));  // callers pass x - max: never above 0
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
-  __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(p, n);
-}
 
 inline __mmask16 tail_mask(int64_t count) {
   return count >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << count) - 1u);

@@ -26,6 +26,9 @@ struct GemmArgs {
   const float* bias_col = nullptr;     // + bias_col[j] (length n), or
   const float* bias_row = nullptr;     // + bias_row[i] (length m)
   bool accumulate = false;             // C += ... instead of C = ...
+  // Run on each finished block of C (rows × cols at c, rows ldc apart) once every k block, the bias
+  // and alpha are in: blocks are disjoint, cover C, and are still in cache (a fused activation).
+  void (*epilogue)(float* c, int64_t ldc, int64_t rows, int64_t cols) = nullptr;
 };
 
 // Runs the GEMM; OpenMP over tiles of 6·8 rows × 16·8 columns when the product is large enough

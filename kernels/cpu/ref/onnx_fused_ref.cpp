@@ -62,10 +62,19 @@ std::vector<OnnxValue> attention(const OpContext& c) {
   return outputs_of(std::move(y));
 }
 
-// MicrosrMatMulBias(x, W, bias) = Add(MatMul(x, W), bias).
+std::vector<OnnxValue> gelu(const OpContext& c);
+
+// MicrosrMatMulBias(x, W, bias) = Add(MatMul(x, W), bias); attribute activation "Gelu": then
+// MicrosrGelu of that.
 std::vector<OnnxValue> matmul_bias(const OpContext& c) {
   OnnxValue y = run_op("MatMul", {}, {&c.in(0), &c.in(1)}, c.opset);
-  return outputs_of(run_op("Add", {}, {&y, &c.in(2)}, c.opset));
+  y = run_op("Add", {}, {&y, &c.in(2)}, c.opset);
+  const std::string activation = c.attr_string("activation", "");
+  require(activation.empty() || activation == "Gelu", "MicrosrMatMulBias: unknown activation '" + activation + "'");
+  if (activation.empty()) return outputs_of(std::move(y));
+  OnnxNode node;
+  node.name = "fused MicrosrGelu", node.op_type = "MicrosrGelu", node.inputs = {"x"}, node.outputs = {"y"};
+  return gelu(OpContext{node, c.opset, {&y}, nullptr});
 }
 
 // MicrosrGelu(x) = x · (1 + erf(x / √2)) · 0.5, elementwise.
