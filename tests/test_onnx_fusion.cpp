@@ -236,6 +236,38 @@ TEST(OnnxFusion, AttentionOutputTransposeFoldsWhenItKeepsRows) {
   }
 }
 
+// Hiera's q, k, v: one tensor [B, N, 3, heads, d] split in 3 along axis 2 (given as -3 in one
+// variant), each part squeezed and its heads transposed forward. The Split and Squeezes fold into the
+// attention (one node left) unless a part has another reader.
+TEST(OnnxFusion, QkvSplitFoldsIntoAttention) {
+  for (const int variant : {0, 1, 2}) {  // 0: axis 2, 1: axis -3 and sizes given, 2: q also a graph output
+    GraphBuilder b;
+    b.input("qkv");
+    const int64_t axis = variant == 1 ? -3 : 2;
+    b.ints("axes", {axis});
+    b.ints("sizes", {1, 1, 1});
+    GraphBuilder::attr_int(b.node("Split", variant == 1 ? std::vector<std::string>{"qkv", "sizes"} : std::vector<std::string>{"qkv"},
+                                  {"q5", "k5", "v5"}),
+                           "axis", axis);
+    for (const char* x : {"q", "k", "v"}) b.node("Squeeze", {std::string(x) + "5", "axes"}, {std::string(x) + "4"});
+    GraphBuilder::attr_ints(b.node("Transpose", {"q4"}, {"qt"}), "perm", {0, 2, 1, 3});
+    GraphBuilder::attr_ints(b.node("Transpose", {"k4"}, {"kt"}), "perm", {0, 2, 3, 1});
+    GraphBuilder::attr_ints(b.node("Transpose", {"v4"}, {"vt"}), "perm", {0, 2, 1, 3});
+    b.node("MatMul", {"qt", "kt"}, {"s"});
+    b.node("Softmax", {"s"}, {"p"});
+    b.node("MatMul", {"p", "vt"}, {"o"});
+    GraphBuilder::attr_ints(b.node("Transpose", {"o"}, {"y"}), "perm", {0, 2, 1, 3});
+    b.output("y");
+    if (variant == 2) b.output("q4");
+    std::map<std::string, OnnxValue> feeds;
+    feeds["qkv"] = random_value({2, 29, 3, 2, 7}, 17, -2, 2);
+    const std::string what = "qkv split, variant " + std::to_string(variant);
+    expect_fused_count(b.m, feeds, "MicrosrAttention", 1, what);
+    // Folded: the attention alone. q4 also an output: the Split, 3 Squeezes and the attention.
+    EXPECT_EQ(OnnxSession::from_model(b.m).stats().nodes_after_fusion, variant == 2 ? 5 : 1) << what;
+  }
+}
+
 // MatMul + constant bias, then GELU in its two exported node orders.
 GraphBuilder mlp(bool half_first, double half, bool constant_bias) {
   GraphBuilder b;

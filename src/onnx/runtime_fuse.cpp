@@ -180,6 +180,64 @@ void fold_transpose(const GraphIndex& g, std::string& value, std::vector<int64_t
   nodes.push_back(idx);
 }
 
+// Q, K and V as the three outputs of one Split into equal parts, each through a Squeeze of the
+// split axis (Hiera's qkv = Linear(x).reshape(B, N, 3, heads, d).unbind(2)), read only by this
+// chain: the kernel reads all three from the Split's input. Sets `source` and the attributes.
+struct QkvSplit {
+  std::string source;
+  int64_t axis = 0;
+  std::vector<int64_t> squeeze_axes, index;
+};
+
+std::optional<QkvSplit> fold_qkv_split(const GraphIndex& g, const AttentionChain& c, int64_t opset,
+                                       std::vector<std::size_t>& nodes) {
+  QkvSplit q;
+  std::optional<std::size_t> split;
+  std::vector<std::size_t> found;
+  for (const std::string* operand : {&c.q, &c.k, &c.v}) {
+    if (!g.intermediate(*operand)) return std::nullopt;
+    const std::size_t sq = *g.producer(*operand);
+    const OnnxNode& squeeze = g.node(sq);
+    if (!standard(squeeze) || squeeze.op_type != "Squeeze" || squeeze.outputs.size() != 1 || squeeze.inputs.empty() ||
+        !g.intermediate(squeeze.inputs[0]))
+      return std::nullopt;
+    std::vector<int64_t> axes;
+    if (opset >= 13) {
+      const OnnxValue* a = squeeze.inputs.size() == 2 ? g.constant(squeeze.inputs[1]) : nullptr;
+      if (!a || a->is_float()) return std::nullopt;
+      for (int64_t i = 0; i < a->numel(); ++i) axes.push_back(a->integers.at(i));
+    } else if (const OnnxAttribute* a = squeeze.attribute("axes")) {
+      axes = a->ints;
+    }
+    if (axes.size() != 1 || (!q.squeeze_axes.empty() && axes != q.squeeze_axes)) return std::nullopt;
+    q.squeeze_axes = axes;
+    const std::size_t sp = *g.producer(squeeze.inputs[0]);
+    const OnnxNode& node = g.node(sp);
+    if (split && *split != sp) return std::nullopt;
+    if (!standard(node) || node.op_type != "Split" || node.inputs.empty() || node.inputs.size() > 2 ||
+        node.outputs.size() != 3 || node.attribute("split"))
+      return std::nullopt;
+    if (node.inputs.size() == 2) {  // equal parts only: sizes, when given, a constant [s, s, s]
+      const OnnxValue* sizes = g.constant(node.inputs[1]);
+      if (!sizes || sizes->is_float() || sizes->numel() != 3 || sizes->integers.size() != 3 ||
+          sizes->integers[0] != sizes->integers[1] || sizes->integers[0] != sizes->integers[2])
+        return std::nullopt;
+    }
+    split = sp;
+    for (int64_t i = 0; i < 3; ++i)
+      if (node.outputs[i] == squeeze.inputs[0]) q.index.push_back(i);
+    found.push_back(sq);
+  }
+  const OnnxNode& node = g.node(*split);
+  q.source = node.inputs[0];
+  q.axis = node.attribute("axis") ? node.attribute("axis")->i : 0;
+  if (q.index.size() != 3 || q.index[0] == q.index[1] || q.index[0] == q.index[2] || q.index[1] == q.index[2])
+    return std::nullopt;
+  nodes.insert(nodes.end(), found.begin(), found.end());
+  nodes.push_back(*split);
+  return q;
+}
+
 std::optional<Match> match_attention(const GraphIndex& g, std::size_t idx, int64_t opset) {
   const OnnxNode& m2 = g.node(idx);
   if (!is_op(m2, "MatMul", 2) || !g.intermediate(m2.inputs[0])) return std::nullopt;
@@ -195,6 +253,9 @@ std::optional<Match> match_attention(const GraphIndex& g, std::size_t idx, int64
   fold_transpose(g, c.q, c.q_perm, c.nodes);
   if (c.k != c.q) fold_transpose(g, c.k, c.k_perm, c.nodes);
   fold_transpose(g, c.v, c.v_perm, c.nodes);
+  std::optional<QkvSplit> qkv;
+  if (c.q != c.k && c.k != c.v && c.q != c.v) qkv = fold_qkv_split(g, c, opset, c.nodes);
+  if (qkv) c.q = c.k = c.v = qkv->source;
   // A Transpose of the output that keeps its last axis last (heads merged back into tokens): the
   // kernel writes its rows where the Transpose would put them.
   std::vector<int64_t> out_perm;
@@ -219,6 +280,11 @@ std::optional<Match> match_attention(const GraphIndex& g, std::size_t idx, int64
   f.inputs.insert(f.inputs.end(), c.biases.rbegin(), c.biases.rend());  // in the order they are added
   f.outputs = outputs;
   if (!out_perm.empty()) f.attributes.push_back(ints_attr("out_perm", out_perm));
+  if (qkv) {
+    f.attributes.push_back(int_attr("qkv_axis", qkv->axis));
+    f.attributes.push_back(ints_attr("qkv_squeeze", qkv->squeeze_axes));
+    f.attributes.push_back(ints_attr("qkv_index", qkv->index));
+  }
   if (!c.q_perm.empty()) f.attributes.push_back(ints_attr("q_perm", c.q_perm));
   if (!c.k_perm.empty()) f.attributes.push_back(ints_attr("k_perm", c.k_perm));
   if (!c.v_perm.empty()) f.attributes.push_back(ints_attr("v_perm", c.v_perm));

@@ -27,24 +27,46 @@ namespace {
 
 using onnx_ref::OpContext;
 
-// An operand as its folded Transpose presents it: dimensions and element strides into the value.
+// An operand as its folded Split part and Transpose present it: dimensions, element strides into
+// the value and the offset of its first element.
 struct View {
   std::vector<int64_t> dims, strides;
+  int64_t offset = 0;
 };
 
-bool view_of(const OnnxValue& v, const std::vector<int64_t>& perm, View& out) {
-  const std::vector<int64_t> st = onnx_ref::strides_of(v.shape);
+// Operand `i` before its Transpose: the value itself, or with qkv_* attributes part qkv_index[i] of
+// input 0 split in 3 along qkv_axis and squeezed (only parts of size 1: the axis is dropped).
+bool base_view(const OpContext& c, std::size_t i, View& out) {
+  const OnnxValue& v = c.in(c.has_attr("qkv_axis") ? 0 : i);
+  out = {v.shape, onnx_ref::strides_of(v.shape), 0};
+  if (!c.has_attr("qkv_axis")) return true;
+  const auto rank = static_cast<int64_t>(v.shape.size());
+  int64_t axis = c.attr_int("qkv_axis", 0);
+  const std::vector<int64_t> squeeze = c.attr_ints("qkv_squeeze"), index = c.attr_ints("qkv_index");
+  axis += axis < 0 ? rank : 0;
+  if (axis < 0 || axis >= rank || v.shape[axis] != 3 || index.size() != 3 || squeeze.size() != 1 ||
+      (squeeze[0] < 0 ? squeeze[0] + rank : squeeze[0]) != axis || index[i] < 0 || index[i] > 2)
+    return false;
+  out.offset = index[i] * out.strides[axis];
+  out.dims.erase(out.dims.begin() + axis), out.strides.erase(out.strides.begin() + axis);
+  return true;
+}
+
+bool view_of(const OpContext& c, std::size_t i, const std::vector<int64_t>& perm, View& out) {
+  View base;
+  if (!base_view(c, i, base)) return false;
   if (perm.empty()) {
-    out = {v.shape, st};
+    out = base;
     return true;
   }
-  if (perm.size() != v.shape.size()) return false;
+  if (perm.size() != base.dims.size()) return false;
   std::vector<bool> seen(perm.size(), false);
+  out.offset = base.offset;
   for (int64_t p : perm) {
     if (p < 0 || p >= static_cast<int64_t>(perm.size()) || seen[p]) return false;
     seen[p] = true;
-    out.dims.push_back(v.shape[p]);
-    out.strides.push_back(st[p]);
+    out.dims.push_back(base.dims[p]);
+    out.strides.push_back(base.strides[p]);
   }
   return true;
 }
@@ -121,8 +143,8 @@ bool attention(const OpContext& c, std::vector<OnnxValue>& outputs) {
     if (i != 3 && i != 4 && c.has(i) && !c.in(i).is_float()) return false;
   const OnnxValue &q = c.in(0), &k = c.in(1), &v = c.in(2);
   View vq, vk, vv;
-  if (!view_of(q, c.attr_ints("q_perm"), vq) || !view_of(k, c.attr_ints("k_perm"), vk) ||
-      !view_of(v, c.attr_ints("v_perm"), vv))
+  if (!view_of(c, 0, c.attr_ints("q_perm"), vq) || !view_of(c, 1, c.attr_ints("k_perm"), vk) ||
+      !view_of(c, 2, c.attr_ints("v_perm"), vv))
     return false;
   const std::size_t rank = vq.dims.size();
   if (rank < 2 || vk.dims.size() != rank || vv.dims.size() != rank) return false;
@@ -156,7 +178,7 @@ bool attention(const OpContext& c, std::vector<OnnxValue>& outputs) {
   auto batch_offsets = [&](const View& view) {
     std::vector<int64_t> off(batch);
     for (int64_t b = 0; b < batch; ++b) {
-      int64_t index = b, o = 0;
+      int64_t index = b, o = view.offset;
       for (std::size_t d = rank - 2; d-- > 0;) o += (index % view.dims[d]) * view.strides[d], index /= view.dims[d];
       off[b] = o;
     }

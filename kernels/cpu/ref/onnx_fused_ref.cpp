@@ -37,12 +37,30 @@ std::vector<OnnxAttribute> perm_attribute(const std::vector<int64_t>& perm) {
 
 // MicrosrAttention(Q, K, V, shape1?, shape2?, bias...), attributes q_perm, k_perm, v_perm (a folded
 // Transpose of that operand), scale_op ("Mul" or "Div") with scale, allowzero1, allowzero2, out_perm
-// (a folded Transpose of the output):
+// (a folded Transpose of the output), qkv_axis with qkv_squeeze and qkv_index (Q, K and V are the
+// Squeezed parts qkv_index of an equal 3-way Split of input 0 along qkv_axis):
 //   S = MatMul(Transpose(Q), Transpose(K)) [scale_op scale] → Reshape(shape1) → + bias... →
 //       Reshape(shape2) → Softmax(axis -1) → MatMul(·, Transpose(V)) → Transpose(out_perm)
 std::vector<OnnxValue> attention(const OpContext& c) {
   const OnnxValue *q = &c.in(0), *k = &c.in(1), *v = &c.in(2);
-  OnnxValue tq, tk, tv;
+  OnnxValue sq, sk, sv, tq, tk, tv;
+  if (c.has_attr("qkv_axis")) {  // Q, K, V = Squeeze(Split(input 0, 3 equal parts)[qkv_index[j]])
+    OnnxNode split;
+    split.name = "fused Split", split.op_type = "Split", split.inputs = {"x"}, split.outputs = {"q", "k", "v"};
+    split.attributes = int_attribute("axis", c.attr_int("qkv_axis", 0));
+    std::vector<OnnxValue> parts = kernel_table().at("Split")(OpContext{split, c.opset, {&c.in(0)}, nullptr});
+    const std::vector<int64_t> index = c.attr_ints("qkv_index"), axes = c.attr_ints("qkv_squeeze");
+    require(index.size() == 3 && parts.size() == 3, "MicrosrAttention: qkv_index needs 3 entries");
+    OnnxValue* squeezed[3] = {&sq, &sk, &sv};
+    const OnnxValue axes_value = OnnxValue::from_integers({static_cast<int64_t>(axes.size())}, axes);
+    for (int j = 0; j < 3; ++j) {
+      const OnnxValue& part = parts.at(static_cast<std::size_t>(index[j]));
+      OnnxAttribute a;
+      a.name = "axes", a.type = OnnxAttributeType::ints, a.ints = axes;
+      *squeezed[j] = c.opset >= 13 ? run_op("Squeeze", {}, {&part, &axes_value}, c.opset) : run_op("Squeeze", {a}, {&part}, c.opset);
+    }
+    q = &sq, k = &sk, v = &sv;
+  }
   if (c.has_attr("q_perm")) tq = run_op("Transpose", perm_attribute(c.attr_ints("q_perm")), {q}, c.opset), q = &tq;
   if (c.has_attr("k_perm")) tk = run_op("Transpose", perm_attribute(c.attr_ints("k_perm")), {k}, c.opset), k = &tk;
   if (c.has_attr("v_perm")) tv = run_op("Transpose", perm_attribute(c.attr_ints("v_perm")), {v}, c.opset), v = &tv;
