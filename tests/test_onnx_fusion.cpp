@@ -84,9 +84,9 @@ struct GraphBuilder {
     m.path = "built.onnx";
     m.opsets = {{"", 17}};
   }
-  void input(const std::string& name) {
+  void input(const std::string& name, OnnxType type = OnnxType::float32) {
     OnnxValueInfo v;
-    v.name = name, v.kind = "tensor", v.elem_type = static_cast<int32_t>(OnnxType::float32);
+    v.name = name, v.kind = "tensor", v.elem_type = static_cast<int32_t>(type);
     m.graph.inputs.push_back(v);
   }
   void output(const std::string& name) {
@@ -234,6 +234,28 @@ TEST(OnnxFusion, AttentionOutputTransposeFoldsWhenItKeepsRows) {
     expect_fused_count(b.m, feeds, "MicrosrAttention", 1, what);
     EXPECT_EQ(OnnxSession::from_model(b.m).stats().nodes_after_fusion, keeps_rows ? 1 : 2) << what;
   }
+}
+
+// SAM's heads merged back: the output [B·heads, H·W, d] reshaped to [B, heads, H, W, d] and
+// transposed to [B, H, W, heads, d]; both fold into the attention.
+TEST(OnnxFusion, AttentionOutputReshapeAndTransposeFold) {
+  GraphBuilder b;
+  for (const char* name : {"q", "k", "v"}) b.input(name);
+  b.input("heads", OnnxType::int64);  // a graph input: shapes are known at run time only
+  GraphBuilder::attr_ints(b.node("Transpose", {"k"}, {"kt"}), "perm", {0, 2, 1});
+  b.node("MatMul", {"q", "kt"}, {"s"});
+  b.node("Softmax", {"s"}, {"p"});
+  b.node("MatMul", {"p", "v"}, {"o"});
+  b.node("Reshape", {"o", "heads"}, {"o5"});
+  GraphBuilder::attr_ints(b.node("Transpose", {"o5"}, {"y"}), "perm", {0, 2, 3, 1, 4});
+  b.output("y");
+  std::map<std::string, OnnxValue> feeds;
+  feeds["q"] = random_value({6, 20, 7}, 18, -2, 2);
+  feeds["k"] = random_value({6, 31, 7}, 19, -2, 2);
+  feeds["v"] = random_value({6, 31, 5}, 20);
+  feeds["heads"] = OnnxValue::from_integers({5}, {2, 3, 4, 5, -1});
+  expect_fused_count(b.m, feeds, "MicrosrAttention", 1, "output reshape + transpose");
+  EXPECT_EQ(OnnxSession::from_model(b.m).stats().nodes_after_fusion, 1);
 }
 
 // Hiera's q, k, v: one tensor [B, N, 3, heads, d] split in 3 along axis 2 (given as -3 in one
@@ -432,6 +454,26 @@ TEST(OnnxFusionKernels, AttentionFastDeclinesWhatItDoesNotCover) {
   const onnx_ref::OpContext c2{moved, 17, {&q, &kt3, &v, nullptr, nullptr}, nullptr};
   EXPECT_FALSE(onnx_fast::all_fast_kernels().at("MicrosrAttention")(c2, out));
   EXPECT_EQ(onnx_ref::kernel_table().at("MicrosrAttention")(c2).at(0).shape, (std::vector<int64_t>{3, 5, 13}));
+}
+
+TEST(OnnxFusionKernels, AttentionOutputLayoutsMatchReference) {
+  // [4, 6, 5] reshaped to [4, 2, 3, 5] and transposed to [4, 3, 2, 5]: rows i of one batch index
+  // are not evenly spaced (offsets 0, 10, 20, 5, 15, 25), so they are written and then moved; so
+  // are those of [2, 3, 4, 5] → [2, 4, 3, 5]; [2, 2, 6, 5] → [2, 6, 2, 5] (SAM's heads merged back)
+  // is evenly spaced: written in place.
+  const OnnxValue q = random_value({4, 6, 7}, 91, -2, 2), kt = random_value({4, 7, 9}, 92, -2, 2), v = random_value({4, 9, 5}, 93);
+  for (const auto& [shape, perm] : std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>>{
+           {{4, 2, 3, 5}, {0, 2, 1, 3}}, {{2, 3, 4, 5}, {0, 2, 1, 3}}, {{2, 2, 6, -1}, {0, 2, 1, 3}}}) {
+    OnnxNode n = fused_node("MicrosrAttention", 6);
+    GraphBuilder::attr_int(n, "out_shape_input", 1);
+    GraphBuilder::attr_ints(n, "out_perm", perm);
+    const OnnxValue spec = OnnxValue::from_integers({static_cast<int64_t>(shape.size())}, shape);
+    for (int variant : {1, 2}) {
+      onnx_fast::set_attention_variant(variant);
+      expect_fast_matches_reference(n, {&q, &kt, &v, nullptr, nullptr, &spec}, "output layout, variant " + std::to_string(variant));
+    }
+  }
+  onnx_fast::set_attention_variant(2);
 }
 
 TEST(OnnxFusionKernels, MatMulBiasAndGeluFastMatchReference) {

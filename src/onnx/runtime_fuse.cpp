@@ -256,17 +256,35 @@ std::optional<Match> match_attention(const GraphIndex& g, std::size_t idx, int64
   std::optional<QkvSplit> qkv;
   if (c.q != c.k && c.k != c.v && c.q != c.v) qkv = fold_qkv_split(g, c, opset, c.nodes);
   if (qkv) c.q = c.k = c.v = qkv->source;
-  // A Transpose of the output that keeps its last axis last (heads merged back into tokens): the
-  // kernel writes its rows where the Transpose would put them.
+  // A Transpose of the output that keeps its last axis last (heads merged back into tokens), maybe
+  // after a Reshape (SAM's [B, heads, H, W, d]): the kernel writes its rows where
+  // they would end up.
   std::vector<int64_t> out_perm;
+  std::string out_shape;  // the Reshape's shape (known at run time only in SAM's exports)
+  int64_t out_allowzero = 0;
   std::vector<std::string> outputs = m2.outputs;
-  if (g.intermediate(m2.outputs[0]) && !g.taken(g.reader(m2.outputs[0]))) {
-    const std::size_t tidx = g.reader(m2.outputs[0]);
-    const OnnxNode& t = g.node(tidx);
+  auto reader_of = [&](const std::string& value) -> std::optional<std::size_t> {
+    if (!g.intermediate(value) || g.taken(g.reader(value))) return std::nullopt;
+    return g.reader(value);
+  };
+  std::optional<std::size_t> ridx = reader_of(m2.outputs[0]), tidx = ridx;
+  if (ridx && is_op(g.node(*ridx), "Reshape", 2)) tidx = reader_of(g.node(*ridx).outputs[0]);
+  if (tidx && *tidx != *ridx) {  // through the Reshape
+    const OnnxNode& t = g.node(*tidx);
     const OnnxAttribute* a = t.attribute("perm");
     if (is_op(t, "Transpose", 1) && a && a->ints.size() >= 2 && a->ints.back() == static_cast<int64_t>(a->ints.size()) - 1) {
       out_perm = a->ints, outputs = t.outputs;
-      c.nodes.push_back(tidx);
+      out_shape = g.node(*ridx).inputs[1];
+      const OnnxAttribute* z = g.node(*ridx).attribute("allowzero");
+      out_allowzero = z ? z->i : 0;
+      c.nodes.push_back(*ridx), c.nodes.push_back(*tidx);
+    }
+  } else if (tidx) {
+    const OnnxNode& t = g.node(*tidx);
+    const OnnxAttribute* a = t.attribute("perm");
+    if (is_op(t, "Transpose", 1) && a && a->ints.size() >= 2 && a->ints.back() == static_cast<int64_t>(a->ints.size()) - 1) {
+      out_perm = a->ints, outputs = t.outputs;
+      c.nodes.push_back(*tidx);
     }
   }
 
@@ -280,6 +298,11 @@ std::optional<Match> match_attention(const GraphIndex& g, std::size_t idx, int64
   f.inputs.insert(f.inputs.end(), c.biases.rbegin(), c.biases.rend());  // in the order they are added
   f.outputs = outputs;
   if (!out_perm.empty()) f.attributes.push_back(ints_attr("out_perm", out_perm));
+  if (!out_shape.empty()) {  // the last input, after the biases
+    f.inputs.push_back(out_shape);
+    f.attributes.push_back(int_attr("out_shape_input", 1));
+  }
+  if (out_allowzero) f.attributes.push_back(int_attr("out_allowzero", out_allowzero));
   if (qkv) {
     f.attributes.push_back(int_attr("qkv_axis", qkv->axis));
     f.attributes.push_back(ints_attr("qkv_squeeze", qkv->squeeze_axes));

@@ -3,7 +3,7 @@
 //
 //   MicrosrAttention   [Transpose] MatMul(Q, Kᵀ) → [Mul|Div by a scalar constant] → [Reshape]
 //                      → Add(bias)* → [Reshape] → Softmax(axis -1) → MatMul(·, [Transpose] V)
-//                      → [Transpose keeping the last axis last]; Q, K and V may be the three
+//                      → [[Reshape] Transpose keeping the last axis last]; Q, K and V may be the three
 //                      outputs of one equal Split, each Squeezed on the split axis (qkv_* attributes)
 //   MicrosrMatMulBias  MatMul(x, W constant) → Add(bias constant)
 //   MicrosrGelu        x · 0.5 · (1 + erf(x / √2)), in the node orders torch exports

@@ -14,7 +14,7 @@
 //
 // Declines (the reference then runs) when the operands' batch dimensions differ (broadcast), when
 // the Reshapes do not return to the scores' shape, on a non-float operand, or when a folded output
-// Transpose (out_perm) moves the last axis.
+// Reshape or Transpose (out_shape_input, out_perm) changes the last axis.
 #include <algorithm>
 #include <stdexcept>
 
@@ -139,7 +139,8 @@ bool bias_walk(const OnnxValue& bias, const std::vector<int64_t>& t, std::size_t
 }
 
 bool attention(const OpContext& c, std::vector<OnnxValue>& outputs) {
-  for (std::size_t i = 0; i < c.inputs.size(); ++i)
+  const std::size_t bias_end = c.inputs.size() - (c.attr_int("out_shape_input", 0) ? 1 : 0);  // shapes: 3, 4, last
+  for (std::size_t i = 0; i < bias_end; ++i)
     if (i != 3 && i != 4 && c.has(i) && !c.in(i).is_float()) return false;
   const OnnxValue &q = c.in(0), &k = c.in(1), &v = c.in(2);
   View vq, vk, vv;
@@ -170,7 +171,7 @@ bool attention(const OpContext& c, std::vector<OnnxValue>& outputs) {
     if (split == 0 || prod > nk) return false;
     prod *= t[--split];
   }
-  std::vector<AttentionBias> biases(c.inputs.size() > 5 ? c.inputs.size() - 5 : 0);
+  std::vector<AttentionBias> biases(bias_end > 5 ? bias_end - 5 : 0);
   for (std::size_t i = 0; i < biases.size(); ++i)
     if (!bias_walk(c.in(5 + i), t, split, rows, nk, biases[i])) return false;
 
@@ -189,23 +190,45 @@ bool attention(const OpContext& c, std::vector<OnnxValue>& outputs) {
   const float alpha = scale_op == "Mul" ? scale : scale_op == "Div" ? 1.0f / scale : 1.0f;
   if (!scale_op.empty() && scale_op != "Mul" && scale_op != "Div") return false;
 
-  // The output [batch dims, nq, dv], or its folded Transpose: stored as out_perm orders the axes,
-  // so logical axis out_perm[j] steps by the stored tensor's stride j (the last axis stays last).
-  std::vector<int64_t> logical = batch_dims, stored, perm = c.attr_ints("out_perm");
+  // The output [batch dims, nq, dv] (logical), maybe reshaped by the last input (r), stored as
+  // out_perm orders r's axes (the last axis stays last, so each output row is dv contiguous
+  // floats): axis out_perm[j] of r steps by the stored tensor's stride j.
+  std::vector<int64_t> logical = batch_dims, r, stored, perm = c.attr_ints("out_perm");
   logical.push_back(nq), logical.push_back(dv);
+  r = logical;
+  if (c.attr_int("out_shape_input", 0)) {
+    if (!c.has(c.inputs.size() - 1) || !resolve_reshape(logical, c.in(c.inputs.size() - 1), c.attr_int("out_allowzero", 0) != 0, r) ||
+        r.back() != dv)
+      return false;
+  }
+  const std::size_t out_rank = r.size();
   if (perm.empty())
-    for (std::size_t d = 0; d < rank; ++d) perm.push_back(static_cast<int64_t>(d));
-  if (perm.size() != rank || perm.back() != static_cast<int64_t>(rank) - 1) return false;
-  std::vector<bool> seen(rank, false);
+    for (std::size_t d = 0; d < out_rank; ++d) perm.push_back(static_cast<int64_t>(d));
+  if (perm.size() != out_rank || perm.back() != static_cast<int64_t>(out_rank) - 1) return false;
+  std::vector<bool> seen(out_rank, false);
   for (int64_t p : perm) {
-    if (p < 0 || p >= static_cast<int64_t>(rank) || seen[p]) return false;
-    seen[p] = true, stored.push_back(logical[p]);
+    if (p < 0 || p >= static_cast<int64_t>(out_rank) || seen[p]) return false;
+    seen[p] = true, stored.push_back(r[p]);
   }
   const std::vector<int64_t> stored_strides = onnx_ref::strides_of(stored);
-  View vo;
-  vo.dims = logical, vo.strides.assign(rank, 0);
-  for (std::size_t j = 0; j < rank; ++j) vo.strides[perm[j]] = stored_strides[j];
+  std::vector<int64_t> r_strides(out_rank);
+  for (std::size_t j = 0; j < out_rank; ++j) r_strides[perm[j]] = stored_strides[j];
+  // Where each output row (b, i) starts, row index b · nq + i unravelled over r's leading axes.
+  std::vector<int64_t> row_at(static_cast<std::size_t>(batch * nq));
+  for (int64_t row = 0; row < batch * nq; ++row) {
+    int64_t index = row, o = 0;
+    for (std::size_t d = out_rank - 1; d-- > 0;) o += (index % r[d]) * r_strides[d], index /= r[d];
+    row_at[row] = o;
+  }
+  // The kernels take a start per batch index and one row stride: when the layout has them, rows
+  // are written in place; else (a Reshape that mixes batch and rows oddly) they are written
+  // contiguously and then moved.
+  const int64_t row_step = nq > 1 && batch > 0 ? row_at[1] - row_at[0] : dv;
+  bool regular = true;
+  for (int64_t row = 0; row < batch * nq && regular; ++row)
+    regular = row_at[row] == row_at[row - row % nq] + (row % nq) * row_step;
   OnnxValue out = onnx_ref::make_value(q.type, stored);
+  std::vector<float> scratch(regular ? 0 : static_cast<std::size_t>(batch * nq * dv));
   AttentionArgs a;
   a.batch = batch, a.nq = nq, a.nk = nk, a.dk = dk, a.dv = dv;
   a.q = q.floats.data(), a.k = k.floats.data(), a.v = v.floats.data();
@@ -215,8 +238,17 @@ bool attention(const OpContext& c, std::vector<OnnxValue>& outputs) {
   a.v_row = vv.strides[rank - 2], a.v_col = vv.strides[rank - 1];
   a.alpha = alpha;
   a.biases = std::move(biases);
-  a.out = out.floats.data(), a.out_off = batch_offsets(vo), a.out_row = vo.strides[rank - 2];
+  if (regular) {
+    a.out = out.floats.data(), a.out_row = row_step;
+    for (int64_t b = 0; b < batch; ++b) a.out_off.push_back(row_at[b * nq]);
+  } else {
+    a.out = scratch.data(), a.out_row = dv;
+    for (int64_t b = 0; b < batch; ++b) a.out_off.push_back(b * nq * dv);
+  }
   attention_f32(a);
+  if (!regular)
+    for (int64_t row = 0; row < batch * nq; ++row)
+      std::copy_n(scratch.data() + row * dv, dv, out.floats.data() + row_at[row]);
   outputs = onnx_ref::outputs_of(std::move(out));
   return true;
 }

@@ -37,10 +37,11 @@ std::vector<OnnxAttribute> perm_attribute(const std::vector<int64_t>& perm) {
 
 // MicrosrAttention(Q, K, V, shape1?, shape2?, bias...), attributes q_perm, k_perm, v_perm (a folded
 // Transpose of that operand), scale_op ("Mul" or "Div") with scale, allowzero1, allowzero2, out_perm
-// (a folded Transpose of the output), qkv_axis with qkv_squeeze and qkv_index (Q, K and V are the
+// (a folded Transpose of the output), out_shape_input 1 (the last input is the shape of a folded
+// Reshape before it, with out_allowzero), qkv_axis with qkv_squeeze and qkv_index (Q, K and V are the
 // Squeezed parts qkv_index of an equal 3-way Split of input 0 along qkv_axis):
 //   S = MatMul(Transpose(Q), Transpose(K)) [scale_op scale] → Reshape(shape1) → + bias... →
-//       Reshape(shape2) → Softmax(axis -1) → MatMul(·, Transpose(V)) → Transpose(out_perm)
+//       Reshape(shape2) → Softmax(axis -1) → MatMul(·, Transpose(V)) → Reshape(last input) → Transpose(out_perm)
 std::vector<OnnxValue> attention(const OpContext& c) {
   const OnnxValue *q = &c.in(0), *k = &c.in(1), *v = &c.in(2);
   OnnxValue sq, sk, sv, tq, tk, tv;
@@ -72,10 +73,13 @@ std::vector<OnnxValue> attention(const OpContext& c) {
     s = run_op(scale_op.c_str(), {}, {&s, &scale}, c.opset);
   }
   if (c.has(3)) s = run_op("Reshape", int_attribute("allowzero", c.attr_int("allowzero1", 0)), {&s, &c.in(3)}, c.opset);
-  for (std::size_t i = 5; i < c.inputs.size(); ++i) s = run_op("Add", {}, {&s, &c.in(i)}, c.opset);
+  const std::size_t bias_end = c.inputs.size() - (c.attr_int("out_shape_input", 0) ? 1 : 0);
+  for (std::size_t i = 5; i < bias_end; ++i) s = run_op("Add", {}, {&s, &c.in(i)}, c.opset);
   if (c.has(4)) s = run_op("Reshape", int_attribute("allowzero", c.attr_int("allowzero2", 0)), {&s, &c.in(4)}, c.opset);
   s = run_op("Softmax", int_attribute("axis", -1), {&s}, c.opset);
   OnnxValue y = run_op("MatMul", {}, {&s, v}, c.opset);
+  if (c.attr_int("out_shape_input", 0))
+    y = run_op("Reshape", int_attribute("allowzero", c.attr_int("out_allowzero", 0)), {&y, &c.in(c.inputs.size() - 1)}, c.opset);
   if (c.has_attr("out_perm")) y = run_op("Transpose", perm_attribute(c.attr_ints("out_perm")), {&y}, c.opset);
   return outputs_of(std::move(y));
 }
