@@ -63,9 +63,6 @@ struct BiasRun {
   const int64_t* run_base;
   int64_t runs, run, step;
 };
-// dst[d · 16 + j] = alpha · src[j · ld + d] for j < 16 (0 for j >= rows), d < count: up to 16 rows
-// transposed into one 16-wide panel (K rows into Kᵀ panels), 16 × 16 blocks in registers.
-void pack_rows16(float* dst, const float* src, int64_t ld, int64_t rows, int64_t count, float alpha);
 // row[0..width) += every bias, then row = exp(row - max(row)); returns 1 / Σ row.
 float bias_exp_row(float* row, int64_t width, const BiasRun* biases, int64_t count);
 }  // namespace avx512

@@ -59,6 +59,9 @@ void panel_pair_kernel(float* c, int64_t ldc, const float* a, int64_t lda, const
                        int64_t rows, int64_t cols, int64_t kc, bool load);
 // dst[kk · 12 + r] = alpha · src[r · lda + kk] for r < rows (<= 12), kk < kc.
 void pack_a12(float* dst, const float* src, int64_t lda, int64_t rows, int64_t kc, float alpha);
+// dst[d · 16 + j] = alpha · src[j · ld + d] for j < 16 (0 for j >= rows), d < count: up to 16 rows
+// transposed into one 16-column B panel (rows of K into panels of Kᵀ), 16 × 16 blocks in registers.
+void pack_rows16(float* dst, const float* src, int64_t ld, int64_t rows, int64_t count, float alpha);
 void packed_pair_kernel(float* c, int64_t ldc, const float* apack, const float* panel0, const float* panel1,
                         int64_t ldb, int64_t rows, int64_t cols, int64_t kc, bool load);
 }
