@@ -30,8 +30,11 @@ struct Shape {
 };
 
 std::vector<Shape> sam_shapes() {
-  return {{"global", 12, 64, 64, 64, true},  {"window", 300, 14, 14, 64, true}, {"hglobal", 4, 64, 64, 96, false},
-          {"hwin8", 1024, 8, 8, 96, false}, {"hwin14", 100, 14, 14, 96, false}};
+  return {{"global", 12, 64, 64, 64, true},
+          {"window", 300, 14, 14, 64, true},
+          {"hglobal", 4, 64, 64, 96, false},
+          {"hwin8", 1024, 8, 8, 96, false},
+          {"hwin14", 100, 14, 14, 96, false}};
 }
 
 std::vector<float> random_floats(std::size_t n, unsigned seed) {
@@ -51,7 +54,8 @@ void run_attention(benchmark::State& state, const Shape& s, int variant, int thr
                            v = random_floats(s.batch * nk * d, 3);
   std::vector<float> out(s.batch * nq * d);
   // SAM's decomposed relative positions: rel_h [b, qh, qw, kh] and rel_w [b, qh, qw, kw].
-  const std::vector<float> rel_h = random_floats(s.batch * nq * s.side_k, 4), rel_w = random_floats(s.batch * nq * s.side_k, 5);
+  const std::vector<float> rel_h = random_floats(s.batch * nq * s.side_k, 4),
+                           rel_w = random_floats(s.batch * nq * s.side_k, 5);
   AttentionArgs a;
   a.batch = s.batch, a.nq = nq, a.nk = nk, a.dk = d, a.dv = d;
   a.q = q.data(), a.k = k.data(), a.v = v.data();
@@ -64,7 +68,8 @@ void run_attention(benchmark::State& state, const Shape& s, int variant, int thr
     AttentionBias h, w;  // per score row (b, query): side_k runs of side_k keys
     h.data = rel_h.data(), w.data = rel_w.data();
     h.run = w.run = s.side_k, h.step = 0, w.step = 1;
-    for (int64_t r = 0; r < s.batch * nq; ++r) h.row_offset.push_back(r * s.side_k), w.row_offset.push_back(r * s.side_k);
+    for (int64_t r = 0; r < s.batch * nq; ++r)
+      h.row_offset.push_back(r * s.side_k), w.row_offset.push_back(r * s.side_k);
     for (int64_t kh = 0; kh < s.side_k; ++kh) h.run_base.push_back(kh), w.run_base.push_back(0);
     a.biases = {h, w};
   }

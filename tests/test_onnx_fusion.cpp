@@ -223,8 +223,8 @@ TEST(OnnxFusion, AttentionOutputTransposeFoldsWhenItKeepsRows) {
     b.node("MatMul", {"q", "kt"}, {"s"});
     b.node("Softmax", {"s"}, {"p"});
     b.node("MatMul", {"p", "v"}, {"o"});
-    GraphBuilder::attr_ints(b.node("Transpose", {"o"}, {"y"}), "perm", keeps_rows ? std::vector<int64_t>{0, 2, 1, 3}
-                                                                              : std::vector<int64_t>{0, 1, 3, 2});
+    GraphBuilder::attr_ints(b.node("Transpose", {"o"}, {"y"}), "perm",
+                            keeps_rows ? std::vector<int64_t>{0, 2, 1, 3} : std::vector<int64_t>{0, 1, 3, 2});
     b.output("y");
     std::map<std::string, OnnxValue> feeds;
     feeds["q"] = random_value({2, 3, 13, 7}, 14, -2, 2);
@@ -268,9 +268,10 @@ TEST(OnnxFusion, QkvSplitFoldsIntoAttention) {
     const int64_t axis = variant == 1 ? -3 : 2;
     b.ints("axes", {axis});
     b.ints("sizes", {1, 1, 1});
-    GraphBuilder::attr_int(b.node("Split", variant == 1 ? std::vector<std::string>{"qkv", "sizes"} : std::vector<std::string>{"qkv"},
-                                  {"q5", "k5", "v5"}),
-                           "axis", axis);
+    GraphBuilder::attr_int(
+        b.node("Split", variant == 1 ? std::vector<std::string>{"qkv", "sizes"} : std::vector<std::string>{"qkv"},
+               {"q5", "k5", "v5"}),
+        "axis", axis);
     for (const char* x : {"q", "k", "v"}) b.node("Squeeze", {std::string(x) + "5", "axes"}, {std::string(x) + "4"});
     GraphBuilder::attr_ints(b.node("Transpose", {"q4"}, {"qt"}), "perm", {0, 2, 1, 3});
     GraphBuilder::attr_ints(b.node("Transpose", {"k4"}, {"kt"}), "perm", {0, 2, 3, 1});
@@ -353,8 +354,8 @@ std::vector<OnnxValue> run_kernel(bool fast, const OnnxNode& node, const std::ve
   return out;
 }
 
-void expect_fast_matches_reference(const OnnxNode& node, const std::vector<const OnnxValue*>& inputs, const std::string& what,
-                                   double tolerance = 2e-6) {
+void expect_fast_matches_reference(const OnnxNode& node, const std::vector<const OnnxValue*>& inputs,
+                                   const std::string& what, double tolerance = 2e-6) {
   const std::vector<OnnxValue> ref = run_kernel(false, node, inputs), fast = run_kernel(true, node, inputs);
   ASSERT_EQ(fast.size(), 1u) << what;
   expect_value_close(fast[0], ref[0], tolerance, what);
@@ -407,7 +408,8 @@ TEST(OnnxFusionKernels, AttentionVariantsMatchReferenceOnBlockedShapes) {
   // queries, 300 = 15 × 20 keys, values of 40 (a pair and a ragged panel), rel_h and rel_w.
   const OnnxValue q = random_value({2, 150, 3, 70}, 71, -1, 1), k = random_value({2, 3, 300, 70}, 72, -1, 1);
   const OnnxValue v = random_value({2, 3, 300, 40}, 73);
-  const OnnxValue s5 = OnnxValue::from_integers({5}, {6, 10, 15, 15, 20}), s4 = OnnxValue::from_integers({4}, {2, 3, 150, 300});
+  const OnnxValue s5 = OnnxValue::from_integers({5}, {6, 10, 15, 15, 20}),
+                  s4 = OnnxValue::from_integers({4}, {2, 3, 150, 300});
   const OnnxValue rh = random_value({6, 10, 15, 15, 1}, 74, -2, 2), rw = random_value({6, 10, 15, 1, 20}, 75, -2, 2);
   OnnxNode rel = fused_node("MicrosrAttention", 7);
   GraphBuilder::attr_ints(rel, "q_perm", {0, 2, 1, 3});
@@ -420,7 +422,8 @@ TEST(OnnxFusionKernels, AttentionVariantsMatchReferenceOnBlockedShapes) {
   OnnxNode wide = fused_node("MicrosrAttention", 5);
   GraphBuilder::attr_ints(wide, "q_perm", {0, 2, 1});
   // One head, many keys (several query blocks), scaled by Mul, a [400, 4000] bias.
-  const OnnxValue q1 = random_value({1, 400, 16}, 79), kt1 = random_value({1, 16, 4000}, 80), v1 = random_value({1, 4000, 24}, 81);
+  const OnnxValue q1 = random_value({1, 400, 16}, 79), kt1 = random_value({1, 16, 4000}, 80),
+                  v1 = random_value({1, 4000, 24}, 81);
   const OnnxValue bias1 = random_value({400, 4000}, 82, -3, 3);
   OnnxNode one = fused_node("MicrosrAttention", 6);
   OnnxAttribute op;
@@ -461,7 +464,8 @@ TEST(OnnxFusionKernels, AttentionOutputLayoutsMatchReference) {
   // are not evenly spaced (offsets 0, 10, 20, 5, 15, 25), so they are written and then moved; so
   // are those of [2, 3, 4, 5] → [2, 4, 3, 5]; [2, 2, 6, 5] → [2, 6, 2, 5] (SAM's heads merged back)
   // is evenly spaced: written in place.
-  const OnnxValue q = random_value({4, 6, 7}, 91, -2, 2), kt = random_value({4, 7, 9}, 92, -2, 2), v = random_value({4, 9, 5}, 93);
+  const OnnxValue q = random_value({4, 6, 7}, 91, -2, 2), kt = random_value({4, 7, 9}, 92, -2, 2),
+                  v = random_value({4, 9, 5}, 93);
   for (const auto& [shape, perm] : std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>>{
            {{4, 2, 3, 5}, {0, 2, 1, 3}}, {{2, 3, 4, 5}, {0, 2, 1, 3}}, {{2, 2, 6, -1}, {0, 2, 1, 3}}}) {
     OnnxNode n = fused_node("MicrosrAttention", 6);
@@ -470,7 +474,8 @@ TEST(OnnxFusionKernels, AttentionOutputLayoutsMatchReference) {
     const OnnxValue spec = OnnxValue::from_integers({static_cast<int64_t>(shape.size())}, shape);
     for (int variant : {1, 2}) {
       onnx_fast::set_attention_variant(variant);
-      expect_fast_matches_reference(n, {&q, &kt, &v, nullptr, nullptr, &spec}, "output layout, variant " + std::to_string(variant));
+      expect_fast_matches_reference(n, {&q, &kt, &v, nullptr, nullptr, &spec},
+                                    "output layout, variant " + std::to_string(variant));
     }
   }
   onnx_fast::set_attention_variant(2);
@@ -501,7 +506,8 @@ TEST(OnnxFusionKernels, MatMulBiasAndGeluFastMatchReference) {
   OnnxNode relu = with_gelu;  // an activation the kernel does not know: the reference names it
   relu.attributes.back().s = "Relu";
   std::vector<OnnxValue> out;
-  EXPECT_FALSE(onnx_fast::all_fast_kernels().at("MicrosrMatMulBias")(onnx_ref::OpContext{relu, 17, {&x, &w, &bias}, nullptr}, out));
+  EXPECT_FALSE(onnx_fast::all_fast_kernels().at("MicrosrMatMulBias")(
+      onnx_ref::OpContext{relu, 17, {&x, &w, &bias}, nullptr}, out));
 }
 
 }  // namespace

@@ -272,7 +272,8 @@ std::optional<Match> match_attention(const GraphIndex& g, std::size_t idx, int64
   if (tidx && *tidx != *ridx) {  // through the Reshape
     const OnnxNode& t = g.node(*tidx);
     const OnnxAttribute* a = t.attribute("perm");
-    if (is_op(t, "Transpose", 1) && a && a->ints.size() >= 2 && a->ints.back() == static_cast<int64_t>(a->ints.size()) - 1) {
+    if (is_op(t, "Transpose", 1) && a && a->ints.size() >= 2 &&
+        a->ints.back() == static_cast<int64_t>(a->ints.size()) - 1) {
       out_perm = a->ints, outputs = t.outputs;
       out_shape = g.node(*ridx).inputs[1];
       const OnnxAttribute* z = g.node(*ridx).attribute("allowzero");
@@ -282,7 +283,8 @@ std::optional<Match> match_attention(const GraphIndex& g, std::size_t idx, int64
   } else if (tidx) {
     const OnnxNode& t = g.node(*tidx);
     const OnnxAttribute* a = t.attribute("perm");
-    if (is_op(t, "Transpose", 1) && a && a->ints.size() >= 2 && a->ints.back() == static_cast<int64_t>(a->ints.size()) - 1) {
+    if (is_op(t, "Transpose", 1) && a && a->ints.size() >= 2 &&
+        a->ints.back() == static_cast<int64_t>(a->ints.size()) - 1) {
       out_perm = a->ints, outputs = t.outputs;
       c.nodes.push_back(*tidx);
     }
@@ -407,7 +409,8 @@ std::optional<Match> match_gelu(const GraphIndex& g, std::size_t eidx) {
 // one MicrosrMatMulBias with activation "Gelu", which its kernel runs on each GEMM tile.
 std::optional<Match> match_matmul_bias_gelu(const GraphIndex& g, std::size_t idx) {
   const OnnxNode& gelu = g.node(idx);
-  if (gelu.domain != "microsr" || gelu.op_type != "MicrosrGelu" || gelu.inputs.size() != 1 || !g.intermediate(gelu.inputs[0]))
+  if (gelu.domain != "microsr" || gelu.op_type != "MicrosrGelu" || gelu.inputs.size() != 1 ||
+      !g.intermediate(gelu.inputs[0]))
     return std::nullopt;
   const std::size_t midx = *g.producer(gelu.inputs[0]);
   const OnnxNode& mm = g.node(midx);

@@ -15,7 +15,8 @@ void gelu_block(float* c, int64_t ldc, int64_t rows, int64_t cols) {
   for (int64_t i = 0; i < rows; ++i) {
     float* row = c + i * ldc;
     for (int64_t j = 0; j < cols; j += 16) {
-      const __mmask16 m = cols - j >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (cols - j)) - 1u);
+      const __mmask16 m =
+          cols - j >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (cols - j)) - 1u);
       const __m512 x = _mm512_maskz_loadu_ps(m, row + j);
       const __m512 e = erf16(_mm512_mul_ps(x, inv_sqrt2));
       _mm512_mask_storeu_ps(row + j, m, _mm512_mul_ps(_mm512_mul_ps(x, _mm512_add_ps(one, e)), half));

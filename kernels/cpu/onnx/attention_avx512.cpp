@@ -41,7 +41,8 @@ inline __m512 add_rel_pos(float* row, const BiasRun& h, const BiasRun& w) {
     float* dst = row + s * h.run;
     for (int64_t j = 0; j < h.run; j += 16) {
       const __mmask16 m = tail_mask(h.run - j);
-      const __m512 x = _mm512_add_ps(_mm512_add_ps(_mm512_maskz_loadu_ps(m, dst + j), hv), _mm512_maskz_loadu_ps(m, wp + j));
+      const __m512 x =
+          _mm512_add_ps(_mm512_add_ps(_mm512_maskz_loadu_ps(m, dst + j), hv), _mm512_maskz_loadu_ps(m, wp + j));
       _mm512_mask_storeu_ps(dst + j, m, x);
       mx = _mm512_mask_max_ps(mx, m, mx, x);
     }
@@ -62,7 +63,8 @@ float bias_exp_row(float* row, int64_t width, const BiasRun* biases, int64_t cou
       const BiasRun& w = biases[b];
       for (int64_t s = 0; s < w.runs; ++s) add_run(row + s * w.run, w.base + w.run_base[s], w.run, w.step);
     }
-    for (int64_t j = 0; j < width; j += 16) mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(lowest, tail_mask(width - j), row + j));
+    for (int64_t j = 0; j < width; j += 16)
+      mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(lowest, tail_mask(width - j), row + j));
   }
   const __m512 shift = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
   __m512 sum = _mm512_setzero_ps();

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <string>
 #include <memory>
+#include <string>
 
 #include "cpu/cpu_isa.h"
 #include "cpu/onnx/attention.h"
@@ -24,9 +24,9 @@ int attention_variant = [] {
   return v && std::string(v) == "1" ? 1 : 2;
 }();
 
-constexpr int64_t kPanel = 16;      // columns per packed panel (gemm.h's layout)
-constexpr int64_t kGroup = 12;      // query rows per kernel call (12 × 32 accumulators)
-constexpr int64_t kBlockK = 256;    // k steps per packed A block (12 × 256 floats: 12 KiB, L1)
+constexpr int64_t kPanel = 16;    // columns per packed panel (gemm.h's layout)
+constexpr int64_t kGroup = 12;    // query rows per kernel call (12 × 32 accumulators)
+constexpr int64_t kBlockK = 256;  // k steps per packed A block (12 × 256 floats: 12 KiB, L1)
 
 int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
@@ -69,7 +69,8 @@ void attention_v1(const AttentionArgs& a) {
   int64_t block = std::clamp<int64_t>((384 * 1024) / nk, 12, std::max<int64_t>(nq, 1));
   while (block > 12 && a.batch * ((nq + block - 1) / block) < 4 * threads) block = std::max<int64_t>(12, block / 2);
   const int64_t blocks = (nq + block - 1) / block, items = a.batch * blocks;
-  const auto softmax_rows = kernels::cpu_isa_at_least(kernels::CpuIsa::kAvx2) ? avx2::softmax_rows : baseline::softmax_rows;
+  const auto softmax_rows =
+      kernels::cpu_isa_at_least(kernels::CpuIsa::kAvx2) ? avx2::softmax_rows : baseline::softmax_rows;
 #pragma omp parallel if (items > 1 && nq * nk * (a.dk + a.dv) > 100000)
   {
     std::vector<float> s(static_cast<std::size_t>(block * nk));
@@ -213,8 +214,9 @@ void attention_v2(const AttentionArgs& a) {
           const float* panel0 = vb + (p * nk + k0) * kPanel;
           const float* panel1 = cols > kPanel ? panel0 + nk * kPanel : panel0;
           for (int64_t g = 0; g < groups; ++g)
-            avx512::packed_pair_kernel(ob + g * kGroup * a.out_row + p * kPanel, a.out_row, ppack.data() + g * kGroup * kc, panel0,
-                                       panel1, kPanel, group_rows(g), cols, kc, k0 > 0);
+            avx512::packed_pair_kernel(ob + g * kGroup * a.out_row + p * kPanel, a.out_row,
+                                       ppack.data() + g * kGroup * kc, panel0, panel1, kPanel, group_rows(g), cols, kc,
+                                       k0 > 0);
         }
       }
       for (int64_t i = 0; i < n; ++i)

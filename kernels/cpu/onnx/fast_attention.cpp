@@ -19,8 +19,8 @@
 #include <stdexcept>
 
 #include "cpu/cpu_isa.h"
-#include "cpu/onnx/fast_ops.h"
 #include "cpu/onnx/attention.h"
+#include "cpu/onnx/fast_ops.h"
 
 namespace microsr::onnx_fast {
 namespace {
@@ -197,8 +197,8 @@ bool attention(const OpContext& c, std::vector<OnnxValue>& outputs) {
   logical.push_back(nq), logical.push_back(dv);
   r = logical;
   if (c.attr_int("out_shape_input", 0)) {
-    if (!c.has(c.inputs.size() - 1) || !resolve_reshape(logical, c.in(c.inputs.size() - 1), c.attr_int("out_allowzero", 0) != 0, r) ||
-        r.back() != dv)
+    if (!c.has(c.inputs.size() - 1) ||
+        !resolve_reshape(logical, c.in(c.inputs.size() - 1), c.attr_int("out_allowzero", 0) != 0, r) || r.back() != dv)
       return false;
   }
   const std::size_t out_rank = r.size();

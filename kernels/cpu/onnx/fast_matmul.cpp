@@ -1,8 +1,8 @@
 // Fast MatMul, Gemm and Einsum (fast_ops.h) on the packed GEMM of gemm.h.
 #include <omp.h>
 
-#include "cpu/onnx/fast_ops.h"
 #include "cpu/cpu_isa.h"
+#include "cpu/onnx/fast_ops.h"
 #include "cpu/onnx/gemm.h"
 
 namespace microsr::onnx_fast {

@@ -122,7 +122,8 @@ void gemm_avx512_tiles(const GemmArgs& g, bool load_first) {
             for (int64_t q = 0; q < groups; ++q) run(p, q);
         }
       }
-      if (g.epilogue) g.epilogue(g.c + i0 * g.ldc + p0 * kPanel, g.ldc, rows, std::min(g.n, p_end * kPanel) - p0 * kPanel);
+      if (g.epilogue)
+        g.epilogue(g.c + i0 * g.ldc + p0 * kPanel, g.ldc, rows, std::min(g.n, p_end * kPanel) - p0 * kPanel);
     }
 }
 

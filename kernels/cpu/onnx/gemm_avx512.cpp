@@ -113,7 +113,8 @@ inline void transpose16(__m512 r[16]) {
   }
   for (int c = 0; c < 4; ++c) {  // column 4l + c: lane l of u[c], u[4 + c], u[8 + c], u[12 + c]
     const __m512 x_lo = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44), x_hi = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xEE);
-    const __m512 y_lo = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44), y_hi = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xEE);
+    const __m512 y_lo = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44),
+                 y_hi = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xEE);
     r[c] = _mm512_shuffle_f32x4(x_lo, y_lo, 0x88);
     r[4 + c] = _mm512_shuffle_f32x4(x_lo, y_lo, 0xDD);
     r[8 + c] = _mm512_shuffle_f32x4(x_hi, y_hi, 0x88);

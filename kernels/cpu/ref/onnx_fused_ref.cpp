@@ -58,7 +58,8 @@ std::vector<OnnxValue> attention(const OpContext& c) {
       const OnnxValue& part = parts.at(static_cast<std::size_t>(index[j]));
       OnnxAttribute a;
       a.name = "axes", a.type = OnnxAttributeType::ints, a.ints = axes;
-      *squeezed[j] = c.opset >= 13 ? run_op("Squeeze", {}, {&part, &axes_value}, c.opset) : run_op("Squeeze", {a}, {&part}, c.opset);
+      *squeezed[j] = c.opset >= 13 ? run_op("Squeeze", {}, {&part, &axes_value}, c.opset)
+                                   : run_op("Squeeze", {a}, {&part}, c.opset);
     }
     q = &sq, k = &sk, v = &sv;
   }
@@ -79,7 +80,8 @@ std::vector<OnnxValue> attention(const OpContext& c) {
   s = run_op("Softmax", int_attribute("axis", -1), {&s}, c.opset);
   OnnxValue y = run_op("MatMul", {}, {&s, v}, c.opset);
   if (c.attr_int("out_shape_input", 0))
-    y = run_op("Reshape", int_attribute("allowzero", c.attr_int("out_allowzero", 0)), {&y, &c.in(c.inputs.size() - 1)}, c.opset);
+    y = run_op("Reshape", int_attribute("allowzero", c.attr_int("out_allowzero", 0)), {&y, &c.in(c.inputs.size() - 1)},
+               c.opset);
   if (c.has_attr("out_perm")) y = run_op("Transpose", perm_attribute(c.attr_ints("out_perm")), {&y}, c.opset);
   return outputs_of(std::move(y));
 }
