@@ -198,7 +198,8 @@ bool attention(const OpContext& c, std::vector<OnnxValue>& outputs) {
   r = logical;
   if (c.attr_int("out_shape_input", 0)) {
     if (!c.has(c.inputs.size() - 1) ||
-        !resolve_reshape(logical, c.in(c.inputs.size() - 1), c.attr_int("out_allowzero", 0) != 0, r) || r.back() != dv)
+        !resolve_reshape(logical, c.in(c.inputs.size() - 1), c.attr_int("out_allowzero", 0) != 0, r) || r.empty() ||
+        r.back() != dv)
       return false;
   }
   const std::size_t out_rank = r.size();
