@@ -162,6 +162,12 @@ TEST(OnnxFastKernels, EinsumRelativePositionEquations) {
   const OnnxValue q = random_value({2, 7, 5, 19}, 1);
   expect_fast_matches_reference("Einsum", {string_attr("equation", "bhwc,hkc->bhwk")}, {q, random_value({7, 11, 19}, 2)}, 1e-5, "rel_h");
   expect_fast_matches_reference("Einsum", {string_attr("equation", "bhwc,wkc->bhwk")}, {q, random_value({5, 11, 19}, 3)}, 1e-5, "rel_w");
+  // Several 12-row groups, a ragged pair of 16-column panels, C past one 16 × 16 transpose block.
+  const OnnxValue q2 = random_value({3, 29, 26, 70}, 4);
+  expect_fast_matches_reference("Einsum", {string_attr("equation", "bhwc,hkc->bhwk")},
+                                {q2, random_value({29, 37, 70}, 5)}, 1e-5, "rel_h, 29 x 26");
+  expect_fast_matches_reference("Einsum", {string_attr("equation", "bhwc,wkc->bhwk")},
+                                {q2, random_value({26, 37, 70}, 6)}, 1e-5, "rel_w, 29 x 26");
 }
 
 TEST(OnnxFastKernels, ConvIm2colAndOneByOne) {

@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 
+#include "cpu/cpu_isa.h"
+#include "cpu/onnx/attention.h"
 #include "cpu/onnx/fast_ops.h"
 #include "cpu/ref/onnx_ref.h"
 #include "microsr/onnx_runtime.h"
@@ -82,9 +84,9 @@ struct GraphBuilder {
     m.path = "built.onnx";
     m.opsets = {{"", 17}};
   }
-  void input(const std::string& name) {
+  void input(const std::string& name, OnnxType type = OnnxType::float32) {
     OnnxValueInfo v;
-    v.name = name, v.kind = "tensor", v.elem_type = static_cast<int32_t>(OnnxType::float32);
+    v.name = name, v.kind = "tensor", v.elem_type = static_cast<int32_t>(type);
     m.graph.inputs.push_back(v);
   }
   void output(const std::string& name) {
@@ -211,6 +213,84 @@ TEST(OnnxFusion, TransposedHeadsAttentionFusesAndMatches) {
   expect_fused_count(b.m, feeds, "MicrosrAttention", 1, "transposed-heads attention");
 }
 
+// The heads merged back by a Transpose of the output that keeps the last axis last: folded into the
+// fused node (one node left); one that moves the last axis stays a node of its own.
+TEST(OnnxFusion, AttentionOutputTransposeFoldsWhenItKeepsRows) {
+  for (const bool keeps_rows : {true, false}) {
+    GraphBuilder b;
+    for (const char* name : {"q", "k", "v"}) b.input(name);
+    GraphBuilder::attr_ints(b.node("Transpose", {"k"}, {"kt"}), "perm", {0, 1, 3, 2});
+    b.node("MatMul", {"q", "kt"}, {"s"});
+    b.node("Softmax", {"s"}, {"p"});
+    b.node("MatMul", {"p", "v"}, {"o"});
+    GraphBuilder::attr_ints(b.node("Transpose", {"o"}, {"y"}), "perm",
+                            keeps_rows ? std::vector<int64_t>{0, 2, 1, 3} : std::vector<int64_t>{0, 1, 3, 2});
+    b.output("y");
+    std::map<std::string, OnnxValue> feeds;
+    feeds["q"] = random_value({2, 3, 13, 7}, 14, -2, 2);
+    feeds["k"] = random_value({2, 3, 37, 7}, 15, -2, 2);
+    feeds["v"] = random_value({2, 3, 37, 5}, 16);
+    const std::string what = keeps_rows ? "output transpose (0 2 1 3)" : "output transpose (0 1 3 2)";
+    expect_fused_count(b.m, feeds, "MicrosrAttention", 1, what);
+    EXPECT_EQ(OnnxSession::from_model(b.m).stats().nodes_after_fusion, keeps_rows ? 1 : 2) << what;
+  }
+}
+
+// SAM's heads merged back: the output [B·heads, H·W, d] reshaped to [B, heads, H, W, d] and
+// transposed to [B, H, W, heads, d]; both fold into the attention.
+TEST(OnnxFusion, AttentionOutputReshapeAndTransposeFold) {
+  GraphBuilder b;
+  for (const char* name : {"q", "k", "v"}) b.input(name);
+  b.input("heads", OnnxType::int64);  // a graph input: shapes are known at run time only
+  GraphBuilder::attr_ints(b.node("Transpose", {"k"}, {"kt"}), "perm", {0, 2, 1});
+  b.node("MatMul", {"q", "kt"}, {"s"});
+  b.node("Softmax", {"s"}, {"p"});
+  b.node("MatMul", {"p", "v"}, {"o"});
+  b.node("Reshape", {"o", "heads"}, {"o5"});
+  GraphBuilder::attr_ints(b.node("Transpose", {"o5"}, {"y"}), "perm", {0, 2, 3, 1, 4});
+  b.output("y");
+  std::map<std::string, OnnxValue> feeds;
+  feeds["q"] = random_value({6, 20, 7}, 18, -2, 2);
+  feeds["k"] = random_value({6, 31, 7}, 19, -2, 2);
+  feeds["v"] = random_value({6, 31, 5}, 20);
+  feeds["heads"] = OnnxValue::from_integers({5}, {2, 3, 4, 5, -1});
+  expect_fused_count(b.m, feeds, "MicrosrAttention", 1, "output reshape + transpose");
+  EXPECT_EQ(OnnxSession::from_model(b.m).stats().nodes_after_fusion, 1);
+}
+
+// Hiera's q, k, v: one tensor [B, N, 3, heads, d] split in 3 along axis 2 (given as -3 in one
+// variant), each part squeezed and its heads transposed forward. The Split and Squeezes fold into the
+// attention (one node left) unless a part has another reader.
+TEST(OnnxFusion, QkvSplitFoldsIntoAttention) {
+  for (const int variant : {0, 1, 2}) {  // 0: axis 2, 1: axis -3 and sizes given, 2: q also a graph output
+    GraphBuilder b;
+    b.input("qkv");
+    const int64_t axis = variant == 1 ? -3 : 2;
+    b.ints("axes", {axis});
+    b.ints("sizes", {1, 1, 1});
+    GraphBuilder::attr_int(
+        b.node("Split", variant == 1 ? std::vector<std::string>{"qkv", "sizes"} : std::vector<std::string>{"qkv"},
+               {"q5", "k5", "v5"}),
+        "axis", axis);
+    for (const char* x : {"q", "k", "v"}) b.node("Squeeze", {std::string(x) + "5", "axes"}, {std::string(x) + "4"});
+    GraphBuilder::attr_ints(b.node("Transpose", {"q4"}, {"qt"}), "perm", {0, 2, 1, 3});
+    GraphBuilder::attr_ints(b.node("Transpose", {"k4"}, {"kt"}), "perm", {0, 2, 3, 1});
+    GraphBuilder::attr_ints(b.node("Transpose", {"v4"}, {"vt"}), "perm", {0, 2, 1, 3});
+    b.node("MatMul", {"qt", "kt"}, {"s"});
+    b.node("Softmax", {"s"}, {"p"});
+    b.node("MatMul", {"p", "vt"}, {"o"});
+    GraphBuilder::attr_ints(b.node("Transpose", {"o"}, {"y"}), "perm", {0, 2, 1, 3});
+    b.output("y");
+    if (variant == 2) b.output("q4");
+    std::map<std::string, OnnxValue> feeds;
+    feeds["qkv"] = random_value({2, 29, 3, 2, 7}, 17, -2, 2);
+    const std::string what = "qkv split, variant " + std::to_string(variant);
+    expect_fused_count(b.m, feeds, "MicrosrAttention", 1, what);
+    // Folded: the attention alone. q4 also an output: the Split, 3 Squeezes and the attention.
+    EXPECT_EQ(OnnxSession::from_model(b.m).stats().nodes_after_fusion, variant == 2 ? 5 : 1) << what;
+  }
+}
+
 // MatMul + constant bias, then GELU in its two exported node orders.
 GraphBuilder mlp(bool half_first, double half, bool constant_bias) {
   GraphBuilder b;
@@ -252,6 +332,8 @@ TEST(OnnxFusion, MatMulBiasAndGeluFuseAndMatch) {
     const GraphBuilder b = mlp(half_first, 0.5, true);
     expect_fused_count(b.m, feeds, "MicrosrMatMulBias", 1, "matmul + bias");
     expect_fused_count(b.m, feeds, "MicrosrGelu", 1, half_first ? "gelu (x*0.5)*(1+erf)" : "gelu (x*(1+erf))*0.5");
+    expect_fused_count(b.m, feeds, "MicrosrMatMulBias+Gelu", 1, "gelu as the matmul's epilogue");
+    EXPECT_EQ(OnnxSession::from_model(b.m).stats().nodes_after_fusion, 1);
   }
 }
 
@@ -272,10 +354,11 @@ std::vector<OnnxValue> run_kernel(bool fast, const OnnxNode& node, const std::ve
   return out;
 }
 
-void expect_fast_matches_reference(const OnnxNode& node, const std::vector<const OnnxValue*>& inputs, const std::string& what) {
+void expect_fast_matches_reference(const OnnxNode& node, const std::vector<const OnnxValue*>& inputs,
+                                   const std::string& what, double tolerance = 2e-6) {
   const std::vector<OnnxValue> ref = run_kernel(false, node, inputs), fast = run_kernel(true, node, inputs);
   ASSERT_EQ(fast.size(), 1u) << what;
-  expect_value_close(fast[0], ref[0], 2e-6, what);
+  expect_value_close(fast[0], ref[0], tolerance, what);
 }
 
 OnnxNode fused_node(const std::string& op, std::size_t inputs) {
@@ -314,6 +397,51 @@ TEST(OnnxFusionKernels, AttentionFastMatchesReference) {
   expect_fast_matches_reference(n3, {&q6, &kt6, &v6, &s5, &s3, &rh, &rw}, "attention with rel_h and rel_w");
 }
 
+// Both attention variants (attention.h) on shapes that exercise their blocking: ragged 12-row
+// groups and 16-column panels, several query blocks per head, head dims past one 256 k block,
+// strided Q rows (a folded Transpose), the transposed-heads layout and SAM's rel-pos biases.
+TEST(OnnxFusionKernels, AttentionVariantsMatchReferenceOnBlockedShapes) {
+  struct Restore {
+    ~Restore() { onnx_fast::set_attention_variant(2); }
+  } restore;
+  // Heads transposed in Q ([2, 150, 3, 70] read as [2, 3, 150, 70]), K untransposed; 150 = 10 × 15
+  // queries, 300 = 15 × 20 keys, values of 40 (a pair and a ragged panel), rel_h and rel_w.
+  const OnnxValue q = random_value({2, 150, 3, 70}, 71, -1, 1), k = random_value({2, 3, 300, 70}, 72, -1, 1);
+  const OnnxValue v = random_value({2, 3, 300, 40}, 73);
+  const OnnxValue s5 = OnnxValue::from_integers({5}, {6, 10, 15, 15, 20}),
+                  s4 = OnnxValue::from_integers({4}, {2, 3, 150, 300});
+  const OnnxValue rh = random_value({6, 10, 15, 15, 1}, 74, -2, 2), rw = random_value({6, 10, 15, 1, 20}, 75, -2, 2);
+  OnnxNode rel = fused_node("MicrosrAttention", 7);
+  GraphBuilder::attr_ints(rel, "q_perm", {0, 2, 1, 3});
+  GraphBuilder::attr_ints(rel, "k_perm", {0, 1, 3, 2});
+  OnnxNode rel_out = rel;  // output heads merged back: [2, 150, 3, 40]
+  GraphBuilder::attr_ints(rel_out, "out_perm", {0, 2, 1, 3});
+  // Q with strided columns and a head dim of 260 (two k blocks): [4, 260, 50] read as [4, 50, 260].
+  const OnnxValue qt = random_value({4, 260, 50}, 76, -0.3f, 0.3f), kt = random_value({4, 260, 33}, 77, -0.3f, 0.3f);
+  const OnnxValue v2 = random_value({4, 33, 17}, 78);
+  OnnxNode wide = fused_node("MicrosrAttention", 5);
+  GraphBuilder::attr_ints(wide, "q_perm", {0, 2, 1});
+  // One head, many keys (several query blocks), scaled by Mul, a [400, 4000] bias.
+  const OnnxValue q1 = random_value({1, 400, 16}, 79), kt1 = random_value({1, 16, 4000}, 80),
+                  v1 = random_value({1, 4000, 24}, 81);
+  const OnnxValue bias1 = random_value({400, 4000}, 82, -3, 3);
+  OnnxNode one = fused_node("MicrosrAttention", 6);
+  OnnxAttribute op;
+  op.name = "scale_op", op.type = OnnxAttributeType::string, op.s = "Mul";
+  OnnxAttribute scale;
+  scale.name = "scale", scale.type = OnnxAttributeType::float_, scale.f = 0.7f;
+  one.attributes.push_back(op), one.attributes.push_back(scale);
+  for (int variant : {1, 2}) {
+    onnx_fast::set_attention_variant(variant);
+    const std::string tag = " (variant " + std::to_string(variant) + ")";
+    expect_fast_matches_reference(rel, {&q, &k, &v, &s5, &s4, &rh, &rw}, "rel-pos, transposed heads" + tag);
+    expect_fast_matches_reference(rel_out, {&q, &k, &v, &s5, &s4, &rh, &rw}, "rel-pos, output transposed" + tag);
+    expect_fast_matches_reference(wide, {&qt, &kt, &v2, nullptr, nullptr}, "head dim 260, strided Q" + tag);
+    // float sums of 4000 products averaging to a tenth of their size: ~3e-7 of rounding
+    expect_fast_matches_reference(one, {&q1, &kt1, &v1, nullptr, nullptr, &bias1}, "4000 keys" + tag, 1e-5);
+  }
+}
+
 TEST(OnnxFusionKernels, AttentionFastDeclinesWhatItDoesNotCover) {
   // K broadcast over the batch: the reference's MatMul broadcasts, the fast kernel leaves it to it.
   const OnnxValue q = random_value({3, 13, 7}, 51), kt = random_value({1, 7, 37}, 52), v = random_value({3, 37, 5}, 53);
@@ -322,6 +450,35 @@ TEST(OnnxFusionKernels, AttentionFastDeclinesWhatItDoesNotCover) {
   std::vector<OnnxValue> out;
   EXPECT_FALSE(onnx_fast::all_fast_kernels().at("MicrosrAttention")(c, out));
   EXPECT_EQ(onnx_ref::kernel_table().at("MicrosrAttention")(c).at(0).shape, (std::vector<int64_t>{3, 13, 5}));
+  // An output Transpose that moves the last axis: rows are no longer contiguous.
+  const OnnxValue kt3 = random_value({3, 7, 37}, 54);
+  OnnxNode moved = n;
+  GraphBuilder::attr_ints(moved, "out_perm", {0, 2, 1});
+  const onnx_ref::OpContext c2{moved, 17, {&q, &kt3, &v, nullptr, nullptr}, nullptr};
+  EXPECT_FALSE(onnx_fast::all_fast_kernels().at("MicrosrAttention")(c2, out));
+  EXPECT_EQ(onnx_ref::kernel_table().at("MicrosrAttention")(c2).at(0).shape, (std::vector<int64_t>{3, 5, 13}));
+}
+
+TEST(OnnxFusionKernels, AttentionOutputLayoutsMatchReference) {
+  // [4, 6, 5] reshaped to [4, 2, 3, 5] and transposed to [4, 3, 2, 5]: rows i of one batch index
+  // are not evenly spaced (offsets 0, 10, 20, 5, 15, 25), so they are written and then moved; so
+  // are those of [2, 3, 4, 5] → [2, 4, 3, 5]; [2, 2, 6, 5] → [2, 6, 2, 5] (SAM's heads merged back)
+  // is evenly spaced: written in place.
+  const OnnxValue q = random_value({4, 6, 7}, 91, -2, 2), kt = random_value({4, 7, 9}, 92, -2, 2),
+                  v = random_value({4, 9, 5}, 93);
+  for (const auto& [shape, perm] : std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>>{
+           {{4, 2, 3, 5}, {0, 2, 1, 3}}, {{2, 3, 4, 5}, {0, 2, 1, 3}}, {{2, 2, 6, -1}, {0, 2, 1, 3}}}) {
+    OnnxNode n = fused_node("MicrosrAttention", 6);
+    GraphBuilder::attr_int(n, "out_shape_input", 1);
+    GraphBuilder::attr_ints(n, "out_perm", perm);
+    const OnnxValue spec = OnnxValue::from_integers({static_cast<int64_t>(shape.size())}, shape);
+    for (int variant : {1, 2}) {
+      onnx_fast::set_attention_variant(variant);
+      expect_fast_matches_reference(n, {&q, &kt, &v, nullptr, nullptr, &spec},
+                                    "output layout, variant " + std::to_string(variant));
+    }
+  }
+  onnx_fast::set_attention_variant(2);
 }
 
 TEST(OnnxFusionKernels, MatMulBiasAndGeluFastMatchReference) {
@@ -331,6 +488,26 @@ TEST(OnnxFusionKernels, MatMulBiasAndGeluFastMatchReference) {
   expect_fast_matches_reference(fused_node("MicrosrMatMulBias", 3), {&big, &wb, &bb}, "matmul + bias, packed GEMM");
   const OnnxValue g = random_value({7, 4111}, 67, -6, 6);
   expect_fast_matches_reference(fused_node("MicrosrGelu", 1), {&g}, "gelu");
+  // GELU as the GEMM's epilogue, on every GEMM path (plain loops, 48 × 128 tiles, AVX-512 tiles of
+  // 240 rows, ragged edges) at every instruction-set level this CPU has.
+  OnnxNode with_gelu = fused_node("MicrosrMatMulBias", 3);
+  OnnxAttribute act;
+  act.name = "activation", act.type = OnnxAttributeType::string, act.s = "Gelu";
+  with_gelu.attributes.push_back(act);
+  const OnnxValue wide = random_value({29, 531}, 68), bw = random_value({531}, 69);
+  for (kernels::CpuIsa isa : {kernels::CpuIsa::kBaseline, kernels::CpuIsa::kAvx2, kernels::CpuIsa::kAvx512}) {
+    if (static_cast<int>(kernels::detected_cpu_isa()) < static_cast<int>(isa)) continue;
+    kernels::CpuIsaScope scope(isa);
+    const std::string tag = std::string(" (") + kernels::cpu_isa_name(isa) + ")";
+    expect_fast_matches_reference(with_gelu, {&x, &w, &bias}, "matmul + bias + gelu, small" + tag);
+    expect_fast_matches_reference(with_gelu, {&big, &wb, &bb}, "matmul + bias + gelu, n 67" + tag);
+    expect_fast_matches_reference(with_gelu, {&big, &wide, &bw}, "matmul + bias + gelu, n 531" + tag);
+  }
+  OnnxNode relu = with_gelu;  // an activation the kernel does not know: the reference names it
+  relu.attributes.back().s = "Relu";
+  std::vector<OnnxValue> out;
+  EXPECT_FALSE(onnx_fast::all_fast_kernels().at("MicrosrMatMulBias")(
+      onnx_ref::OpContext{relu, 17, {&x, &w, &bias}, nullptr}, out));
 }
 
 }  // namespace

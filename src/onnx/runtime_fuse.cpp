@@ -180,6 +180,64 @@ void fold_transpose(const GraphIndex& g, std::string& value, std::vector<int64_t
   nodes.push_back(idx);
 }
 
+// Q, K and V as the three outputs of one Split into equal parts, each through a Squeeze of the
+// split axis (Hiera's qkv = Linear(x).reshape(B, N, 3, heads, d).unbind(2)), read only by this
+// chain: the kernel reads all three from the Split's input. Sets `source` and the attributes.
+struct QkvSplit {
+  std::string source;
+  int64_t axis = 0;
+  std::vector<int64_t> squeeze_axes, index;
+};
+
+std::optional<QkvSplit> fold_qkv_split(const GraphIndex& g, const AttentionChain& c, int64_t opset,
+                                       std::vector<std::size_t>& nodes) {
+  QkvSplit q;
+  std::optional<std::size_t> split;
+  std::vector<std::size_t> found;
+  for (const std::string* operand : {&c.q, &c.k, &c.v}) {
+    if (!g.intermediate(*operand)) return std::nullopt;
+    const std::size_t sq = *g.producer(*operand);
+    const OnnxNode& squeeze = g.node(sq);
+    if (!standard(squeeze) || squeeze.op_type != "Squeeze" || squeeze.outputs.size() != 1 || squeeze.inputs.empty() ||
+        !g.intermediate(squeeze.inputs[0]))
+      return std::nullopt;
+    std::vector<int64_t> axes;
+    if (opset >= 13) {
+      const OnnxValue* a = squeeze.inputs.size() == 2 ? g.constant(squeeze.inputs[1]) : nullptr;
+      if (!a || a->is_float()) return std::nullopt;
+      for (int64_t i = 0; i < a->numel(); ++i) axes.push_back(a->integers.at(i));
+    } else if (const OnnxAttribute* a = squeeze.attribute("axes")) {
+      axes = a->ints;
+    }
+    if (axes.size() != 1 || (!q.squeeze_axes.empty() && axes != q.squeeze_axes)) return std::nullopt;
+    q.squeeze_axes = axes;
+    const std::size_t sp = *g.producer(squeeze.inputs[0]);
+    const OnnxNode& node = g.node(sp);
+    if (split && *split != sp) return std::nullopt;
+    if (!standard(node) || node.op_type != "Split" || node.inputs.empty() || node.inputs.size() > 2 ||
+        node.outputs.size() != 3 || node.attribute("split"))
+      return std::nullopt;
+    if (node.inputs.size() == 2) {  // equal parts only: sizes, when given, a constant [s, s, s]
+      const OnnxValue* sizes = g.constant(node.inputs[1]);
+      if (!sizes || sizes->is_float() || sizes->numel() != 3 || sizes->integers.size() != 3 ||
+          sizes->integers[0] != sizes->integers[1] || sizes->integers[0] != sizes->integers[2])
+        return std::nullopt;
+    }
+    split = sp;
+    for (int64_t i = 0; i < 3; ++i)
+      if (node.outputs[i] == squeeze.inputs[0]) q.index.push_back(i);
+    found.push_back(sq);
+  }
+  const OnnxNode& node = g.node(*split);
+  q.source = node.inputs[0];
+  q.axis = node.attribute("axis") ? node.attribute("axis")->i : 0;
+  if (q.index.size() != 3 || q.index[0] == q.index[1] || q.index[0] == q.index[2] || q.index[1] == q.index[2])
+    return std::nullopt;
+  nodes.insert(nodes.end(), found.begin(), found.end());
+  nodes.push_back(*split);
+  return q;
+}
+
 std::optional<Match> match_attention(const GraphIndex& g, std::size_t idx, int64_t opset) {
   const OnnxNode& m2 = g.node(idx);
   if (!is_op(m2, "MatMul", 2) || !g.intermediate(m2.inputs[0])) return std::nullopt;
@@ -195,6 +253,42 @@ std::optional<Match> match_attention(const GraphIndex& g, std::size_t idx, int64
   fold_transpose(g, c.q, c.q_perm, c.nodes);
   if (c.k != c.q) fold_transpose(g, c.k, c.k_perm, c.nodes);
   fold_transpose(g, c.v, c.v_perm, c.nodes);
+  std::optional<QkvSplit> qkv;
+  if (c.q != c.k && c.k != c.v && c.q != c.v) qkv = fold_qkv_split(g, c, opset, c.nodes);
+  if (qkv) c.q = c.k = c.v = qkv->source;
+  // A Transpose of the output that keeps its last axis last (heads merged back into tokens), maybe
+  // after a Reshape (SAM's [B, heads, H, W, d]): the kernel writes its rows where
+  // they would end up.
+  std::vector<int64_t> out_perm;
+  std::string out_shape;  // the Reshape's shape (known at run time only in SAM's exports)
+  int64_t out_allowzero = 0;
+  std::vector<std::string> outputs = m2.outputs;
+  auto reader_of = [&](const std::string& value) -> std::optional<std::size_t> {
+    if (!g.intermediate(value) || g.taken(g.reader(value))) return std::nullopt;
+    return g.reader(value);
+  };
+  std::optional<std::size_t> ridx = reader_of(m2.outputs[0]), tidx = ridx;
+  if (ridx && is_op(g.node(*ridx), "Reshape", 2)) tidx = reader_of(g.node(*ridx).outputs[0]);
+  if (tidx && *tidx != *ridx) {  // through the Reshape
+    const OnnxNode& t = g.node(*tidx);
+    const OnnxAttribute* a = t.attribute("perm");
+    if (is_op(t, "Transpose", 1) && a && a->ints.size() >= 2 &&
+        a->ints.back() == static_cast<int64_t>(a->ints.size()) - 1) {
+      out_perm = a->ints, outputs = t.outputs;
+      out_shape = g.node(*ridx).inputs[1];
+      const OnnxAttribute* z = g.node(*ridx).attribute("allowzero");
+      out_allowzero = z ? z->i : 0;
+      c.nodes.push_back(*ridx), c.nodes.push_back(*tidx);
+    }
+  } else if (tidx) {
+    const OnnxNode& t = g.node(*tidx);
+    const OnnxAttribute* a = t.attribute("perm");
+    if (is_op(t, "Transpose", 1) && a && a->ints.size() >= 2 &&
+        a->ints.back() == static_cast<int64_t>(a->ints.size()) - 1) {
+      out_perm = a->ints, outputs = t.outputs;
+      c.nodes.push_back(*tidx);
+    }
+  }
 
   Match m;
   m.chain = c.nodes;
@@ -204,7 +298,18 @@ std::optional<Match> match_attention(const GraphIndex& g, std::size_t idx, int64
   f.domain = "microsr";
   f.inputs = {c.q, c.k, c.v, c.shape1, c.shape2};
   f.inputs.insert(f.inputs.end(), c.biases.rbegin(), c.biases.rend());  // in the order they are added
-  f.outputs = m2.outputs;
+  f.outputs = outputs;
+  if (!out_perm.empty()) f.attributes.push_back(ints_attr("out_perm", out_perm));
+  if (!out_shape.empty()) {  // the last input, after the biases
+    f.inputs.push_back(out_shape);
+    f.attributes.push_back(int_attr("out_shape_input", 1));
+  }
+  if (out_allowzero) f.attributes.push_back(int_attr("out_allowzero", out_allowzero));
+  if (qkv) {
+    f.attributes.push_back(int_attr("qkv_axis", qkv->axis));
+    f.attributes.push_back(ints_attr("qkv_squeeze", qkv->squeeze_axes));
+    f.attributes.push_back(ints_attr("qkv_index", qkv->index));
+  }
   if (!c.q_perm.empty()) f.attributes.push_back(ints_attr("q_perm", c.q_perm));
   if (!c.k_perm.empty()) f.attributes.push_back(ints_attr("k_perm", c.k_perm));
   if (!c.v_perm.empty()) f.attributes.push_back(ints_attr("v_perm", c.v_perm));
@@ -298,6 +403,27 @@ std::optional<Match> match_gelu(const GraphIndex& g, std::size_t eidx) {
   return m;
 }
 
+// ---- MatMul + bias + GELU ---------------------------------------------------------------------
+
+// A MicrosrGelu of a MicrosrMatMulBias that nothing else reads (both fused by the passes above):
+// one MicrosrMatMulBias with activation "Gelu", which its kernel runs on each GEMM tile.
+std::optional<Match> match_matmul_bias_gelu(const GraphIndex& g, std::size_t idx) {
+  const OnnxNode& gelu = g.node(idx);
+  if (gelu.domain != "microsr" || gelu.op_type != "MicrosrGelu" || gelu.inputs.size() != 1 ||
+      !g.intermediate(gelu.inputs[0]))
+    return std::nullopt;
+  const std::size_t midx = *g.producer(gelu.inputs[0]);
+  const OnnxNode& mm = g.node(midx);
+  if (mm.domain != "microsr" || mm.op_type != "MicrosrMatMulBias" || mm.attribute("activation")) return std::nullopt;
+  Match m;
+  m.chain = {midx, idx};
+  m.fused = mm;
+  m.fused.name = mm.name + "/Gelu";
+  m.fused.attributes.push_back(string_attr("activation", "Gelu"));
+  m.fused.outputs = gelu.outputs;
+  return m;
+}
+
 // One matcher over every node; each match replaces its chain's last node and drops the others.
 template <class Matcher>
 int64_t apply(std::vector<OnnxNode>& nodes, const std::map<std::string, OnnxValue>& constants,
@@ -348,6 +474,7 @@ std::map<std::string, int64_t> fuse_graph(std::vector<OnnxNode>& nodes, const st
         }));
   count("MicrosrMatMulBias", apply(nodes, constants, graph_outputs, match_matmul_bias));
   count("MicrosrGelu", apply(nodes, constants, graph_outputs, match_gelu));
+  count("MicrosrMatMulBias+Gelu", apply(nodes, constants, graph_outputs, match_matmul_bias_gelu));
   return counts;
 }
 

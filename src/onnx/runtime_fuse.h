@@ -3,8 +3,12 @@
 //
 //   MicrosrAttention   [Transpose] MatMul(Q, Kᵀ) → [Mul|Div by a scalar constant] → [Reshape]
 //                      → Add(bias)* → [Reshape] → Softmax(axis -1) → MatMul(·, [Transpose] V)
+//                      → [[Reshape] Transpose keeping the last axis last]; Q, K and V may be the three
+//                      outputs of one equal Split, each Squeezed on the split axis (qkv_* attributes)
 //   MicrosrMatMulBias  MatMul(x, W constant) → Add(bias constant)
 //   MicrosrGelu        x · 0.5 · (1 + erf(x / √2)), in the node orders torch exports
+//   then a MicrosrGelu of a MicrosrMatMulBias becomes that MicrosrMatMulBias with activation "Gelu"
+//   (counted as "MicrosrMatMulBias+Gelu")
 //
 // A chain fuses only when every intermediate value has exactly one reader (the next node of the
 // chain) and is not a graph output; anything else stays as it was. Shapes are not known at load:

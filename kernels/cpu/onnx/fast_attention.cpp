@@ -3,12 +3,9 @@
 //
 //   out[b] = softmax(scale · Q[b] · Kᵀ[b] + Σ bias) · V[b]      Q [.., Nq, d], Kᵀ [.., d, Nk], V [.., Nk, dv]
 //
-// The scores never exist whole (for SAM ViT-B's global attention they would be 12 × 4096 × 4096
-// floats, 805 MB): per (batch·head b, block of query rows) one thread computes the block's score
-// rows into its own scratch (about 1.5 MiB, so it stays in L2), adds the biases, takes the softmax
-// and multiplies by V into the output rows. Both products are gemm_f32 calls, single-threaded
-// inside the parallel loop (OpenMP does not nest here). Folded Transposes of Q, K and V are strided
-// views: the GEMM reads through strides, nothing is copied.
+// The compute (blocks of query rows, the scores never whole; variants 1 and 2) is in
+// attention_kernels.cpp (attention.h); this file resolves the node into its arguments. Folded
+// Transposes of Q, K and V are strided views: nothing is copied here.
 //
 // The biases are added in the shape between the chain's two Reshapes (SAM's decomposed relative
 // positions: scores viewed as [B·heads, qh, qw, kh, kw], rel_h [.., kh, 1] and rel_w [.., 1, kw]
@@ -16,40 +13,60 @@
 // product is Nk; along them each bias steps in runs of contiguous or repeated elements.
 //
 // Declines (the reference then runs) when the operands' batch dimensions differ (broadcast), when
-// the Reshapes do not return to the scores' shape, or on a non-float operand.
-#include <omp.h>
-
+// the Reshapes do not return to the scores' shape, on a non-float operand, or when a folded output
+// Reshape or Transpose (out_shape_input, out_perm) changes the last axis.
 #include <algorithm>
 #include <stdexcept>
 
 #include "cpu/cpu_isa.h"
+#include "cpu/onnx/attention.h"
 #include "cpu/onnx/fast_ops.h"
-#include "cpu/onnx/gemm.h"
-#include "cpu/onnx/vector_math.h"
 
 namespace microsr::onnx_fast {
 namespace {
 
 using onnx_ref::OpContext;
 
-// An operand as its folded Transpose presents it: dimensions and element strides into the value.
+// An operand as its folded Split part and Transpose present it: dimensions, element strides into
+// the value and the offset of its first element.
 struct View {
   std::vector<int64_t> dims, strides;
+  int64_t offset = 0;
 };
 
-bool view_of(const OnnxValue& v, const std::vector<int64_t>& perm, View& out) {
-  const std::vector<int64_t> st = onnx_ref::strides_of(v.shape);
+// Operand `i` before its Transpose: the value itself, or with qkv_* attributes part qkv_index[i] of
+// input 0 split in 3 along qkv_axis and squeezed (only parts of size 1: the axis is dropped).
+bool base_view(const OpContext& c, std::size_t i, View& out) {
+  const OnnxValue& v = c.in(c.has_attr("qkv_axis") ? 0 : i);
+  out = {v.shape, onnx_ref::strides_of(v.shape), 0};
+  if (!c.has_attr("qkv_axis")) return true;
+  const auto rank = static_cast<int64_t>(v.shape.size());
+  int64_t axis = c.attr_int("qkv_axis", 0);
+  const std::vector<int64_t> squeeze = c.attr_ints("qkv_squeeze"), index = c.attr_ints("qkv_index");
+  axis += axis < 0 ? rank : 0;
+  if (axis < 0 || axis >= rank || v.shape[axis] != 3 || index.size() != 3 || squeeze.size() != 1 ||
+      (squeeze[0] < 0 ? squeeze[0] + rank : squeeze[0]) != axis || index[i] < 0 || index[i] > 2)
+    return false;
+  out.offset = index[i] * out.strides[axis];
+  out.dims.erase(out.dims.begin() + axis), out.strides.erase(out.strides.begin() + axis);
+  return true;
+}
+
+bool view_of(const OpContext& c, std::size_t i, const std::vector<int64_t>& perm, View& out) {
+  View base;
+  if (!base_view(c, i, base)) return false;
   if (perm.empty()) {
-    out = {v.shape, st};
+    out = base;
     return true;
   }
-  if (perm.size() != v.shape.size()) return false;
+  if (perm.size() != base.dims.size()) return false;
   std::vector<bool> seen(perm.size(), false);
+  out.offset = base.offset;
   for (int64_t p : perm) {
     if (p < 0 || p >= static_cast<int64_t>(perm.size()) || seen[p]) return false;
     seen[p] = true;
-    out.dims.push_back(v.shape[p]);
-    out.strides.push_back(st[p]);
+    out.dims.push_back(base.dims[p]);
+    out.strides.push_back(base.strides[p]);
   }
   return true;
 }
@@ -80,16 +97,9 @@ bool resolve_reshape(const std::vector<int64_t>& in, const OnnxValue& spec, bool
   return known == total;
 }
 
-// One bias as a score row sees it: the element offset of each score row, and along the row runs of
-// `run` columns that start at run_base[s] and step by `step` (1: contiguous, 0: one repeated value).
-struct BiasWalk {
-  const float* data = nullptr;
-  std::vector<int64_t> row_offset, run_base;
-  int64_t run = 1, step = 0;
-};
-
+// One bias as a score row sees it (attention.h's AttentionBias).
 bool bias_walk(const OnnxValue& bias, const std::vector<int64_t>& t, std::size_t split, int64_t rows, int64_t nk,
-               BiasWalk& w) {
+               AttentionBias& w) {
   if (!bias.is_float() || bias.shape.size() > t.size()) return false;
   try {
     if (onnx_ref::broadcast_shapes(t, bias.shape) != t) return false;
@@ -129,12 +139,13 @@ bool bias_walk(const OnnxValue& bias, const std::vector<int64_t>& t, std::size_t
 }
 
 bool attention(const OpContext& c, std::vector<OnnxValue>& outputs) {
-  for (std::size_t i = 0; i < c.inputs.size(); ++i)
+  const std::size_t bias_end = c.inputs.size() - (c.attr_int("out_shape_input", 0) ? 1 : 0);  // shapes: 3, 4, last
+  for (std::size_t i = 0; i < bias_end; ++i)
     if (i != 3 && i != 4 && c.has(i) && !c.in(i).is_float()) return false;
   const OnnxValue &q = c.in(0), &k = c.in(1), &v = c.in(2);
   View vq, vk, vv;
-  if (!view_of(q, c.attr_ints("q_perm"), vq) || !view_of(k, c.attr_ints("k_perm"), vk) ||
-      !view_of(v, c.attr_ints("v_perm"), vv))
+  if (!view_of(c, 0, c.attr_ints("q_perm"), vq) || !view_of(c, 1, c.attr_ints("k_perm"), vk) ||
+      !view_of(c, 2, c.attr_ints("v_perm"), vv))
     return false;
   const std::size_t rank = vq.dims.size();
   if (rank < 2 || vk.dims.size() != rank || vv.dims.size() != rank) return false;
@@ -160,7 +171,7 @@ bool attention(const OpContext& c, std::vector<OnnxValue>& outputs) {
     if (split == 0 || prod > nk) return false;
     prod *= t[--split];
   }
-  std::vector<BiasWalk> biases(c.inputs.size() > 5 ? c.inputs.size() - 5 : 0);
+  std::vector<AttentionBias> biases(bias_end > 5 ? bias_end - 5 : 0);
   for (std::size_t i = 0; i < biases.size(); ++i)
     if (!bias_walk(c.in(5 + i), t, split, rows, nk, biases[i])) return false;
 
@@ -168,66 +179,77 @@ bool attention(const OpContext& c, std::vector<OnnxValue>& outputs) {
   auto batch_offsets = [&](const View& view) {
     std::vector<int64_t> off(batch);
     for (int64_t b = 0; b < batch; ++b) {
-      int64_t index = b, o = 0;
+      int64_t index = b, o = view.offset;
       for (std::size_t d = rank - 2; d-- > 0;) o += (index % view.dims[d]) * view.strides[d], index /= view.dims[d];
       off[b] = o;
     }
     return off;
   };
-  const std::vector<int64_t> oq = batch_offsets(vq), ok = batch_offsets(vk), ov = batch_offsets(vv);
   const std::string scale_op = c.attr_string("scale_op", "");
   const float scale = c.attr_float("scale", 1.0f);
   const float alpha = scale_op == "Mul" ? scale : scale_op == "Div" ? 1.0f / scale : 1.0f;
   if (!scale_op.empty() && scale_op != "Mul" && scale_op != "Div") return false;
 
-  std::vector<int64_t> out_shape = batch_dims;
-  out_shape.push_back(nq), out_shape.push_back(dv);
-  OnnxValue out = onnx_ref::make_value(q.type, out_shape);
-  // Query rows per block: a scratch of about 1.5 MiB, and at least four blocks per thread when the
-  // batch alone does not give them.
-  const int64_t threads = omp_get_max_threads();
-  int64_t block = std::clamp<int64_t>((384 * 1024) / nk, 12, std::max<int64_t>(nq, 1));
-  while (block > 12 && batch * ((nq + block - 1) / block) < 4 * threads) block = std::max<int64_t>(12, block / 2);
-  const int64_t blocks = (nq + block - 1) / block, items = batch * blocks;
-  const auto softmax_rows = kernels::cpu_isa_at_least(kernels::CpuIsa::kAvx2) ? avx2::softmax_rows : baseline::softmax_rows;
-  const float *pq = q.floats.data(), *pk = k.floats.data(), *pv = v.floats.data();
-  float* po = out.floats.data();
-#pragma omp parallel if (items > 1 && nq * nk * (dk + dv) > 100000)
-  {
-    std::vector<float> s(static_cast<std::size_t>(block * nk));
-#pragma omp for schedule(dynamic)
-    for (int64_t item = 0; item < items; ++item) {
-      const int64_t b = item / blocks, i0 = (item % blocks) * block, n = std::min(block, nq - i0);
-      GemmArgs g;  // scores = alpha · Q rows · Kᵀ
-      g.m = n, g.n = nk, g.k = dk, g.alpha = alpha;
-      g.a = pq + oq[b] + i0 * vq.strides[rank - 2], g.a_row = vq.strides[rank - 2], g.a_col = vq.strides[rank - 1];
-      g.b = pk + ok[b], g.b_row = vk.strides[rank - 2], g.b_col = vk.strides[rank - 1];
-      g.c = s.data(), g.ldc = nk;
-      gemm_f32(g);
-      for (const BiasWalk& w : biases)
-        for (int64_t i = 0; i < n; ++i) {
-          float* row = s.data() + i * nk;
-          const float* base = w.data + w.row_offset[b * nq + i0 + i];
-          for (std::size_t r = 0; r < w.run_base.size(); ++r) {
-            float* dst = row + static_cast<int64_t>(r) * w.run;
-            const float* src = base + w.run_base[r];
-            if (w.step == 1) {
-              for (int64_t j = 0; j < w.run; ++j) dst[j] += src[j];
-            } else {
-              const float value = *src;
-              for (int64_t j = 0; j < w.run; ++j) dst[j] += value;
-            }
-          }
-        }
-      softmax_rows(s.data(), s.data(), n, nk);
-      GemmArgs h;  // out rows = probabilities · V
-      h.m = n, h.n = dv, h.k = nk;
-      h.a = s.data(), h.a_row = nk;
-      h.b = pv + ov[b], h.b_row = vv.strides[rank - 2], h.b_col = vv.strides[rank - 1];
-      h.c = po + (b * nq + i0) * dv, h.ldc = dv;
-      gemm_f32(h);
-    }
+  // The output [batch dims, nq, dv] (logical), maybe reshaped by the last input (r), stored as
+  // out_perm orders r's axes (the last axis stays last, so each output row is dv contiguous
+  // floats): axis out_perm[j] of r steps by the stored tensor's stride j.
+  std::vector<int64_t> logical = batch_dims, r, stored, perm = c.attr_ints("out_perm");
+  logical.push_back(nq), logical.push_back(dv);
+  r = logical;
+  if (c.attr_int("out_shape_input", 0)) {
+    if (!c.has(c.inputs.size() - 1) ||
+        !resolve_reshape(logical, c.in(c.inputs.size() - 1), c.attr_int("out_allowzero", 0) != 0, r) || r.empty() ||
+        r.back() != dv)
+      return false;
   }
+  const std::size_t out_rank = r.size();
+  if (perm.empty())
+    for (std::size_t d = 0; d < out_rank; ++d) perm.push_back(static_cast<int64_t>(d));
+  if (perm.size() != out_rank || perm.back() != static_cast<int64_t>(out_rank) - 1) return false;
+  std::vector<bool> seen(out_rank, false);
+  for (int64_t p : perm) {
+    if (p < 0 || p >= static_cast<int64_t>(out_rank) || seen[p]) return false;
+    seen[p] = true, stored.push_back(r[p]);
+  }
+  const std::vector<int64_t> stored_strides = onnx_ref::strides_of(stored);
+  std::vector<int64_t> r_strides(out_rank);
+  for (std::size_t j = 0; j < out_rank; ++j) r_strides[perm[j]] = stored_strides[j];
+  // Where each output row (b, i) starts, row index b · nq + i unravelled over r's leading axes.
+  std::vector<int64_t> row_at(static_cast<std::size_t>(batch * nq));
+  for (int64_t row = 0; row < batch * nq; ++row) {
+    int64_t index = row, o = 0;
+    for (std::size_t d = out_rank - 1; d-- > 0;) o += (index % r[d]) * r_strides[d], index /= r[d];
+    row_at[row] = o;
+  }
+  // The kernels take a start per batch index and one row stride: when the layout has them, rows
+  // are written in place; else (a Reshape that mixes batch and rows oddly) they are written
+  // contiguously and then moved.
+  const int64_t row_step = nq > 1 && batch > 0 ? row_at[1] - row_at[0] : dv;
+  bool regular = true;
+  for (int64_t row = 0; row < batch * nq && regular; ++row)
+    regular = row_at[row] == row_at[row - row % nq] + (row % nq) * row_step;
+  OnnxValue out = onnx_ref::make_value(q.type, stored);
+  std::vector<float> scratch(regular ? 0 : static_cast<std::size_t>(batch * nq * dv));
+  AttentionArgs a;
+  a.batch = batch, a.nq = nq, a.nk = nk, a.dk = dk, a.dv = dv;
+  a.q = q.floats.data(), a.k = k.floats.data(), a.v = v.floats.data();
+  a.q_off = batch_offsets(vq), a.k_off = batch_offsets(vk), a.v_off = batch_offsets(vv);
+  a.q_row = vq.strides[rank - 2], a.q_col = vq.strides[rank - 1];
+  a.k_row = vk.strides[rank - 2], a.k_col = vk.strides[rank - 1];
+  a.v_row = vv.strides[rank - 2], a.v_col = vv.strides[rank - 1];
+  a.alpha = alpha;
+  a.biases = std::move(biases);
+  if (regular) {
+    a.out = out.floats.data(), a.out_row = row_step;
+    for (int64_t b = 0; b < batch; ++b) a.out_off.push_back(row_at[b * nq]);
+  } else {
+    a.out = scratch.data(), a.out_row = dv;
+    for (int64_t b = 0; b < batch; ++b) a.out_off.push_back(b * nq * dv);
+  }
+  attention_f32(a);
+  if (!regular)
+    for (int64_t row = 0; row < batch * nq; ++row)
+      std::copy_n(scratch.data() + row * dv, dv, out.floats.data() + row_at[row]);
   outputs = onnx_ref::outputs_of(std::move(out));
   return true;
 }

@@ -1,6 +1,7 @@
 // Fast MatMul, Gemm and Einsum (fast_ops.h) on the packed GEMM of gemm.h.
 #include <omp.h>
 
+#include "cpu/cpu_isa.h"
 #include "cpu/onnx/fast_ops.h"
 #include "cpu/onnx/gemm.h"
 
@@ -89,8 +90,47 @@ bool gemm(const OpContext& c, std::vector<OnnxValue>& outputs) {
   return true;
 }
 
+// The AVX-512 path of the einsum below: r[h] (or r[w]), the GEMM's B, is the same for every b, so
+// per h (w) it is packed once into 16-column panels [K/16][C][16] and every b's rows run on it,
+// packed 12 at a time k-major (rows of tens of values: gemm_f32 would repack B per (b, h) and
+// spend more on packing than on the product). Parallel over h (w). C up to 256.
+//   out[b][h][w][k] = Σ_c q[b][h][w][c] · r[h or w][k][c]
+void rel_pos_einsum_avx512(float* out, const float* q, const float* r, int64_t nb, int64_t nh, int64_t nw, int64_t nc,
+                           int64_t nk, bool by_h) {
+  constexpr int64_t kPanel = 16, kGroup = 12;
+  const int64_t panels = (nk + kPanel - 1) / kPanel, outer = by_h ? nh : nw, rows = by_h ? nw : nh;
+  // rows of one (b, outer index): stride in q and in out
+  const int64_t q_row = by_h ? nc : nw * nc, o_row = by_h ? nk : nw * nk;
+#pragma omp parallel if (nb * nh * nw * nk * nc > 200000)
+  {
+    std::vector<float> bpack(static_cast<std::size_t>(panels * nc * kPanel));
+    std::vector<float> apack(static_cast<std::size_t>(kGroup * nc));
+#pragma omp for schedule(dynamic)
+    for (int64_t x = 0; x < outer; ++x) {
+      for (int64_t p = 0; p < panels; ++p)
+        avx512::pack_rows16(bpack.data() + p * nc * kPanel, r + (x * nk + p * kPanel) * nc, nc,
+                            std::min(kPanel, nk - p * kPanel), nc, 1.0f);
+      for (int64_t b = 0; b < nb; ++b) {
+        // first row of (b, x): by h, q[b][x][0]; by w, q[b][0][x]
+        const int64_t first = by_h ? (b * nh + x) * nw : b * nh * nw + x;
+        for (int64_t i0 = 0; i0 < rows; i0 += kGroup) {
+          const int64_t n = std::min(kGroup, rows - i0);
+          avx512::pack_a12(apack.data(), q + first * nc + i0 * q_row, q_row, n, nc, 1.0f);
+          for (int64_t p = 0; p < panels; p += 2) {
+            const int64_t cols = std::min(2 * kPanel, nk - p * kPanel);
+            const float* panel0 = bpack.data() + p * nc * kPanel;
+            avx512::packed_pair_kernel(out + first * nk + i0 * o_row + p * kPanel, o_row, apack.data(), panel0,
+                                       cols > kPanel ? panel0 + nc * kPanel : panel0, kPanel, n, cols, nc, false);
+          }
+        }
+      }
+    }
+  }
+}
+
 // Einsum of SAM's decomposed relative positions: "bhwc,hkc->bhwk" (rel_h) and "bhwc,wkc->bhwk"
-// (rel_w), any letters: q [B, H, W, C] times r [H or W, K, C] over c. One GEMM per (b, h) or (b, w).
+// (rel_w), any letters: q [B, H, W, C] times r [H or W, K, C] over c. With AVX-512 (and C <= 256)
+// rel_pos_einsum_avx512; else one GEMM per (b, h) or (b, w).
 bool einsum(const OpContext& c, std::vector<OnnxValue>& outputs) {
   std::string eq;
   for (char ch : c.attr_string("equation", "")) if (ch != ' ') eq += ch;
@@ -105,6 +145,11 @@ bool einsum(const OpContext& c, std::vector<OnnxValue>& outputs) {
   const bool by_h = t1[0] == H;
   if (r.shape[0] != (by_h ? nh : nw) || r.shape[2] != nc) return false;
   OnnxValue out = onnx_ref::make_value(q.type, {nb, nh, nw, nk});
+  if (kernels::cpu_isa_at_least(kernels::CpuIsa::kAvx512) && nc > 0 && nc <= 256 && nk > 0) {
+    rel_pos_einsum_avx512(out.floats.data(), q.floats.data(), r.floats.data(), nb, nh, nw, nc, nk, by_h);
+    outputs = onnx_ref::outputs_of(std::move(out));
+    return true;
+  }
   const int64_t groups = by_h ? nb * nh : nb * nw;
   batched_gemm(groups, (by_h ? nw : nh) * nk * nc, [&](int64_t p) {
     GemmArgs g;

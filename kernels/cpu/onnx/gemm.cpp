@@ -122,6 +122,8 @@ void gemm_avx512_tiles(const GemmArgs& g, bool load_first) {
             for (int64_t q = 0; q < groups; ++q) run(p, q);
         }
       }
+      if (g.epilogue)
+        g.epilogue(g.c + i0 * g.ldc + p0 * kPanel, g.ldc, rows, std::min(g.n, p_end * kPanel) - p0 * kPanel);
     }
 }
 
@@ -144,7 +146,10 @@ void gemm_f32(const GemmArgs& g) {
       }
     }
   }
-  if (g.k <= 0) return;
+  if (g.k <= 0) {
+    if (g.epilogue) g.epilogue(g.c, g.ldc, g.m, g.n);
+    return;
+  }
   if (g.m * g.n * g.k <= kSmallProduct) {  // packing would cost more than it saves
     for (int64_t i = 0; i < g.m; ++i) {
       float* row = g.c + i * g.ldc;
@@ -157,6 +162,7 @@ void gemm_f32(const GemmArgs& g) {
           for (int64_t j = 0; j < g.n; ++j) row[j] += av * brow[j * g.b_col];
       }
     }
+    if (g.epilogue) g.epilogue(g.c, g.ldc, g.m, g.n);
     return;
   }
   if (kernels::cpu_isa_at_least(kernels::CpuIsa::kAvx512) && gemm_avx512_variant == 2 && g.n > 128) {
@@ -201,6 +207,8 @@ void gemm_f32(const GemmArgs& g) {
             }
           }
       }
+      const int64_t j0 = ct * kTilePanels * kPanel;
+      if (g.epilogue) g.epilogue(g.c + i0 * g.ldc + j0, g.ldc, rows, std::min(g.n, p_end * kPanel) - j0);
     }
 }
 
@@ -215,6 +223,7 @@ void gemm_f32_ref(const GemmArgs& g) {
       if (g.accumulate) y += g.c[i * g.ldc + j];
       g.c[i * g.ldc + j] = static_cast<float>(y);
     }
+  if (g.epilogue) g.epilogue(g.c, g.ldc, g.m, g.n);
 }
 
 }  // namespace microsr::onnx_fast

@@ -26,6 +26,9 @@ struct GemmArgs {
   const float* bias_col = nullptr;     // + bias_col[j] (length n), or
   const float* bias_row = nullptr;     // + bias_row[i] (length m)
   bool accumulate = false;             // C += ... instead of C = ...
+  // Run on each finished block of C (rows × cols at c, rows ldc apart) once every k block, the bias
+  // and alpha are in: blocks are disjoint, cover C, and are still in cache (a fused activation).
+  void (*epilogue)(float* c, int64_t ldc, int64_t rows, int64_t cols) = nullptr;
 };
 
 // Runs the GEMM; OpenMP over tiles of 6·8 rows × 16·8 columns when the product is large enough
@@ -56,6 +59,9 @@ void panel_pair_kernel(float* c, int64_t ldc, const float* a, int64_t lda, const
                        int64_t rows, int64_t cols, int64_t kc, bool load);
 // dst[kk · 12 + r] = alpha · src[r · lda + kk] for r < rows (<= 12), kk < kc.
 void pack_a12(float* dst, const float* src, int64_t lda, int64_t rows, int64_t kc, float alpha);
+// dst[d · 16 + j] = alpha · src[j · ld + d] for j < 16 (0 for j >= rows), d < count: up to 16 rows
+// transposed into one 16-column B panel (rows of K into panels of Kᵀ), 16 × 16 blocks in registers.
+void pack_rows16(float* dst, const float* src, int64_t ld, int64_t rows, int64_t count, float alpha);
 void packed_pair_kernel(float* c, int64_t ldc, const float* apack, const float* panel0, const float* panel1,
                         int64_t ldb, int64_t rows, int64_t cols, int64_t kc, bool load);
 }

@@ -2,7 +2,12 @@
 // panels in 24 zmm accumulators; per k step two loads of B and one broadcast of A per row, each
 // broadcast feeding two FMAs. panel_pair_kernel reads A rows in place (lda apart);
 // packed_pair_kernel reads A packed k-major (12 values per k step, one stream) and B panels with
-// any row stride (the packed panels' 16, or B's own rows when it is not packed).
+// any row stride (the packed panels' 16, or B's own rows when it is not packed). pack_a12 and
+// pack_rows16 pack A and B by register transposes.
+// GCC 12's AVX-512 headers start the shuffles of transpose16 from _mm512_undefined_ps(), which
+// -Wuninitialized reports once inlined (GCC bug 105593): silenced here.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include "cpu/onnx/gemm.h"
@@ -91,7 +96,48 @@ void packed_rows(float* c, int64_t ldc, const float* apack, const float* panel0,
   }
 }
 
+// 16 rows of 16 floats transposed in registers: out[c] holds column c of the rows (64 shuffles).
+inline void transpose16(__m512 r[16]) {
+  __m512 t[16], u[16];
+  for (int i = 0; i < 8; ++i) {  // lane l of t[2i]: r[2i][4l], r[2i+1][4l], r[2i][4l+1], r[2i+1][4l+1]
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int g = 0; g < 4; ++g) {  // lane l of u[4g + c]: rows 4g..4g+3 at column 4l + c
+    const __m512d t0 = _mm512_castps_pd(t[4 * g]), t1 = _mm512_castps_pd(t[4 * g + 1]);
+    const __m512d t2 = _mm512_castps_pd(t[4 * g + 2]), t3 = _mm512_castps_pd(t[4 * g + 3]);
+    u[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+    u[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+    u[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+    u[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+  }
+  for (int c = 0; c < 4; ++c) {  // column 4l + c: lane l of u[c], u[4 + c], u[8 + c], u[12 + c]
+    const __m512 x_lo = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44), x_hi = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xEE);
+    const __m512 y_lo = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44),
+                 y_hi = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xEE);
+    r[c] = _mm512_shuffle_f32x4(x_lo, y_lo, 0x88);
+    r[4 + c] = _mm512_shuffle_f32x4(x_lo, y_lo, 0xDD);
+    r[8 + c] = _mm512_shuffle_f32x4(x_hi, y_hi, 0x88);
+    r[12 + c] = _mm512_shuffle_f32x4(x_hi, y_hi, 0xDD);
+  }
+}
+
 }  // namespace
+
+void pack_rows16(float* dst, const float* src, int64_t ld, int64_t rows, int64_t count, float alpha) {
+  int64_t d = 0;
+  if (rows == 16) {
+    const __m512 scale = _mm512_set1_ps(alpha);
+    for (; d + 16 <= count; d += 16) {
+      __m512 r[16];
+      for (int j = 0; j < 16; ++j) r[j] = _mm512_loadu_ps(src + j * ld + d);
+      transpose16(r);
+      for (int c = 0; c < 16; ++c) _mm512_storeu_ps(dst + (d + c) * 16, _mm512_mul_ps(r[c], scale));
+    }
+  }
+  for (; d < count; ++d)
+    for (int64_t j = 0; j < 16; ++j) dst[d * 16 + j] = j < rows ? alpha * src[j * ld + d] : 0.0f;
+}
 
 void packed_pair_kernel(float* c, int64_t ldc, const float* apack, const float* panel0, const float* panel1,
                         int64_t ldb, int64_t rows, int64_t cols, int64_t kc, bool load) {

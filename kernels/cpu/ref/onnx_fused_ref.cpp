@@ -36,12 +36,33 @@ std::vector<OnnxAttribute> perm_attribute(const std::vector<int64_t>& perm) {
 }
 
 // MicrosrAttention(Q, K, V, shape1?, shape2?, bias...), attributes q_perm, k_perm, v_perm (a folded
-// Transpose of that operand), scale_op ("Mul" or "Div") with scale, allowzero1, allowzero2:
+// Transpose of that operand), scale_op ("Mul" or "Div") with scale, allowzero1, allowzero2, out_perm
+// (a folded Transpose of the output), out_shape_input 1 (the last input is the shape of a folded
+// Reshape before it, with out_allowzero), qkv_axis with qkv_squeeze and qkv_index (Q, K and V are the
+// Squeezed parts qkv_index of an equal 3-way Split of input 0 along qkv_axis):
 //   S = MatMul(Transpose(Q), Transpose(K)) [scale_op scale] → Reshape(shape1) → + bias... →
-//       Reshape(shape2) → Softmax(axis -1) → MatMul(·, Transpose(V))
+//       Reshape(shape2) → Softmax(axis -1) → MatMul(·, Transpose(V)) → Reshape(last input) → Transpose(out_perm)
 std::vector<OnnxValue> attention(const OpContext& c) {
   const OnnxValue *q = &c.in(0), *k = &c.in(1), *v = &c.in(2);
-  OnnxValue tq, tk, tv;
+  OnnxValue sq, sk, sv, tq, tk, tv;
+  if (c.has_attr("qkv_axis")) {  // Q, K, V = Squeeze(Split(input 0, 3 equal parts)[qkv_index[j]])
+    OnnxNode split;
+    split.name = "fused Split", split.op_type = "Split", split.inputs = {"x"}, split.outputs = {"q", "k", "v"};
+    split.attributes = int_attribute("axis", c.attr_int("qkv_axis", 0));
+    std::vector<OnnxValue> parts = kernel_table().at("Split")(OpContext{split, c.opset, {&c.in(0)}, nullptr});
+    const std::vector<int64_t> index = c.attr_ints("qkv_index"), axes = c.attr_ints("qkv_squeeze");
+    require(index.size() == 3 && parts.size() == 3, "MicrosrAttention: qkv_index needs 3 entries");
+    OnnxValue* squeezed[3] = {&sq, &sk, &sv};
+    const OnnxValue axes_value = OnnxValue::from_integers({static_cast<int64_t>(axes.size())}, axes);
+    for (int j = 0; j < 3; ++j) {
+      const OnnxValue& part = parts.at(static_cast<std::size_t>(index[j]));
+      OnnxAttribute a;
+      a.name = "axes", a.type = OnnxAttributeType::ints, a.ints = axes;
+      *squeezed[j] = c.opset >= 13 ? run_op("Squeeze", {}, {&part, &axes_value}, c.opset)
+                                   : run_op("Squeeze", {a}, {&part}, c.opset);
+    }
+    q = &sq, k = &sk, v = &sv;
+  }
   if (c.has_attr("q_perm")) tq = run_op("Transpose", perm_attribute(c.attr_ints("q_perm")), {q}, c.opset), q = &tq;
   if (c.has_attr("k_perm")) tk = run_op("Transpose", perm_attribute(c.attr_ints("k_perm")), {k}, c.opset), k = &tk;
   if (c.has_attr("v_perm")) tv = run_op("Transpose", perm_attribute(c.attr_ints("v_perm")), {v}, c.opset), v = &tv;
@@ -53,16 +74,31 @@ std::vector<OnnxValue> attention(const OpContext& c) {
     s = run_op(scale_op.c_str(), {}, {&s, &scale}, c.opset);
   }
   if (c.has(3)) s = run_op("Reshape", int_attribute("allowzero", c.attr_int("allowzero1", 0)), {&s, &c.in(3)}, c.opset);
-  for (std::size_t i = 5; i < c.inputs.size(); ++i) s = run_op("Add", {}, {&s, &c.in(i)}, c.opset);
+  const std::size_t bias_end = c.inputs.size() - (c.attr_int("out_shape_input", 0) ? 1 : 0);
+  for (std::size_t i = 5; i < bias_end; ++i) s = run_op("Add", {}, {&s, &c.in(i)}, c.opset);
   if (c.has(4)) s = run_op("Reshape", int_attribute("allowzero", c.attr_int("allowzero2", 0)), {&s, &c.in(4)}, c.opset);
   s = run_op("Softmax", int_attribute("axis", -1), {&s}, c.opset);
-  return outputs_of(run_op("MatMul", {}, {&s, v}, c.opset));
+  OnnxValue y = run_op("MatMul", {}, {&s, v}, c.opset);
+  if (c.attr_int("out_shape_input", 0))
+    y = run_op("Reshape", int_attribute("allowzero", c.attr_int("out_allowzero", 0)), {&y, &c.in(c.inputs.size() - 1)},
+               c.opset);
+  if (c.has_attr("out_perm")) y = run_op("Transpose", perm_attribute(c.attr_ints("out_perm")), {&y}, c.opset);
+  return outputs_of(std::move(y));
 }
 
-// MicrosrMatMulBias(x, W, bias) = Add(MatMul(x, W), bias).
+std::vector<OnnxValue> gelu(const OpContext& c);
+
+// MicrosrMatMulBias(x, W, bias) = Add(MatMul(x, W), bias); attribute activation "Gelu": then
+// MicrosrGelu of that.
 std::vector<OnnxValue> matmul_bias(const OpContext& c) {
   OnnxValue y = run_op("MatMul", {}, {&c.in(0), &c.in(1)}, c.opset);
-  return outputs_of(run_op("Add", {}, {&y, &c.in(2)}, c.opset));
+  y = run_op("Add", {}, {&y, &c.in(2)}, c.opset);
+  const std::string activation = c.attr_string("activation", "");
+  require(activation.empty() || activation == "Gelu", "MicrosrMatMulBias: unknown activation '" + activation + "'");
+  if (activation.empty()) return outputs_of(std::move(y));
+  OnnxNode node;
+  node.name = "fused MicrosrGelu", node.op_type = "MicrosrGelu", node.inputs = {"x"}, node.outputs = {"y"};
+  return gelu(OpContext{node, c.opset, {&y}, nullptr});
 }
 
 // MicrosrGelu(x) = x · (1 + erf(x / √2)) · 0.5, elementwise.
