@@ -34,18 +34,21 @@ Bf16Input input_geometry(int pairs, int k, int h, int w) {
   return in;
 }
 
-// The calling thread's dense-block buffer for `in`'s geometry, all zeros when that changes: its
-// padding (border rows and columns, columns past w) is never written after that, so it stays zero
-// from one block to the next; the channels are overwritten by each block before they are read.
-uint16_t* dense_block_buffer(const Bf16Input& in) {
+// The calling thread's dense-block buffer for `in`'s geometry and image width w, all zeros when
+// either changes: its padding (border rows and columns, columns past w) is never written after
+// that, so it stays zero from one block to the next; the channels are overwritten by each block
+// before they are read. The width is part of the key: two widths with the same padded layout (50
+// and 48 both round to 64) differ in which columns are padding (tested).
+uint16_t* dense_block_buffer(const Bf16Input& in, int w) {
   struct Buffer {
     std::vector<uint16_t, CacheLineAllocator<uint16_t>> data;
-    int pad = -1, cols = 0, pairs = 0, rows = 0;
+    int pad = -1, cols = 0, pairs = 0, rows = 0, w = 0;
   };
   thread_local Buffer buffer;
-  if (buffer.pad != in.pad || buffer.cols != in.cols || buffer.pairs != in.pairs || buffer.rows != in.rows) {
+  if (buffer.pad != in.pad || buffer.cols != in.cols || buffer.pairs != in.pairs || buffer.rows != in.rows ||
+      buffer.w != w) {
     buffer.data.assign(static_cast<size_t>(in.rows * in.row_elems), 0);
-    buffer.pad = in.pad, buffer.cols = in.cols, buffer.pairs = in.pairs, buffer.rows = in.rows;
+    buffer.pad = in.pad, buffer.cols = in.cols, buffer.pairs = in.pairs, buffer.rows = in.rows, buffer.w = w;
   }
   return buffer.data.data();
 }
@@ -128,7 +131,7 @@ void conv2d_bf16_dense_block(float* out, const float* x, const PackedBf16ConvWei
                 "; expected nf + (j-1) g -> g (conv5: -> nf) with nf=" + std::to_string(nf) +
                 " g=" + std::to_string(g));
   Bf16Input dense = input_geometry(convs[4]->cin_padded / 2, k, h, w);
-  dense.data = dense_block_buffer(dense);
+  dense.data = dense_block_buffer(dense, w);
   ConvEpilogue act;
   act.has_lrelu = true;
   act.lrelu_slope = lrelu_slope;

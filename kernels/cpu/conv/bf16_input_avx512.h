@@ -25,14 +25,13 @@ void zero_elems(uint16_t* dst, int64_t n) {
   if (i < n) _mm512_mask_storeu_epi16(dst + i, (__mmask32)((1ull << (n - i)) - 1), zero);
 }
 
-// Fills channel pairs [0, (cin + 1) / 2) of the padded rows of `in` from x [cin][h][w] (fp32, NCHW);
-// the pairs after them are left as they are. Work-shares over rows with an
+// Fills channel pairs [0, pairs) of the padded rows of `in` from x [cin][h][w] (fp32, NCHW), channels
+// past cin as zeros; the pairs after them are left as they are. Work-shares over rows with an
 // orphaned `omp for` (ends with a barrier): call it from every thread of a parallel region.
 // Per 16 pixels of a channel pair: two fp32 loads, one vcvtne2ps2bf16 (RNE) giving
 // [c0 px0..15 | c1 px0..15], one vpermw interleaving them to px0 (c0 c1), px1 (c0 c1), ...
-void fill_input(const Bf16Input& in, const float* x, int cin, int h, int w) {
+void fill_input(const Bf16Input& in, const float* x, int cin, int h, int w, int pairs) {
   const int64_t plane = static_cast<int64_t>(h) * w;
-  const int pairs = (cin + 1) / 2;
   const __m512i interleave =
       _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3,
                        18, 2, 17, 1, 16, 0);

@@ -111,7 +111,11 @@ void conv2d_bf16_packed_amx(const Bf16Output& out, const float* x, int fill_chan
 
 #pragma omp parallel num_threads(team_size())
   {
-    if (x) bf16::fill_input(in, x, fill_channels, h, w);  // ends with a barrier
+    // A plain conv's copy is refilled whole, channels past cin as zeros (the buffer is shared by
+    // every layer and may hold another's values, Inf and NaN included, which zero weights would
+    // not cancel); a dense block's fill covers x only, the later pairs are the block's activations.
+    const int fill_pairs = out.dense ? (fill_channels + 1) / 2 : in.pairs;
+    if (x) bf16::fill_input(in, x, fill_channels, h, w, fill_pairs);  // ends with a barrier
     configure_tiles();
     alignas(64) float c[4 * 256];
     const int thread = omp_get_thread_num(), threads = omp_get_num_threads();
