@@ -115,7 +115,9 @@ also printed by `microsr info`). `conv/dispatch.cpp`, `wgrad/variants.cpp` and
 | avx2 | conv_v3 (`winograd43`) | conv_v2 | wgrad v1/v3 | AVX2 |
 | avx512 and up | conv_v5 (`winograd43_avx512`) | conv_v2 | wgrad v1/v3 | AVX2 |
 
-avx512_bf16 and amx have no kernels of their own yet (fp32 only): they run the avx512 ones.
+In fp32, avx512_bf16 and amx run the avx512 kernels. `--precision bf16` runs amx's own kernel,
+conv_v6_implicit_gemm_amx (bf16 products on AMX tiles, fp32 sums; docs/performance.md), and is an
+error naming AMX on a CPU without it: avx512_bf16 alone has no bf16 kernel yet.
 
 The trap of per-file flags: an inline function or template instance emitted in an AVX2 object is
 a weak (COMDAT) symbol, and the linker keeps one copy for every caller — maybe that one, for a
