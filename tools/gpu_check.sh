@@ -159,7 +159,15 @@ prebuilt_check() {
   [ -n "$CUDA_ROOT" ] && for d in "$CUDA_ROOT/lib64" "$CUDA_ROOT/lib" "$CUDA_ROOT/targets/x86_64-linux/lib"; do
     [ -d "$d" ] && dirs+=("$d"); done
   local path; path="$(IFS=:; echo "${dirs[*]}")"
+  # The kit carries the test binary xz-compressed (tools/gpu_prepare.sh): Python's lzma unpacks it
+  # (no xz needed on this machine).
+  for f in "$PREBUILT"/tests/*.xz; do
+    [ -e "$f" ] && [ ! -x "${f%.xz}" ] || continue
+    "$PY" -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' \
+      "$f" "${f%.xz}" && chmod +x "${f%.xz}" || { PREBUILT_WHY="unpacking $(basename "$f") failed"; return 1; }
+  done
   for f in "$PREBUILT/microsr" "$PREBUILT"/tests/* "$PREBUILT"/bench/*; do
+    [ "${f%.xz}" = "$f" ] || continue
     missing="$(LD_LIBRARY_PATH="$path${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ldd "$f" 2>&1 | awk '/not found/ {print $1}' | sort -u | tr '\n' ' ')"
     [ -z "$missing" ] || { PREBUILT_WHY="$(basename "$f") cannot load: ${missing% }"; return 1; }
   done

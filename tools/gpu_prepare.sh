@@ -225,6 +225,9 @@ if [ "$prebuilt_wanted" = 1 ]; then
       patchelf --force-rpath --set-rpath '$ORIGIN/lib:$ORIGIN/../lib' "$f"
     done
     for f in "$prebuilt.tmp"/lib/*; do patchelf --force-rpath --set-rpath '$ORIGIN' "$f"; done
+    # The test binary is the largest (about 10 MiB stripped): it travels xz-compressed, and
+    # tools/gpu_check.sh unpacks it before its first use.
+    xz -6 "$prebuilt.tmp/tests/microsr_tests"
     cudnn_h="$(find /usr/local/cuda/include /usr/include /usr/local/include -maxdepth 2 -name cudnn_version.h 2>/dev/null | head -n1)"
     {
       echo "source_hash=$source_hash"
