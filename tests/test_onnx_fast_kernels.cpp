@@ -23,27 +23,6 @@ OnnxValue random_value(std::vector<int64_t> shape, unsigned seed, float lo = -1.
   return OnnxValue::from_floats(std::move(shape), testing::random_values(static_cast<std::size_t>(n), seed, lo, hi));
 }
 
-OnnxAttribute int_attr(const std::string& name, int64_t v) {
-  OnnxAttribute a;
-  a.name = name, a.type = OnnxAttributeType::int_, a.i = v;
-  return a;
-}
-OnnxAttribute ints_attr(const std::string& name, std::vector<int64_t> v) {
-  OnnxAttribute a;
-  a.name = name, a.type = OnnxAttributeType::ints, a.ints = std::move(v);
-  return a;
-}
-OnnxAttribute float_attr(const std::string& name, float v) {
-  OnnxAttribute a;
-  a.name = name, a.type = OnnxAttributeType::float_, a.f = v;
-  return a;
-}
-OnnxAttribute string_attr(const std::string& name, std::string v) {
-  OnnxAttribute a;
-  a.name = name, a.type = OnnxAttributeType::string, a.s = std::move(v);
-  return a;
-}
-
 // The ISA levels to walk: baseline, and avx2 and avx512 when this CPU has them.
 std::vector<CpuIsa> isa_levels() {
   std::vector<CpuIsa> levels = {CpuIsa::kBaseline};

@@ -123,6 +123,12 @@ struct OnnxAttribute {
   std::vector<std::shared_ptr<OnnxGraph>> graphs;
 };
 
+// Attributes built in code (nodes the fusion pass writes, models the tests assemble).
+OnnxAttribute int_attr(const std::string& name, int64_t v);
+OnnxAttribute ints_attr(const std::string& name, std::vector<int64_t> v);
+OnnxAttribute float_attr(const std::string& name, float v);
+OnnxAttribute string_attr(const std::string& name, std::string v);
+
 struct OnnxNode {
   std::string name;
   std::string op_type;

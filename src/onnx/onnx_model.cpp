@@ -67,6 +67,27 @@ std::string OnnxValueInfo::type_str() const {
   return out + "]";
 }
 
+OnnxAttribute int_attr(const std::string& name, int64_t v) {
+  OnnxAttribute a;
+  a.name = name, a.type = OnnxAttributeType::int_, a.i = v;
+  return a;
+}
+OnnxAttribute ints_attr(const std::string& name, std::vector<int64_t> v) {
+  OnnxAttribute a;
+  a.name = name, a.type = OnnxAttributeType::ints, a.ints = std::move(v);
+  return a;
+}
+OnnxAttribute float_attr(const std::string& name, float v) {
+  OnnxAttribute a;
+  a.name = name, a.type = OnnxAttributeType::float_, a.f = v;
+  return a;
+}
+OnnxAttribute string_attr(const std::string& name, std::string v) {
+  OnnxAttribute a;
+  a.name = name, a.type = OnnxAttributeType::string, a.s = std::move(v);
+  return a;
+}
+
 const OnnxAttribute* OnnxNode::attribute(const std::string& wanted) const {
   for (const OnnxAttribute& a : attributes)
     if (a.name == wanted) return &a;

@@ -76,27 +76,6 @@ bool is_op(const OnnxNode& n, const char* op, std::size_t inputs) {
   return standard(n) && n.op_type == op && n.inputs.size() == inputs && n.outputs.size() == 1;
 }
 
-OnnxAttribute int_attr(const std::string& name, int64_t v) {
-  OnnxAttribute a;
-  a.name = name, a.type = OnnxAttributeType::int_, a.i = v;
-  return a;
-}
-OnnxAttribute ints_attr(const std::string& name, std::vector<int64_t> v) {
-  OnnxAttribute a;
-  a.name = name, a.type = OnnxAttributeType::ints, a.ints = std::move(v);
-  return a;
-}
-OnnxAttribute float_attr(const std::string& name, float v) {
-  OnnxAttribute a;
-  a.name = name, a.type = OnnxAttributeType::float_, a.f = v;
-  return a;
-}
-OnnxAttribute string_attr(const std::string& name, std::string v) {
-  OnnxAttribute a;
-  a.name = name, a.type = OnnxAttributeType::string, a.s = std::move(v);
-  return a;
-}
-
 // A match: the chain's nodes (the last one in topological order is where the fused node goes) and
 // the fused node.
 struct Match {
