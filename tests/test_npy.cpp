@@ -37,10 +37,10 @@ TEST(Npy, ReadsEveryDtype) {
   auto read = [&](const std::string& descr, const std::vector<uint8_t>& data, int major = 1) {
     return parse_npy(npy_bytes("{'descr': '" + descr + "', " + shape, data, major), "t.npy");
   };
-  EXPECT_EQ(read("<f4", raw<float>({1.5f, -2, 3})).floats, (std::vector<float>{1.5f, -2, 3}));
-  EXPECT_EQ(read("<f2", raw<uint16_t>({0x3C00, 0xC000, 0x3800})).floats, (std::vector<float>{1, -2, 0.5f}));
+  EXPECT_EQ(read("<f4", raw<float>({1.5f, -2, 3})).floats, (FloatBuffer{1.5f, -2, 3}));
+  EXPECT_EQ(read("<f2", raw<uint16_t>({0x3C00, 0xC000, 0x3800})).floats, (FloatBuffer{1, -2, 0.5f}));
   const OnnxValue d = read("<f8", raw<double>({0.25, 1e3, -7}), 2);
-  EXPECT_EQ(d.floats, (std::vector<float>{0.25f, 1000, -7}));
+  EXPECT_EQ(d.floats, (FloatBuffer{0.25f, 1000, -7}));
   EXPECT_EQ(d.type, static_cast<int32_t>(OnnxType::float64));
   EXPECT_EQ(read("<i8", raw<int64_t>({-5, 1LL << 40, 0})).integers, (std::vector<int64_t>{-5, 1LL << 40, 0}));
   EXPECT_EQ(read("<i4", raw<int32_t>({-5, 7, 0})).integers, (std::vector<int64_t>{-5, 7, 0}));
@@ -52,7 +52,7 @@ TEST(Npy, ReadsEveryDtype) {
 TEST(Npy, ShapesScalarsAndEmpty) {
   const OnnxValue s = parse_npy(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", raw<float>({4})), "s");
   EXPECT_TRUE(s.shape.empty());
-  EXPECT_EQ(s.floats, std::vector<float>{4});
+  EXPECT_EQ(s.floats, FloatBuffer{4});
   const OnnxValue e = parse_npy(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 0), }", {}), "e");
   EXPECT_EQ(e.shape, (std::vector<int64_t>{2, 0}));
   const OnnxValue m = parse_npy(npy_bytes("{'descr': '<i8', 'fortran_order': False, 'shape': (2, 1, 2), }",
@@ -75,7 +75,7 @@ TEST(Npy, RoundTripsEveryType) {
   OnnxValue f = OnnxValue::from_floats({3, 1}, {0.1f, -2.5f, 3e7f});
   EXPECT_EQ(parse_npy(encode_npy(f), "f").floats, f.floats);
   f.type = static_cast<int32_t>(OnnxType::float16);
-  EXPECT_EQ(parse_npy(encode_npy(f), "h").floats, (std::vector<float>{half_to_float(float_to_half(0.1f)), -2.5f, INFINITY}));
+  EXPECT_EQ(parse_npy(encode_npy(f), "h").floats, (FloatBuffer{half_to_float(float_to_half(0.1f)), -2.5f, INFINITY}));
   const std::vector<uint8_t> bytes = encode_npy(OnnxValue::from_floats({}, {1.0f}));
   EXPECT_EQ((10 + bytes[8]) % 64, 0) << "data must start on a 64-byte boundary";
   EXPECT_NE(std::string(bytes.begin(), bytes.end()).find("'shape': ()"), std::string::npos);

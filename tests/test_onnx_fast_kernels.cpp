@@ -115,6 +115,48 @@ TEST(OnnxFastGemm, StridedOperandsBiasAlphaAndAccumulateMatchPlainLoops) {
     }
 }
 
+TEST(OnnxFastGemm, RowsAnywhereMatchPlainLoops) {
+  // GemmArgs::a_rows / c_rows: A's rows read from, C's rows written to, a shuffled layout (a window
+  // partition's), with the column bias and accumulation, on the AVX-512 tiles (several row tiles
+  // and k blocks, ragged edges) and the copying fallback (small products, lower ISA levels).
+  const int64_t shapes[][3] = {{5, 7, 3}, {13, 40, 9}, {250, 96, 96}, {731, 291, 300}, {37, 530, 17}};
+  unsigned seed = 500;
+  for (const auto& s : shapes)
+    for (int variant = 0; variant < 4; ++variant) {
+      const int64_t m = s[0], n = s[1], k = s[2];
+      const bool rows_a = variant != 1, rows_c = variant != 0;
+      // Row i of A at a reversed, spaced-out position; row i of C at a rotated one.
+      std::vector<int64_t> a_rows(m), c_rows(m);
+      for (int64_t i = 0; i < m; ++i) a_rows[i] = (m - 1 - i) * (k + 2), c_rows[i] = ((i * 7) % m) * (n + 1);
+      bool distinct = true;  // (i · 7) mod m is a permutation unless 7 divides m
+      if (m % 7 == 0) distinct = false;
+      if (!distinct) continue;
+      const std::vector<float> a = testing::random_values(m * (k + 2), seed++), b = testing::random_values(k * n, seed++);
+      const std::vector<float> bias = testing::random_values(n, seed++), start = testing::random_values(m * (n + 1), seed++);
+      onnx_fast::GemmArgs g;
+      g.m = m, g.n = n, g.k = k;
+      g.a = a.data(), g.a_row = k + 2;
+      g.b = b.data(), g.b_row = n;
+      g.ldc = n + 1;
+      if (rows_a) g.a_rows = a_rows.data();
+      if (rows_c) g.c_rows = c_rows.data();
+      g.bias_col = variant >= 2 ? bias.data() : nullptr;
+      g.accumulate = variant == 3;
+      for (CpuIsa isa : isa_levels()) {
+        kernels::CpuIsaScope scope(isa);
+        std::vector<float> fast = start, ref = start;
+        g.c = fast.data();
+        onnx_fast::gemm_f32(g);
+        g.c = ref.data();
+        onnx_fast::gemm_f32_ref(g);
+        double worst = 0;
+        for (std::size_t i = 0; i < fast.size(); ++i) worst = std::max(worst, double(std::fabs(fast[i] - ref[i])));
+        EXPECT_LE(worst, 1e-6 * (k + 2)) << m << "x" << n << "x" << k << " variant " << variant << " "
+                                         << kernels::cpu_isa_name(isa);
+      }
+    }
+}
+
 TEST(OnnxFastKernels, MatMulWithBatchBroadcastAndVectors) {
   expect_fast_matches_reference("MatMul", {}, {random_value({3, 1, 13, 37}, 1), random_value({4, 37, 19}, 2)}, 1e-5, "batched");
   expect_fast_matches_reference("MatMul", {}, {random_value({2, 5, 64}, 3), random_value({64, 200}, 4)}, 1e-5, "weights");

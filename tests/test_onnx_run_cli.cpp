@@ -51,7 +51,7 @@ TEST(OnnxRunCli, OutputNamesBecomeSafeFileNames) {
   EXPECT_EQ(status, 0);
   EXPECT_TRUE(fs::exists(out.root + "/inner/_.._evil_y_0.npy"));
   EXPECT_FALSE(fs::exists(out.root + "/evil"));
-  EXPECT_EQ(read_npy(out.root + "/inner/_.._evil_y_0.npy").floats, (std::vector<float>{1.0f, 0.0f, 1.0f}));
+  EXPECT_EQ(read_npy(out.root + "/inner/_.._evil_y_0.npy").floats, (FloatBuffer{1.0f, 0.0f, 1.0f}));
 }
 
 TEST(OnnxRunCli, Errors) {

@@ -145,7 +145,7 @@ TEST(OnnxRuntimeErrors, CycleAndDanglingInputAreErrors) {
 TEST(OnnxRuntimeErrors, FeedsAreChecked) {
   OnnxSession s = OnnxSession::from_model(one_node_model("Relu"));
   const OnnxValue good = OnnxValue::from_floats({2, 5}, std::vector<float>(10, -1.0f));
-  EXPECT_EQ(s.run({{"x", good}}).at("y").floats, std::vector<float>(10, 0.0f));
+  EXPECT_EQ(s.run({{"x", good}}).at("y").floats, FloatBuffer(10, 0.0f));
   expect_error([&] { s.run({}); }, "input 'x' (float32 [2, width]) is missing");
   expect_error([&] { s.run({{"x", good}, {"extra", good}}); }, "'extra' is not an input");
   expect_error([&] { s.run({{"x", OnnxValue::from_floats({3, 5}, std::vector<float>(15))}}); },

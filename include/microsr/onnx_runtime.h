@@ -18,11 +18,35 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "microsr/onnx.h"
 
 namespace microsr {
+
+// std::allocator, except that a value-initialised element (what resize(n) and vector(n) make) is
+// left uninitialised: a kernel that writes every element of its output allocates it without first
+// zero-filling it (onnx_ref::make_output). assign(n, 0.0f) and resize(n, 0.0f) still fill.
+template <class T>
+struct UninitAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = UninitAllocator<U>;
+  };
+  UninitAllocator() = default;
+  template <class U>
+  UninitAllocator(const UninitAllocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+using FloatBuffer = std::vector<float, UninitAllocator<float>>;
 
 // A value flowing through the graph. Floating types (float32, float16 and bfloat16 inputs are
 // widened to float32; float64 narrowed) live in `floats`; integer and bool types in `integers`.
@@ -30,7 +54,7 @@ namespace microsr {
 struct OnnxValue {
   int32_t type = static_cast<int32_t>(OnnxType::float32);  // OnnxType
   std::vector<int64_t> shape;
-  std::vector<float> floats;      // when is_float()
+  FloatBuffer floats;             // when is_float()
   std::vector<int64_t> integers;  // otherwise (bool: 0 or 1)
 
   bool is_float() const;

@@ -28,7 +28,7 @@ OnnxValue OnnxValue::from_floats(std::vector<int64_t> shape, std::vector<float> 
   OnnxValue v;
   v.type = static_cast<int32_t>(OnnxType::float32);
   v.shape = std::move(shape);
-  v.floats = std::move(values);
+  v.floats.assign(values.begin(), values.end());
   require(static_cast<int64_t>(v.floats.size()) == v.numel(),
           "OnnxValue::from_floats: " + std::to_string(v.floats.size()) + " values for shape " + v.describe());
   return v;

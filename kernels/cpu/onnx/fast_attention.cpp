@@ -228,7 +228,7 @@ bool attention(const OpContext& c, std::vector<OnnxValue>& outputs) {
   bool regular = true;
   for (int64_t row = 0; row < batch * nq && regular; ++row)
     regular = row_at[row] == row_at[row - row % nq] + (row % nq) * row_step;
-  OnnxValue out = onnx_ref::make_value(q.type, stored);
+  OnnxValue out = onnx_ref::make_output(q.type, stored);
   std::vector<float> scratch(regular ? 0 : static_cast<std::size_t>(batch * nq * dv));
   AttentionArgs a;
   a.batch = batch, a.nq = nq, a.nk = nk, a.dk = dk, a.dv = dv;

@@ -29,7 +29,7 @@ bool conv(const onnx_ref::OpContext& c, std::vector<OnnxValue>& outputs) {
     if (!c.in(2).is_float() || c.in(2).numel() != cout) return false;
     bias = c.in(2).floats.data();
   }
-  OnnxValue out = onnx_ref::make_value(x.type, {n, cout, oh, ow});
+  OnnxValue out = onnx_ref::make_output(x.type, {n, cout, oh, ow});
   const int64_t q_count = cin * kh * kw, p_count = oh * ow;
   const bool direct = kh == 1 && kw == 1 && s[0] == 1 && s[1] == 1 && pads == std::vector<int64_t>{0, 0, 0, 0};
   std::vector<float> col(direct ? 0 : static_cast<std::size_t>(q_count * p_count));
@@ -82,7 +82,7 @@ bool conv_transpose(const onnx_ref::OpContext& c, std::vector<OnnxValue>& output
     bias = c.in(2).floats.data();
   }
   const int64_t oh = h * kh, ow = wd * kw, pixels = h * wd, rows = cout * kh * kw;
-  OnnxValue out = onnx_ref::make_value(x.type, {n, cout, oh, ow});
+  OnnxValue out = onnx_ref::make_output(x.type, {n, cout, oh, ow});
   std::vector<float> col(static_cast<std::size_t>(rows * pixels));
   for (int64_t b = 0; b < n; ++b) {
     GemmArgs g;

@@ -35,7 +35,7 @@ bool matmul(const OpContext& c, std::vector<OnnxValue>& outputs) {
   std::vector<int64_t> shape = batch;
   if (!a_vec) shape.push_back(m);
   if (!b_vec) shape.push_back(n);
-  OnnxValue out = onnx_ref::make_value(a.type, shape);
+  OnnxValue out = onnx_ref::make_output(a.type, shape);
   int64_t b_elements = 1;
   for (int64_t d : b_batch) b_elements *= d;
   if (b_elements == 1) {  // one B for every batch (a weight): A's batches are just more rows
@@ -72,7 +72,7 @@ bool gemm(const OpContext& c, std::vector<OnnxValue>& outputs) {
   const int64_t m = ta ? a.shape[1] : a.shape[0], k = ta ? a.shape[0] : a.shape[1];
   const int64_t n = tb ? b.shape[0] : b.shape[1];
   if ((tb ? b.shape[1] : b.shape[0]) != k) return false;
-  OnnxValue out = onnx_ref::make_value(a.type, {m, n});
+  OnnxValue out = onnx_ref::make_output(a.type, {m, n});
   GemmArgs g;
   g.m = m, g.n = n, g.k = k, g.alpha = alpha;
   g.a = a.floats.data(), g.a_row = ta ? 1 : k, g.a_col = ta ? m : 1;
@@ -144,7 +144,7 @@ bool einsum(const OpContext& c, std::vector<OnnxValue>& outputs) {
   const int64_t nb = q.shape[0], nh = q.shape[1], nw = q.shape[2], nc = q.shape[3], nk = r.shape[1];
   const bool by_h = t1[0] == H;
   if (r.shape[0] != (by_h ? nh : nw) || r.shape[2] != nc) return false;
-  OnnxValue out = onnx_ref::make_value(q.type, {nb, nh, nw, nk});
+  OnnxValue out = onnx_ref::make_output(q.type, {nb, nh, nw, nk});
   if (kernels::cpu_isa_at_least(kernels::CpuIsa::kAvx512) && nc > 0 && nc <= 256 && nk > 0) {
     rel_pos_einsum_avx512(out.floats.data(), q.floats.data(), r.floats.data(), nb, nh, nw, nc, nk, by_h);
     outputs = onnx_ref::outputs_of(std::move(out));

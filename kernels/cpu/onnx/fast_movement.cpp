@@ -99,7 +99,7 @@ bool transpose(const onnx_ref::OpContext& c, std::vector<OnnxValue>& outputs) {
   const std::vector<int64_t> in_strides = onnx_ref::strides_of(x.shape);
   std::vector<int64_t> shape(rank), strides(rank);
   for (int64_t d = 0; d < rank; ++d) shape[d] = x.shape[perm[d]], strides[d] = in_strides[perm[d]];
-  OnnxValue out = onnx_ref::make_value(x.type, shape);
+  OnnxValue out = onnx_ref::make_output(x.type, shape);
   strided_copy(out.floats.data(), x.floats.data(), 0, shape, strides);
   outputs = onnx_ref::outputs_of(std::move(out));
   return true;
@@ -135,7 +135,7 @@ bool slice(const onnx_ref::OpContext& c, std::vector<OnnxValue>& outputs) {
     if (shape[axis] > 0) base += b * in_strides[axis];
     strides[axis] = st * in_strides[axis];
   }
-  OnnxValue out = onnx_ref::make_value(x.type, shape);
+  OnnxValue out = onnx_ref::make_output(x.type, shape);
   if (out.numel() > 0) strided_copy(out.floats.data(), x.floats.data(), base, shape, strides);
   outputs = onnx_ref::outputs_of(std::move(out));
   return true;
@@ -163,7 +163,7 @@ bool split(const onnx_ref::OpContext& c, std::vector<OnnxValue>& outputs) {
   for (int64_t s : sizes) {
     std::vector<int64_t> shape = x.shape;
     shape[axis] = s;
-    out.push_back(onnx_ref::make_value(x.type, shape));
+    out.push_back(onnx_ref::make_output(x.type, shape));
     if (out.back().numel() > 0) strided_copy(out.back().floats.data(), x.floats.data(), start * strides[axis], shape, strides);
     start += s;
   }
@@ -187,7 +187,7 @@ bool expand(const onnx_ref::OpContext& c, std::vector<OnnxValue>& outputs) {
     shape[d] = a == 1 ? b : a;
     if (a != 1) strides[d] = in_strides[x.shape.size() - 1 - i];
   }
-  OnnxValue out = onnx_ref::make_value(x.type, shape);
+  OnnxValue out = onnx_ref::make_output(x.type, shape);
   if (out.numel() > 0) strided_copy(out.floats.data(), x.floats.data(), 0, shape, strides);
   outputs = onnx_ref::outputs_of(std::move(out));
   return true;

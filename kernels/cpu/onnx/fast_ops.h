@@ -30,7 +30,7 @@ void add_fast_vector_ops(FastTable& t);   // fast_vector.cpp: elementwise, Pow, 
 void add_fast_movement_ops(FastTable& t); // fast_movement.cpp: Transpose, Slice, Split, Pad, Expand
 void add_fast_reduce_ops(FastTable& t);   // fast_reduce.cpp: ReduceMean, ReduceSum, ReduceMax, ReduceMin
 void add_fast_resize_ops(FastTable& t);   // fast_resize.cpp: Resize (linear, nearest; last two axes)
-void add_fast_fused_ops(FastTable& t);    // fast_fused.cpp: MicrosrMatMulBias, MicrosrGelu (graph fusion)
+void add_fast_fused_ops(FastTable& t);    // fast_fused.cpp: MicrosrMatMulBias(Add), MicrosrGelu, MicrosrMaxPoolNhwc (graph fusion)
 void add_fast_attention_ops(FastTable& t);  // fast_attention.cpp: MicrosrAttention (graph fusion)
 
 }  // namespace microsr::onnx_fast

@@ -23,7 +23,7 @@ OnnxValue output_like(const OpContext& c, int32_t type, const std::vector<int64_
   if (c.donated && c.donated->type == type && c.donated->shape == shape && c.donated->is_float() &&
       static_cast<int64_t>(c.donated->floats.size()) == c.donated->numel())
     return std::move(*c.donated);
-  return onnx_ref::make_value(type, shape);
+  return onnx_ref::make_output(type, shape);
 }
 
 // Each operand's element strides over the output's dimensions (0 where it broadcasts), with
@@ -195,7 +195,7 @@ bool layer_norm(const OpContext& c, std::vector<OnnxValue>& outputs) {
   if (scale.numel() != width || (c.has(2) && c.in(2).numel() != width)) return false;
   std::vector<int64_t> stat_shape = x.shape;
   for (int64_t d = axis; d < rank; ++d) stat_shape[d] = 1;
-  OnnxValue mean = onnx_ref::make_value(x.type, stat_shape), inv = onnx_ref::make_value(x.type, stat_shape);
+  OnnxValue mean = onnx_ref::make_output(x.type, stat_shape), inv = onnx_ref::make_output(x.type, stat_shape);
   OnnxValue out = output_like(c, x.type, x.shape);
   const float* in = c.donated && c.donated->floats.empty() ? out.floats.data() : x.floats.data();
   const float* bias = c.has(2) ? c.in(2).floats.data() : nullptr;

@@ -56,7 +56,8 @@ constexpr int64_t kBigTileRows = 240;
 constexpr int64_t kBigBlockK = 256;
 constexpr int64_t kBigTilePanels = 32;
 
-void gemm_avx512_tiles(const GemmArgs& g, bool load_first) {
+// bias_in_kernel: the first k block starts from bias_col (C was not filled with it).
+void gemm_avx512_tiles(const GemmArgs& g, bool load_first, bool bias_in_kernel) {
   const int64_t row_tiles = (g.m + kBigTileRows - 1) / kBigTileRows;
   const int64_t tile_rows = ((g.m + row_tiles - 1) / row_tiles + kMicroRows - 1) / kMicroRows * kMicroRows;
   const bool in_place_b = row_tiles == 1 && g.b_col == 1;
@@ -95,7 +96,11 @@ void gemm_avx512_tiles(const GemmArgs& g, bool load_first) {
           float* dst = apack.data() + q * kc * kMicroRows;
           const int64_t r_end = std::min(kMicroRows, rows - q * kMicroRows);
           const float* src = g.a + (i0 + q * kMicroRows) * g.a_row + k0 * g.a_col;
-          if (g.a_col == 1) {
+          if (g.a_rows) {  // rows anywhere, each contiguous in k
+            const float* src_rows[kMicroRows];
+            for (int64_t r = 0; r < r_end; ++r) src_rows[r] = g.a + g.a_rows[i0 + q * kMicroRows + r] + k0;
+            avx512::pack_a12_rows(dst, src_rows, r_end, kc, g.alpha);
+          } else if (g.a_col == 1) {
             avx512::pack_a12(dst, src, g.a_row, r_end, kc, g.alpha);  // 4 × 4 transposes
           } else {
             for (int64_t kk = 0; kk < kc; ++kk)
@@ -103,6 +108,7 @@ void gemm_avx512_tiles(const GemmArgs& g, bool load_first) {
           }
         }
         const bool load = k0 > 0 || load_first;
+        const float* bias = k0 == 0 && bias_in_kernel ? g.bias_col : nullptr;
         auto run = [&](int64_t p, int64_t q) {
           const int64_t j0 = p * kPanel, cols = std::min(2 * kPanel, g.n - j0);
           const bool packed = !in_place_b || p / 2 >= full_pairs;
@@ -110,9 +116,17 @@ void gemm_avx512_tiles(const GemmArgs& g, bool load_first) {
                                  : in_place_b ? tail_b.data() + k0 * kPanel
                                               : packed_b.data() + (p * g.k + k0) * kPanel;
           const float* panel1 = packed ? panel0 + g.k * kPanel : panel0 + kPanel;  // read only when cols > 16
-          avx512::packed_pair_kernel(g.c + (i0 + q * kMicroRows) * g.ldc + j0, g.ldc, apack.data() + q * kc * kMicroRows,
-                                     panel0, panel1, packed ? kPanel : g.b_row,
-                                     std::min(kMicroRows, rows - q * kMicroRows), cols, kc, load);
+          const int64_t group_rows = std::min(kMicroRows, rows - q * kMicroRows);
+          const float* group_a = apack.data() + q * kc * kMicroRows;
+          if (g.c_rows) {
+            float* c_rows[kMicroRows];
+            for (int64_t r = 0; r < group_rows; ++r) c_rows[r] = g.c + g.c_rows[i0 + q * kMicroRows + r] + j0;
+            avx512::packed_pair_kernel_rows(c_rows, group_a, panel0, panel1, packed ? kPanel : g.b_row, group_rows, cols,
+                                            kc, load, bias ? bias + j0 : nullptr);
+          } else {
+            avx512::packed_pair_kernel(g.c + (i0 + q * kMicroRows) * g.ldc + j0, g.ldc, group_a, panel0, panel1,
+                                       packed ? kPanel : g.b_row, group_rows, cols, kc, load, bias ? bias + j0 : nullptr);
+          }
         };
         if (groups_outer) {
           for (int64_t q = 0; q < groups; ++q)
@@ -127,16 +141,52 @@ void gemm_avx512_tiles(const GemmArgs& g, bool load_first) {
     }
 }
 
+// GemmArgs::a_rows / c_rows where the AVX-512 tiles cannot follow them: A's rows gathered into a
+// contiguous copy, C computed contiguously (from its rows when accumulating) and scattered back.
+void gemm_rows_by_copy(const GemmArgs& g) {
+  GemmArgs d = g;
+  d.a_rows = d.c_rows = nullptr;
+  std::vector<float> a_copy, c_copy;
+  if (g.a_rows) {
+    a_copy.resize(static_cast<std::size_t>(g.m * g.k));
+    for (int64_t i = 0; i < g.m; ++i)
+      for (int64_t kk = 0; kk < g.k; ++kk) a_copy[i * g.k + kk] = g.a[g.a_rows[i] + kk * g.a_col];
+    d.a = a_copy.data(), d.a_row = g.k, d.a_col = 1;
+  }
+  if (g.c_rows) {
+    c_copy.resize(static_cast<std::size_t>(g.m * g.n));
+    if (g.accumulate)
+      for (int64_t i = 0; i < g.m; ++i) std::copy_n(g.c + g.c_rows[i], g.n, c_copy.data() + i * g.n);
+    d.c = c_copy.data(), d.ldc = g.n;
+  }
+  gemm_f32(d);
+  if (g.c_rows)
+    for (int64_t i = 0; i < g.m; ++i) std::copy_n(c_copy.data() + i * g.n, g.n, g.c + g.c_rows[i]);
+}
+
 }  // namespace
 
 void gemm_f32(const GemmArgs& g) {
   if (g.m <= 0 || g.n <= 0) return;
+  if (g.a_rows || g.c_rows) {
+    const bool in_place = kernels::cpu_isa_at_least(kernels::CpuIsa::kAvx512) && g.k > 0 &&
+                          g.m * g.n * g.k > kSmallProduct && !g.bias_row && (!g.a_rows || g.a_col == 1) &&
+                          (!g.c_rows || !g.epilogue);
+    if (in_place)  // C starts as itself (accumulate), the column bias, or the first k block's product
+      gemm_avx512_tiles(g, g.accumulate, g.bias_col != nullptr);
+    else
+      gemm_rows_by_copy(g);
+    return;
+  }
   // C starts as bias (or 0, or itself when accumulating), then every k block adds. Without bias
   // the first k block stores instead of adding (`load_first` false): C is written once, not
   // zero-filled first (for attention scores that is a pass over hundreds of MiB saved).
   const bool has_bias = g.bias_col || g.bias_row;
-  const bool load_first = g.accumulate || has_bias || g.k <= 0 || g.m * g.n * g.k <= kSmallProduct;
-  if (load_first && !(g.accumulate && !has_bias)) {
+  const bool small = g.k <= 0 || g.m * g.n * g.k <= kSmallProduct;
+  // The AVX-512 kernels start their first k block from the column bias: no pass of its own over C.
+  const bool bias_in_kernel = g.bias_col && !small && kernels::cpu_isa_at_least(kernels::CpuIsa::kAvx512);
+  const bool load_first = g.accumulate || (has_bias && !bias_in_kernel) || small;
+  if (load_first && !(g.accumulate && !has_bias) && !bias_in_kernel) {
 #pragma omp parallel for if (g.m * g.n > 65536)
     for (int64_t i = 0; i < g.m; ++i) {
       float* row = g.c + i * g.ldc;
@@ -166,7 +216,7 @@ void gemm_f32(const GemmArgs& g) {
     return;
   }
   if (kernels::cpu_isa_at_least(kernels::CpuIsa::kAvx512) && gemm_avx512_variant == 2 && g.n > 128) {
-    gemm_avx512_tiles(g, load_first);
+    gemm_avx512_tiles(g, load_first, bias_in_kernel);
     return;
   }
   const std::vector<float> packed_b = pack_b(g, g.alpha);
@@ -200,7 +250,8 @@ void gemm_f32(const GemmArgs& g) {
             if (pairs) {  // the second panel of a ragged last pair is never read (its columns are masked)
               avx512::panel_pair_kernel(g.c + i * g.ldc + j0, g.ldc, a + i * lda + k0, lda, panel,
                                         p + 1 < p_end ? panel + g.k * kPanel : panel, micro_rows,
-                                        std::min(2 * kPanel, g.n - j0), kc, load);
+                                        std::min(2 * kPanel, g.n - j0), kc, load,
+                                        k0 == 0 && bias_in_kernel ? g.bias_col + j0 : nullptr);
             } else {
               kernel(g.c + i * g.ldc + j0, g.ldc, a + i * lda + k0, lda, panel, micro_rows, std::min(kPanel, g.n - j0),
                      kc, load);
@@ -215,15 +266,19 @@ void gemm_f32(const GemmArgs& g) {
 void set_gemm_avx512_variant(int variant) { gemm_avx512_variant = variant == 1 ? 1 : 2; }
 
 void gemm_f32_ref(const GemmArgs& g) {
-  for (int64_t i = 0; i < g.m; ++i)
+  for (int64_t i = 0; i < g.m; ++i) {
+    const float* a = g.a + (g.a_rows ? g.a_rows[i] : i * g.a_row);
+    float* c = g.c + (g.c_rows ? g.c_rows[i] : i * g.ldc);
     for (int64_t j = 0; j < g.n; ++j) {
       double sum = 0.0;
-      for (int64_t kk = 0; kk < g.k; ++kk) sum += double(g.a[i * g.a_row + kk * g.a_col]) * g.b[kk * g.b_row + j * g.b_col];
+      for (int64_t kk = 0; kk < g.k; ++kk) sum += double(a[kk * g.a_col]) * g.b[kk * g.b_row + j * g.b_col];
       double y = g.alpha * sum + (g.bias_col ? g.bias_col[j] : g.bias_row ? g.bias_row[i] : 0.0f);
-      if (g.accumulate) y += g.c[i * g.ldc + j];
-      g.c[i * g.ldc + j] = static_cast<float>(y);
+      if (g.accumulate) y += c[j];
+      c[j] = static_cast<float>(y);
     }
-  if (g.epilogue) g.epilogue(g.c, g.ldc, g.m, g.n);
+    if (g.epilogue && g.c_rows) g.epilogue(c, g.n, 1, g.n);
+  }
+  if (g.epilogue && !g.c_rows) g.epilogue(g.c, g.ldc, g.m, g.n);
 }
 
 }  // namespace microsr::onnx_fast

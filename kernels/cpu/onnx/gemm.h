@@ -29,6 +29,11 @@ struct GemmArgs {
   // Run on each finished block of C (rows × cols at c, rows ldc apart) once every k block, the bias
   // and alpha are in: blocks are disjoint, cover C, and are still in cache (a fused activation).
   void (*epilogue)(float* c, int64_t ldc, int64_t rows, int64_t cols) = nullptr;
+  // Rows anywhere (a window partition read, or its reverse written, in place): when set, A's row i
+  // starts at a + a_rows[i] (contiguous in k: a_col must be 1; a_row is unused) and C's row i at
+  // c + c_rows[i] (ldc unused; no epilogue). One offset per row, m of them.
+  const int64_t* a_rows = nullptr;
+  const int64_t* c_rows = nullptr;
 };
 
 // Runs the GEMM; OpenMP over tiles of 6·8 rows × 16·8 columns when the product is large enough
@@ -50,20 +55,25 @@ void gemm_f32_ref(const GemmArgs& g);
 // The inner kernels: C[0..rows)[0..16) of one panel over kc steps. `a` rows are `lda` apart and
 // contiguous in k; `panel` is kc × 16. `load` adds to c's values (later k blocks) instead of
 // starting from zero. `c` rows are ldc apart; only `cols` (<= 16) columns are stored.
-// AVX-512: two neighbouring panels at once (cols <= 32; columns past 16 come from panel1).
+// AVX-512: two neighbouring panels at once (cols <= 32; columns past 16 come from panel1), and
+// `bias` (null, or the block's `cols` column biases) added to the starting values.
 // packed_pair_kernel: A packed k-major, 12 values per k step (rows past `rows` unread), B panels
 // `ldb` floats per k step (16 when packed; B's row stride when read in place), all 16 floats of
 // each step readable; columns past `cols` are not written. cols <= 16 runs panel0 alone.
 namespace avx512 {
 void panel_pair_kernel(float* c, int64_t ldc, const float* a, int64_t lda, const float* panel0, const float* panel1,
-                       int64_t rows, int64_t cols, int64_t kc, bool load);
+                       int64_t rows, int64_t cols, int64_t kc, bool load, const float* bias = nullptr);
 // dst[kk · 12 + r] = alpha · src[r · lda + kk] for r < rows (<= 12), kk < kc.
 void pack_a12(float* dst, const float* src, int64_t lda, int64_t rows, int64_t kc, float alpha);
 // dst[d · 16 + j] = alpha · src[j · ld + d] for j < 16 (0 for j >= rows), d < count: up to 16 rows
 // transposed into one 16-column B panel (rows of K into panels of Kᵀ), 16 × 16 blocks in registers.
 void pack_rows16(float* dst, const float* src, int64_t ld, int64_t rows, int64_t count, float alpha);
 void packed_pair_kernel(float* c, int64_t ldc, const float* apack, const float* panel0, const float* panel1,
-                        int64_t ldb, int64_t rows, int64_t cols, int64_t kc, bool load);
+                        int64_t ldb, int64_t rows, int64_t cols, int64_t kc, bool load, const float* bias = nullptr);
+// The same two with a pointer per row: C row r at c_rows[r], A row r at src_rows[r] (contiguous in k).
+void packed_pair_kernel_rows(float* const* c_rows, const float* apack, const float* panel0, const float* panel1,
+                             int64_t ldb, int64_t rows, int64_t cols, int64_t kc, bool load, const float* bias);
+void pack_a12_rows(float* dst, const float* const* src_rows, int64_t rows, int64_t kc, float alpha);
 }
 namespace avx2 {
 void panel_kernel(float* c, int64_t ldc, const float* a, int64_t lda, const float* panel, int64_t rows,

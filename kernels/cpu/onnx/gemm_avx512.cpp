@@ -15,16 +15,32 @@
 namespace microsr::onnx_fast::avx512 {
 namespace {
 
+// Where the rows of a block live: `ld` floats apart from `p`, or each at its own pointer (rows
+// gathered from or scattered to a permuted layout, e.g. a window partition).
+template <class T>
+struct StridedRows {
+  T* p;
+  int64_t ld;
+  T* operator[](int64_t r) const { return p + r * ld; }
+};
+template <class T>
+struct PointerRows {
+  T* const* p;
+  T* operator[](int64_t r) const { return p[r]; }
+};
+
 template <int R>
 void block(float* c, int64_t ldc, const float* a, int64_t lda, const float* panel0, const float* panel1, int64_t cols,
-           int64_t kc, bool load) {
+           int64_t kc, bool load, const float* bias) {
   const int64_t cols0 = cols < 16 ? cols : 16, cols1 = cols > 16 ? cols - 16 : 0;
   const __mmask16 mask0 = static_cast<__mmask16>(cols0 >= 16 ? 0xFFFFu : (1u << cols0) - 1u);
   const __mmask16 mask1 = static_cast<__mmask16>(cols1 >= 16 ? 0xFFFFu : (1u << cols1) - 1u);
+  const __m512 bias0 = bias ? _mm512_maskz_loadu_ps(mask0, bias) : _mm512_setzero_ps();
+  const __m512 bias1 = bias ? _mm512_maskz_loadu_ps(mask1, bias + 16) : _mm512_setzero_ps();
   __m512 acc0[R], acc1[R];
   for (int r = 0; r < R; ++r) {
-    acc0[r] = load ? _mm512_maskz_loadu_ps(mask0, c + r * ldc) : _mm512_setzero_ps();
-    acc1[r] = load ? _mm512_maskz_loadu_ps(mask1, c + r * ldc + 16) : _mm512_setzero_ps();
+    acc0[r] = load ? _mm512_add_ps(_mm512_maskz_loadu_ps(mask0, c + r * ldc), bias0) : bias0;
+    acc1[r] = load ? _mm512_add_ps(_mm512_maskz_loadu_ps(mask1, c + r * ldc + 16), bias1) : bias1;
   }
   for (int64_t kk = 0; kk < kc; ++kk) {
     const __m512 b0 = _mm512_loadu_ps(panel0 + kk * 16), b1 = _mm512_loadu_ps(panel1 + kk * 16);
@@ -41,15 +57,17 @@ void block(float* c, int64_t ldc, const float* a, int64_t lda, const float* pane
 }
 
 // Rows R of packed A over both panels (32 columns at most).
-template <int R>
-void packed_block2(float* c, int64_t ldc, const float* apack, const float* panel0, const float* panel1, int64_t ldb,
-                   int64_t cols, int64_t kc, bool load) {
+template <int R, class Rows>
+void packed_block2(Rows c, const float* apack, const float* panel0, const float* panel1, int64_t ldb, int64_t cols,
+                   int64_t kc, bool load, const float* bias) {
   const int64_t cols1 = cols - 16;
   const __mmask16 mask1 = static_cast<__mmask16>(cols1 >= 16 ? 0xFFFFu : (1u << cols1) - 1u);
+  const __m512 bias0 = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
+  const __m512 bias1 = bias ? _mm512_maskz_loadu_ps(mask1, bias + 16) : _mm512_setzero_ps();
   __m512 acc0[R], acc1[R];
   for (int r = 0; r < R; ++r) {
-    acc0[r] = load ? _mm512_loadu_ps(c + r * ldc) : _mm512_setzero_ps();
-    acc1[r] = load ? _mm512_maskz_loadu_ps(mask1, c + r * ldc + 16) : _mm512_setzero_ps();
+    acc0[r] = load ? _mm512_add_ps(_mm512_loadu_ps(c[r]), bias0) : bias0;
+    acc1[r] = load ? _mm512_add_ps(_mm512_maskz_loadu_ps(mask1, c[r] + 16), bias1) : bias1;
   }
 #pragma GCC unroll 4
   for (int64_t kk = 0; kk < kc; ++kk) {
@@ -63,31 +81,33 @@ void packed_block2(float* c, int64_t ldc, const float* apack, const float* panel
     }
   }
   for (int r = 0; r < R; ++r) {
-    _mm512_storeu_ps(c + r * ldc, acc0[r]);
-    _mm512_mask_storeu_ps(c + r * ldc + 16, mask1, acc1[r]);
+    _mm512_storeu_ps(c[r], acc0[r]);
+    _mm512_mask_storeu_ps(c[r] + 16, mask1, acc1[r]);
   }
 }
 
 // Rows R of packed A over panel0 alone (16 columns at most).
-template <int R>
-void packed_block1(float* c, int64_t ldc, const float* apack, const float* panel0, const float*, int64_t ldb,
-                   int64_t cols, int64_t kc, bool load) {
+template <int R, class Rows>
+void packed_block1(Rows c, const float* apack, const float* panel0, const float*, int64_t ldb, int64_t cols, int64_t kc,
+                   bool load, const float* bias) {
   const __mmask16 mask0 = static_cast<__mmask16>(cols >= 16 ? 0xFFFFu : (1u << cols) - 1u);
+  const __m512 bias0 = bias ? _mm512_maskz_loadu_ps(mask0, bias) : _mm512_setzero_ps();
   __m512 acc0[R];
-  for (int r = 0; r < R; ++r) acc0[r] = load ? _mm512_maskz_loadu_ps(mask0, c + r * ldc) : _mm512_setzero_ps();
+  for (int r = 0; r < R; ++r)
+    acc0[r] = load ? _mm512_add_ps(_mm512_maskz_loadu_ps(mask0, c[r]), bias0) : bias0;
   for (int64_t kk = 0; kk < kc; ++kk) {
     const __m512 b0 = _mm512_loadu_ps(panel0 + kk * ldb);
     for (int r = 0; r < R; ++r) acc0[r] = _mm512_fmadd_ps(_mm512_set1_ps(apack[kk * 12 + r]), b0, acc0[r]);
   }
-  for (int r = 0; r < R; ++r) _mm512_mask_storeu_ps(c + r * ldc, mask0, acc0[r]);
+  for (int r = 0; r < R; ++r) _mm512_mask_storeu_ps(c[r], mask0, acc0[r]);
 }
 
-template <bool Two>
-void packed_rows(float* c, int64_t ldc, const float* apack, const float* panel0, const float* panel1, int64_t ldb,
-                 int64_t rows, int64_t cols, int64_t kc, bool load) {
+template <bool Two, class Rows>
+void packed_rows(Rows c, const float* apack, const float* panel0, const float* panel1, int64_t ldb, int64_t rows,
+                 int64_t cols, int64_t kc, bool load, const float* bias) {
   switch (rows) {
 #define MICROSR_ROWS_CASE(n) \
-  case n: (Two ? packed_block2<n> : packed_block1<n>)(c, ldc, apack, panel0, panel1, ldb, cols, kc, load); break;
+  case n: (Two ? packed_block2<n, Rows> : packed_block1<n, Rows>)(c, apack, panel0, panel1, ldb, cols, kc, load, bias); break;
     MICROSR_ROWS_CASE(12) MICROSR_ROWS_CASE(11) MICROSR_ROWS_CASE(10) MICROSR_ROWS_CASE(9) MICROSR_ROWS_CASE(8)
     MICROSR_ROWS_CASE(7) MICROSR_ROWS_CASE(6) MICROSR_ROWS_CASE(5) MICROSR_ROWS_CASE(4) MICROSR_ROWS_CASE(3)
     MICROSR_ROWS_CASE(2) MICROSR_ROWS_CASE(1)
@@ -140,22 +160,34 @@ void pack_rows16(float* dst, const float* src, int64_t ld, int64_t rows, int64_t
 }
 
 void packed_pair_kernel(float* c, int64_t ldc, const float* apack, const float* panel0, const float* panel1,
-                        int64_t ldb, int64_t rows, int64_t cols, int64_t kc, bool load) {
+                        int64_t ldb, int64_t rows, int64_t cols, int64_t kc, bool load, const float* bias) {
+  const StridedRows<float> rows_at{c, ldc};
   if (cols > 16)
-    packed_rows<true>(c, ldc, apack, panel0, panel1, ldb, rows, cols, kc, load);
+    packed_rows<true>(rows_at, apack, panel0, panel1, ldb, rows, cols, kc, load, bias);
   else
-    packed_rows<false>(c, ldc, apack, panel0, panel1, ldb, rows, cols, kc, load);
+    packed_rows<false>(rows_at, apack, panel0, panel1, ldb, rows, cols, kc, load, bias);
 }
 
-void pack_a12(float* dst, const float* src, int64_t lda, int64_t rows, int64_t kc, float alpha) {
+void packed_pair_kernel_rows(float* const* c_rows, const float* apack, const float* panel0, const float* panel1,
+                             int64_t ldb, int64_t rows, int64_t cols, int64_t kc, bool load, const float* bias) {
+  const PointerRows<float> rows_at{c_rows};
+  if (cols > 16)
+    packed_rows<true>(rows_at, apack, panel0, panel1, ldb, rows, cols, kc, load, bias);
+  else
+    packed_rows<false>(rows_at, apack, panel0, panel1, ldb, rows, cols, kc, load, bias);
+}
+
+namespace {
+
+template <class Rows>
+void pack_a12_from(float* dst, Rows src, int64_t rows, int64_t kc, float alpha) {
   int64_t kk = 0;
   if (rows == 12) {  // 4 × 4 transposes: 3 groups of 4 rows × 4 k steps per pass
     const __m128 scale = _mm_set1_ps(alpha);
     for (; kk + 4 <= kc; kk += 4)
       for (int64_t g = 0; g < 3; ++g) {
-        const float* s = src + 4 * g * lda + kk;
-        __m128 r0 = _mm_loadu_ps(s), r1 = _mm_loadu_ps(s + lda), r2 = _mm_loadu_ps(s + 2 * lda),
-               r3 = _mm_loadu_ps(s + 3 * lda);
+        __m128 r0 = _mm_loadu_ps(src[4 * g] + kk), r1 = _mm_loadu_ps(src[4 * g + 1] + kk),
+               r2 = _mm_loadu_ps(src[4 * g + 2] + kk), r3 = _mm_loadu_ps(src[4 * g + 3] + kk);
         _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
         float* d = dst + kk * 12 + 4 * g;
         _mm_storeu_ps(d, _mm_mul_ps(r0, scale));
@@ -165,18 +197,28 @@ void pack_a12(float* dst, const float* src, int64_t lda, int64_t rows, int64_t k
       }
   }
   for (; kk < kc; ++kk)
-    for (int64_t r = 0; r < rows; ++r) dst[kk * 12 + r] = alpha * src[r * lda + kk];
+    for (int64_t r = 0; r < rows; ++r) dst[kk * 12 + r] = alpha * src[r][kk];
+}
+
+}  // namespace
+
+void pack_a12(float* dst, const float* src, int64_t lda, int64_t rows, int64_t kc, float alpha) {
+  pack_a12_from(dst, StridedRows<const float>{src, lda}, rows, kc, alpha);
+}
+
+void pack_a12_rows(float* dst, const float* const* src_rows, int64_t rows, int64_t kc, float alpha) {
+  pack_a12_from(dst, PointerRows<const float>{src_rows}, rows, kc, alpha);
 }
 
 void panel_pair_kernel(float* c, int64_t ldc, const float* a, int64_t lda, const float* panel0, const float* panel1,
-                       int64_t rows, int64_t cols, int64_t kc, bool load) {
+                       int64_t rows, int64_t cols, int64_t kc, bool load, const float* bias) {
   int64_t r = 0;
-  for (; r + 12 <= rows; r += 12) block<12>(c + r * ldc, ldc, a + r * lda, lda, panel0, panel1, cols, kc, load);
+  for (; r + 12 <= rows; r += 12) block<12>(c + r * ldc, ldc, a + r * lda, lda, panel0, panel1, cols, kc, load, bias);
   float* cr = c + r * ldc;
   const float* ar = a + r * lda;
   switch (rows - r) {
 #define MICROSR_ROWS_CASE(n) \
-  case n: block<n>(cr, ldc, ar, lda, panel0, panel1, cols, kc, load); break;
+  case n: block<n>(cr, ldc, ar, lda, panel0, panel1, cols, kc, load, bias); break;
     MICROSR_ROWS_CASE(11) MICROSR_ROWS_CASE(10) MICROSR_ROWS_CASE(9) MICROSR_ROWS_CASE(8) MICROSR_ROWS_CASE(7)
     MICROSR_ROWS_CASE(6) MICROSR_ROWS_CASE(5) MICROSR_ROWS_CASE(4) MICROSR_ROWS_CASE(3) MICROSR_ROWS_CASE(2)
     MICROSR_ROWS_CASE(1)

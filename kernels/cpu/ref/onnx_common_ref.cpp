@@ -54,6 +54,45 @@ OnnxValue make_value(int32_t type, std::vector<int64_t> shape) {
   return v;
 }
 
+OnnxValue make_output(int32_t type, std::vector<int64_t> shape) {
+  OnnxValue v;
+  v.type = type;
+  v.shape = std::move(shape);
+  if (v.is_float())
+    v.floats.resize(static_cast<std::size_t>(v.numel()));  // FloatBuffer: not initialised
+  else
+    v.integers.assign(static_cast<std::size_t>(v.numel()), 0);
+  return v;
+}
+
+std::optional<std::vector<int64_t>> reshaped_shape(const std::vector<int64_t>& in, const OnnxValue& target_value,
+                                                   bool allowzero) {
+  if (target_value.is_float()) return std::nullopt;
+  std::vector<int64_t> target = target_value.integers;
+  int64_t total = 1, known = 1, infer = -1;
+  for (int64_t d : in) total *= d;
+  for (std::size_t i = 0; i < target.size(); ++i) {
+    if (target[i] == 0 && !allowzero) {
+      if (i >= in.size()) return std::nullopt;
+      target[i] = in[i];
+    }
+    if (target[i] == -1 && infer < 0) {
+      infer = static_cast<int64_t>(i);
+    } else {
+      if (target[i] < 0) return std::nullopt;
+      known *= target[i];
+    }
+  }
+  if (infer >= 0) {
+    if (known <= 0 || total % known != 0) return std::nullopt;
+    target[infer] = total / known;
+  }
+  int64_t count = 1;
+  for (int64_t d : target) count *= d;
+  if (count != total) return std::nullopt;
+  return target;
+}
+
 OnnxValue value_from_tensor(const OnnxTensor& t) {
   require(t.has_values, "tensor '" + t.name + "' of type " + onnx_type_name(t.data_type) +
                             " holds no values we can decode");

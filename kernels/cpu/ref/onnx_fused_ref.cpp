@@ -88,10 +88,23 @@ std::vector<OnnxValue> attention(const OpContext& c) {
 
 std::vector<OnnxValue> gelu(const OpContext& c);
 
-// MicrosrMatMulBias(x, W, bias) = Add(MatMul(x, W), bias); attribute activation "Gelu": then
-// MicrosrGelu of that.
+// Reshape(x, shape1) → Transpose(perm) → Reshape(shape2), allowzero from the attributes
+// `<prefix>allowzero1` and `<prefix>allowzero2` (a window partition or its reverse).
+OnnxValue reshape_transpose_reshape(const OpContext& c, const OnnxValue& x, const OnnxValue& shape1,
+                                    const OnnxValue& shape2, const std::string& prefix) {
+  OnnxValue y = run_op("Reshape", int_attribute("allowzero", c.attr_int(prefix + "allowzero1", 0)), {&x, &shape1}, c.opset);
+  y = run_op("Transpose", perm_attribute(c.attr_ints(prefix + "perm")), {&y}, c.opset);
+  return run_op("Reshape", int_attribute("allowzero", c.attr_int(prefix + "allowzero2", 0)), {&y, &shape2}, c.opset);
+}
+
+// MicrosrMatMulBias(x, W, bias, [shape1, shape2]) = Add(MatMul(x, W), bias); attribute activation
+// "Gelu": then MicrosrGelu of that. Attribute in_perm: x is first Reshape(shape1) →
+// Transpose(in_perm) → Reshape(shape2) (allowzero: in_allowzero1, in_allowzero2).
 std::vector<OnnxValue> matmul_bias(const OpContext& c) {
-  OnnxValue y = run_op("MatMul", {}, {&c.in(0), &c.in(1)}, c.opset);
+  OnnxValue moved;
+  const OnnxValue* x = &c.in(0);
+  if (c.has_attr("in_perm")) moved = reshape_transpose_reshape(c, *x, c.in(3), c.in(4), "in_"), x = &moved;
+  OnnxValue y = run_op("MatMul", {}, {x, &c.in(1)}, c.opset);
   y = run_op("Add", {}, {&y, &c.in(2)}, c.opset);
   const std::string activation = c.attr_string("activation", "");
   require(activation.empty() || activation == "Gelu", "MicrosrMatMulBias: unknown activation '" + activation + "'");
@@ -99,6 +112,56 @@ std::vector<OnnxValue> matmul_bias(const OpContext& c) {
   OnnxNode node;
   node.name = "fused MicrosrGelu", node.op_type = "MicrosrGelu", node.inputs = {"x"}, node.outputs = {"y"};
   return gelu(OpContext{node, c.opset, {&y}, nullptr});
+}
+
+// MicrosrMatMulBiasAdd(residual, x, W, bias, [shape1, shape2]) = Add(residual, MatMul(x, W) + bias);
+// attribute out_perm: the product is first Reshape(shape1) → Transpose(out_perm) → Reshape(shape2)
+// (allowzero: out_allowzero1, out_allowzero2).
+std::vector<OnnxValue> matmul_bias_add(const OpContext& c) {
+  OnnxValue y = run_op("MatMul", {}, {&c.in(1), &c.in(2)}, c.opset);
+  y = run_op("Add", {}, {&y, &c.in(3)}, c.opset);
+  if (c.has_attr("out_perm")) y = reshape_transpose_reshape(c, y, c.in(4), c.in(5), "out_");
+  return outputs_of(run_op("Add", {}, {&c.in(0), &y}, c.opset));
+}
+
+// MicrosrShape: a value with the shape a hidden value of a fused chain has, and no elements (only
+// Shape nodes read it). Attribute of = "MatMul": inputs (x, W [K, N]), the shape of MatMul(x, W);
+// of = "Window": inputs (x, shape1, shape2), attributes perm, allowzero1, allowzero2, the shape of
+// Reshape(x, shape1) → Transpose(perm) → Reshape(shape2).
+std::vector<OnnxValue> shape_of(const OpContext& c) {
+  const std::string of = c.attr_string("of", "");
+  const OnnxValue& x = c.in(0);
+  OnnxValue out{x.type, {}, {}, {}};
+  if (of == "MatMul") {
+    const OnnxValue& w = c.in(1);
+    require(!x.shape.empty() && w.shape.size() == 2 && x.shape.back() == w.shape[0],
+            "MicrosrShape: MatMul of " + x.describe() + " and " + w.describe());
+    out.shape = x.shape;
+    out.shape.back() = w.shape[1];
+    return outputs_of(std::move(out));
+  }
+  require(of == "Window", "MicrosrShape: unknown of '" + of + "'");
+  const std::optional<std::vector<int64_t>> shape1 = reshaped_shape(x.shape, c.in(1), c.attr_int("allowzero1", 0));
+  const std::vector<int64_t> perm = c.attr_ints("perm");
+  require(shape1 && shape1->size() == perm.size(), "MicrosrShape: Reshape of " + x.describe() + " then perm");
+  std::vector<int64_t> moved;
+  for (int64_t p : perm) {
+    const int64_t axis = p < 0 ? p + static_cast<int64_t>(perm.size()) : p;
+    require(axis >= 0 && axis < static_cast<int64_t>(perm.size()), "MicrosrShape: bad perm");
+    moved.push_back((*shape1)[axis]);
+  }
+  const std::optional<std::vector<int64_t>> shape2 = reshaped_shape(moved, c.in(2), c.attr_int("allowzero2", 0));
+  require(shape2.has_value(), "MicrosrShape: the second Reshape does not fit");
+  out.shape = *shape2;
+  return outputs_of(std::move(out));
+}
+
+// MicrosrMaxPoolNhwc(x [N, H, W, C]) = Transpose(0, 2, 3, 1) of MaxPool(Transpose(0, 3, 1, 2) of x),
+// with the MaxPool's attributes.
+std::vector<OnnxValue> max_pool_nhwc(const OpContext& c) {
+  OnnxValue t = run_op("Transpose", perm_attribute({0, 3, 1, 2}), {&c.in(0)}, c.opset);
+  OnnxValue p = run_op("MaxPool", c.node.attributes, {&t}, c.opset);
+  return outputs_of(run_op("Transpose", perm_attribute({0, 2, 3, 1}), {&p}, c.opset));
 }
 
 // MicrosrGelu(x) = x · (1 + erf(x / √2)) · 0.5, elementwise.
@@ -116,6 +179,9 @@ std::vector<OnnxValue> gelu(const OpContext& c) {
 void add_fused_ops(KernelTable& table) {
   table["MicrosrAttention"] = attention;
   table["MicrosrMatMulBias"] = matmul_bias;
+  table["MicrosrMatMulBiasAdd"] = matmul_bias_add;
+  table["MicrosrShape"] = shape_of;
+  table["MicrosrMaxPoolNhwc"] = max_pool_nhwc;
   table["MicrosrGelu"] = gelu;
 }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,9 @@ OnnxValue value_from_tensor(const OnnxTensor& t);
 
 // A new value of `type` and `shape`, zero-filled in the right storage.
 OnnxValue make_value(int32_t type, std::vector<int64_t> shape);
+// The same with its float elements left uninitialised (integers still zero): only for a kernel
+// that writes every element (a fresh output's zero-fill is a pass over memory it would overwrite).
+OnnxValue make_output(int32_t type, std::vector<int64_t> shape);
 
 // A kernel's outputs, moved in. (Not `return {out};`: a braced list's elements are const, so
 // the vector would copy each one, a full pass over every activation.)
@@ -84,6 +88,11 @@ std::vector<int64_t> broadcast_index(const std::vector<int64_t>& in_shape, const
 
 // Row-major strides of a shape.
 std::vector<int64_t> strides_of(const std::vector<int64_t>& shape);
+
+// The shape Reshape(data of shape `in`, target) gives (0 copies a dimension unless allowzero, one
+// -1 is inferred), or nothing when the target does not fit (the Reshape kernel names the problem).
+std::optional<std::vector<int64_t>> reshaped_shape(const std::vector<int64_t>& in, const OnnxValue& target,
+                                                   bool allowzero);
 // An axis in [-rank, rank) made non-negative; throws naming it.
 int64_t normalize_axis(int64_t axis, int64_t rank, const char* what);
 
