@@ -69,7 +69,9 @@ TEST(OnnxFusion, SamVitEncoderFusedMatchesUnfused) {
   expect_fusion_keeps_results("sam_vit_small_encoder", {"MicrosrAttention", "MicrosrMatMulBias", "MicrosrGelu"});
 }
 TEST(OnnxFusion, Sam2HieraEncoderFusedMatchesUnfused) {
-  expect_fusion_keeps_results("sam2_hiera_small_encoder", {"MicrosrAttention", "MicrosrMatMulBias", "MicrosrGelu"});
+  expect_fusion_keeps_results("sam2_hiera_small_encoder", {"MicrosrAttention", "MicrosrMatMulBias", "MicrosrGelu",
+                                                           "MicrosrMatMulBiasAdd", "MicrosrMatMulBias+WindowIn",
+                                                           "MicrosrMaxPoolNhwc"});
 }
 TEST(OnnxFusion, SamDecoderFusedMatchesUnfused) {
   expect_fusion_keeps_results("sam_decoder_small", {"MicrosrAttention", "MicrosrMatMulBias", "MicrosrGelu"});
@@ -508,6 +510,156 @@ TEST(OnnxFusionKernels, MatMulBiasAndGeluFastMatchReference) {
   std::vector<OnnxValue> out;
   EXPECT_FALSE(onnx_fast::all_fast_kernels().at("MicrosrMatMulBias")(
       onnx_ref::OpContext{relu, 17, {&x, &w, &bias}, nullptr}, out));
+}
+
+// A window partition [1, H, W, C] → [windows, ws, ws, C] (the Reshape → Transpose → Reshape of
+// Hiera and SAM ViT) and its reverse.
+OnnxValue ints_value(std::vector<int64_t> v) {
+  const auto n = static_cast<int64_t>(v.size());
+  return OnnxValue::from_integers({n}, std::move(v));
+}
+
+OnnxNode with_window(const std::string& op, std::size_t inputs, const std::string& prefix) {
+  OnnxNode n = fused_node(op, inputs);
+  OnnxAttribute perm;
+  perm.name = prefix + "perm", perm.type = OnnxAttributeType::ints, perm.ints = {0, 1, 3, 2, 4, 5};
+  n.attributes.push_back(perm);
+  return n;
+}
+
+TEST(OnnxFusionKernels, MatMulBiasWithWindowPartitionMatchesReference) {
+  // x [1, 6, 10, 7] in windows of 3 × 5 (H 6 = 2 · 3, W 10 = 2 · 5): 4 windows of 15 tokens.
+  const OnnxValue x = random_value({1, 6, 10, 7}, 71), w = random_value({7, 37}, 72), bias = random_value({37}, 73);
+  const OnnxValue shape1 = ints_value({1, 2, 3, 2, 5, 7}), shape2 = ints_value({-1, 3, 5, 7});
+  expect_fast_matches_reference(with_window("MicrosrMatMulBias", 5, "in_"), {&x, &w, &bias, &shape1, &shape2},
+                                "window partition, small");
+  // Big enough for the AVX-512 tiles: 64 × 64 tokens in windows of 8 (Hiera's stage 1 layout).
+  const OnnxValue big = random_value({1, 64, 64, 24}, 74), wb = random_value({24, 150}, 75), bb = random_value({150}, 76);
+  const OnnxValue big1 = ints_value({1, 8, 8, 8, 8, 24}), big2 = ints_value({-1, 8, 8, 24});
+  expect_fast_matches_reference(with_window("MicrosrMatMulBias", 5, "in_"), {&big, &wb, &bb, &big1, &big2},
+                                "window partition, packed GEMM", 1e-5);
+  const OnnxValue odd = ints_value({1, 4, 3, 2, 5, 7});  // 4 · 3 rows of windows: not x's height
+  std::vector<OnnxValue> out;
+  const OnnxNode node = with_window("MicrosrMatMulBias", 5, "in_");
+  EXPECT_FALSE(onnx_fast::all_fast_kernels().at("MicrosrMatMulBias")(
+      onnx_ref::OpContext{node, 17, {&x, &w, &bias, &odd, &shape2}, nullptr}, out));
+}
+
+TEST(OnnxFusionKernels, MatMulBiasAddMatchesReference) {
+  // residual + (x W + bias), plain and through a window unpartition, with the residual donated
+  // (written in place) and not.
+  const OnnxValue x = random_value({4, 15, 7}, 81), w = random_value({7, 37}, 82), bias = random_value({37}, 83);
+  const OnnxValue residual = random_value({4, 15, 37}, 84);
+  expect_fast_matches_reference(fused_node("MicrosrMatMulBiasAdd", 4), {&residual, &x, &w, &bias}, "matmul + bias + add");
+  const OnnxValue windows = random_value({4, 3, 5, 7}, 85), image = random_value({1, 6, 10, 37}, 86);
+  const OnnxValue shape1 = ints_value({1, 2, 2, 3, 5, 37}), shape2 = ints_value({1, 6, 10, 37});
+  const OnnxNode node = with_window("MicrosrMatMulBiasAdd", 6, "out_");
+  expect_fast_matches_reference(node, {&image, &windows, &w, &bias, &shape1, &shape2}, "window unpartition + add");
+  const OnnxValue big = random_value({64, 8, 8, 24}, 87), wb = random_value({24, 96}, 88), bb = random_value({96}, 89);
+  const OnnxValue big_image = random_value({1, 64, 64, 96}, 90);
+  const OnnxValue big1 = ints_value({1, 8, 8, 8, 8, 96}), big2 = ints_value({1, 64, 64, 96});
+  expect_fast_matches_reference(node, {&big_image, &big, &wb, &bb, &big1, &big2}, "unpartition + add, packed GEMM", 1e-5);
+  // Donated: the output takes the residual's buffer.
+  const std::vector<OnnxValue> ref = run_kernel(false, node, {&big_image, &big, &wb, &bb, &big1, &big2});
+  OnnxValue donated = big_image;
+  const float* buffer = donated.floats.data();
+  std::vector<OnnxValue> out;
+  ASSERT_TRUE(onnx_fast::all_fast_kernels().at("MicrosrMatMulBiasAdd")(
+      onnx_ref::OpContext{node, 17, {&donated, &big, &wb, &bb, &big1, &big2}, &donated}, out));
+  EXPECT_EQ(out.at(0).floats.data(), buffer);
+  expect_value_close(out.at(0), ref.at(0), 1e-5, "unpartition + add, in place");
+  // A residual that broadcasts is the reference's.
+  const OnnxValue row = random_value({37}, 91);
+  EXPECT_FALSE(onnx_fast::all_fast_kernels().at("MicrosrMatMulBiasAdd")(
+      onnx_ref::OpContext{fused_node("MicrosrMatMulBiasAdd", 4), 17, {&row, &x, &w, &bias}, nullptr}, out));
+}
+
+// Hiera's windowed block in miniature: x [1, 6, 10, 7] → windows of 3 × 5 → MatMul + bias (the
+// windows' shape also read by Shape, as Hiera's attention does) → MatMul + bias → back → + x;
+// then an MLP layer → + residual. Fuses into MicrosrMatMulBias with in_perm, two MicrosrMatMulBiasAdd, and
+// MicrosrShape nodes for the Shape readers; fused and unfused agree.
+TEST(OnnxFusionKernels, MaxPoolNhwcMatchesReference) {
+  OnnxNode node = fused_node("MicrosrMaxPoolNhwc", 1);
+  OnnxAttribute kernel, strides;
+  kernel.name = "kernel_shape", kernel.type = OnnxAttributeType::ints, kernel.ints = {2, 2};
+  strides.name = "strides", strides.type = OnnxAttributeType::ints, strides.ints = {2, 2};
+  node.attributes = {kernel, strides};
+  const OnnxValue x = random_value({2, 9, 7, 13}, 95), big = random_value({1, 64, 64, 96}, 96);
+  expect_fast_matches_reference(node, {&x}, "2 × 2 / 2, odd sizes", 0.0);
+  expect_fast_matches_reference(node, {&big}, "2 × 2 / 2, Hiera's q pool", 0.0);
+  node.attributes[0].ints = {3, 2}, node.attributes[1].ints = {1, 2};
+  expect_fast_matches_reference(node, {&x}, "3 × 2 / (1, 2)", 0.0);
+  OnnxAttribute pads;  // padding: the reference's
+  pads.name = "pads", pads.type = OnnxAttributeType::ints, pads.ints = {1, 1, 1, 1};
+  node.attributes.push_back(pads);
+  std::vector<OnnxValue> out;
+  EXPECT_FALSE(onnx_fast::all_fast_kernels().at("MicrosrMaxPoolNhwc")(onnx_ref::OpContext{node, 17, {&x}, nullptr}, out));
+}
+
+TEST(OnnxFusion, ChannelsLastMaxPoolFusesAndMatches) {
+  GraphBuilder b;
+  b.input("x");
+  GraphBuilder::attr_ints(b.node("Transpose", {"x"}, {"nchw"}), "perm", {0, 3, 1, 2});
+  OnnxNode& pool = b.node("MaxPool", {"nchw"}, {"pooled"});
+  GraphBuilder::attr_ints(pool, "kernel_shape", {2, 2});
+  GraphBuilder::attr_ints(pool, "strides", {2, 2});
+  GraphBuilder::attr_ints(b.node("Transpose", {"pooled"}, {"y"}), "perm", {0, 2, 3, 1});
+  b.output("y");
+  std::map<std::string, OnnxValue> feeds = {{"x", random_value({1, 10, 6, 5}, 97)}};
+  expect_fused_count(b.m, feeds, "MicrosrMaxPoolNhwc", 1, "channels-last max pool");
+  b.output("pooled");  // the pooled value is a graph output: stays unfused
+  expect_fused_count(b.m, feeds, "MicrosrMaxPoolNhwc", 0, "pooled value is a graph output");
+}
+
+std::vector<double> random_doubles(std::size_t n, unsigned seed) {
+  std::vector<double> v;
+  for (float f : testing::random_values(n, seed)) v.push_back(f);
+  return v;
+}
+
+TEST(OnnxFusion, WindowPartitionAndResidualAddFuseAndMatch) {
+  GraphBuilder b;
+  b.input("x");
+  b.floats("w1", {7, 7}, random_doubles(49, 1));
+  b.floats("b1", {7}, random_doubles(7, 2));
+  b.floats("w2", {7, 7}, random_doubles(49, 3));
+  b.floats("b2", {7}, random_doubles(7, 4));
+  b.floats("w3", {7, 7}, random_doubles(49, 6));
+  b.floats("b3", {7}, random_doubles(7, 7));
+  b.ints("part1", {1, 2, 3, 2, 5, 7});
+  b.ints("part2", {-1, 3, 5, 7});
+  b.ints("back2", {1, 6, 10, 7});
+  b.ints("zero", {0});
+  b.node("Reshape", {"x", "part1"}, {"x6"});
+  GraphBuilder::attr_ints(b.node("Transpose", {"x6"}, {"xt"}), "perm", {0, 1, 3, 2, 4, 5});
+  b.node("Reshape", {"xt", "part2"}, {"win"});
+  b.node("Shape", {"win"}, {"win_shape"});  // the windows' count, as Hiera reads it
+  b.node("Gather", {"win_shape", "zero"}, {"n_windows"});
+  b.node("MatMul", {"win", "w1"}, {"h"});  // Hiera's qkv: reads the windows
+  b.node("Add", {"h", "b1"}, {"hb"});
+  b.node("MatMul", {"hb", "w3"}, {"p"});  // Hiera's proj: written back through the unpartition
+  b.node("Add", {"p", "b3"}, {"pb"});
+  b.node("Shape", {"pb"}, {"pb_shape"});  // the product's shape, as Hiera's unpartition reads it
+  b.node("Reshape", {"pb", "part1"}, {"pb6"});
+  GraphBuilder::attr_ints(b.node("Transpose", {"pb6"}, {"pbt"}), "perm", {0, 1, 3, 2, 4, 5});
+  b.node("Reshape", {"pbt", "back2"}, {"y"});
+  b.node("Add", {"x", "y"}, {"r1"});
+  b.node("MatMul", {"r1", "w2"}, {"q"});
+  b.node("Add", {"b2", "q"}, {"qb"});
+  b.node("Add", {"qb", "r1"}, {"out"});
+  b.output("out");
+  b.output("n_windows");
+  b.output("pb_shape");
+  std::map<std::string, OnnxValue> feeds;
+  feeds["x"] = random_value({1, 6, 10, 7}, 5);
+  expect_fused_count(b.m, feeds, "MicrosrMatMulBiasAdd", 2, "residual adds");
+  expect_fused_count(b.m, feeds, "MicrosrMatMulBias+WindowIn", 1, "window partition read in place");
+  OnnxSession s = OnnxSession::from_model(b.m);
+  for (int run = 0; run < 2; ++run) {  // the second run through the cached plan
+    const auto got = s.run(feeds);
+    EXPECT_EQ(got.at("n_windows").integers, std::vector<int64_t>{4});
+    EXPECT_EQ(got.at("pb_shape").integers, (std::vector<int64_t>{4, 3, 5, 7}));
+  }
 }
 
 }  // namespace

@@ -22,8 +22,15 @@ class GraphIndex {
     for (std::size_t i = 0; i < nodes.size(); ++i) {
       for (const std::string& out : nodes[i].outputs)
         if (!out.empty()) producer_[out] = i;
-      for (const std::string& in : nodes[i].inputs)
-        if (!in.empty()) ++reads_[in], reader_[in] = i;
+      const bool shape_only = standard(nodes[i]) && (nodes[i].op_type == "Shape" || nodes[i].op_type == "Size");
+      for (const std::string& in : nodes[i].inputs) {
+        if (in.empty()) continue;
+        ++reads_[in], reader_[in] = i;
+        if (shape_only)
+          shape_readers_[in].push_back(i);
+        else
+          value_reader_[in] = i;
+      }
     }
     for (const OnnxValueInfo& o : outputs) graph_outputs_.insert(o.name);
   }
@@ -49,6 +56,18 @@ class GraphIndex {
   }
   // The one reader of an intermediate value (call intermediate() first).
   std::size_t reader(const std::string& value) const { return reader_.at(value); }
+  // Like intermediate(), except that any number of Shape/Size nodes may read the value too (they
+  // need its shape only: a fused node that hides the value still outputs its shape, without
+  // elements, under the same name). value_reader() is then its one other reader.
+  bool intermediate_but_shape(const std::string& value) const {
+    auto r = reads_.find(value);
+    auto s = shape_readers_.find(value);
+    const int64_t shape_reads = s == shape_readers_.end() ? 0 : static_cast<int64_t>(s->second.size());
+    return !value.empty() && r != reads_.end() && r->second == shape_reads + 1 && value_reader_.count(value) &&
+           !graph_outputs_.count(value) && producer(value).has_value();
+  }
+  std::size_t value_reader(const std::string& value) const { return value_reader_.at(value); }
+  bool shape_read(const std::string& value) const { return shape_readers_.count(value) > 0; }
 
   // A float constant of one element and rank <= 2 (so broadcasting it never changes a shape of rank 2 on).
   std::optional<float> scalar(const std::string& value) const {
@@ -65,7 +84,8 @@ class GraphIndex {
   const std::vector<OnnxNode>& nodes_;
   const std::map<std::string, OnnxValue>& constants_;
   std::vector<bool> taken_;
-  std::map<std::string, std::size_t> producer_, reader_;
+  std::map<std::string, std::size_t> producer_, reader_, value_reader_;
+  std::map<std::string, std::vector<std::size_t>> shape_readers_;
   std::map<std::string, int64_t> reads_;
   std::set<std::string> graph_outputs_;
 };
@@ -81,6 +101,9 @@ bool is_op(const OnnxNode& n, const char* op, std::size_t inputs) {
 struct Match {
   std::vector<std::size_t> chain;
   OnnxNode fused;
+  // Chain nodes kept in place as other nodes (instead of dropped): MicrosrShape nodes giving the
+  // shape of a hidden value that Shape nodes read.
+  std::vector<std::pair<std::size_t, OnnxNode>> shape_nodes;
 };
 
 // ---- attention --------------------------------------------------------------------------------
@@ -328,6 +351,161 @@ std::optional<Match> match_matmul_bias(const GraphIndex& g, std::size_t idx) {
   return std::nullopt;
 }
 
+// ---- window partition / unpartition around MatMul + bias, residual Add ----------------------
+
+// Reshape(shape1) → Transpose(perm keeping the last axis last) → Reshape(shape2), read back from the
+// second Reshape's output `value`; the two values inside have one reader each.
+struct WindowChain {
+  std::vector<std::size_t> nodes;  // Reshape 2, Transpose, Reshape 1
+  std::string input, shape1, shape2;
+  std::vector<int64_t> perm;
+  int64_t allowzero1 = 0, allowzero2 = 0;
+};
+
+int64_t allowzero_of(const OnnxNode& n) { return n.attribute("allowzero") ? n.attribute("allowzero")->i : 0; }
+
+bool keeps_last_axis(const OnnxNode& t) {
+  const OnnxAttribute* a = t.attribute("perm");
+  return is_op(t, "Transpose", 1) && a && a->ints.size() >= 2 &&
+         a->ints.back() == static_cast<int64_t>(a->ints.size()) - 1;
+}
+
+std::optional<WindowChain> window_chain_ending(const GraphIndex& g, const std::string& value) {
+  WindowChain w;
+  std::optional<std::size_t> r2 = g.producer(value);
+  if (!r2 || !is_op(g.node(*r2), "Reshape", 2)) return std::nullopt;
+  const std::string& moved = g.node(*r2).inputs[0];
+  if (!g.intermediate(moved)) return std::nullopt;
+  const std::size_t t = *g.producer(moved);
+  if (!keeps_last_axis(g.node(t))) return std::nullopt;
+  const std::string& first = g.node(t).inputs[0];
+  if (!g.intermediate(first)) return std::nullopt;
+  const std::size_t r1 = *g.producer(first);
+  if (!is_op(g.node(r1), "Reshape", 2)) return std::nullopt;
+  w.nodes = {*r2, t, r1};
+  w.input = g.node(r1).inputs[0];
+  w.shape1 = g.node(r1).inputs[1], w.shape2 = g.node(*r2).inputs[1];
+  w.perm = g.node(t).attribute("perm")->ints;
+  w.allowzero1 = allowzero_of(g.node(r1)), w.allowzero2 = allowzero_of(g.node(*r2));
+  return w;
+}
+
+// A node computing only the shape of `value` (MicrosrShape, no elements), for the Shape nodes that
+// read a value a fused chain hides; it takes the place of that value's producer.
+OnnxNode shape_node(const std::string& value, const char* of, std::vector<std::string> inputs,
+                    std::vector<OnnxAttribute> attributes) {
+  OnnxNode n;
+  n.name = value + "/MicrosrShape";
+  n.op_type = "MicrosrShape";
+  n.domain = "microsr";
+  n.inputs = std::move(inputs);
+  n.outputs = {value};
+  n.attributes = std::move(attributes);
+  n.attributes.push_back(string_attr("of", of));
+  return n;
+}
+
+std::vector<OnnxAttribute> window_attributes(const WindowChain& w, const std::string& prefix) {
+  std::vector<OnnxAttribute> a = {ints_attr(prefix + "perm", w.perm)};
+  if (w.allowzero1) a.push_back(int_attr(prefix + "allowzero1", w.allowzero1));
+  if (w.allowzero2) a.push_back(int_attr(prefix + "allowzero2", w.allowzero2));
+  return a;
+}
+
+// A MicrosrMatMulBias whose x is a window partition: the GEMM reads x's rows in place.
+//   Reshape(shape1) → Transpose(perm) → Reshape(shape2) → MicrosrMatMulBias
+//   ⇒ MicrosrMatMulBias(x, W, bias, shape1, shape2) with in_perm
+std::optional<Match> match_matmul_bias_window_in(const GraphIndex& g, std::size_t idx) {
+  const OnnxNode& mm = g.node(idx);
+  if (mm.domain != "microsr" || mm.op_type != "MicrosrMatMulBias" || mm.inputs.size() != 3 || mm.outputs.size() != 1 ||
+      mm.attribute("in_perm") || !g.intermediate_but_shape(mm.inputs[0]) || g.value_reader(mm.inputs[0]) != idx)
+    return std::nullopt;
+  const std::optional<WindowChain> w = window_chain_ending(g, mm.inputs[0]);
+  if (!w) return std::nullopt;
+  Match m;
+  m.chain = {w->nodes[2], w->nodes[1], w->nodes[0], idx};
+  m.fused = mm;
+  m.fused.name = mm.name + "/WindowIn";
+  m.fused.inputs = {w->input, mm.inputs[1], mm.inputs[2], w->shape1, w->shape2};
+  for (OnnxAttribute& a : window_attributes(*w, "in_")) m.fused.attributes.push_back(std::move(a));
+  if (g.shape_read(mm.inputs[0]))  // Hiera's attention reads the windows' shape
+    m.shape_nodes.emplace_back(w->nodes[0], shape_node(mm.inputs[0], "Window", {w->input, w->shape1, w->shape2},
+                                                       window_attributes(*w, "")));
+  return m;
+}
+
+// Add(residual, MicrosrMatMulBias(x, W, bias) [→ Reshape → Transpose → Reshape]) ⇒
+// MicrosrMatMulBiasAdd(residual, x, W, bias, [shape1, shape2]) with out_perm: the GEMM accumulates
+// into the residual (taken over when the Add is its last reader), writing each row where the
+// window unpartition puts it.
+std::optional<Match> match_matmul_bias_add(const GraphIndex& g, std::size_t idx) {
+  const OnnxNode& add = g.node(idx);
+  if (!is_op(add, "Add", 2) || add.inputs[0] == add.inputs[1]) return std::nullopt;
+  for (std::size_t side = 0; side < 2; ++side) {
+    const std::string& operand = add.inputs[side];
+    std::optional<WindowChain> w;
+    std::string product = operand;
+    if (const auto p = g.producer(operand); p && is_op(g.node(*p), "Reshape", 2)) {
+      if (!g.intermediate(operand)) continue;
+      w = window_chain_ending(g, operand);
+      if (!w) continue;
+      product = g.node(w->nodes[2]).inputs[0];
+    }
+    if (!g.intermediate_but_shape(product)) continue;
+    const std::size_t midx = *g.producer(product);
+    const OnnxNode& mm = g.node(midx);
+    if (mm.domain != "microsr" || mm.op_type != "MicrosrMatMulBias" || mm.inputs.size() != 3 || mm.outputs.size() != 1 ||
+        !mm.attributes.empty() || g.value_reader(product) != (w ? w->nodes[2] : idx))
+      continue;
+    Match m;
+    m.chain = {midx, idx};
+    if (w) m.chain.insert(m.chain.end(), w->nodes.begin(), w->nodes.end());
+    OnnxNode& f = m.fused;
+    f.name = add.name + "/MicrosrMatMulBiasAdd";
+    f.op_type = "MicrosrMatMulBiasAdd";
+    f.domain = "microsr";
+    f.inputs = {add.inputs[1 - side], mm.inputs[0], mm.inputs[1], mm.inputs[2]};
+    f.outputs = add.outputs;
+    if (w) {
+      f.inputs.push_back(w->shape1), f.inputs.push_back(w->shape2);
+      f.attributes = window_attributes(*w, "out_");
+    }
+    if (g.shape_read(product))  // Hiera's unpartition reads the product's shape (its window count)
+      m.shape_nodes.emplace_back(midx, shape_node(product, "MatMul", {mm.inputs[0], mm.inputs[1]}, {}));
+    return m;
+  }
+  return std::nullopt;
+}
+
+// ---- max pooling of channels-last values ---------------------------------------------------
+
+bool transpose_with(const OnnxNode& t, std::vector<int64_t> perm) {
+  const OnnxAttribute* a = t.attribute("perm");
+  return is_op(t, "Transpose", 1) && a && a->ints == perm;
+}
+
+// Transpose(0, 3, 1, 2) → MaxPool → Transpose(0, 2, 3, 1): a max pool of a channels-last value
+// (Hiera's q and shortcut pooling) ⇒ MicrosrMaxPoolNhwc(x) with the MaxPool's attributes, pooled in
+// place of the three copies.
+std::optional<Match> match_max_pool_nhwc(const GraphIndex& g, std::size_t idx) {
+  const OnnxNode& back = g.node(idx);
+  if (!transpose_with(back, {0, 2, 3, 1}) || !g.intermediate(back.inputs[0])) return std::nullopt;
+  const std::size_t pidx = *g.producer(back.inputs[0]);
+  const OnnxNode& pool = g.node(pidx);
+  if (!is_op(pool, "MaxPool", 1) || !g.intermediate(pool.inputs[0])) return std::nullopt;
+  const std::size_t tidx = *g.producer(pool.inputs[0]);
+  if (!transpose_with(g.node(tidx), {0, 3, 1, 2})) return std::nullopt;
+  Match m;
+  m.chain = {tidx, pidx, idx};
+  m.fused.name = pool.name + "/MicrosrMaxPoolNhwc";
+  m.fused.op_type = "MicrosrMaxPoolNhwc";
+  m.fused.domain = "microsr";
+  m.fused.inputs = {g.node(tidx).inputs[0]};
+  m.fused.outputs = back.outputs;
+  m.fused.attributes = pool.attributes;
+  return m;
+}
+
 // ---- GELU (Erf form) --------------------------------------------------------------------------
 
 // The node reading the intermediate `value`, when it is `op` with `inputs` inputs; its index.
@@ -423,6 +601,7 @@ int64_t apply(std::vector<OnnxNode>& nodes, const std::map<std::string, OnnxValu
     const std::size_t last = *chain.rbegin();  // topological order: every other chain node feeds it
     for (std::size_t n : chain) dropped[n] = n != last;
     replaced[last] = std::move(m->fused);
+    for (auto& [n, node] : m->shape_nodes) dropped[n] = false, replaced[n] = std::move(node);
     ++count;
   }
   std::vector<OnnxNode> kept;
@@ -454,6 +633,9 @@ std::map<std::string, int64_t> fuse_graph(std::vector<OnnxNode>& nodes, const st
   count("MicrosrMatMulBias", apply(nodes, constants, graph_outputs, match_matmul_bias));
   count("MicrosrGelu", apply(nodes, constants, graph_outputs, match_gelu));
   count("MicrosrMatMulBias+Gelu", apply(nodes, constants, graph_outputs, match_matmul_bias_gelu));
+  count("MicrosrMaxPoolNhwc", apply(nodes, constants, graph_outputs, match_max_pool_nhwc));
+  count("MicrosrMatMulBiasAdd", apply(nodes, constants, graph_outputs, match_matmul_bias_add));
+  count("MicrosrMatMulBias+WindowIn", apply(nodes, constants, graph_outputs, match_matmul_bias_window_in));
   return counts;
 }
 

@@ -9,6 +9,12 @@
 //   MicrosrGelu        x · 0.5 · (1 + erf(x / √2)), in the node orders torch exports
 //   then a MicrosrGelu of a MicrosrMatMulBias becomes that MicrosrMatMulBias with activation "Gelu"
 //   (counted as "MicrosrMatMulBias+Gelu")
+//   MicrosrMaxPoolNhwc Transpose(0,3,1,2) → MaxPool → Transpose(0,2,3,1): pooling channels-last
+//   MicrosrMatMulBiasAdd  Add(residual, MicrosrMatMulBias [→ Reshape → Transpose → Reshape]): the
+//                      GEMM accumulates into the residual, rows scattered by the window unpartition
+//   MicrosrMatMulBias with in_perm: Reshape → Transpose → Reshape (a window partition) before it,
+//                      its rows gathered by the GEMM (counted as "MicrosrMatMulBias+WindowIn")
+//   Values these two hide but Shape nodes read come from MicrosrShape nodes (shape, no elements)
 //
 // A chain fuses only when every intermediate value has exactly one reader (the next node of the
 // chain) and is not a graph output; anything else stays as it was. Shapes are not known at load:

@@ -1,5 +1,6 @@
 // The per-feed-shape plan of the graph runtime (runtime_impl.h): which nodes are shape-constant for
 // the given feed shapes, and the last use of each value for the memory plan.
+#include <map>
 #include <set>
 
 #include "onnx/runtime_impl.h"
@@ -14,6 +15,10 @@ const std::set<std::string> kShapeFromLaterInputs = {
     "Reshape", "Expand", "Tile", "Resize", "Slice", "Pad", "Split", "Squeeze", "Unsqueeze", "ReduceMean",
     "ReduceMax", "ReduceMin", "ReduceSum", "ReduceProd", "TopK", "Upsample", "OneHot", "Clip"};
 const std::set<std::string> kShapeFromAllInputs = {"Range", "ConstantOfShape"};
+// Fused ops (runtime_fuse.h) whose output shape depends on the values of their inputs from this one
+// on (the shapes of folded Reshapes; the weights before it are constants anyway).
+const std::map<std::string, std::size_t> kFusedShapeInputsFrom = {
+    {"MicrosrMatMulBias", 3}, {"MicrosrMatMulBiasAdd", 4}, {"MicrosrShape", 1}};
 
 }  // namespace
 
@@ -40,6 +45,8 @@ Plan make_plan(const std::vector<OnnxNode>& nodes, const std::map<std::string, O
     bool shape_fixed = all_shapes;
     if (kShapeFromLaterInputs.count(node.op_type)) shape_fixed = all_shapes && later_values;
     if (kShapeFromAllInputs.count(node.op_type)) shape_fixed = all_values;
+    if (auto f = kFusedShapeInputsFrom.find(node.op_type); f != kFusedShapeInputsFrom.end())
+      for (std::size_t i = f->second; i < node.inputs.size(); ++i) shape_fixed = shape_fixed && is(known_value, node.inputs[i]);
     plan.shape_constant[n] = value_fixed;
     if (!value_fixed) plan.executed.push_back(n);
     for (const std::string& out : node.outputs) {
