@@ -191,12 +191,19 @@ struct QkvSplit {
   std::vector<int64_t> squeeze_axes, index;
 };
 
+// With `kv_only`, Q is left alone (Hiera's pooled q goes through MaxPool first) and only K and V
+// must be Squeezed parts of the Split; the Split stays for q, its k and v outputs unnamed (not
+// copied). Sets `split_node` to the Split's index.
 std::optional<QkvSplit> fold_qkv_split(const GraphIndex& g, const AttentionChain& c, int64_t opset,
-                                       std::vector<std::size_t>& nodes) {
+                                       std::vector<std::size_t>& nodes, bool kv_only = false,
+                                       std::size_t* split_node = nullptr) {
   QkvSplit q;
   std::optional<std::size_t> split;
   std::vector<std::size_t> found;
-  for (const std::string* operand : {&c.q, &c.k, &c.v}) {
+  if (kv_only) q.index.push_back(-1);
+  std::vector<const std::string*> operands = {&c.k, &c.v};
+  if (!kv_only) operands.insert(operands.begin(), &c.q);
+  for (const std::string* operand : operands) {
     if (!g.intermediate(*operand)) return std::nullopt;
     const std::size_t sq = *g.producer(*operand);
     const OnnxNode& squeeze = g.node(sq);
@@ -237,6 +244,7 @@ std::optional<QkvSplit> fold_qkv_split(const GraphIndex& g, const AttentionChain
     return std::nullopt;
   nodes.insert(nodes.end(), found.begin(), found.end());
   nodes.push_back(*split);
+  if (split_node) *split_node = *split;
   return q;
 }
 
@@ -256,8 +264,20 @@ std::optional<Match> match_attention(const GraphIndex& g, std::size_t idx, int64
   if (c.k != c.q) fold_transpose(g, c.k, c.k_perm, c.nodes);
   fold_transpose(g, c.v, c.v_perm, c.nodes);
   std::optional<QkvSplit> qkv;
+  std::optional<OnnxNode> q_only_split;  // the kv-only fold: the Split, left copying q alone
+  std::size_t split_index = 0;
   if (c.q != c.k && c.k != c.v && c.q != c.v) qkv = fold_qkv_split(g, c, opset, c.nodes);
-  if (qkv) c.q = c.k = c.v = qkv->source;
+  if (qkv) {
+    c.q = c.k = c.v = qkv->source;
+  } else if (c.q != c.k && c.k != c.v && c.q != c.v) {
+    qkv = fold_qkv_split(g, c, opset, c.nodes, true, &split_index);
+    if (qkv) {
+      c.k = c.v = qkv->source;
+      q_only_split = g.node(split_index);
+      q_only_split->outputs[qkv->index[1]].clear();
+      q_only_split->outputs[qkv->index[2]].clear();
+    }
+  }
   // A Transpose of the output that keeps its last axis last (heads merged back into tokens), maybe
   // after a Reshape (SAM's [B, heads, H, W, d]): the kernel writes its rows where
   // they would end up.
@@ -311,6 +331,10 @@ std::optional<Match> match_attention(const GraphIndex& g, std::size_t idx, int64
     f.attributes.push_back(int_attr("qkv_axis", qkv->axis));
     f.attributes.push_back(ints_attr("qkv_squeeze", qkv->squeeze_axes));
     f.attributes.push_back(ints_attr("qkv_index", qkv->index));
+  }
+  if (q_only_split) {  // K and V read from input 1 (the Split's input), Q is input 0
+    f.attributes.push_back(int_attr("qkv_source", 1));
+    m.shape_nodes.emplace_back(split_index, std::move(*q_only_split));
   }
   if (!c.q_perm.empty()) f.attributes.push_back(ints_attr("q_perm", c.q_perm));
   if (!c.k_perm.empty()) f.attributes.push_back(ints_attr("k_perm", c.k_perm));

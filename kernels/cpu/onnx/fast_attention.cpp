@@ -35,17 +35,21 @@ struct View {
 };
 
 // Operand `i` before its Transpose: the value itself, or with qkv_* attributes part qkv_index[i] of
-// input 0 split in 3 along qkv_axis and squeezed (only parts of size 1: the axis is dropped).
+// input qkv_source (default 0) split in 3 along qkv_axis and squeezed (only parts of size 1: the
+// axis is dropped); qkv_index[i] = -1: operand i is input i itself.
 bool base_view(const OpContext& c, std::size_t i, View& out) {
-  const OnnxValue& v = c.in(c.has_attr("qkv_axis") ? 0 : i);
+  const std::vector<int64_t> index = c.attr_ints("qkv_index");
+  const bool part = c.has_attr("qkv_axis") && index.size() == 3 && index[i] >= 0;
+  if (c.has_attr("qkv_axis") && index.size() != 3) return false;
+  const OnnxValue& v = c.in(part ? static_cast<std::size_t>(c.attr_int("qkv_source", 0)) : i);
   out = {v.shape, onnx_ref::strides_of(v.shape), 0};
-  if (!c.has_attr("qkv_axis")) return true;
+  if (!part) return true;
   const auto rank = static_cast<int64_t>(v.shape.size());
   int64_t axis = c.attr_int("qkv_axis", 0);
-  const std::vector<int64_t> squeeze = c.attr_ints("qkv_squeeze"), index = c.attr_ints("qkv_index");
+  const std::vector<int64_t> squeeze = c.attr_ints("qkv_squeeze");
   axis += axis < 0 ? rank : 0;
-  if (axis < 0 || axis >= rank || v.shape[axis] != 3 || index.size() != 3 || squeeze.size() != 1 ||
-      (squeeze[0] < 0 ? squeeze[0] + rank : squeeze[0]) != axis || index[i] < 0 || index[i] > 2)
+  if (axis < 0 || axis >= rank || v.shape[axis] != 3 || squeeze.size() != 1 ||
+      (squeeze[0] < 0 ? squeeze[0] + rank : squeeze[0]) != axis || index[i] > 2)
     return false;
   out.offset = index[i] * out.strides[axis];
   out.dims.erase(out.dims.begin() + axis), out.strides.erase(out.strides.begin() + axis);

@@ -141,7 +141,8 @@ bool slice(const onnx_ref::OpContext& c, std::vector<OnnxValue>& outputs) {
   return true;
 }
 
-// Split(x, split?) on floats: each output is a strided copy of its range of the axis.
+// Split(x, split?) on floats: each output is a strided copy of its range of the axis (an output
+// whose name is empty is skipped: runtime_fuse.cpp's partial qkv fold leaves only q to copy).
 bool split(const onnx_ref::OpContext& c, std::vector<OnnxValue>& outputs) {
   const OnnxValue& x = c.in(0);
   const auto rank = static_cast<int64_t>(x.shape.size());
@@ -160,12 +161,16 @@ bool split(const onnx_ref::OpContext& c, std::vector<OnnxValue>& outputs) {
   const std::vector<int64_t> strides = onnx_ref::strides_of(x.shape);
   std::vector<OnnxValue> out;
   int64_t start = 0;
-  for (int64_t s : sizes) {
+  for (int64_t p = 0; p < parts; ++p) {
     std::vector<int64_t> shape = x.shape;
-    shape[axis] = s;
-    out.push_back(onnx_ref::make_output(x.type, shape));
-    if (out.back().numel() > 0) strided_copy(out.back().floats.data(), x.floats.data(), start * strides[axis], shape, strides);
-    start += s;
+    shape[axis] = sizes[p];
+    if (c.node.outputs[p].empty()) {  // a part nobody reads (the fusion pass took its readers): not copied
+      out.push_back(OnnxValue{x.type, shape, {}, {}});
+    } else {
+      out.push_back(onnx_ref::make_output(x.type, shape));
+      if (out.back().numel() > 0) strided_copy(out.back().floats.data(), x.floats.data(), start * strides[axis], shape, strides);
+    }
+    start += sizes[p];
   }
   outputs = std::move(out);
   return true;

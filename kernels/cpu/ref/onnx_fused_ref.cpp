@@ -39,22 +39,29 @@ std::vector<OnnxAttribute> perm_attribute(const std::vector<int64_t>& perm) {
 // Transpose of that operand), scale_op ("Mul" or "Div") with scale, allowzero1, allowzero2, out_perm
 // (a folded Transpose of the output), out_shape_input 1 (the last input is the shape of a folded
 // Reshape before it, with out_allowzero), qkv_axis with qkv_squeeze and qkv_index (Q, K and V are the
-// Squeezed parts qkv_index of an equal 3-way Split of input 0 along qkv_axis):
+// Squeezed parts qkv_index of an equal 3-way Split of input qkv_source (default 0) along qkv_axis;
+// an index of -1: that operand is its own input):
 //   S = MatMul(Transpose(Q), Transpose(K)) [scale_op scale] → Reshape(shape1) → + bias... →
 //       Reshape(shape2) → Softmax(axis -1) → MatMul(·, Transpose(V)) → Reshape(last input) → Transpose(out_perm)
 std::vector<OnnxValue> attention(const OpContext& c) {
   const OnnxValue *q = &c.in(0), *k = &c.in(1), *v = &c.in(2);
   OnnxValue sq, sk, sv, tq, tk, tv;
-  if (c.has_attr("qkv_axis")) {  // Q, K, V = Squeeze(Split(input 0, 3 equal parts)[qkv_index[j]])
+  if (c.has_attr("qkv_axis")) {  // Q, K, V = Squeeze(Split(input qkv_source, 3 equal parts)[qkv_index[j]])
     OnnxNode split;
     split.name = "fused Split", split.op_type = "Split", split.inputs = {"x"}, split.outputs = {"q", "k", "v"};
     split.attributes = int_attribute("axis", c.attr_int("qkv_axis", 0));
-    std::vector<OnnxValue> parts = kernel_table().at("Split")(OpContext{split, c.opset, {&c.in(0)}, nullptr});
+    const OnnxValue& source = c.in(static_cast<std::size_t>(c.attr_int("qkv_source", 0)));
+    std::vector<OnnxValue> parts = kernel_table().at("Split")(OpContext{split, c.opset, {&source}, nullptr});
     const std::vector<int64_t> index = c.attr_ints("qkv_index"), axes = c.attr_ints("qkv_squeeze");
     require(index.size() == 3 && parts.size() == 3, "MicrosrAttention: qkv_index needs 3 entries");
     OnnxValue* squeezed[3] = {&sq, &sk, &sv};
     const OnnxValue axes_value = OnnxValue::from_integers({static_cast<int64_t>(axes.size())}, axes);
+    const OnnxValue* own[3] = {q, k, v};
     for (int j = 0; j < 3; ++j) {
+      if (index[j] < 0) {  // -1: operand j is input j itself
+        *squeezed[j] = *own[j];
+        continue;
+      }
       const OnnxValue& part = parts.at(static_cast<std::size_t>(index[j]));
       OnnxAttribute a;
       a.name = "axes", a.type = OnnxAttributeType::ints, a.ints = axes;
