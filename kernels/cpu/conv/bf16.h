@@ -8,15 +8,21 @@
 // unchanged; only the convolutions' inputs are rounded, inside the kernel. Each term's relative
 // error is at most ~2^-8 (two roundings of 2^-9), so |y - y_fp32| <= ~2^-8 Σ|x||w| per output.
 //
-// Kernels (conv/bf16_kernels.h), picked at run time by cpu_isa.h's level:
+// Kernels (conv/bf16_kernels.h), picked at run time by cpu_isa.h's level (the first that runs,
+// unless MICROSR_BF16_CONV or select_conv_bf16_kernel names one):
 //   amx          conv_v6_implicit_gemm_amx: implicit GEMM on AMX tiles (tdpbf16ps)
-// Below amx: no bf16 kernel; conv2d_bf16_packed throws, naming the missing feature.
+//                conv_v7_weight_blocked_amx: v6 with each chunk of weights reused from L1 by a
+//                group of 4 pixel items (not the default: not yet measured on AMX)
+//   avx512_bf16  conv_v8_dpbf16_avx512bf16: vdpbf16ps on 16-pixel vectors, 8 channels x 32 pixels
+//                per item (AMD Zen 4, Intel Cooper Lake)
+// Below avx512_bf16: no bf16 kernel; conv2d_bf16_packed throws, naming the missing feature.
 //
 // Weights are packed once per layer (pack_conv_weights_bf16) into 16 x 32 bf16 blocks:
 //   data [cout_padded/16][k*k][cin_padded/32][16 co][32 ci]     (zeros past cout, cin)
 // which is AMX's A-tile layout (a row is 32 consecutive input channels of one output channel).
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "cpu/conv/variants.h"
@@ -26,17 +32,24 @@ namespace microsr::kernels {
 
 struct PackedBf16ConvWeights {
   int cin = 0, cout = 0, k = 0;
-  int cin_padded = 0;   // cin rounded up to 32
-  int cout_padded = 0;  // cout rounded up to 16
+  int cin_padded = 0;                                        // cin rounded up to 32
+  int cout_padded = 0;                                       // cout rounded up to 16
   std::vector<uint16_t, CacheLineAllocator<uint16_t>> data;  // layout above, bf16 bit patterns
-  std::vector<float> bias;                                    // [cout_padded]; zeros past cout
+  std::vector<float> bias;                                   // [cout_padded]; zeros past cout
 };
 
 // Null when the active instruction set (cpu_isa.h, MICROSR_CPU_ISA) runs a bf16 kernel; otherwise a
-// sentence saying which CPU feature is missing ("... needs AMX (amx_tile, amx_bf16) ...").
+// sentence saying which CPU feature is missing ("... need AVX512_BF16 or AMX ...").
 const char* conv_bf16_unavailable_reason();
-// The kernel conv2d_bf16_packed runs now: "conv_v6_implicit_gemm_amx", or "none".
+// The kernel conv2d_bf16_packed runs now ("conv_v6_implicit_gemm_amx" on AMX, unless
+// MICROSR_BF16_CONV or select_conv_bf16_kernel named another), or "none". Throws when the named one
+// needs a higher level than the active one.
 const char* conv_bf16_kernel_name();
+// Every bf16 kernel this CPU runs (none below amx), the default first: for tests and A/B runs.
+std::vector<std::string> conv_bf16_kernels();
+// Makes `name` (one of conv_bf16_kernels()) the kernel every later bf16 call runs, process-wide
+// ("" goes back to the default); throws microsr::Error naming the known ones otherwise.
+void select_conv_bf16_kernel(const std::string& name);
 
 // weight [cout][cin][k][k] (PyTorch layout), bias [cout] or null. Runs on any CPU.
 PackedBf16ConvWeights pack_conv_weights_bf16(const float* weight, const float* bias, int cin, int cout, int k);

@@ -1,6 +1,9 @@
 // The bf16 convolution's weight packing, input-copy layout and run-time kernel choice
 // (conv/bf16.h). Compiled for baseline x86-64: nothing here may use an instruction the slowest CPU
-// lacks; the kernels themselves are in conv/v6_implicit_gemm_amx.cpp.
+// lacks; the kernels themselves are in conv/v6_implicit_gemm_amx.cpp, v7_weight_blocked_amx.cpp and
+// v8_dpbf16_avx512bf16.cpp.
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -13,6 +16,58 @@ namespace microsr::kernels {
 namespace {
 
 constexpr int kPixelBlock = 32;  // output pixels per item (two 16-pixel tiles)
+
+using Bf16ConvFn = void (*)(const Bf16Output&, const float*, int, const PackedBf16ConvWeights&, const Bf16Input&, int,
+                            int, const ConvEpilogue&);
+struct Bf16Kernel {
+  const char* name;
+  CpuIsa needs;  // the lowest instruction-set level (cpu_isa.h) it runs on
+  Bf16ConvFn fn;
+};
+// Every bf16 kernel, preferred first: the default is the first one the active level runs. v7 is not
+// measured yet (written on a machine without AMX), so v6 stays first until an A/B run on AMX says
+// otherwise (docs/performance.md).
+constexpr Bf16Kernel kBf16Kernels[] = {
+    {"conv_v6_implicit_gemm_amx", CpuIsa::kAmx, conv2d_bf16_packed_amx},
+    {"conv_v7_weight_blocked_amx", CpuIsa::kAmx, conv2d_bf16_packed_amx_v7},
+    {"conv_v8_dpbf16_avx512bf16", CpuIsa::kAvx512Bf16, conv2d_bf16_packed_avx512bf16},
+};
+
+const Bf16Kernel* find_bf16_kernel(const std::string& name) {
+  for (const Bf16Kernel& kernel : kBf16Kernels)
+    if (name == kernel.name) return &kernel;
+  std::string known;
+  for (const Bf16Kernel& kernel : kBf16Kernels) known += std::string(known.empty() ? "" : ", ") + kernel.name;
+  throw Error("unknown bf16 convolution kernel '" + name + "' (known: " + known + ")");
+}
+
+// The kernel named by MICROSR_BF16_CONV (for A/B runs) or select_conv_bf16_kernel; null: the default.
+std::atomic<const Bf16Kernel*>& chosen_bf16_kernel() {
+  static std::atomic<const Bf16Kernel*> chosen = [] {
+    const char* set = std::getenv("MICROSR_BF16_CONV");
+    return set && *set ? find_bf16_kernel(set) : nullptr;
+  }();
+  return chosen;
+}
+
+// The kernel that runs at the active level: the chosen one, else the first it runs; null when none.
+// Throws when the chosen one needs a higher level.
+const Bf16Kernel* active_bf16_kernel() {
+  if (const Bf16Kernel* chosen = chosen_bf16_kernel().load()) {
+    if (!cpu_isa_at_least(chosen->needs))
+      throw Error(std::string("bf16 convolution kernel ") + chosen->name + " needs the " + cpu_isa_name(chosen->needs) +
+                  " instruction set, above the active " + cpu_isa_name(active_cpu_isa()));
+    return chosen;
+  }
+  for (const Bf16Kernel& kernel : kBf16Kernels)
+    if (cpu_isa_at_least(kernel.needs)) return &kernel;
+  return nullptr;
+}
+
+void run_bf16_kernel(const Bf16Output& out, const float* x, int fill_channels, const PackedBf16ConvWeights& packed,
+                     const Bf16Input& in, int h, int w, const ConvEpilogue& epi) {
+  active_bf16_kernel()->fn(out, x, fill_channels, packed, in, h, w, epi);
+}
 
 // The calling thread's bf16 input copy, grown, never shrunk (shared by the team of that call).
 uint16_t* bf16_input_buffer(int64_t elems) {
@@ -71,15 +126,27 @@ float bf16_to_float(uint16_t bits) {
 }
 
 const char* conv_bf16_unavailable_reason() {
-  if (cpu_isa_at_least(CpuIsa::kAmx)) return nullptr;
-  if (detected_cpu_isa() == CpuIsa::kAmx)
-    return "bf16 convolutions need AMX (amx_tile, amx_bf16), which this CPU has but MICROSR_CPU_ISA turns off";
-  return "bf16 convolutions need AMX (amx_tile, amx_bf16, Intel Xeon 4th generation and later), which this CPU "
-         "(or its OS) does not give";
+  if (cpu_isa_at_least(CpuIsa::kAvx512Bf16)) return nullptr;
+  if (detected_cpu_isa() >= CpuIsa::kAvx512Bf16)
+    return "bf16 convolutions need AVX512_BF16 or AMX, which this CPU has but MICROSR_CPU_ISA turns off";
+  return "bf16 convolutions need AVX512_BF16 or AMX (amx_tile, amx_bf16; Intel Xeon 3rd/4th generation and later, "
+         "AMD Zen 4 and later), which this CPU (or its OS) does not give";
 }
 
 const char* conv_bf16_kernel_name() {
-  return cpu_isa_at_least(CpuIsa::kAmx) ? "conv_v6_implicit_gemm_amx" : "none";
+  const Bf16Kernel* kernel = active_bf16_kernel();
+  return kernel ? kernel->name : "none";
+}
+
+std::vector<std::string> conv_bf16_kernels() {
+  std::vector<std::string> names;
+  for (const Bf16Kernel& kernel : kBf16Kernels)
+    if (cpu_isa_at_least(kernel.needs)) names.emplace_back(kernel.name);
+  return names;
+}
+
+void select_conv_bf16_kernel(const std::string& name) {
+  chosen_bf16_kernel().store(name.empty() ? nullptr : find_bf16_kernel(name));
 }
 
 PackedBf16ConvWeights pack_conv_weights_bf16(const float* weight, const float* bias, int cin, int cout, int k) {
@@ -113,7 +180,7 @@ void conv2d_bf16_packed(float* y, const float* x, const PackedBf16ConvWeights& p
   in.data = bf16_input_buffer(in.rows * in.row_elems);
   Bf16Output out;
   out.y = y;
-  conv2d_bf16_packed_amx(out, x, packed.cin, packed, in, h, w, epi);
+  run_bf16_kernel(out, x, packed.cin, packed, in, h, w, epi);
 }
 
 void conv2d_bf16_dense_block(float* out, const float* x, const PackedBf16ConvWeights* const convs[5], int h, int w,
@@ -139,7 +206,7 @@ void conv2d_bf16_dense_block(float* out, const float* x, const PackedBf16ConvWei
     Bf16Output to_dense;
     to_dense.dense = &dense;
     to_dense.channel0 = nf + j * g;
-    conv2d_bf16_packed_amx(to_dense, j == 0 ? x : nullptr, nf, *convs[j], dense, h, w, act);
+    run_bf16_kernel(to_dense, j == 0 ? x : nullptr, nf, *convs[j], dense, h, w, act);
   }
   ConvEpilogue residual;
   residual.scale = residual_scale;
@@ -148,7 +215,7 @@ void conv2d_bf16_dense_block(float* out, const float* x, const PackedBf16ConvWei
   to_out.y = out;
   to_out.skip = skip;
   to_out.skip_scale = residual_scale;
-  conv2d_bf16_packed_amx(to_out, nullptr, 0, *convs[4], dense, h, w, residual);
+  run_bf16_kernel(to_out, nullptr, 0, *convs[4], dense, h, w, residual);
 }
 
 void conv2d_bf16(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h, int w,

@@ -32,9 +32,8 @@ void zero_elems(uint16_t* dst, int64_t n) {
 // [c0 px0..15 | c1 px0..15], one vpermw interleaving them to px0 (c0 c1), px1 (c0 c1), ...
 void fill_input(const Bf16Input& in, const float* x, int cin, int h, int w, int pairs) {
   const int64_t plane = static_cast<int64_t>(h) * w;
-  const __m512i interleave =
-      _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3,
-                       18, 2, 17, 1, 16, 0);
+  const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22,
+                                              6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
 #pragma omp for schedule(static)
   for (int r = 0; r < in.rows; ++r) {
     uint16_t* row = in.data + r * in.row_elems;
@@ -84,9 +83,8 @@ void store_16(float* y, __m512 sums, float bias, const ConvEpilogue& epi, int64_
 // (pair c / 2, the first pixel's column). Pixels from n on are stored as zeros (n <= 16).
 void store_pair_bf16(uint16_t* dst, __m512 sums0, __m512 sums1, float bias0, float bias1, const ConvEpilogue& epi,
                      int n) {
-  const __m512i interleave =
-      _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3,
-                       18, 2, 17, 1, 16, 0);
+  const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22,
+                                              6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
   __m512 v0 = _mm512_add_ps(sums0, _mm512_set1_ps(bias0));
   __m512 v1 = _mm512_add_ps(sums1, _mm512_set1_ps(bias1));
   if (epi.has_lrelu) {
@@ -97,6 +95,41 @@ void store_pair_bf16(uint16_t* dst, __m512 sums0, __m512 sums1, float bias0, flo
   const __m512i pair = _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(v1, v0));
   const __mmask32 valid = n >= 16 ? ~__mmask32{0} : static_cast<__mmask32>((1u << (2 * n)) - 1);
   _mm512_storeu_si512(dst, _mm512_maskz_mov_epi16(valid, pair));
+}
+
+// The epilogue of one AMX item: c holds its sums as 16 x 16 fp32 tiles, tile (co block j, pixel half
+// i) at c + (2 j + i) * 256, row m = output channel co0 + 16 j + m, pixels x0 + 16 i ... + 15 of
+// output row oy; co_blocks (1 or 2) tiles of 16 channels. Into out.y through store_16 (the whole
+// ConvEpilogue, then the skip), or, with out.dense, through store_pair_bf16 into the dense buffer's
+// padded row oy (channel pairs (m, m + 1) interleaved). Channels from cout on and pixels from w on
+// are not stored (pixels past w in the dense buffer are written as zeros: its padding).
+[[maybe_unused]] void store_item(const Bf16Output& out, const float* c, int co_blocks, int co0, int oy, int x0, int h,
+                                 int w, int cout, const float* bias, const ConvEpilogue& epi) {
+  const int64_t plane = static_cast<int64_t>(h) * w;
+  for (int j = 0; j < co_blocks; ++j)
+    for (int i = 0; i < 2; ++i) {
+      const int n = w - (x0 + 16 * i);
+      if (n <= 0) continue;
+      const float* tile = c + (2 * j + i) * 256;
+      if (out.dense) {
+        const Bf16Input& d = *out.dense;
+        for (int m = 0; m < 16; m += 2) {
+          const int co = co0 + 16 * j + m;
+          if (co >= cout) break;
+          uint16_t* dst = d.data + static_cast<int64_t>(oy + d.pad) * d.row_elems +
+                          static_cast<int64_t>((out.channel0 + co) / 2) * d.cols * 2 + 2 * (d.pad + x0 + 16 * i);
+          store_pair_bf16(dst, _mm512_load_ps(tile + 16 * m), _mm512_load_ps(tile + 16 * (m + 1)), bias[co],
+                          bias[co + 1], epi, n);
+        }
+        continue;
+      }
+      for (int m = 0; m < 16; ++m) {
+        const int co = co0 + 16 * j + m;
+        if (co >= cout) break;
+        store_16(out.y, _mm512_load_ps(tile + 16 * m), bias[co], epi,
+                 co * plane + static_cast<int64_t>(oy) * w + x0 + 16 * i, n, out.skip, out.skip_scale);
+      }
+    }
 }
 
 }  // namespace

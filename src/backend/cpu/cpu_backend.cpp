@@ -31,13 +31,14 @@ struct CpuPreparedConv final : PreparedConv {
   int k() const { return bf16 ? packed_bf16.k : packed.k; }
 };
 
-// The options' checks, before the backend exists: fp16 is CUDA's; bf16 needs the CPU's AMX kernels.
+// The options' checks, before the backend exists: fp16 is CUDA's; bf16 needs the CPU's AMX or
+// AVX512_BF16 kernels.
 const CpuOptions& checked(const CpuOptions& options) {
   const std::string why = cpu_precision_unavailable(options.precision);
   if (!why.empty()) throw Error(std::string("precision ") + precision_name(options.precision) + " on the CPU: " + why);
   if (options.precision == Precision::bf16) {
     require(options.conv.empty(), "a CPU convolution variant ('" + options.conv +
-                                      "') is an fp32 kernel; bf16 runs the AMX kernel (leave the variant empty)");
+                                      "') is an fp32 kernel; bf16 runs the bf16 kernel (leave the variant empty)");
   }
   return options;
 }
@@ -76,8 +77,8 @@ class CpuBackend final : public Backend {
     // e.g. "cpu (2 threads, avx512 kernels, conv packed)": the instruction set the kernels run
     // with (kernels/cpu/cpu_isa.h; MICROSR_CPU_ISA may lower it), and which convolution; in bf16
     // "cpu (2 threads, amx kernels, conv bf16 conv_v6_implicit_gemm_amx)".
-    const std::string conv = bf16_ ? std::string("bf16 ") + kernels::conv_bf16_kernel_name()
-                                   : std::string(conv_ ? conv_->name : "packed");
+    const std::string conv =
+        bf16_ ? std::string("bf16 ") + kernels::conv_bf16_kernel_name() : std::string(conv_ ? conv_->name : "packed");
     return "cpu (" + std::to_string(threads_ > 0 ? threads_ : omp_get_max_threads()) + " threads, " +
            kernels::cpu_isa_name(kernels::active_cpu_isa()) + " kernels, conv " + conv + ")";
   }
@@ -188,13 +189,13 @@ class CpuBackend final : public Backend {
     const kernels::PackedBf16ConvWeights* packed[5];
     for (int j = 0; j < 5; ++j) {
       const auto* p = dynamic_cast<const CpuPreparedConv*>(convs[j]);
-      require(p && p->bf16, "fused_dense_block: conv" + std::to_string(j + 1) +
-                                " was not prepared by this backend in bf16");
+      require(p && p->bf16,
+              "fused_dense_block: conv" + std::to_string(j + 1) + " was not prepared by this backend in bf16");
       packed[j] = &p->packed_bf16;
     }
-    require(packed[0]->cin == x.dim(1) && packed[4]->cout == x.dim(1),
-            "fused_dense_block: the layers take " + std::to_string(packed[0]->cin) + " channels, the input is " +
-                x.describe());
+    require(packed[0]->cin == x.dim(1) && packed[4]->cout == x.dim(1), "fused_dense_block: the layers take " +
+                                                                           std::to_string(packed[0]->cin) +
+                                                                           " channels, the input is " + x.describe());
     Tensor out = Tensor::empty(x.shape());
     for (int64_t i = 0; i < x.dim(0); ++i)
       kernels::conv2d_bf16_dense_block(out.image(i), x.image(i), packed, int(x.dim(2)), int(x.dim(3)), slope,
@@ -251,7 +252,7 @@ class CpuBackend final : public Backend {
  private:
   int threads_;                         // 0: OpenMP's default
   const kernels::Conv2dVariant* conv_;  // null: packed weights in the best format
-  bool bf16_;                           // Precision::bf16: the AMX convolutions
+  bool bf16_;                           // Precision::bf16: the bf16 convolutions (AMX or AVX512_BF16)
   bool fuse_dense_blocks_;              // bf16: fused_dense_block runs (MICROSR_BF16_DENSE_FUSION != 0)
 };
 
@@ -260,7 +261,8 @@ class CpuBackend final : public Backend {
 std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& options) { return std::make_unique<CpuBackend>(options); }
 
 std::string cpu_precision_unavailable(Precision precision) {
-  if (precision == Precision::fp16) return "fp16 needs the CUDA backend; the CPU computes in fp32 or (with AMX) bf16";
+  if (precision == Precision::fp16)
+    return "fp16 needs the CUDA backend; the CPU computes in fp32 or (with AMX or AVX512_BF16) bf16";
   if (precision == Precision::bf16) {
     const char* why = kernels::conv_bf16_unavailable_reason();
     return why ? std::string(why) + "; use fp32" : "";
