@@ -18,6 +18,7 @@
 #include "cpu/conv/bf16.h"
 #include "cpu/cpu_isa.h"
 #include "cpu/cpu_kernels.h"
+#include "microsr/backend.h"
 #include "microsr/error.h"
 #include "test_helpers.h"
 
@@ -147,6 +148,68 @@ TEST(Bf16Conv, PackedReuseAcrossSizes) {
       EXPECT_EQ(a, b) << h << "x" << wd;
     }
   }
+}
+
+// The conv on a nearest x2 upsampling filled straight into the bf16 input copy gives the same bits
+// as upsample_nearest2x_ref followed by the conv (the same values rounded once); odd channel
+// counts and sizes whose upsampled width is no multiple of the 32-pixel blocks.
+TEST(Bf16Conv, UpsampledSameBitsAsUpsampleThenConv) {
+  if (const char* why = conv_bf16_unavailable_reason()) GTEST_SKIP() << why;
+  struct Case {
+    int cin, cout, h, w;
+  };
+  for (const std::string& kernel : conv_bf16_kernels()) {
+    SCOPED_TRACE(kernel);
+    const Bf16KernelScope scope(kernel);
+    unsigned seed = 500;
+    for (const Case c : {Case{64, 64, 5, 7}, Case{13, 20, 3, 17}, Case{64, 32, 8, 16}, Case{3, 16, 1, 1}}) {
+      SCOPED_TRACE(std::to_string(c.cin) + "->" + std::to_string(c.cout) + " " + std::to_string(c.h) + "x" +
+                   std::to_string(c.w));
+      const int64_t big = 4 * static_cast<int64_t>(c.h) * c.w;
+      const auto x = random_values(static_cast<size_t>(c.cin) * c.h * c.w, seed++);
+      const auto w = random_values(static_cast<size_t>(c.cout) * c.cin * 9, seed++, -0.2f, 0.2f);
+      const auto bias = random_values(c.cout, seed++);
+      const PackedBf16ConvWeights packed = pack_conv_weights_bf16(w.data(), bias.data(), c.cin, c.cout, 3);
+      ConvEpilogue act;
+      act.has_lrelu = true, act.lrelu_slope = 0.2f;
+      std::vector<float> up(c.cin * big), expected(c.cout * big), fused(c.cout * big, 7.0f);
+      upsample_nearest2x_ref(up.data(), x.data(), c.cin, c.h, c.w);
+      conv2d_bf16_packed(expected.data(), up.data(), packed, 2 * c.h, 2 * c.w, act);
+      conv2d_bf16_packed_upsampled2x(fused.data(), x.data(), packed, c.h, c.w, act);
+      int64_t differing = 0, first = -1;
+      for (int64_t i = 0; i < c.cout * big; ++i)
+        if (fused[i] != expected[i]) differing++, first = first < 0 ? i : first;
+      EXPECT_EQ(differing, 0) << "first at " << first << ": " << (first >= 0 ? fused[first] : 0) << " vs "
+                              << (first >= 0 ? expected[first] : 0);
+    }
+  }
+}
+
+// The CPU backend's fused_upsample2x_conv (RRDBNet's conv_up1 / conv_up2 in bf16) against its own
+// upsample_nearest2x + conv2d with the same prepared weights and LeakyReLU: the same bits, batch 2.
+TEST(Bf16Backend, FusedUpsampleConvSameBitsAsTwoOps) {
+  if (const char* why = conv_bf16_unavailable_reason()) GTEST_SKIP() << why;
+  CpuOptions options;
+  options.precision = Precision::bf16;
+  auto backend = make_cpu_backend(options);
+  const int n = 2, c = 32, cout = 48, h = 6, w = 9;
+  Tensor x = Tensor::empty({n, c, h, w}), weight = Tensor::empty({cout, c, 3, 3}), bias = Tensor::empty({cout});
+  for (auto [t, seed] : {std::pair{&x, 900u}, std::pair{&weight, 901u}, std::pair{&bias, 902u}}) {
+    const auto values = random_values(t->numel(), seed, -0.5f, 0.5f);
+    std::copy(values.begin(), values.end(), t->f32());
+  }
+  const auto prepared = backend->prepare_conv(weight, bias);
+  ConvOptions opt;
+  opt.lrelu = true, opt.lrelu_slope = 0.2f, opt.prepared = prepared.get();
+  Tensor up = Tensor::empty({n, c, 2 * h, 2 * w}), expected = Tensor::empty({n, cout, 2 * h, 2 * w});
+  backend->upsample_nearest2x(up, x);
+  backend->conv2d(expected, up, weight, bias, opt);
+  const Tensor fused = backend->fused_upsample2x_conv(x, opt);
+  ASSERT_TRUE(fused.defined());
+  ASSERT_EQ(fused.shape(), expected.shape());
+  int64_t differing = 0;
+  for (int64_t i = 0; i < fused.numel(); ++i) differing += fused.f32()[i] != expected.f32()[i];
+  EXPECT_EQ(differing, 0);
 }
 
 // The fused dense block (x1..x4 kept in bf16 only) against the same block as five

@@ -82,6 +82,11 @@ class Backend {
                                    float /*residual_scale*/, const Tensor* /*skip*/ = nullptr) {
     return {};
   }
+  // conv(upsample_nearest2x(x)) for inference, where a backend fuses the two (the CPU in bf16: the
+  // conv's bf16 input copy is filled from x, the 4x larger fp32 tensor is never made), with
+  // opt.prepared from prepare_conv and no residual: y [N][Cout][2H][2W]. Returns the undefined
+  // Tensor where the backend has no fused form (the default): the caller then runs the two ops.
+  virtual Tensor fused_upsample2x_conv(const Tensor& /*x*/, const ConvOptions& /*opt*/) { return {}; }
 
   // ---- training: the gradients of the ops above, and the optimizer's flat loops ----------------
   // A backend that cannot train leaves these as they are: each throws an Error naming the op.
@@ -145,7 +150,8 @@ const char* precision_name(Precision p);
 Precision parse_precision(const std::string& name);
 
 // The CPU backend's options, per instance: two CPU backends with different options can live side
-// by side (nothing process-wide is set; OpenMP's default team size is left as it is).
+// by side (OpenMP's default team size is left as it is; the one process-wide setting is glibc's
+// malloc policy for large blocks, src/core/host_memory.h, the same for every instance).
 struct CpuOptions {
   // Threads for this backend's parallel regions (kernels/cpu/threads.h); 0: OpenMP's default
   // (every core, unless OMP_NUM_THREADS says otherwise).

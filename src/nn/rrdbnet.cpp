@@ -172,6 +172,15 @@ Tensor RRDBNet::forward(const Tensor& x, RRDBNetTape* tape) {
   // Upsampling: twice (nearest ×2, conv, LeakyReLU).
   for (int stage = 1; stage <= 2; ++stage) {
     const std::string name = "conv_up" + std::to_string(stage);
+    if (!tape_) {  // inference: a backend may fill the conv's input from feat directly (the CPU in bf16)
+      ConvOptions opt = with_lrelu();
+      opt.prepared = prepared_.at(name).get();
+      if (Tensor fused = backend_.fused_upsample2x_conv(feat, opt); fused.defined()) {
+        feat = fused;
+        record(name, feat);
+        continue;
+      }
+    }
     Tensor up = backend_.empty({feat.dim(0), feat.dim(1), 2 * feat.dim(2), 2 * feat.dim(3)});
     backend_.upsample_nearest2x(up, feat);
     feat = conv(name, up, with_lrelu());

@@ -57,6 +57,11 @@ PackedBf16ConvWeights pack_conv_weights_bf16(const float* weight, const float* b
 //   y [packed.cout][h][w], x [packed.cin][h][w]; throws microsr::Error when no bf16 kernel can run.
 void conv2d_bf16_packed(float* y, const float* x, const PackedBf16ConvWeights& packed, int h, int w,
                         const ConvEpilogue& epi);
+// The same on the nearest x2 upsampling of x, without making it (the bf16 input copy is filled
+// from x directly): y [packed.cout][2h][2w] = conv(upsample_nearest2x(x)), x [packed.cin][h][w];
+// the same bits as upsample_nearest2x_ref followed by conv2d_bf16_packed (tested).
+void conv2d_bf16_packed_upsampled2x(float* y, const float* x, const PackedBf16ConvWeights& packed, int h, int w,
+                                    const ConvEpilogue& epi);
 // The same on raw weights (packs on every call): the Conv2dFn signature, for tests and benchmarks.
 void conv2d_bf16(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h, int w,
                  int k, const ConvEpilogue& epi);

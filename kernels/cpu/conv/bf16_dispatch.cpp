@@ -183,6 +183,21 @@ void conv2d_bf16_packed(float* y, const float* x, const PackedBf16ConvWeights& p
   run_bf16_kernel(out, x, packed.cin, packed, in, h, w, epi);
 }
 
+void conv2d_bf16_packed_upsampled2x(float* y, const float* x, const PackedBf16ConvWeights& packed, int h, int w,
+                                    const ConvEpilogue& epi) {
+  require(h > 0 && w > 0,
+          "conv2d_bf16_packed_upsampled2x: expected h, w >= 1, found " + std::to_string(h) + "x" + std::to_string(w));
+  if (const char* why = conv_bf16_unavailable_reason())
+    throw Error(std::string("conv2d_bf16_packed_upsampled2x: ") + why);
+  const Bf16Kernel* kernel = active_bf16_kernel();
+  Bf16Input in = input_geometry(packed.cin_padded / 2, packed.k, 2 * h, 2 * w);
+  in.data = bf16_input_buffer(in.rows * in.row_elems);
+  fill_bf16_input_upsampled2x(in, x, packed.cin, 2 * h, 2 * w);
+  Bf16Output out;
+  out.y = y;
+  kernel->fn(out, nullptr, 0, packed, in, 2 * h, 2 * w, epi);
+}
+
 void conv2d_bf16_dense_block(float* out, const float* x, const PackedBf16ConvWeights* const convs[5], int h, int w,
                              float lrelu_slope, float residual_scale, const float* skip) {
   require(h > 0 && w > 0,

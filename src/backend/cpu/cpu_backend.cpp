@@ -10,6 +10,7 @@
 #include "backend/conv_shape.h"
 #include "backend/cpu/cpu_checks.h"
 #include "backend/cpu/cpu_training.h"
+#include "core/host_memory.h"
 #include "cpu/conv/bf16.h"
 #include "cpu/conv/variants.h"
 #include "cpu/cpu_isa.h"
@@ -71,7 +72,10 @@ class CpuBackend final : public Backend {
       : threads_(std::max(0, checked(options).threads)),
         conv_(options.conv.empty() ? nullptr : &kernels::conv2d_variant(options.conv)),
         bf16_(options.precision == Precision::bf16),
-        fuse_dense_blocks_(!env_is("MICROSR_BF16_DENSE_FUSION", "0")) {}
+        fuse_dense_blocks_(!env_is("MICROSR_BF16_DENSE_FUSION", "0")),
+        fuse_upsampling_(!env_is("MICROSR_BF16_UPSAMPLE_FUSION", "0")) {
+    keep_large_host_buffers_in_heap();  // no page faults on each pass's fresh activations
+  }
   Device device() const override { return Device::cpu(); }
   std::string name() const override {
     // e.g. "cpu (2 threads, avx512 kernels, conv packed)": the instruction set the kernels run
@@ -203,6 +207,27 @@ class CpuBackend final : public Backend {
     return out;
   }
 
+  // In bf16 the nearest x2 upsampling goes into the conv's bf16 input copy (kernels/cpu/conv/bf16.h:
+  // conv2d_bf16_packed_upsampled2x, the same bits as the two ops); fp32 has no fused form.
+  // MICROSR_BF16_UPSAMPLE_FUSION=0 turns it off, for A/B measurements.
+  Tensor fused_upsample2x_conv(const Tensor& x, const ConvOptions& opt) override {
+    const auto* prepared = dynamic_cast<const CpuPreparedConv*>(opt.prepared);
+    if (!bf16_ || !fuse_upsampling_ || !prepared || !prepared->bf16 || opt.residual) return {};
+    const kernels::ThreadCount team(threads_);
+    expect_nchw_f32_cpu(x, "fused_upsample2x_conv input");
+    require(prepared->cin() == x.dim(1), "fused_upsample2x_conv: the layer takes " + std::to_string(prepared->cin()) +
+                                             " channels, the input is " + x.describe());
+    Tensor y = Tensor::empty({x.dim(0), prepared->cout(), 2 * x.dim(2), 2 * x.dim(3)});
+    kernels::ConvEpilogue epi;
+    epi.has_lrelu = opt.lrelu;
+    epi.lrelu_slope = opt.lrelu_slope;
+    epi.scale = opt.scale;
+    for (int64_t i = 0; i < x.dim(0); ++i)
+      kernels::conv2d_bf16_packed_upsampled2x(y.image(i), x.image(i), prepared->packed_bf16, int(x.dim(2)),
+                                              int(x.dim(3)), epi);
+    return y;
+  }
+
   // ---- training (cpu_training.cpp) ----
   void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, bool accumulate) override {
     const kernels::ThreadCount team(threads_);
@@ -254,6 +279,7 @@ class CpuBackend final : public Backend {
   const kernels::Conv2dVariant* conv_;  // null: packed weights in the best format
   bool bf16_;                           // Precision::bf16: the bf16 convolutions (AMX or AVX512_BF16)
   bool fuse_dense_blocks_;              // bf16: fused_dense_block runs (MICROSR_BF16_DENSE_FUSION != 0)
+  bool fuse_upsampling_;                // bf16: fused_upsample2x_conv runs (MICROSR_BF16_UPSAMPLE_FUSION != 0)
 };
 
 }  // namespace
