@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cpu/conv/bf16.h"
+#include "cpu/conv/bf16_kernels.h"
 #include "cpu/cpu_isa.h"
 #include "cpu/cpu_kernels.h"
 #include "microsr/backend.h"
@@ -23,6 +24,12 @@
 #include "test_helpers.h"
 
 namespace microsr::kernels {
+
+// tests/amx_emulation/amx_emulated_kernels_avx512bf16.cpp: conv_v6 (version 6) or conv_v7 (7) with
+// the tile instructions emulated. Call only where avx512_bf16 runs.
+void amx_emulated_conv(int version, const Bf16Output& out, const float* x, int fill_channels,
+                       const PackedBf16ConvWeights& packed, const Bf16Input& in, int h, int w, const ConvEpilogue& epi);
+
 namespace {
 
 using testing::random_values;
@@ -146,6 +153,53 @@ TEST(Bf16Conv, PackedReuseAcrossSizes) {
       conv2d_bf16_packed(a.data(), x.data(), packed, h, wd, {});
       conv2d_bf16(b.data(), x.data(), w.data(), bias.data(), cin, cout, h, wd, 3, {});
       EXPECT_EQ(a, b) << h << "x" << wd;
+    }
+  }
+}
+
+// The AMX kernels' indexing checked on any CPU with avx512_bf16: v6 and v7 with emulated tiles
+// against the reference on bf16-rounded inputs (bound as in MatchesReferenceWithinBf16Bound), on
+// the odd shapes above (channel blocks 1..6, partial pixel groups, k 1, 3, 5, cout 3..67). The
+// input copy starts as NaN everywhere, so a cell the fill misses shows up.
+TEST(Bf16Conv, AmxKernelsEmulatedMatchReference) {
+  if (!cpu_isa_at_least(CpuIsa::kAvx512Bf16)) GTEST_SKIP() << "needs avx512_bf16 (the input fill and epilogue)";
+  unsigned seed = 700;
+  for (const Bf16Case& c : bf16_cases()) {
+    SCOPED_TRACE(describe(c));
+    const int64_t pixels = static_cast<int64_t>(c.h) * c.w;
+    const auto x = random_values(c.cin * pixels, seed++);
+    const auto w = random_values(static_cast<size_t>(c.cout) * c.cin * c.k * c.k, seed++, -0.3f, 0.3f);
+    const auto bias = random_values(c.cout, seed++);
+    const auto residual = random_values(c.cout * pixels, seed++);
+    const PackedBf16ConvWeights packed =
+        pack_conv_weights_bf16(w.data(), c.bias ? bias.data() : nullptr, c.cin, c.cout, c.k);
+    ConvEpilogue epi;
+    epi.has_lrelu = c.lrelu, epi.scale = c.scale, epi.residual = c.residual ? residual.data() : nullptr;
+    std::vector<float> expected(c.cout * pixels), abs_sum(c.cout * pixels);
+    conv2d_same_ref(expected.data(), rounded(x).data(), rounded(w).data(), c.bias ? bias.data() : nullptr, c.cin,
+                    c.cout, c.h, c.w, c.k, epi);
+    conv2d_same_ref(abs_sum.data(), magnitudes(x).data(), magnitudes(w).data(), nullptr, c.cin, c.cout, c.h, c.w, c.k,
+                    {});
+    Bf16Input in;
+    in.pad = c.k / 2, in.wp = (c.w + 31) / 32 * 32, in.cols = in.wp + 2 * in.pad;
+    in.pairs = packed.cin_padded / 2, in.rows = c.h + 2 * in.pad;
+    in.row_elems = static_cast<int64_t>(in.pairs) * in.cols * 2;
+    for (int version : {6, 7}) {
+      SCOPED_TRACE("conv_v" + std::to_string(version) + " emulated");
+      std::vector<uint16_t, CacheLineAllocator<uint16_t>> copy(in.rows * in.row_elems, 0x7FC0);  // NaN
+      in.data = copy.data();
+      std::vector<float> y(c.cout * pixels, 7.0f);
+      Bf16Output out;
+      out.y = y.data();
+      amx_emulated_conv(version, out, x.data(), c.cin, packed, in, c.h, c.w, epi);
+      const double sum_bound = 2.0 * c.cin * c.k * c.k * std::ldexp(1.0, -24) + std::ldexp(1.0, -16);
+      double worst = 0;
+      for (int64_t i = 0; i < c.cout * pixels; ++i) {
+        const double tol = sum_bound * std::fabs(c.scale) * abs_sum[i] + 1e-6 * (1 + std::fabs(expected[i]));
+        const double e = std::fabs(y[i] - expected[i]) / tol;
+        worst = std::isnan(e) ? 1e9 : std::max(worst, e);
+      }
+      EXPECT_LE(worst, 1.0) << "error / tolerance";
     }
   }
 }
