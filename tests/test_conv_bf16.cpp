@@ -239,6 +239,47 @@ TEST(Bf16Conv, UpsampledSameBitsAsUpsampleThenConv) {
   }
 }
 
+// Two convs after the upsampling with the first one's output kept in bf16 (conv_up2 then conv_hr):
+// the same bits as upsample_nearest2x_ref and two conv2d_bf16_packed calls; odd sizes, a first conv
+// with fewer channels than the 32-channel blocks of the second one's input copy, a 1x1 second conv,
+// and sizes changing between calls and coming back (the buffer between them keeps its padding).
+TEST(Bf16Conv, UpsampledPairSameBitsAsSeparateConvs) {
+  if (const char* why = conv_bf16_unavailable_reason()) GTEST_SKIP() << why;
+  struct Case {
+    int cin, mid, cout, k2, h, w;
+  };
+  for (const std::string& kernel : conv_bf16_kernels()) {
+    SCOPED_TRACE(kernel);
+    const Bf16KernelScope scope(kernel);
+    unsigned seed = 800;
+    for (const Case c : {Case{64, 64, 64, 3, 5, 7}, Case{13, 20, 3, 3, 3, 17}, Case{32, 48, 16, 1, 4, 16},
+                         Case{64, 64, 64, 3, 5, 7}, Case{64, 64, 64, 3, 5, 8}}) {
+      SCOPED_TRACE(std::to_string(c.cin) + "->" + std::to_string(c.mid) + "->" + std::to_string(c.cout) + " " +
+                   std::to_string(c.h) + "x" + std::to_string(c.w));
+      const int64_t big = 4 * static_cast<int64_t>(c.h) * c.w;
+      const auto x = random_values(static_cast<size_t>(c.cin) * c.h * c.w, seed++);
+      const auto w1 = random_values(static_cast<size_t>(c.mid) * c.cin * 9, seed++, -0.2f, 0.2f);
+      const auto w2 = random_values(static_cast<size_t>(c.cout) * c.mid * c.k2 * c.k2, seed++, -0.2f, 0.2f);
+      const auto b1 = random_values(c.mid, seed++), b2 = random_values(c.cout, seed++);
+      const PackedBf16ConvWeights conv1 = pack_conv_weights_bf16(w1.data(), b1.data(), c.cin, c.mid, 3);
+      const PackedBf16ConvWeights conv2 = pack_conv_weights_bf16(w2.data(), b2.data(), c.mid, c.cout, c.k2);
+      ConvEpilogue act1, epi2;
+      act1.has_lrelu = true, act1.lrelu_slope = 0.2f;
+      epi2.has_lrelu = true, epi2.lrelu_slope = 0.1f, epi2.scale = 0.5f;
+      std::vector<float> up(c.cin * big), middle(c.mid * big), expected(c.cout * big), fused(c.cout * big, 7.0f);
+      upsample_nearest2x_ref(up.data(), x.data(), c.cin, c.h, c.w);
+      conv2d_bf16_packed(middle.data(), up.data(), conv1, 2 * c.h, 2 * c.w, act1);
+      conv2d_bf16_packed(expected.data(), middle.data(), conv2, 2 * c.h, 2 * c.w, epi2);
+      conv2d_bf16_upsampled2x_pair(fused.data(), x.data(), conv1, act1, conv2, epi2, c.h, c.w);
+      int64_t differing = 0, first = -1;
+      for (int64_t i = 0; i < c.cout * big; ++i)
+        if (fused[i] != expected[i]) differing++, first = first < 0 ? i : first;
+      EXPECT_EQ(differing, 0) << "first at " << first << ": " << (first >= 0 ? fused[first] : 0) << " vs "
+                              << (first >= 0 ? expected[first] : 0);
+    }
+  }
+}
+
 // The CPU backend's fused_upsample2x_conv (RRDBNet's conv_up1 / conv_up2 in bf16) against its own
 // upsample_nearest2x + conv2d with the same prepared weights and LeakyReLU: the same bits, batch 2.
 TEST(Bf16Backend, FusedUpsampleConvSameBitsAsTwoOps) {
@@ -263,6 +304,23 @@ TEST(Bf16Backend, FusedUpsampleConvSameBitsAsTwoOps) {
   ASSERT_EQ(fused.shape(), expected.shape());
   int64_t differing = 0;
   for (int64_t i = 0; i < fused.numel(); ++i) differing += fused.f32()[i] != expected.f32()[i];
+  EXPECT_EQ(differing, 0);
+  // With a second conv on its output (RRDBNet's conv_hr after conv_up2), kept in bf16 in between.
+  Tensor weight2 = Tensor::empty({16, cout, 3, 3}), bias2 = Tensor::empty({16});
+  for (auto [t, seed] : {std::pair{&weight2, 903u}, std::pair{&bias2, 904u}}) {
+    const auto values = random_values(t->numel(), seed, -0.5f, 0.5f);
+    std::copy(values.begin(), values.end(), t->f32());
+  }
+  const auto prepared2 = backend->prepare_conv(weight2, bias2);
+  ConvOptions opt2;
+  opt2.lrelu = true, opt2.lrelu_slope = 0.2f, opt2.prepared = prepared2.get();
+  Tensor expected2 = Tensor::empty({n, 16, 2 * h, 2 * w});
+  backend->conv2d(expected2, expected, weight2, bias2, opt2);
+  const Tensor fused2 = backend->fused_upsample2x_conv(x, opt, &opt2);
+  ASSERT_TRUE(fused2.defined());
+  ASSERT_EQ(fused2.shape(), expected2.shape());
+  differing = 0;
+  for (int64_t i = 0; i < fused2.numel(); ++i) differing += fused2.f32()[i] != expected2.f32()[i];
   EXPECT_EQ(differing, 0);
 }
 

@@ -84,9 +84,14 @@ class Backend {
   }
   // conv(upsample_nearest2x(x)) for inference, where a backend fuses the two (the CPU in bf16: the
   // conv's bf16 input copy is filled from x, the 4x larger fp32 tensor is never made), with
-  // opt.prepared from prepare_conv and no residual: y [N][Cout][2H][2W]. Returns the undefined
-  // Tensor where the backend has no fused form (the default): the caller then runs the two ops.
-  virtual Tensor fused_upsample2x_conv(const Tensor& /*x*/, const ConvOptions& /*opt*/) { return {}; }
+  // opt.prepared from prepare_conv and no residual: y [N][Cout][2H][2W]. With `then` (prepared,
+  // no residual; opt's scale 1), a second conv on that output: y = then(conv(upsample(x))), the
+  // intermediate kept in the backend's own form (the CPU: bf16 only). Returns the undefined Tensor
+  // where the backend has no fused form (the default): the caller then runs the ops itself.
+  virtual Tensor fused_upsample2x_conv(const Tensor& /*x*/, const ConvOptions& /*opt*/,
+                                       const ConvOptions* /*then*/ = nullptr) {
+    return {};
+  }
 
   // ---- training: the gradients of the ops above, and the optimizer's flat loops ----------------
   // A backend that cannot train leaves these as they are: each throws an Error naming the op.

@@ -62,6 +62,15 @@ void conv2d_bf16_packed(float* y, const float* x, const PackedBf16ConvWeights& p
 // the same bits as upsample_nearest2x_ref followed by conv2d_bf16_packed (tested).
 void conv2d_bf16_packed_upsampled2x(float* y, const float* x, const PackedBf16ConvWeights& packed, int h, int w,
                                     const ConvEpilogue& epi);
+// Two convolutions after the nearest x2 upsampling, the first one's output kept in bf16 only
+// (RRDBNet's conv_up2 then conv_hr): its epilogue rounds act(sum + bias) straight into the second
+// one's input copy, as the dense blocks do, instead of writing fp32 [cout1][2h][2w] for the second
+// one's fill to read and round (the same rounding: the same bits, tested).
+//   y [conv2.cout][2h][2w] = epi2(conv2(epi1(conv1(upsample_nearest2x(x [conv1.cin][h][w])))))
+// epi1: bias and LeakyReLU only (scale 1, no residual); conv2.cin == conv1.cout, even.
+void conv2d_bf16_upsampled2x_pair(float* y, const float* x, const PackedBf16ConvWeights& conv1,
+                                  const ConvEpilogue& epi1, const PackedBf16ConvWeights& conv2,
+                                  const ConvEpilogue& epi2, int h, int w);
 // The same on raw weights (packs on every call): the Conv2dFn signature, for tests and benchmarks.
 void conv2d_bf16(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h, int w,
                  int k, const ConvEpilogue& epi);

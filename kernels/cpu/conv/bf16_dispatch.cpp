@@ -89,23 +89,35 @@ Bf16Input input_geometry(int pairs, int k, int h, int w) {
   return in;
 }
 
-// The calling thread's dense-block buffer for `in`'s geometry and image width w, all zeros when
-// either changes: its padding (border rows and columns, columns past w) is never written after
-// that, so it stays zero from one block to the next; the channels are overwritten by each block
-// before they are read. The width is part of the key: two widths with the same padded layout (50
-// and 48 both round to 64) differ in which columns are padding (tested).
-uint16_t* dense_block_buffer(const Bf16Input& in, int w) {
-  struct Buffer {
-    std::vector<uint16_t, CacheLineAllocator<uint16_t>> data;
-    int pad = -1, cols = 0, pairs = 0, rows = 0, w = 0;
-  };
-  thread_local Buffer buffer;
-  if (buffer.pad != in.pad || buffer.cols != in.cols || buffer.pairs != in.pairs || buffer.rows != in.rows ||
-      buffer.w != w) {
-    buffer.data.assign(static_cast<size_t>(in.rows * in.row_elems), 0);
-    buffer.pad = in.pad, buffer.cols = in.cols, buffer.pairs = in.pairs, buffer.rows = in.rows, buffer.w = w;
+// A bf16 input copy whose padding stays zero: all zeros when `in`'s geometry or the image width w
+// changes, then its padding (border rows and columns, columns past w, pairs no conv writes) is
+// never written, while the channels are overwritten by a convolution's bf16 epilogue before they
+// are read. The width is part of the key: two widths with the same padded layout (50 and 48 both
+// round to 64) differ in which columns are padding (tested).
+struct ZeroPaddedBuffer {
+  std::vector<uint16_t, CacheLineAllocator<uint16_t>> data;
+  int pad = -1, cols = 0, pairs = 0, rows = 0, w = 0;
+
+  uint16_t* for_geometry(const Bf16Input& in, int image_w) {
+    if (pad != in.pad || cols != in.cols || pairs != in.pairs || rows != in.rows || w != image_w) {
+      data.assign(static_cast<size_t>(in.rows * in.row_elems), 0);
+      pad = in.pad, cols = in.cols, pairs = in.pairs, rows = in.rows, w = image_w;
+    }
+    return data.data();
   }
-  return buffer.data.data();
+};
+
+// The calling thread's dense-block buffer (conv2d_bf16_dense_block).
+uint16_t* dense_block_buffer(const Bf16Input& in, int w) {
+  thread_local ZeroPaddedBuffer buffer;
+  return buffer.for_geometry(in, w);
+}
+
+// The calling thread's buffer between the two convolutions of conv2d_bf16_upsampled2x_pair (its own,
+// so that the dense blocks' buffer keeps its geometry from one pass to the next).
+uint16_t* chain_buffer(const Bf16Input& in, int w) {
+  thread_local ZeroPaddedBuffer buffer;
+  return buffer.for_geometry(in, w);
 }
 
 }  // namespace
@@ -196,6 +208,33 @@ void conv2d_bf16_packed_upsampled2x(float* y, const float* x, const PackedBf16Co
   Bf16Output out;
   out.y = y;
   kernel->fn(out, nullptr, 0, packed, in, 2 * h, 2 * w, epi);
+}
+
+void conv2d_bf16_upsampled2x_pair(float* y, const float* x, const PackedBf16ConvWeights& conv1,
+                                  const ConvEpilogue& epi1, const PackedBf16ConvWeights& conv2,
+                                  const ConvEpilogue& epi2, int h, int w) {
+  require(h > 0 && w > 0,
+          "conv2d_bf16_upsampled2x_pair: expected h, w >= 1, found " + std::to_string(h) + "x" + std::to_string(w));
+  if (const char* why = conv_bf16_unavailable_reason())
+    throw Error(std::string("conv2d_bf16_upsampled2x_pair: ") + why);
+  require(conv2.cin == conv1.cout && conv1.cout % 2 == 0,
+          "conv2d_bf16_upsampled2x_pair: the second conv takes " + std::to_string(conv2.cin) +
+              " channels, the first gives " + std::to_string(conv1.cout) + " (must be equal and even)");
+  require(epi1.scale == 1.0f && !epi1.residual,
+          "conv2d_bf16_upsampled2x_pair: the first conv's epilogue may have bias and LeakyReLU only");
+  const Bf16Kernel* kernel = active_bf16_kernel();
+  const int big_h = 2 * h, big_w = 2 * w;
+  Bf16Input in1 = input_geometry(conv1.cin_padded / 2, conv1.k, big_h, big_w);
+  in1.data = bf16_input_buffer(in1.rows * in1.row_elems);
+  fill_bf16_input_upsampled2x(in1, x, conv1.cin, big_h, big_w);
+  Bf16Input in2 = input_geometry(conv2.cin_padded / 2, conv2.k, big_h, big_w);
+  in2.data = chain_buffer(in2, big_w);
+  Bf16Output middle;  // conv1's output, bf16, straight into conv2's input copy
+  middle.dense = &in2;
+  kernel->fn(middle, nullptr, 0, conv1, in1, big_h, big_w, epi1);
+  Bf16Output out;
+  out.y = y;
+  kernel->fn(out, nullptr, 0, conv2, in2, big_h, big_w, epi2);
 }
 
 void conv2d_bf16_dense_block(float* out, const float* x, const PackedBf16ConvWeights* const convs[5], int h, int w,

@@ -208,23 +208,35 @@ class CpuBackend final : public Backend {
   }
 
   // In bf16 the nearest x2 upsampling goes into the conv's bf16 input copy (kernels/cpu/conv/bf16.h:
-  // conv2d_bf16_packed_upsampled2x, the same bits as the two ops); fp32 has no fused form.
-  // MICROSR_BF16_UPSAMPLE_FUSION=0 turns it off, for A/B measurements.
-  Tensor fused_upsample2x_conv(const Tensor& x, const ConvOptions& opt) override {
+  // conv2d_bf16_packed_upsampled2x), and with `then` the conv's output goes in bf16 straight into
+  // the next conv's (conv2d_bf16_upsampled2x_pair): the same bits as the separate ops; fp32 has no
+  // fused form. MICROSR_BF16_UPSAMPLE_FUSION=0 turns both off, for A/B measurements.
+  Tensor fused_upsample2x_conv(const Tensor& x, const ConvOptions& opt, const ConvOptions* then) override {
     const auto* prepared = dynamic_cast<const CpuPreparedConv*>(opt.prepared);
+    const auto* next = then ? dynamic_cast<const CpuPreparedConv*>(then->prepared) : nullptr;
     if (!bf16_ || !fuse_upsampling_ || !prepared || !prepared->bf16 || opt.residual) return {};
+    if (then && (!next || !next->bf16 || then->residual || opt.scale != 1.0f || next->cin() != prepared->cout() ||
+                 prepared->cout() % 2 != 0))
+      return {};
     const kernels::ThreadCount team(threads_);
     expect_nchw_f32_cpu(x, "fused_upsample2x_conv input");
     require(prepared->cin() == x.dim(1), "fused_upsample2x_conv: the layer takes " + std::to_string(prepared->cin()) +
                                              " channels, the input is " + x.describe());
-    Tensor y = Tensor::empty({x.dim(0), prepared->cout(), 2 * x.dim(2), 2 * x.dim(3)});
-    kernels::ConvEpilogue epi;
-    epi.has_lrelu = opt.lrelu;
-    epi.lrelu_slope = opt.lrelu_slope;
-    epi.scale = opt.scale;
+    const auto epilogue = [](const ConvOptions& o) {
+      kernels::ConvEpilogue epi;
+      epi.has_lrelu = o.lrelu;
+      epi.lrelu_slope = o.lrelu_slope;
+      epi.scale = o.scale;
+      return epi;
+    };
+    Tensor y = Tensor::empty({x.dim(0), (next ? next : prepared)->cout(), 2 * x.dim(2), 2 * x.dim(3)});
     for (int64_t i = 0; i < x.dim(0); ++i)
-      kernels::conv2d_bf16_packed_upsampled2x(y.image(i), x.image(i), prepared->packed_bf16, int(x.dim(2)),
-                                              int(x.dim(3)), epi);
+      if (next)
+        kernels::conv2d_bf16_upsampled2x_pair(y.image(i), x.image(i), prepared->packed_bf16, epilogue(opt),
+                                              next->packed_bf16, epilogue(*then), int(x.dim(2)), int(x.dim(3)));
+      else
+        kernels::conv2d_bf16_packed_upsampled2x(y.image(i), x.image(i), prepared->packed_bf16, int(x.dim(2)),
+                                                int(x.dim(3)), epilogue(opt));
     return y;
   }
 
