@@ -155,8 +155,7 @@ const char* precision_name(Precision p);
 Precision parse_precision(const std::string& name);
 
 // The CPU backend's options, per instance: two CPU backends with different options can live side
-// by side (OpenMP's default team size is left as it is; the one process-wide setting is glibc's
-// malloc policy for large blocks, src/core/host_memory.h, the same for every instance).
+// by side (nothing process-wide is set; OpenMP's default team size is left as it is).
 struct CpuOptions {
   // Threads for this backend's parallel regions (kernels/cpu/threads.h); 0: OpenMP's default
   // (every core, unless OMP_NUM_THREADS says otherwise).

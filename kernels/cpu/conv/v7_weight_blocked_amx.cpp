@@ -16,16 +16,19 @@
 //         c_group[item] <- C tiles 0-3
 //     epilogue of each item (conv/bf16_input_avx512.h: store_item, as v6)
 // A chunk's weights, k x kChunkBlocks x 2 KiB (12 KiB for k = 3), are read from L2 by the first
-// item and from L1 by the others (4x less weight traffic from L2), and the chunk's B rows (its
-// kChunkBlocks channel blocks of 3 input rows... one row ky, 34 columns) are reused from L1 across
-// the k taps kx. c_group is 16 KiB, so chunk weights + C + B stay under the 48 KiB L1D. The C
-// tiles go through L1 once per chunk: 8 tile moves per 4 k kChunkBlocks tdpbf16ps.
+// item and from L1 by the others (4x less weight traffic from L2), and an item's B rows for the
+// chunk (input row oy + ky, kChunkBlocks x 16 channel pairs, 34 columns: ~4.4 KiB) are reused from
+// L1 across the k taps kx. c_group is 16 KiB, so chunk weights + C + B stay under SPR's 48 KiB
+// L1D. The C tiles go through L1 once per chunk: 8 tile moves per 4 k kChunkBlocks tdpbf16ps.
 //
 // Same products as v6; the reduction order differs (v6: ky, kx, cb; here: ky, cb chunk, kx, cb),
 // so the fp32 sums may differ in the last bits (tests/test_conv_bf16.cpp holds both to the same
 // bound against conv2d_same_ref). Fused and unfused bf16 paths run the same kernel, so they still
 // agree bit for bit. Same interface, input copy, epilogue and work split (groups instead of items,
-// contiguous ranges per thread) as v6; measured figures in docs/performance.md.
+// contiguous ranges per thread) as v6.
+// Measured: not yet. Written on a machine without AMX (AMD Zen 4) and checked there with the
+// tile instructions emulated (tests/amx_emulation/); v6 stays the default until an A/B on AMX
+// (docs/performance.md says how to run it).
 #include <immintrin.h>
 #include <omp.h>
 

@@ -10,7 +10,6 @@
 #include "backend/conv_shape.h"
 #include "backend/cpu/cpu_checks.h"
 #include "backend/cpu/cpu_training.h"
-#include "core/host_memory.h"
 #include "cpu/conv/bf16.h"
 #include "cpu/conv/variants.h"
 #include "cpu/cpu_isa.h"
@@ -73,9 +72,7 @@ class CpuBackend final : public Backend {
         conv_(options.conv.empty() ? nullptr : &kernels::conv2d_variant(options.conv)),
         bf16_(options.precision == Precision::bf16),
         fuse_dense_blocks_(!env_is("MICROSR_BF16_DENSE_FUSION", "0")),
-        fuse_upsampling_(!env_is("MICROSR_BF16_UPSAMPLE_FUSION", "0")) {
-    keep_large_host_buffers_in_heap();  // no page faults on each pass's fresh activations
-  }
+        fuse_upsampling_(!env_is("MICROSR_BF16_UPSAMPLE_FUSION", "0")) {}
   Device device() const override { return Device::cpu(); }
   std::string name() const override {
     // e.g. "cpu (2 threads, avx512 kernels, conv packed)": the instruction set the kernels run
