@@ -82,6 +82,16 @@ class Backend {
                                    float /*residual_scale*/, const Tensor* /*skip*/ = nullptr) {
     return {};
   }
+  // conv(upsample_nearest2x(x)) for inference, where a backend fuses the two (the CPU in bf16: the
+  // conv's bf16 input copy is filled from x, the 4x larger fp32 tensor is never made), with
+  // opt.prepared from prepare_conv and no residual: y [N][Cout][2H][2W]. With `then` (prepared,
+  // no residual; opt's scale 1), a second conv on that output: y = then(conv(upsample(x))), the
+  // intermediate kept in the backend's own form (the CPU: bf16 only). Returns the undefined Tensor
+  // where the backend has no fused form (the default): the caller then runs the ops itself.
+  virtual Tensor fused_upsample2x_conv(const Tensor& /*x*/, const ConvOptions& /*opt*/,
+                                       const ConvOptions* /*then*/ = nullptr) {
+    return {};
+  }
 
   // ---- training: the gradients of the ops above, and the optimizer's flat loops ----------------
   // A backend that cannot train leaves these as they are: each throws an Error naming the op.
@@ -138,7 +148,7 @@ class Backend {
   virtual void forget_recordings(const void* /*owner*/) {}
 };
 
-// fp32 everywhere; fp16 on CUDA (tensor cores); bf16 on the CPU (AMX, kernels/cpu/conv/bf16.h).
+// fp32 everywhere; fp16 on CUDA (tensor cores); bf16 on the CPU (AMX or AVX512_BF16, kernels/cpu/conv/bf16.h).
 enum class Precision { fp32, fp16, bf16 };
 const char* precision_name(Precision p);
 // "fp32", "fp16" or "bf16"; anything else throws Error naming the choices.
@@ -156,16 +166,18 @@ struct CpuOptions {
   // An unknown name makes make_cpu_backend throw an Error naming the known ones.
   std::string conv;
   // fp32, or bf16: every convolution with 16 or more channels in and out rounds its input and
-  // weights to bf16 and accumulates in fp32 on AMX tiles (kernels/cpu/conv/bf16.h); the
+  // weights to bf16 and accumulates in fp32 on AMX tiles, or with AVX512_BF16's vdpbf16ps on CPUs
+  // without AMX (kernels/cpu/conv/bf16.h); the
   // image-facing ones (RRDBNet's conv_first and conv_last: 3 channels) stay fp32, and so do the
   // residual trunk, the residual adds and the interface. Inside a dense block the activations
-  // x1..x4 exist only in bf16 (Backend::fused_dense_block). bf16 needs a CPU with AMX (make_cpu_backend throws an Error
-  // naming the missing feature otherwise) and no `conv` variant; fp16 is CUDA only (an Error).
+  // x1..x4 exist only in bf16 (Backend::fused_dense_block). bf16 needs a CPU with AMX or AVX512_BF16 (make_cpu_backend
+  // throws an Error naming the missing feature otherwise) and no `conv` variant; fp16 is CUDA only (an Error).
   Precision precision = Precision::fp32;
 };
 std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& options = {});
-// Why the CPU backend cannot compute in `precision` on this machine now (fp16: never; bf16: no AMX,
-// or MICROSR_CPU_ISA lowered below it), as a clause naming the missing feature; empty when it can.
+// Why the CPU backend cannot compute in `precision` on this machine now (fp16: never; bf16: neither
+// AMX nor AVX512_BF16, or MICROSR_CPU_ISA lowered below them), as a clause naming the missing feature; empty when it
+// can.
 std::string cpu_precision_unavailable(Precision precision);
 
 // ---- the CUDA backend (docs/cuda_backend.md) ------------------------------------------------

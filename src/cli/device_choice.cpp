@@ -15,7 +15,8 @@ Option precision_option() {
   return choice("--precision", {"fp32", "fp16", "bf16"}, "fp32",
                 "fp16 is CUDA only: half-precision tensor cores; stops with an error\n"
                 "instead of writing a black image if fp16 overflows. bf16 is CPU only:\n"
-                "bf16 products on AMX tiles, fp32 sums (needs a CPU with AMX)");
+                "bf16 products on AMX tiles (or AVX512_BF16 without AMX), fp32 sums\n"
+                "(needs a CPU with one of them)");
 }
 
 Option conv_option() {

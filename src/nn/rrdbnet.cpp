@@ -170,8 +170,25 @@ Tensor RRDBNet::forward(const Tensor& x, RRDBNetTape* tape) {
   feat = conv("conv_body", body, skip);
 
   // Upsampling: twice (nearest ×2, conv, LeakyReLU).
+  bool hr_done = false;
   for (int stage = 1; stage <= 2; ++stage) {
     const std::string name = "conv_up" + std::to_string(stage);
+    if (!tape_) {  // inference: a backend may fill the conv's input from feat directly (the CPU in bf16)
+      ConvOptions opt = with_lrelu(), hr = with_lrelu();
+      opt.prepared = prepared_.at(name).get();
+      hr.prepared = prepared_.at("conv_hr").get();
+      // After the last stage, conv_hr may read conv_up2's output in the backend's own form
+      // (the CPU: bf16 only), unless conv_up2's output is to be recorded.
+      bool with_hr = stage == 2 && !recorder_;
+      Tensor fused = backend_.fused_upsample2x_conv(feat, opt, with_hr ? &hr : nullptr);
+      if (!fused.defined() && with_hr) fused = backend_.fused_upsample2x_conv(feat, opt), with_hr = false;
+      if (fused.defined()) {
+        feat = fused;
+        hr_done = with_hr;
+        if (!with_hr) record(name, feat);
+        continue;
+      }
+    }
     Tensor up = backend_.empty({feat.dim(0), feat.dim(1), 2 * feat.dim(2), 2 * feat.dim(3)});
     backend_.upsample_nearest2x(up, feat);
     feat = conv(name, up, with_lrelu());
@@ -182,8 +199,8 @@ Tensor RRDBNet::forward(const Tensor& x, RRDBNetTape* tape) {
     }
   }
 
-  // Reconstruction: one more conv + LeakyReLU, then the conv down to image channels.
-  feat = conv("conv_hr", feat, with_lrelu());
+  // Reconstruction: one more conv + LeakyReLU (unless fused above), then the conv down to image channels.
+  if (!hr_done) feat = conv("conv_hr", feat, with_lrelu());
   record("conv_hr", feat);
   if (tape_) tape_->hr_out = feat;
   return conv("conv_last", feat);

@@ -8,15 +8,21 @@
 // unchanged; only the convolutions' inputs are rounded, inside the kernel. Each term's relative
 // error is at most ~2^-8 (two roundings of 2^-9), so |y - y_fp32| <= ~2^-8 Σ|x||w| per output.
 //
-// Kernels (conv/bf16_kernels.h), picked at run time by cpu_isa.h's level:
+// Kernels (conv/bf16_kernels.h), picked at run time by cpu_isa.h's level (the first that runs,
+// unless MICROSR_BF16_CONV or select_conv_bf16_kernel names one):
 //   amx          conv_v6_implicit_gemm_amx: implicit GEMM on AMX tiles (tdpbf16ps)
-// Below amx: no bf16 kernel; conv2d_bf16_packed throws, naming the missing feature.
+//                conv_v7_weight_blocked_amx: v6 with each chunk of weights reused from L1 by a
+//                group of 4 pixel items (not the default: not yet measured on AMX)
+//   avx512_bf16  conv_v8_dpbf16_avx512bf16: vdpbf16ps on 16-pixel vectors, 8 channels x 32 pixels
+//                per item (AMD Zen 4, Intel Cooper Lake)
+// Below avx512_bf16: no bf16 kernel; conv2d_bf16_packed throws, naming the missing feature.
 //
 // Weights are packed once per layer (pack_conv_weights_bf16) into 16 x 32 bf16 blocks:
 //   data [cout_padded/16][k*k][cin_padded/32][16 co][32 ci]     (zeros past cout, cin)
 // which is AMX's A-tile layout (a row is 32 consecutive input channels of one output channel).
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "cpu/conv/variants.h"
@@ -26,17 +32,24 @@ namespace microsr::kernels {
 
 struct PackedBf16ConvWeights {
   int cin = 0, cout = 0, k = 0;
-  int cin_padded = 0;   // cin rounded up to 32
-  int cout_padded = 0;  // cout rounded up to 16
+  int cin_padded = 0;                                        // cin rounded up to 32
+  int cout_padded = 0;                                       // cout rounded up to 16
   std::vector<uint16_t, CacheLineAllocator<uint16_t>> data;  // layout above, bf16 bit patterns
-  std::vector<float> bias;                                    // [cout_padded]; zeros past cout
+  std::vector<float> bias;                                   // [cout_padded]; zeros past cout
 };
 
 // Null when the active instruction set (cpu_isa.h, MICROSR_CPU_ISA) runs a bf16 kernel; otherwise a
-// sentence saying which CPU feature is missing ("... needs AMX (amx_tile, amx_bf16) ...").
+// sentence saying which CPU feature is missing ("... need AVX512_BF16 or AMX ...").
 const char* conv_bf16_unavailable_reason();
-// The kernel conv2d_bf16_packed runs now: "conv_v6_implicit_gemm_amx", or "none".
+// The kernel conv2d_bf16_packed runs now ("conv_v6_implicit_gemm_amx" on AMX, unless
+// MICROSR_BF16_CONV or select_conv_bf16_kernel named another), or "none". Throws when the named one
+// needs a higher level than the active one.
 const char* conv_bf16_kernel_name();
+// Every bf16 kernel this CPU runs (none below amx), the default first: for tests and A/B runs.
+std::vector<std::string> conv_bf16_kernels();
+// Makes `name` (one of conv_bf16_kernels()) the kernel every later bf16 call runs, process-wide
+// ("" goes back to the default); throws microsr::Error naming the known ones otherwise.
+void select_conv_bf16_kernel(const std::string& name);
 
 // weight [cout][cin][k][k] (PyTorch layout), bias [cout] or null. Runs on any CPU.
 PackedBf16ConvWeights pack_conv_weights_bf16(const float* weight, const float* bias, int cin, int cout, int k);
@@ -44,6 +57,20 @@ PackedBf16ConvWeights pack_conv_weights_bf16(const float* weight, const float* b
 //   y [packed.cout][h][w], x [packed.cin][h][w]; throws microsr::Error when no bf16 kernel can run.
 void conv2d_bf16_packed(float* y, const float* x, const PackedBf16ConvWeights& packed, int h, int w,
                         const ConvEpilogue& epi);
+// The same on the nearest x2 upsampling of x, without making it (the bf16 input copy is filled
+// from x directly): y [packed.cout][2h][2w] = conv(upsample_nearest2x(x)), x [packed.cin][h][w];
+// the same bits as upsample_nearest2x_ref followed by conv2d_bf16_packed (tested).
+void conv2d_bf16_packed_upsampled2x(float* y, const float* x, const PackedBf16ConvWeights& packed, int h, int w,
+                                    const ConvEpilogue& epi);
+// Two convolutions after the nearest x2 upsampling, the first one's output kept in bf16 only
+// (RRDBNet's conv_up2 then conv_hr): its epilogue rounds act(sum + bias) straight into the second
+// one's input copy, as the dense blocks do, instead of writing fp32 [cout1][2h][2w] for the second
+// one's fill to read and round (the same rounding: the same bits, tested).
+//   y [conv2.cout][2h][2w] = epi2(conv2(epi1(conv1(upsample_nearest2x(x [conv1.cin][h][w])))))
+// epi1: bias and LeakyReLU only (scale 1, no residual); conv2.cin == conv1.cout, even.
+void conv2d_bf16_upsampled2x_pair(float* y, const float* x, const PackedBf16ConvWeights& conv1,
+                                  const ConvEpilogue& epi1, const PackedBf16ConvWeights& conv2,
+                                  const ConvEpilogue& epi2, int h, int w);
 // The same on raw weights (packs on every call): the Conv2dFn signature, for tests and benchmarks.
 void conv2d_bf16(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h, int w,
                  int k, const ConvEpilogue& epi);

@@ -1,6 +1,9 @@
 // The bf16 convolution's weight packing, input-copy layout and run-time kernel choice
 // (conv/bf16.h). Compiled for baseline x86-64: nothing here may use an instruction the slowest CPU
-// lacks; the kernels themselves are in conv/v6_implicit_gemm_amx.cpp.
+// lacks; the kernels themselves are in conv/v6_implicit_gemm_amx.cpp, v7_weight_blocked_amx.cpp and
+// v8_dpbf16_avx512bf16.cpp.
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -13,6 +16,58 @@ namespace microsr::kernels {
 namespace {
 
 constexpr int kPixelBlock = 32;  // output pixels per item (two 16-pixel tiles)
+
+using Bf16ConvFn = void (*)(const Bf16Output&, const float*, int, const PackedBf16ConvWeights&, const Bf16Input&, int,
+                            int, const ConvEpilogue&);
+struct Bf16Kernel {
+  const char* name;
+  CpuIsa needs;  // the lowest instruction-set level (cpu_isa.h) it runs on
+  Bf16ConvFn fn;
+};
+// Every bf16 kernel, preferred first: the default is the first one the active level runs. v7 is not
+// measured yet (written on a machine without AMX), so v6 stays first until an A/B run on AMX says
+// otherwise (docs/performance.md).
+constexpr Bf16Kernel kBf16Kernels[] = {
+    {"conv_v6_implicit_gemm_amx", CpuIsa::kAmx, conv2d_bf16_packed_amx},
+    {"conv_v7_weight_blocked_amx", CpuIsa::kAmx, conv2d_bf16_packed_amx_v7},
+    {"conv_v8_dpbf16_avx512bf16", CpuIsa::kAvx512Bf16, conv2d_bf16_packed_avx512bf16},
+};
+
+const Bf16Kernel* find_bf16_kernel(const std::string& name) {
+  for (const Bf16Kernel& kernel : kBf16Kernels)
+    if (name == kernel.name) return &kernel;
+  std::string known;
+  for (const Bf16Kernel& kernel : kBf16Kernels) known += std::string(known.empty() ? "" : ", ") + kernel.name;
+  throw Error("unknown bf16 convolution kernel '" + name + "' (known: " + known + ")");
+}
+
+// The kernel named by MICROSR_BF16_CONV (for A/B runs) or select_conv_bf16_kernel; null: the default.
+std::atomic<const Bf16Kernel*>& chosen_bf16_kernel() {
+  static std::atomic<const Bf16Kernel*> chosen = [] {
+    const char* set = std::getenv("MICROSR_BF16_CONV");
+    return set && *set ? find_bf16_kernel(set) : nullptr;
+  }();
+  return chosen;
+}
+
+// The kernel that runs at the active level: the chosen one, else the first it runs; null when none.
+// Throws when the chosen one needs a higher level.
+const Bf16Kernel* active_bf16_kernel() {
+  if (const Bf16Kernel* chosen = chosen_bf16_kernel().load()) {
+    if (!cpu_isa_at_least(chosen->needs))
+      throw Error(std::string("bf16 convolution kernel ") + chosen->name + " needs the " + cpu_isa_name(chosen->needs) +
+                  " instruction set, above the active " + cpu_isa_name(active_cpu_isa()));
+    return chosen;
+  }
+  for (const Bf16Kernel& kernel : kBf16Kernels)
+    if (cpu_isa_at_least(kernel.needs)) return &kernel;
+  return nullptr;
+}
+
+void run_bf16_kernel(const Bf16Output& out, const float* x, int fill_channels, const PackedBf16ConvWeights& packed,
+                     const Bf16Input& in, int h, int w, const ConvEpilogue& epi) {
+  active_bf16_kernel()->fn(out, x, fill_channels, packed, in, h, w, epi);
+}
 
 // The calling thread's bf16 input copy, grown, never shrunk (shared by the team of that call).
 uint16_t* bf16_input_buffer(int64_t elems) {
@@ -34,23 +89,35 @@ Bf16Input input_geometry(int pairs, int k, int h, int w) {
   return in;
 }
 
-// The calling thread's dense-block buffer for `in`'s geometry and image width w, all zeros when
-// either changes: its padding (border rows and columns, columns past w) is never written after
-// that, so it stays zero from one block to the next; the channels are overwritten by each block
-// before they are read. The width is part of the key: two widths with the same padded layout (50
-// and 48 both round to 64) differ in which columns are padding (tested).
-uint16_t* dense_block_buffer(const Bf16Input& in, int w) {
-  struct Buffer {
-    std::vector<uint16_t, CacheLineAllocator<uint16_t>> data;
-    int pad = -1, cols = 0, pairs = 0, rows = 0, w = 0;
-  };
-  thread_local Buffer buffer;
-  if (buffer.pad != in.pad || buffer.cols != in.cols || buffer.pairs != in.pairs || buffer.rows != in.rows ||
-      buffer.w != w) {
-    buffer.data.assign(static_cast<size_t>(in.rows * in.row_elems), 0);
-    buffer.pad = in.pad, buffer.cols = in.cols, buffer.pairs = in.pairs, buffer.rows = in.rows, buffer.w = w;
+// A bf16 input copy whose padding stays zero: all zeros when `in`'s geometry or the image width w
+// changes, then its padding (border rows and columns, columns past w, pairs no conv writes) is
+// never written, while the channels are overwritten by a convolution's bf16 epilogue before they
+// are read. The width is part of the key: two widths with the same padded layout (50 and 48 both
+// round to 64) differ in which columns are padding (tested).
+struct ZeroPaddedBuffer {
+  std::vector<uint16_t, CacheLineAllocator<uint16_t>> data;
+  int pad = -1, cols = 0, pairs = 0, rows = 0, w = 0;
+
+  uint16_t* for_geometry(const Bf16Input& in, int image_w) {
+    if (pad != in.pad || cols != in.cols || pairs != in.pairs || rows != in.rows || w != image_w) {
+      data.assign(static_cast<size_t>(in.rows * in.row_elems), 0);
+      pad = in.pad, cols = in.cols, pairs = in.pairs, rows = in.rows, w = image_w;
+    }
+    return data.data();
   }
-  return buffer.data.data();
+};
+
+// The calling thread's dense-block buffer (conv2d_bf16_dense_block).
+uint16_t* dense_block_buffer(const Bf16Input& in, int w) {
+  thread_local ZeroPaddedBuffer buffer;
+  return buffer.for_geometry(in, w);
+}
+
+// The calling thread's buffer between the two convolutions of conv2d_bf16_upsampled2x_pair (its own,
+// so that the dense blocks' buffer keeps its geometry from one pass to the next).
+uint16_t* chain_buffer(const Bf16Input& in, int w) {
+  thread_local ZeroPaddedBuffer buffer;
+  return buffer.for_geometry(in, w);
 }
 
 }  // namespace
@@ -71,15 +138,27 @@ float bf16_to_float(uint16_t bits) {
 }
 
 const char* conv_bf16_unavailable_reason() {
-  if (cpu_isa_at_least(CpuIsa::kAmx)) return nullptr;
-  if (detected_cpu_isa() == CpuIsa::kAmx)
-    return "bf16 convolutions need AMX (amx_tile, amx_bf16), which this CPU has but MICROSR_CPU_ISA turns off";
-  return "bf16 convolutions need AMX (amx_tile, amx_bf16, Intel Xeon 4th generation and later), which this CPU "
-         "(or its OS) does not give";
+  if (cpu_isa_at_least(CpuIsa::kAvx512Bf16)) return nullptr;
+  if (detected_cpu_isa() >= CpuIsa::kAvx512Bf16)
+    return "bf16 convolutions need AVX512_BF16 or AMX, which this CPU has but MICROSR_CPU_ISA turns off";
+  return "bf16 convolutions need AVX512_BF16 or AMX (amx_tile, amx_bf16; Intel Xeon 3rd/4th generation and later, "
+         "AMD Zen 4 and later), which this CPU (or its OS) does not give";
 }
 
 const char* conv_bf16_kernel_name() {
-  return cpu_isa_at_least(CpuIsa::kAmx) ? "conv_v6_implicit_gemm_amx" : "none";
+  const Bf16Kernel* kernel = active_bf16_kernel();
+  return kernel ? kernel->name : "none";
+}
+
+std::vector<std::string> conv_bf16_kernels() {
+  std::vector<std::string> names;
+  for (const Bf16Kernel& kernel : kBf16Kernels)
+    if (cpu_isa_at_least(kernel.needs)) names.emplace_back(kernel.name);
+  return names;
+}
+
+void select_conv_bf16_kernel(const std::string& name) {
+  chosen_bf16_kernel().store(name.empty() ? nullptr : find_bf16_kernel(name));
 }
 
 PackedBf16ConvWeights pack_conv_weights_bf16(const float* weight, const float* bias, int cin, int cout, int k) {
@@ -113,7 +192,49 @@ void conv2d_bf16_packed(float* y, const float* x, const PackedBf16ConvWeights& p
   in.data = bf16_input_buffer(in.rows * in.row_elems);
   Bf16Output out;
   out.y = y;
-  conv2d_bf16_packed_amx(out, x, packed.cin, packed, in, h, w, epi);
+  run_bf16_kernel(out, x, packed.cin, packed, in, h, w, epi);
+}
+
+void conv2d_bf16_packed_upsampled2x(float* y, const float* x, const PackedBf16ConvWeights& packed, int h, int w,
+                                    const ConvEpilogue& epi) {
+  require(h > 0 && w > 0,
+          "conv2d_bf16_packed_upsampled2x: expected h, w >= 1, found " + std::to_string(h) + "x" + std::to_string(w));
+  if (const char* why = conv_bf16_unavailable_reason())
+    throw Error(std::string("conv2d_bf16_packed_upsampled2x: ") + why);
+  const Bf16Kernel* kernel = active_bf16_kernel();
+  Bf16Input in = input_geometry(packed.cin_padded / 2, packed.k, 2 * h, 2 * w);
+  in.data = bf16_input_buffer(in.rows * in.row_elems);
+  fill_bf16_input_upsampled2x(in, x, packed.cin, 2 * h, 2 * w);
+  Bf16Output out;
+  out.y = y;
+  kernel->fn(out, nullptr, 0, packed, in, 2 * h, 2 * w, epi);
+}
+
+void conv2d_bf16_upsampled2x_pair(float* y, const float* x, const PackedBf16ConvWeights& conv1,
+                                  const ConvEpilogue& epi1, const PackedBf16ConvWeights& conv2,
+                                  const ConvEpilogue& epi2, int h, int w) {
+  require(h > 0 && w > 0,
+          "conv2d_bf16_upsampled2x_pair: expected h, w >= 1, found " + std::to_string(h) + "x" + std::to_string(w));
+  if (const char* why = conv_bf16_unavailable_reason())
+    throw Error(std::string("conv2d_bf16_upsampled2x_pair: ") + why);
+  require(conv2.cin == conv1.cout && conv1.cout % 2 == 0,
+          "conv2d_bf16_upsampled2x_pair: the second conv takes " + std::to_string(conv2.cin) +
+              " channels, the first gives " + std::to_string(conv1.cout) + " (must be equal and even)");
+  require(epi1.scale == 1.0f && !epi1.residual,
+          "conv2d_bf16_upsampled2x_pair: the first conv's epilogue may have bias and LeakyReLU only");
+  const Bf16Kernel* kernel = active_bf16_kernel();
+  const int big_h = 2 * h, big_w = 2 * w;
+  Bf16Input in1 = input_geometry(conv1.cin_padded / 2, conv1.k, big_h, big_w);
+  in1.data = bf16_input_buffer(in1.rows * in1.row_elems);
+  fill_bf16_input_upsampled2x(in1, x, conv1.cin, big_h, big_w);
+  Bf16Input in2 = input_geometry(conv2.cin_padded / 2, conv2.k, big_h, big_w);
+  in2.data = chain_buffer(in2, big_w);
+  Bf16Output middle;  // conv1's output, bf16, straight into conv2's input copy
+  middle.dense = &in2;
+  kernel->fn(middle, nullptr, 0, conv1, in1, big_h, big_w, epi1);
+  Bf16Output out;
+  out.y = y;
+  kernel->fn(out, nullptr, 0, conv2, in2, big_h, big_w, epi2);
 }
 
 void conv2d_bf16_dense_block(float* out, const float* x, const PackedBf16ConvWeights* const convs[5], int h, int w,
@@ -139,7 +260,7 @@ void conv2d_bf16_dense_block(float* out, const float* x, const PackedBf16ConvWei
     Bf16Output to_dense;
     to_dense.dense = &dense;
     to_dense.channel0 = nf + j * g;
-    conv2d_bf16_packed_amx(to_dense, j == 0 ? x : nullptr, nf, *convs[j], dense, h, w, act);
+    run_bf16_kernel(to_dense, j == 0 ? x : nullptr, nf, *convs[j], dense, h, w, act);
   }
   ConvEpilogue residual;
   residual.scale = residual_scale;
@@ -148,7 +269,7 @@ void conv2d_bf16_dense_block(float* out, const float* x, const PackedBf16ConvWei
   to_out.y = out;
   to_out.skip = skip;
   to_out.skip_scale = residual_scale;
-  conv2d_bf16_packed_amx(to_out, nullptr, 0, *convs[4], dense, h, w, residual);
+  run_bf16_kernel(to_out, nullptr, 0, *convs[4], dense, h, w, residual);
 }
 
 void conv2d_bf16(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h, int w,

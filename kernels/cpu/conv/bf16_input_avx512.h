@@ -25,16 +25,30 @@ void zero_elems(uint16_t* dst, int64_t n) {
   if (i < n) _mm512_mask_storeu_epi16(dst + i, (__mmask32)((1ull << (n - i)) - 1), zero);
 }
 
+// 16 fp32 values of one image row from column c0 on, zeros from lane n on (and for a null row):
+// row[c0 ... c0 + 15], or with `upsampled` the nearest x2 upsampling of a row half as wide,
+// row[c0/2], row[c0/2], row[c0/2 + 1], ... (c0 even): 8 loads, each value twice (vpermps).
+__m512 load_row_16(const float* row, int c0, int n, bool upsampled) {
+  if (!row || n <= 0) return _mm512_setzero_ps();
+  const __mmask16 mask = static_cast<__mmask16>((1u << n) - 1);
+  if (!upsampled) return _mm512_maskz_loadu_ps(mask, row + c0);
+  const __m256 half = _mm256_maskz_loadu_ps(static_cast<__mmask8>((1u << ((n + 1) / 2)) - 1), row + c0 / 2);
+  const __m512i twice = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+  return _mm512_maskz_permutexvar_ps(mask, twice, _mm512_castps256_ps512(half));
+}
+
 // Fills channel pairs [0, pairs) of the padded rows of `in` from x [cin][h][w] (fp32, NCHW), channels
-// past cin as zeros; the pairs after them are left as they are. Work-shares over rows with an
-// orphaned `omp for` (ends with a barrier): call it from every thread of a parallel region.
+// past cin as zeros; the pairs after them are left as they are. With `upsampled`, x is
+// [cin][h/2][w/2] (h, w even) and the copy holds its nearest x2 upsampling (upsample_nearest2x_ref):
+// the same values, without the 4x larger fp32 tensor. Work-shares over rows with an orphaned
+// `omp for` (ends with a barrier): call it from every thread of a parallel region.
 // Per 16 pixels of a channel pair: two fp32 loads, one vcvtne2ps2bf16 (RNE) giving
 // [c0 px0..15 | c1 px0..15], one vpermw interleaving them to px0 (c0 c1), px1 (c0 c1), ...
-void fill_input(const Bf16Input& in, const float* x, int cin, int h, int w, int pairs) {
-  const int64_t plane = static_cast<int64_t>(h) * w;
-  const __m512i interleave =
-      _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3,
-                       18, 2, 17, 1, 16, 0);
+void fill_input(const Bf16Input& in, const float* x, int cin, int h, int w, int pairs, bool upsampled = false) {
+  const int up = upsampled ? 2 : 1;
+  const int64_t src_w = w / up, plane = static_cast<int64_t>(h / up) * src_w;
+  const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22,
+                                              6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
 #pragma omp for schedule(static)
   for (int r = 0; r < in.rows; ++r) {
     uint16_t* row = in.data + r * in.row_elems;
@@ -43,16 +57,15 @@ void fill_input(const Bf16Input& in, const float* x, int cin, int h, int w, int 
       zero_elems(row, static_cast<int64_t>(pairs) * in.cols * 2);
       continue;
     }
+    const int64_t src_row = static_cast<int64_t>(iy / up) * src_w;
     for (int p = 0; p < pairs; ++p) {
       uint16_t* dst = row + static_cast<int64_t>(p) * in.cols * 2;
-      const float* s0 = 2 * p < cin ? x + (2 * p) * plane + static_cast<int64_t>(iy) * w : nullptr;
-      const float* s1 = 2 * p + 1 < cin ? x + (2 * p + 1) * plane + static_cast<int64_t>(iy) * w : nullptr;
+      const float* s0 = 2 * p < cin ? x + (2 * p) * plane + src_row : nullptr;
+      const float* s1 = 2 * p + 1 < cin ? x + (2 * p + 1) * plane + src_row : nullptr;
       zero_elems(dst, 2 * in.pad);
       for (int c0 = 0; c0 < in.wp; c0 += 16) {
         const int n = w - c0 >= 16 ? 16 : (w - c0 > 0 ? w - c0 : 0);
-        const __mmask16 mask = static_cast<__mmask16>((1u << n) - 1);
-        const __m512 a = s0 && n ? _mm512_maskz_loadu_ps(mask, s0 + c0) : _mm512_setzero_ps();
-        const __m512 b = s1 && n ? _mm512_maskz_loadu_ps(mask, s1 + c0) : _mm512_setzero_ps();
+        const __m512 a = load_row_16(s0, c0, n, upsampled), b = load_row_16(s1, c0, n, upsampled);
         const __m512i pair = (__m512i)_mm512_cvtne2ps_pbh(b, a);  // lanes 0-15: a, 16-31: b
         _mm512_storeu_si512(dst + 2 * (in.pad + c0), _mm512_permutexvar_epi16(interleave, pair));
       }
@@ -84,9 +97,8 @@ void store_16(float* y, __m512 sums, float bias, const ConvEpilogue& epi, int64_
 // (pair c / 2, the first pixel's column). Pixels from n on are stored as zeros (n <= 16).
 void store_pair_bf16(uint16_t* dst, __m512 sums0, __m512 sums1, float bias0, float bias1, const ConvEpilogue& epi,
                      int n) {
-  const __m512i interleave =
-      _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3,
-                       18, 2, 17, 1, 16, 0);
+  const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22,
+                                              6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
   __m512 v0 = _mm512_add_ps(sums0, _mm512_set1_ps(bias0));
   __m512 v1 = _mm512_add_ps(sums1, _mm512_set1_ps(bias1));
   if (epi.has_lrelu) {
@@ -97,6 +109,41 @@ void store_pair_bf16(uint16_t* dst, __m512 sums0, __m512 sums1, float bias0, flo
   const __m512i pair = _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(v1, v0));
   const __mmask32 valid = n >= 16 ? ~__mmask32{0} : static_cast<__mmask32>((1u << (2 * n)) - 1);
   _mm512_storeu_si512(dst, _mm512_maskz_mov_epi16(valid, pair));
+}
+
+// The epilogue of one AMX item: c holds its sums as 16 x 16 fp32 tiles, tile (co block j, pixel half
+// i) at c + (2 j + i) * 256, row m = output channel co0 + 16 j + m, pixels x0 + 16 i ... + 15 of
+// output row oy; co_blocks (1 or 2) tiles of 16 channels. Into out.y through store_16 (the whole
+// ConvEpilogue, then the skip), or, with out.dense, through store_pair_bf16 into the dense buffer's
+// padded row oy (channel pairs (m, m + 1) interleaved). Channels from cout on and pixels from w on
+// are not stored (pixels past w in the dense buffer are written as zeros: its padding).
+[[maybe_unused]] void store_item(const Bf16Output& out, const float* c, int co_blocks, int co0, int oy, int x0, int h,
+                                 int w, int cout, const float* bias, const ConvEpilogue& epi) {
+  const int64_t plane = static_cast<int64_t>(h) * w;
+  for (int j = 0; j < co_blocks; ++j)
+    for (int i = 0; i < 2; ++i) {
+      const int n = w - (x0 + 16 * i);
+      if (n <= 0) continue;
+      const float* tile = c + (2 * j + i) * 256;
+      if (out.dense) {
+        const Bf16Input& d = *out.dense;
+        for (int m = 0; m < 16; m += 2) {
+          const int co = co0 + 16 * j + m;
+          if (co >= cout) break;
+          uint16_t* dst = d.data + static_cast<int64_t>(oy + d.pad) * d.row_elems +
+                          static_cast<int64_t>((out.channel0 + co) / 2) * d.cols * 2 + 2 * (d.pad + x0 + 16 * i);
+          store_pair_bf16(dst, _mm512_load_ps(tile + 16 * m), _mm512_load_ps(tile + 16 * (m + 1)), bias[co],
+                          bias[co + 1], epi, n);
+        }
+        continue;
+      }
+      for (int m = 0; m < 16; ++m) {
+        const int co = co0 + 16 * j + m;
+        if (co >= cout) break;
+        store_16(out.y, _mm512_load_ps(tile + 16 * m), bias[co], epi,
+                 co * plane + static_cast<int64_t>(oy) * w + x0 + 16 * i, n, out.skip, out.skip_scale);
+      }
+    }
 }
 
 }  // namespace

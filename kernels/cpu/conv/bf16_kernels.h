@@ -45,4 +45,21 @@ void conv2d_bf16_packed_amx(const Bf16Output& out, const float* x, int fill_chan
                             const PackedBf16ConvWeights& packed, const Bf16Input& in, int h, int w,
                             const ConvEpilogue& epi);
 
+// conv_v7_weight_blocked_amx (conv/v7_weight_blocked_amx.cpp): the same contract; v6's tile loop
+// with each chunk of weights reused from L1 by a group of pixel items.
+void conv2d_bf16_packed_amx_v7(const Bf16Output& out, const float* x, int fill_channels,
+                               const PackedBf16ConvWeights& packed, const Bf16Input& in, int h, int w,
+                               const ConvEpilogue& epi);
+
+// Fills every pair of `in` (channels past cin as zeros) with the nearest x2 upsampling of
+// x [cin][h/2][w/2] (h, w: the upsampled size, even), as a kernel's own fill would fill it from the
+// upsampled fp32 tensor; then a kernel called with x = null convolves it. Needs avx512_bf16.
+void fill_bf16_input_upsampled2x(const Bf16Input& in, const float* x, int cin, int h, int w);
+
+// conv_v8_dpbf16_avx512bf16 (conv/v8_dpbf16_avx512bf16.cpp): the same contract with vdpbf16ps
+// (AVX512_BF16, no AMX). Call only when active_cpu_isa() >= avx512_bf16.
+void conv2d_bf16_packed_avx512bf16(const Bf16Output& out, const float* x, int fill_channels,
+                                   const PackedBf16ConvWeights& packed, const Bf16Input& in, int h, int w,
+                                   const ConvEpilogue& epi);
+
 }  // namespace microsr::kernels

@@ -30,32 +30,13 @@
 
 #include <cstdint>
 
+#include "cpu/conv/amx_tiles.h"
 #include "cpu/conv/bf16_input_avx512.h"
 #include "cpu/conv/bf16_kernels.h"
 #include "cpu/threads.h"
 
 namespace microsr::kernels {
 namespace {
-
-// The 64-byte LDTILECFG operand (palette 1).
-struct alignas(64) TileConfig {
-  uint8_t palette_id;
-  uint8_t start_row;
-  uint8_t reserved[14];
-  uint16_t colsb[16];
-  uint8_t rows[16];
-};
-
-// Every tile used is 16 rows x 64 bytes (16 fp32 / 32 bf16 per row). Per thread (tile state is).
-void configure_tiles() {
-  TileConfig config = {};
-  config.palette_id = 1;
-  for (int t = 0; t < 8; ++t) {
-    config.colsb[t] = 64;
-    config.rows[t] = 16;
-  }
-  _tile_loadconfig(&config);
-}
 
 // c [kCoTiles * 2][16][16]: the sums of one item, tile (co block j, px half i) at c + (2j + i) * 256.
 //   a: packed weights of the first co block at tap 0, ci block 0; a_next: elements to the next block
@@ -107,7 +88,6 @@ void conv2d_bf16_packed_amx(const Bf16Output& out, const float* x, int fill_chan
   const int co_pairs = (co_tiles + 1) / 2, px_blocks = in.wp / 32;
   const int64_t a_next = static_cast<int64_t>(k) * k * ci_blocks * 16 * 32;  // one co block's weights
   const int64_t items = static_cast<int64_t>(h) * px_blocks * co_pairs;
-  const int64_t plane = static_cast<int64_t>(h) * w;
 
 #pragma omp parallel num_threads(team_size())
   {
@@ -116,7 +96,7 @@ void conv2d_bf16_packed_amx(const Bf16Output& out, const float* x, int fill_chan
     // not cancel); a dense block's fill covers x only, the later pairs are the block's activations.
     const int fill_pairs = out.dense ? (fill_channels + 1) / 2 : in.pairs;
     if (x) bf16::fill_input(in, x, fill_channels, h, w, fill_pairs);  // ends with a barrier
-    configure_tiles();
+    amx::configure_tiles();
     alignas(64) float c[4 * 256];
     const int thread = omp_get_thread_num(), threads = omp_get_num_threads();
     const int64_t first = items * thread / threads, end = items * (thread + 1) / threads;
@@ -132,31 +112,7 @@ void conv2d_bf16_packed_amx(const Bf16Output& out, const float* x, int fill_chan
         item_sums<2>(c, a, a_next, b, in, k, ci_blocks);
       else
         item_sums<1>(c, a, a_next, b, in, k, ci_blocks);
-      // Epilogue: tile (j, i) row m is output channel co0 + 16 j + m, pixels x0 + 16 i ... + 15.
-      for (int j = 0; j < (two ? 2 : 1); ++j)
-        for (int i = 0; i < 2; ++i) {
-          const int n = w - (x0 + 16 * i);
-          if (n <= 0) continue;
-          const float* tile = c + (2 * j + i) * 256;
-          if (out.dense) {  // channel pairs (m, m + 1), bf16, into the dense buffer's padded row oy
-            const Bf16Input& d = *out.dense;
-            for (int m = 0; m < 16; m += 2) {
-              const int co = co0 + 16 * j + m;
-              if (co >= cout) break;
-              uint16_t* dst = d.data + static_cast<int64_t>(oy + d.pad) * d.row_elems +
-                              static_cast<int64_t>((out.channel0 + co) / 2) * d.cols * 2 + 2 * (d.pad + x0 + 16 * i);
-              bf16::store_pair_bf16(dst, _mm512_load_ps(tile + 16 * m), _mm512_load_ps(tile + 16 * (m + 1)),
-                                    packed.bias[co], packed.bias[co + 1], epi, n);
-            }
-            continue;
-          }
-          for (int m = 0; m < 16; ++m) {
-            const int co = co0 + 16 * j + m;
-            if (co >= cout) break;
-            bf16::store_16(out.y, _mm512_load_ps(tile + 16 * m), packed.bias[co], epi,
-                           co * plane + static_cast<int64_t>(oy) * w + x0 + 16 * i, n, out.skip, out.skip_scale);
-          }
-        }
+      bf16::store_item(out, c, two ? 2 : 1, co0, oy, x0, h, w, cout, packed.bias.data(), epi);
     }
     _tile_release();
   }

@@ -31,13 +31,14 @@ struct CpuPreparedConv final : PreparedConv {
   int k() const { return bf16 ? packed_bf16.k : packed.k; }
 };
 
-// The options' checks, before the backend exists: fp16 is CUDA's; bf16 needs the CPU's AMX kernels.
+// The options' checks, before the backend exists: fp16 is CUDA's; bf16 needs the CPU's AMX or
+// AVX512_BF16 kernels.
 const CpuOptions& checked(const CpuOptions& options) {
   const std::string why = cpu_precision_unavailable(options.precision);
   if (!why.empty()) throw Error(std::string("precision ") + precision_name(options.precision) + " on the CPU: " + why);
   if (options.precision == Precision::bf16) {
     require(options.conv.empty(), "a CPU convolution variant ('" + options.conv +
-                                      "') is an fp32 kernel; bf16 runs the AMX kernel (leave the variant empty)");
+                                      "') is an fp32 kernel; bf16 runs the bf16 kernel (leave the variant empty)");
   }
   return options;
 }
@@ -70,14 +71,15 @@ class CpuBackend final : public Backend {
       : threads_(std::max(0, checked(options).threads)),
         conv_(options.conv.empty() ? nullptr : &kernels::conv2d_variant(options.conv)),
         bf16_(options.precision == Precision::bf16),
-        fuse_dense_blocks_(!env_is("MICROSR_BF16_DENSE_FUSION", "0")) {}
+        fuse_dense_blocks_(!env_is("MICROSR_BF16_DENSE_FUSION", "0")),
+        fuse_upsampling_(!env_is("MICROSR_BF16_UPSAMPLE_FUSION", "0")) {}
   Device device() const override { return Device::cpu(); }
   std::string name() const override {
     // e.g. "cpu (2 threads, avx512 kernels, conv packed)": the instruction set the kernels run
     // with (kernels/cpu/cpu_isa.h; MICROSR_CPU_ISA may lower it), and which convolution; in bf16
     // "cpu (2 threads, amx kernels, conv bf16 conv_v6_implicit_gemm_amx)".
-    const std::string conv = bf16_ ? std::string("bf16 ") + kernels::conv_bf16_kernel_name()
-                                   : std::string(conv_ ? conv_->name : "packed");
+    const std::string conv =
+        bf16_ ? std::string("bf16 ") + kernels::conv_bf16_kernel_name() : std::string(conv_ ? conv_->name : "packed");
     return "cpu (" + std::to_string(threads_ > 0 ? threads_ : omp_get_max_threads()) + " threads, " +
            kernels::cpu_isa_name(kernels::active_cpu_isa()) + " kernels, conv " + conv + ")";
   }
@@ -188,18 +190,51 @@ class CpuBackend final : public Backend {
     const kernels::PackedBf16ConvWeights* packed[5];
     for (int j = 0; j < 5; ++j) {
       const auto* p = dynamic_cast<const CpuPreparedConv*>(convs[j]);
-      require(p && p->bf16, "fused_dense_block: conv" + std::to_string(j + 1) +
-                                " was not prepared by this backend in bf16");
+      require(p && p->bf16,
+              "fused_dense_block: conv" + std::to_string(j + 1) + " was not prepared by this backend in bf16");
       packed[j] = &p->packed_bf16;
     }
-    require(packed[0]->cin == x.dim(1) && packed[4]->cout == x.dim(1),
-            "fused_dense_block: the layers take " + std::to_string(packed[0]->cin) + " channels, the input is " +
-                x.describe());
+    require(packed[0]->cin == x.dim(1) && packed[4]->cout == x.dim(1), "fused_dense_block: the layers take " +
+                                                                           std::to_string(packed[0]->cin) +
+                                                                           " channels, the input is " + x.describe());
     Tensor out = Tensor::empty(x.shape());
     for (int64_t i = 0; i < x.dim(0); ++i)
       kernels::conv2d_bf16_dense_block(out.image(i), x.image(i), packed, int(x.dim(2)), int(x.dim(3)), slope,
                                        residual_scale, skip ? skip->image(i) : nullptr);
     return out;
+  }
+
+  // In bf16 the nearest x2 upsampling goes into the conv's bf16 input copy (kernels/cpu/conv/bf16.h:
+  // conv2d_bf16_packed_upsampled2x), and with `then` the conv's output goes in bf16 straight into
+  // the next conv's (conv2d_bf16_upsampled2x_pair): the same bits as the separate ops; fp32 has no
+  // fused form. MICROSR_BF16_UPSAMPLE_FUSION=0 turns both off, for A/B measurements.
+  Tensor fused_upsample2x_conv(const Tensor& x, const ConvOptions& opt, const ConvOptions* then) override {
+    const auto* prepared = dynamic_cast<const CpuPreparedConv*>(opt.prepared);
+    const auto* next = then ? dynamic_cast<const CpuPreparedConv*>(then->prepared) : nullptr;
+    if (!bf16_ || !fuse_upsampling_ || !prepared || !prepared->bf16 || opt.residual) return {};
+    if (then && (!next || !next->bf16 || then->residual || opt.scale != 1.0f || next->cin() != prepared->cout() ||
+                 prepared->cout() % 2 != 0))
+      return {};
+    const kernels::ThreadCount team(threads_);
+    expect_nchw_f32_cpu(x, "fused_upsample2x_conv input");
+    require(prepared->cin() == x.dim(1), "fused_upsample2x_conv: the layer takes " + std::to_string(prepared->cin()) +
+                                             " channels, the input is " + x.describe());
+    const auto epilogue = [](const ConvOptions& o) {
+      kernels::ConvEpilogue epi;
+      epi.has_lrelu = o.lrelu;
+      epi.lrelu_slope = o.lrelu_slope;
+      epi.scale = o.scale;
+      return epi;
+    };
+    Tensor y = Tensor::empty({x.dim(0), (next ? next : prepared)->cout(), 2 * x.dim(2), 2 * x.dim(3)});
+    for (int64_t i = 0; i < x.dim(0); ++i)
+      if (next)
+        kernels::conv2d_bf16_upsampled2x_pair(y.image(i), x.image(i), prepared->packed_bf16, epilogue(opt),
+                                              next->packed_bf16, epilogue(*then), int(x.dim(2)), int(x.dim(3)));
+      else
+        kernels::conv2d_bf16_packed_upsampled2x(y.image(i), x.image(i), prepared->packed_bf16, int(x.dim(2)),
+                                                int(x.dim(3)), epilogue(opt));
+    return y;
   }
 
   // ---- training (cpu_training.cpp) ----
@@ -251,8 +286,9 @@ class CpuBackend final : public Backend {
  private:
   int threads_;                         // 0: OpenMP's default
   const kernels::Conv2dVariant* conv_;  // null: packed weights in the best format
-  bool bf16_;                           // Precision::bf16: the AMX convolutions
+  bool bf16_;                           // Precision::bf16: the bf16 convolutions (AMX or AVX512_BF16)
   bool fuse_dense_blocks_;              // bf16: fused_dense_block runs (MICROSR_BF16_DENSE_FUSION != 0)
+  bool fuse_upsampling_;                // bf16: fused_upsample2x_conv runs (MICROSR_BF16_UPSAMPLE_FUSION != 0)
 };
 
 }  // namespace
@@ -260,7 +296,8 @@ class CpuBackend final : public Backend {
 std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& options) { return std::make_unique<CpuBackend>(options); }
 
 std::string cpu_precision_unavailable(Precision precision) {
-  if (precision == Precision::fp16) return "fp16 needs the CUDA backend; the CPU computes in fp32 or (with AMX) bf16";
+  if (precision == Precision::fp16)
+    return "fp16 needs the CUDA backend; the CPU computes in fp32 or (with AMX or AVX512_BF16) bf16";
   if (precision == Precision::bf16) {
     const char* why = kernels::conv_bf16_unavailable_reason();
     return why ? std::string(why) + "; use fp32" : "";
