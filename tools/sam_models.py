@@ -5,6 +5,9 @@ Environment (Debian's torch 1.13 from apt package python3-torch, plus PyPI packa
     /usr/bin/python3 -m venv --system-site-packages /work/venvs/sam
     /work/venvs/sam/bin/pip install onnx==1.17.0 segment-anything==1.0 tqdm onnxruntime==1.16.3
     /work/venvs/sam/bin/pip install --no-deps sam2==1.1.0   # it asks for torch>=2.5.1; see shims
+    /work/venvs/sam/bin/pip uninstall -y numpy   # onnx pulls numpy 2, which Debian's torch 1.13 cannot
+                                                 # use ("Numpy is not available"): keep Debian's 1.24
+(apt package python3-torch first, when `import torch` fails in /usr/bin/python3.)
 onnxruntime 1.16.3 is the newest wheel that accepts Debian's numpy 1.24. torchvision, hydra and
 iopath are not needed: install_shims() below stands in for the few names the packages import.
 
