@@ -80,7 +80,8 @@ std::unique_ptr<Backend> make_backend(const DeviceChoice& choice) {
     throw Error("--device " + device + ": no CUDA device: " + why);
   }
   if (cuda && precision == Precision::bf16)
-    throw Error("--precision bf16 runs on the CPU only (AMX); use --device cpu, or fp16/fp32 on the GPU");
+    throw Error(
+        "--precision bf16 runs on the CPU only (AMX or AVX512_BF16); use --device cpu, or fp16/fp32 on the GPU");
   if (cuda) {
     CudaOptions options;
     options.precision = precision;
@@ -93,7 +94,8 @@ std::unique_ptr<Backend> make_backend(const DeviceChoice& choice) {
   if (precision == Precision::bf16) {
     const std::string why = cpu_precision_unavailable(precision);
     if (!why.empty()) throw Error("--precision bf16 on the CPU: " + why + "; use --precision fp32");
-    require(choice.conv.empty(), "--conv picks an fp32 CPU kernel; --precision bf16 runs the AMX kernel (drop --conv)");
+    require(choice.conv.empty(),
+            "--conv picks an fp32 CPU kernel; --precision bf16 runs the bf16 kernels (drop --conv)");
   }
   CpuOptions options;
   options.threads = choice.threads;
