@@ -1,5 +1,7 @@
 #include "microsr/tensor.h"
 
+#include "core/host_memory.h"
+
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -45,14 +47,14 @@ Storage::~Storage() {
   if (release)
     release(data);
   else if (device.kind == DeviceKind::cpu)
-    std::free(data);
+    detail::host_free(data, bytes);
 }
 
 static std::shared_ptr<Storage> allocate_cpu(std::size_t bytes, const Shape& shape) {
   auto s = std::make_shared<Storage>();
-  // 64-byte alignment: one cache line, and what AVX-512 loads would want.
-  std::size_t rounded = (bytes + 63) / 64 * 64;
-  s->data = std::aligned_alloc(64, rounded ? rounded : 64);
+  // 64-byte alignment (one cache line, what AVX-512 loads want); large blocks come from a cache of
+  // huge-page mappings that repeated passes reuse (core/host_memory.h).
+  s->data = detail::host_allocate(bytes);
   // OutOfMemory: the tiler retries with smaller tiles; the commands name the file being processed.
   if (!s->data)
     throw OutOfMemory("out of memory: cannot allocate " + std::to_string(bytes >> 20) + " MiB of host memory for a " +

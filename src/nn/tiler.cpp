@@ -8,6 +8,8 @@
 // the 2-D weights also sum to 1 at every output pixel: no weight-sum image is needed.
 #include "microsr/tiler.h"
 
+#include "core/host_memory.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -233,6 +235,12 @@ Tensor upscale_tiled(RRDBNet& net, Backend& backend, const Tensor& x, const Tile
   require(opt.batch >= 1, "tile batch must be >= 1, got " + std::to_string(opt.batch));
   const int64_t h = x.dim(2), w = x.dim(3);
   const int s = cfg.scale;
+  // The tiles reuse each other's large activation blocks (core/host_memory.h); once the image is
+  // done they go back to the system, so that what comes next (the file writer, another image of
+  // another size) finds the memory free, as it would without the cache.
+  struct GiveBackCachedBlocks {
+    ~GiveBackCachedBlocks() { detail::host_memory_trim(); }
+  } const give_back_on_return;
 
   // RealESRGANer.pre_process: reflect pre_pad, then reflect up to a multiple of the unshuffle factor.
   const int64_t divisor = s == 2 ? 2 : s == 1 ? 4 : 1;
