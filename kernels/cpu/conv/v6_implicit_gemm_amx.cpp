@@ -46,36 +46,16 @@ void item_sums(float* c, const uint16_t* a, int64_t a_next, const uint16_t* b, c
                int ci_blocks) {
   const int64_t b_stride = static_cast<int64_t>(in.cols) * 4;  // bytes from one channel pair to the next
   const int64_t pair_block = static_cast<int64_t>(in.cols) * 2 * 16;
-  _tile_zero(0);
-  _tile_zero(1);
-  if constexpr (kCoTiles == 2) {
-    _tile_zero(2);
-    _tile_zero(3);
-  }
+  amx::zero_sums<kCoTiles>();
   for (int ky = 0; ky < k; ++ky)
     for (int kx = 0; kx < k; ++kx) {
       const uint16_t* b_tap = b + ky * in.row_elems + 2 * kx;
       for (int cb = 0; cb < ci_blocks; ++cb) {
-        const uint16_t* bt = b_tap + cb * pair_block;
-        _tile_loadd(6, bt, b_stride);
-        _tile_loadd(7, bt + 32, b_stride);
-        _tile_loadd(4, a, 64);
-        _tile_dpbf16ps(0, 4, 6);
-        _tile_dpbf16ps(1, 4, 7);
-        if constexpr (kCoTiles == 2) {
-          _tile_loadd(5, a + a_next, 64);
-          _tile_dpbf16ps(2, 5, 6);
-          _tile_dpbf16ps(3, 5, 7);
-        }
+        amx::step_sums<kCoTiles>(a, a_next, b_tap + cb * pair_block, b_stride);
         a += 16 * 32;
       }
     }
-  _tile_stored(0, c, 64);
-  _tile_stored(1, c + 256, 64);
-  if constexpr (kCoTiles == 2) {
-    _tile_stored(2, c + 512, 64);
-    _tile_stored(3, c + 768, 64);
-  }
+  amx::store_sums<kCoTiles>(c);
 }
 
 }  // namespace
