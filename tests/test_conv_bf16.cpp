@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -25,8 +26,8 @@
 
 namespace microsr::kernels {
 
-// tests/amx_emulation/amx_emulated_kernels_avx512bf16.cpp: conv_v6 (version 6) or conv_v7 (7) with
-// the tile instructions emulated. Call only where avx512_bf16 runs.
+// tests/amx_emulation/amx_emulated_kernels_avx512bf16.cpp: conv_v6 (version 6), conv_v7 (7) or conv_v9
+// (9, on a pixel-major input) with the tile instructions emulated. Call only where avx512_bf16 runs.
 void amx_emulated_conv(int version, const Bf16Output& out, const float* x, int fill_channels,
                        const PackedBf16ConvWeights& packed, const Bf16Input& in, int h, int w, const ConvEpilogue& epi);
 
@@ -184,8 +185,9 @@ TEST(Bf16Conv, AmxKernelsEmulatedMatchReference) {
     in.pad = c.k / 2, in.wp = (c.w + 31) / 32 * 32, in.cols = in.wp + 2 * in.pad;
     in.pairs = packed.cin_padded / 2, in.rows = c.h + 2 * in.pad;
     in.row_elems = static_cast<int64_t>(in.pairs) * in.cols * 2;
-    for (int version : {6, 7}) {
+    for (int version : {6, 7, 9}) {
       SCOPED_TRACE("conv_v" + std::to_string(version) + " emulated");
+      in.pixel_major = version == 9;
       std::vector<uint16_t, CacheLineAllocator<uint16_t>> copy(in.rows * in.row_elems, 0x7FC0);  // NaN
       in.data = copy.data();
       std::vector<float> y(c.cout * pixels, 7.0f);
@@ -201,6 +203,65 @@ TEST(Bf16Conv, AmxKernelsEmulatedMatchReference) {
       }
       EXPECT_LE(worst, 1.0) << "error / tolerance";
     }
+  }
+}
+
+// conv_v9's own dense epilogue (pixel-major bf16, no transpose) on CPUs without AMX: a dense block
+// run through the emulated kernel with x1..x4 kept in a pixel-major buffer gives the same bits as
+// the same kernel's five plain convolutions on an fp32 concatenation (as Bf16DenseBlock checks with
+// the real kernels on AMX); nf = 6, g = 4 puts the activations at channels no multiple of 16.
+TEST(Bf16Conv, AmxV9EmulatedDenseBlockSameBitsAsPlainConvs) {
+  if (!cpu_isa_at_least(CpuIsa::kAvx512Bf16)) GTEST_SKIP() << "needs avx512_bf16 (the input fill and epilogue)";
+  auto pixel_major_input = [](int cin_padded, int h, int w) {
+    Bf16Input in;
+    in.pad = 1, in.wp = (w + 31) / 32 * 32, in.cols = in.wp + 2, in.pairs = cin_padded / 2, in.rows = h + 2;
+    in.pixel_major = true;
+    in.row_elems = static_cast<int64_t>(in.pairs) * in.cols * 2;
+    return in;
+  };
+  unsigned seed = 900;
+  for (const auto& [nf, g, h, w] : {std::array{64, 32, 5, 37}, std::array{6, 4, 4, 9}}) {
+    SCOPED_TRACE("nf=" + std::to_string(nf) + " g=" + std::to_string(g));
+    const int64_t pixels = static_cast<int64_t>(h) * w;
+    std::vector<PackedBf16ConvWeights> layers;
+    for (int j = 0; j < 5; ++j) {
+      const int cin = nf + j * g, cout = j < 4 ? g : nf;
+      const auto weight = random_values(static_cast<size_t>(cout) * cin * 9, seed++, -0.1f, 0.1f);
+      const auto bias = random_values(cout, seed++, -0.1f, 0.1f);
+      layers.push_back(pack_conv_weights_bf16(weight.data(), bias.data(), cin, cout, 3));
+    }
+    const auto x = random_values(nf * pixels, seed++);
+    ConvEpilogue act, residual;
+    act.has_lrelu = true, act.lrelu_slope = 0.2f;
+    residual.scale = 0.2f, residual.residual = x.data();
+
+    // Five plain convolutions, each on its own freshly filled copy of the fp32 concatenation.
+    std::vector<float> concat((nf + 4 * g) * pixels), expected(nf * pixels), fused(nf * pixels, 7.0f);
+    std::copy(x.begin(), x.end(), concat.begin());
+    for (int j = 0; j < 5; ++j) {
+      Bf16Input in = pixel_major_input(layers[j].cin_padded, h, w);
+      std::vector<uint16_t, CacheLineAllocator<uint16_t>> copy(in.rows * in.row_elems, 0x7FC0);  // NaN
+      in.data = copy.data();
+      Bf16Output out;
+      out.y = j < 4 ? concat.data() + (nf + j * g) * pixels : expected.data();
+      amx_emulated_conv(9, out, concat.data(), layers[j].cin, layers[j], in, h, w, j < 4 ? act : residual);
+    }
+
+    // The block: x filled once, x1..x4 written by the epilogues into the buffer conv5 reads.
+    Bf16Input dense = pixel_major_input(layers[4].cin_padded, h, w);
+    std::vector<uint16_t, CacheLineAllocator<uint16_t>> buffer(dense.rows * dense.row_elems, 0);
+    dense.data = buffer.data();
+    for (int j = 0; j < 4; ++j) {
+      Bf16Output to_dense;
+      to_dense.dense = &dense, to_dense.channel0 = nf + j * g;
+      amx_emulated_conv(9, to_dense, j == 0 ? x.data() : nullptr, nf, layers[j], dense, h, w, act);
+    }
+    Bf16Output to_out;
+    to_out.y = fused.data();
+    amx_emulated_conv(9, to_out, nullptr, 0, layers[4], dense, h, w, residual);
+    int64_t differing = 0;
+    for (int64_t i = 0; i < nf * pixels; ++i) differing += fused[i] != expected[i];
+    EXPECT_EQ(differing, 0);
   }
 }
 
@@ -430,7 +491,7 @@ TEST(Bf16DenseBlock, RejectsLayersThatDoNotChain) {
 TEST(Bf16Conv, KernelTableAndRefusals) {
   if (const char* why = conv_bf16_unavailable_reason()) GTEST_SKIP() << why;
   const std::vector<std::string> kernels = conv_bf16_kernels();
-  ASSERT_EQ(kernels.size(), cpu_isa_at_least(CpuIsa::kAmx) ? 3u : 1u);
+  ASSERT_EQ(kernels.size(), cpu_isa_at_least(CpuIsa::kAmx) ? 4u : 1u);
   EXPECT_EQ(kernels.back(), "conv_v8_dpbf16_avx512bf16");
   EXPECT_EQ(std::count(kernels.begin(), kernels.end(), std::string(conv_bf16_kernel_name())), 1);
   try {

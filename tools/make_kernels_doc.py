@@ -116,10 +116,11 @@ also printed by `microsr info`). `conv/dispatch.cpp`, `wgrad/variants.cpp` and
 | avx512 and up | conv_v5 (`winograd43_avx512`) | conv_v2 | wgrad v1/v3 | AVX2 |
 
 In fp32, avx512_bf16 and amx run the avx512 kernels. `--precision bf16` runs amx's own kernel,
-conv_v6_implicit_gemm_amx (bf16 products on AMX tiles, fp32 sums; docs/performance.md), or on
-avx512_bf16 without AMX (AMD Zen 4) conv_v8_dpbf16_avx512bf16 (`*_avx512bf16.cpp`: the AVX-512
-flags plus `-mavx512bf16`; vdpbf16ps), and is an error naming both below avx512_bf16.
-`MICROSR_BF16_CONV=<kernel>` picks one (conv_v7_weight_blocked_amx is the AMX alternative).
+conv_v9_pixel_major_amx (bf16 products on AMX tiles, fp32 sums, the input copy pixel-major;
+docs/performance.md), or on avx512_bf16 without AMX (AMD Zen 4) conv_v8_dpbf16_avx512bf16
+(`*_avx512bf16.cpp`: the AVX-512 flags plus `-mavx512bf16`; vdpbf16ps), and is an error naming
+both below avx512_bf16. `MICROSR_BF16_CONV=<kernel>` picks one (conv_v6_implicit_gemm_amx and
+conv_v7_weight_blocked_amx are the earlier AMX variants, on the channel-pair input layout).
 
 The trap of per-file flags: an inline function or template instance emitted in an AVX2 object is
 a weak (COMDAT) symbol, and the linker keeps one copy for every caller — maybe that one, for a

@@ -1,5 +1,5 @@
-// The AMX kernels (conv_v6_implicit_gemm_amx, conv_v7_weight_blocked_amx) compiled with their tile
-// intrinsics replaced by a scalar emulation, so that their indexing (taps, channel blocks, pixel
+// The AMX kernels (conv_v6_implicit_gemm_amx, conv_v7_weight_blocked_amx, conv_v9_pixel_major_amx)
+// compiled with their tile intrinsics replaced by a scalar emulation, so that their indexing (taps, channel blocks, pixel
 // items, groups, chunks, the epilogue) is tested on CPUs without AMX (tests/test_conv_bf16.cpp:
 // Bf16Conv.AmxKernelsEmulatedMatchReference). The rest (input fill, epilogue) is the kernels' own
 // AVX-512 + AVX512_BF16 code, so this object gets those flags (tests/CMakeLists.txt) and is
@@ -80,17 +80,23 @@ void dpbf16ps(int c, int a, int b) {
 #define conv2d_bf16_packed_amx_v7 emulated_conv_v7
 #include "kernels/cpu/conv/v7_weight_blocked_amx.cpp"
 #undef conv2d_bf16_packed_amx_v7
+#define conv2d_bf16_packed_amx_v9 emulated_conv_v9
+#include "kernels/cpu/conv/v9_pixel_major_amx.cpp"
+#undef conv2d_bf16_packed_amx_v9
 
 namespace microsr::kernels {
 
-// version 6 or 7: that kernel, with the same contract as conv/bf16_kernels.h's entry points.
+// version 6, 7 or 9: that kernel, with the same contract as conv/bf16_kernels.h's entry points (9
+// needs a pixel-major `in`).
 void amx_emulated_conv(int version, const Bf16Output& out, const float* x, int fill_channels,
                        const PackedBf16ConvWeights& packed, const Bf16Input& in, int h, int w,
                        const ConvEpilogue& epi) {
   if (version == 6)
     emulated_conv_v6(out, x, fill_channels, packed, in, h, w, epi);
-  else
+  else if (version == 7)
     emulated_conv_v7(out, x, fill_channels, packed, in, h, w, epi);
+  else
+    emulated_conv_v9(out, x, fill_channels, packed, in, h, w, epi);
 }
 
 }  // namespace microsr::kernels

@@ -10,9 +10,11 @@
 //
 // Kernels (conv/bf16_kernels.h), picked at run time by cpu_isa.h's level (the first that runs,
 // unless MICROSR_BF16_CONV or select_conv_bf16_kernel names one):
-//   amx          conv_v6_implicit_gemm_amx: implicit GEMM on AMX tiles (tdpbf16ps)
+//   amx          conv_v9_pixel_major_amx: implicit GEMM on AMX tiles (tdpbf16ps), the input as A
+//                tiles read from a pixel-major copy (whole cache lines at every tap)
+//                conv_v6_implicit_gemm_amx: the same with the input as B tiles (channel-pair rows)
 //                conv_v7_weight_blocked_amx: v6 with each chunk of weights reused from L1 by a
-//                group of 4 pixel items (not the default: not yet measured on AMX)
+//                group of 4 pixel items (1.8x slower than v6 on AMX: kept as a measured variant)
 //   avx512_bf16  conv_v8_dpbf16_avx512bf16: vdpbf16ps on 16-pixel vectors, 8 channels x 32 pixels
 //                per item (AMD Zen 4, Intel Cooper Lake)
 // Below avx512_bf16: no bf16 kernel; conv2d_bf16_packed throws, naming the missing feature.
@@ -35,13 +37,16 @@ struct PackedBf16ConvWeights {
   int cin_padded = 0;                                        // cin rounded up to 32
   int cout_padded = 0;                                       // cout rounded up to 16
   std::vector<uint16_t, CacheLineAllocator<uint16_t>> data;  // layout above, bf16 bit patterns
+  // The same weights as AMX B tiles (channel pairs interleaved, for conv_v9's pixel-major input):
+  //   data_b [cout_padded/16][k*k][cin_padded/32][16 ci pairs][16 co][2]
+  std::vector<uint16_t, CacheLineAllocator<uint16_t>> data_b;
   std::vector<float> bias;                                   // [cout_padded]; zeros past cout
 };
 
 // Null when the active instruction set (cpu_isa.h, MICROSR_CPU_ISA) runs a bf16 kernel; otherwise a
 // sentence saying which CPU feature is missing ("... need AVX512_BF16 or AMX ...").
 const char* conv_bf16_unavailable_reason();
-// The kernel conv2d_bf16_packed runs now ("conv_v6_implicit_gemm_amx" on AMX, unless
+// The kernel conv2d_bf16_packed runs now ("conv_v9_pixel_major_amx" on AMX, unless
 // MICROSR_BF16_CONV or select_conv_bf16_kernel named another), or "none". Throws when the named one
 // needs a higher level than the active one.
 const char* conv_bf16_kernel_name();

@@ -23,14 +23,16 @@ struct Bf16Kernel {
   const char* name;
   CpuIsa needs;  // the lowest instruction-set level (cpu_isa.h) it runs on
   Bf16ConvFn fn;
+  bool pixel_major;  // reads (and writes, when dense) the pixel-major input layout (conv/bf16_kernels.h)
 };
-// Every bf16 kernel, preferred first: the default is the first one the active level runs. v7 is not
-// measured yet (written on a machine without AMX), so v6 stays first until an A/B run on AMX says
-// otherwise (docs/performance.md).
+// Every bf16 kernel, preferred first: the default is the first one the active level runs. On AMX
+// (Emerald Rapids, 1 thread, 64² / 128² per pass): v9 0.125 / 0.594 s, v6 0.156 / 0.751 s, v7 ~1.8x
+// v6's time (docs/performance.md).
 constexpr Bf16Kernel kBf16Kernels[] = {
-    {"conv_v6_implicit_gemm_amx", CpuIsa::kAmx, conv2d_bf16_packed_amx},
-    {"conv_v7_weight_blocked_amx", CpuIsa::kAmx, conv2d_bf16_packed_amx_v7},
-    {"conv_v8_dpbf16_avx512bf16", CpuIsa::kAvx512Bf16, conv2d_bf16_packed_avx512bf16},
+    {"conv_v9_pixel_major_amx", CpuIsa::kAmx, conv2d_bf16_packed_amx_v9, true},
+    {"conv_v6_implicit_gemm_amx", CpuIsa::kAmx, conv2d_bf16_packed_amx, false},
+    {"conv_v7_weight_blocked_amx", CpuIsa::kAmx, conv2d_bf16_packed_amx_v7, false},
+    {"conv_v8_dpbf16_avx512bf16", CpuIsa::kAvx512Bf16, conv2d_bf16_packed_avx512bf16, false},
 };
 
 const Bf16Kernel* find_bf16_kernel(const std::string& name) {
@@ -64,11 +66,6 @@ const Bf16Kernel* active_bf16_kernel() {
   return nullptr;
 }
 
-void run_bf16_kernel(const Bf16Output& out, const float* x, int fill_channels, const PackedBf16ConvWeights& packed,
-                     const Bf16Input& in, int h, int w, const ConvEpilogue& epi) {
-  active_bf16_kernel()->fn(out, x, fill_channels, packed, in, h, w, epi);
-}
-
 // The calling thread's bf16 input copy, grown, never shrunk (shared by the team of that call).
 uint16_t* bf16_input_buffer(int64_t elems) {
   thread_local std::vector<uint16_t, CacheLineAllocator<uint16_t>> buffer;
@@ -77,14 +74,15 @@ uint16_t* bf16_input_buffer(int64_t elems) {
 }
 
 // The layout of the bf16 input copy of an h x w image for `pairs` channel pairs and a k x k kernel
-// (conv/bf16_kernels.h), without its storage.
-Bf16Input input_geometry(int pairs, int k, int h, int w) {
+// (conv/bf16_kernels.h), without its storage: pixel-major when the kernel reads that.
+Bf16Input input_geometry(const Bf16Kernel& kernel, int pairs, int k, int h, int w) {
   Bf16Input in;
   in.pad = k / 2;
   in.wp = (w + kPixelBlock - 1) / kPixelBlock * kPixelBlock;
   in.cols = in.wp + 2 * in.pad;
   in.pairs = pairs;
   in.rows = h + 2 * in.pad;
+  in.pixel_major = kernel.pixel_major;
   in.row_elems = static_cast<int64_t>(in.pairs) * in.cols * 2;
   return in;
 }
@@ -97,11 +95,13 @@ Bf16Input input_geometry(int pairs, int k, int h, int w) {
 struct ZeroPaddedBuffer {
   std::vector<uint16_t, CacheLineAllocator<uint16_t>> data;
   int pad = -1, cols = 0, pairs = 0, rows = 0, w = 0;
+  bool pixel_major = false;
 
   uint16_t* for_geometry(const Bf16Input& in, int image_w) {
-    if (pad != in.pad || cols != in.cols || pairs != in.pairs || rows != in.rows || w != image_w) {
+    if (pad != in.pad || cols != in.cols || pairs != in.pairs || rows != in.rows || w != image_w ||
+        pixel_major != in.pixel_major) {
       data.assign(static_cast<size_t>(in.rows * in.row_elems), 0);
-      pad = in.pad, cols = in.cols, pairs = in.pairs, rows = in.rows, w = image_w;
+      pad = in.pad, cols = in.cols, pairs = in.pairs, rows = in.rows, w = image_w, pixel_major = in.pixel_major;
     }
     return data.data();
   }
@@ -171,12 +171,14 @@ PackedBf16ConvWeights pack_conv_weights_bf16(const float* weight, const float* b
   packed.cout_padded = (cout + 15) / 16 * 16;
   const int taps = k * k, ci_blocks = packed.cin_padded / 32;
   packed.data.assign(static_cast<size_t>(packed.cout_padded) * taps * packed.cin_padded, 0);
+  packed.data_b.assign(packed.data.size(), 0);
   for (int co = 0; co < cout; ++co)
     for (int ci = 0; ci < cin; ++ci)
       for (int tap = 0; tap < taps; ++tap) {
         const int64_t block = (static_cast<int64_t>(co / 16) * taps + tap) * ci_blocks + ci / 32;
-        packed.data[(block * 16 + co % 16) * 32 + ci % 32] =
-            float_to_bf16(weight[(static_cast<int64_t>(co) * cin + ci) * taps + tap]);
+        const uint16_t value = float_to_bf16(weight[(static_cast<int64_t>(co) * cin + ci) * taps + tap]);
+        packed.data[(block * 16 + co % 16) * 32 + ci % 32] = value;
+        packed.data_b[block * 512 + (ci % 32) / 2 * 32 + (co % 16) * 2 + ci % 2] = value;
       }
   packed.bias.assign(packed.cout_padded, 0.0f);
   if (bias) std::memcpy(packed.bias.data(), bias, sizeof(float) * cout);
@@ -188,11 +190,12 @@ void conv2d_bf16_packed(float* y, const float* x, const PackedBf16ConvWeights& p
   require(h > 0 && w > 0,
           "conv2d_bf16_packed: expected h, w >= 1, found " + std::to_string(h) + "x" + std::to_string(w));
   if (const char* why = conv_bf16_unavailable_reason()) throw Error(std::string("conv2d_bf16_packed: ") + why);
-  Bf16Input in = input_geometry(packed.cin_padded / 2, packed.k, h, w);
+  const Bf16Kernel* kernel = active_bf16_kernel();
+  Bf16Input in = input_geometry(*kernel, packed.cin_padded / 2, packed.k, h, w);
   in.data = bf16_input_buffer(in.rows * in.row_elems);
   Bf16Output out;
   out.y = y;
-  run_bf16_kernel(out, x, packed.cin, packed, in, h, w, epi);
+  kernel->fn(out, x, packed.cin, packed, in, h, w, epi);
 }
 
 void conv2d_bf16_packed_upsampled2x(float* y, const float* x, const PackedBf16ConvWeights& packed, int h, int w,
@@ -202,7 +205,7 @@ void conv2d_bf16_packed_upsampled2x(float* y, const float* x, const PackedBf16Co
   if (const char* why = conv_bf16_unavailable_reason())
     throw Error(std::string("conv2d_bf16_packed_upsampled2x: ") + why);
   const Bf16Kernel* kernel = active_bf16_kernel();
-  Bf16Input in = input_geometry(packed.cin_padded / 2, packed.k, 2 * h, 2 * w);
+  Bf16Input in = input_geometry(*kernel, packed.cin_padded / 2, packed.k, 2 * h, 2 * w);
   in.data = bf16_input_buffer(in.rows * in.row_elems);
   fill_bf16_input_upsampled2x(in, x, packed.cin, 2 * h, 2 * w);
   Bf16Output out;
@@ -224,10 +227,10 @@ void conv2d_bf16_upsampled2x_pair(float* y, const float* x, const PackedBf16Conv
           "conv2d_bf16_upsampled2x_pair: the first conv's epilogue may have bias and LeakyReLU only");
   const Bf16Kernel* kernel = active_bf16_kernel();
   const int big_h = 2 * h, big_w = 2 * w;
-  Bf16Input in1 = input_geometry(conv1.cin_padded / 2, conv1.k, big_h, big_w);
+  Bf16Input in1 = input_geometry(*kernel, conv1.cin_padded / 2, conv1.k, big_h, big_w);
   in1.data = bf16_input_buffer(in1.rows * in1.row_elems);
   fill_bf16_input_upsampled2x(in1, x, conv1.cin, big_h, big_w);
-  Bf16Input in2 = input_geometry(conv2.cin_padded / 2, conv2.k, big_h, big_w);
+  Bf16Input in2 = input_geometry(*kernel, conv2.cin_padded / 2, conv2.k, big_h, big_w);
   in2.data = chain_buffer(in2, big_w);
   Bf16Output middle;  // conv1's output, bf16, straight into conv2's input copy
   middle.dense = &in2;
@@ -251,7 +254,8 @@ void conv2d_bf16_dense_block(float* out, const float* x, const PackedBf16ConvWei
                 std::to_string(convs[j]->cout) + " channels, k " + std::to_string(convs[j]->k) +
                 "; expected nf + (j-1) g -> g (conv5: -> nf) with nf=" + std::to_string(nf) +
                 " g=" + std::to_string(g));
-  Bf16Input dense = input_geometry(convs[4]->cin_padded / 2, k, h, w);
+  const Bf16Kernel* kernel = active_bf16_kernel();
+  Bf16Input dense = input_geometry(*kernel, convs[4]->cin_padded / 2, k, h, w);
   dense.data = dense_block_buffer(dense, w);
   ConvEpilogue act;
   act.has_lrelu = true;
@@ -260,7 +264,7 @@ void conv2d_bf16_dense_block(float* out, const float* x, const PackedBf16ConvWei
     Bf16Output to_dense;
     to_dense.dense = &dense;
     to_dense.channel0 = nf + j * g;
-    run_bf16_kernel(to_dense, j == 0 ? x : nullptr, nf, *convs[j], dense, h, w, act);
+    kernel->fn(to_dense, j == 0 ? x : nullptr, nf, *convs[j], dense, h, w, act);
   }
   ConvEpilogue residual;
   residual.scale = residual_scale;
@@ -269,7 +273,7 @@ void conv2d_bf16_dense_block(float* out, const float* x, const PackedBf16ConvWei
   to_out.y = out;
   to_out.skip = skip;
   to_out.skip_scale = residual_scale;
-  run_bf16_kernel(to_out, nullptr, 0, *convs[4], dense, h, w, residual);
+  kernel->fn(to_out, nullptr, 0, *convs[4], dense, h, w, residual);
 }
 
 void conv2d_bf16(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h, int w,

@@ -37,8 +37,38 @@ __m512 load_row_16(const float* row, int c0, int n, bool upsampled) {
   return _mm512_maskz_permutexvar_ps(mask, twice, _mm512_castps256_ps512(half));
 }
 
+// r[i][j] <- r[j][i] for 16 vectors of 16 32-bit elements (a bf16 channel pair, or an fp32 value):
+// pairs within 128-bit lanes (unpack 32, then 64), then the 4 x 4 lanes (shuffle_i32x4). The unpacks
+// are the all-ones maskz forms: GCC 12's plain ones start from an undefined vector and warn.
+[[maybe_unused]] void transpose_16x16(__m512i r[16]) {
+  const __mmask16 all16 = 0xFFFF;
+  const __mmask8 all8 = 0xFF;
+  __m512i t[16], u[16];
+  for (int k = 0; k < 8; ++k) {  // t[2k], t[2k+1]: rows 2k, 2k+1 interleaved (a0 b0 a1 b1 | a2 b2 a3 b3)
+    t[2 * k] = _mm512_maskz_unpacklo_epi32(all16, r[2 * k], r[2 * k + 1]);
+    t[2 * k + 1] = _mm512_maskz_unpackhi_epi32(all16, r[2 * k], r[2 * k + 1]);
+  }
+  for (int k = 0; k < 4; ++k) {  // u[4k + m], lane L: column 4L + m of rows 4k .. 4k + 3
+    u[4 * k] = _mm512_maskz_unpacklo_epi64(all8, t[4 * k], t[4 * k + 2]);
+    u[4 * k + 1] = _mm512_maskz_unpackhi_epi64(all8, t[4 * k], t[4 * k + 2]);
+    u[4 * k + 2] = _mm512_maskz_unpacklo_epi64(all8, t[4 * k + 1], t[4 * k + 3]);
+    u[4 * k + 3] = _mm512_maskz_unpackhi_epi64(all8, t[4 * k + 1], t[4 * k + 3]);
+  }
+  for (int m = 0; m < 4; ++m) {  // row 4L + m = lane L of u[m], u[4 + m], u[8 + m], u[12 + m]
+    const __m512i v0 = _mm512_maskz_shuffle_i32x4(all16, u[m], u[4 + m], 0x44);
+    const __m512i v1 = _mm512_maskz_shuffle_i32x4(all16, u[m], u[4 + m], 0xEE);
+    const __m512i v2 = _mm512_maskz_shuffle_i32x4(all16, u[8 + m], u[12 + m], 0x44);
+    const __m512i v3 = _mm512_maskz_shuffle_i32x4(all16, u[8 + m], u[12 + m], 0xEE);
+    r[m] = _mm512_maskz_shuffle_i32x4(all16, v0, v2, 0x88);
+    r[4 + m] = _mm512_maskz_shuffle_i32x4(all16, v0, v2, 0xDD);
+    r[8 + m] = _mm512_maskz_shuffle_i32x4(all16, v1, v3, 0x88);
+    r[12 + m] = _mm512_maskz_shuffle_i32x4(all16, v1, v3, 0xDD);
+  }
+}
+
 // Fills channel pairs [0, pairs) of the padded rows of `in` from x [cin][h][w] (fp32, NCHW), channels
-// past cin as zeros; the pairs after them are left as they are. With `upsampled`, x is
+// past cin as zeros; the pairs after them are left as they are (pixel-major: whole 32-channel
+// blocks, so up to the block holding pair `pairs - 1`). With `upsampled`, x is
 // [cin][h/2][w/2] (h, w even) and the copy holds its nearest x2 upsampling (upsample_nearest2x_ref):
 // the same values, without the 4x larger fp32 tensor. Work-shares over rows with an orphaned
 // `omp for` (ends with a barrier): call it from every thread of a parallel region.
@@ -54,10 +84,32 @@ void fill_input(const Bf16Input& in, const float* x, int cin, int h, int w, int 
     uint16_t* row = in.data + r * in.row_elems;
     const int iy = r - in.pad;
     if (iy < 0 || iy >= h) {
-      zero_elems(row, static_cast<int64_t>(pairs) * in.cols * 2);
+      const int zero_pairs = in.pixel_major ? (pairs + 15) / 16 * 16 : pairs;  // whole blocks
+      zero_elems(row, static_cast<int64_t>(zero_pairs) * in.cols * 2);
       continue;
     }
     const int64_t src_row = static_cast<int64_t>(iy / up) * src_w;
+    if (in.pixel_major) {  // whole 32-channel blocks: per 16 pixels, 16 pair vectors transposed
+      for (int b = 0; b < (pairs + 15) / 16; ++b) {
+        uint16_t* block = row + static_cast<int64_t>(b) * in.cols * 32;
+        zero_elems(block, 32 * in.pad);
+        for (int c0 = 0; c0 < in.wp; c0 += 16) {
+          const int n = w - c0 >= 16 ? 16 : (w - c0 > 0 ? w - c0 : 0);
+          __m512i v[16];  // v[j]: pair j of the block, pixels c0 .. c0 + 15 (then pixel i: pairs 0..15)
+          for (int j = 0; j < 16; ++j) {
+            const int c = 32 * b + 2 * j;
+            const float* s0 = c < cin ? x + c * plane + src_row : nullptr;
+            const float* s1 = c + 1 < cin ? x + (c + 1) * plane + src_row : nullptr;
+            const __m512 a = load_row_16(s0, c0, n, upsampled), bb = load_row_16(s1, c0, n, upsampled);
+            v[j] = _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(bb, a));
+          }
+          transpose_16x16(v);
+          for (int i = 0; i < 16; ++i) _mm512_store_si512(block + 32 * (in.pad + c0 + i), v[i]);
+        }
+        zero_elems(block + 32 * (in.pad + in.wp), 32 * (in.cols - in.pad - in.wp));
+      }
+      continue;
+    }
     for (int p = 0; p < pairs; ++p) {
       uint16_t* dst = row + static_cast<int64_t>(p) * in.cols * 2;
       const float* s0 = 2 * p < cin ? x + (2 * p) * plane + src_row : nullptr;

@@ -15,10 +15,16 @@ namespace microsr::kernels {
 // kernels' pixel block (32), so a block never reads past a row. A dense block's buffer has more
 // pairs than one convolution reads (its first cin_padded / 2): channels past that conv's cin may
 // then hold later activations, which its zero weights there ignore.
+// With pixel_major (conv_v9's layout), each row holds 32-channel blocks of whole pixels instead:
+//   data [rows][pairs / 16][cols][32]      (pairs is always a multiple of 16: cin_padded / 2)
+// channel c of that pixel at block c / 32, column ix + pad, slot c % 32: one pixel's 32 channels are
+// one 64-byte line, so an AMX A tile of 16 pixels is 16 whole lines at any tap (kx moves it by
+// whole lines), where the pair layout's rows start 4 kx bytes into a line and straddle two.
 struct Bf16Input {
   uint16_t* data = nullptr;
   int pad = 0, wp = 0, cols = 0, pairs = 0, rows = 0;
-  int64_t row_elems = 0;  // pairs * cols * 2: one padded row of every channel
+  bool pixel_major = false;
+  int64_t row_elems = 0;  // pairs * cols * 2: one padded row of every channel (either layout)
 };
 
 // Where a bf16 convolution writes its output [cout][h][w]:
@@ -48,6 +54,12 @@ void conv2d_bf16_packed_amx(const Bf16Output& out, const float* x, int fill_chan
 // conv_v7_weight_blocked_amx (conv/v7_weight_blocked_amx.cpp): the same contract; v6's tile loop
 // with each chunk of weights reused from L1 by a group of pixel items.
 void conv2d_bf16_packed_amx_v7(const Bf16Output& out, const float* x, int fill_channels,
+                               const PackedBf16ConvWeights& packed, const Bf16Input& in, int h, int w,
+                               const ConvEpilogue& epi);
+
+// conv_v9_pixel_major_amx (conv/v9_pixel_major_amx.cpp): the same contract on a pixel-major `in`
+// (and out.dense), with the input as the A tiles and the weights (packed.data_b) as the B tiles.
+void conv2d_bf16_packed_amx_v9(const Bf16Output& out, const float* x, int fill_channels,
                                const PackedBf16ConvWeights& packed, const Bf16Input& in, int h, int w,
                                const ConvEpilogue& epi);
 

@@ -77,7 +77,7 @@ class CpuBackend final : public Backend {
   std::string name() const override {
     // e.g. "cpu (2 threads, avx512 kernels, conv packed)": the instruction set the kernels run
     // with (kernels/cpu/cpu_isa.h; MICROSR_CPU_ISA may lower it), and which convolution; in bf16
-    // "cpu (2 threads, amx kernels, conv bf16 conv_v6_implicit_gemm_amx)".
+    // "cpu (2 threads, amx kernels, conv bf16 conv_v9_pixel_major_amx)".
     const std::string conv =
         bf16_ ? std::string("bf16 ") + kernels::conv_bf16_kernel_name() : std::string(conv_ ? conv_->name : "packed");
     return "cpu (" + std::to_string(threads_ > 0 ? threads_ : omp_get_max_threads()) + " threads, " +
