@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "cpu/conv/variants.h"
+#include "cpu/cpu_isa.h"
 #include "cpu/cpu_kernels.h"
+#include "microsr/backend.h"
 #include "microsr/error.h"
 #include "test_helpers.h"
 
@@ -237,6 +239,52 @@ TEST(ConvPacked, EveryFormatMatchesReference) {
         ASSERT_NEAR(got[i], expected[i], 1e-5) << "format " << int(format) << " element " << i;
     }
   }
+}
+
+// conv2d_packed_upsampled2x (the Winograd kernels fill their padded copy from the small input) gives
+// the same bits as upsample_nearest2x_ref then conv2d_packed, for every format (the others upsample
+// first) on every instruction set this CPU runs, odd sizes and an epilogue; and the fp32 CPU
+// backend's fused_upsample2x_conv (RRDBNet's conv_up1/conv_up2) the same bits as its two ops.
+TEST(ConvPacked, UpsampledSameBitsAsUpsampleThenConv) {
+  const int cin = 13, cout = 9, h = 5, w = 11, k = 3;
+  const auto x = random_values(size_t(cin) * h * w, 17, -1, 1);
+  const auto weight = random_values(size_t(cout) * cin * k * k, 18, -0.2f, 0.2f);
+  const auto bias = random_values(cout, 19, -0.5f, 0.5f);
+  ConvEpilogue epi;
+  epi.has_lrelu = true, epi.lrelu_slope = 0.2f, epi.scale = 0.5f;
+  std::vector<float> up(size_t(cin) * 4 * h * w), expected(size_t(cout) * 4 * h * w), got(expected.size());
+  upsample_nearest2x_ref(up.data(), x.data(), cin, h, w);
+  for (CpuIsa isa : {CpuIsa::kBaseline, CpuIsa::kAvx2, CpuIsa::kAvx512}) {
+    if (!cpu_isa_at_least(isa)) continue;
+    const CpuIsaScope scope(isa);
+    for (ConvWeightFormat format : conv_weight_formats()) {
+      SCOPED_TRACE(std::string(cpu_isa_name(isa)) + " format " + std::to_string(int(format)));
+      const PackedConvWeights packed = pack_conv_weights(weight.data(), bias.data(), cin, cout, k, format);
+      conv2d_packed(expected.data(), up.data(), packed, 2 * h, 2 * w, epi);
+      std::fill(got.begin(), got.end(), NAN);
+      conv2d_packed_upsampled2x(got.data(), x.data(), packed, h, w, epi);
+      int64_t differing = 0;
+      for (size_t i = 0; i < got.size(); ++i) differing += !(got[i] == expected[i]);
+      EXPECT_EQ(differing, 0);
+    }
+  }
+  auto backend = make_cpu_backend();
+  Tensor xt = Tensor::empty({2, cin, h, w}), wt = Tensor::empty({cout, cin, k, k}), bt = Tensor::empty({cout});
+  for (int64_t i = 0; i < xt.numel(); ++i) xt.f32()[i] = x[i % x.size()] * (i < int64_t(x.size()) ? 1.0f : -0.5f);
+  std::copy(weight.begin(), weight.end(), wt.f32());
+  std::copy(bias.begin(), bias.end(), bt.f32());
+  const auto prepared = backend->prepare_conv(wt, bt);
+  ConvOptions opt;
+  opt.lrelu = true, opt.lrelu_slope = 0.2f, opt.prepared = prepared.get();
+  Tensor upt = Tensor::empty({2, cin, 2 * h, 2 * w}), two_ops = Tensor::empty({2, cout, 2 * h, 2 * w});
+  backend->upsample_nearest2x(upt, xt);
+  backend->conv2d(two_ops, upt, wt, bt, opt);
+  const Tensor fused = backend->fused_upsample2x_conv(xt, opt);
+  ASSERT_TRUE(fused.defined());
+  ASSERT_EQ(fused.shape(), two_ops.shape());
+  int64_t differing = 0;
+  for (int64_t i = 0; i < fused.numel(); ++i) differing += fused.f32()[i] != two_ops.f32()[i];
+  EXPECT_EQ(differing, 0);
 }
 
 TEST(ConvPacked, RejectsEvenKernel) {

@@ -51,6 +51,34 @@ void fill_padded_input(const PaddedInput& padded, const float* x, int cin, int h
   }
 }
 
+void fill_padded_input_upsampled2x(const PaddedInput& padded, const float* x, int cin, int h, int w, int pad_top,
+                                   int pad_left, int64_t tail_slack) {
+  float* data = const_cast<float*>(padded.data);
+  const int row_stride = padded.row_stride;
+  const int64_t plane = padded.plane;
+  const int right = row_stride - pad_left - w;  // zero columns right of the image (>= 0)
+  const int src_w = w / 2;
+
+#pragma omp for schedule(static)
+  for (int ci = 0; ci < cin; ++ci) {
+    float* dst = data + ci * plane;
+    const float* src = x + static_cast<int64_t>(ci) * (h / 2) * src_w;
+    std::memset(dst, 0, sizeof(float) * pad_top * row_stride);
+    for (int iy = 0; iy < h; iy += 2) {  // source row iy / 2 makes image rows iy and iy + 1
+      float* row = dst + static_cast<int64_t>(pad_top + iy) * row_stride;
+      const float* s = src + static_cast<int64_t>(iy / 2) * src_w;
+      std::memset(row, 0, sizeof(float) * pad_left);
+      float* image = row + pad_left;
+      for (int ix = 0; ix < src_w; ++ix) image[2 * ix] = image[2 * ix + 1] = s[ix];
+      std::memset(row + pad_left + w, 0, sizeof(float) * right);
+      std::memcpy(row + row_stride, row, sizeof(float) * row_stride);
+    }
+    const int64_t used = static_cast<int64_t>(pad_top + h) * row_stride;
+    std::memset(dst + used, 0, sizeof(float) * (plane - used));
+    if (ci == cin - 1) std::memset(dst + plane, 0, sizeof(float) * tail_slack);
+  }
+}
+
 PaddedInput pad_input(std::vector<float>& scratch, const float* x, int cin, int h, int w, int pad_top, int pad_left,
                       int rows, int row_stride, int64_t tail_slack) {
   const PaddedInput padded = layout_padded_input(scratch, cin, rows, row_stride, tail_slack);

@@ -30,6 +30,10 @@ PaddedInput layout_padded_input(std::vector<float>& scratch, int cin, int rows, 
 // or from outside one (then it runs serially).
 void fill_padded_input(const PaddedInput& padded, const float* x, int cin, int h, int w, int pad_top, int pad_left,
                        int64_t tail_slack);
+// The same for the nearest x2 upsampling of x [cin][h/2][w/2] (h, w even: the upsampled size),
+// without making it: the same values as upsample_nearest2x_ref followed by fill_padded_input.
+void fill_padded_input_upsampled2x(const PaddedInput& padded, const float* x, int cin, int h, int w, int pad_top,
+                                   int pad_left, int64_t tail_slack);
 // Both of the above, with its own parallel region.
 PaddedInput pad_input(std::vector<float>& scratch, const float* x, int cin, int h, int w, int pad_top, int pad_left,
                       int rows, int row_stride, int64_t tail_slack);

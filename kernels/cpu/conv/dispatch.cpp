@@ -158,4 +158,17 @@ void conv2d_packed(float* y, const float* x, const PackedConvWeights& packed, in
   throw Error("conv2d_packed: unsupported weight format");
 }
 
+void conv2d_packed_upsampled2x(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
+                               const ConvEpilogue& epi) {
+  require(h > 0 && w > 0,
+          "conv2d_packed_upsampled2x: expected h, w >= 1, found " + std::to_string(h) + "x" + std::to_string(w));
+  if (packed.format == ConvWeightFormat::kWinograd43Avx512 && cpu_isa_at_least(CpuIsa::kAvx512))
+    return conv2d_winograd43_packed_avx512(y, x, packed, 2 * h, 2 * w, epi, /*input_upsampled2x=*/true);
+  if (packed.format == ConvWeightFormat::kWinograd43 && cpu_isa_at_least(CpuIsa::kAvx2))
+    return conv2d_winograd43_packed_avx2(y, x, packed, 2 * h, 2 * w, epi, /*input_upsampled2x=*/true);
+  std::vector<float> upsampled(static_cast<size_t>(packed.cin) * 4 * h * w);  // the other kernels: upsample first
+  upsample_nearest2x_ref(upsampled.data(), x, packed.cin, h, w);
+  conv2d_packed(y, upsampled.data(), packed, 2 * h, 2 * w, epi);
+}
+
 }  // namespace microsr::kernels

@@ -14,12 +14,13 @@ void conv2d_direct_packed_avx2(float* y, const float* x, const PackedConvWeights
                                const ConvEpilogue& epi);
 void conv2d_direct16_packed_avx2(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
                                  const ConvEpilogue& epi);
-// ConvWeightFormat::kWinograd43, co_block 3 or 4 (conv_v3, conv_v4).
+// ConvWeightFormat::kWinograd43, co_block 3 or 4 (conv_v3, conv_v4). With input_upsampled2x, x is
+// [cin][h/2][w/2] and the conv runs on its nearest x2 upsampling (conv/winograd43_driver.h).
 void conv2d_winograd43_packed_avx2(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
-                                   const ConvEpilogue& epi);
+                                   const ConvEpilogue& epi, bool input_upsampled2x = false);
 // ConvWeightFormat::kWinograd43, any co_block: 16-wide products (conv_v5, conv/v5_winograd43_avx512.cpp).
 void conv2d_winograd43_packed_avx512(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
-                                     const ConvEpilogue& epi);
+                                     const ConvEpilogue& epi, bool input_upsampled2x = false);
 
 // count 3x3 kernels [count][9] -> their Winograd transforms [count][36] (conv/winograd43_weights.h).
 void winograd43_transform_kernels_avx2(float* transformed, const float* weights, int count);

@@ -115,13 +115,13 @@ ProductFn product_for(int vecs) {
 }  // namespace
 
 void conv2d_winograd43_packed_avx2(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
-                                   const ConvEpilogue& epi) {
+                                   const ConvEpilogue& epi, bool input_upsampled2x) {
   // v3: 4 cout x 24 tiles (batches of 24 tiles); v4: 3 cout x 32 tiles (batches of 32).
   if (packed.co_block == 4)
     return winograd43_run<24, 8>(y, x, packed, h, w, epi, input_transform_8_tiles,
-                                 [](int tiles) { return product_for<4, 3>((tiles + 7) / 8); });
+                                 [](int tiles) { return product_for<4, 3>((tiles + 7) / 8); }, input_upsampled2x);
   winograd43_run<32, 8>(y, x, packed, h, w, epi, input_transform_8_tiles,
-                        [](int tiles) { return product_for<3, 4>((tiles + 7) / 8); });
+                        [](int tiles) { return product_for<3, 4>((tiles + 7) / 8); }, input_upsampled2x);
 }
 
 }  // namespace microsr::kernels

@@ -122,12 +122,12 @@ ProductFn product_for(int vecs) {
 }  // namespace
 
 void conv2d_winograd43_packed_avx512(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
-                                     const ConvEpilogue& epi) {
+                                     const ConvEpilogue& epi, bool input_upsampled2x) {
   if (packed.co_block == 8)
     return winograd43_run<48, 16>(y, x, packed, h, w, epi, input_transform_16_tiles,
-                                  [](int tiles) { return product_for<8, 3>((tiles + 15) / 16); });
+                                  [](int tiles) { return product_for<8, 3>((tiles + 15) / 16); }, input_upsampled2x);
   winograd43_run<96, 16>(y, x, packed, h, w, epi, input_transform_16_tiles,
-                         [](int tiles) { return product_for<4, 6>((tiles + 15) / 16); });
+                         [](int tiles) { return product_for<4, 6>((tiles + 15) / 16); }, input_upsampled2x);
 }
 
 }  // namespace microsr::kernels

@@ -87,5 +87,10 @@ inline PackedConvWeights pack_conv_weights(const float* weight, const float* bia
 
 //   y [packed.cout][h][w], x [packed.cin][h][w]
 void conv2d_packed(float* y, const float* x, const PackedConvWeights& packed, int h, int w, const ConvEpilogue& epi);
+// The same on the nearest x2 upsampling of x, without making it when the Winograd kernels run
+// (they fill their padded input copy from x directly; otherwise the upsampling is made first):
+//   y [packed.cout][2h][2w] = conv(upsample_nearest2x(x [packed.cin][h][w]))  (the same bits, tested)
+void conv2d_packed_upsampled2x(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
+                               const ConvEpilogue& epi);
 
 }  // namespace microsr::kernels

@@ -28,10 +28,12 @@ using InputTransformFn = void (*)(float* v, int64_t v_stride, const float* windo
 // The whole convolution: batches of at most kBatch tiles (a multiple of kGroupTiles, the tiles one
 // input transform call handles, which lie in one tile row); pick_product(tiles) returns the
 // micro-kernel for a batch of `tiles` tiles (a thread's last batch may be narrower), computing
-// co_block = packed.co_block output channels per call.
+// co_block = packed.co_block output channels per call. With input_upsampled2x, x is
+// [cin][h/2][w/2] and the convolution runs on its nearest x2 upsampling, filled straight into the
+// padded copy (h, w even; the same bits as upsampling first).
 template <int kBatch, int kGroupTiles, class PickProduct>
 void winograd43_run(float* y, const float* x, const PackedConvWeights& packed, int h, int w, const ConvEpilogue& epi,
-                    InputTransformFn input_transform, PickProduct pick_product) {
+                    InputTransformFn input_transform, PickProduct pick_product, bool input_upsampled2x) {
   static_assert(kBatch % kGroupTiles == 0 && kGroupTiles % 8 == 0);
   constexpr int kGroups = kBatch / kGroupTiles;  // groups per batch
   const int cin = packed.cin, cout = packed.cout, co_block = packed.co_block;
@@ -52,7 +54,10 @@ void winograd43_run(float* y, const float* x, const PackedConvWeights& packed, i
     // Per-thread V and M for one batch (64-byte aligned, reused across calls; conv/common.cpp).
     float* v = detail::thread_aligned_buffer(0, kPositions * v_per_position);
     float* m = detail::thread_aligned_buffer(1, kPositions * m_per_position);
-    detail::fill_padded_input(in, x, cin, h, w, 1, 1, 0);  // ends with a barrier
+    if (input_upsampled2x)
+      detail::fill_padded_input_upsampled2x(in, x, cin, h, w, 1, 1, 0);  // ends with a barrier
+    else
+      detail::fill_padded_input(in, x, cin, h, w, 1, 1, 0);  // ends with a barrier
 
     // Each thread takes an equal share of the groups (so 2 threads split a 64x64 image's 32
     // 8-tile groups 16/16), cut into batches of at most kGroups groups, as equal as possible.

@@ -72,7 +72,7 @@ class CpuBackend final : public Backend {
         conv_(options.conv.empty() ? nullptr : &kernels::conv2d_variant(options.conv)),
         bf16_(options.precision == Precision::bf16),
         fuse_dense_blocks_(!env_is("MICROSR_BF16_DENSE_FUSION", "0")),
-        fuse_upsampling_(!env_is("MICROSR_BF16_UPSAMPLE_FUSION", "0")) {}
+        fuse_upsampling_(!env_is("MICROSR_UPSAMPLE_FUSION", "0") && !env_is("MICROSR_BF16_UPSAMPLE_FUSION", "0")) {}
   Device device() const override { return Device::cpu(); }
   std::string name() const override {
     // e.g. "cpu (2 threads, avx512 kernels, conv packed)": the instruction set the kernels run
@@ -206,12 +206,29 @@ class CpuBackend final : public Backend {
 
   // In bf16 the nearest x2 upsampling goes into the conv's bf16 input copy (kernels/cpu/conv/bf16.h:
   // conv2d_bf16_packed_upsampled2x), and with `then` the conv's output goes in bf16 straight into
-  // the next conv's (conv2d_bf16_upsampled2x_pair): the same bits as the separate ops; fp32 has no
-  // fused form. MICROSR_BF16_UPSAMPLE_FUSION=0 turns both off, for A/B measurements.
+  // the next conv's (conv2d_bf16_upsampled2x_pair). In fp32 it goes into the Winograd kernels' padded
+  // input copy (conv2d_packed_upsampled2x; no `then`): the 4x larger upsampled tensor is never made
+  // (793 MB at a 440² tile's last stage). The same bits as the separate ops.
+  // MICROSR_UPSAMPLE_FUSION=0 (or the older MICROSR_BF16_UPSAMPLE_FUSION=0) turns them off, for A/B runs.
   Tensor fused_upsample2x_conv(const Tensor& x, const ConvOptions& opt, const ConvOptions* then) override {
     const auto* prepared = dynamic_cast<const CpuPreparedConv*>(opt.prepared);
     const auto* next = then ? dynamic_cast<const CpuPreparedConv*>(then->prepared) : nullptr;
-    if (!bf16_ || !fuse_upsampling_ || !prepared || !prepared->bf16 || opt.residual) return {};
+    if (!fuse_upsampling_ || !prepared || opt.residual) return {};
+    if (!prepared->bf16) {
+      if (then || conv_) return {};  // fp32 fuses the upsampling only, with the packed weights
+      const kernels::ThreadCount team(threads_);
+      expect_nchw_f32_cpu(x, "fused_upsample2x_conv input");
+      require(prepared->cin() == x.dim(1), "fused_upsample2x_conv: the layer takes " +
+                                               std::to_string(prepared->cin()) + " channels, the input is " +
+                                               x.describe());
+      kernels::ConvEpilogue epi;
+      epi.has_lrelu = opt.lrelu, epi.lrelu_slope = opt.lrelu_slope, epi.scale = opt.scale;
+      Tensor y = Tensor::empty({x.dim(0), prepared->cout(), 2 * x.dim(2), 2 * x.dim(3)});
+      for (int64_t i = 0; i < x.dim(0); ++i)
+        kernels::conv2d_packed_upsampled2x(y.image(i), x.image(i), prepared->packed, int(x.dim(2)), int(x.dim(3)), epi);
+      return y;
+    }
+    if (!bf16_) return {};
     if (then && (!next || !next->bf16 || then->residual || opt.scale != 1.0f || next->cin() != prepared->cout() ||
                  prepared->cout() % 2 != 0))
       return {};
@@ -288,7 +305,7 @@ class CpuBackend final : public Backend {
   const kernels::Conv2dVariant* conv_;  // null: packed weights in the best format
   bool bf16_;                           // Precision::bf16: the bf16 convolutions (AMX or AVX512_BF16)
   bool fuse_dense_blocks_;              // bf16: fused_dense_block runs (MICROSR_BF16_DENSE_FUSION != 0)
-  bool fuse_upsampling_;                // bf16: fused_upsample2x_conv runs (MICROSR_BF16_UPSAMPLE_FUSION != 0)
+  bool fuse_upsampling_;                // fused_upsample2x_conv runs (MICROSR_UPSAMPLE_FUSION != 0)
 };
 
 }  // namespace
