@@ -18,22 +18,17 @@
 // (channels c, c + 1) interleaved into one 64-byte run of the dense buffer, which the next
 // convolution reads as its B tiles without any conversion.
 //
-// Work: the input copy is filled by all threads (rows shared out), then (oy, 32-pixel block, co
-// pair) items are split into equal contiguous ranges, co pairs innermost so that consecutive items
-// reuse the same input rows from L1/L2.
+// Work: conv/amx_items.h (the input copy filled by all threads, then (oy, 32-pixel block, co pair)
+// items in equal contiguous ranges, co pairs innermost).
 //
 // Compiled with the AVX-512 flags + -mavx512bf16 -mamx-tile -mamx-bf16 (CMakeLists.txt: the
 // *_amx.cpp rule); called only when active_cpu_isa() >= amx (conv/bf16_dispatch.cpp), which also
 // asked Linux for the tile-data state (cpu_isa.cpp).
 #include <immintrin.h>
-#include <omp.h>
 
 #include <cstdint>
 
-#include "cpu/conv/amx_tiles.h"
-#include "cpu/conv/bf16_input_avx512.h"
-#include "cpu/conv/bf16_kernels.h"
-#include "cpu/threads.h"
+#include "cpu/conv/amx_items.h"
 
 namespace microsr::kernels {
 namespace {
@@ -63,39 +58,17 @@ void item_sums(float* c, const uint16_t* a, int64_t a_next, const uint16_t* b, c
 void conv2d_bf16_packed_amx(const Bf16Output& out, const float* x, int fill_channels,
                             const PackedBf16ConvWeights& packed, const Bf16Input& in, int h, int w,
                             const ConvEpilogue& epi) {
-  const int k = packed.k, cout = packed.cout;
-  const int ci_blocks = packed.cin_padded / 32, co_tiles = packed.cout_padded / 16;
-  const int co_pairs = (co_tiles + 1) / 2, px_blocks = in.wp / 32;
+  const int k = packed.k, ci_blocks = packed.cin_padded / 32;
   const int64_t a_next = static_cast<int64_t>(k) * k * ci_blocks * 16 * 32;  // one co block's weights
-  const int64_t items = static_cast<int64_t>(h) * px_blocks * co_pairs;
-
-#pragma omp parallel num_threads(team_size())
-  {
-    // A plain conv's copy is refilled whole, channels past cin as zeros (the buffer is shared by
-    // every layer and may hold another's values, Inf and NaN included, which zero weights would
-    // not cancel); a dense block's fill covers x only, the later pairs are the block's activations.
-    const int fill_pairs = out.dense ? (fill_channels + 1) / 2 : in.pairs;
-    if (x) bf16::fill_input(in, x, fill_channels, h, w, fill_pairs);  // ends with a barrier
-    amx::configure_tiles();
-    alignas(64) float c[4 * 256];
-    const int thread = omp_get_thread_num(), threads = omp_get_num_threads();
-    const int64_t first = items * thread / threads, end = items * (thread + 1) / threads;
-    for (int64_t item = first; item < end; ++item) {
-      const int cp = static_cast<int>(item % co_pairs);
-      const int64_t rest = item / co_pairs;
-      const int x0 = static_cast<int>(rest % px_blocks) * 32, oy = static_cast<int>(rest / px_blocks);
-      const int co0 = 32 * cp;
-      const bool two = 2 * cp + 1 < co_tiles;
-      const uint16_t* a = packed.data.data() + 2 * cp * a_next;
-      const uint16_t* b = in.data + oy * in.row_elems + 2 * x0;
-      if (two)
-        item_sums<2>(c, a, a_next, b, in, k, ci_blocks);
-      else
-        item_sums<1>(c, a, a_next, b, in, k, ci_blocks);
-      bf16::store_item(out, c, two ? 2 : 1, co0, oy, x0, h, w, cout, packed.bias.data(), epi);
-    }
-    _tile_release();
-  }
+  amx::for_each_item(out, x, fill_channels, packed, in, h, w, [&](float* c, int oy, int x0, int cp, int co_blocks) {
+    const uint16_t* a = packed.data.data() + 2 * cp * a_next;
+    const uint16_t* b = in.data + oy * in.row_elems + 2 * x0;
+    if (co_blocks == 2)
+      item_sums<2>(c, a, a_next, b, in, k, ci_blocks);
+    else
+      item_sums<1>(c, a, a_next, b, in, k, ci_blocks);
+    bf16::store_item(out, c, co_blocks, 32 * cp, oy, x0, h, w, packed.cout, packed.bias.data(), epi);
+  });
 }
 
 }  // namespace microsr::kernels

@@ -20,20 +20,15 @@
 // dense (bf16, pixel-major) buffer, each pixel's 16 or 32 channels get bias + LeakyReLU, are
 // rounded and stored as one run of its line: no transpose.
 //
-// Work: as v6 (the input copy filled by all threads, then (oy, 32-pixel block, co pair) items in
-// equal contiguous ranges, co pairs innermost).
+// Work: as v6 (conv/amx_items.h).
 //
 // Compiled with the AVX-512 flags + -mavx512bf16 -mamx-tile -mamx-bf16 (CMakeLists.txt: the
 // *_amx.cpp rule); called only when active_cpu_isa() >= amx (conv/bf16_dispatch.cpp).
 #include <immintrin.h>
-#include <omp.h>
 
 #include <cstdint>
 
-#include "cpu/conv/amx_tiles.h"
-#include "cpu/conv/bf16_input_avx512.h"
-#include "cpu/conv/bf16_kernels.h"
-#include "cpu/threads.h"
+#include "cpu/conv/amx_items.h"
 
 namespace microsr::kernels {
 namespace {
@@ -116,42 +111,22 @@ void store_item_dense(const Bf16Output& out, const float* c, int co_blocks, int 
 void conv2d_bf16_packed_amx_v9(const Bf16Output& out, const float* x, int fill_channels,
                                const PackedBf16ConvWeights& packed, const Bf16Input& in, int h, int w,
                                const ConvEpilogue& epi) {
-  const int k = packed.k, cout = packed.cout;
-  const int ci_blocks = packed.cin_padded / 32, co_tiles = packed.cout_padded / 16;
-  const int co_pairs = (co_tiles + 1) / 2, px_blocks = in.wp / 32;
+  const int k = packed.k, ci_blocks = packed.cin_padded / 32;
   const int64_t b_next = static_cast<int64_t>(k) * k * ci_blocks * 16 * 32;  // one co block's weights
-  const int64_t items = static_cast<int64_t>(h) * px_blocks * co_pairs;
-
-#pragma omp parallel num_threads(team_size())
-  {
-    // As v6: a plain conv's copy is refilled whole (channels past cin as zeros), a dense block's
-    // fill covers x only (its blocks: the activations after x are written later by the block).
-    const int fill_pairs = out.dense ? (fill_channels + 1) / 2 : in.pairs;
-    if (x) bf16::fill_input(in, x, fill_channels, h, w, fill_pairs);  // ends with a barrier
-    amx::configure_tiles();
-    alignas(64) float c[4 * 256];
-    const int thread = omp_get_thread_num(), threads = omp_get_num_threads();
-    const int64_t first = items * thread / threads, end = items * (thread + 1) / threads;
-    for (int64_t item = first; item < end; ++item) {
-      const int cp = static_cast<int>(item % co_pairs);
-      const int64_t rest = item / co_pairs;
-      const int x0 = static_cast<int>(rest % px_blocks) * 32, oy = static_cast<int>(rest / px_blocks);
-      const int co0 = 32 * cp, co_blocks = 2 * cp + 1 < co_tiles ? 2 : 1;
-      const uint16_t* a = in.data + oy * in.row_elems + 32 * x0;
-      const uint16_t* b = packed.data_b.data() + 2 * cp * b_next;
-      if (co_blocks == 2)
-        pixel_major_item_sums<2>(c, a, b, b_next, in, k, ci_blocks);
-      else
-        pixel_major_item_sums<1>(c, a, b, b_next, in, k, ci_blocks);
-      if (out.dense) {
-        store_item_dense(out, c, co_blocks, co0, oy, x0, w, cout, packed.bias.data(), epi);
-      } else {
-        transpose_tiles(c, co_blocks);
-        bf16::store_item(out, c, co_blocks, co0, oy, x0, h, w, cout, packed.bias.data(), epi);
-      }
+  amx::for_each_item(out, x, fill_channels, packed, in, h, w, [&](float* c, int oy, int x0, int cp, int co_blocks) {
+    const uint16_t* a = in.data + oy * in.row_elems + 32 * x0;
+    const uint16_t* b = packed.data_b.data() + 2 * cp * b_next;
+    if (co_blocks == 2)
+      pixel_major_item_sums<2>(c, a, b, b_next, in, k, ci_blocks);
+    else
+      pixel_major_item_sums<1>(c, a, b, b_next, in, k, ci_blocks);
+    if (out.dense) {
+      store_item_dense(out, c, co_blocks, 32 * cp, oy, x0, w, packed.cout, packed.bias.data(), epi);
+    } else {
+      transpose_tiles(c, co_blocks);
+      bf16::store_item(out, c, co_blocks, 32 * cp, oy, x0, h, w, packed.cout, packed.bias.data(), epi);
     }
-    _tile_release();
-  }
+  });
 }
 
 }  // namespace microsr::kernels
