@@ -40,6 +40,9 @@ struct PackedBf16ConvWeights {
   // The same weights as AMX B tiles (channel pairs interleaved, for conv_v9's pixel-major input):
   //   data_b [cout_padded/16][k*k][cin_padded/32][16 ci pairs][16 co][2]
   std::vector<uint16_t, CacheLineAllocator<uint16_t>> data_b;
+  // 3x3 layers, where conv_v10_winograd23_dpbf16 may run: the Winograd F(2x2, 3x3) transformed
+  // weights (conv/bf16_kernels.h: pack_winograd23_bf16); empty otherwise.
+  std::vector<uint16_t, CacheLineAllocator<uint16_t>> winograd23;
   std::vector<float> bias;                                   // [cout_padded]; zeros past cout
 };
 

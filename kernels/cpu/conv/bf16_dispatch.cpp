@@ -24,14 +24,18 @@ struct Bf16Kernel {
   CpuIsa needs;  // the lowest instruction-set level (cpu_isa.h) it runs on
   Bf16ConvFn fn;
   bool pixel_major;  // reads (and writes, when dense) the pixel-major input layout (conv/bf16_kernels.h)
+  // 3x3 layers run conv2d_winograd23_bf16_avx512bf16 on fp32 activations instead (conv_v10); `fn`
+  // runs the other kernel sizes.
+  bool winograd23 = false;
 };
 // Every bf16 kernel, preferred first: the default is the first one the active level runs. On AMX
 // (Emerald Rapids, 1 thread, 64² / 128² per pass): v9 0.125 / 0.594 s, v6 0.156 / 0.751 s, v7 ~1.8x
-// v6's time (docs/performance.md).
+// v6's time; without AMX, v10 (Winograd) before v8 (direct) (docs/performance.md).
 constexpr Bf16Kernel kBf16Kernels[] = {
     {"conv_v9_pixel_major_amx", CpuIsa::kAmx, conv2d_bf16_packed_amx_v9, true},
     {"conv_v6_implicit_gemm_amx", CpuIsa::kAmx, conv2d_bf16_packed_amx, false},
     {"conv_v7_weight_blocked_amx", CpuIsa::kAmx, conv2d_bf16_packed_amx_v7, false},
+    {"conv_v10_winograd23_dpbf16", CpuIsa::kAvx512Bf16, conv2d_bf16_packed_avx512bf16, false, true},
     {"conv_v8_dpbf16_avx512bf16", CpuIsa::kAvx512Bf16, conv2d_bf16_packed_avx512bf16, false},
 };
 
@@ -64,6 +68,32 @@ const Bf16Kernel* active_bf16_kernel() {
   for (const Bf16Kernel& kernel : kBf16Kernels)
     if (cpu_isa_at_least(kernel.needs)) return &kernel;
   return nullptr;
+}
+
+// Whether pack_conv_weights_bf16 adds the Winograd form: when the kernel that would run now is
+// conv_v10 (without throwing where none runs: packing works on any CPU).
+bool active_kernel_is_winograd23() {
+  if (const Bf16Kernel* chosen = chosen_bf16_kernel().load()) return chosen->winograd23;
+  for (const Bf16Kernel& kernel : kBf16Kernels)
+    if (cpu_isa_at_least(kernel.needs)) return kernel.winograd23;
+  return false;
+}
+
+// conv_v10 on a 3x3 layer: checks that the weights carry the Winograd form, then runs it.
+void run_winograd23(const char* caller, float* y, const float* x, const PackedBf16ConvWeights& packed, int h, int w,
+                    const ConvEpilogue& epi, bool input_upsampled2x) {
+  if (packed.winograd23.empty())
+    throw Error(std::string(caller) +
+                ": these 3x3 weights were packed while another bf16 kernel than conv_v10_winograd23_dpbf16 was "
+                "selected, so they lack its Winograd form; pack them again with conv_v10 selected");
+  conv2d_winograd23_bf16_avx512bf16(y, x, packed, h, w, epi, input_upsampled2x);
+}
+
+// The calling thread's fp32 buffer for conv_v10's dense block ([nf + 4 g][h][w]), grown, never shrunk.
+float* dense_block_fp32_buffer(int64_t floats) {
+  thread_local std::vector<float, CacheLineAllocator<float>> buffer;
+  if (static_cast<int64_t>(buffer.size()) < floats) buffer.resize(floats);
+  return buffer.data();
 }
 
 // The calling thread's bf16 input copy, grown, never shrunk (shared by the team of that call).
@@ -118,6 +148,25 @@ uint16_t* dense_block_buffer(const Bf16Input& in, int w) {
 uint16_t* chain_buffer(const Bf16Input& in, int w) {
   thread_local ZeroPaddedBuffer buffer;
   return buffer.for_geometry(in, w);
+}
+
+// conv_v10's dense block: the five convolutions on an fp32 buffer [x, x1, x2, x3, x4] (the Winograd
+// input transform reads fp32), each writing its slice; the same calls the unfused network makes.
+void dense_block_fp32(float* out, const float* x, const PackedBf16ConvWeights* const convs[5], int h, int w,
+                      float lrelu_slope, float residual_scale, const float* skip) {
+  const int nf = convs[0]->cin, g = convs[0]->cout;
+  const int64_t plane = static_cast<int64_t>(h) * w;
+  float* dense = dense_block_fp32_buffer((nf + 4 * static_cast<int64_t>(g)) * plane);
+  std::memcpy(dense, x, sizeof(float) * nf * plane);
+  ConvEpilogue act;
+  act.has_lrelu = true;
+  act.lrelu_slope = lrelu_slope;
+  for (int j = 0; j < 4; ++j) conv2d_bf16_packed(dense + (nf + j * g) * plane, dense, *convs[j], h, w, act);
+  ConvEpilogue residual;
+  residual.scale = residual_scale;
+  residual.residual = x;
+  conv2d_bf16_packed(out, dense, *convs[4], h, w, residual);
+  if (skip) scaled_add_ref(out, out, residual_scale, skip, nf * plane);
 }
 
 }  // namespace
@@ -182,6 +231,7 @@ PackedBf16ConvWeights pack_conv_weights_bf16(const float* weight, const float* b
       }
   packed.bias.assign(packed.cout_padded, 0.0f);
   if (bias) std::memcpy(packed.bias.data(), bias, sizeof(float) * cout);
+  if (k == 3 && active_kernel_is_winograd23()) pack_winograd23_bf16(packed, weight);
   return packed;
 }
 
@@ -191,6 +241,7 @@ void conv2d_bf16_packed(float* y, const float* x, const PackedBf16ConvWeights& p
           "conv2d_bf16_packed: expected h, w >= 1, found " + std::to_string(h) + "x" + std::to_string(w));
   if (const char* why = conv_bf16_unavailable_reason()) throw Error(std::string("conv2d_bf16_packed: ") + why);
   const Bf16Kernel* kernel = active_bf16_kernel();
+  if (kernel->winograd23 && packed.k == 3) return run_winograd23("conv2d_bf16_packed", y, x, packed, h, w, epi, false);
   Bf16Input in = input_geometry(*kernel, packed.cin_padded / 2, packed.k, h, w);
   in.data = bf16_input_buffer(in.rows * in.row_elems);
   Bf16Output out;
@@ -205,6 +256,8 @@ void conv2d_bf16_packed_upsampled2x(float* y, const float* x, const PackedBf16Co
   if (const char* why = conv_bf16_unavailable_reason())
     throw Error(std::string("conv2d_bf16_packed_upsampled2x: ") + why);
   const Bf16Kernel* kernel = active_bf16_kernel();
+  if (kernel->winograd23 && packed.k == 3)
+    return run_winograd23("conv2d_bf16_packed_upsampled2x", y, x, packed, 2 * h, 2 * w, epi, true);
   Bf16Input in = input_geometry(*kernel, packed.cin_padded / 2, packed.k, 2 * h, 2 * w);
   in.data = bf16_input_buffer(in.rows * in.row_elems);
   fill_bf16_input_upsampled2x(in, x, packed.cin, 2 * h, 2 * w);
@@ -227,6 +280,11 @@ void conv2d_bf16_upsampled2x_pair(float* y, const float* x, const PackedBf16Conv
           "conv2d_bf16_upsampled2x_pair: the first conv's epilogue may have bias and LeakyReLU only");
   const Bf16Kernel* kernel = active_bf16_kernel();
   const int big_h = 2 * h, big_w = 2 * w;
+  if (kernel->winograd23) {  // conv_v10 keeps activations in fp32: conv1's output is made
+    std::vector<float, CacheLineAllocator<float>> middle(static_cast<size_t>(conv1.cout) * big_h * big_w);
+    conv2d_bf16_packed_upsampled2x(middle.data(), x, conv1, h, w, epi1);
+    return conv2d_bf16_packed(y, middle.data(), conv2, big_h, big_w, epi2);
+  }
   Bf16Input in1 = input_geometry(*kernel, conv1.cin_padded / 2, conv1.k, big_h, big_w);
   in1.data = bf16_input_buffer(in1.rows * in1.row_elems);
   fill_bf16_input_upsampled2x(in1, x, conv1.cin, big_h, big_w);
@@ -255,6 +313,7 @@ void conv2d_bf16_dense_block(float* out, const float* x, const PackedBf16ConvWei
                 "; expected nf + (j-1) g -> g (conv5: -> nf) with nf=" + std::to_string(nf) +
                 " g=" + std::to_string(g));
   const Bf16Kernel* kernel = active_bf16_kernel();
+  if (kernel->winograd23) return dense_block_fp32(out, x, convs, h, w, lrelu_slope, residual_scale, skip);
   Bf16Input dense = input_geometry(*kernel, convs[4]->cin_padded / 2, k, h, w);
   dense.data = dense_block_buffer(dense, w);
   ConvEpilogue act;

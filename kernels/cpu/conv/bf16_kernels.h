@@ -74,4 +74,21 @@ void conv2d_bf16_packed_avx512bf16(const Bf16Output& out, const float* x, int fi
                                    const PackedBf16ConvWeights& packed, const Bf16Input& in, int h, int w,
                                    const ConvEpilogue& epi);
 
+// conv_v10_winograd23_dpbf16 (conv/v10_winograd23_avx512bf16.cpp): a 3x3 convolution as Winograd
+// F(2x2, 3x3) with bf16 products (vdpbf16ps), fp32 in and out: y [cout][h][w] = epi(conv(x)),
+// x [cin][h][w], or with input_upsampled2x x [cin][h/2][w/2] and the conv run on its nearest x2
+// upsampling (h, w even). Needs packed.winograd23 (pack_winograd23_bf16). Call only when
+// active_cpu_isa() >= avx512_bf16.
+void conv2d_winograd23_bf16_avx512bf16(float* y, const float* x, const PackedBf16ConvWeights& packed, int h, int w,
+                                       const ConvEpilogue& epi, bool input_upsampled2x);
+
+// Output channels per block of packed.winograd23 (conv_v10's micro-kernel height).
+constexpr int kWinograd23Bf16CoBlock = 8;
+
+// Fills packed.winograd23 from weight [cout][cin][3][3] (conv/winograd23_bf16_weights.cpp):
+//   U = G g G^T in double, rounded to fp32, then to bf16 (nearest even), laid out as
+//   [16 ξ][ceil(cout/8) co blocks][ceil(cin/2) channel pairs][8 co][2]   (zeros past cin, cout)
+// where ξ = 4 i + j is row i, column j of the 4x4 transform. Runs on any CPU.
+void pack_winograd23_bf16(PackedBf16ConvWeights& packed, const float* weight);
+
 }  // namespace microsr::kernels
