@@ -117,10 +117,12 @@ also printed by `microsr info`). `conv/dispatch.cpp`, `wgrad/variants.cpp` and
 
 In fp32, avx512_bf16 and amx run the avx512 kernels. `--precision bf16` runs amx's own kernel,
 conv_v9_pixel_major_amx (bf16 products on AMX tiles, fp32 sums, the input copy pixel-major;
-docs/performance.md), or on avx512_bf16 without AMX (AMD Zen 4) conv_v8_dpbf16_avx512bf16
-(`*_avx512bf16.cpp`: the AVX-512 flags plus `-mavx512bf16`; vdpbf16ps), and is an error naming
-both below avx512_bf16. `MICROSR_BF16_CONV=<kernel>` picks one (conv_v6_implicit_gemm_amx and
-conv_v7_weight_blocked_amx are the earlier AMX variants, on the channel-pair input layout).
+docs/performance.md), or on avx512_bf16 without AMX (AMD Zen 4) conv_v10_winograd23_dpbf16
+(`*_avx512bf16.cpp`: the AVX-512 flags plus `-mavx512bf16`; Winograd F(2x2,3x3) with vdpbf16ps
+products, each dense-block slice transformed once; other kernel sizes run conv_v8_dpbf16_avx512bf16,
+direct vdpbf16ps), and is an error naming both below avx512_bf16. `MICROSR_BF16_CONV=<kernel>`
+picks one (conv_v6_implicit_gemm_amx and conv_v7_weight_blocked_amx are the earlier AMX variants,
+on the channel-pair input layout; conv_v8 the direct kernel for every size).
 
 The trap of per-file flags: an inline function or template instance emitted in an AVX2 object is
 a weak (COMDAT) symbol, and the linker keeps one copy for every caller — maybe that one, for a

@@ -79,6 +79,10 @@ void conv2d_bf16_packed_upsampled2x(float* y, const float* x, const PackedBf16Co
 void conv2d_bf16_upsampled2x_pair(float* y, const float* x, const PackedBf16ConvWeights& conv1,
                                   const ConvEpilogue& epi1, const PackedBf16ConvWeights& conv2,
                                   const ConvEpilogue& epi2, int h, int w);
+// Whether conv2d_bf16_upsampled2x_pair keeps the first conv's output in bf16 (the direct kernels),
+// or makes it in fp32 and runs two plain calls (conv_v10, whose Winograd transform reads fp32): then
+// the CPU backend runs the two convolutions itself, on its cached activation memory.
+bool conv_bf16_pair_stays_bf16();
 // The same on raw weights (packs on every call): the Conv2dFn signature, for tests and benchmarks.
 void conv2d_bf16(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h, int w,
                  int k, const ConvEpilogue& epi);

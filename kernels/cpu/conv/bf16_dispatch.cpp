@@ -79,18 +79,28 @@ bool active_kernel_is_winograd23() {
   return false;
 }
 
-// conv_v10 on a 3x3 layer: checks that the weights carry the Winograd form, then runs it.
-void run_winograd23(const char* caller, float* y, const float* x, const PackedBf16ConvWeights& packed, int h, int w,
-                    const ConvEpilogue& epi, bool input_upsampled2x) {
+// conv_v10 needs the Winograd form of 3x3 weights, packed only while it is the active kernel.
+void require_winograd23(const char* caller, const PackedBf16ConvWeights& packed) {
   if (packed.winograd23.empty())
     throw Error(std::string(caller) +
                 ": these 3x3 weights were packed while another bf16 kernel than conv_v10_winograd23_dpbf16 was "
                 "selected, so they lack its Winograd form; pack them again with conv_v10 selected");
+}
+
+void run_winograd23(const char* caller, float* y, const float* x, const PackedBf16ConvWeights& packed, int h, int w,
+                    const ConvEpilogue& epi, bool input_upsampled2x) {
+  require_winograd23(caller, packed);
   conv2d_winograd23_bf16_avx512bf16(y, x, packed, h, w, epi, input_upsampled2x);
 }
 
-// The calling thread's fp32 buffer for conv_v10's dense block ([nf + 4 g][h][w]), grown, never shrunk.
-float* dense_block_fp32_buffer(int64_t floats) {
+// The calling thread's buffers for conv_v10's dense block (dense_block_winograd23_avx512bf16), grown,
+// never shrunk: the transformed channels and one fp32 slice.
+uint16_t* dense_block_winograd_buffer(int64_t elems) {
+  thread_local std::vector<uint16_t, CacheLineAllocator<uint16_t>> buffer;
+  if (static_cast<int64_t>(buffer.size()) < elems) buffer.resize(elems);
+  return buffer.data();
+}
+float* dense_block_slice_buffer(int64_t floats) {
   thread_local std::vector<float, CacheLineAllocator<float>> buffer;
   if (static_cast<int64_t>(buffer.size()) < floats) buffer.resize(floats);
   return buffer.data();
@@ -150,25 +160,6 @@ uint16_t* chain_buffer(const Bf16Input& in, int w) {
   return buffer.for_geometry(in, w);
 }
 
-// conv_v10's dense block: the five convolutions on an fp32 buffer [x, x1, x2, x3, x4] (the Winograd
-// input transform reads fp32), each writing its slice; the same calls the unfused network makes.
-void dense_block_fp32(float* out, const float* x, const PackedBf16ConvWeights* const convs[5], int h, int w,
-                      float lrelu_slope, float residual_scale, const float* skip) {
-  const int nf = convs[0]->cin, g = convs[0]->cout;
-  const int64_t plane = static_cast<int64_t>(h) * w;
-  float* dense = dense_block_fp32_buffer((nf + 4 * static_cast<int64_t>(g)) * plane);
-  std::memcpy(dense, x, sizeof(float) * nf * plane);
-  ConvEpilogue act;
-  act.has_lrelu = true;
-  act.lrelu_slope = lrelu_slope;
-  for (int j = 0; j < 4; ++j) conv2d_bf16_packed(dense + (nf + j * g) * plane, dense, *convs[j], h, w, act);
-  ConvEpilogue residual;
-  residual.scale = residual_scale;
-  residual.residual = x;
-  conv2d_bf16_packed(out, dense, *convs[4], h, w, residual);
-  if (skip) scaled_add_ref(out, out, residual_scale, skip, nf * plane);
-}
-
 }  // namespace
 
 uint16_t float_to_bf16(float value) {
@@ -197,6 +188,11 @@ const char* conv_bf16_unavailable_reason() {
 const char* conv_bf16_kernel_name() {
   const Bf16Kernel* kernel = active_bf16_kernel();
   return kernel ? kernel->name : "none";
+}
+
+bool conv_bf16_pair_stays_bf16() {
+  const Bf16Kernel* kernel = active_bf16_kernel();
+  return kernel && !kernel->winograd23;
 }
 
 std::vector<std::string> conv_bf16_kernels() {
@@ -313,7 +309,16 @@ void conv2d_bf16_dense_block(float* out, const float* x, const PackedBf16ConvWei
                 "; expected nf + (j-1) g -> g (conv5: -> nf) with nf=" + std::to_string(nf) +
                 " g=" + std::to_string(g));
   const Bf16Kernel* kernel = active_bf16_kernel();
-  if (kernel->winograd23) return dense_block_fp32(out, x, convs, h, w, lrelu_slope, residual_scale, skip);
+  if (kernel->winograd23 && k == 3) {
+    for (int j = 0; j < 5; ++j)
+      require_winograd23("conv2d_bf16_dense_block", *convs[j]);
+    const int64_t plane = static_cast<int64_t>(h) * w;
+    dense_block_winograd23_avx512bf16(out, x, convs, h, w, lrelu_slope, residual_scale,
+                                      dense_block_winograd_buffer(winograd23_dense_block_elems(nf / 2 + 2 * g, h, w)),
+                                      dense_block_slice_buffer(g * plane));
+    if (skip) scaled_add_ref(out, out, residual_scale, skip, nf * plane);
+    return;
+  }
   Bf16Input dense = input_geometry(*kernel, convs[4]->cin_padded / 2, k, h, w);
   dense.data = dense_block_buffer(dense, w);
   ConvEpilogue act;

@@ -82,6 +82,16 @@ void conv2d_bf16_packed_avx512bf16(const Bf16Output& out, const float* x, int fi
 void conv2d_winograd23_bf16_avx512bf16(float* y, const float* x, const PackedBf16ConvWeights& packed, int h, int w,
                                        const ConvEpilogue& epi, bool input_upsampled2x);
 
+// conv_v10's RRDB dense block (conv/bf16.h: conv2d_bf16_dense_block; every conv 3x3 with the
+// Winograd form packed, nf and g even): x's channels and then each x_j's are transformed once, into
+// v_all (winograd23_dense_block_elems(nf/2 + 2g, h, w) bf16 elements, 64-byte aligned), which every
+// later convolution of the block reads; slice [g][h][w] holds x_j in fp32 until it is transformed.
+// out = x + residual_scale * conv5(...), the same bits as the five conv2d_bf16_packed calls.
+void dense_block_winograd23_avx512bf16(float* out, const float* x, const PackedBf16ConvWeights* const convs[5],
+                                       int h, int w, float lrelu_slope, float residual_scale, uint16_t* v_all,
+                                       float* slice);
+int64_t winograd23_dense_block_elems(int pairs, int h, int w);
+
 // Output channels per block of packed.winograd23 (conv_v10's micro-kernel height).
 constexpr int kWinograd23Bf16CoBlock = 8;
 

@@ -39,150 +39,29 @@
 //
 // Compiled with the AVX-512 flags + -mavx512bf16 (CMakeLists.txt: the *_avx512bf16.cpp rule); run
 // only when active_cpu_isa() >= avx512_bf16 (conv/bf16_dispatch.cpp).
-#include <immintrin.h>
 #include <omp.h>
 
 #include <cstdint>
 
-#include "cpu/conv/bf16_kernels.h"
-#include "cpu/conv/common.h"
-#include "cpu/conv/epilogue_avx2.h"
+#include "cpu/conv/winograd23_bf16_avx512.h"
 #include "cpu/threads.h"
 
 namespace microsr::kernels {
-namespace {
 
-constexpr int kTile = 2;        // output tile side
-constexpr int kWindow = 4;      // input window side
-constexpr int kPositions = 16;  // ξ: 4x4 transformed positions
-constexpr int kGroupTiles = 16; // tiles per zmm, the unit of the transforms
-constexpr int kMaxVecs = 3;     // zmm of tiles per micro-kernel call
-constexpr int kBatch = kGroupTiles * kMaxVecs;  // tiles per batch
-constexpr int kCo = kWinograd23Bf16CoBlock;     // output channels per micro-kernel call (8)
-
-// m [kCo][m_stride] = Σ_pairs dot(u[pair][kCo][2], v[pair][16 NV tiles][2])   (overwrites m)
-template <int NV>
-__attribute__((noinline)) void batch_product(float* m, int64_t m_stride, const uint16_t* u, const uint16_t* v,
-                                             int64_t v_stride, int pairs) {
-  __m512 acc[kCo][NV];
-#pragma GCC unroll 8
-  for (int c = 0; c < kCo; ++c)
-#pragma GCC unroll 4
-    for (int j = 0; j < NV; ++j) acc[c][j] = _mm512_setzero_ps();
-  for (int p = 0; p < pairs; ++p) {
-    __m512bh t[NV];
-#pragma GCC unroll 4
-    for (int j = 0; j < NV; ++j) t[j] = (__m512bh)_mm512_load_si512(v + 32 * j);
-#pragma GCC unroll 8
-    for (int c = 0; c < kCo; ++c) {
-      int32_t pair_bits;
-      __builtin_memcpy(&pair_bits, u + 2 * c, 4);
-      const __m512bh uc = (__m512bh)_mm512_set1_epi32(pair_bits);
-#pragma GCC unroll 4
-      for (int j = 0; j < NV; ++j) acc[c][j] = _mm512_dpbf16_ps(acc[c][j], t[j], uc);
-    }
-    u += 2 * kCo;
-    v += v_stride;
-  }
-#pragma GCC unroll 8
-  for (int c = 0; c < kCo; ++c)
-#pragma GCC unroll 4
-    for (int j = 0; j < NV; ++j) _mm512_store_ps(m + c * m_stride + 16 * j, acc[c][j]);
-}
-
-using ProductFn = void (*)(float*, int64_t, const uint16_t*, const uint16_t*, int64_t, int);
-ProductFn product_for(int vecs) {
-  return vecs >= 3 ? batch_product<3> : vecs == 2 ? batch_product<2> : batch_product<1>;
-}
-
-// o = B^T d on vectors of 16 tiles.
-inline void input_transform_1d(__m512 o[4], const __m512 d[4]) {
-  o[0] = _mm512_sub_ps(d[0], d[2]);
-  o[1] = _mm512_add_ps(d[1], d[2]);
-  o[2] = _mm512_sub_ps(d[2], d[1]);
-  o[3] = _mm512_sub_ps(d[1], d[3]);
-}
-
-// V[ξ] (ξ = 4 i + j) for 16 horizontally adjacent tiles of one channel; window: the first tile's
-// 4x4 window in the padded input. A window row of 16 tiles is 34 floats p[0..33], column j of tile
-// t at p[2t + j]: columns 0 and 1 are p's even and odd floats (one 2-source permute each), columns
-// 2 and 3 the same moved down one tile, with p[32], p[33] for the last tile.
-inline void input_transform_16_tiles(__m512 v[kPositions], const float* window, int row_stride) {
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-  const __m512i next_tile = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
-  const __m512i next_tile_1 = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17);
-  __m512 rows[kWindow][kWindow];  // rows[r]: B^T along window row r
-  for (int r = 0; r < kWindow; ++r) {
-    const float* p = window + static_cast<int64_t>(r) * row_stride;
-    const __m512 a = _mm512_loadu_ps(p), b = _mm512_loadu_ps(p + 16);
-    const __m512 tail = _mm512_maskz_loadu_ps(0x3, p + 32);  // p[32], p[33] in lanes 0, 1
-    __m512 d[4];
-    d[0] = _mm512_permutex2var_ps(a, even, b);
-    d[1] = _mm512_permutex2var_ps(a, odd, b);
-    d[2] = _mm512_permutex2var_ps(d[0], next_tile, tail);    // lane 15 <- p[32]
-    d[3] = _mm512_permutex2var_ps(d[1], next_tile_1, tail);  // lane 15 <- p[33]
-    input_transform_1d(rows[r], d);
-  }
-  for (int j = 0; j < kWindow; ++j) {
-    const __m512 column[4] = {rows[0][j], rows[1][j], rows[2][j], rows[3][j]};
-    __m512 out[4];
-    input_transform_1d(out, column);
-    for (int i = 0; i < kWindow; ++i) v[i * 4 + j] = out[i];
-  }
-}
-
-// The transformed pair (channel 2p: even, 2p + 1: odd) of 16 tiles, bf16, interleaved per tile:
-// word 2t = bf16(even[t]), word 2t + 1 = bf16(odd[t]).
-inline __m512i interleave_pair_bf16(__m512 even, __m512 odd) {
-  alignas(64) static constexpr uint16_t kOrder[32] = {0,  16, 1,  17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
-                                                      8,  24, 9,  25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
-  const __m512i order = _mm512_load_si512(kOrder);
-  const __m512i halves = (__m512i)_mm512_cvtne2ps_pbh(odd, even);  // words 0-15: even, 16-31: odd
-  return _mm512_permutexvar_epi16(order, halves);
-}
-
-// Y = A^T M A for 16 tiles of one output channel (m[ξ] at m + ξ m_stride), as 2 output rows of
-// 32 consecutive pixels.
-inline void output_transform_16_tiles(float out[kTile][32], const float* m, int64_t m_stride) {
-  const __m512i first = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-  const __m512i second = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-  __m512 t[kTile][kWindow];  // A^T along the window's rows: t[i][j] = Σ_r A^T[i][r] M[r][j]
-  for (int j = 0; j < kWindow; ++j) {
-    const __m512 m0 = _mm512_load_ps(m + (0 + j) * m_stride), m1 = _mm512_load_ps(m + (4 + j) * m_stride);
-    const __m512 m2 = _mm512_load_ps(m + (8 + j) * m_stride), m3 = _mm512_load_ps(m + (12 + j) * m_stride);
-    t[0][j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
-    t[1][j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
-  }
-  for (int i = 0; i < kTile; ++i) {
-    const __m512 y0 = _mm512_add_ps(_mm512_add_ps(t[i][0], t[i][1]), t[i][2]);  // column 0 of each tile
-    const __m512 y1 = _mm512_sub_ps(_mm512_sub_ps(t[i][1], t[i][2]), t[i][3]);  // column 1
-    _mm512_store_ps(out[i], _mm512_permutex2var_ps(y0, first, y1));
-    _mm512_store_ps(out[i] + 16, _mm512_permutex2var_ps(y0, second, y1));
-  }
-}
-
-}  // namespace
+using namespace winograd23;
 
 void conv2d_winograd23_bf16_avx512bf16(float* y, const float* x, const PackedBf16ConvWeights& packed, int h, int w,
                                        const ConvEpilogue& epi, bool input_upsampled2x) {
-  const int cin = packed.cin, cout = packed.cout, pairs = (cin + 1) / 2;
-  const int co_blocks = (cout + kCo - 1) / kCo;
-  const int tile_rows = (h + kTile - 1) / kTile;
-  const int tiles_per_row = ((w + kTile - 1) / kTile + kGroupTiles - 1) / kGroupTiles * kGroupTiles;
-  const int row_stride = kTile * tiles_per_row + 2;  // + 2: the last tile's window reaches 2 columns on
+  const int cin = packed.cin, pairs = (cin + 1) / 2, co_blocks = (packed.cout + kCo - 1) / kCo;
+  const Geometry geo = geometry(h, w);
   const detail::PaddedInput in =
-      detail::layout_padded_input(detail::thread_scratch(0), cin, kTile * tile_rows + 2, row_stride, 0);
-  const int64_t groups = static_cast<int64_t>(tile_rows) * tiles_per_row / kGroupTiles;
-  const int64_t u_per_position = static_cast<int64_t>(co_blocks) * pairs * 2 * kCo;  // bf16 elements
-  const int64_t v_per_position = static_cast<int64_t>(pairs) * kBatch * 2;             // bf16 elements
-  const int64_t m_per_position = static_cast<int64_t>(co_blocks) * kCo * kBatch;       // floats
-  const int64_t out_plane = static_cast<int64_t>(h) * w;
-  const uint16_t* u_all = packed.winograd23.data();
+      detail::layout_padded_input(detail::thread_scratch(0), cin, kTile * geo.tile_rows + 2, geo.row_stride, 0);
+  const int64_t v_per_position = static_cast<int64_t>(pairs) * kBatch * 2;        // bf16 elements
+  const int64_t m_per_position = static_cast<int64_t>(co_blocks) * kCo * kBatch;  // floats
 
 #pragma omp parallel num_threads(team_size())
   {
-    // Per-thread V (bf16, as floats' storage) and M for one batch, 64-byte aligned.
+    // Per-thread V (bf16, in a float buffer) and M for one batch, 64-byte aligned.
     uint16_t* v = reinterpret_cast<uint16_t*>(detail::thread_aligned_buffer(0, kPositions * v_per_position / 2));
     float* m = detail::thread_aligned_buffer(1, kPositions * m_per_position);
     if (input_upsampled2x)
@@ -190,57 +69,78 @@ void conv2d_winograd23_bf16_avx512bf16(float* y, const float* x, const PackedBf1
     else
       detail::fill_padded_input(in, x, cin, h, w, 1, 1, 0);  // ends with a barrier
 
+    // Each thread takes an equal share of the groups, in batches of at most 3, as equal as possible.
     const int thread = omp_get_thread_num(), threads = omp_get_num_threads();
-    const int64_t my_first = groups * thread / threads, my_end = groups * (thread + 1) / threads;
+    const int64_t my_first = geo.groups * thread / threads, my_end = geo.groups * (thread + 1) / threads;
     const int64_t my_batches = (my_end - my_first + kMaxVecs - 1) / kMaxVecs;
     for (int64_t batch = 0; batch < my_batches; ++batch) {
       const int64_t first_group = my_first + (my_end - my_first) * batch / my_batches;
       const int batch_groups =
           static_cast<int>(my_first + (my_end - my_first) * (batch + 1) / my_batches - first_group);
-
-      // 1. Input transform, a channel pair at a time: V[ξ][pair][tile in batch][2].
-      for (int g = 0; g < batch_groups; ++g) {
-        const int64_t tile = kGroupTiles * (first_group + g);
-        const int64_t tr = tile / tiles_per_row, tc = tile % tiles_per_row;
-        const float* window = in.data + kTile * tr * row_stride + kTile * tc;
-        for (int p = 0; p < pairs; ++p) {
-          __m512 even[kPositions], odd[kPositions];
-          input_transform_16_tiles(even, window + 2 * p * in.plane, row_stride);
-          if (2 * p + 1 < cin)
-            input_transform_16_tiles(odd, window + (2 * p + 1) * in.plane, row_stride);
-          else
-            for (int xi = 0; xi < kPositions; ++xi) odd[xi] = _mm512_setzero_ps();  // the pad channel
-          uint16_t* dst = v + static_cast<int64_t>(p) * kBatch * 2 + kGroupTiles * 2 * g;
-          for (int xi = 0; xi < kPositions; ++xi)
-            _mm512_store_si512(dst + xi * v_per_position, interleave_pair_bf16(even[xi], odd[xi]));
-        }
-      }
-
-      // 2. The 16 products per block of 8 output channels. A batch of fewer than 3 groups runs
-      // the narrower micro-kernel.
-      const ProductFn product = product_for(batch_groups);
-      for (int xi = 0; xi < kPositions; ++xi)
-        for (int cb = 0; cb < co_blocks; ++cb)
-          product(m + xi * m_per_position + cb * kCo * kBatch, kBatch,
-                  u_all + xi * u_per_position + static_cast<int64_t>(cb) * pairs * 2 * kCo, v + xi * v_per_position,
-                  kBatch * 2, pairs);
-
-      // 3. Output transform + epilogue, 16 tiles (2 rows of 32 pixels) at a time.
-      alignas(64) float out[kTile][32];
-      for (int co = 0; co < cout; ++co)
-        for (int g = 0; g < batch_groups; ++g) {
-          const int64_t tile = kGroupTiles * (first_group + g);
-          const int64_t tr = tile / tiles_per_row, tc = tile % tiles_per_row;
-          const int ox = static_cast<int>(kTile * tc), n = w - ox < 32 ? w - ox : 32;
-          if (n <= 0) continue;  // a padding group right of the image
-          output_transform_16_tiles(out, m + co * kBatch + kGroupTiles * g, m_per_position);
-          for (int i = 0; i < kTile; ++i) {
-            const int64_t oy = kTile * tr + i;
-            if (oy >= h) break;
-            detail::store_row_segment(y, out[i], n, packed.bias[co], epi, co * out_plane + oy * w + ox);
-          }
-        }
+      transform_batch(v, v_per_position, in, cin, geo, first_group, batch_groups);
+      products_batch(m, m_per_position, packed, v, v_per_position, batch_groups);
+      output_batch(y, m, m_per_position, packed, epi, geo, first_group, batch_groups);
     }
+  }
+}
+
+// The dense block: v_all [batch][16 ξ][pair of the block's nf + 4 g channels][kBatch][2], one
+// fixed 48-tile batch after another (batch b = groups 3b .. 3b + 2), so that each slice is
+// transformed once, when it is made, and every later convolution reads its pairs from there.
+int64_t winograd23_dense_block_elems(int pairs, int h, int w) {
+  const Geometry geo = geometry(h, w);
+  return (geo.groups + kMaxVecs - 1) / kMaxVecs * kPositions * pairs * kBatch * 2;
+}
+
+void dense_block_winograd23_avx512bf16(float* out, const float* x, const PackedBf16ConvWeights* const convs[5],
+                                       int h, int w, float lrelu_slope, float residual_scale, uint16_t* v_all,
+                                       float* slice) {
+  const int nf = convs[0]->cin, g = convs[0]->cout, pairs = (nf + 4 * g) / 2;
+  const Geometry geo = geometry(h, w);
+  const int64_t batches = (geo.groups + kMaxVecs - 1) / kMaxVecs;
+  const int64_t v_per_position = static_cast<int64_t>(pairs) * kBatch * 2, v_per_batch = kPositions * v_per_position;
+  const int64_t m_per_position = static_cast<int64_t>((nf > g ? nf : g) + kCo - 1) / kCo * kCo * kBatch;
+  const detail::PaddedInput in = detail::layout_padded_input(detail::thread_scratch(0), nf > g ? nf : g,
+                                                             kTile * geo.tile_rows + 2, geo.row_stride, 0);
+  ConvEpilogue act;
+  act.has_lrelu = true;
+  act.lrelu_slope = lrelu_slope;
+  ConvEpilogue residual;
+  residual.scale = residual_scale;
+  residual.residual = x;
+
+#pragma omp parallel num_threads(team_size())
+  {
+    float* m = detail::thread_aligned_buffer(1, kPositions * m_per_position);
+    // Each thread keeps the same batches throughout, so it reads back only the V it wrote.
+    const int thread = omp_get_thread_num(), threads = omp_get_num_threads();
+    const int64_t my_first = batches * thread / threads, my_end = batches * (thread + 1) / threads;
+    auto groups_of = [&](int64_t batch) {
+      const int64_t left = geo.groups - kMaxVecs * batch;
+      return static_cast<int>(left < kMaxVecs ? left : kMaxVecs);
+    };
+    // Transforms src [channels][h][w] into pairs pair0 ... of every batch.
+    auto transform = [&](const float* src, int channels, int pair0) {
+      detail::fill_padded_input(in, src, channels, h, w, 1, 1, 0);  // ends with a barrier
+      for (int64_t b = my_first; b < my_end; ++b)
+        transform_batch(v_all + b * v_per_batch + static_cast<int64_t>(pair0) * kBatch * 2, v_per_position, in,
+                        channels, geo, kMaxVecs * b, groups_of(b));
+    };
+    auto convolve = [&](const PackedBf16ConvWeights& packed, float* y, const ConvEpilogue& epi) {
+      for (int64_t b = my_first; b < my_end; ++b) {
+        products_batch(m, m_per_position, packed, v_all + b * v_per_batch, v_per_position, groups_of(b));
+        output_batch(y, m, m_per_position, packed, epi, geo, kMaxVecs * b, groups_of(b));
+      }
+    };
+    transform(x, nf, 0);
+    for (int j = 0; j < 4; ++j) {
+      convolve(*convs[j], slice, act);  // x_{j+1} [g][h][w]
+#pragma omp barrier
+      // (every thread's part of the slice written; the next fill overwrites `in`, which every
+      // thread finished transforming before it convolved)
+      transform(slice, g, (nf + j * g) / 2);
+    }
+    convolve(*convs[4], out, residual);
   }
 }
 

@@ -206,7 +206,8 @@ class CpuBackend final : public Backend {
 
   // In bf16 the nearest x2 upsampling goes into the conv's bf16 input copy (kernels/cpu/conv/bf16.h:
   // conv2d_bf16_packed_upsampled2x), and with `then` the conv's output goes in bf16 straight into
-  // the next conv's (conv2d_bf16_upsampled2x_pair). In fp32 it goes into the Winograd kernels' padded
+  // the next conv's (conv2d_bf16_upsampled2x_pair; not with conv_v10, whose activations are fp32:
+  // `then` is refused, and the caller runs it as a plain conv). In fp32 it goes into the Winograd kernels' padded
   // input copy (conv2d_packed_upsampled2x; no `then`): the 4x larger upsampled tensor is never made
   // (793 MB at a 440² tile's last stage). The same bits as the separate ops.
   // MICROSR_UPSAMPLE_FUSION=0 (or the older MICROSR_BF16_UPSAMPLE_FUSION=0) turns them off, for A/B runs.
@@ -230,7 +231,7 @@ class CpuBackend final : public Backend {
     }
     if (!bf16_) return {};
     if (then && (!next || !next->bf16 || then->residual || opt.scale != 1.0f || next->cin() != prepared->cout() ||
-                 prepared->cout() % 2 != 0))
+                 prepared->cout() % 2 != 0 || !kernels::conv_bf16_pair_stays_bf16()))
       return {};
     const kernels::ThreadCount team(threads_);
     expect_nchw_f32_cpu(x, "fused_upsample2x_conv input");
