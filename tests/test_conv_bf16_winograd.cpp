@@ -23,6 +23,7 @@
 #include "cpu/conv/bf16_kernels.h"
 #include "cpu/cpu_isa.h"
 #include "cpu/cpu_kernels.h"
+#include "cpu/threads.h"
 #include "microsr/error.h"
 #include "test_helpers.h"
 
@@ -203,6 +204,57 @@ TEST(Bf16Winograd23, MatchesRoundedWinogradAndExactWithinBounds) {
         }
     EXPECT_LE(worst_rounded, 1.0) << "against the Winograd reference on bf16 U and V (error / tolerance)";
     EXPECT_LE(worst_exact, 1.0) << "against the fp32 direct reference (error / tolerance)";
+  }
+}
+
+// The dense block as a wavefront over bands of tile rows (forced small here; by size in use): the
+// same bits as five separate convolutions for band heights 1, 2 and 5 tile rows, a last band
+// shorter than the others, widths of one and several 16-tile groups, 1 to 3 threads (each
+// thread reads back only the transformed bands it wrote), and with the RRDB's skip residual.
+TEST(Bf16Winograd23, DenseBlockWavefrontSameBitsAsFiveConvolutions) {
+  if (!v10_runs()) GTEST_SKIP() << "conv_v10 needs avx512_bf16";
+  const V10Scope scope;
+  struct Case {
+    int nf, g, h, w;
+  };
+  unsigned seed = 300;
+  for (const Case c : {Case{64, 32, 23, 70}, Case{8, 6, 17, 9}, Case{16, 8, 40, 100}}) {
+    const int64_t pixels = static_cast<int64_t>(c.h) * c.w;
+    std::vector<PackedBf16ConvWeights> layers;
+    for (int j = 0; j < 5; ++j) {
+      const int cin = c.nf + j * c.g, cout = j < 4 ? c.g : c.nf;
+      const auto w = random_values(static_cast<size_t>(cout) * cin * 9, seed++, -0.1f, 0.1f);
+      const auto bias = random_values(cout, seed++, -0.1f, 0.1f);
+      layers.push_back(pack_conv_weights_bf16(w.data(), bias.data(), cin, cout, 3));
+    }
+    const PackedBf16ConvWeights* convs[5] = {&layers[0], &layers[1], &layers[2], &layers[3], &layers[4]};
+    const auto x = random_values(c.nf * pixels, seed++), skip = random_values(c.nf * pixels, seed++);
+    std::vector<float> dense((c.nf + 4 * c.g) * pixels), expected(c.nf * pixels);
+    std::copy(x.begin(), x.end(), dense.begin());
+    ConvEpilogue act;
+    act.has_lrelu = true, act.lrelu_slope = 0.2f;
+    for (int j = 0; j < 4; ++j)
+      conv2d_bf16_packed(dense.data() + (c.nf + j * c.g) * pixels, dense.data(), layers[j], c.h, c.w, act);
+    ConvEpilogue residual;
+    residual.scale = 0.2f, residual.residual = x.data();
+    conv2d_bf16_packed(expected.data(), dense.data(), layers[4], c.h, c.w, residual);
+    std::vector<float> expected_skip(expected.size());
+    scaled_add_ref(expected_skip.data(), expected.data(), 0.2f, skip.data(), c.nf * pixels);
+    for (int band_rows : {1, 2, 5})
+      for (int threads : {1, 2, 3}) {
+        SCOPED_TRACE("nf=" + std::to_string(c.nf) + " " + std::to_string(c.h) + "x" + std::to_string(c.w) +
+                     " band rows " + std::to_string(band_rows) + ", " + std::to_string(threads) + " threads");
+        winograd23_force_band_rows(band_rows);
+        const ThreadCount team(threads);
+        std::vector<float> fused(c.nf * pixels), fused_skip(c.nf * pixels);
+        conv2d_bf16_dense_block(fused.data(), x.data(), convs, c.h, c.w, 0.2f, 0.2f);
+        conv2d_bf16_dense_block(fused_skip.data(), x.data(), convs, c.h, c.w, 0.2f, 0.2f, skip.data());
+        winograd23_force_band_rows(0);
+        int64_t differing = 0;
+        for (int64_t i = 0; i < c.nf * pixels; ++i)
+          differing += (fused[i] != expected[i]) + (fused_skip[i] != expected_skip[i]);
+        EXPECT_EQ(differing, 0);
+      }
   }
 }
 

@@ -1,12 +1,13 @@
 // Reduced-precision (bf16) CPU convolution: bf16 products, fp32 accumulation, fp32 in and out.
 //
-// Computes what conv2d_same_ref (cpu_kernels.h) defines, with x and the weights rounded to bf16
-// (round to nearest even) before they are multiplied:
+// The direct kernels (all but conv_v10) compute what conv2d_same_ref (cpu_kernels.h) defines, with
+// x and the weights rounded to bf16 (round to nearest even) before they are multiplied:
 //   y [cout][h][w] = scale * act(Σ bf16(x [cin][h][w]) · bf16(w [cout][cin][k][k]) + bias) + residual
 // for any odd k, any cin, cout >= 1 and h, w >= 1. The interface stays NCHW float32 (like every other
 // CPU kernel), so the network, the dense block's channel slices and the fused residual adds are
 // unchanged; only the convolutions' inputs are rounded, inside the kernel. Each term's relative
-// error is at most ~2^-8 (two roundings of 2^-9), so |y - y_fp32| <= ~2^-8 Σ|x||w| per output.
+// error is at most ~2^-7 (two roundings of 2^-8: bf16 keeps 8 significant bits), so
+// |y - y_fp32| <= ~2^-7 Σ|x||w| per output (the typical error of a long sum is far smaller).
 //
 // Kernels (conv/bf16_kernels.h), picked at run time by cpu_isa.h's level (the first that runs,
 // unless MICROSR_BF16_CONV or select_conv_bf16_kernel names one):
@@ -15,8 +16,12 @@
 //                conv_v6_implicit_gemm_amx: the same with the input as B tiles (channel-pair rows)
 //                conv_v7_weight_blocked_amx: v6 with each chunk of weights reused from L1 by a
 //                group of 4 pixel items (1.8x slower than v6 on AMX: kept as a measured variant)
-//   avx512_bf16  conv_v8_dpbf16_avx512bf16: vdpbf16ps on 16-pixel vectors, 8 channels x 32 pixels
-//                per item (AMD Zen 4, Intel Cooper Lake)
+//   avx512_bf16  conv_v10_winograd23_dpbf16: 3x3 layers as Winograd F(2x2, 3x3) with vdpbf16ps
+//                products on fp32 activations (AMD Zen 4 and later, Intel Cooper Lake); its
+//                rounding differs from the direct kernels' (the transformed values are rounded, not
+//                x and w): conv/v10_winograd23_avx512bf16.cpp, tests/test_conv_bf16_winograd.cpp
+//                conv_v8_dpbf16_avx512bf16: vdpbf16ps on 16-pixel vectors, 8 channels x 32 pixels
+//                per item (v10's other kernel sizes)
 // Below avx512_bf16: no bf16 kernel; conv2d_bf16_packed throws, naming the missing feature.
 //
 // Weights are packed once per layer (pack_conv_weights_bf16) into 16 x 32 bf16 blocks:

@@ -94,7 +94,7 @@ void run_winograd23(const char* caller, float* y, const float* x, const PackedBf
 }
 
 // The calling thread's buffers for conv_v10's dense block (dense_block_winograd23_avx512bf16), grown,
-// never shrunk: the transformed channels and one fp32 slice.
+// never shrunk: the transformed channels (a ring of bands) and x1..x4 in fp32.
 uint16_t* dense_block_winograd_buffer(int64_t elems) {
   thread_local std::vector<uint16_t, CacheLineAllocator<uint16_t>> buffer;
   if (static_cast<int64_t>(buffer.size()) < elems) buffer.resize(elems);
@@ -315,7 +315,7 @@ void conv2d_bf16_dense_block(float* out, const float* x, const PackedBf16ConvWei
     const int64_t plane = static_cast<int64_t>(h) * w;
     dense_block_winograd23_avx512bf16(out, x, convs, h, w, lrelu_slope, residual_scale,
                                       dense_block_winograd_buffer(winograd23_dense_block_elems(nf / 2 + 2 * g, h, w)),
-                                      dense_block_slice_buffer(g * plane));
+                                      dense_block_slice_buffer(4 * g * plane));
     if (skip) scaled_add_ref(out, out, residual_scale, skip, nf * plane);
     return;
   }

@@ -83,14 +83,17 @@ void conv2d_winograd23_bf16_avx512bf16(float* y, const float* x, const PackedBf1
                                        const ConvEpilogue& epi, bool input_upsampled2x);
 
 // conv_v10's RRDB dense block (conv/bf16.h: conv2d_bf16_dense_block; every conv 3x3 with the
-// Winograd form packed, nf and g even): x's channels and then each x_j's are transformed once, into
-// v_all (winograd23_dense_block_elems(nf/2 + 2g, h, w) bf16 elements, 64-byte aligned), which every
-// later convolution of the block reads; slice [g][h][w] holds x_j in fp32 until it is transformed.
+// Winograd form packed, nf and g even), as a wavefront over bands of rows: x's channels and then
+// each x_j's are transformed once, band by band, into v_ring (winograd23_dense_block_elems(nf/2 +
+// 2g, h, w) bf16 elements, 64-byte aligned: a ring of 5 bands), which the later convolutions of the
+// block read while it is in cache; slices [4][g][h][w] hold x1..x4 in fp32.
 // out = x + residual_scale * conv5(...), the same bits as the five conv2d_bf16_packed calls.
 void dense_block_winograd23_avx512bf16(float* out, const float* x, const PackedBf16ConvWeights* const convs[5],
-                                       int h, int w, float lrelu_slope, float residual_scale, uint16_t* v_all,
-                                       float* slice);
+                                       int h, int w, float lrelu_slope, float residual_scale, uint16_t* v_ring,
+                                       float* slices);
 int64_t winograd23_dense_block_elems(int pairs, int h, int w);
+// Tests: bands of `tile_rows` tile rows from now on (0: the automatic choice, by size).
+void winograd23_force_band_rows(int tile_rows);
 
 // Output channels per block of packed.winograd23 (conv_v10's micro-kernel height).
 constexpr int kWinograd23Bf16CoBlock = 8;

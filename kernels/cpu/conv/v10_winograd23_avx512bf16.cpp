@@ -41,7 +41,9 @@
 // only when active_cpu_isa() >= avx512_bf16 (conv/bf16_dispatch.cpp).
 #include <omp.h>
 
+#include <atomic>
 #include <cstdint>
+#include <cstring>
 
 #include "cpu/conv/winograd23_bf16_avx512.h"
 #include "cpu/threads.h"
@@ -84,24 +86,61 @@ void conv2d_winograd23_bf16_avx512bf16(float* y, const float* x, const PackedBf1
   }
 }
 
-// The dense block: v_all [batch][16 ξ][pair of the block's nf + 4 g channels][kBatch][2], one
-// fixed 48-tile batch after another (batch b = groups 3b .. 3b + 2), so that each slice is
-// transformed once, when it is made, and every later convolution reads its pairs from there.
-int64_t winograd23_dense_block_elems(int pairs, int h, int w) {
-  const Geometry geo = geometry(h, w);
-  return (geo.groups + kMaxVecs - 1) / kMaxVecs * kPositions * pairs * kBatch * 2;
+// The dense block runs as a wavefront over bands of R tile rows (2R output rows), so that what a
+// convolution reads was written a few bands earlier and is still in cache:
+//   * conv j (1..5) on band b reads the transformed channels of x, x1 .. x(j-1) for band b;
+//   * x_c's band b can be transformed once conv c has made band b + 1 (its 4x4 windows reach one
+//     row into the next band), so step s runs, in order: transform x's band s; then for j = 1..5
+//     conv j on band s - (j-1), and (j < 5) the transform of x_j's band s - j.
+// Each band's transformed channels live from its first transform (step b) to conv5 (step b + 4):
+// 5 bands at a time, in a ring of 5 slots [slot][batch of the band][16 ξ][pair][kBatch][2] bf16,
+// instead of the whole image's (300 MB for a 440² tile, streamed from memory). x1..x4 are kept in
+// fp32 [4][g][h][w]; a band's rows are copied (zero-padded) into a small buffer for its transform.
+// R: ~1.5 MB of transformed channels per band (one tile row of a 440-pixel-wide tile); one band
+// (no wavefront) when the whole image's take at most 8 MB. Measured on Zen 4 (2 threads, one pass
+// at 440²): 14.4 s with the whole image's store, 12.4 s with 1-row bands, 14.5 s with 3-row bands
+// (4 MB a band); more bands cost two barriers per transform.
+namespace {
+
+constexpr int kRingSlots = 5;
+
+std::atomic<int> forced_band_rows{0};  // winograd23_force_band_rows (tests)
+
+int band_tile_rows(const Geometry& geo, int pairs) {
+  if (const int forced = forced_band_rows.load()) return forced < geo.tile_rows ? forced : geo.tile_rows;
+  const int64_t row_bytes = static_cast<int64_t>(geo.tiles_per_row) * kPositions * pairs * 4;
+  if (row_bytes * geo.tile_rows <= (8 << 20)) return geo.tile_rows;  // all in cache anyway: one band
+  const int64_t rows = (3 << 19) / row_bytes;                         // ~1.5 MB a band
+  return rows < 1 ? 1 : static_cast<int>(rows);
 }
 
+int64_t slot_elems(const Geometry& geo, int pairs) {
+  const int64_t band_groups = static_cast<int64_t>(band_tile_rows(geo, pairs)) * geo.tiles_per_row / kGroupTiles;
+  return (band_groups + kMaxVecs - 1) / kMaxVecs * kPositions * pairs * kBatch * 2;
+}
+
+}  // namespace
+
+int64_t winograd23_dense_block_elems(int pairs, int h, int w) { return kRingSlots * slot_elems(geometry(h, w), pairs); }
+
+void winograd23_force_band_rows(int tile_rows) { forced_band_rows.store(tile_rows > 0 ? tile_rows : 0); }
+
 void dense_block_winograd23_avx512bf16(float* out, const float* x, const PackedBf16ConvWeights* const convs[5],
-                                       int h, int w, float lrelu_slope, float residual_scale, uint16_t* v_all,
-                                       float* slice) {
-  const int nf = convs[0]->cin, g = convs[0]->cout, pairs = (nf + 4 * g) / 2;
+                                       int h, int w, float lrelu_slope, float residual_scale, uint16_t* v_ring,
+                                       float* slices) {
+  const int nf = convs[0]->cin, g = convs[0]->cout, pairs = (nf + 4 * g) / 2, widest = nf > g ? nf : g;
   const Geometry geo = geometry(h, w);
-  const int64_t batches = (geo.groups + kMaxVecs - 1) / kMaxVecs;
+  const int band_rows = band_tile_rows(geo, pairs);  // tile rows per band
+  const int bands = (geo.tile_rows + band_rows - 1) / band_rows;
+  const int64_t groups_per_row = geo.tiles_per_row / kGroupTiles;
   const int64_t v_per_position = static_cast<int64_t>(pairs) * kBatch * 2, v_per_batch = kPositions * v_per_position;
-  const int64_t m_per_position = static_cast<int64_t>((nf > g ? nf : g) + kCo - 1) / kCo * kCo * kBatch;
-  const detail::PaddedInput in = detail::layout_padded_input(detail::thread_scratch(0), nf > g ? nf : g,
-                                                             kTile * geo.tile_rows + 2, geo.row_stride, 0);
+  const int64_t v_per_slot = slot_elems(geo, pairs);
+  const int64_t m_per_position = static_cast<int64_t>(widest + kCo - 1) / kCo * kCo * kBatch;
+  const int64_t plane = static_cast<int64_t>(h) * w;
+  // One band's rows, zero-padded: padded row 0 is image row 2 R b - 1 (the first window's top).
+  const detail::PaddedInput in =
+      detail::layout_padded_input(detail::thread_scratch(0), widest, 2 * band_rows + 2, geo.row_stride, 0);
+  float* const in_rows = const_cast<float*>(in.data);
   ConvEpilogue act;
   act.has_lrelu = true;
   act.lrelu_slope = lrelu_slope;
@@ -112,35 +151,60 @@ void dense_block_winograd23_avx512bf16(float* out, const float* x, const PackedB
 #pragma omp parallel num_threads(team_size())
   {
     float* m = detail::thread_aligned_buffer(1, kPositions * m_per_position);
-    // Each thread keeps the same batches throughout, so it reads back only the V it wrote.
     const int thread = omp_get_thread_num(), threads = omp_get_num_threads();
-    const int64_t my_first = batches * thread / threads, my_end = batches * (thread + 1) / threads;
-    auto groups_of = [&](int64_t batch) {
-      const int64_t left = geo.groups - kMaxVecs * batch;
-      return static_cast<int>(left < kMaxVecs ? left : kMaxVecs);
+    // Band b: its first group, its group count, and this thread's share of its batches (the same
+    // share for every step that touches the band, so a thread reads back only the V it wrote).
+    auto band_first_group = [&](int b) { return static_cast<int64_t>(b) * band_rows * groups_per_row; };
+    auto band_groups = [&](int b) {
+      const int rows = (b + 1) * band_rows < geo.tile_rows ? band_rows : geo.tile_rows - b * band_rows;
+      return static_cast<int64_t>(rows) * groups_per_row;
     };
-    // Transforms src [channels][h][w] into pairs pair0 ... of every batch.
-    auto transform = [&](const float* src, int channels, int pair0) {
-      detail::fill_padded_input(in, src, channels, h, w, 1, 1, 0);  // ends with a barrier
-      for (int64_t b = my_first; b < my_end; ++b)
-        transform_batch(v_all + b * v_per_batch + static_cast<int64_t>(pair0) * kBatch * 2, v_per_position, in,
-                        channels, geo, kMaxVecs * b, groups_of(b));
-    };
-    auto convolve = [&](const PackedBf16ConvWeights& packed, float* y, const ConvEpilogue& epi) {
-      for (int64_t b = my_first; b < my_end; ++b) {
-        products_batch(m, m_per_position, packed, v_all + b * v_per_batch, v_per_position, groups_of(b));
-        output_batch(y, m, m_per_position, packed, epi, geo, kMaxVecs * b, groups_of(b));
+    auto for_my_batches = [&](int b, auto&& body) {  // body(batch in band, its first group in band, groups)
+      const int64_t groups = band_groups(b);
+      const int64_t batches = (groups + kMaxVecs - 1) / kMaxVecs;
+      for (int64_t i = batches * thread / threads; i < batches * (thread + 1) / threads; ++i) {
+        const int64_t left = groups - kMaxVecs * i;
+        body(i, kMaxVecs * i, static_cast<int>(left < kMaxVecs ? left : kMaxVecs));
       }
     };
-    transform(x, nf, 0);
-    for (int j = 0; j < 4; ++j) {
-      convolve(*convs[j], slice, act);  // x_{j+1} [g][h][w]
+    auto slot = [&](int b) { return v_ring + (b % kRingSlots) * v_per_slot; };
+    // Transforms src [channels][h][w]'s band b into pairs pair0 ... of the band's slot.
+    auto transform = [&](const float* src, int channels, int pair0, int b) {
 #pragma omp barrier
-      // (every thread's part of the slice written; the next fill overwrites `in`, which every
-      // thread finished transforming before it convolved)
-      transform(slice, g, (nf + j * g) / 2);
+      // (every thread is done with the previous band's rows, and with the convolution that made src's)
+#pragma omp for schedule(static)
+      for (int c = 0; c < channels; ++c)
+        for (int r = 0; r < 2 * band_rows + 2; ++r) {
+          float* row = in_rows + c * in.plane + static_cast<int64_t>(r) * geo.row_stride;
+          const int iy = 2 * band_rows * b - 1 + r;
+          if (iy < 0 || iy >= h) {
+            std::memset(row, 0, sizeof(float) * geo.row_stride);
+            continue;
+          }
+          row[0] = 0.0f;
+          std::memcpy(row + 1, src + c * plane + static_cast<int64_t>(iy) * w, sizeof(float) * w);
+          std::memset(row + 1 + w, 0, sizeof(float) * (geo.row_stride - 1 - w));
+        }  // (ends with a barrier)
+      for_my_batches(b, [&](int64_t batch, int64_t first, int count) {
+        transform_batch(slot(b) + batch * v_per_batch + static_cast<int64_t>(pair0) * kBatch * 2, v_per_position, in,
+                        channels, geo, first, count);
+      });
+    };
+    auto convolve = [&](const PackedBf16ConvWeights& packed, float* y, const ConvEpilogue& epi, int b) {
+      for_my_batches(b, [&](int64_t batch, int64_t first, int count) {
+        products_batch(m, m_per_position, packed, slot(b) + batch * v_per_batch, v_per_position, count);
+        output_batch(y, m, m_per_position, packed, epi, geo, band_first_group(b) + first, count);
+      });
+    };
+    for (int step = 0; step < bands + 4; ++step) {
+      if (step < bands) transform(x, nf, 0, step);
+      for (int j = 1; j <= 5; ++j) {
+        const int b = step - (j - 1);
+        float* made = j < 5 ? slices + (j - 1) * static_cast<int64_t>(g) * plane : out;
+        if (b >= 0 && b < bands) convolve(*convs[j - 1], made, j < 5 ? act : residual, b);
+        if (j < 5 && b >= 1 && b <= bands) transform(made, g, (nf + (j - 1) * g) / 2, b - 1);
+      }
     }
-    convolve(*convs[4], out, residual);
   }
 }
 
