@@ -18,8 +18,9 @@ arithmetic on those weights.
   ncnn          the .param/.bin directly through the ncnn Python API, CPU only, fp16/bf16 storage,
                 packing and arithmetic all off (Winograd and sgemm on, as by default)
   microsr       <microsr> bench --size S --threads T --device cpu --reps R (its own JSON line)
-  microsr_bf16  the same with --precision bf16 (conv_v6 on AMX, conv_v8 on AVX512_BF16 without
-                AMX), to set beside OpenVINO's default hint, the other reduced-precision engine
+  microsr_bf16  the same with --precision bf16 (conv_v9 on AMX, conv_v10 (Winograd F(2x2,3x3)) on
+                AVX512_BF16 without AMX), to set beside OpenVINO's default hint, the other
+                reduced-precision engine
 
 Timing: every engine runs in its own process (their thread pools never share a process) and is
 loaded and warmed up once per size (one untimed forward pass; microsr bench does its own). Then
