@@ -23,6 +23,7 @@
 #include "cpu/cpu_kernels.h"
 #include "microsr/backend.h"
 #include "microsr/error.h"
+#include "bf16_dense_block_reference.h"
 #include "test_helpers.h"
 
 namespace microsr::kernels {
@@ -415,25 +416,13 @@ TEST(Bf16DenseBlock, SameBitsAsFiveConvolutions) {
       SCOPED_TRACE("nf=" + std::to_string(c.nf) + " g=" + std::to_string(c.g) + " " + std::to_string(c.h) + "x" +
                    std::to_string(c.w));
       const int64_t pixels = static_cast<int64_t>(c.h) * c.w;
-      std::vector<PackedBf16ConvWeights> layers;
-      for (int j = 0; j < 5; ++j) {
-        const int cin = c.nf + j * c.g, cout = j < 4 ? c.g : c.nf;
-        const auto w = random_values(static_cast<size_t>(cout) * cin * 9, seed++, -0.1f, 0.1f);
-        const auto bias = random_values(cout, seed++, -0.1f, 0.1f);
-        layers.push_back(pack_conv_weights_bf16(w.data(), bias.data(), cin, cout, 3));
-      }
-      const PackedBf16ConvWeights* convs[5] = {&layers[0], &layers[1], &layers[2], &layers[3], &layers[4]};
+      const testing_bf16::DenseBlockLayers block(c.nf, c.g, seed);
+      const PackedBf16ConvWeights* convs[5];
+      block.pointers(convs);
       for (int round = 0; round < 2; ++round) {  // a second block through the same buffer
         const auto x = random_values(c.nf * pixels, seed++);
-        std::vector<float> dense((c.nf + 4 * c.g) * pixels), expected(c.nf * pixels), fused(c.nf * pixels);
-        std::copy(x.begin(), x.end(), dense.begin());
-        ConvEpilogue act;
-        act.has_lrelu = true, act.lrelu_slope = 0.2f;
-        for (int j = 0; j < 4; ++j)
-          conv2d_bf16_packed(dense.data() + (c.nf + j * c.g) * pixels, dense.data(), layers[j], c.h, c.w, act);
-        ConvEpilogue residual;
-        residual.scale = 0.2f, residual.residual = x.data();
-        conv2d_bf16_packed(expected.data(), dense.data(), layers[4], c.h, c.w, residual);
+        const std::vector<float> expected = block.five_convs(x, c.h, c.w);
+        std::vector<float> fused(c.nf * pixels);
         conv2d_bf16_dense_block(fused.data(), x.data(), convs, c.h, c.w, 0.2f, 0.2f);
         int64_t differing = 0, first = -1;
         for (int64_t i = 0; i < c.nf * pixels; ++i)
@@ -455,14 +444,9 @@ TEST(Bf16DenseBlock, SkipResidualSameBitsAsScaledAdd) {
     const int nf = 64, g = 32, h = 7, w = 45;
     const int64_t pixels = static_cast<int64_t>(h) * w;
     unsigned seed = 300;
-    std::vector<PackedBf16ConvWeights> layers;
-    for (int j = 0; j < 5; ++j) {
-      const int cin = nf + j * g, cout = j < 4 ? g : nf;
-      const auto wt = random_values(static_cast<size_t>(cout) * cin * 9, seed++, -0.1f, 0.1f);
-      const auto bias = random_values(cout, seed++, -0.1f, 0.1f);
-      layers.push_back(pack_conv_weights_bf16(wt.data(), bias.data(), cin, cout, 3));
-    }
-    const PackedBf16ConvWeights* convs[5] = {&layers[0], &layers[1], &layers[2], &layers[3], &layers[4]};
+    const testing_bf16::DenseBlockLayers layers(nf, g, seed);
+    const PackedBf16ConvWeights* convs[5];
+    layers.pointers(convs);
     const auto x = random_values(nf * pixels, seed++), skip = random_values(nf * pixels, seed++);
     std::vector<float> block(nf * pixels), expected(nf * pixels), fused(nf * pixels);
     conv2d_bf16_dense_block(block.data(), x.data(), convs, h, w, 0.2f, 0.2f);

@@ -25,6 +25,7 @@
 #include "cpu/cpu_kernels.h"
 #include "cpu/threads.h"
 #include "microsr/error.h"
+#include "bf16_dense_block_reference.h"
 #include "test_helpers.h"
 
 namespace microsr::kernels {
@@ -220,24 +221,11 @@ TEST(Bf16Winograd23, DenseBlockWavefrontSameBitsAsFiveConvolutions) {
   unsigned seed = 300;
   for (const Case c : {Case{64, 32, 23, 70}, Case{8, 6, 17, 9}, Case{16, 8, 40, 100}}) {
     const int64_t pixels = static_cast<int64_t>(c.h) * c.w;
-    std::vector<PackedBf16ConvWeights> layers;
-    for (int j = 0; j < 5; ++j) {
-      const int cin = c.nf + j * c.g, cout = j < 4 ? c.g : c.nf;
-      const auto w = random_values(static_cast<size_t>(cout) * cin * 9, seed++, -0.1f, 0.1f);
-      const auto bias = random_values(cout, seed++, -0.1f, 0.1f);
-      layers.push_back(pack_conv_weights_bf16(w.data(), bias.data(), cin, cout, 3));
-    }
-    const PackedBf16ConvWeights* convs[5] = {&layers[0], &layers[1], &layers[2], &layers[3], &layers[4]};
+    const testing_bf16::DenseBlockLayers block(c.nf, c.g, seed);
+    const PackedBf16ConvWeights* convs[5];
+    block.pointers(convs);
     const auto x = random_values(c.nf * pixels, seed++), skip = random_values(c.nf * pixels, seed++);
-    std::vector<float> dense((c.nf + 4 * c.g) * pixels), expected(c.nf * pixels);
-    std::copy(x.begin(), x.end(), dense.begin());
-    ConvEpilogue act;
-    act.has_lrelu = true, act.lrelu_slope = 0.2f;
-    for (int j = 0; j < 4; ++j)
-      conv2d_bf16_packed(dense.data() + (c.nf + j * c.g) * pixels, dense.data(), layers[j], c.h, c.w, act);
-    ConvEpilogue residual;
-    residual.scale = 0.2f, residual.residual = x.data();
-    conv2d_bf16_packed(expected.data(), dense.data(), layers[4], c.h, c.w, residual);
+    const std::vector<float> expected = block.five_convs(x, c.h, c.w);
     std::vector<float> expected_skip(expected.size());
     scaled_add_ref(expected_skip.data(), expected.data(), 0.2f, skip.data(), c.nf * pixels);
     for (int band_rows : {1, 2, 5})
