@@ -14,7 +14,7 @@
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]
 //   A^T = [1 1 1 0; 0 1 -1 -1]
 // The 16 positions ξ are independent: M[ξ][co][tile] = Σ_ci U[ξ][co][ci] V[ξ][ci][tile].
-// Rounding (what tests/test_conv_bf16.cpp reproduces): V is computed in fp32 from the fp32 input
+// Rounding (what tests/test_conv_bf16_winograd.cpp reproduces): V is computed in fp32 from the fp32 input
 // (rows first, then columns, in the order of input_transform_1d), then rounded to bf16 (nearest
 // even); U in double from the fp32 weights, rounded to fp32 and then to bf16 (pack_winograd23_bf16);
 // products exact, sums in fp32; the output transform and the epilogue in fp32.
@@ -29,13 +29,14 @@
 //   bf16: for one ξ and block, a channel pair's 8 output channels are 32 contiguous bytes (8 32-bit
 //   broadcasts of (u[co][2p], u[co][2p+1])).
 //   Per batch of up to 48 tiles (per thread): V [16 ξ][pairs][48 tiles][2] bf16 (a zmm load is 16
-//   tiles x one channel pair, the layout vdpbf16ps multiplies pairwise), M [16 ξ][8 co blocks][48] fp32.
+//   tiles x one channel pair, the layout vdpbf16ps multiplies pairwise), M [16 ξ][co][48] fp32.
 //
 // Micro-kernel: 8 output channels x 16*NV tiles (NV <= 3): 24 zmm accumulators; per channel pair
 //   NV V loads + 8 weight broadcasts for 8 NV vdpbf16ps (2 multiply-adds per lane each).
-// Threading: as conv/winograd43_driver.h: the threads fill the padded input, then each takes an
-//   equal share of the 16-tile groups in batches of at most 3 groups: input transform -> 16
-//   products per co block -> output transform + epilogue, so V and M stay in the thread's L2.
+// Threading (one convolution): as conv/winograd43_driver.h: the threads fill the padded input,
+//   then each takes an equal share of the 16-tile groups in batches of at most 3 groups: input
+//   transform -> 16 products per co block -> output transform + epilogue, so V and M stay in the
+//   thread's L2. The dense block (below) runs as a wavefront over bands of rows instead.
 //
 // Compiled with the AVX-512 flags + -mavx512bf16 (CMakeLists.txt: the *_avx512bf16.cpp rule); run
 // only when active_cpu_isa() >= avx512_bf16 (conv/bf16_dispatch.cpp).
