@@ -1,17 +1,24 @@
-// Shared by the bf16 dense-block tests (tests/test_conv_bf16.cpp, tests/test_conv_bf16_winograd.cpp):
-// an RRDB dense block's five random 3x3 layers, packed for the bf16 kernel selected now, and the
+// Shared by the bf16 tests (tests/test_conv_bf16.cpp, tests/test_conv_bf16_winograd.cpp): a scope
+// that selects a bf16 kernel, and an RRDB dense block's five random 3x3 layers, packed for the bf16 kernel selected now, and the
 // block computed as five separate conv2d_bf16_packed calls on an fp32 concatenation [x, x1..x4]
 // (what rrdbnet.cpp's rdb runs when nothing is fused): the reference the fused forms must equal
 // bit for bit.
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "cpu/conv/bf16.h"
 #include "test_helpers.h"
 
 namespace microsr::kernels::testing_bf16 {
+
+// Runs the bf16 kernel `name` (conv_bf16_kernels()) while it lives, then the default again.
+struct Bf16KernelScope {
+  explicit Bf16KernelScope(const std::string& name) { select_conv_bf16_kernel(name); }
+  ~Bf16KernelScope() { select_conv_bf16_kernel(""); }
+};
 
 struct DenseBlockLayers {
   int nf = 0, g = 0;

@@ -37,11 +37,7 @@ namespace {
 
 using testing::random_values;
 
-// Runs the bf16 kernel `name` (conv_bf16_kernels()) while it lives, then the default again.
-struct Bf16KernelScope {
-  explicit Bf16KernelScope(const std::string& name) { select_conv_bf16_kernel(name); }
-  ~Bf16KernelScope() { select_conv_bf16_kernel(""); }
-};
+using testing_bf16::Bf16KernelScope;
 
 TEST(Bf16Rounding, NearestEvenAndNaN) {
   EXPECT_EQ(float_to_bf16(1.0f), 0x3F80);

@@ -35,9 +35,9 @@ using testing::random_values;
 
 constexpr const char* kV10 = "conv_v10_winograd23_dpbf16";
 
-struct V10Scope {
-  V10Scope() { select_conv_bf16_kernel(kV10); }
-  ~V10Scope() { select_conv_bf16_kernel(""); }
+// Runs conv_v10 while it lives, then the default again.
+struct V10Scope : testing_bf16::Bf16KernelScope {
+  V10Scope() : Bf16KernelScope(kV10) {}
 };
 
 bool v10_runs() {

@@ -56,27 +56,23 @@ std::atomic<const Bf16Kernel*>& chosen_bf16_kernel() {
   return chosen;
 }
 
-// The kernel that runs at the active level: the chosen one, else the first it runs; null when none.
-// Throws when the chosen one needs a higher level.
-const Bf16Kernel* active_bf16_kernel() {
-  if (const Bf16Kernel* chosen = chosen_bf16_kernel().load()) {
-    if (!cpu_isa_at_least(chosen->needs))
-      throw Error(std::string("bf16 convolution kernel ") + chosen->name + " needs the " + cpu_isa_name(chosen->needs) +
-                  " instruction set, above the active " + cpu_isa_name(active_cpu_isa()));
-    return chosen;
-  }
+// The chosen kernel, else the first the active level runs; null when none. Not checked against the
+// level (packing asks it too, and packing works on any CPU).
+const Bf16Kernel* preferred_bf16_kernel() {
+  if (const Bf16Kernel* chosen = chosen_bf16_kernel().load()) return chosen;
   for (const Bf16Kernel& kernel : kBf16Kernels)
     if (cpu_isa_at_least(kernel.needs)) return &kernel;
   return nullptr;
 }
 
-// Whether pack_conv_weights_bf16 adds the Winograd form: when the kernel that would run now is
-// conv_v10 (without throwing where none runs: packing works on any CPU).
-bool active_kernel_is_winograd23() {
-  if (const Bf16Kernel* chosen = chosen_bf16_kernel().load()) return chosen->winograd23;
-  for (const Bf16Kernel& kernel : kBf16Kernels)
-    if (cpu_isa_at_least(kernel.needs)) return kernel.winograd23;
-  return false;
+// The kernel that runs at the active level: preferred_bf16_kernel(). Throws when the chosen one
+// needs a higher level.
+const Bf16Kernel* active_bf16_kernel() {
+  const Bf16Kernel* kernel = preferred_bf16_kernel();
+  if (kernel && !cpu_isa_at_least(kernel->needs))
+    throw Error(std::string("bf16 convolution kernel ") + kernel->name + " needs the " + cpu_isa_name(kernel->needs) +
+                " instruction set, above the active " + cpu_isa_name(active_cpu_isa()));
+  return kernel;
 }
 
 // conv_v10 needs the Winograd form of 3x3 weights, packed only while it is the active kernel.
@@ -93,25 +89,21 @@ void run_winograd23(const char* caller, float* y, const float* x, const PackedBf
   conv2d_winograd23_bf16_avx512bf16(y, x, packed, h, w, epi, input_upsampled2x);
 }
 
-// The calling thread's buffers for conv_v10's dense block (dense_block_winograd23_avx512bf16), grown,
-// never shrunk: the transformed channels (a ring of bands) and x1..x4 in fp32.
-uint16_t* dense_block_winograd_buffer(int64_t elems) {
-  thread_local std::vector<uint16_t, CacheLineAllocator<uint16_t>> buffer;
-  if (static_cast<int64_t>(buffer.size()) < elems) buffer.resize(elems);
-  return buffer.data();
-}
-float* dense_block_slice_buffer(int64_t floats) {
-  thread_local std::vector<float, CacheLineAllocator<float>> buffer;
-  if (static_cast<int64_t>(buffer.size()) < floats) buffer.resize(floats);
+// The calling thread's buffers (shared by the team of its call), one per use:
+//   kBf16Input     the bf16 input copy of the direct kernels
+//   kWinogradRing  conv_v10's dense block: the transformed channels (a ring of bands)
+//   kDenseSlices   conv_v10's dense block: x1..x4 in fp32
+enum class ThreadBuffer { kBf16Input, kWinogradRing, kDenseSlices };
+
+// At least n elements of buffer Use, cache-line aligned, grown, never shrunk.
+template <ThreadBuffer Use, class T>
+T* thread_buffer(int64_t n) {
+  thread_local std::vector<T, CacheLineAllocator<T>> buffer;
+  if (static_cast<int64_t>(buffer.size()) < n) buffer.resize(n);
   return buffer.data();
 }
 
-// The calling thread's bf16 input copy, grown, never shrunk (shared by the team of that call).
-uint16_t* bf16_input_buffer(int64_t elems) {
-  thread_local std::vector<uint16_t, CacheLineAllocator<uint16_t>> buffer;
-  if (static_cast<int64_t>(buffer.size()) < elems) buffer.resize(elems);
-  return buffer.data();
-}
+uint16_t* bf16_input_buffer(int64_t elems) { return thread_buffer<ThreadBuffer::kBf16Input, uint16_t>(elems); }
 
 // The layout of the bf16 input copy of an h x w image for `pairs` channel pairs and a k x k kernel
 // (conv/bf16_kernels.h), without its storage: pixel-major when the kernel reads that.
@@ -227,7 +219,8 @@ PackedBf16ConvWeights pack_conv_weights_bf16(const float* weight, const float* b
       }
   packed.bias.assign(packed.cout_padded, 0.0f);
   if (bias) std::memcpy(packed.bias.data(), bias, sizeof(float) * cout);
-  if (k == 3 && active_kernel_is_winograd23()) pack_winograd23_bf16(packed, weight);
+  const Bf16Kernel* kernel = preferred_bf16_kernel();
+  if (k == 3 && kernel && kernel->winograd23) pack_winograd23_bf16(packed, weight);
   return packed;
 }
 
@@ -314,8 +307,9 @@ void conv2d_bf16_dense_block(float* out, const float* x, const PackedBf16ConvWei
       require_winograd23("conv2d_bf16_dense_block", *convs[j]);
     const int64_t plane = static_cast<int64_t>(h) * w;
     dense_block_winograd23_avx512bf16(out, x, convs, h, w, lrelu_slope, residual_scale,
-                                      dense_block_winograd_buffer(winograd23_dense_block_elems(nf / 2 + 2 * g, h, w)),
-                                      dense_block_slice_buffer(4 * g * plane));
+                                      thread_buffer<ThreadBuffer::kWinogradRing, uint16_t>(
+                                          winograd23_dense_block_elems(nf / 2 + 2 * g, h, w)),
+                                      thread_buffer<ThreadBuffer::kDenseSlices, float>(4 * g * plane));
     if (skip) scaled_add_ref(out, out, residual_scale, skip, nf * plane);
     return;
   }
