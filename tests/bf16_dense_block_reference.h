@@ -1,8 +1,8 @@
 // Shared by the bf16 tests (tests/test_conv_bf16.cpp, tests/test_conv_bf16_winograd.cpp): a scope
-// that selects a bf16 kernel, and an RRDB dense block's five random 3x3 layers, packed for the bf16 kernel selected now, and the
-// block computed as five separate conv2d_bf16_packed calls on an fp32 concatenation [x, x1..x4]
-// (what rrdbnet.cpp's rdb runs when nothing is fused): the reference the fused forms must equal
-// bit for bit.
+// that selects a bf16 kernel; an RRDB dense block's five random 3x3 layers, packed for the bf16
+// kernel selected now; and the block computed as five separate conv2d_bf16_packed calls on an fp32
+// concatenation [x, x1..x4] (what rrdbnet.cpp's rdb runs when nothing is fused): the reference the
+// fused forms must equal bit for bit.
 #pragma once
 #include <algorithm>
 #include <cstdint>

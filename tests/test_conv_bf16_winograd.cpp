@@ -143,7 +143,9 @@ TEST(Bf16Winograd23, MatchesRoundedWinogradAndExactWithinBounds) {
     const int tile_rows = (c.h + 1) / 2, tile_cols = (c.w + 1) / 2;
     std::vector<float> v(static_cast<size_t>(c.cin) * tile_rows * tile_cols * 16);
     std::vector<double> magnitude(v.size());
-    auto at = [&](int ci, int tr, int tc) { return ((static_cast<int64_t>(ci) * tile_rows + tr) * tile_cols + tc) * 16; };
+    auto at = [&](int ci, int tr, int tc) {
+      return ((static_cast<int64_t>(ci) * tile_rows + tr) * tile_cols + tc) * 16;
+    };
     for (int ci = 0; ci < c.cin; ++ci)
       for (int tr = 0; tr < tile_rows; ++tr)
         for (int tc = 0; tc < tile_cols; ++tc) {
