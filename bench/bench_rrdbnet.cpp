@@ -14,10 +14,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <memory>
-#include <vector>
 #include <filesystem>
+#include <memory>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "cpu/cpu_isa.h"
 #include "microsr/rrdbnet.h"
@@ -93,14 +94,38 @@ void BM_RealESRGANx4plusForwardIsa(benchmark::State& state, kernels::CpuIsa isa)
   BM_RealESRGANx4plusForward(state);
 }
 
-// The same A/B in one benchmark, for a loaded machine: two networks built once, their weights
-// packed under avx2 (conv_v3's format) and under the detected level (conv_v5's from avx512 up),
-// run alternately; each keeps the format it was packed in. Counters: each side's fastest and
-// median pass in ms, and fastest(detected) / fastest(avx2).
+// Runs nets a and b alternately on one input, once per iteration each, and reports each side's
+// fastest and median pass in ms and fastest(b) / fastest(a): an A/B that a loaded machine's drift
+// reaches equally.
+void time_alternating(benchmark::State& state, RRDBNet& a, RRDBNet& b, const Tensor& x, const std::string& a_name,
+                      const std::string& b_name) {
+  a.forward(x);  // warm-up
+  b.forward(x);
+  std::vector<double> a_ms, b_ms;
+  const auto time_ms = [&](RRDBNet& net) {
+    const auto start = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(net.forward(x).raw());
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  };
+  for (auto _ : state) {
+    a_ms.push_back(time_ms(a));
+    b_ms.push_back(time_ms(b));
+  }
+  std::sort(a_ms.begin(), a_ms.end());
+  std::sort(b_ms.begin(), b_ms.end());
+  state.counters[a_name + "_min_ms"] = a_ms.front();
+  state.counters[a_name + "_median_ms"] = a_ms[a_ms.size() / 2];
+  state.counters[b_name + "_min_ms"] = b_ms.front();
+  state.counters[b_name + "_median_ms"] = b_ms[b_ms.size() / 2];
+  state.counters["min_ratio"] = b_ms.front() / a_ms.front();
+}
+
+// The ISA A/B in one benchmark, for a loaded machine: two networks built once, their weights
+// packed under avx2 (conv_v3's format) and under the detected level (conv_v5's from avx512 up);
+// each keeps the format it was packed in. min_ratio = fastest(detected) / fastest(avx2).
 //   bench_rrdbnet --benchmark_filter=IsaAlternating --benchmark_min_time=20
 void BM_RealESRGANx4plusIsaAlternating(benchmark::State& state) {
   static const StateDict weights = x4plus_weights();
-  const int size = int(state.range(0));
   auto backend = make_cpu_backend();
   const RRDBNetConfig cfg = infer_rrdbnet_config(weights);
   std::unique_ptr<RRDBNet> avx2_net;
@@ -109,29 +134,32 @@ void BM_RealESRGANx4plusIsaAlternating(benchmark::State& state) {
     avx2_net = std::make_unique<RRDBNet>(cfg, weights, *backend);  // packs its weights now
   }
   RRDBNet best_net(cfg, weights, *backend);
-  const Tensor x = random_image(size, size);
-  avx2_net->forward(x);  // warm-up
-  best_net.forward(x);
-  std::vector<double> avx2_ms, best_ms;
-  const auto time_ms = [&](RRDBNet& net) {
-    const auto start = std::chrono::steady_clock::now();
-    benchmark::DoNotOptimize(net.forward(x).raw());
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  };
-  for (auto _ : state) {
-    avx2_ms.push_back(time_ms(*avx2_net));
-    best_ms.push_back(time_ms(best_net));
-  }
-  std::sort(avx2_ms.begin(), avx2_ms.end());
-  std::sort(best_ms.begin(), best_ms.end());
-  state.counters["avx2_min_ms"] = avx2_ms.front();
-  state.counters["avx2_median_ms"] = avx2_ms[avx2_ms.size() / 2];
-  state.counters["best_min_ms"] = best_ms.front();
-  state.counters["best_median_ms"] = best_ms[best_ms.size() / 2];
-  state.counters["min_ratio"] = best_ms.front() / avx2_ms.front();
+  time_alternating(state, *avx2_net, best_net, random_image(int(state.range(0)), int(state.range(0))), "avx2", "best");
   state.SetLabel(std::string("best = ") + kernels::cpu_isa_name(kernels::active_cpu_isa()));
 }
 BENCHMARK(BM_RealESRGANx4plusIsaAlternating)->Arg(64)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The fused dense block (each channel transformed once, a wavefront over bands of rows) against the
+// five separate convolutions, fp32, alternating: one backend made with MICROSR_DENSE_FUSION=0.
+// min_ratio = fastest(fused) / fastest(separate). 440: the whole image's tile with its padding.
+//   bench_rrdbnet --benchmark_filter=DenseFusionAlternating --benchmark_min_time=20
+void BM_RealESRGANx4plusDenseFusionAlternating(benchmark::State& state) {
+  static const StateDict weights = x4plus_weights();
+  setenv("MICROSR_DENSE_FUSION", "0", 1);  // read when the backend is made
+  auto separate_backend = make_cpu_backend();
+  unsetenv("MICROSR_DENSE_FUSION");
+  auto fused_backend = make_cpu_backend();
+  const RRDBNetConfig cfg = infer_rrdbnet_config(weights);
+  RRDBNet separate(cfg, weights, *separate_backend), fused(cfg, weights, *fused_backend);
+  time_alternating(state, separate, fused, random_image(int(state.range(0)), int(state.range(0))), "separate", "fused");
+  state.SetLabel(fused_backend->name());
+}
+BENCHMARK(BM_RealESRGANx4plusDenseFusionAlternating)
+    ->Arg(64)
+    ->Arg(128)
+    ->Arg(440)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 [[maybe_unused]] const bool isa_benchmarks_registered = [] {
   int count = 0;
@@ -142,10 +170,10 @@ BENCHMARK(BM_RealESRGANx4plusIsaAlternating)->Arg(64)->Arg(128)->Unit(benchmark:
       // avx512_bf16 and amx run the avx512 kernels (no kernels of their own yet): not repeated.
       if (isa != kernels::CpuIsa::kAvx2 && isa != kernels::CpuIsa::kAvx512) continue;
       if (static_cast<int>(isa) > static_cast<int>(kernels::detected_cpu_isa())) continue;
-      benchmark::RegisterBenchmark(("BM_RealESRGANx4plusForwardIsa/" + std::string(kernels::cpu_isa_name(isa)) +
-                                    "/" + std::to_string(size))
-                                       .c_str(),
-                                   BM_RealESRGANx4plusForwardIsa, isa)
+      benchmark::RegisterBenchmark(
+          ("BM_RealESRGANx4plusForwardIsa/" + std::string(kernels::cpu_isa_name(isa)) + "/" + std::to_string(size))
+              .c_str(),
+          BM_RealESRGANx4plusForwardIsa, isa)
           ->Args({size, 0})
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime()

@@ -19,13 +19,14 @@
 #include <string>
 #include <vector>
 
+#include "bf16_dense_block_reference.h"
 #include "cpu/conv/bf16.h"
 #include "cpu/conv/bf16_kernels.h"
+#include "cpu/conv/common.h"
 #include "cpu/cpu_isa.h"
 #include "cpu/cpu_kernels.h"
 #include "cpu/threads.h"
 #include "microsr/error.h"
-#include "bf16_dense_block_reference.h"
 #include "test_helpers.h"
 
 namespace microsr::kernels {
@@ -54,8 +55,8 @@ constexpr double kBT[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1,
 float packed_u(const PackedBf16ConvWeights& p, int co, int ci, int xi) {
   const int pairs = (p.cin + 1) / 2, co_blocks = (p.cout + 7) / 8;
   const int64_t per_position = static_cast<int64_t>(co_blocks) * pairs * 16;
-  return bf16_to_float(p.winograd23[xi * per_position + (static_cast<int64_t>(co / 8) * pairs + ci / 2) * 16 +
-                                    (co % 8) * 2 + ci % 2]);
+  return bf16_to_float(
+      p.winograd23[xi * per_position + (static_cast<int64_t>(co / 8) * pairs + ci / 2) * 16 + (co % 8) * 2 + ci % 2]);
 }
 
 // The 1D input transform o = B^T d in fp32, in the kernel's order of operations.
@@ -74,8 +75,8 @@ struct Case {
 
 std::string describe(const Case& c) {
   char text[128];
-  std::snprintf(text, sizeof text, "cin=%d cout=%d h=%d w=%d bias=%d lrelu=%d residual=%d scale=%g", c.cin, c.cout,
-                c.h, c.w, c.bias, c.lrelu, c.residual, c.scale);
+  std::snprintf(text, sizeof text, "cin=%d cout=%d h=%d w=%d bias=%d lrelu=%d residual=%d scale=%g", c.cin, c.cout, c.h,
+                c.w, c.bias, c.lrelu, c.residual, c.scale);
   return text;
 }
 
@@ -199,8 +200,7 @@ TEST(Bf16Winograd23, MatchesRoundedWinogradAndExactWithinBounds) {
               value = value * c.scale + (c.residual ? residual[index] : 0.0);
               const double slack = 1e-6 * (1 + std::fabs(value)), scale = std::fabs(c.scale);
               const double tol_rounded = sum_bound * scale * s_out + slack;
-              const double tol_exact =
-                  (std::ldexp(1.0, -7) + std::ldexp(1.0, -15) + sum_bound) * scale * t_out + slack;
+              const double tol_exact = (std::ldexp(1.0, -7) + std::ldexp(1.0, -15) + sum_bound) * scale * t_out + slack;
               worst_rounded = std::max(worst_rounded, std::fabs(y[index] - value) / tol_rounded);
               worst_exact = std::max(worst_exact, std::fabs(y[index] - ref_exact[index]) / tol_exact);
             }
@@ -234,12 +234,12 @@ TEST(Bf16Winograd23, DenseBlockWavefrontSameBitsAsFiveConvolutions) {
       for (int threads : {1, 2, 3}) {
         SCOPED_TRACE("nf=" + std::to_string(c.nf) + " " + std::to_string(c.h) + "x" + std::to_string(c.w) +
                      " band rows " + std::to_string(band_rows) + ", " + std::to_string(threads) + " threads");
-        winograd23_force_band_rows(band_rows);
+        detail::force_dense_block_band_rows(band_rows);
         const ThreadCount team(threads);
         std::vector<float> fused(c.nf * pixels), fused_skip(c.nf * pixels);
         conv2d_bf16_dense_block(fused.data(), x.data(), convs, c.h, c.w, 0.2f, 0.2f);
         conv2d_bf16_dense_block(fused_skip.data(), x.data(), convs, c.h, c.w, 0.2f, 0.2f, skip.data());
-        winograd23_force_band_rows(0);
+        detail::force_dense_block_band_rows(0);
         int64_t differing = 0;
         for (int64_t i = 0; i < c.nf * pixels; ++i)
           differing += (fused[i] != expected[i]) + (fused_skip[i] != expected_skip[i]);

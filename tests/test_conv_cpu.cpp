@@ -9,6 +9,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cpu/conv/variants.h"
@@ -285,6 +286,37 @@ TEST(ConvPacked, UpsampledSameBitsAsUpsampleThenConv) {
   int64_t differing = 0;
   for (int64_t i = 0; i < fused.numel(); ++i) differing += fused.f32()[i] != two_ops.f32()[i];
   EXPECT_EQ(differing, 0);
+}
+
+// conv_v5 reads its Winograd windows straight from the activations, with masked loads at the
+// image's edges (conv/v5_winograd43_avx512.cpp: input_transform_16_tiles_direct), where conv_v3
+// (AVX2) transforms a zero-padded copy: the same arithmetic, so the same bits, on sizes whose
+// windows overhang every edge (widths around the 16-tile group of 64 pixels, one-row images).
+TEST(ConvPacked, Avx512DirectWindowsSameBitsAsAvx2PaddedCopy) {
+  if (!cpu_isa_at_least(CpuIsa::kAvx512)) GTEST_SKIP() << "needs avx512 (this CPU runs only the AVX2 form)";
+  const int cin = 5, cout = 8;
+  for (const auto& [h, w] :
+       std::vector<std::pair<int, int>>{{1, 1}, {5, 3}, {4, 63}, {7, 64}, {9, 65}, {6, 66}, {3, 130}, {17, 16}}) {
+    SCOPED_TRACE(std::to_string(h) + "x" + std::to_string(w));
+    const auto x = random_values(size_t(cin) * h * w, 40 + w, -1, 1);
+    const auto weight = random_values(size_t(cout) * cin * 9, 41, -0.2f, 0.2f);
+    const auto bias = random_values(cout, 42, -0.5f, 0.5f);
+    ConvEpilogue epi;
+    epi.has_lrelu = true, epi.lrelu_slope = 0.2f;
+    std::vector<float> direct(size_t(cout) * h * w, NAN), padded(direct.size(), NAN);
+    conv2d_packed(direct.data(), x.data(),
+                  pack_conv_weights(weight.data(), bias.data(), cin, cout, 3, ConvWeightFormat::kWinograd43Avx512), h,
+                  w, epi);
+    {
+      const CpuIsaScope scope(CpuIsa::kAvx2);
+      conv2d_packed(padded.data(), x.data(),
+                    pack_conv_weights(weight.data(), bias.data(), cin, cout, 3, ConvWeightFormat::kWinograd43), h, w,
+                    epi);
+    }
+    int64_t differing = 0;
+    for (size_t i = 0; i < direct.size(); ++i) differing += !(direct[i] == padded[i]);
+    EXPECT_EQ(differing, 0);
+  }
 }
 
 TEST(ConvPacked, RejectsEvenKernel) {

@@ -115,7 +115,14 @@ also printed by `microsr info`). `conv/dispatch.cpp`, `wgrad/variants.cpp` and
 | avx2 | conv_v3 (`winograd43`) | conv_v2 | wgrad v1/v3 | AVX2 |
 | avx512 and up | conv_v5 (`winograd43_avx512`) | conv_v2 | wgrad v1/v3 | AVX2 |
 
-In fp32, avx512_bf16 and amx run the avx512 kernels. `--precision bf16` runs amx's own kernel,
+In fp32, avx512_bf16 and amx run the avx512 kernels. conv_v5 reads its Winograd windows straight
+from the activations, with masked loads where they overhang the image, so no padded copy of the
+input is made per convolution (conv_v3 still transforms a padded copy; the same bits either way).
+On images up to ~64x64 (while the whole image's transformed channels fit in 8 MB) the CPU backend
+runs each RRDB dense block in one call that transforms every channel once
+(`conv2d_dense_block_packed`; the schedule in `conv/dense_block_wavefront.h`, shared with bf16's
+conv_v10); larger images run the five convolutions, faster there (docs/performance.md).
+`--precision bf16` runs amx's own kernel,
 conv_v9_pixel_major_amx (bf16 products on AMX tiles, fp32 sums, the input copy pixel-major;
 docs/performance.md), or on avx512_bf16 without AMX (AMD Zen 4) conv_v10_winograd23_dpbf16
 (`*_avx512bf16.cpp`: the AVX-512 flags plus `-mavx512bf16`; Winograd F(2x2,3x3) with vdpbf16ps
@@ -127,9 +134,9 @@ on the channel-pair input layout; conv_v8 the direct kernel for every size).
 The trap of per-file flags: an inline function or template instance emitted in an AVX2 object is
 a weak (COMDAT) symbol, and the linker keeps one copy for every caller — maybe that one, for a
 baseline caller. So the ISA headers (`conv/epilogue_avx2.h`, `winograd43_transforms.h`,
-`winograd43_driver.h`, `winograd43_weights.h`, `wgrad/winograd43.h`) keep their code in anonymous
-namespaces, the ISA files take their scratch from baseline helpers (`detail::thread_scratch`,
-`detail::thread_aligned_buffer`) instead of instantiating `std::vector` code, and the ctest
+`winograd43_driver.h`, `winograd43_weights.h`, `dense_block_wavefront.h`, `wgrad/winograd43.h`)
+keep their code in anonymous namespaces, the ISA files take their scratch from baseline helpers
+(`detail::thread_scratch`, `detail::thread_aligned_buffer`) instead of instantiating `std::vector` code, and the ctest
 `cpu_isa_objects_define_no_shared_code` (`tools/check_isa_objects.sh`) fails if `nm` finds any
 weak code symbol in those objects (it found `std::vector` destructors in the wgrad files before
 they were changed).

@@ -92,8 +92,6 @@ void dense_block_winograd23_avx512bf16(float* out, const float* x, const PackedB
                                        int h, int w, float lrelu_slope, float residual_scale, uint16_t* v_ring,
                                        float* slices);
 int64_t winograd23_dense_block_elems(int pairs, int h, int w);
-// Tests: bands of `tile_rows` tile rows from now on (0: the automatic choice, by size).
-void winograd23_force_band_rows(int tile_rows);
 
 // Output channels per block of packed.winograd23 (conv_v10's micro-kernel height).
 constexpr int kWinograd23Bf16CoBlock = 8;

@@ -3,6 +3,7 @@
 #include "cpu/threads.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 namespace microsr::kernels::detail {
@@ -13,11 +14,18 @@ std::vector<float>& thread_scratch(int which) {
 }
 
 float* thread_aligned_buffer(int which, int64_t floats) {
-  thread_local AlignedFloats buffers[5];
+  thread_local AlignedFloats buffers[7];
   AlignedFloats& buffer = buffers[which];
   if (static_cast<int64_t>(buffer.size()) < floats) buffer.resize(floats);
   return buffer.data();
 }
+
+namespace {
+std::atomic<int> forced_band_rows{0};
+}  // namespace
+
+void force_dense_block_band_rows(int tile_rows) { forced_band_rows.store(tile_rows > 0 ? tile_rows : 0); }
+int forced_dense_block_band_rows() { return forced_band_rows.load(); }
 
 PaddedInput layout_padded_input(std::vector<float>& scratch, int cin, int rows, int row_stride, int64_t tail_slack) {
   const int64_t plane = (static_cast<int64_t>(rows) * row_stride + 15) / 16 * 16;

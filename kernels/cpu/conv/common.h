@@ -51,7 +51,13 @@ std::vector<float>& thread_scratch(int which);
 // 1), grown, never shrunk; its contents are unspecified. Defined in a baseline translation unit,
 // so the ISA kernels call it instead of instantiating std::vector code of their own (cpu_isa.h).
 //   which: 0, 1 the Winograd convolutions' V and M; 2 the weight gradients' per-thread products
-//   (on the calling thread), 3, 4 their per-thread transformed tiles.
+//   (on the calling thread), 3, 4 their per-thread transformed tiles; 5, 6 the fp32 dense block's
+//   ring of transformed bands and its x1..x4 (conv/dispatch.cpp, on the calling thread).
 float* thread_aligned_buffer(int which, int64_t floats);
+
+// Tile rows per band of the dense blocks' wavefront (conv/dense_block_wavefront.h), for tests:
+// force_dense_block_band_rows(n) makes every later block use n (0: the automatic choice, by size).
+void force_dense_block_band_rows(int tile_rows);
+int forced_dense_block_band_rows();
 
 }  // namespace microsr::kernels::detail

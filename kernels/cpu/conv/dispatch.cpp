@@ -11,6 +11,7 @@
 #include "cpu/conv/winograd43.h"
 #include "cpu/conv/winograd43_weights.h"
 #include "cpu/cpu_isa.h"
+#include "cpu/cpu_kernels.h"
 #include "cpu/threads.h"
 #include "microsr/error.h"
 
@@ -169,6 +170,60 @@ void conv2d_packed_upsampled2x(float* y, const float* x, const PackedConvWeights
   std::vector<float> upsampled(static_cast<size_t>(packed.cin) * 4 * h * w);  // the other kernels: upsample first
   upsample_nearest2x_ref(upsampled.data(), x, packed.cin, h, w);
   conv2d_packed(y, upsampled.data(), packed, 2 * h, 2 * w, epi);
+}
+
+// ---- the dense block ----------------------------------------------------------------------------
+namespace {
+
+// The dense block kernel that runs these weights on this CPU, or null.
+using DenseBlockFn = void (*)(float*, const float*, const PackedConvWeights* const[5], int, int, float, float, float*,
+                              float*);
+using DenseBlockElemsFn = int64_t (*)(int, int, int);
+struct DenseBlockKernel {
+  DenseBlockFn run;
+  DenseBlockElemsFn ring_elems;
+};
+
+DenseBlockKernel dense_block_kernel(const PackedConvWeights* const convs[5]) {
+  const int nf = convs[0]->cin, g = convs[0]->cout;
+  const ConvWeightFormat format = convs[0]->format;
+  const int co_block = convs[0]->co_block;
+  for (int j = 0; j < 5; ++j)
+    if (convs[j]->k != 3 || convs[j]->cin != nf + j * g || convs[j]->cout != (j < 4 ? g : nf) ||
+        convs[j]->format != format || convs[j]->co_block != co_block)
+      return {};
+  if (format == ConvWeightFormat::kWinograd43Avx512 && co_block == 8 && cpu_isa_at_least(CpuIsa::kAvx512))
+    return {dense_block_winograd43_avx512, winograd43_dense_block_elems_avx512};
+  if (format == ConvWeightFormat::kWinograd43 && co_block == 4 && cpu_isa_at_least(CpuIsa::kAvx2))
+    return {dense_block_winograd43_avx2, winograd43_dense_block_elems_avx2};
+  return {};
+}
+
+}  // namespace
+
+bool dense_block_fusable(const PackedConvWeights* const convs[5], int h, int w) {
+  const DenseBlockKernel kernel = dense_block_kernel(convs);
+  if (!kernel.run || h <= 0 || w <= 0) return false;
+  // The whole image's transformed channels: 4x4 tiles x 36 positions x channels floats.
+  const int channels = convs[0]->cin + 4 * convs[0]->cout;
+  const int64_t transformed_bytes = int64_t{(h + 3) / 4} * ((w + 3) / 4) * 36 * channels * 4;
+  return transformed_bytes <= (int64_t{8} << 20);
+}
+
+void conv2d_dense_block_packed(float* out, const float* x, const PackedConvWeights* const convs[5], int h, int w,
+                               float lrelu_slope, float residual_scale, const float* skip) {
+  require(h > 0 && w > 0,
+          "conv2d_dense_block_packed: expected h, w >= 1, found " + std::to_string(h) + "x" + std::to_string(w));
+  const DenseBlockKernel kernel = dense_block_kernel(convs);
+  require(kernel.run != nullptr,
+          "conv2d_dense_block_packed: the five layers are not a dense block (nf + j g -> g, conv5 -> nf, 3x3) packed "
+          "in this CPU's Winograd format (kWinograd43Avx512 on avx512, kWinograd43 with co_block 4 on avx2)");
+  const int nf = convs[0]->cin, g = convs[0]->cout;
+  const int64_t plane = static_cast<int64_t>(h) * w;
+  float* ring = detail::thread_aligned_buffer(5, kernel.ring_elems(nf + 4 * g, h, w));
+  float* slices = detail::thread_aligned_buffer(6, 4 * g * plane);
+  kernel.run(out, x, convs, h, w, lrelu_slope, residual_scale, ring, slices);
+  if (skip) scaled_add_ref(out, out, residual_scale, skip, nf * plane);
 }
 
 }  // namespace microsr::kernels

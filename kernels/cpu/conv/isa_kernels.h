@@ -22,6 +22,18 @@ void conv2d_winograd43_packed_avx2(float* y, const float* x, const PackedConvWei
 void conv2d_winograd43_packed_avx512(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
                                      const ConvEpilogue& epi, bool input_upsampled2x = false);
 
+// RRDBNet's dense block with each channel's Winograd transform made once, as a wavefront over bands
+// of rows (conv/dense_block_wavefront.h): convs[j] is nf + j g -> g (conv5: -> nf), 3x3, packed
+// kWinograd43Avx512 with co_block 8 (the _avx512 form) or kWinograd43 with co_block 4 (_avx2);
+// ring: winograd43_dense_block_elems_*(nf + 4 g, h, w) floats, 64-byte aligned; slices [4][g][h][w]
+// (x1..x4). out = x + residual_scale * conv5(...): the same bits as the five convolutions.
+void dense_block_winograd43_avx512(float* out, const float* x, const PackedConvWeights* const convs[5], int h, int w,
+                                   float lrelu_slope, float residual_scale, float* ring, float* slices);
+int64_t winograd43_dense_block_elems_avx512(int channels, int h, int w);
+void dense_block_winograd43_avx2(float* out, const float* x, const PackedConvWeights* const convs[5], int h, int w,
+                                 float lrelu_slope, float residual_scale, float* ring, float* slices);
+int64_t winograd43_dense_block_elems_avx2(int channels, int h, int w);
+
 // count 3x3 kernels [count][9] -> their Winograd transforms [count][36] (conv/winograd43_weights.h).
 void winograd43_transform_kernels_avx2(float* transformed, const float* weights, int count);
 

@@ -42,10 +42,10 @@
 // only when active_cpu_isa() >= avx512_bf16 (conv/bf16_dispatch.cpp).
 #include <omp.h>
 
-#include <atomic>
 #include <cstdint>
 #include <cstring>
 
+#include "cpu/conv/dense_block_wavefront.h"
 #include "cpu/conv/winograd23_bf16_avx512.h"
 #include "cpu/threads.h"
 
@@ -80,132 +80,55 @@ void conv2d_winograd23_bf16_avx512bf16(float* y, const float* x, const PackedBf1
       const int64_t first_group = my_first + (my_end - my_first) * batch / my_batches;
       const int batch_groups =
           static_cast<int>(my_first + (my_end - my_first) * (batch + 1) / my_batches - first_group);
-      transform_batch(v, v_per_position, in, cin, geo, first_group, batch_groups);
-      products_batch(m, m_per_position, packed, v, v_per_position, batch_groups);
+      transform_batch(v, v_per_position, kBatch, in, cin, geo, first_group, batch_groups);
+      products_batch(m, m_per_position, packed, v, v_per_position, kBatch, batch_groups);
       output_batch(y, m, m_per_position, packed, epi, geo, first_group, batch_groups);
     }
   }
 }
 
-// The dense block runs as a wavefront over bands of R tile rows (2R output rows), so that what a
-// convolution reads was written a few bands earlier and is still in cache:
-//   * conv j (1..5) on band b reads the transformed channels of x, x1 .. x(j-1) for band b;
-//   * x_c's band b can be transformed once conv c has made band b + 1 (its 4x4 windows reach one
-//     row into the next band), so step s runs, in order: transform x's band s; then for j = 1..5
-//     conv j on band s - (j-1), and (j < 5) the transform of x_j's band s - j.
-// Each band's transformed channels live from its first transform (step b) to conv5 (step b + 4):
-// 5 bands at a time, in a ring of 5 slots [slot][batch of the band][16 ξ][pair][kBatch][2] bf16,
-// instead of the whole image's (300 MB for a 440² tile, streamed from memory). x1..x4 are kept in
-// fp32 [4][g][h][w]; a band's rows are copied (zero-padded) into a small buffer for its transform.
-// R: ~1.5 MB of transformed channels per band (one tile row of a 440-pixel-wide tile); one band
-// (no wavefront) when the whole image's take at most 8 MB. Measured on Zen 4 (2 threads, one pass
-// at 440²): 14.4 s with the whole image's store, 12.4 s with 1-row bands, 14.5 s with 3-row bands
-// (4 MB a band); more bands cost two barriers per transform.
+// The dense block: each channel transformed once per block, as a wavefront over bands of tile rows
+// (conv/dense_block_wavefront.h has the schedule, the band rule and the layouts). A slot's rows
+// hold a band's tiles: [16 ξ][pair][band tiles][2] bf16.
 namespace {
 
-constexpr int kRingSlots = 5;
-
-std::atomic<int> forced_band_rows{0};  // winograd23_force_band_rows (tests)
-
-int band_tile_rows(const Geometry& geo, int pairs) {
-  if (const int forced = forced_band_rows.load()) return forced < geo.tile_rows ? forced : geo.tile_rows;
-  const int64_t row_bytes = static_cast<int64_t>(geo.tiles_per_row) * kPositions * pairs * 4;
-  if (row_bytes * geo.tile_rows <= (8 << 20)) return geo.tile_rows;  // all in cache anyway: one band
-  const int64_t rows = (3 << 19) / row_bytes;                         // ~1.5 MB a band
-  return rows < 1 ? 1 : static_cast<int>(rows);
-}
-
-int64_t slot_elems(const Geometry& geo, int pairs) {
-  const int64_t band_groups = static_cast<int64_t>(band_tile_rows(geo, pairs)) * geo.tiles_per_row / kGroupTiles;
-  return (band_groups + kMaxVecs - 1) / kMaxVecs * kPositions * pairs * kBatch * 2;
+wavefront::Plan dense_block_plan(int channels, int h, int w) {
+  return wavefront::make_plan(h, w, kTile, kGroupTiles, kMaxVecs, kPositions, channels, 2);
 }
 
 }  // namespace
 
-int64_t winograd23_dense_block_elems(int pairs, int h, int w) { return kRingSlots * slot_elems(geometry(h, w), pairs); }
+int64_t winograd23_dense_block_elems(int pairs, int h, int w) {
+  return wavefront::kRingSlots * dense_block_plan(2 * pairs, h, w).slot_elems;
+}
 
-void winograd23_force_band_rows(int tile_rows) { forced_band_rows.store(tile_rows > 0 ? tile_rows : 0); }
-
-void dense_block_winograd23_avx512bf16(float* out, const float* x, const PackedBf16ConvWeights* const convs[5],
-                                       int h, int w, float lrelu_slope, float residual_scale, uint16_t* v_ring,
+void dense_block_winograd23_avx512bf16(float* out, const float* x, const PackedBf16ConvWeights* const convs[5], int h,
+                                       int w, float lrelu_slope, float residual_scale, uint16_t* v_ring,
                                        float* slices) {
-  const int nf = convs[0]->cin, g = convs[0]->cout, pairs = (nf + 4 * g) / 2, widest = nf > g ? nf : g;
+  const int nf = convs[0]->cin, g = convs[0]->cout, channels = nf + 4 * g, widest = nf > g ? nf : g;
   const Geometry geo = geometry(h, w);
-  const int band_rows = band_tile_rows(geo, pairs);  // tile rows per band
-  const int bands = (geo.tile_rows + band_rows - 1) / band_rows;
-  const int64_t groups_per_row = geo.tiles_per_row / kGroupTiles;
-  const int64_t v_per_position = static_cast<int64_t>(pairs) * kBatch * 2, v_per_batch = kPositions * v_per_position;
-  const int64_t v_per_slot = slot_elems(geo, pairs);
+  const wavefront::Plan plan = dense_block_plan(channels, h, w);
+  const detail::PaddedInput band_in =
+      detail::layout_padded_input(detail::thread_scratch(0), widest, kTile * plan.band_rows + 2, plan.row_stride, 0);
+  const int64_t v_per_position = static_cast<int64_t>(channels) * plan.band_tiles;  // bf16 elements
   const int64_t m_per_position = static_cast<int64_t>(widest + kCo - 1) / kCo * kCo * kBatch;
-  const int64_t plane = static_cast<int64_t>(h) * w;
-  // One band's rows, zero-padded: padded row 0 is image row 2 R b - 1 (the first window's top).
-  const detail::PaddedInput in =
-      detail::layout_padded_input(detail::thread_scratch(0), widest, 2 * band_rows + 2, geo.row_stride, 0);
-  float* const in_rows = const_cast<float*>(in.data);
-  ConvEpilogue act;
-  act.has_lrelu = true;
-  act.lrelu_slope = lrelu_slope;
-  ConvEpilogue residual;
-  residual.scale = residual_scale;
-  residual.residual = x;
 
 #pragma omp parallel num_threads(team_size())
   {
     float* m = detail::thread_aligned_buffer(1, kPositions * m_per_position);
-    const int thread = omp_get_thread_num(), threads = omp_get_num_threads();
-    // Band b: its first group, its group count, and this thread's share of its batches (the same
-    // share for every step that touches the band, so a thread reads back only the V it wrote).
-    auto band_first_group = [&](int b) { return static_cast<int64_t>(b) * band_rows * groups_per_row; };
-    auto band_groups = [&](int b) {
-      const int rows = (b + 1) * band_rows < geo.tile_rows ? band_rows : geo.tile_rows - b * band_rows;
-      return static_cast<int64_t>(rows) * groups_per_row;
+    auto transform = [&](uint16_t* slot, int channel0, int count, const detail::PaddedInput& in, int64_t first,
+                         int groups, const float*,
+                         int) {  // channel0 even: pair channel0 / 2 starts channel0 * band_tiles elements in
+      transform_batch(slot + channel0 * plan.band_tiles + 2 * kGroupTiles * first, v_per_position, plan.band_tiles, in,
+                      count, geo, first, groups);
     };
-    auto for_my_batches = [&](int b, auto&& body) {  // body(batch in band, its first group in band, groups)
-      const int64_t groups = band_groups(b);
-      const int64_t batches = (groups + kMaxVecs - 1) / kMaxVecs;
-      for (int64_t i = batches * thread / threads; i < batches * (thread + 1) / threads; ++i) {
-        const int64_t left = groups - kMaxVecs * i;
-        body(i, kMaxVecs * i, static_cast<int>(left < kMaxVecs ? left : kMaxVecs));
-      }
+    auto convolve = [&](int j, const uint16_t* slot, float* y, const ConvEpilogue& epi, int64_t first,
+                        int64_t image_first, int groups) {
+      products_batch(m, m_per_position, *convs[j], slot + 2 * kGroupTiles * first, v_per_position, plan.band_tiles,
+                     groups);
+      output_batch(y, m, m_per_position, *convs[j], epi, geo, image_first, groups);
     };
-    auto slot = [&](int b) { return v_ring + (b % kRingSlots) * v_per_slot; };
-    // Transforms src [channels][h][w]'s band b into pairs pair0 ... of the band's slot.
-    auto transform = [&](const float* src, int channels, int pair0, int b) {
-#pragma omp barrier
-      // (every thread is done with the previous band's rows, and with the convolution that made src's)
-#pragma omp for schedule(static)
-      for (int c = 0; c < channels; ++c)
-        for (int r = 0; r < 2 * band_rows + 2; ++r) {
-          float* row = in_rows + c * in.plane + static_cast<int64_t>(r) * geo.row_stride;
-          const int iy = 2 * band_rows * b - 1 + r;
-          if (iy < 0 || iy >= h) {
-            std::memset(row, 0, sizeof(float) * geo.row_stride);
-            continue;
-          }
-          row[0] = 0.0f;
-          std::memcpy(row + 1, src + c * plane + static_cast<int64_t>(iy) * w, sizeof(float) * w);
-          std::memset(row + 1 + w, 0, sizeof(float) * (geo.row_stride - 1 - w));
-        }  // (ends with a barrier)
-      for_my_batches(b, [&](int64_t batch, int64_t first, int count) {
-        transform_batch(slot(b) + batch * v_per_batch + static_cast<int64_t>(pair0) * kBatch * 2, v_per_position, in,
-                        channels, geo, first, count);
-      });
-    };
-    auto convolve = [&](const PackedBf16ConvWeights& packed, float* y, const ConvEpilogue& epi, int b) {
-      for_my_batches(b, [&](int64_t batch, int64_t first, int count) {
-        products_batch(m, m_per_position, packed, slot(b) + batch * v_per_batch, v_per_position, count);
-        output_batch(y, m, m_per_position, packed, epi, geo, band_first_group(b) + first, count);
-      });
-    };
-    for (int step = 0; step < bands + 4; ++step) {
-      if (step < bands) transform(x, nf, 0, step);
-      for (int j = 1; j <= 5; ++j) {
-        const int b = step - (j - 1);
-        float* made = j < 5 ? slices + (j - 1) * static_cast<int64_t>(g) * plane : out;
-        if (b >= 0 && b < bands) convolve(*convs[j - 1], made, j < 5 ? act : residual, b);
-        if (j < 5 && b >= 1 && b <= bands) transform(made, g, (nf + (j - 1) * g) / 2, b - 1);
-      }
-    }
+    wavefront::run(plan, band_in, out, x, nf, g, lrelu_slope, residual_scale, v_ring, slices, transform, convolve);
   }
 }
 

@@ -118,10 +118,23 @@ void conv2d_winograd43_packed_avx2(float* y, const float* x, const PackedConvWei
                                    const ConvEpilogue& epi, bool input_upsampled2x) {
   // v3: 4 cout x 24 tiles (batches of 24 tiles); v4: 3 cout x 32 tiles (batches of 32).
   if (packed.co_block == 4)
-    return winograd43_run<24, 8>(y, x, packed, h, w, epi, input_transform_8_tiles,
-                                 [](int tiles) { return product_for<4, 3>((tiles + 7) / 8); }, input_upsampled2x);
-  winograd43_run<32, 8>(y, x, packed, h, w, epi, input_transform_8_tiles,
-                        [](int tiles) { return product_for<3, 4>((tiles + 7) / 8); }, input_upsampled2x);
+    return winograd43_run<24, 8>(
+        y, x, packed, h, w, epi, input_transform_8_tiles, [](int tiles) { return product_for<4, 3>((tiles + 7) / 8); },
+        input_upsampled2x);
+  winograd43_run<32, 8>(
+      y, x, packed, h, w, epi, input_transform_8_tiles, [](int tiles) { return product_for<3, 4>((tiles + 7) / 8); },
+      input_upsampled2x);
+}
+
+// The dense block for weights packed with co_block 4 (v3's 4 x 24 micro-kernel).
+int64_t winograd43_dense_block_elems_avx2(int channels, int h, int w) {
+  return wavefront::kRingSlots * winograd43_dense_block_plan<24, 8>(channels, h, w).slot_elems;
+}
+
+void dense_block_winograd43_avx2(float* out, const float* x, const PackedConvWeights* const convs[5], int h, int w,
+                                 float lrelu_slope, float residual_scale, float* ring, float* slices) {
+  winograd43_dense_block<24, 8>(out, x, convs, h, w, lrelu_slope, residual_scale, ring, slices, input_transform_8_tiles,
+                                [](int tiles) { return product_for<4, 3>((tiles + 7) / 8); });
 }
 
 }  // namespace microsr::kernels

@@ -8,8 +8,11 @@
 //   two 512-bit FMA pipes stay busy (24 independent accumulators cover 4-cycle latency x 2 pipes).
 //   Weights are packed with co_block 8 (ConvWeightFormat::kWinograd43Avx512); layers with at most
 //   4 outputs (conv_last) are packed with co_block 4 and run 4 x 96 (24 accumulators + 6 + 1).
-// Batches are 48 tiles (8 x 48) or 96 tiles (4 x 96). The input and output transforms are the
-// AVX2 ones (8 tiles per ymm), compiled here with the AVX-512 flags.
+// Batches are 48 tiles (8 x 48) or 96 tiles (4 x 96). The input transform works on 16 tiles per
+// zmm and reads its windows straight from the activations [cin][h][w]: masked loads where a window
+// overhangs the image, zero rows above and below it, so no padded copy of the input is made (the
+// copy cost a read, a write and a second read of the whole input per convolution: at a 440x440
+// tile 12% of the time in memmove alone). The output transform is the AVX2 one (8 tiles per ymm).
 //
 // This file is compiled with -mavx512f -mavx512bw -mavx512vl -mavx512dq (CMakeLists.txt: the
 // *_avx512.cpp rule) and only called when active_cpu_isa() >= avx512 (conv/dispatch.cpp).
@@ -68,27 +71,32 @@ void input_transform_1d_zmm(__m512 o[6], const __m512 d[6]) {
   o[5] = _mm512_fmadd_ps(four, d[1], _mm512_fmadd_ps(minus5, d[3], d[5]));
 }
 
-// V[ξ][16 tiles] = B^T d B for 16 horizontally adjacent tiles of one channel (window: the first
-// tile's 6x6 window in the padded input). A window row of 16 tiles is 66 floats p[0..65]:
-// column j of tile t is p[4t + j]. Four loads + two masked ones (p[64], p[65]; the padded rows
-// have 4 floats of slack), then per column j < 4 two 2-source permutes (tiles 0-7 from p[0..31],
-// 8-15 from p[32..63]) joined by one blend; columns 4 and 5 are columns 0 and 1
-// moved down one tile, with p[64], p[65] for the last tile. 14 shuffles per row of 16 tiles,
-// against 48 for two calls of the AVX2 input_transform_8_tiles.
-void input_transform_16_tiles(float* v, int64_t v_stride, const float* window, int row_stride) {
-  const __m512i take[4] = {
-      _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28),
-      _mm512_setr_epi32(1, 5, 9, 13, 17, 21, 25, 29, 1, 5, 9, 13, 17, 21, 25, 29),
-      _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 2, 6, 10, 14, 18, 22, 26, 30),
-      _mm512_setr_epi32(3, 7, 11, 15, 19, 23, 27, 31, 3, 7, 11, 15, 19, 23, 27, 31)};
+// V[ξ][16 tiles] = B^T d B for 16 horizontally adjacent tiles of one channel, from the six rows
+// of their windows: row r's 66 floats p[0..65] start at rows[r] (null: a row of zeros, above or
+// below the image), column j of tile t at p[4t + j]; lanes outside masks[k] (floats 16k .. 16k+15,
+// k < 4; masks[4]: p[64], p[65]) read as zeros and are never touched, so the windows may hang over
+// the image's left and right edges. Four masked loads + one of 2 floats per row, then per column
+// j < 4 two 2-source permutes (tiles 0-7 from p[0..31], 8-15 from p[32..63]) joined by one blend;
+// columns 4 and 5 are columns 0 and 1 moved down one tile, with p[64], p[65] for the last tile.
+// 14 shuffles per row of 16 tiles, against 48 for two calls of the AVX2 input_transform_8_tiles.
+void input_transform_16_tiles_rows(float* v, int64_t v_stride, const float* const rows_in[6],
+                                   const __mmask16 masks[5]) {
+  const __m512i take[4] = {_mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28),
+                           _mm512_setr_epi32(1, 5, 9, 13, 17, 21, 25, 29, 1, 5, 9, 13, 17, 21, 25, 29),
+                           _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 2, 6, 10, 14, 18, 22, 26, 30),
+                           _mm512_setr_epi32(3, 7, 11, 15, 19, 23, 27, 31, 3, 7, 11, 15, 19, 23, 27, 31)};
   const __m512i next_tile = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
   const __m512i next_tile_1 = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17);
   __m512 rows[6][6];  // rows[r][c]: (B applied along columns) for window row r
   for (int r = 0; r < kWindow; ++r) {
-    const float* p = window + static_cast<int64_t>(r) * row_stride;
-    const __m512 a = _mm512_loadu_ps(p), b = _mm512_loadu_ps(p + 16);
-    const __m512 c = _mm512_loadu_ps(p + 32), e = _mm512_loadu_ps(p + 48);
-    const __m512 tail = _mm512_maskz_loadu_ps(0x3, p + 64);  // p[64], p[65] in lanes 0, 1
+    const float* p = rows_in[r];
+    if (!p) {  // B^T 0 = 0
+      for (int c = 0; c < kWindow; ++c) rows[r][c] = _mm512_setzero_ps();
+      continue;
+    }
+    const __m512 a = _mm512_maskz_loadu_ps(masks[0], p), b = _mm512_maskz_loadu_ps(masks[1], p + 16);
+    const __m512 c = _mm512_maskz_loadu_ps(masks[2], p + 32), e = _mm512_maskz_loadu_ps(masks[3], p + 48);
+    const __m512 tail = _mm512_maskz_loadu_ps(masks[4], p + 64);  // p[64], p[65] in lanes 0, 1
     __m512 d[6];
     for (int j = 0; j < 4; ++j) {
       // take[j] repeats its 8 indices in both halves, so each permute holds its 8 tiles twice.
@@ -108,6 +116,31 @@ void input_transform_16_tiles(float* v, int64_t v_stride, const float* window, i
   }
 }
 
+// From a padded copy (window: the first tile's 6x6 window; the padded rows have 4 floats of slack).
+void input_transform_16_tiles(float* v, int64_t v_stride, const float* window, int row_stride) {
+  const float* rows[6];
+  for (int r = 0; r < kWindow; ++r) rows[r] = window + static_cast<int64_t>(r) * row_stride;
+  const __mmask16 all[5] = {0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0x3};
+  input_transform_16_tiles_rows(v, v_stride, rows, all);
+}
+
+// Straight from the unpadded channel plane [h][w], no copy: the windows' top-left corner is
+// (row0, col0) (one row above and one column left of the first tile), zeros outside the image.
+void input_transform_16_tiles_direct(float* v, int64_t v_stride, const float* plane, int h, int w, int row0, int col0) {
+  __mmask16 masks[5];
+  for (int k = 0; k < 5; ++k) {  // lanes l of chunk k hold column col0 + 16k + l; valid in [0, w)
+    const int first = col0 + 16 * k, lanes = k < 4 ? 16 : 2;
+    const int lo = first < 0 ? -first : 0, hi = w - first < lanes ? w - first : lanes;
+    masks[k] = hi > lo ? static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1)) : 0;
+  }
+  const float* rows[6];
+  for (int r = 0; r < kWindow; ++r) {
+    const int iy = row0 + r;
+    rows[r] = iy >= 0 && iy < h ? plane + static_cast<int64_t>(iy) * w + col0 : nullptr;
+  }
+  input_transform_16_tiles_rows(v, v_stride, rows, masks);
+}
+
 // The micro-kernel for a batch of `vecs` zmm of tiles (1..NV). A batch of an odd number of 8-tile
 // groups computes half a vector more than it stores: those lanes read V left from an earlier
 // batch (finite or not, lanes do not mix) and land in M lanes nobody reads.
@@ -124,10 +157,24 @@ ProductFn product_for(int vecs) {
 void conv2d_winograd43_packed_avx512(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
                                      const ConvEpilogue& epi, bool input_upsampled2x) {
   if (packed.co_block == 8)
-    return winograd43_run<48, 16>(y, x, packed, h, w, epi, input_transform_16_tiles,
-                                  [](int tiles) { return product_for<8, 3>((tiles + 15) / 16); }, input_upsampled2x);
-  winograd43_run<96, 16>(y, x, packed, h, w, epi, input_transform_16_tiles,
-                         [](int tiles) { return product_for<4, 6>((tiles + 15) / 16); }, input_upsampled2x);
+    return winograd43_run<48, 16>(
+        y, x, packed, h, w, epi, input_transform_16_tiles,
+        [](int tiles) { return product_for<8, 3>((tiles + 15) / 16); }, input_upsampled2x,
+        input_transform_16_tiles_direct);
+  winograd43_run<96, 16>(
+      y, x, packed, h, w, epi, input_transform_16_tiles, [](int tiles) { return product_for<4, 6>((tiles + 15) / 16); },
+      input_upsampled2x, input_transform_16_tiles_direct);
+}
+
+int64_t winograd43_dense_block_elems_avx512(int channels, int h, int w) {
+  return wavefront::kRingSlots * winograd43_dense_block_plan<48, 16>(channels, h, w).slot_elems;
+}
+
+void dense_block_winograd43_avx512(float* out, const float* x, const PackedConvWeights* const convs[5], int h, int w,
+                                   float lrelu_slope, float residual_scale, float* ring, float* slices) {
+  winograd43_dense_block<48, 16>(
+      out, x, convs, h, w, lrelu_slope, residual_scale, ring, slices, input_transform_16_tiles,
+      [](int tiles) { return product_for<8, 3>((tiles + 15) / 16); }, input_transform_16_tiles_direct);
 }
 
 }  // namespace microsr::kernels

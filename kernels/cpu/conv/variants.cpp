@@ -23,10 +23,11 @@ const std::vector<ListedVariant>& all_variants() {
        CpuIsa::kBaseline},
       {{"conv_v3_winograd43", "Winograd F(4x4,3x3): 36 batched products, 4 cout x 24 tiles", conv2d_winograd43_4x24},
        CpuIsa::kBaseline},
-      {{"conv_v4_winograd43_3x32", "as v3 with 3 cout x 32 tile micro-tiles, 32-tile batches",
-        conv2d_winograd43_3x32},
+      {{"conv_v4_winograd43_3x32", "as v3 with 3 cout x 32 tile micro-tiles, 32-tile batches", conv2d_winograd43_3x32},
        CpuIsa::kBaseline},
-      {{"conv_v5_winograd43_avx512", "as v3 on AVX-512: 8 cout x 48 tile zmm products, 16-tile zmm input transform",
+      {{"conv_v5_winograd43_avx512",
+        "as v3 on AVX-512: 8 cout x 48 tile zmm products, 16-tile zmm input transform read straight from the "
+        "activations (masked edges, no padded copy)",
         conv2d_winograd43_avx512},
        CpuIsa::kAvx512},
   };

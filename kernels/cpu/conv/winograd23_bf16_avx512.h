@@ -14,11 +14,11 @@
 namespace microsr::kernels::winograd23 {
 namespace {
 
-constexpr int kTile = 2;        // output tile side
-constexpr int kWindow = 4;      // input window side
-constexpr int kPositions = 16;  // ξ: 4x4 transformed positions
-constexpr int kGroupTiles = 16; // tiles per zmm, the unit of the transforms
-constexpr int kMaxVecs = 3;     // zmm of tiles per micro-kernel call
+constexpr int kTile = 2;                        // output tile side
+constexpr int kWindow = 4;                      // input window side
+constexpr int kPositions = 16;                  // ξ: 4x4 transformed positions
+constexpr int kGroupTiles = 16;                 // tiles per zmm, the unit of the transforms
+constexpr int kMaxVecs = 3;                     // zmm of tiles per micro-kernel call
 constexpr int kBatch = kGroupTiles * kMaxVecs;  // tiles per batch
 constexpr int kCo = kWinograd23Bf16CoBlock;     // output channels per micro-kernel call (8)
 
@@ -97,8 +97,8 @@ inline void input_transform_16_tiles(__m512 v[kPositions], const float* window, 
 // The transformed pair (channel 2p: even, 2p + 1: odd) of 16 tiles, bf16, interleaved per tile:
 // word 2t = bf16(even[t]), word 2t + 1 = bf16(odd[t]).
 inline __m512i interleave_pair_bf16(__m512 even, __m512 odd) {
-  alignas(64) static constexpr uint16_t kOrder[32] = {0,  16, 1,  17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
-                                                      8,  24, 9,  25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+  alignas(64) static constexpr uint16_t kOrder[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
+                                                      8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
   const __m512i order = _mm512_load_si512(kOrder);
   const __m512i halves = (__m512i)_mm512_cvtne2ps_pbh(odd, even);  // words 0-15: even, 16-31: odd
   return _mm512_permutexvar_epi16(order, halves);
@@ -155,23 +155,24 @@ Geometry geometry(int h, int w) {
   return g;
 }
 
-// 1. Input transform of channels [0, channels) of the padded copy `in` for the batch's groups
-// [first_group, + batch_groups): v [16 ξ][pair][kBatch tiles][2] (ξ stride v_per_position), a
+// 1. Input transform of channels [0, channels) of the padded copy `in` (rows of geo.tiles_per_row
+// tiles) for the groups [first_group, + batch_groups): v [16 ξ][pair][row_tiles][2] from the run's
+// first tile (ξ stride v_per_position; row_tiles: the batch's width, or a dense-block band's), a
 // channel pair at a time; an odd last channel is paired with zeros.
-void transform_batch(uint16_t* v, int64_t v_per_position, const detail::PaddedInput& in, int channels,
-                     const Geometry& geo, int64_t first_group, int batch_groups) {
+void transform_batch(uint16_t* v, int64_t v_per_position, int64_t row_tiles, const detail::PaddedInput& in,
+                     int channels, const Geometry& geo, int64_t first_group, int batch_groups) {
   for (int g = 0; g < batch_groups; ++g) {
     const int64_t tile = kGroupTiles * (first_group + g);
     const int64_t tr = tile / geo.tiles_per_row, tc = tile % geo.tiles_per_row;
-    const float* window = in.data + kTile * tr * geo.row_stride + kTile * tc;
+    const float* window = in.data + kTile * tr * in.row_stride + kTile * tc;
     for (int p = 0; p < (channels + 1) / 2; ++p) {
       __m512 even[kPositions], odd[kPositions];
-      input_transform_16_tiles(even, window + 2 * p * in.plane, geo.row_stride);
+      input_transform_16_tiles(even, window + 2 * p * in.plane, in.row_stride);
       if (2 * p + 1 < channels)
-        input_transform_16_tiles(odd, window + (2 * p + 1) * in.plane, geo.row_stride);
+        input_transform_16_tiles(odd, window + (2 * p + 1) * in.plane, in.row_stride);
       else
         for (int xi = 0; xi < kPositions; ++xi) odd[xi] = _mm512_setzero_ps();  // the pad channel
-      uint16_t* dst = v + static_cast<int64_t>(p) * kBatch * 2 + kGroupTiles * 2 * g;
+      uint16_t* dst = v + static_cast<int64_t>(p) * row_tiles * 2 + kGroupTiles * 2 * g;
       for (int xi = 0; xi < kPositions; ++xi)
         _mm512_store_si512(dst + xi * v_per_position, interleave_pair_bf16(even[xi], odd[xi]));
     }
@@ -181,7 +182,7 @@ void transform_batch(uint16_t* v, int64_t v_per_position, const detail::PaddedIn
 // 2. The 16 products per block of 8 output channels, over the packed weights' channel pairs:
 // m [16 ξ][co][kBatch] (ξ stride m_per_position) from v as transform_batch wrote it.
 void products_batch(float* m, int64_t m_per_position, const PackedBf16ConvWeights& packed, const uint16_t* v,
-                    int64_t v_per_position, int batch_groups) {
+                    int64_t v_per_position, int64_t row_tiles, int batch_groups) {
   const int pairs = (packed.cin + 1) / 2, co_blocks = (packed.cout + kCo - 1) / kCo;
   const int64_t u_per_position = static_cast<int64_t>(co_blocks) * pairs * 2 * kCo;
   const ProductFn product = product_for(batch_groups);  // fewer than 3 groups: a narrower kernel
@@ -189,7 +190,7 @@ void products_batch(float* m, int64_t m_per_position, const PackedBf16ConvWeight
     for (int cb = 0; cb < co_blocks; ++cb)
       product(m + xi * m_per_position + cb * kCo * kBatch, kBatch,
               packed.winograd23.data() + xi * u_per_position + static_cast<int64_t>(cb) * pairs * 2 * kCo,
-              v + xi * v_per_position, kBatch * 2, pairs);
+              v + xi * v_per_position, row_tiles * 2, pairs);
 }
 
 // 3. Output transform + epilogue into y [cout][h][w], 16 tiles (2 rows of 32 pixels) at a time.

@@ -71,7 +71,7 @@ class CpuBackend final : public Backend {
       : threads_(std::max(0, checked(options).threads)),
         conv_(options.conv.empty() ? nullptr : &kernels::conv2d_variant(options.conv)),
         bf16_(options.precision == Precision::bf16),
-        fuse_dense_blocks_(!env_is("MICROSR_BF16_DENSE_FUSION", "0")),
+        fuse_dense_blocks_(!env_is("MICROSR_DENSE_FUSION", "0") && !env_is("MICROSR_BF16_DENSE_FUSION", "0")),
         fuse_upsampling_(!env_is("MICROSR_UPSAMPLE_FUSION", "0") && !env_is("MICROSR_BF16_UPSAMPLE_FUSION", "0")) {}
   Device device() const override { return Device::cpu(); }
   std::string name() const override {
@@ -175,32 +175,45 @@ class CpuBackend final : public Backend {
     for (int64_t i = 0; i < x.dim(0); ++i) std::memcpy(dst.image(i), x.image(i), image_bytes);
   }
 
-  // In bf16 the dense block keeps x1..x4 in bf16 only (kernels/cpu/conv/bf16.h:
-  // conv2d_bf16_dense_block: the same bits as five conv2d calls); fp32 runs the convolutions one by
-  // one (no fused form). MICROSR_BF16_DENSE_FUSION=0 turns the fusion off, for A/B measurements.
+  // The dense block in one call, each input channel transformed once and the block run as a
+  // wavefront over bands of rows: in bf16 kernels/cpu/conv/bf16.h's conv2d_bf16_dense_block, in
+  // fp32 kernels/cpu/conv/variants.h's conv2d_dense_block_packed (the Winograd formats, not with a
+  // chosen conv variant, and only where it pays: images up to ~64x64). Both give the same bits as
+  // the five convolutions.
+  // MICROSR_DENSE_FUSION=0 (or the older MICROSR_BF16_DENSE_FUSION=0) turns it off, for A/B runs.
   Tensor fused_dense_block(const Tensor& x, const PreparedConv* const convs[5], float slope, float residual_scale,
                            const Tensor* skip) override {
-    if (!bf16_ || !fuse_dense_blocks_) return {};
+    if (!fuse_dense_blocks_ || (!bf16_ && conv_)) return {};
+    const CpuPreparedConv* prepared[5];
+    const kernels::PackedBf16ConvWeights* packed_bf16[5];
+    const kernels::PackedConvWeights* packed[5];
+    for (int j = 0; j < 5; ++j) {
+      prepared[j] = dynamic_cast<const CpuPreparedConv*>(convs[j]);
+      require(prepared[j] && prepared[j]->bf16 == bf16_,
+              "fused_dense_block: conv" + std::to_string(j + 1) + " was not prepared by this backend");
+      packed_bf16[j] = &prepared[j]->packed_bf16;
+      packed[j] = &prepared[j]->packed;
+    }
+    if (!bf16_ && !kernels::dense_block_fusable(packed, int(x.dim(2)), int(x.dim(3)))) return {};
     const kernels::ThreadCount team(threads_);
     expect_nchw_f32_cpu(x, "fused_dense_block input");
     if (skip) {
       expect_nchw_f32_cpu(*skip, "fused_dense_block skip");
       expect_same_shape(*skip, x, "fused_dense_block skip");
     }
-    const kernels::PackedBf16ConvWeights* packed[5];
-    for (int j = 0; j < 5; ++j) {
-      const auto* p = dynamic_cast<const CpuPreparedConv*>(convs[j]);
-      require(p && p->bf16,
-              "fused_dense_block: conv" + std::to_string(j + 1) + " was not prepared by this backend in bf16");
-      packed[j] = &p->packed_bf16;
-    }
-    require(packed[0]->cin == x.dim(1) && packed[4]->cout == x.dim(1), "fused_dense_block: the layers take " +
-                                                                           std::to_string(packed[0]->cin) +
-                                                                           " channels, the input is " + x.describe());
+    require(prepared[0]->cin() == x.dim(1) && prepared[4]->cout() == x.dim(1),
+            "fused_dense_block: the layers take " + std::to_string(prepared[0]->cin()) + " channels, the input is " +
+                x.describe());
     Tensor out = Tensor::empty(x.shape());
-    for (int64_t i = 0; i < x.dim(0); ++i)
-      kernels::conv2d_bf16_dense_block(out.image(i), x.image(i), packed, int(x.dim(2)), int(x.dim(3)), slope,
-                                       residual_scale, skip ? skip->image(i) : nullptr);
+    for (int64_t i = 0; i < x.dim(0); ++i) {
+      const int h = int(x.dim(2)), w = int(x.dim(3));
+      const float* skip_image = skip ? skip->image(i) : nullptr;
+      if (bf16_)
+        kernels::conv2d_bf16_dense_block(out.image(i), x.image(i), packed_bf16, h, w, slope, residual_scale,
+                                         skip_image);
+      else
+        kernels::conv2d_dense_block_packed(out.image(i), x.image(i), packed, h, w, slope, residual_scale, skip_image);
+    }
     return out;
   }
 
@@ -219,9 +232,8 @@ class CpuBackend final : public Backend {
       if (then || conv_) return {};  // fp32 fuses the upsampling only, with the packed weights
       const kernels::ThreadCount team(threads_);
       expect_nchw_f32_cpu(x, "fused_upsample2x_conv input");
-      require(prepared->cin() == x.dim(1), "fused_upsample2x_conv: the layer takes " +
-                                               std::to_string(prepared->cin()) + " channels, the input is " +
-                                               x.describe());
+      require(prepared->cin() == x.dim(1), "fused_upsample2x_conv: the layer takes " + std::to_string(prepared->cin()) +
+                                               " channels, the input is " + x.describe());
       kernels::ConvEpilogue epi;
       epi.has_lrelu = opt.lrelu, epi.lrelu_slope = opt.lrelu_slope, epi.scale = opt.scale;
       Tensor y = Tensor::empty({x.dim(0), prepared->cout(), 2 * x.dim(2), 2 * x.dim(3)});
@@ -305,7 +317,7 @@ class CpuBackend final : public Backend {
   int threads_;                         // 0: OpenMP's default
   const kernels::Conv2dVariant* conv_;  // null: packed weights in the best format
   bool bf16_;                           // Precision::bf16: the bf16 convolutions (AMX or AVX512_BF16)
-  bool fuse_dense_blocks_;              // bf16: fused_dense_block runs (MICROSR_BF16_DENSE_FUSION != 0)
+  bool fuse_dense_blocks_;              // fused_dense_block runs (MICROSR_DENSE_FUSION != 0)
   bool fuse_upsampling_;                // fused_upsample2x_conv runs (MICROSR_UPSAMPLE_FUSION != 0)
 };
 

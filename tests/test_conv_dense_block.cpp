@@ -1,0 +1,163 @@
+// The fp32 dense block in one call (kernels/cpu/conv/variants.h: conv2d_dense_block_packed): each
+// channel's Winograd transform made once, the block run as a wavefront over bands of tile rows
+// (kernels/cpu/conv/dense_block_wavefront.h). It must give the same bits as the five separate
+// conv2d_packed calls that rrdbnet.cpp runs otherwise, on every instruction set this machine runs,
+// for every band height and thread count; and it must match a direct convolution written
+// independently (conv2d_same_ref) to fp32 rounding.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "cpu/conv/common.h"
+#include "cpu/conv/variants.h"
+#include "cpu/cpu_isa.h"
+#include "cpu/cpu_kernels.h"
+#include "cpu/threads.h"
+#include "microsr/error.h"
+#include "test_helpers.h"
+
+namespace microsr::kernels {
+namespace {
+
+using microsr::testing::random_values;
+
+// conv1..conv5 of one dense block (nf + j g -> g, conv5 -> nf), weights and biases in [-0.1, 0.1],
+// packed in the format the active instruction set runs fastest.
+struct Block {
+  int nf, g;
+  std::vector<std::vector<float>> weights, biases;
+  std::vector<PackedConvWeights> packed;
+
+  Block(int nf_, int g_, unsigned seed) : nf(nf_), g(g_) {
+    for (int j = 0; j < 5; ++j) {
+      const int cin = nf + j * g, cout = j < 4 ? g : nf;
+      weights.push_back(random_values(static_cast<size_t>(cout) * cin * 9, seed++, -0.1f, 0.1f));
+      biases.push_back(random_values(cout, seed++, -0.1f, 0.1f));
+      packed.push_back(pack_conv_weights(weights[j].data(), biases[j].data(), cin, cout, 3));
+    }
+  }
+  void pointers(const PackedConvWeights* convs[5]) const {
+    for (int j = 0; j < 5; ++j) convs[j] = &packed[j];
+  }
+  // The block as five convolutions on the concatenation [x, x1 .. x4]; conv(y, x, j, epi) runs
+  // layer j.
+  template <class Conv>
+  std::vector<float> five_convs(const std::vector<float>& x, int h, int w, Conv conv) const {
+    const int64_t pixels = static_cast<int64_t>(h) * w;
+    std::vector<float> dense((nf + 4 * g) * pixels), out(nf * pixels);
+    std::copy(x.begin(), x.end(), dense.begin());
+    ConvEpilogue act;
+    act.has_lrelu = true, act.lrelu_slope = 0.2f;
+    for (int j = 0; j < 4; ++j) conv(dense.data() + (nf + j * g) * pixels, dense.data(), j, act);
+    ConvEpilogue residual;
+    residual.scale = 0.2f, residual.residual = x.data();
+    conv(out.data(), dense.data(), 4, residual);
+    return out;
+  }
+};
+
+// The instruction sets with a fused form that this machine runs.
+std::vector<CpuIsa> fused_isas() {
+  std::vector<CpuIsa> isas;
+  for (CpuIsa isa : {CpuIsa::kAvx2, CpuIsa::kAvx512})
+    if (isa <= detected_cpu_isa()) isas.push_back(isa);
+  return isas;
+}
+
+TEST(DenseBlockFp32, SameBitsAsFiveConvolutionsForEveryBandHeightAndThreadCount) {
+  ASSERT_FALSE(fused_isas().empty()) << "this test needs at least avx2";
+  struct Case {
+    int nf, g, h, w;
+  };
+  unsigned seed = 500;
+  for (const CpuIsa isa : fused_isas()) {
+    const CpuIsaScope scope(isa);
+    // 23 rows: a last band shorter than the others; widths of one and several tile groups.
+    for (const Case c : {Case{64, 32, 23, 70}, Case{8, 6, 17, 9}, Case{16, 8, 40, 100}}) {
+      const int64_t pixels = static_cast<int64_t>(c.h) * c.w;
+      const Block block(c.nf, c.g, seed);
+      seed += 10;
+      const PackedConvWeights* convs[5];
+      block.pointers(convs);
+      ASSERT_TRUE(dense_block_fusable(convs, c.h, c.w));
+      const auto x = random_values(c.nf * pixels, seed++), skip = random_values(c.nf * pixels, seed++);
+      const std::vector<float> expected =
+          block.five_convs(x, c.h, c.w, [&](float* y, const float* in, int j, const ConvEpilogue& epi) {
+            conv2d_packed(y, in, block.packed[j], c.h, c.w, epi);
+          });
+      std::vector<float> expected_skip(expected.size());
+      scaled_add_ref(expected_skip.data(), expected.data(), 0.2f, skip.data(), c.nf * pixels);
+      for (int band_rows : {1, 2, 5})
+        for (int threads : {1, 2, 3}) {
+          SCOPED_TRACE(std::string(cpu_isa_name(isa)) + " nf=" + std::to_string(c.nf) + " " + std::to_string(c.h) +
+                       "x" + std::to_string(c.w) + " band rows " + std::to_string(band_rows) + ", " +
+                       std::to_string(threads) + " threads");
+          detail::force_dense_block_band_rows(band_rows);
+          const ThreadCount team(threads);
+          std::vector<float> fused(c.nf * pixels), fused_skip(c.nf * pixels);
+          conv2d_dense_block_packed(fused.data(), x.data(), convs, c.h, c.w, 0.2f, 0.2f);
+          conv2d_dense_block_packed(fused_skip.data(), x.data(), convs, c.h, c.w, 0.2f, 0.2f, skip.data());
+          detail::force_dense_block_band_rows(0);
+          int64_t differing = 0;
+          for (int64_t i = 0; i < c.nf * pixels; ++i)
+            differing += (fused[i] != expected[i]) + (fused_skip[i] != expected_skip[i]);
+          EXPECT_EQ(differing, 0);
+        }
+    }
+  }
+}
+
+// Against the direct convolution, computed independently of the Winograd code, at RRDBNet's
+// widths and a size whose automatic band choice makes several bands (64 x 300: 10 MB of
+// transformed tiles, above the one-band limit of 8 MB).
+TEST(DenseBlockFp32, MatchesDirectConvolutionWithAutomaticBands) {
+  ASSERT_FALSE(fused_isas().empty()) << "this test needs at least avx2";
+  const int h = 64, w = 300;
+  const int64_t pixels = static_cast<int64_t>(h) * w;
+  const Block block(64, 32, 900);
+  const PackedConvWeights* convs[5];
+  block.pointers(convs);
+  const auto x = random_values(64 * pixels, 7);
+  const std::vector<float> reference =
+      block.five_convs(x, h, w, [&](float* y, const float* in, int j, const ConvEpilogue& epi) {
+        conv2d_same_ref(y, in, block.weights[j].data(), block.biases[j].data(), block.nf + j * block.g,
+                        j < 4 ? block.g : block.nf, h, w, 3, epi);
+      });
+  const ThreadCount team(2);
+  std::vector<float> fused(64 * pixels);
+  conv2d_dense_block_packed(fused.data(), x.data(), convs, h, w, 0.2f, 0.2f);
+  double worst = 0;
+  for (int64_t i = 0; i < 64 * pixels; ++i) worst = std::max(worst, std::fabs(double(fused[i]) - reference[i]));
+  // Values are O(1); Winograd F(4x4, 3x3) in fp32 differs from the direct sum by ~1e-6 per layer.
+  EXPECT_LT(worst, 2e-5);
+  EXPECT_GT(worst, 0.0);  // (the two really are different computations)
+}
+
+// Layers that do not form a dense block, or weights in a format without a fused form, are
+// refused: the caller runs the five convolutions; and so are images too large for it to pay.
+TEST(DenseBlockFp32, RefusesWhatItCannotRun) {
+  const Block block(16, 8, 40);
+  const PackedConvWeights* convs[5];
+  block.pointers(convs);
+  const PackedConvWeights* swapped[5] = {convs[1], convs[0], convs[2], convs[3], convs[4]};
+  EXPECT_TRUE(dense_block_fusable(convs, 8, 8));
+  EXPECT_FALSE(dense_block_fusable(swapped, 8, 8));
+  std::vector<PackedConvWeights> direct;
+  for (int j = 0; j < 5; ++j)
+    direct.push_back(pack_conv_weights(block.weights[j].data(), block.biases[j].data(), 16 + 8 * j, j < 4 ? 8 : 16, 3,
+                                       ConvWeightFormat::kDirect16));
+  const PackedConvWeights* direct_convs[5] = {&direct[0], &direct[1], &direct[2], &direct[3], &direct[4]};
+  EXPECT_FALSE(dense_block_fusable(direct_convs, 8, 8));
+  const Block rrdb(64, 32, 60);
+  const PackedConvWeights* rrdb_convs[5];
+  rrdb.pointers(rrdb_convs);
+  EXPECT_TRUE(dense_block_fusable(rrdb_convs, 64, 64));     // 7 MB of transformed tiles
+  EXPECT_FALSE(dense_block_fusable(rrdb_convs, 128, 128));  // 28 MB
+  std::vector<float> x(16 * 8 * 8), out(x.size());
+  EXPECT_THROW(conv2d_dense_block_packed(out.data(), x.data(), direct_convs, 8, 8, 0.2f, 0.2f), Error);
+}
+
+}  // namespace
+}  // namespace microsr::kernels
