@@ -288,34 +288,43 @@ TEST(ConvPacked, UpsampledSameBitsAsUpsampleThenConv) {
   EXPECT_EQ(differing, 0);
 }
 
-// conv_v5 reads its Winograd windows straight from the activations, with masked loads at the
-// image's edges (conv/v5_winograd43_avx512.cpp: input_transform_16_tiles_direct), where conv_v3
-// (AVX2) transforms a zero-padded copy: the same arithmetic, so the same bits, on sizes whose
-// windows overhang every edge (widths around the 16-tile group of 64 pixels, one-row images).
-TEST(ConvPacked, Avx512DirectWindowsSameBitsAsAvx2PaddedCopy) {
-  if (!cpu_isa_at_least(CpuIsa::kAvx512)) GTEST_SKIP() << "needs avx512 (this CPU runs only the AVX2 form)";
-  const int cin = 5, cout = 8;
-  for (const auto& [h, w] :
-       std::vector<std::pair<int, int>>{{1, 1}, {5, 3}, {4, 63}, {7, 64}, {9, 65}, {6, 66}, {3, 130}, {17, 16}}) {
-    SCOPED_TRACE(std::to_string(h) + "x" + std::to_string(w));
-    const auto x = random_values(size_t(cin) * h * w, 40 + w, -1, 1);
-    const auto weight = random_values(size_t(cout) * cin * 9, 41, -0.2f, 0.2f);
-    const auto bias = random_values(cout, 42, -0.5f, 0.5f);
-    ConvEpilogue epi;
-    epi.has_lrelu = true, epi.lrelu_slope = 0.2f;
-    std::vector<float> direct(size_t(cout) * h * w, NAN), padded(direct.size(), NAN);
-    conv2d_packed(direct.data(), x.data(),
-                  pack_conv_weights(weight.data(), bias.data(), cin, cout, 3, ConvWeightFormat::kWinograd43Avx512), h,
-                  w, epi);
-    {
-      const CpuIsaScope scope(CpuIsa::kAvx2);
-      conv2d_packed(padded.data(), x.data(),
-                    pack_conv_weights(weight.data(), bias.data(), cin, cout, 3, ConvWeightFormat::kWinograd43), h, w,
-                    epi);
+// The Winograd kernels read their windows straight from the activations: where a window overhangs
+// the image, conv_v5 masks its loads and conv_v3 copies the window onto the stack with zeros
+// around it. The same image placed inside a larger zero-filled one (4 rows and columns before it,
+// 72 after: its windows there are all inside) gives the same tiles on the same values, so the
+// same bits, for sizes whose windows overhang every edge (widths around the 8- and 16-tile groups
+// of 32 and 64 pixels, one-row images).
+TEST(ConvPacked, EdgeWindowsSameBitsAsInsideALargerImage) {
+  const int cin = 5, cout = 8, before = 4, after = 72;
+  const auto weight = random_values(size_t(cout) * cin * 9, 41, -0.2f, 0.2f);
+  const auto bias = random_values(cout, 42, -0.5f, 0.5f);
+  ConvEpilogue epi;
+  epi.has_lrelu = true, epi.lrelu_slope = 0.2f;
+  for (CpuIsa isa : {CpuIsa::kAvx2, CpuIsa::kAvx512}) {
+    if (!cpu_isa_at_least(isa)) continue;
+    const CpuIsaScope scope(isa);
+    const PackedConvWeights packed = pack_conv_weights(weight.data(), bias.data(), cin, cout, 3);
+    for (const auto& [h, w] : std::vector<std::pair<int, int>>{
+             {1, 1}, {5, 3}, {4, 31}, {7, 33}, {4, 63}, {7, 64}, {9, 65}, {6, 66}, {3, 130}, {17, 16}}) {
+      SCOPED_TRACE(std::string(cpu_isa_name(isa)) + " " + std::to_string(h) + "x" + std::to_string(w));
+      const int big_h = before + h + after, big_w = before + w + after;
+      const auto x = random_values(size_t(cin) * h * w, 40 + w, -1, 1);
+      std::vector<float> big(size_t(cin) * big_h * big_w, 0.0f);
+      for (int c = 0; c < cin; ++c)
+        for (int i = 0; i < h; ++i)
+          std::copy_n(x.data() + (size_t(c) * h + i) * w, w,
+                      big.data() + (size_t(c) * big_h + before + i) * big_w + before);
+      std::vector<float> got(size_t(cout) * h * w, NAN), big_out(size_t(cout) * big_h * big_w, NAN);
+      conv2d_packed(got.data(), x.data(), packed, h, w, epi);
+      conv2d_packed(big_out.data(), big.data(), packed, big_h, big_w, epi);
+      int64_t differing = 0;
+      for (int co = 0; co < cout; ++co)
+        for (int i = 0; i < h; ++i)
+          for (int j = 0; j < w; ++j)
+            differing +=
+                !(got[(size_t(co) * h + i) * w + j] == big_out[(size_t(co) * big_h + before + i) * big_w + before + j]);
+      EXPECT_EQ(differing, 0);
     }
-    int64_t differing = 0;
-    for (size_t i = 0; i < direct.size(); ++i) differing += !(direct[i] == padded[i]);
-    EXPECT_EQ(differing, 0);
   }
 }
 

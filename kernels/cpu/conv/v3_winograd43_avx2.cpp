@@ -39,11 +39,15 @@
 //   floats; a 4-way deinterleave (8x4 transpose, 12 shuffles) turns it into 6 vectors, one per
 //   window column. The output transform interleaves the same way to store 32 consecutive pixels.
 //
-// Threading: one OpenMP region per call: the threads pad the input (split over channels), then
-//   each takes an equal share of the 8-tile groups, cut into batches of at most NV groups; each
-//   batch does input transform -> 36 products -> output transform + epilogue, so V and M stay in
-//   the thread's L2. A 64x64 image (32 groups) splits 16/16 over 2 threads.
+// Threading: one OpenMP region per call: each thread takes an equal share of the 8-tile groups,
+//   cut into batches of at most NV groups; each batch does input transform -> 36 products ->
+//   output transform + epilogue, so V and M stay in the thread's L2. A 64x64 image (32 groups)
+//   splits 16/16 over 2 threads. The input transform reads the activations themselves
+//   (input_transform_8_tiles_direct: windows that overhang the image go through a zero-padded
+//   copy of the window); only the fused x2 upsampling still fills a padded copy of the input.
 #include <immintrin.h>
+
+#include <cstring>
 
 #include "cpu/conv/isa_kernels.h"
 #include "cpu/conv/winograd43_driver.h"
@@ -102,6 +106,27 @@ __attribute__((noinline)) void batch_product(float* m, int64_t m_stride, const f
     for (int j = 0; j < NV; ++j) _mm256_store_ps(m + c * m_stride + 8 * j, acc[c][j]);
 }
 
+// The input transform of 8 tiles straight from the unpadded channel plane [h][w], no padded copy
+// of the whole input: the windows' top-left corner is (row0, col0), one row above and one column
+// left of the first tile. input_transform_8_tiles reads 36 floats of each of the 6 rows (the last
+// two unused); where that stays inside the image it reads the plane itself, otherwise (the image's
+// edges: the first and last group of a tile row, the first and last tile row) a zero-padded copy
+// of the 6 x 36 window on the stack. The same values either way, so the same bits as the padded
+// copy.
+void input_transform_8_tiles_direct(float* v, int64_t v_stride, const float* plane, int h, int w, int row0, int col0) {
+  constexpr int kSpan = 36;
+  if (row0 >= 0 && row0 + kWindow <= h && col0 >= 0 && col0 + kSpan <= w)
+    return input_transform_8_tiles(v, v_stride, plane + static_cast<int64_t>(row0) * w + col0, w);
+  alignas(32) float window[kWindow][kSpan + 4] = {};                                  // + 4: room to spare
+  const int first = col0 < 0 ? -col0 : 0, end = w - col0 < kSpan ? w - col0 : kSpan;  // valid columns
+  for (int r = 0; r < kWindow; ++r) {
+    const int iy = row0 + r;
+    if (iy < 0 || iy >= h || end <= first) continue;
+    std::memcpy(window[r] + first, plane + static_cast<int64_t>(iy) * w + col0 + first, sizeof(float) * (end - first));
+  }
+  input_transform_8_tiles(v, v_stride, window[0], kSpan + 4);
+}
+
 // Picks the micro-kernel for a batch of `vecs` ymm of tiles (1..NV): a thread's last batch may be
 // narrower than NV vectors, and then computes only what it stores.
 template <int CO, int NV>
@@ -120,10 +145,10 @@ void conv2d_winograd43_packed_avx2(float* y, const float* x, const PackedConvWei
   if (packed.co_block == 4)
     return winograd43_run<24, 8>(
         y, x, packed, h, w, epi, input_transform_8_tiles, [](int tiles) { return product_for<4, 3>((tiles + 7) / 8); },
-        input_upsampled2x);
+        input_upsampled2x, input_transform_8_tiles_direct);
   winograd43_run<32, 8>(
       y, x, packed, h, w, epi, input_transform_8_tiles, [](int tiles) { return product_for<3, 4>((tiles + 7) / 8); },
-      input_upsampled2x);
+      input_upsampled2x, input_transform_8_tiles_direct);
 }
 
 // The dense block for weights packed with co_block 4 (v3's 4 x 24 micro-kernel).
@@ -133,8 +158,9 @@ int64_t winograd43_dense_block_elems_avx2(int channels, int h, int w) {
 
 void dense_block_winograd43_avx2(float* out, const float* x, const PackedConvWeights* const convs[5], int h, int w,
                                  float lrelu_slope, float residual_scale, float* ring, float* slices) {
-  winograd43_dense_block<24, 8>(out, x, convs, h, w, lrelu_slope, residual_scale, ring, slices, input_transform_8_tiles,
-                                [](int tiles) { return product_for<4, 3>((tiles + 7) / 8); });
+  winograd43_dense_block<24, 8>(
+      out, x, convs, h, w, lrelu_slope, residual_scale, ring, slices, input_transform_8_tiles,
+      [](int tiles) { return product_for<4, 3>((tiles + 7) / 8); }, input_transform_8_tiles_direct);
 }
 
 }  // namespace microsr::kernels
