@@ -20,8 +20,9 @@
 //   Tiles: tile (tr, tc) covers output rows 4tr..4tr+3 and columns 4tc..4tc+3. Tile columns are
 //   padded to a multiple of 8 (tiles_per_row), and tiles are numbered row-major, so every group of
 //   8 consecutive tiles lies in one tile row: the transforms handle 8 tiles per ymm vector.
-//   Padded input: [cin][plane], rows of 4*tiles_per_row + 4 floats, zero border of 1 at top and
-//   left (so the window of tile (tr, tc) starts at padded row 4tr, column 4tc), zeros elsewhere.
+//   Padded input (the fused x2 upsampling only): [cin][plane], rows of 4*tiles_per_row + 4
+//   floats, zero border of 1 at top and left (so the window of tile (tr, tc) starts at padded row
+//   4tr, column 4tc), zeros elsewhere. Otherwise the windows are read from x [cin][h][w] itself.
 //   Packed weights U: [36 ξ][ceil(cout/CO)][cin][CO] floats — for one ξ and block of CO output
 //   channels, the CO weights of each input channel are adjacent (one broadcast each); a last
 //   partial block is zero-filled. Computed in double from the PyTorch weights, rounded once.
