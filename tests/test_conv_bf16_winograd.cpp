@@ -26,6 +26,7 @@
 #include "cpu/cpu_isa.h"
 #include "cpu/cpu_kernels.h"
 #include "cpu/threads.h"
+#include "dense_block_test_helpers.h"
 #include "microsr/error.h"
 #include "test_helpers.h"
 
@@ -227,24 +228,11 @@ TEST(Bf16Winograd23, DenseBlockWavefrontSameBitsAsFiveConvolutions) {
     const PackedBf16ConvWeights* convs[5];
     block.pointers(convs);
     const auto x = random_values(c.nf * pixels, seed++), skip = random_values(c.nf * pixels, seed++);
-    const std::vector<float> expected = block.five_convs(x, c.h, c.w);
-    std::vector<float> expected_skip(expected.size());
-    scaled_add_ref(expected_skip.data(), expected.data(), 0.2f, skip.data(), c.nf * pixels);
-    for (int band_rows : {1, 2, 5})
-      for (int threads : {1, 2, 3}) {
-        SCOPED_TRACE("nf=" + std::to_string(c.nf) + " " + std::to_string(c.h) + "x" + std::to_string(c.w) +
-                     " band rows " + std::to_string(band_rows) + ", " + std::to_string(threads) + " threads");
-        detail::force_dense_block_band_rows(band_rows);
-        const ThreadCount team(threads);
-        std::vector<float> fused(c.nf * pixels), fused_skip(c.nf * pixels);
-        conv2d_bf16_dense_block(fused.data(), x.data(), convs, c.h, c.w, 0.2f, 0.2f);
-        conv2d_bf16_dense_block(fused_skip.data(), x.data(), convs, c.h, c.w, 0.2f, 0.2f, skip.data());
-        detail::force_dense_block_band_rows(0);
-        int64_t differing = 0;
-        for (int64_t i = 0; i < c.nf * pixels; ++i)
-          differing += (fused[i] != expected[i]) + (fused_skip[i] != expected_skip[i]);
-        EXPECT_EQ(differing, 0);
-      }
+    testing_dense::expect_same_bits_for_every_band_height(
+        "nf=" + std::to_string(c.nf) + " " + std::to_string(c.h) + "x" + std::to_string(c.w),
+        block.five_convs(x, c.h, c.w), skip, [&](float* out, const float* skip_or_null) {
+          conv2d_bf16_dense_block(out, x.data(), convs, c.h, c.w, 0.2f, 0.2f, skip_or_null);
+        });
   }
 }
 
