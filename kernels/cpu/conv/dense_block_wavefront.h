@@ -31,7 +31,7 @@
 // each thread cuts its share into batches of at most max_groups groups for the micro-kernel.
 // Barriers: two per transform (before the band copy: everyone is done with the previous one and
 // with the convolution that made its rows; after it: the copy is complete), one when the kernel
-// transforms straight from the activations (conv_v5: fill_band_copy false, no band copy).
+// transforms straight from the activations (fp32: band_in has no data, no band copy).
 // Where it pays: in bf16 at every size (the transformed tiles take 2 bytes); in fp32 (4 bytes, and
 // F(4x4)'s 36 positions per 16 pixels) only while the whole image's transformed channels stay in
 // cache, ~64x64 (conv/variants.h: dense_block_fusable has the measurements).
@@ -100,7 +100,8 @@ Plan make_plan(int h, int w, int tile, int group_tiles, int max_groups, int posi
 }
 
 // Runs the block; called by every thread of a parallel region. band_in: the band copy's layout
-// (widest of nf, g channels, tile * band_rows + 2 rows of plan.row_stride).
+// (widest of nf, g channels, tile * band_rows + 2 rows of plan.row_stride), or empty (no data)
+// when the kernel's transforms read the activations themselves.
 //   transform(Elem* slot, int channel0, int channels, const PaddedInput& band_in, int64_t first
 //             group in band, int groups, const float* src, int band): the transform of `channels`
 //             channels of the band copy (or, without one, of src [channels][h][w]'s band) into the
@@ -109,8 +110,7 @@ Plan make_plan(int h, int w, int tile, int group_tiles, int max_groups, int posi
 //            in band, int64_t first group in image, int groups): conv j+1's products and outputs.
 template <class Elem, class Transform, class Convolve>
 void run(const Plan& plan, const detail::PaddedInput& band_in, float* out, const float* x, int nf, int g,
-         float lrelu_slope, float residual_scale, Elem* ring, float* slices, Transform transform, Convolve convolve,
-         bool fill_band_copy = true) {
+         float lrelu_slope, float residual_scale, Elem* ring, float* slices, Transform transform, Convolve convolve) {
   const int64_t plane = static_cast<int64_t>(plan.h) * plan.w;
   const int64_t groups_per_row = plan.tiles_per_row / plan.group_tiles;
   float* const band_rows_data = const_cast<float*>(band_in.data);
@@ -138,7 +138,7 @@ void run(const Plan& plan, const detail::PaddedInput& band_in, float* out, const
   // Transforms src [channels][h][w]'s band b into the slot's channels channel0 ...
   auto transform_band = [&](const float* src, int channels, int channel0, int b) {
 #pragma omp barrier
-    if (fill_band_copy) {
+    if (band_rows_data) {
 #pragma omp for schedule(static)
       for (int c = 0; c < channels; ++c)
         for (int r = 0; r < plan.tile * plan.band_rows + 2; ++r) {

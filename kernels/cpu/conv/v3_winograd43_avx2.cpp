@@ -159,9 +159,9 @@ int64_t winograd43_dense_block_elems_avx2(int channels, int h, int w) {
 
 void dense_block_winograd43_avx2(float* out, const float* x, const PackedConvWeights* const convs[5], int h, int w,
                                  float lrelu_slope, float residual_scale, float* ring, float* slices) {
-  winograd43_dense_block<24, 8>(
-      out, x, convs, h, w, lrelu_slope, residual_scale, ring, slices, input_transform_8_tiles,
-      [](int tiles) { return product_for<4, 3>((tiles + 7) / 8); }, input_transform_8_tiles_direct);
+  winograd43_dense_block<24, 8>(out, x, convs, h, w, lrelu_slope, residual_scale, ring, slices,
+                                input_transform_8_tiles_direct,
+                                [](int tiles) { return product_for<4, 3>((tiles + 7) / 8); });
 }
 
 }  // namespace microsr::kernels

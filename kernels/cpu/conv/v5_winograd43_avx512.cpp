@@ -172,9 +172,9 @@ int64_t winograd43_dense_block_elems_avx512(int channels, int h, int w) {
 
 void dense_block_winograd43_avx512(float* out, const float* x, const PackedConvWeights* const convs[5], int h, int w,
                                    float lrelu_slope, float residual_scale, float* ring, float* slices) {
-  winograd43_dense_block<48, 16>(
-      out, x, convs, h, w, lrelu_slope, residual_scale, ring, slices, input_transform_16_tiles,
-      [](int tiles) { return product_for<8, 3>((tiles + 15) / 16); }, input_transform_16_tiles_direct);
+  winograd43_dense_block<48, 16>(out, x, convs, h, w, lrelu_slope, residual_scale, ring, slices,
+                                 input_transform_16_tiles_direct,
+                                 [](int tiles) { return product_for<8, 3>((tiles + 15) / 16); });
 }
 
 }  // namespace microsr::kernels

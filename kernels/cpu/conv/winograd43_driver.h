@@ -195,29 +195,24 @@ wavefront::Plan winograd43_dense_block_plan(int channels, int h, int w) {
 template <int kBatch, int kGroupTiles, class PickProduct>
 void winograd43_dense_block(float* out, const float* x, const PackedConvWeights* const convs[5], int h, int w,
                             float lrelu_slope, float residual_scale, float* ring, float* slices,
-                            InputTransformFn input_transform, PickProduct pick_product,
-                            DirectTransformFn direct_transform = nullptr) {
+                            DirectTransformFn direct_transform, PickProduct pick_product) {
   const int nf = convs[0]->cin, g = convs[0]->cout, channels = nf + 4 * g, widest = nf > g ? nf : g;
   const int co_block = convs[0]->co_block;
   const wavefront::Plan plan = winograd43_dense_block_plan<kBatch, kGroupTiles>(channels, h, w);
-  const detail::PaddedInput band_in =
-      detail::layout_padded_input(detail::thread_scratch(0), widest, kTile * plan.band_rows + 2, plan.row_stride, 0);
   const int64_t v_per_position = static_cast<int64_t>(channels) * plan.band_tiles;
   const int64_t m_per_position = static_cast<int64_t>(widest + co_block - 1) / co_block * co_block * kBatch;
 
 #pragma omp parallel num_threads(team_size())
   {
     float* m = detail::thread_aligned_buffer(1, kPositions * m_per_position);
-    auto transform = [&](float* slot, int channel0, int count, const detail::PaddedInput& in, int64_t first, int groups,
+    // Straight from the activations, no band copy: groups are counted from the image's first, and
+    // band b's first lies b band_rows tile rows down.
+    auto transform = [&](float* slot, int channel0, int count, const detail::PaddedInput&, int64_t first, int groups,
                          const float* src, int b) {
-      float* v = slot + channel0 * plan.band_tiles + kGroupTiles * first;
-      if (direct_transform)  // groups counted from the image's first: the band's first is b band_rows rows down
-        transform_groups_direct<kGroupTiles>(v, v_per_position, plan.band_tiles, src, count, h, w, plan.tiles_per_row,
-                                             static_cast<int64_t>(b) * plan.band_tiles / kGroupTiles + first, groups,
-                                             direct_transform);
-      else
-        transform_groups<kGroupTiles>(v, v_per_position, plan.band_tiles, in, count, plan.tiles_per_row, first, groups,
-                                      input_transform);
+      transform_groups_direct<kGroupTiles>(slot + channel0 * plan.band_tiles + kGroupTiles * first, v_per_position,
+                                           plan.band_tiles, src, count, h, w, plan.tiles_per_row,
+                                           static_cast<int64_t>(b) * plan.band_tiles / kGroupTiles + first, groups,
+                                           direct_transform);
     };
     auto convolve = [&](int j, const float* slot, float* y, const ConvEpilogue& epi, int64_t first, int64_t image_first,
                         int groups) {
@@ -226,8 +221,8 @@ void winograd43_dense_block(float* out, const float* x, const PackedConvWeights*
       output_groups(y, m, m_per_position, kBatch, *convs[j], epi, h, w, plan.tiles_per_row, kGroupTiles * image_first,
                     kGroupTiles * groups);
     };
-    wavefront::run(plan, band_in, out, x, nf, g, lrelu_slope, residual_scale, ring, slices, transform, convolve,
-                   !direct_transform);
+    wavefront::run(plan, detail::PaddedInput{}, out, x, nf, g, lrelu_slope, residual_scale, ring, slices, transform,
+                   convolve);
   }
 }
 
