@@ -23,23 +23,21 @@ void store_row_segment(float* y, const float* sums, int n, float bias, const Con
   const __m256 zero = _mm256_setzero_ps();
   const float* residual = epi.residual ? epi.residual + index : nullptr;
   float* out = y + index;
-  auto finish = [&](__m256 v) {
+  // scale * act(sum + bias) + residual, the last two in one fused multiply-add (one rounding), not
+  // left to the compiler's contraction.
+  auto finish = [&](__m256 v, __m256 residual_v) {
     v = _mm256_add_ps(v, bias_v);
     v = _mm256_blendv_ps(v, _mm256_mul_ps(v, slope), _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
-    return _mm256_mul_ps(v, scale);
+    return residual ? _mm256_fmadd_ps(v, scale, residual_v) : _mm256_mul_ps(v, scale);
   };
   int i = 0;
-  for (; i + 8 <= n; i += 8) {
-    __m256 v = finish(_mm256_loadu_ps(sums + i));
-    if (residual) v = _mm256_add_ps(v, _mm256_loadu_ps(residual + i));
-    _mm256_storeu_ps(out + i, v);
-  }
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(out + i, finish(_mm256_loadu_ps(sums + i), residual ? _mm256_loadu_ps(residual + i) : zero));
   if (i < n) {
     // Lanes [0, n - i) active: compare the lane numbers 0..7 against the count.
     const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - i), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    __m256 v = finish(_mm256_maskload_ps(sums + i, mask));
-    if (residual) v = _mm256_add_ps(v, _mm256_maskload_ps(residual + i, mask));
-    _mm256_maskstore_ps(out + i, mask, v);
+    const __m256 residual_v = residual ? _mm256_maskload_ps(residual + i, mask) : zero;
+    _mm256_maskstore_ps(out + i, mask, finish(_mm256_maskload_ps(sums + i, mask), residual_v));
   }
 }
 

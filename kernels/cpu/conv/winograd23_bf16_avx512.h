@@ -10,6 +10,7 @@
 
 #include "cpu/conv/bf16_kernels.h"
 #include "cpu/conv/common.h"
+#include "cpu/conv/epilogue_avx512.h"
 
 namespace microsr::kernels::winograd23 {
 namespace {
@@ -124,20 +125,6 @@ inline void output_transform_16_tiles(__m512 out[kTile][2], const float* m, int6
   }
 }
 
-// The epilogue on n <= 32 consecutive sums of one output row (two zmm), stored at y + index:
-//   y = scale * act(sum + bias) + residual     (the arithmetic of detail::store_row_segment)
-inline void store_32(float* y, const __m512 sums[2], int n, __m512 bias, const ConvEpilogue& epi, int64_t index) {
-  const __m512 scale = _mm512_set1_ps(epi.scale), slope = _mm512_set1_ps(epi.lrelu_slope);
-  for (int k = 0; k < 2 && 16 * k < n; ++k) {
-    const __mmask16 lanes = n - 16 * k >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - 16 * k)) - 1);
-    __m512 v = _mm512_add_ps(sums[k], bias);
-    if (epi.has_lrelu) v = _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ), v, slope);
-    v = _mm512_mul_ps(v, scale);
-    if (epi.residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(lanes, epi.residual + index + 16 * k));
-    _mm512_mask_storeu_ps(y + index + 16 * k, lanes, v);
-  }
-}
-
 // The tiling of an h x w output: tile rows, tile columns padded to whole 16-tile groups, the
 // padded input's row stride, and the number of 16-tile groups (3 to a batch).
 struct Geometry {
@@ -209,7 +196,7 @@ void output_batch(float* y, const float* m, int64_t m_per_position, const Packed
       for (int i = 0; i < kTile; ++i) {
         const int64_t oy = kTile * tr + i;
         if (oy >= geo.h) break;
-        store_32(y, out[i], n, bias, epi, co * out_plane + oy * geo.w + ox);
+        detail::store_row_zmm(y, out[i], n, bias, epi, co * out_plane + oy * geo.w + ox);
       }
     }
   }

@@ -103,9 +103,13 @@ void products_groups(float* m, int64_t m_per_position, int m_row, const PackedCo
 }
 
 // 3. Output transform + epilogue of `tiles` tiles from first_tile (a multiple of 8, in rows of
-// tiles_per_row) into y [cout][h][w], 8 tiles (32 pixels of 4 rows) at a time.
-void output_groups(float* y, const float* m, int64_t m_per_position, int m_row, const PackedConvWeights& packed,
-                   const ConvEpilogue& epi, int h, int w, int tiles_per_row, int64_t first_tile, int tiles) {
+// tiles_per_row) into y [cout][h][w], 8 tiles (32 pixels of 4 rows) at a time. (conv_v5 passes
+// its own, 16 tiles per zmm: output_groups_16 in conv/v5_winograd43_avx512.cpp.)
+using OutputFn = void (*)(float* y, const float* m, int64_t m_per_position, int m_row, const PackedConvWeights& packed,
+                          const ConvEpilogue& epi, int h, int w, int tiles_per_row, int64_t first_tile, int tiles);
+[[maybe_unused]] void output_groups(float* y, const float* m, int64_t m_per_position, int m_row,
+                                    const PackedConvWeights& packed, const ConvEpilogue& epi, int h, int w,
+                                    int tiles_per_row, int64_t first_tile, int tiles) {
   const int64_t out_plane = static_cast<int64_t>(h) * w;
   alignas(32) float out[kTile][32];
   for (int co = 0; co < packed.cout; ++co)
@@ -133,7 +137,7 @@ void output_groups(float* y, const float* m, int64_t m_per_position, int m_row, 
 template <int kBatch, int kGroupTiles, class PickProduct>
 void winograd43_run(float* y, const float* x, const PackedConvWeights& packed, int h, int w, const ConvEpilogue& epi,
                     InputTransformFn input_transform, PickProduct pick_product, bool input_upsampled2x,
-                    DirectTransformFn direct_transform = nullptr) {
+                    DirectTransformFn direct_transform = nullptr, OutputFn output = output_groups) {
   static_assert(kBatch % kGroupTiles == 0 && kGroupTiles % 8 == 0);
   constexpr int kGroups = kBatch / kGroupTiles;  // groups per batch
   const int cin = packed.cin, cout = packed.cout, co_block = packed.co_block;
@@ -176,8 +180,8 @@ void winograd43_run(float* y, const float* x, const PackedConvWeights& packed, i
                                       input_transform);
       products_groups(m, m_per_position, kBatch, packed, v, v_per_position, kBatch, kGroupTiles * batch_groups,
                       pick_product);
-      output_groups(y, m, m_per_position, kBatch, packed, epi, h, w, tiles_per_row, kGroupTiles * first_group,
-                    kGroupTiles * batch_groups);
+      output(y, m, m_per_position, kBatch, packed, epi, h, w, tiles_per_row, kGroupTiles * first_group,
+             kGroupTiles * batch_groups);
     }
   }
 }
@@ -195,7 +199,8 @@ wavefront::Plan winograd43_dense_block_plan(int channels, int h, int w) {
 template <int kBatch, int kGroupTiles, class PickProduct>
 void winograd43_dense_block(float* out, const float* x, const PackedConvWeights* const convs[5], int h, int w,
                             float lrelu_slope, float residual_scale, float* ring, float* slices,
-                            DirectTransformFn direct_transform, PickProduct pick_product) {
+                            DirectTransformFn direct_transform, PickProduct pick_product,
+                            OutputFn output = output_groups) {
   const int nf = convs[0]->cin, g = convs[0]->cout, channels = nf + 4 * g, widest = nf > g ? nf : g;
   const int co_block = convs[0]->co_block;
   const wavefront::Plan plan = winograd43_dense_block_plan<kBatch, kGroupTiles>(channels, h, w);
@@ -218,8 +223,8 @@ void winograd43_dense_block(float* out, const float* x, const PackedConvWeights*
                         int groups) {
       products_groups(m, m_per_position, kBatch, *convs[j], slot + kGroupTiles * first, v_per_position, plan.band_tiles,
                       kGroupTiles * groups, pick_product);
-      output_groups(y, m, m_per_position, kBatch, *convs[j], epi, h, w, plan.tiles_per_row, kGroupTiles * image_first,
-                    kGroupTiles * groups);
+      output(y, m, m_per_position, kBatch, *convs[j], epi, h, w, plan.tiles_per_row, kGroupTiles * image_first,
+             kGroupTiles * groups);
     };
     wavefront::run(plan, detail::PaddedInput{}, out, x, nf, g, lrelu_slope, residual_scale, ring, slices, transform,
                    convolve);
