@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -15,6 +16,7 @@
 #include "cpu/conv/variants.h"
 #include "cpu/cpu_isa.h"
 #include "cpu/cpu_kernels.h"
+#include "cpu/threads.h"
 #include "microsr/backend.h"
 #include "microsr/error.h"
 #include "test_helpers.h"
@@ -385,6 +387,54 @@ TEST(ElementwiseRef, ScaledAddInPlace) {
   EXPECT_FLOAT_EQ(a[0], 0.7f);
   EXPECT_FLOAT_EQ(a[1], -0.15f);
   EXPECT_FLOAT_EQ(a[2], -0.2f);
+}
+
+// scaled_add (vectorized, split among threads) against the scalar reference, bit for bit: every
+// instruction set this CPU runs, 1 and 2 threads, lengths around the vector width and the
+// per-thread chunk, in place over either operand. A multiply-then-add (two roundings) or a
+// chunk boundary that skips or repeats elements fails it.
+TEST(ElementwiseFast, ScaledAddSameBitsAsReference) {
+  int level_count = 0;
+  const CpuIsa* levels = cpu_isa_levels(&level_count);
+  for (int l = 0; l < level_count; ++l) {
+    if (static_cast<int>(levels[l]) > static_cast<int>(detected_cpu_isa())) continue;
+    const CpuIsaScope scope(levels[l]);
+    for (int threads : {1, 2}) {
+      const ThreadCount team(threads);
+      for (int64_t n : {int64_t{0}, int64_t{1}, int64_t{15}, int64_t{17}, int64_t{1} << 16, (int64_t{3} << 16) + 7,
+                        (int64_t{1} << 18) + 13}) {
+        SCOPED_TRACE(std::string(cpu_isa_name(levels[l])) + ", " + std::to_string(threads) + " threads, n " +
+                     std::to_string(n));
+        const std::vector<float> a = random_values(n, 11, -3.0f, 3.0f), b = random_values(n, 12);
+        std::vector<float> expected(n), y(n, std::nanf("")), in_a = a, in_b = b;
+        scaled_add_ref(expected.data(), a.data(), 0.2f, b.data(), n);
+        scaled_add(y.data(), a.data(), 0.2f, b.data(), n);
+        scaled_add(in_a.data(), in_a.data(), 0.2f, b.data(), n);
+        scaled_add(in_b.data(), a.data(), 0.2f, in_b.data(), n);
+        for (int64_t i = 0; i < n; ++i) {
+          ASSERT_EQ(std::bit_cast<uint32_t>(y[i]), std::bit_cast<uint32_t>(expected[i])) << "element " << i;
+          ASSERT_EQ(std::bit_cast<uint32_t>(in_a[i]), std::bit_cast<uint32_t>(expected[i])) << "element " << i;
+          ASSERT_EQ(std::bit_cast<uint32_t>(in_b[i]), std::bit_cast<uint32_t>(expected[i])) << "element " << i;
+        }
+      }
+    }
+  }
+}
+
+// The case that tells one rounding from two: 0.2f * a is inexact, and fma keeps the bits that a
+// separate multiply rounds away.
+TEST(ElementwiseFast, ScaledAddRoundsOnce) {
+  const float a[16] = {1.0f + 0x1p-20f, 3.0f, -7.0f + 0x1p-18f, 0.1f, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  const float b[16] = {-0.2f, -0.6f, 1.4f, -0.02f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  float y[16];
+  scaled_add(y, a, 0.2f, b, 16);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(y[i], std::fma(a[i], 0.2f, b[i])) << i;
+  int differs_from_two_roundings = 0;
+  for (int i = 0; i < 4; ++i) {
+    const volatile float product = a[i] * 0.2f;  // rounded here: no contraction into an fma
+    differs_from_two_roundings += y[i] != product + b[i];
+  }
+  EXPECT_GT(differs_from_two_roundings, 0) << "no element tells fma from multiply-then-add: pick other values";
 }
 
 }  // namespace

@@ -35,8 +35,15 @@ struct ConvEpilogue {
 void conv2d_same_ref(float* y, const float* x, const float* weight, const float* bias, int cin, int cout, int h, int w,
                      int k, const ConvEpilogue& epi);
 
-// y = a * s + b, elementwise over n floats (y may alias a or b).
+// y = a * s + b, elementwise over n floats (y may alias a or b), one rounding (std::fma).
 void scaled_add_ref(float* y, const float* a, float s, const float* b, int64_t n);
+// The same bits, vectorized (AVX2 FMA from avx2 up: kernels/cpu/elementwise_avx2.cpp) and split
+// among team_size() threads (kernels/cpu/elementwise.cpp): RRDBNet's residual around each RRDB.
+void scaled_add(float* y, const float* a, float s, const float* b, int64_t n);
+void scaled_add_avx2(float* y, const float* a, float s, const float* b, int64_t n);
+// y = x, n floats (no overlap), split among team_size() threads: one thread's memcpy does not reach
+// the memory bandwidth that a dense block's 50 MB input copy (64 channels at 440x440) can use.
+void copy_floats(float* y, const float* x, int64_t n);
 
 // y[c][2h][2w] = x[c][h][w] (nearest-neighbour ×2, as torch's F.interpolate(scale_factor=2)).
 void upsample_nearest2x_ref(float* y, const float* x, int c, int h, int w);

@@ -310,7 +310,7 @@ void conv2d_bf16_dense_block(float* out, const float* x, const PackedBf16ConvWei
                                       thread_buffer<ThreadBuffer::kWinogradRing, uint16_t>(
                                           winograd23_dense_block_elems(nf / 2 + 2 * g, h, w)),
                                       thread_buffer<ThreadBuffer::kDenseSlices, float>(4 * g * plane));
-    if (skip) scaled_add_ref(out, out, residual_scale, skip, nf * plane);
+    if (skip) scaled_add(out, out, residual_scale, skip, nf * plane);
     return;
   }
   Bf16Input dense = input_geometry(*kernel, convs[4]->cin_padded / 2, k, h, w);

@@ -223,7 +223,7 @@ void conv2d_dense_block_packed(float* out, const float* x, const PackedConvWeigh
   float* ring = detail::thread_aligned_buffer(5, kernel.ring_elems(nf + 4 * g, h, w));
   float* slices = detail::thread_aligned_buffer(6, 4 * g * plane);
   kernel.run(out, x, convs, h, w, lrelu_slope, residual_scale, ring, slices);
-  if (skip) scaled_add_ref(out, out, residual_scale, skip, nf * plane);
+  if (skip) scaled_add(out, out, residual_scale, skip, nf * plane);
 }
 
 }  // namespace microsr::kernels

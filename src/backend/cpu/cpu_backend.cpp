@@ -144,7 +144,7 @@ class CpuBackend final : public Backend {
     expect_same_shape(y, a, "scaled_add");
     expect_same_shape(y, b, "scaled_add");
     const int64_t per_image = y.numel() / y.dim(0);
-    for (int64_t i = 0; i < y.dim(0); ++i) kernels::scaled_add_ref(y.image(i), a.image(i), s, b.image(i), per_image);
+    for (int64_t i = 0; i < y.dim(0); ++i) kernels::scaled_add(y.image(i), a.image(i), s, b.image(i), per_image);
   }
 
   void upsample_nearest2x(Tensor& y, const Tensor& x) override {
@@ -171,8 +171,8 @@ class CpuBackend final : public Backend {
     const kernels::ThreadCount team(threads_);
     Tensor dst = y.channel_slice(c0, x.dim(1));
     expect_same_shape(dst, x, "copy_channels");
-    const std::size_t image_bytes = x.bytes() / x.dim(0);
-    for (int64_t i = 0; i < x.dim(0); ++i) std::memcpy(dst.image(i), x.image(i), image_bytes);
+    const int64_t per_image = x.numel() / x.dim(0);
+    for (int64_t i = 0; i < x.dim(0); ++i) kernels::copy_floats(dst.image(i), x.image(i), per_image);
   }
 
   // The dense block in one call, each input channel transformed once and the block run as a
