@@ -2,7 +2,7 @@
 // that transform each channel once per block: conv_v5 (fp32 F(4x4, 3x3), conv/winograd43_driver.h)
 // and conv_v10 (bf16 F(2x2, 3x3), conv/v10_winograd23_avx512bf16.cpp). The kernel supplies the
 // transform of a run of tile groups and the convolution of such a run; this file owns the order,
-// the band copies, the ring of transformed bands and the split among threads.
+// the ring of transformed bands and the split among threads.
 //
 // The block:  x_j = LeakyReLU(conv_j([x, x1 .. x(j-1)])) for j = 1..4,
 //             out = x + residual_scale * conv5([x, x1 .. x4]).
@@ -22,16 +22,13 @@
 //     kernel defines them (bf16 keeps channel pairs interleaved per tile: the pair's row holds
 //     2 * band tiles elements, the same offset c * band_tiles for an even c). Rows of tiles are
 //     band_tiles = band rows x tiles per row long, so any run of groups is a column range.
-//   Band copy (bf16 only): the rows a band's windows read, [channel][tile * band_rows + 2]
-//     [row_stride] fp32, zero-padded: padded row 0 is image row tile * band_rows * b - 1, padded
-//     column 0 image column -1.
+//   The transforms read their windows straight from the activations (x, and x1..x4 as they are
+//     made), zeros outside the image: no padded copy of a band is made.
 //   x1..x4 stay fp32 in `slices` [4][g][h][w]; out is [nf][h][w].
 // Threads: every band's groups are split evenly among the threads (in whole groups), the same way
 // for the transforms and the convolutions, so a thread reads back only transformed tiles it wrote;
 // each thread cuts its share into batches of at most max_groups groups for the micro-kernel.
-// Barriers: two per transform (before the band copy: everyone is done with the previous one and
-// with the convolution that made its rows; after it: the copy is complete), one when the kernel
-// transforms straight from the activations (fp32: band_in has no data, no band copy).
+// Barriers: one per transform (everyone is done with the convolution that made the rows it reads).
 // Where it pays: in bf16 at every size (the transformed tiles take 2 bytes); in fp32 (4 bytes, and
 // F(4x4)'s 36 positions per 16 pixels) only while the whole image's transformed channels stay in
 // cache, ~64x64 (conv/variants.h: dense_block_fusable has the measurements).
@@ -42,7 +39,6 @@
 #include <omp.h>
 
 #include <cstdint>
-#include <cstring>
 
 #include "cpu/conv/common.h"
 #include "cpu/threads.h"
@@ -60,7 +56,6 @@ struct Plan {
   int tiles_per_row = 0;  // a multiple of group_tiles
   int group_tiles = 0;    // tiles of one transform call (they lie in one tile row)
   int max_groups = 0;     // groups of one micro-kernel call at most
-  int row_stride = 0;     // floats per row of the band copy
   int band_rows = 0;      // tile rows per band
   int bands = 0;
   int band_tiles = 0;      // band_rows * tiles_per_row: the length of a slot's rows
@@ -90,7 +85,6 @@ Plan make_plan(int h, int w, int tile, int group_tiles, int max_groups, int posi
   p.h = h, p.w = w, p.tile = tile, p.group_tiles = group_tiles, p.max_groups = max_groups;
   p.tile_rows = (h + tile - 1) / tile;
   p.tiles_per_row = ((w + tile - 1) / tile + group_tiles - 1) / group_tiles * group_tiles;
-  p.row_stride = tile * p.tiles_per_row + 4;  // + 4: the last windows' 2 columns, and the 16-tile loads' overreach
   const int64_t row_bytes = static_cast<int64_t>(p.tiles_per_row) * positions * channels * elem_bytes;
   p.band_rows = choose_band_rows(p.tile_rows, p.tiles_per_row / group_tiles, max_groups, row_bytes);
   p.bands = (p.tile_rows + p.band_rows - 1) / p.band_rows;
@@ -99,21 +93,17 @@ Plan make_plan(int h, int w, int tile, int group_tiles, int max_groups, int posi
   return p;
 }
 
-// Runs the block; called by every thread of a parallel region. band_in: the band copy's layout
-// (widest of nf, g channels, tile * band_rows + 2 rows of plan.row_stride), or empty (no data)
-// when the kernel's transforms read the activations themselves.
-//   transform(Elem* slot, int channel0, int channels, const PaddedInput& band_in, int64_t first
-//             group in band, int groups, const float* src, int band): the transform of `channels`
-//             channels of the band copy (or, without one, of src [channels][h][w]'s band) into the
-//             slot's rows channel0 ...;
+// Runs the block; called by every thread of a parallel region.
+//   transform(Elem* slot, int channel0, int channels, int64_t first group in band, int groups,
+//             const float* src, int band): the transform of `channels` channels of src
+//             [channels][h][w]'s band into the slot's rows channel0 ...;
 //   convolve(int j (0..4), const Elem* slot, float* y, const ConvEpilogue& epi, int64_t first group
 //            in band, int64_t first group in image, int groups): conv j+1's products and outputs.
 template <class Elem, class Transform, class Convolve>
-void run(const Plan& plan, const detail::PaddedInput& band_in, float* out, const float* x, int nf, int g,
-         float lrelu_slope, float residual_scale, Elem* ring, float* slices, Transform transform, Convolve convolve) {
+void run(const Plan& plan, float* out, const float* x, int nf, int g, float lrelu_slope, float residual_scale,
+         Elem* ring, float* slices, Transform transform, Convolve convolve) {
   const int64_t plane = static_cast<int64_t>(plan.h) * plan.w;
   const int64_t groups_per_row = plan.tiles_per_row / plan.group_tiles;
-  float* const band_rows_data = const_cast<float*>(band_in.data);
   ConvEpilogue act;
   act.has_lrelu = true;
   act.lrelu_slope = lrelu_slope;
@@ -138,23 +128,8 @@ void run(const Plan& plan, const detail::PaddedInput& band_in, float* out, const
   // Transforms src [channels][h][w]'s band b into the slot's channels channel0 ...
   auto transform_band = [&](const float* src, int channels, int channel0, int b) {
 #pragma omp barrier
-    if (band_rows_data) {
-#pragma omp for schedule(static)
-      for (int c = 0; c < channels; ++c)
-        for (int r = 0; r < plan.tile * plan.band_rows + 2; ++r) {
-          float* row = band_rows_data + c * band_in.plane + static_cast<int64_t>(r) * plan.row_stride;
-          const int iy = plan.tile * plan.band_rows * b - 1 + r;
-          if (iy < 0 || iy >= plan.h) {
-            std::memset(row, 0, sizeof(float) * plan.row_stride);
-            continue;
-          }
-          row[0] = 0.0f;
-          std::memcpy(row + 1, src + c * plane + static_cast<int64_t>(iy) * plan.w, sizeof(float) * plan.w);
-          std::memset(row + 1 + plan.w, 0, sizeof(float) * (plan.row_stride - 1 - plan.w));
-        }  // (ends with a barrier)
-    }
-    for_my_batches(
-        b, [&](int64_t first, int groups) { transform(slot(b), channel0, channels, band_in, first, groups, src, b); });
+    for_my_batches(b,
+                   [&](int64_t first, int groups) { transform(slot(b), channel0, channels, first, groups, src, b); });
   };
   for (int step = 0; step < plan.bands + 4; ++step) {
     if (step < plan.bands) transform_band(x, nf, 0, step);

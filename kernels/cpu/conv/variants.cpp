@@ -27,7 +27,7 @@ const std::vector<ListedVariant>& all_variants() {
        CpuIsa::kBaseline},
       {{"conv_v5_winograd43_avx512",
         "as v3 on AVX-512: 8 cout x 48 tile zmm products, 16-tile zmm input transform read straight from the "
-        "activations (masked edges, no padded copy)",
+        "activations (masked edges, no padded copy), 16-tile zmm output transform with the epilogue from registers",
         conv2d_winograd43_avx512},
        CpuIsa::kAvx512},
   };

@@ -9,9 +9,11 @@
 // conv for Winograd (BM_pack; figures in docs/kernels.md).
 //
 // Threading: OpenMP inside each kernel (one parallel region per call), team_size() threads
-// (cpu/threads.h: the caller's ThreadCount, else OpenMP's default). Scratch: each calling thread
-// keeps a zero-padded input copy (grown to the largest layer, never shrunk: 68 MB for 64 channels
-// at 512x512) and each OpenMP thread a small Winograd batch buffer (~0.9 MB at cin = 192).
+// (cpu/threads.h: the caller's ThreadCount, else OpenMP's default). Scratch: the Winograd kernels
+// read their windows straight from x; only the fused x2 upsampling (and the direct-format
+// variants) fill a zero-padded input copy per calling thread (grown to the largest layer, never
+// shrunk: 68 MB for 64 channels at 512x512); each OpenMP thread keeps a small Winograd batch
+// buffer (~0.9 MB at cin = 192).
 #pragma once
 #include <cstddef>
 #include <new>

@@ -66,20 +66,27 @@ inline void input_transform_1d(__m512 o[4], const __m512 d[4]) {
   o[3] = _mm512_sub_ps(d[1], d[3]);
 }
 
-// V[ξ] (ξ = 4 i + j) for 16 horizontally adjacent tiles of one channel; window: the first tile's
-// 4x4 window in the padded input. A window row of 16 tiles is 34 floats p[0..33], column j of tile
-// t at p[2t + j]: columns 0 and 1 are p's even and odd floats (one 2-source permute each), columns
-// 2 and 3 the same moved down one tile, with p[32], p[33] for the last tile.
-inline void input_transform_16_tiles(__m512 v[kPositions], const float* window, int row_stride) {
+// V[ξ] (ξ = 4 i + j) for 16 horizontally adjacent tiles of one channel, from the four rows of their
+// windows: row r's 34 floats p[0..33] start at rows_in[r] (null: a row of zeros, above or below
+// the image), column j of tile t at p[2t + j]; lanes outside masks[k] (floats 16k .. 16k + 15, k < 2;
+// masks[2]: p[32], p[33]) read as zeros and are never touched, so the windows may hang over the
+// image's left and right edges. Columns 0 and 1 are p's even and odd floats (one 2-source permute
+// each), columns 2 and 3 the same moved down one tile, with p[32], p[33] for the last tile.
+inline void input_transform_16_tiles_rows(__m512 v[kPositions], const float* const rows_in[kWindow],
+                                          const __mmask16 masks[3]) {
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
   const __m512i next_tile = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
   const __m512i next_tile_1 = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17);
   __m512 rows[kWindow][kWindow];  // rows[r]: B^T along window row r
   for (int r = 0; r < kWindow; ++r) {
-    const float* p = window + static_cast<int64_t>(r) * row_stride;
-    const __m512 a = _mm512_loadu_ps(p), b = _mm512_loadu_ps(p + 16);
-    const __m512 tail = _mm512_maskz_loadu_ps(0x3, p + 32);  // p[32], p[33] in lanes 0, 1
+    const float* p = rows_in[r];
+    if (!p) {  // B^T 0 = 0
+      for (int c = 0; c < kWindow; ++c) rows[r][c] = _mm512_setzero_ps();
+      continue;
+    }
+    const __m512 a = _mm512_maskz_loadu_ps(masks[0], p), b = _mm512_maskz_loadu_ps(masks[1], p + 16);
+    const __m512 tail = _mm512_maskz_loadu_ps(masks[2], p + 32);  // p[32], p[33] in lanes 0, 1
     __m512 d[4];
     d[0] = _mm512_permutex2var_ps(a, even, b);
     d[1] = _mm512_permutex2var_ps(a, odd, b);
@@ -92,6 +99,25 @@ inline void input_transform_16_tiles(__m512 v[kPositions], const float* window, 
     __m512 out[4];
     input_transform_1d(out, column);
     for (int i = 0; i < kWindow; ++i) v[i * 4 + j] = out[i];
+  }
+}
+
+// From a padded copy: window is the first tile's 4x4 window (the padded rows have slack).
+inline void input_transform_16_tiles(__m512 v[kPositions], const float* window, int row_stride) {
+  const float* rows[kWindow];
+  for (int r = 0; r < kWindow; ++r) rows[r] = window + static_cast<int64_t>(r) * row_stride;
+  const __mmask16 all[3] = {0xFFFF, 0xFFFF, 0x3};
+  input_transform_16_tiles_rows(v, rows, all);
+}
+
+// The lane masks of a 16-tile group's window rows whose first column is col0 (one left of the
+// first tile; may be -1), for an image w columns wide: chunk k's lanes hold columns col0 + 16k + l,
+// valid in [0, w).
+inline void window_masks(__mmask16 masks[3], int col0, int w) {
+  for (int k = 0; k < 3; ++k) {
+    const int first = col0 + 16 * k, lanes = k < 2 ? 16 : 2;
+    const int lo = first < 0 ? -first : 0, hi = w - first < lanes ? w - first : lanes;
+    masks[k] = hi > lo ? static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1)) : 0;
   }
 }
 
@@ -142,27 +168,61 @@ Geometry geometry(int h, int w) {
   return g;
 }
 
+// Channels [0, channels) of one 16-tile group into v [16 ξ][pair][row_tiles][2] at dst (the group's
+// first tile), a channel pair at a time; an odd last channel is paired with zeros.
+// transform_channel(__m512 out[16], int c) computes channel c's V.
+template <class TransformChannel>
+void transform_group_pairs(uint16_t* dst, int64_t v_per_position, int64_t row_tiles, int channels,
+                           TransformChannel transform_channel) {
+  for (int p = 0; p < (channels + 1) / 2; ++p) {
+    __m512 even[kPositions], odd[kPositions];
+    transform_channel(even, 2 * p);
+    if (2 * p + 1 < channels)
+      transform_channel(odd, 2 * p + 1);
+    else
+      for (int xi = 0; xi < kPositions; ++xi) odd[xi] = _mm512_setzero_ps();  // the pad channel
+    uint16_t* pair = dst + static_cast<int64_t>(p) * row_tiles * 2;
+    for (int xi = 0; xi < kPositions; ++xi)
+      _mm512_store_si512(pair + xi * v_per_position, interleave_pair_bf16(even[xi], odd[xi]));
+  }
+}
+
 // 1. Input transform of channels [0, channels) of the padded copy `in` (rows of geo.tiles_per_row
 // tiles) for the groups [first_group, + batch_groups): v [16 ξ][pair][row_tiles][2] from the run's
-// first tile (ξ stride v_per_position; row_tiles: the batch's width, or a dense-block band's), a
-// channel pair at a time; an odd last channel is paired with zeros.
+// first tile (ξ stride v_per_position; row_tiles: the batch's width, or a dense-block band's).
+// Only the fused x2 upsampling fills a padded copy; the rest reads the activations (below).
 void transform_batch(uint16_t* v, int64_t v_per_position, int64_t row_tiles, const detail::PaddedInput& in,
                      int channels, const Geometry& geo, int64_t first_group, int batch_groups) {
   for (int g = 0; g < batch_groups; ++g) {
     const int64_t tile = kGroupTiles * (first_group + g);
     const int64_t tr = tile / geo.tiles_per_row, tc = tile % geo.tiles_per_row;
     const float* window = in.data + kTile * tr * in.row_stride + kTile * tc;
-    for (int p = 0; p < (channels + 1) / 2; ++p) {
-      __m512 even[kPositions], odd[kPositions];
-      input_transform_16_tiles(even, window + 2 * p * in.plane, in.row_stride);
-      if (2 * p + 1 < channels)
-        input_transform_16_tiles(odd, window + (2 * p + 1) * in.plane, in.row_stride);
-      else
-        for (int xi = 0; xi < kPositions; ++xi) odd[xi] = _mm512_setzero_ps();  // the pad channel
-      uint16_t* dst = v + static_cast<int64_t>(p) * row_tiles * 2 + kGroupTiles * 2 * g;
-      for (int xi = 0; xi < kPositions; ++xi)
-        _mm512_store_si512(dst + xi * v_per_position, interleave_pair_bf16(even[xi], odd[xi]));
-    }
+    transform_group_pairs(v + kGroupTiles * 2 * g, v_per_position, row_tiles, channels, [&](__m512* out, int c) {
+      input_transform_16_tiles(out, window + c * in.plane, in.row_stride);
+    });
+  }
+}
+
+// 1'. The same straight from the activations x [channels][h][w], no copy: masked loads where a
+// group's windows overhang the image's left or right edge, zero rows above and below it (the same
+// values as the padded copy's, so the same bits). first_group counts from the image's first group.
+void transform_batch_direct(uint16_t* v, int64_t v_per_position, int64_t row_tiles, const float* x, int channels,
+                            const Geometry& geo, int64_t first_group, int batch_groups) {
+  const int64_t plane = static_cast<int64_t>(geo.h) * geo.w;
+  for (int g = 0; g < batch_groups; ++g) {
+    const int64_t tile = kGroupTiles * (first_group + g);
+    const int row0 = static_cast<int>(kTile * (tile / geo.tiles_per_row)) - 1;
+    const int col0 = static_cast<int>(kTile * (tile % geo.tiles_per_row)) - 1;
+    __mmask16 masks[3];
+    window_masks(masks, col0, geo.w);
+    transform_group_pairs(v + kGroupTiles * 2 * g, v_per_position, row_tiles, channels, [&](__m512* out, int c) {
+      const float* rows[kWindow];
+      for (int r = 0; r < kWindow; ++r) {
+        const int iy = row0 + r;
+        rows[r] = iy >= 0 && iy < geo.h ? x + c * plane + static_cast<int64_t>(iy) * geo.w + col0 : nullptr;
+      }
+      input_transform_16_tiles_rows(out, rows, masks);
+    });
   }
 }
 

@@ -212,8 +212,7 @@ void winograd43_dense_block(float* out, const float* x, const PackedConvWeights*
     float* m = detail::thread_aligned_buffer(1, kPositions * m_per_position);
     // Straight from the activations, no band copy: groups are counted from the image's first, and
     // band b's first lies b band_rows tile rows down.
-    auto transform = [&](float* slot, int channel0, int count, const detail::PaddedInput&, int64_t first, int groups,
-                         const float* src, int b) {
+    auto transform = [&](float* slot, int channel0, int count, int64_t first, int groups, const float* src, int b) {
       transform_groups_direct<kGroupTiles>(slot + channel0 * plan.band_tiles + kGroupTiles * first, v_per_position,
                                            plan.band_tiles, src, count, h, w, plan.tiles_per_row,
                                            static_cast<int64_t>(b) * plan.band_tiles / kGroupTiles + first, groups,
@@ -226,8 +225,7 @@ void winograd43_dense_block(float* out, const float* x, const PackedConvWeights*
       output(y, m, m_per_position, kBatch, *convs[j], epi, h, w, plan.tiles_per_row, kGroupTiles * image_first,
              kGroupTiles * groups);
     };
-    wavefront::run(plan, detail::PaddedInput{}, out, x, nf, g, lrelu_slope, residual_scale, ring, slices, transform,
-                   convolve);
+    wavefront::run(plan, out, x, nf, g, lrelu_slope, residual_scale, ring, slices, transform, convolve);
   }
 }
 
