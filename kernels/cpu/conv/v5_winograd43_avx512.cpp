@@ -189,23 +189,16 @@ void output_transform_16_tiles(__m512 out[kTile][4], const float* m, int64_t m_s
 // epilogue applied from registers: first_tile and tiles are multiples of 16.
 void output_groups_16(float* y, const float* m, int64_t m_per_position, int m_row, const PackedConvWeights& packed,
                       const ConvEpilogue& epi, int h, int w, int tiles_per_row, int64_t first_tile, int tiles) {
-  const int64_t out_plane = static_cast<int64_t>(h) * w;
   __m512 out[kTile][4];
-  for (int co = 0; co < packed.cout; ++co) {
-    const __m512 bias = _mm512_set1_ps(packed.bias[co]);
-    for (int g = 0; g < tiles / 16; ++g) {
-      const int64_t tile = first_tile + 16 * g;
-      const int64_t tr = tile / tiles_per_row, tc = tile % tiles_per_row;
-      const int ox = static_cast<int>(kTile * tc), n = w - ox < 64 ? w - ox : 64;
-      if (n <= 0) continue;  // a padding group right of the image
-      output_transform_16_tiles(out, m + co * m_row + 16 * g, m_per_position);
-      for (int i = 0; i < kTile; ++i) {
-        const int64_t oy = kTile * tr + i;
-        if (oy >= h) break;
-        detail::store_row_zmm(y, out[i], n, bias, epi, co * out_plane + oy * w + ox);
-      }
-    }
-  }
+  for_output_groups<16>(
+      m, m_row, packed.cout, h, w, tiles_per_row, first_tile, tiles,
+      [&](int, const float* m_group) -> const __m512(&)[kTile][4] {
+        output_transform_16_tiles(out, m_group, m_per_position);
+        return out;
+      },
+      [&](int co, const __m512* row, int n, int64_t index) {
+        detail::store_row_zmm(y, row, n, _mm512_set1_ps(packed.bias[co]), epi, index);
+      });
 }
 
 // The micro-kernel for a batch of `vecs` zmm of tiles (1..NV). A batch of an odd number of 8-tile

@@ -102,29 +102,46 @@ void products_groups(float* m, int64_t m_per_position, int m_row, const PackedCo
               v + xi * v_per_position, row_tiles, cin);
 }
 
-// 3. Output transform + epilogue of `tiles` tiles from first_tile (a multiple of 8, in rows of
-// tiles_per_row) into y [cout][h][w], 8 tiles (32 pixels of 4 rows) at a time. (conv_v5 passes
-// its own, 16 tiles per zmm: output_groups_16 in conv/v5_winograd43_avx512.cpp.)
+// 3. Output transform + epilogue of `tiles` tiles from first_tile (a multiple of kGroup, in rows of
+// tiles_per_row) into y [cout][h][w], kGroup tiles (4 rows of 4 kGroup pixels) at a time:
+// for every output channel co and group, transform_group(co, m_group, rows) returns the group's
+// transformed rows, and store_row(co, row, n, index) stores row i's first n pixels at y + index.
+template <int kGroup, class TransformGroup, class StoreRow>
+void for_output_groups(const float* m, int m_row, int cout, int h, int w, int tiles_per_row, int64_t first_tile,
+                       int tiles, TransformGroup transform_group, StoreRow store_row) {
+  const int64_t out_plane = static_cast<int64_t>(h) * w;
+  for (int co = 0; co < cout; ++co)
+    for (int g = 0; g < tiles / kGroup; ++g) {
+      const int64_t tile = first_tile + kGroup * g;
+      const int64_t tr = tile / tiles_per_row, tc = tile % tiles_per_row;
+      const int ox = static_cast<int>(kTile * tc), n = w - ox < 4 * kGroup ? w - ox : 4 * kGroup;
+      if (n <= 0) continue;  // a padding group right of the image
+      const auto& rows = transform_group(co, m + co * m_row + kGroup * g);
+      for (int i = 0; i < kTile; ++i) {
+        const int64_t oy = kTile * tr + i;
+        if (oy >= h) break;
+        store_row(co, rows[i], n, co * out_plane + oy * w + ox);
+      }
+    }
+}
+
+// The AVX2 output step, 8 tiles per ymm, through a stack buffer. (conv_v5 passes its own, 16 tiles
+// per zmm from registers: output_groups_16 in conv/v5_winograd43_avx512.cpp.)
 using OutputFn = void (*)(float* y, const float* m, int64_t m_per_position, int m_row, const PackedConvWeights& packed,
                           const ConvEpilogue& epi, int h, int w, int tiles_per_row, int64_t first_tile, int tiles);
 [[maybe_unused]] void output_groups(float* y, const float* m, int64_t m_per_position, int m_row,
                                     const PackedConvWeights& packed, const ConvEpilogue& epi, int h, int w,
                                     int tiles_per_row, int64_t first_tile, int tiles) {
-  const int64_t out_plane = static_cast<int64_t>(h) * w;
   alignas(32) float out[kTile][32];
-  for (int co = 0; co < packed.cout; ++co)
-    for (int g = 0; g < tiles / 8; ++g) {
-      const int64_t tile = first_tile + 8 * g;
-      const int64_t tr = tile / tiles_per_row, tc = tile % tiles_per_row;
-      const int ox = static_cast<int>(kTile * tc), n = w - ox < 32 ? w - ox : 32;
-      if (n <= 0) continue;  // a padding group right of the image
-      output_transform_8_tiles(out, m + co * m_row + 8 * g, m_per_position);
-      for (int i = 0; i < kTile; ++i) {
-        const int64_t oy = kTile * tr + i;
-        if (oy >= h) break;
-        detail::store_row_segment(y, out[i], n, packed.bias[co], epi, co * out_plane + oy * w + ox);
-      }
-    }
+  for_output_groups<8>(
+      m, m_row, packed.cout, h, w, tiles_per_row, first_tile, tiles,
+      [&](int, const float* m_group) -> const float(&)[kTile][32] {
+        output_transform_8_tiles(out, m_group, m_per_position);
+        return out;
+      },
+      [&](int co, const float* row, int n, int64_t index) {
+        detail::store_row_segment(y, row, n, packed.bias[co], epi, index);
+      });
 }
 
 // The whole convolution: batches of at most kBatch tiles (a multiple of kGroupTiles, the tiles one
