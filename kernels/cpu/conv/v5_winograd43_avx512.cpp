@@ -22,6 +22,7 @@
 
 #include "cpu/conv/epilogue_avx512.h"
 #include "cpu/conv/isa_kernels.h"
+#include "cpu/conv/window_masks_avx512.h"
 #include "cpu/conv/winograd43_driver.h"
 
 namespace microsr::kernels {
@@ -131,11 +132,7 @@ void input_transform_16_tiles(float* v, int64_t v_stride, const float* window, i
 // (row0, col0) (one row above and one column left of the first tile), zeros outside the image.
 void input_transform_16_tiles_direct(float* v, int64_t v_stride, const float* plane, int h, int w, int row0, int col0) {
   __mmask16 masks[5];
-  for (int k = 0; k < 5; ++k) {  // lanes l of chunk k hold column col0 + 16k + l; valid in [0, w)
-    const int first = col0 + 16 * k, lanes = k < 4 ? 16 : 2;
-    const int lo = first < 0 ? -first : 0, hi = w - first < lanes ? w - first : lanes;
-    masks[k] = hi > lo ? static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1)) : 0;
-  }
+  detail::window_masks<5>(masks, col0, w);
   const float* rows[6];
   for (int r = 0; r < kWindow; ++r) {
     const int iy = row0 + r;

@@ -11,6 +11,7 @@
 #include "cpu/conv/bf16_kernels.h"
 #include "cpu/conv/common.h"
 #include "cpu/conv/epilogue_avx512.h"
+#include "cpu/conv/window_masks_avx512.h"
 
 namespace microsr::kernels::winograd23 {
 namespace {
@@ -110,17 +111,6 @@ inline void input_transform_16_tiles(__m512 v[kPositions], const float* window, 
   input_transform_16_tiles_rows(v, rows, all);
 }
 
-// The lane masks of a 16-tile group's window rows whose first column is col0 (one left of the
-// first tile; may be -1), for an image w columns wide: chunk k's lanes hold columns col0 + 16k + l,
-// valid in [0, w).
-inline void window_masks(__mmask16 masks[3], int col0, int w) {
-  for (int k = 0; k < 3; ++k) {
-    const int first = col0 + 16 * k, lanes = k < 2 ? 16 : 2;
-    const int lo = first < 0 ? -first : 0, hi = w - first < lanes ? w - first : lanes;
-    masks[k] = hi > lo ? static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1)) : 0;
-  }
-}
-
 // The transformed pair (channel 2p: even, 2p + 1: odd) of 16 tiles, bf16, interleaved per tile:
 // word 2t = bf16(even[t]), word 2t + 1 = bf16(odd[t]).
 inline __m512i interleave_pair_bf16(__m512 even, __m512 odd) {
@@ -214,7 +204,7 @@ void transform_batch_direct(uint16_t* v, int64_t v_per_position, int64_t row_til
     const int row0 = static_cast<int>(kTile * (tile / geo.tiles_per_row)) - 1;
     const int col0 = static_cast<int>(kTile * (tile % geo.tiles_per_row)) - 1;
     __mmask16 masks[3];
-    window_masks(masks, col0, geo.w);
+    detail::window_masks<3>(masks, col0, geo.w);
     transform_group_pairs(v + kGroupTiles * 2 * g, v_per_position, row_tiles, channels, [&](__m512* out, int c) {
       const float* rows[kWindow];
       for (int r = 0; r < kWindow; ++r) {

@@ -1,8 +1,8 @@
 // The Winograd F(4x4, 3x3) convolution around its products, shared by conv_v3/v4 (AVX2,
 // conv/v3_winograd43_avx2.cpp: the math and the layouts are described there) and conv_v5
-// (AVX-512, conv/v5_winograd43_avx512.cpp), which differ only in the products' micro-kernel and
-// batch width, and whether the input transform reads a padded copy (v3/v4) or the activations
-// themselves (v5); and RRDBNet's dense block in one call (winograd43_dense_block). Included by ISA
+// (AVX-512, conv/v5_winograd43_avx512.cpp), which differ in the products' micro-kernel, the
+// batch width and the transforms' vector width; and RRDBNet's dense block in one call
+// (winograd43_dense_block). Included by ISA
 // translation units only; in an anonymous namespace so that each compiles its own copy with its
 // own flags (see conv/epilogue_avx2.h).
 #pragma once
@@ -149,22 +149,21 @@ using OutputFn = void (*)(float* y, const float* m, int64_t m_per_position, int 
 // micro-kernel for a batch of `tiles` tiles (a thread's last batch may be narrower), computing
 // co_block = packed.co_block output channels per call. With input_upsampled2x, x is
 // [cin][h/2][w/2] and the convolution runs on its nearest x2 upsampling, filled straight into the
-// padded copy (h, w even; the same bits as upsampling first). With direct_transform (and no
-// upsampling) there is no padded copy: the transforms read x itself, zeros outside (the same bits).
+// padded copy (h, w even; the same bits as upsampling first) and read by input_transform;
+// otherwise there is no padded copy: direct_transform reads x itself, zeros outside (the same bits).
 template <int kBatch, int kGroupTiles, class PickProduct>
 void winograd43_run(float* y, const float* x, const PackedConvWeights& packed, int h, int w, const ConvEpilogue& epi,
                     InputTransformFn input_transform, PickProduct pick_product, bool input_upsampled2x,
-                    DirectTransformFn direct_transform = nullptr, OutputFn output = output_groups) {
+                    DirectTransformFn direct_transform, OutputFn output = output_groups) {
   static_assert(kBatch % kGroupTiles == 0 && kGroupTiles % 8 == 0);
   constexpr int kGroups = kBatch / kGroupTiles;  // groups per batch
   const int cin = packed.cin, cout = packed.cout, co_block = packed.co_block;
   const int tile_rows = (h + kTile - 1) / kTile;
   const int tiles_per_row = ((w + kTile - 1) / kTile + kGroupTiles - 1) / kGroupTiles * kGroupTiles;
   const int row_stride = kTile * tiles_per_row + 4;  // + 4: the shifted deinterleave's overreach
-  const bool direct = direct_transform && !input_upsampled2x;
-  const detail::PaddedInput in =
-      direct ? detail::PaddedInput{}
-             : detail::layout_padded_input(detail::thread_scratch(0), cin, kTile * tile_rows + 2, row_stride, 0);
+  const detail::PaddedInput in = input_upsampled2x ? detail::layout_padded_input(detail::thread_scratch(0), cin,
+                                                                                 kTile * tile_rows + 2, row_stride, 0)
+                                                   : detail::PaddedInput{};
   const int64_t groups = static_cast<int64_t>(tile_rows) * tiles_per_row / kGroupTiles;
   const int co_blocks = (cout + co_block - 1) / co_block;
   const int64_t v_per_position = static_cast<int64_t>(cin) * kBatch;
@@ -175,10 +174,7 @@ void winograd43_run(float* y, const float* x, const PackedConvWeights& packed, i
     // Per-thread V and M for one batch (64-byte aligned, reused across calls; conv/common.cpp).
     float* v = detail::thread_aligned_buffer(0, kPositions * v_per_position);
     float* m = detail::thread_aligned_buffer(1, kPositions * m_per_position);
-    if (input_upsampled2x)
-      detail::fill_padded_input_upsampled2x(in, x, cin, h, w, 1, 1, 0);  // ends with a barrier
-    else if (!direct)
-      detail::fill_padded_input(in, x, cin, h, w, 1, 1, 0);  // ends with a barrier
+    if (input_upsampled2x) detail::fill_padded_input_upsampled2x(in, x, cin, h, w, 1, 1, 0);  // ends with a barrier
 
     // Each thread takes an equal share of the groups (so 2 threads split a 64x64 image's 32
     // 8-tile groups 16/16), cut into batches of at most kGroups groups, as equal as possible.
@@ -189,12 +185,12 @@ void winograd43_run(float* y, const float* x, const PackedConvWeights& packed, i
       const int64_t first_group = my_first + (my_end - my_first) * batch / my_batches;
       const int batch_groups =
           static_cast<int>(my_first + (my_end - my_first) * (batch + 1) / my_batches - first_group);
-      if (direct)
-        transform_groups_direct<kGroupTiles>(v, v_per_position, kBatch, x, cin, h, w, tiles_per_row, first_group,
-                                             batch_groups, direct_transform);
-      else
+      if (input_upsampled2x)
         transform_groups<kGroupTiles>(v, v_per_position, kBatch, in, cin, tiles_per_row, first_group, batch_groups,
                                       input_transform);
+      else
+        transform_groups_direct<kGroupTiles>(v, v_per_position, kBatch, x, cin, h, w, tiles_per_row, first_group,
+                                             batch_groups, direct_transform);
       products_groups(m, m_per_position, kBatch, packed, v, v_per_position, kBatch, kGroupTiles * batch_groups,
                       pick_product);
       output(y, m, m_per_position, kBatch, packed, epi, h, w, tiles_per_row, kGroupTiles * first_group,
