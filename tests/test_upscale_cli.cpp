@@ -193,7 +193,7 @@ TEST(UpscaleCli, UsageErrors) {
   write_image(ws.at("in/a.png"), Workspace::image(3, 8));
   EXPECT_EQ(ws.upscale({ws.at("in/a.png")}), 2);  // no -o
   EXPECT_THROW(ws.upscale({ws.at("in/a.png"), "-o", ws.at("o.png"), "--bogus"}), Error);
-  EXPECT_THROW(ws.upscale({ws.at("in/a.png"), "-o", ws.at("o.png"), "--precision", "fp16"}), Error);
+  EXPECT_THROW(ws.upscale({ws.at("in/a.png"), "-o", ws.at("o.png"), "--precision", "fp8"}), Error);
   EXPECT_THROW(ws.upscale({ws.at("in/a.png"), "-o", ws.at("o.png"), "--outscale", "x"}), Error);
   EXPECT_THROW(ws.upscale({ws.at("missing.png"), "-o", ws.at("o.png")}), Error);  // nothing to do
 }

@@ -21,6 +21,9 @@ arithmetic on those weights.
   microsr_bf16  the same with --precision bf16 (conv_v9 on AMX, conv_v10 (Winograd F(2x2,3x3)) on
                 AVX512_BF16 without AMX), to set beside OpenVINO's default hint, the other
                 reduced-precision engine
+  microsr_fp16  the same with --precision fp16: fp32 arithmetic on the AVX2 kernels, the dense
+                blocks' activations stored in fp16 (for CPUs without bf16; run the script with
+                MICROSR_CPU_ISA=avx2 to time microsr as on an AVX2-only CPU)
 
 Timing: every engine runs in its own process (their thread pools never share a process) and is
 loaded and warmed up once per size (one untimed forward pass; microsr bench does its own). Then
@@ -37,7 +40,7 @@ microsr's output comes through `microsr upscale --tile 0` on a 16-bit RGB TIFF a
 Usage:
   python3 tools/compare_cpu_engines.py [--microsr build/microsr] [--threads 2] [--sizes 64,128]
       [--rounds 5] [--reps 3] [--venv DIR] [--param /work/shared/models/realesrgan-x4plus.param]
-      [--engines torch,onnxruntime,openvino_f32,openvino_default,ncnn,microsr,microsr_bf16]
+      [--engines torch,onnxruntime,openvino_f32,openvino_default,ncnn,microsr,microsr_bf16,microsr_fp16]
       [--out PREFIX]
   --out PREFIX writes PREFIX.md (the table) and PREFIX.json (every number).
 This is a benchmark for people; it is not part of the test suite or CI.
@@ -61,11 +64,12 @@ from ncnn_rrdbnet import DEFAULT_PARAM  # noqa: E402
 DEFAULT_VENV = os.path.expanduser("~/.cache/microsr-engines-venv")
 PYPI_PACKAGES = ["onnxruntime", "openvino", "ncnn"]
 PY_ENGINES = ["torch", "onnxruntime", "openvino_f32", "openvino_default", "ncnn"]
-MICROSR_ENGINES = {"microsr": "fp32", "microsr_bf16": "bf16"}  # engine -> microsr --precision
+MICROSR_ENGINES = {"microsr": "fp32", "microsr_bf16": "bf16", "microsr_fp16": "fp16"}  # engine -> --precision
 ALL_ENGINES = PY_ENGINES + list(MICROSR_ENGINES)
 LABELS = {
     "microsr": "microsr (fp32)",
     "microsr_bf16": "microsr bf16 (AMX or AVX512_BF16 kernels)",
+    "microsr_fp16": "microsr fp16 storage (AVX2 kernels, F16C)",
     "ncnn": "ncnn (PyPI `ncnn`, fp16/bf16 off)",
     "openvino_f32": "OpenVINO (PyPI `openvino`, f32 hint)",
     "onnxruntime": "ONNX Runtime (CPU EP, ORT_ENABLE_ALL)",

@@ -71,7 +71,7 @@ class Backend {
   virtual void pixel_unshuffle(Tensor& y, const Tensor& x, int r) = 0;
   // Copy x into channels [c0, c0 + x.C) of y (same N, H, W): the dense block's concatenation.
   virtual void copy_channels(Tensor& y, int64_t c0, const Tensor& x) = 0;
-  // A whole Residual Dense Block for inference, where a backend fuses it (the CPU in bf16):
+  // A whole Residual Dense Block for inference, where a backend fuses it (the CPU in bf16 and fp16):
   //   xj = LeakyReLU(convj([x, x1, ..., x(j-1)]), slope) for j = 1..4,
   //   out = x + residual_scale · conv5([x, x1, x2, x3, x4])
   // With skip (same shape as x), the RRDB's residual around its last block is added too:
@@ -148,7 +148,8 @@ class Backend {
   virtual void forget_recordings(const void* /*owner*/) {}
 };
 
-// fp32 everywhere; fp16 on CUDA (tensor cores); bf16 on the CPU (AMX or AVX512_BF16, kernels/cpu/conv/bf16.h).
+// fp32 everywhere; fp16 on CUDA (tensor cores) and on the CPU (fp16 storage, AVX2: CpuOptions);
+// bf16 on the CPU (AMX or AVX512_BF16, kernels/cpu/conv/bf16.h).
 enum class Precision { fp32, fp16, bf16 };
 const char* precision_name(Precision p);
 // "fp32", "fp16" or "bf16"; anything else throws Error naming the choices.
@@ -171,13 +172,17 @@ struct CpuOptions {
   // image-facing ones (RRDBNet's conv_first and conv_last: 3 channels) stay fp32, and so do the
   // residual trunk, the residual adds and the interface. Inside a dense block the activations
   // x1..x4 exist only in bf16 (Backend::fused_dense_block). bf16 needs a CPU with AMX or AVX512_BF16 (make_cpu_backend
-  // throws an Error naming the missing feature otherwise) and no `conv` variant; fp16 is CUDA only (an Error).
+  // throws an Error naming the missing feature otherwise) and no `conv` variant.
+  // fp16 on the CPU is fp16 *storage* (kernels/cpu/conv/fp16.h): fp32 arithmetic on conv_v3's AVX2
+  // Winograd kernels, with each dense block's x and x1..x4 kept in fp16 (half the memory traffic of
+  // the body's convolutions); the rest stays fp32. Needs AVX2 with F16C and no `conv` variant;
+  // to_host throws an Error when the output holds NaN or infinity (an fp16 overflow).
   Precision precision = Precision::fp32;
 };
 std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& options = {});
-// Why the CPU backend cannot compute in `precision` on this machine now (fp16: never; bf16: neither
-// AMX nor AVX512_BF16, or MICROSR_CPU_ISA lowered below them), as a clause naming the missing feature; empty when it
-// can.
+// Why the CPU backend cannot compute in `precision` on this machine now (fp16 storage: no AVX2 with
+// F16C; bf16: neither AMX nor AVX512_BF16; or MICROSR_CPU_ISA lowered below them), as a clause
+// naming the missing feature; empty when it can.
 std::string cpu_precision_unavailable(Precision precision);
 
 // ---- the CUDA backend (docs/cuda_backend.md) ------------------------------------------------

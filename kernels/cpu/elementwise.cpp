@@ -42,6 +42,16 @@ void scaled_add(float* y, const float* a, float s, const float* b, int64_t n) {
   });
 }
 
+void floats_to_fp16(uint16_t* y, const float* x, int64_t n) {
+  const bool f16c = cpu_isa_at_least(CpuIsa::kAvx2);
+  split_among_threads(n, [&](int64_t begin, int64_t end) {
+    if (f16c)
+      floats_to_fp16_avx2(y + begin, x + begin, end - begin);
+    else
+      floats_to_fp16_ref(y + begin, x + begin, end - begin);
+  });
+}
+
 void copy_floats(float* y, const float* x, int64_t n) {
   split_among_threads(n, [&](int64_t begin, int64_t end) {
     if (end > begin) std::memcpy(y + begin, x + begin, (end - begin) * sizeof(float));

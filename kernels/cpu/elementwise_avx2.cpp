@@ -16,4 +16,13 @@ void scaled_add_avx2(float* y, const float* a, float s, const float* b, int64_t 
   if (i < n) scaled_add_ref(y + i, a + i, s, b + i, n - i);
 }
 
+// y = fp16(x), 8 at a time (vcvtps2ph, round to nearest even: float_to_fp16's bits).
+void floats_to_fp16_avx2(uint16_t* y, const float* x, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+  if (i < n) floats_to_fp16_ref(y + i, x + i, n - i);
+}
+
 }  // namespace microsr::kernels

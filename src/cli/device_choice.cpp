@@ -13,10 +13,12 @@ Option device_option(const std::string& fallback) {
 
 Option precision_option() {
   return choice("--precision", {"fp32", "fp16", "bf16"}, "fp32",
-                "fp16 is CUDA only: half-precision tensor cores; stops with an error\n"
-                "instead of writing a black image if fp16 overflows. bf16 is CPU only:\n"
-                "bf16 products on AMX tiles (or AVX512_BF16 without AMX), fp32 sums\n"
-                "(needs a CPU with one of them)");
+                "fp16 on CUDA: half-precision tensor cores; on the CPU: fp32 arithmetic\n"
+                "with the dense blocks' activations stored in fp16 (AVX2 + F16C: less\n"
+                "memory traffic for CPUs without bf16). Stops with an error instead of\n"
+                "writing a black image if fp16 overflows. bf16 is CPU only: bf16\n"
+                "products on AMX tiles (or AVX512_BF16 without AMX), fp32 sums (needs a\n"
+                "CPU with one of them)");
 }
 
 Option conv_option() {
@@ -89,13 +91,12 @@ std::unique_ptr<Backend> make_backend(const DeviceChoice& choice) {
     options.graphs = choice.graphs == "on";
     return make_cuda_backend(index, options);
   }
-  require(precision != Precision::fp16,
-          "--precision fp16 needs the CUDA backend (--device cuda); the CPU computes in fp32 or bf16");
-  if (precision == Precision::bf16) {
+  if (precision != Precision::fp32) {
+    const std::string name = precision_name(precision);
     const std::string why = cpu_precision_unavailable(precision);
-    if (!why.empty()) throw Error("--precision bf16 on the CPU: " + why + "; use --precision fp32");
+    if (!why.empty()) throw Error("--precision " + name + " on the CPU: " + why + "; use --precision fp32");
     require(choice.conv.empty(),
-            "--conv picks an fp32 CPU kernel; --precision bf16 runs the bf16 kernels (drop --conv)");
+            "--conv picks an fp32 CPU kernel; --precision " + name + " runs its own kernels (drop --conv)");
   }
   CpuOptions options;
   options.threads = choice.threads;

@@ -14,7 +14,7 @@ std::vector<float>& thread_scratch(int which) {
 }
 
 float* thread_aligned_buffer(int which, int64_t floats) {
-  thread_local AlignedFloats buffers[7];
+  thread_local AlignedFloats buffers[8];
   AlignedFloats& buffer = buffers[which];
   if (static_cast<int64_t>(buffer.size()) < floats) buffer.resize(floats);
   return buffer.data();

@@ -34,6 +34,13 @@ void dense_block_winograd43_avx2(float* out, const float* x, const PackedConvWei
                                  float lrelu_slope, float residual_scale, float* ring, float* slices);
 int64_t winograd43_dense_block_elems_avx2(int channels, int h, int w);
 
+// The same block with x, x1..x4 stored in fp16 (conv/fp16.h): convs packed kWinograd43 with
+// co_block 4; dense: (nf + 4 g) h w halves. Five conv_v3 convolutions in turn, each reading its
+// input from dense (widened as it is loaded), conv1..4 rounding their outputs into it; x is
+// rounded into dense first, and conv5 adds it back in fp32.
+void dense_block_winograd43_fp16_avx2(float* out, const float* x, const PackedConvWeights* const convs[5], int h, int w,
+                                      float lrelu_slope, float residual_scale, uint16_t* dense);
+
 // count 3x3 kernels [count][9] -> their Winograd transforms [count][36] (conv/winograd43_weights.h).
 void winograd43_transform_kernels_avx2(float* transformed, const float* weights, int count);
 

@@ -48,8 +48,6 @@
 //   copy of the window); only the fused x2 upsampling still fills a padded copy of the input.
 #include <immintrin.h>
 
-#include <cstring>
-
 #include "cpu/conv/isa_kernels.h"
 #include "cpu/conv/winograd43_driver.h"
 
@@ -107,14 +105,37 @@ __attribute__((noinline)) void batch_product(float* m, int64_t m_stride, const f
     for (int j = 0; j < NV; ++j) _mm256_store_ps(m + c * m_stride + 8 * j, acc[c][j]);
 }
 
-// The input transform of 8 tiles straight from the unpadded channel plane [h][w], no padded copy
-// of the whole input: the windows' top-left corner is (row0, col0), one row above and one column
-// left of the first tile. input_transform_8_tiles reads 36 floats of each of the 6 rows (the last
-// two unused); where that stays inside the image it reads the plane itself, otherwise (the image's
-// edges: the first and last group of a tile row, the first and last tile row) a zero-padded copy
-// of the 6 x 36 window on the stack. The same values either way, so the same bits as the padded
-// copy.
-void input_transform_8_tiles_direct(float* v, int64_t v_stride, const float* plane, int h, int w, int row0, int col0) {
+// One value, and 8 consecutive ones, as floats (fp16 widened exactly).
+float widened(float value) { return value; }
+float widened(uint16_t half) { return _cvtsh_ss(half); }
+__m256 widened8(const float* p) { return _mm256_loadu_ps(p); }
+__m256 widened8(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+
+using winograd43::input_transform_8_tiles;  // the fp32 form, overloaded below for fp16
+
+// The input transform of 8 tiles whose window rows are fp16 bit patterns (conv/fp16.h), row_stride
+// halves apart: each row's first 36 halves are widened (vcvtph2ps, exact) as they are loaded, the
+// same values the fp32 transform would read from a widened copy.
+void input_transform_8_tiles(float* v, int64_t v_stride, const uint16_t* window, int row_stride) {
+  input_transform_8_tiles_rows(v, v_stride, [&](int r, __m256 d[6]) {
+    const uint16_t* p = window + static_cast<int64_t>(r) * row_stride;
+    __m256 shifted[4];
+    deinterleave4(d, widened8(p), widened8(p + 8), widened8(p + 16), widened8(p + 24));  // columns 0..3
+    deinterleave4(shifted, widened8(p + 4), widened8(p + 12), widened8(p + 20),
+                  widened8(p + 28));  // 4, 5: next tile's 0, 1
+    d[4] = shifted[0], d[5] = shifted[1];
+  });
+}
+
+// The input transform of 8 tiles straight from the unpadded channel plane [h][w] (floats, or fp16
+// bit patterns), no padded copy of the whole input: the windows' top-left corner is (row0, col0),
+// one row above and one column left of the first tile. input_transform_8_tiles reads 36 values of
+// each of the 6 rows; where that stays inside the image it reads the plane itself, otherwise (the
+// image's edges: the first and last group of a tile row, the first and last tile row) a
+// zero-padded fp32 copy of the 6 x 36 window on the stack. The same values either way, so the same
+// bits as the padded copy.
+template <class Plane>
+void input_transform_8_tiles_direct(float* v, int64_t v_stride, const Plane* plane, int h, int w, int row0, int col0) {
   constexpr int kSpan = 36;
   if (row0 >= 0 && row0 + kWindow <= h && col0 >= 0 && col0 + kSpan <= w)
     return input_transform_8_tiles(v, v_stride, plane + static_cast<int64_t>(row0) * w + col0, w);
@@ -122,8 +143,11 @@ void input_transform_8_tiles_direct(float* v, int64_t v_stride, const float* pla
   const int first = col0 < 0 ? -col0 : 0, end = w - col0 < kSpan ? w - col0 : kSpan;  // valid columns
   for (int r = 0; r < kWindow; ++r) {
     const int iy = row0 + r;
-    if (iy < 0 || iy >= h || end <= first) continue;
-    std::memcpy(window[r] + first, plane + static_cast<int64_t>(iy) * w + col0 + first, sizeof(float) * (end - first));
+    if (iy < 0 || iy >= h) continue;
+    const Plane* row = plane + static_cast<int64_t>(iy) * w + col0;
+    int c = first;
+    for (; c + 8 <= end; c += 8) _mm256_storeu_ps(window[r] + c, widened8(row + c));
+    for (; c < end; ++c) window[r][c] = widened(row[c]);
   }
   input_transform_8_tiles(v, v_stride, window[0], kSpan + 4);
 }
@@ -146,10 +170,10 @@ void conv2d_winograd43_packed_avx2(float* y, const float* x, const PackedConvWei
   if (packed.co_block == 4)
     return winograd43_run<24, 8>(
         y, x, packed, h, w, epi, input_transform_8_tiles, [](int tiles) { return product_for<4, 3>((tiles + 7) / 8); },
-        input_upsampled2x, input_transform_8_tiles_direct);
+        input_upsampled2x, input_transform_8_tiles_direct<float>);
   winograd43_run<32, 8>(
       y, x, packed, h, w, epi, input_transform_8_tiles, [](int tiles) { return product_for<3, 4>((tiles + 7) / 8); },
-      input_upsampled2x, input_transform_8_tiles_direct);
+      input_upsampled2x, input_transform_8_tiles_direct<float>);
 }
 
 // The dense block for weights packed with co_block 4 (v3's 4 x 24 micro-kernel).
@@ -160,8 +184,30 @@ int64_t winograd43_dense_block_elems_avx2(int channels, int h, int w) {
 void dense_block_winograd43_avx2(float* out, const float* x, const PackedConvWeights* const convs[5], int h, int w,
                                  float lrelu_slope, float residual_scale, float* ring, float* slices) {
   winograd43_dense_block<24, 8>(out, x, convs, h, w, lrelu_slope, residual_scale, ring, slices,
-                                input_transform_8_tiles_direct,
+                                input_transform_8_tiles_direct<float>,
                                 [](int tiles) { return product_for<4, 3>((tiles + 7) / 8); });
+}
+
+// The dense block with its activations stored in fp16 (conv/fp16.h: conv2d_dense_block_fp16):
+// dense [nf + 4g][h][w] halves holds x, then x1..x4 as conv1..conv4 make them; conv5 writes fp32.
+void dense_block_winograd43_fp16_avx2(float* out, const float* x, const PackedConvWeights* const convs[5], int h, int w,
+                                      float lrelu_slope, float residual_scale, uint16_t* dense) {
+  const int nf = convs[0]->cin, g = convs[0]->cout;
+  const int64_t plane = static_cast<int64_t>(h) * w;
+  const uint16_t* input = dense;
+  const auto pick_product = [](int tiles) { return product_for<4, 3>((tiles + 7) / 8); };
+  floats_to_fp16(dense, x, nf * plane);
+  ConvEpilogue activation;  // x_j = fp16(LeakyReLU(conv_j(...) + bias))
+  activation.has_lrelu = true;
+  activation.lrelu_slope = lrelu_slope;
+  for (int j = 0; j < 4; ++j)
+    winograd43_run<24, 8>(dense + (nf + static_cast<int64_t>(j) * g) * plane, input, *convs[j], h, w, activation,
+                          input_transform_8_tiles, pick_product, false, input_transform_8_tiles_direct<uint16_t>);
+  ConvEpilogue residual;  // out = x + residual_scale * (conv5(...) + bias), x itself in fp32
+  residual.scale = residual_scale;
+  residual.residual = x;
+  winograd43_run<24, 8>(out, input, *convs[4], h, w, residual, input_transform_8_tiles, pick_product, false,
+                        input_transform_8_tiles_direct<uint16_t>);
 }
 
 }  // namespace microsr::kernels

@@ -10,6 +10,7 @@
 #include <omp.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "cpu/conv/common.h"
 #include "cpu/conv/dense_block_wavefront.h"
@@ -29,8 +30,10 @@ using ProductFn = void (*)(float* m, int64_t m_stride, const float* u, const flo
 using InputTransformFn = void (*)(float* v, int64_t v_stride, const float* window, int row_stride);
 
 // The same straight from the unpadded channel plane [h][w] (no padded copy): the windows'
-// top-left corner is (row0, col0), which may lie outside the image (zeros there).
-using DirectTransformFn = void (*)(float* v, int64_t v_stride, const float* plane, int h, int w, int row0, int col0);
+// top-left corner is (row0, col0), which may lie outside the image (zeros there). Planes hold
+// floats, or fp16 bit patterns (uint16_t) where the activations are stored in fp16 (conv/fp16.h).
+template <class Plane = float>
+using DirectTransformFn = void (*)(float* v, int64_t v_stride, const Plane* plane, int h, int w, int row0, int col0);
 
 // The three steps of a run of tile groups (a group: kGroupTiles tiles in one tile row, the unit of
 // input_transform; a run: at most one batch of the micro-kernel), shared by the single convolution
@@ -62,10 +65,11 @@ void transform_groups(float* v, int64_t v_per_position, int64_t row_tiles, const
     }
 }
 
-// 1'. The same from the unpadded input x [channels][h][w].
-template <int kGroupTiles>
-void transform_groups_direct(float* v, int64_t v_per_position, int64_t row_tiles, const float* x, int channels, int h,
-                             int w, int tiles_per_row, int64_t first_group, int groups, DirectTransformFn transform) {
+// 1'. The same from the unpadded input x [channels][h][w] (floats or fp16).
+template <int kGroupTiles, class Plane>
+void transform_groups_direct(float* v, int64_t v_per_position, int64_t row_tiles, const Plane* x, int channels, int h,
+                             int w, int tiles_per_row, int64_t first_group, int groups,
+                             DirectTransformFn<Plane> transform) {
   const int64_t plane = static_cast<int64_t>(h) * w;
   for (int ci = 0; ci < channels; ++ci)
     for (int g = 0; g < groups; ++g) {
@@ -78,7 +82,7 @@ void transform_groups_direct(float* v, int64_t v_per_position, int64_t row_tiles
           const int iy = row0 + r;
           if (iy < 0 || iy >= h) continue;
           const char* row = reinterpret_cast<const char*>(x + (ci + 1) * plane + static_cast<int64_t>(iy) * w + col0);
-          constexpr int kRowBytes = (4 * kGroupTiles + 2) * 4;
+          constexpr int kRowBytes = (4 * kGroupTiles + 2) * sizeof(Plane);
           for (int offset = 0; offset < kRowBytes; offset += 64) _mm_prefetch(row + offset, _MM_HINT_T0);
           _mm_prefetch(row + kRowBytes - 1, _MM_HINT_T0);
         }
@@ -125,13 +129,15 @@ void for_output_groups(const float* m, int m_row, int cout, int h, int w, int ti
     }
 }
 
-// The AVX2 output step, 8 tiles per ymm, through a stack buffer. (conv_v5 passes its own, 16 tiles
-// per zmm from registers: output_groups_16 in conv/v5_winograd43_avx512.cpp.)
-using OutputFn = void (*)(float* y, const float* m, int64_t m_per_position, int m_row, const PackedConvWeights& packed,
+// The AVX2 output step, 8 tiles per ymm, through a stack buffer, into fp32 or fp16 (Out = uint16_t:
+// conv/fp16.h) outputs. (conv_v5 passes its own, 16 tiles per zmm from registers: output_groups_16
+// in conv/v5_winograd43_avx512.cpp.)
+template <class Out = float>
+using OutputFn = void (*)(Out* y, const float* m, int64_t m_per_position, int m_row, const PackedConvWeights& packed,
                           const ConvEpilogue& epi, int h, int w, int tiles_per_row, int64_t first_tile, int tiles);
-[[maybe_unused]] void output_groups(float* y, const float* m, int64_t m_per_position, int m_row,
-                                    const PackedConvWeights& packed, const ConvEpilogue& epi, int h, int w,
-                                    int tiles_per_row, int64_t first_tile, int tiles) {
+template <class Out = float>
+void output_groups(Out* y, const float* m, int64_t m_per_position, int m_row, const PackedConvWeights& packed,
+                   const ConvEpilogue& epi, int h, int w, int tiles_per_row, int64_t first_tile, int tiles) {
   alignas(32) float out[kTile][32];
   for_output_groups<8>(
       m, m_row, packed.cout, h, w, tiles_per_row, first_tile, tiles,
@@ -151,10 +157,12 @@ using OutputFn = void (*)(float* y, const float* m, int64_t m_per_position, int 
 // [cin][h/2][w/2] and the convolution runs on its nearest x2 upsampling, filled straight into the
 // padded copy (h, w even; the same bits as upsampling first) and read by input_transform;
 // otherwise there is no padded copy: direct_transform reads x itself, zeros outside (the same bits).
-template <int kBatch, int kGroupTiles, class PickProduct>
-void winograd43_run(float* y, const float* x, const PackedConvWeights& packed, int h, int w, const ConvEpilogue& epi,
+// With fp16 storage (conv/fp16.h), x (In) and/or y (Out) hold fp16 bit patterns (uint16_t); then
+// there is no fused upsampling.
+template <int kBatch, int kGroupTiles, class PickProduct, class In = float, class Out = float>
+void winograd43_run(Out* y, const In* x, const PackedConvWeights& packed, int h, int w, const ConvEpilogue& epi,
                     InputTransformFn input_transform, PickProduct pick_product, bool input_upsampled2x,
-                    DirectTransformFn direct_transform, OutputFn output = output_groups) {
+                    DirectTransformFn<In> direct_transform, OutputFn<Out> output = output_groups<Out>) {
   static_assert(kBatch % kGroupTiles == 0 && kGroupTiles % 8 == 0);
   constexpr int kGroups = kBatch / kGroupTiles;  // groups per batch
   const int cin = packed.cin, cout = packed.cout, co_block = packed.co_block;
@@ -174,7 +182,8 @@ void winograd43_run(float* y, const float* x, const PackedConvWeights& packed, i
     // Per-thread V and M for one batch (64-byte aligned, reused across calls; conv/common.cpp).
     float* v = detail::thread_aligned_buffer(0, kPositions * v_per_position);
     float* m = detail::thread_aligned_buffer(1, kPositions * m_per_position);
-    if (input_upsampled2x) detail::fill_padded_input_upsampled2x(in, x, cin, h, w, 1, 1, 0);  // ends with a barrier
+    if constexpr (std::is_same_v<In, float>)
+      if (input_upsampled2x) detail::fill_padded_input_upsampled2x(in, x, cin, h, w, 1, 1, 0);  // ends with a barrier
 
     // Each thread takes an equal share of the groups (so 2 threads split a 64x64 image's 32
     // 8-tile groups 16/16), cut into batches of at most kGroups groups, as equal as possible.
@@ -212,8 +221,8 @@ wavefront::Plan winograd43_dense_block_plan(int channels, int h, int w) {
 template <int kBatch, int kGroupTiles, class PickProduct>
 void winograd43_dense_block(float* out, const float* x, const PackedConvWeights* const convs[5], int h, int w,
                             float lrelu_slope, float residual_scale, float* ring, float* slices,
-                            DirectTransformFn direct_transform, PickProduct pick_product,
-                            OutputFn output = output_groups) {
+                            DirectTransformFn<> direct_transform, PickProduct pick_product,
+                            OutputFn<> output = output_groups<>) {
   const int nf = convs[0]->cin, g = convs[0]->cout, channels = nf + 4 * g, widest = nf > g ? nf : g;
   const int co_block = convs[0]->co_block;
   const wavefront::Plan plan = winograd43_dense_block_plan<kBatch, kGroupTiles>(channels, h, w);

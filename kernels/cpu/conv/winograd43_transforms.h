@@ -40,17 +40,20 @@ inline void output_transform_1d(__m256 y[4], const __m256 m[6]) {
   y[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8.0f), d2, d1), m[5]);
 }
 
-// 32 consecutive floats p[0..31] viewed as 8 rows of 4: returns column j in c[j] (c[j][t] =
-// p[4t+j]).
-inline void deinterleave4(__m256 c[4], const float* p) {
-  const __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
-  const __m256 e = _mm256_loadu_ps(p + 16), f = _mm256_loadu_ps(p + 24);
+// 32 consecutive values p[0..31], held as a = p[0..7], b = p[8..15], e = p[16..23], f = p[24..31],
+// viewed as 8 rows of 4: returns column j in c[j] (c[j][t] = p[4t+j]).
+inline void deinterleave4(__m256 c[4], __m256 a, __m256 b, __m256 e, __m256 f) {
   const __m256 p0 = _mm256_permute2f128_ps(a, e, 0x20), p1 = _mm256_permute2f128_ps(a, e, 0x31);
   const __m256 p2 = _mm256_permute2f128_ps(b, f, 0x20), p3 = _mm256_permute2f128_ps(b, f, 0x31);
   const __m256 t0 = _mm256_unpacklo_ps(p0, p1), t1 = _mm256_unpackhi_ps(p0, p1);
   const __m256 t2 = _mm256_unpacklo_ps(p2, p3), t3 = _mm256_unpackhi_ps(p2, p3);
   c[0] = _mm256_shuffle_ps(t0, t2, 0x44), c[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
   c[2] = _mm256_shuffle_ps(t1, t3, 0x44), c[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
+}
+
+// The same on 32 consecutive floats in memory.
+inline void deinterleave4(__m256 c[4], const float* p) {
+  deinterleave4(c, _mm256_loadu_ps(p), _mm256_loadu_ps(p + 8), _mm256_loadu_ps(p + 16), _mm256_loadu_ps(p + 24));
 }
 
 // Inverse of deinterleave4: out[4t+j] = c[j][t] for t < 8, j < 4 (32 floats).
@@ -65,16 +68,16 @@ inline void interleave4(float out[32], const __m256 c[4]) {
   _mm256_storeu_ps(out + 24, _mm256_permute2f128_ps(q2, q3, 0x31));
 }
 
-// V[ξ][8 tiles] = B^T d B for 8 horizontally adjacent tiles of one channel.
-//   window: padded input at the top-left of the first tile's 6x6 window; v: V + ξ*v_stride.
-inline void input_transform_8_tiles(float* v, int64_t v_stride, const float* window, int row_stride) {
+// V[ξ][8 tiles] = B^T d B for 8 horizontally adjacent tiles of one channel, v: V + ξ*v_stride.
+// load_row(r, d) supplies window row r as 6 vectors, d[c][t] = column c of tile t's window (the
+// row's values 4t + c): the fp32 form below reads them from floats, conv_v3's fp16 storage
+// (conv/winograd43_f16_avx2.h) converts them from halves.
+template <class LoadRow>
+inline void input_transform_8_tiles_rows(float* v, int64_t v_stride, LoadRow load_row) {
   __m256 rows[6][6];  // rows[r][c]: (B applied along columns) for window row r
   for (int r = 0; r < kWindow; ++r) {
-    const float* p = window + static_cast<int64_t>(r) * row_stride;
-    __m256 d[6], shifted[4];
-    deinterleave4(d, p);            // window columns 0..3
-    deinterleave4(shifted, p + 4);  // columns 4, 5 are the next tile's columns 0, 1
-    d[4] = shifted[0], d[5] = shifted[1];
+    __m256 d[6];
+    load_row(r, d);
     input_transform_1d(rows[r], d);
   }
   for (int c = 0; c < kWindow; ++c) {
@@ -83,6 +86,18 @@ inline void input_transform_8_tiles(float* v, int64_t v_stride, const float* win
     input_transform_1d(out, column);
     for (int r = 0; r < kWindow; ++r) _mm256_store_ps(v + (r * 6 + c) * v_stride, out[r]);
   }
+}
+
+//   window: padded input at the top-left of the first tile's 6x6 window, rows row_stride floats
+//   apart; each row's first 36 floats are read.
+inline void input_transform_8_tiles(float* v, int64_t v_stride, const float* window, int row_stride) {
+  input_transform_8_tiles_rows(v, v_stride, [&](int r, __m256 d[6]) {
+    const float* p = window + static_cast<int64_t>(r) * row_stride;
+    __m256 shifted[4];
+    deinterleave4(d, p);            // window columns 0..3
+    deinterleave4(shifted, p + 4);  // columns 4, 5 are the next tile's columns 0, 1
+    d[4] = shifted[0], d[5] = shifted[1];
+  });
 }
 
 // m [kPositions][m_stride] floats for 8 tiles of one output channel -> out [4 rows][32 pixels].

@@ -11,6 +11,7 @@
 #include "backend/cpu/cpu_checks.h"
 #include "backend/cpu/cpu_training.h"
 #include "cpu/conv/bf16.h"
+#include "cpu/conv/fp16.h"
 #include "cpu/conv/variants.h"
 #include "cpu/cpu_isa.h"
 #include "cpu/cpu_kernels.h"
@@ -20,8 +21,8 @@
 namespace microsr {
 namespace {
 
-// The CPU's prepared form: weights packed for conv2d_packed (register-blocked or Winograd), or
-// for conv2d_bf16_packed when the backend computes in bf16.
+// The CPU's prepared form: weights packed for conv2d_packed (register-blocked or Winograd; in fp16
+// storage conv_v3's format, conv/fp16.h), or for conv2d_bf16_packed when the backend computes in bf16.
 struct CpuPreparedConv final : PreparedConv {
   kernels::PackedConvWeights packed;
   kernels::PackedBf16ConvWeights packed_bf16;
@@ -31,14 +32,16 @@ struct CpuPreparedConv final : PreparedConv {
   int k() const { return bf16 ? packed_bf16.k : packed.k; }
 };
 
-// The options' checks, before the backend exists: fp16 is CUDA's; bf16 needs the CPU's AMX or
-// AVX512_BF16 kernels.
+// The options' checks, before the backend exists: fp16 storage needs the AVX2 kernels (F16C);
+// bf16 needs the CPU's AMX or AVX512_BF16 kernels.
 const CpuOptions& checked(const CpuOptions& options) {
   const std::string why = cpu_precision_unavailable(options.precision);
-  if (!why.empty()) throw Error(std::string("precision ") + precision_name(options.precision) + " on the CPU: " + why);
-  if (options.precision == Precision::bf16) {
-    require(options.conv.empty(), "a CPU convolution variant ('" + options.conv +
-                                      "') is an fp32 kernel; bf16 runs the bf16 kernel (leave the variant empty)");
+  if (!why.empty())
+    throw Error(std::string("precision ") + precision_name(options.precision) + " on the CPU: " + why + "; use fp32");
+  if (options.precision != Precision::fp32) {
+    const std::string name = precision_name(options.precision);
+    require(options.conv.empty(), "a CPU convolution variant ('" + options.conv + "') is an fp32 kernel; " + name +
+                                      " runs its own kernels (leave the variant empty)");
   }
   return options;
 }
@@ -71,21 +74,34 @@ class CpuBackend final : public Backend {
       : threads_(std::max(0, checked(options).threads)),
         conv_(options.conv.empty() ? nullptr : &kernels::conv2d_variant(options.conv)),
         bf16_(options.precision == Precision::bf16),
+        fp16_(options.precision == Precision::fp16),
         fuse_dense_blocks_(!env_is("MICROSR_DENSE_FUSION", "0") && !env_is("MICROSR_BF16_DENSE_FUSION", "0")),
         fuse_upsampling_(!env_is("MICROSR_UPSAMPLE_FUSION", "0") && !env_is("MICROSR_BF16_UPSAMPLE_FUSION", "0")) {}
   Device device() const override { return Device::cpu(); }
   std::string name() const override {
     // e.g. "cpu (2 threads, avx512 kernels, conv packed)": the instruction set the kernels run
     // with (kernels/cpu/cpu_isa.h; MICROSR_CPU_ISA may lower it), and which convolution; in bf16
-    // "cpu (2 threads, amx kernels, conv bf16 conv_v9_pixel_major_amx)".
-    const std::string conv =
-        bf16_ ? std::string("bf16 ") + kernels::conv_bf16_kernel_name() : std::string(conv_ ? conv_->name : "packed");
+    // "cpu (2 threads, amx kernels, conv bf16 conv_v9_pixel_major_amx)"; in fp16 "... conv fp16-storage
+    // conv_v3_winograd43".
+    const std::string conv = bf16_   ? std::string("bf16 ") + kernels::conv_bf16_kernel_name()
+                             : fp16_ ? std::string("fp16-storage conv_v3_winograd43")
+                                     : std::string(conv_ ? conv_->name : "packed");
     return "cpu (" + std::to_string(threads_ > 0 ? threads_ : omp_get_max_threads()) + " threads, " +
            kernels::cpu_isa_name(kernels::active_cpu_isa()) + " kernels, conv " + conv + ")";
   }
   Tensor empty(const Shape& shape, DType dtype) override { return Tensor::empty(shape, dtype); }
   Tensor to_device(const Tensor& host) override { return host.clone(); }
-  Tensor to_host(const Tensor& t) override { return t.clone(); }
+  // In fp16 storage an activation past ±65504 becomes infinite and the output NaN or infinite: said
+  // here with its cause, as the CUDA backend does in fp16 (the tiler's own check names the tile).
+  Tensor to_host(const Tensor& t) override {
+    if (fp16_ && t.dtype() == DType::f32)
+      if (const int64_t bad = find_non_finite(t).count)
+        throw Error("fp16 overflow: " + std::to_string(bad) + " of " + std::to_string(t.numel()) + " values of " +
+                    t.describe() +
+                    " are NaN or infinite (activations beyond the fp16 range of ±65504). Run this model with "
+                    "--precision fp32");
+    return t.clone();
+  }
 
   void conv2d(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const ConvOptions& opt) override {
     const kernels::ThreadCount team(threads_);
@@ -130,12 +146,15 @@ class CpuBackend final : public Backend {
             "prepare_conv: expected a [Cout, Cin, k, k] weight with odd k, got " + w.describe());
     auto p = std::make_unique<CpuPreparedConv>();
     p->bf16 = bf16_ && runs_in_bf16(int(w.dim(1)), int(w.dim(0)));
+    const int cin = int(w.dim(1)), cout = int(w.dim(0)), k = int(w.dim(2));
+    const float* bias = b.defined() ? b.f32() : nullptr;
     if (p->bf16)
-      p->packed_bf16 = kernels::pack_conv_weights_bf16(w.f32(), b.defined() ? b.f32() : nullptr, int(w.dim(1)),
-                                                       int(w.dim(0)), int(w.dim(2)));
+      p->packed_bf16 = kernels::pack_conv_weights_bf16(w.f32(), bias, cin, cout, k);
+    else if (fp16_)
+      p->packed =
+          kernels::pack_conv_weights(w.f32(), bias, cin, cout, k, kernels::fp16_storage_weight_format(cin, cout, k));
     else
-      p->packed = kernels::pack_conv_weights(w.f32(), b.defined() ? b.f32() : nullptr, int(w.dim(1)), int(w.dim(0)),
-                                             int(w.dim(2)));
+      p->packed = kernels::pack_conv_weights(w.f32(), bias, cin, cout, k);
     return p;
   }
 
@@ -179,7 +198,8 @@ class CpuBackend final : public Backend {
   // wavefront over bands of rows: in bf16 kernels/cpu/conv/bf16.h's conv2d_bf16_dense_block, in
   // fp32 kernels/cpu/conv/variants.h's conv2d_dense_block_packed (the Winograd formats, not with a
   // chosen conv variant, and only where it pays: images up to ~64x64). Both give the same bits as
-  // the five convolutions.
+  // the five convolutions. In fp16 storage, at every size, kernels/cpu/conv/fp16.h's
+  // conv2d_dense_block_fp16: five convolutions on x, x1..x4 kept in fp16.
   // MICROSR_DENSE_FUSION=0 (or the older MICROSR_BF16_DENSE_FUSION=0) turns it off, for A/B runs.
   Tensor fused_dense_block(const Tensor& x, const PreparedConv* const convs[5], float slope, float residual_scale,
                            const Tensor* skip) override {
@@ -194,7 +214,7 @@ class CpuBackend final : public Backend {
       packed_bf16[j] = &prepared[j]->packed_bf16;
       packed[j] = &prepared[j]->packed;
     }
-    if (!bf16_ && !kernels::dense_block_fusable(packed, int(x.dim(2)), int(x.dim(3)))) return {};
+    if (!bf16_ && !fp16_ && !kernels::dense_block_fusable(packed, int(x.dim(2)), int(x.dim(3)))) return {};
     const kernels::ThreadCount team(threads_);
     expect_nchw_f32_cpu(x, "fused_dense_block input");
     if (skip) {
@@ -211,6 +231,8 @@ class CpuBackend final : public Backend {
       if (bf16_)
         kernels::conv2d_bf16_dense_block(out.image(i), x.image(i), packed_bf16, h, w, slope, residual_scale,
                                          skip_image);
+      else if (fp16_)
+        kernels::conv2d_dense_block_fp16(out.image(i), x.image(i), packed, h, w, slope, residual_scale, skip_image);
       else
         kernels::conv2d_dense_block_packed(out.image(i), x.image(i), packed, h, w, slope, residual_scale, skip_image);
     }
@@ -317,6 +339,7 @@ class CpuBackend final : public Backend {
   int threads_;                         // 0: OpenMP's default
   const kernels::Conv2dVariant* conv_;  // null: packed weights in the best format
   bool bf16_;                           // Precision::bf16: the bf16 convolutions (AMX or AVX512_BF16)
+  bool fp16_;                           // Precision::fp16: fp32 arithmetic, dense blocks stored in fp16
   bool fuse_dense_blocks_;              // fused_dense_block runs (MICROSR_DENSE_FUSION != 0)
   bool fuse_upsampling_;                // fused_upsample2x_conv runs (MICROSR_UPSAMPLE_FUSION != 0)
 };
@@ -326,11 +349,13 @@ class CpuBackend final : public Backend {
 std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& options) { return std::make_unique<CpuBackend>(options); }
 
 std::string cpu_precision_unavailable(Precision precision) {
-  if (precision == Precision::fp16)
-    return "fp16 needs the CUDA backend; the CPU computes in fp32 or (with AMX or AVX512_BF16) bf16";
+  if (precision == Precision::fp16) {
+    const char* why = kernels::fp16_storage_unavailable_reason();
+    return why ? why : "";
+  }
   if (precision == Precision::bf16) {
     const char* why = kernels::conv_bf16_unavailable_reason();
-    return why ? std::string(why) + "; use fp32" : "";
+    return why ? why : "";
   }
   return "";
 }

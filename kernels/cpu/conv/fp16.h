@@ -1,0 +1,46 @@
+// fp16 activation storage for the fp32 CPU convolutions: `--precision fp16` on the CPU.
+//
+// CPUs without AVX512_BF16 or AMX have no fast reduced-precision products, but every AVX2 CPU has
+// F16C: conversions between fp32 and IEEE fp16 (vcvtps2ph, vcvtph2ps). Here the arithmetic stays
+// fp32 (conv_v3's Winograd F(4x4, 3x3) products, sums and transforms unchanged) and only the
+// storage of RRDBNet's dense blocks shrinks: their input x and the activations x1..x4 are kept as
+// fp16, half the bytes, which the convolutions widen as they load their windows. Each dense block
+// reads 640 channel planes and writes 192 (five convolutions on [x, x1 .. x4]); at a 440² tile that
+// is 0.75 GB per block in fp32, from memory, since a block's 149 MB buffer is far past any cache.
+// The trunk between blocks, the upsampling and the image-facing layers stay fp32.
+//
+// Rounding: x and each x_j are rounded to nearest (even) fp16 once, when stored: a relative error
+// of at most 2^-11 each, so |y - y_fp32| <= ~2^-11 Σ|x||w| per output of conv_j before it
+// compounds over the network. Values past 65504 would become infinity (RRDBNet's activations stay
+// far below that: the backend checks its output for non-finite values and says so).
+//
+// The same bits as five conv2d_packed calls (v3's format) on fp32 copies of the fp16-rounded values
+// (tests/test_conv_fp16.cpp), since fp16 -> fp32 is exact and the epilogue's rounding is the last step.
+#pragma once
+#include <cstdint>
+
+#include "cpu/conv/variants.h"
+
+namespace microsr::kernels {
+
+// Null when fp16 storage runs on this CPU at the active instruction set (AVX2 + F16C; cpu_isa.h);
+// otherwise a sentence naming what is missing.
+const char* fp16_storage_unavailable_reason();
+
+// The weight format the fp16 path packs layers in: conv_v3's Winograd format (kWinograd43,
+// co_block 4) for 3x3 layers, whichever instruction set is active (on AVX-512 CPUs too, where fp32
+// packs kWinograd43Avx512), and best_conv_weight_format's otherwise.
+ConvWeightFormat fp16_storage_weight_format(int cin, int cout, int k);
+
+// RRDBNet's residual dense block with x, x1..x4 stored in fp16 (the contract of
+// conv2d_dense_block_packed, conv/variants.h, but fp16 storage, not the same bits as fp32):
+//   x_j = fp16(LeakyReLU_slope(conv_j([fp16(x), x1 .. x(j-1)]))), j = 1..4
+//   out [nf][h][w] = x + residual_scale * conv5([fp16(x), x1 .. x4])   (x itself in the residual)
+// then out = skip + residual_scale * out when skip is given (the RRDB's residual, as scaled_add).
+// convs: nf + (j-1) g -> g (conv5: -> nf), 3x3, packed in fp16_storage_weight_format. Throws
+// microsr::Error otherwise, or when fp16_storage_unavailable_reason() is not null. The fp16 copy
+// lives in a per-thread buffer, (nf + 4 g) h w halves, grown and kept.
+void conv2d_dense_block_fp16(float* out, const float* x, const PackedConvWeights* const convs[5], int h, int w,
+                             float lrelu_slope, float residual_scale, const float* skip = nullptr);
+
+}  // namespace microsr::kernels

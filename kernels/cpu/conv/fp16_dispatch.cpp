@@ -1,0 +1,42 @@
+// fp16 activation storage (conv/fp16.h): the checks and the per-thread buffer around conv_v3's fp16
+// dense block (conv/v3_winograd43_avx2.cpp). Compiled for baseline x86-64.
+#include <string>
+
+#include "cpu/conv/common.h"
+#include "cpu/conv/fp16.h"
+#include "cpu/conv/isa_kernels.h"
+#include "cpu/cpu_isa.h"
+#include "cpu/cpu_kernels.h"
+#include "microsr/error.h"
+
+namespace microsr::kernels {
+
+const char* fp16_storage_unavailable_reason() {
+  if (cpu_isa_at_least(CpuIsa::kAvx2)) return nullptr;
+  if (detected_cpu_isa() >= CpuIsa::kAvx2)
+    return "fp16 storage needs the AVX2 kernels (with F16C), which this CPU has but MICROSR_CPU_ISA turns off";
+  return "fp16 storage needs a CPU with AVX2, FMA and F16C";
+}
+
+ConvWeightFormat fp16_storage_weight_format(int cin, int cout, int k) {
+  return k == 3 ? ConvWeightFormat::kWinograd43 : best_conv_weight_format(cin, cout, k);
+}
+
+void conv2d_dense_block_fp16(float* out, const float* x, const PackedConvWeights* const convs[5], int h, int w,
+                             float lrelu_slope, float residual_scale, const float* skip) {
+  if (const char* why = fp16_storage_unavailable_reason()) throw Error(std::string("conv2d_dense_block_fp16: ") + why);
+  require(h > 0 && w > 0,
+          "conv2d_dense_block_fp16: expected h, w >= 1, found " + std::to_string(h) + "x" + std::to_string(w));
+  const int nf = convs[0]->cin, g = convs[0]->cout;
+  for (int j = 0; j < 5; ++j)
+    require(convs[j]->k == 3 && convs[j]->cin == nf + j * g && convs[j]->cout == (j < 4 ? g : nf) &&
+                convs[j]->format == ConvWeightFormat::kWinograd43 && convs[j]->co_block == 4,
+            "conv2d_dense_block_fp16: the five layers are not a dense block (nf + j g -> g, conv5 -> nf, 3x3) packed "
+            "in conv_v3's Winograd format (kWinograd43, co_block 4: fp16_storage_weight_format)");
+  const int64_t plane = static_cast<int64_t>(h) * w, halves = (nf + 4 * static_cast<int64_t>(g)) * plane;
+  auto* dense = reinterpret_cast<uint16_t*>(detail::thread_aligned_buffer(7, (halves + 1) / 2));
+  dense_block_winograd43_fp16_avx2(out, x, convs, h, w, lrelu_slope, residual_scale, dense);
+  if (skip) scaled_add(out, out, residual_scale, skip, nf * plane);
+}
+
+}  // namespace microsr::kernels

@@ -1,0 +1,295 @@
+// fp16 activation storage (kernels/cpu/conv/fp16.h, `--precision fp16` on the CPU).
+//
+// The conversions against IEEE binary16's definition: closed forms, every one of the 65536 bit
+// patterns, and every halfway point between neighbours (ties to even); the F16C bodies against them
+// bit for bit. The dense block against the same five fp32 convolutions run on fp16-rounded copies
+// (it must give their bits: its transforms widen exactly and its epilogue rounds last), and against
+// an independent direct convolution in fp32 (it must stay within fp16's rounding of it).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "cpu/conv/fp16.h"
+#include "cpu/conv/variants.h"
+#include "cpu/cpu_isa.h"
+#include "cpu/cpu_kernels.h"
+#include "cpu/threads.h"
+#include "microsr/backend.h"
+#include "microsr/error.h"
+#include "microsr/rrdbnet.h"
+#include "test_helpers.h"
+
+namespace microsr::kernels {
+namespace {
+
+using microsr::testing::random_values;
+
+float float_from_bits(uint32_t bits) {
+  float value;
+  std::memcpy(&value, &bits, 4);
+  return value;
+}
+
+// binary16's value from its fields, in double: (-1)^s 2^(e-15) (1 + m/1024), subnormal m 2^-24.
+double half_value(uint16_t half) {
+  const int exponent = (half >> 10) & 0x1F, mantissa = half & 0x3FF;
+  const double magnitude = exponent == 0 ? std::ldexp(mantissa, -24) : std::ldexp(1024 + mantissa, exponent - 25);
+  return (half & 0x8000) ? -magnitude : magnitude;
+}
+
+TEST(Fp16Convert, ClosedForms) {
+  struct Case {
+    float value;
+    uint16_t half;
+  };
+  for (const Case c : {Case{0.0f, 0x0000},           Case{-0.0f, 0x8000},
+                       Case{1.0f, 0x3C00},           Case{-2.0f, 0xC000},
+                       Case{0.5f, 0x3800},           Case{1.0f / 3.0f, 0x3555},
+                       Case{65504.0f, 0x7BFF},       Case{65519.99f, 0x7BFF},
+                       Case{65520.0f, 0x7C00},       Case{1e6f, 0x7C00},
+                       Case{-1e6f, 0xFC00},          Case{std::numeric_limits<float>::infinity(), 0x7C00},
+                       Case{0x1p-14f, 0x0400},       Case{0x1p-24f, 0x0001},
+                       Case{0x1p-25f, 0x0000},       Case{0x1.000002p-25f, 0x0001},
+                       Case{0x1.8p-24f, 0x0002},     Case{1e-10f, 0x0000},
+                       Case{0.1f, 0x2E66},           Case{1.0009765625f, 0x3C01},
+                       Case{1.00048828125f, 0x3C00}, Case{1.00146484375f, 0x3C02}}) {
+    SCOPED_TRACE(c.value);
+    EXPECT_EQ(float_to_fp16(c.value), c.half);
+  }
+  EXPECT_EQ(float_to_fp16(std::numeric_limits<float>::quiet_NaN()) & 0x7E00, 0x7E00);  // stays a quiet NaN
+  EXPECT_EQ(float_to_fp16(float_from_bits(0x7F800001u)) & 0x7E00, 0x7E00);             // a signalling one too
+}
+
+// Every bit pattern widens to its value and (NaN aside) narrows back to itself; between two
+// neighbours, the midpoint goes to the one with an even mantissa and anything off it to the nearer.
+TEST(Fp16Convert, EveryHalfAndEveryHalfwayPoint) {
+  for (uint32_t bits = 0; bits < 0x10000; ++bits) {
+    const auto half = static_cast<uint16_t>(bits);
+    const bool nan = (half & 0x7C00) == 0x7C00 && (half & 0x3FF);
+    const float value = fp16_to_float(half);
+    if (nan) {
+      EXPECT_TRUE(std::isnan(value)) << bits;
+      continue;
+    }
+    if ((half & 0x7C00) == 0x7C00) {
+      EXPECT_TRUE(std::isinf(value)) << bits;
+    } else {
+      ASSERT_EQ(double(value), half_value(half)) << bits;
+    }
+    ASSERT_EQ(float_to_fp16(value), half) << bits;
+    if ((half & 0x7FFF) >= 0x7C00) continue;                // infinity: no next neighbour
+    const uint16_t next = static_cast<uint16_t>(half + 1);  // the next one away from zero (0x7BFF's: infinity)
+    const double upper = (next & 0x7FFF) == 0x7C00 ? (half & 0x8000 ? -65536.0 : 65536.0) : half_value(next);
+    const auto midpoint = static_cast<float>((double(value) + upper) / 2);  // exact: 12 significant bits
+    ASSERT_EQ(double(midpoint), (double(value) + upper) / 2);
+    EXPECT_EQ(float_to_fp16(midpoint), (half & 1) ? next : half) << bits;
+    EXPECT_EQ(float_to_fp16(std::nextafter(midpoint, 0.0f)), half) << bits;
+    EXPECT_EQ(float_to_fp16(std::nextafter(midpoint, midpoint * 2)), next) << bits;
+  }
+}
+
+// F16C's vcvtps2ph (floats_to_fp16_avx2), and the threaded floats_to_fp16, give the reference bits
+// on every kind of value (random bit patterns: normals, subnormals, NaNs, both infinities), at
+// lengths around the vector width and past one thread's share.
+TEST(Fp16Convert, VectorAndThreadedFormsGiveTheReferenceBits) {
+  ASSERT_TRUE(cpu_isa_at_least(CpuIsa::kAvx2)) << "this test needs avx2 (F16C)";
+  std::vector<float> values;
+  uint32_t state = 12345;
+  for (int i = 0; i < 300000; ++i) {
+    state = state * 1664525u + 1013904223u;
+    values.push_back(float_from_bits(state));
+  }
+  for (float special : {0.0f, -0.0f, 65504.0f, 65520.0f, -65520.0f, 0x1p-25f, 0x1.8p-24f}) values.push_back(special);
+  std::vector<uint16_t> expected(values.size());
+  floats_to_fp16_ref(expected.data(), values.data(), int64_t(values.size()));
+  for (int64_t n : {int64_t{1}, int64_t{7}, int64_t{8}, int64_t{9}, int64_t{100}, int64_t(values.size())})
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE("n " + std::to_string(n) + ", " + std::to_string(threads) + " threads");
+      const ThreadCount team(threads);
+      std::vector<uint16_t> vector(n + 1, 0xABCD), threaded(n + 1, 0xABCD);
+      floats_to_fp16_avx2(vector.data(), values.data() + values.size() - n, n);
+      floats_to_fp16(threaded.data(), values.data() + values.size() - n, n);
+      EXPECT_TRUE(std::equal(vector.begin(), vector.begin() + n, expected.end() - n));
+      EXPECT_TRUE(std::equal(threaded.begin(), threaded.begin() + n, expected.end() - n));
+      EXPECT_EQ(vector[n], 0xABCD);  // nothing past the end
+      EXPECT_EQ(threaded[n], 0xABCD);
+    }
+}
+
+// conv1..conv5 of one dense block (nf + j g -> g, conv5 -> nf), packed for the fp16 path.
+struct Block {
+  int nf, g;
+  std::vector<std::vector<float>> weights, biases;
+  std::vector<PackedConvWeights> packed;
+  Block(int nf_, int g_, unsigned seed) : nf(nf_), g(g_) {
+    for (int j = 0; j < 5; ++j) {
+      const int cin = nf + j * g, cout = j < 4 ? g : nf;
+      weights.push_back(random_values(static_cast<size_t>(cout) * cin * 9, seed++, -0.1f, 0.1f));
+      biases.push_back(random_values(cout, seed++, -0.1f, 0.1f));
+      packed.push_back(pack_conv_weights(weights[j].data(), biases[j].data(), cin, cout, 3,
+                                         fp16_storage_weight_format(cin, cout, 3)));
+    }
+  }
+  void pointers(const PackedConvWeights* convs[5]) const {
+    for (int j = 0; j < 5; ++j) convs[j] = &packed[j];
+  }
+  // The block as five fp32 convolutions conv(y, dense, j, epi) on [x, x1 .. x4], with x and x1..x4
+  // rounded to fp16 (and widened back) when `rounded`; the residual is x itself.
+  template <class Conv>
+  std::vector<float> five_convs(const std::vector<float>& x, int h, int w, bool rounded, Conv conv) const {
+    const int64_t pixels = static_cast<int64_t>(h) * w;
+    std::vector<float> dense((nf + 4 * g) * pixels), out(nf * pixels);
+    auto round = [&](float* p, int64_t n) {
+      if (rounded)
+        for (int64_t i = 0; i < n; ++i) p[i] = fp16_to_float(float_to_fp16(p[i]));
+    };
+    std::copy(x.begin(), x.end(), dense.begin());
+    round(dense.data(), nf * pixels);
+    ConvEpilogue act;
+    act.has_lrelu = true, act.lrelu_slope = 0.2f;
+    for (int j = 0; j < 4; ++j) {
+      float* xj = dense.data() + (nf + j * g) * pixels;
+      conv(xj, dense.data(), j, act);
+      round(xj, g * pixels);
+    }
+    ConvEpilogue residual;
+    residual.scale = 0.2f, residual.residual = x.data();
+    conv(out.data(), dense.data(), 4, residual);
+    return out;
+  }
+};
+
+// The instruction sets this machine runs the fp16 path on (AVX2's kernels, also under AVX-512).
+std::vector<CpuIsa> fp16_isas() {
+  std::vector<CpuIsa> isas;
+  for (CpuIsa isa : {CpuIsa::kAvx2, CpuIsa::kAvx512})
+    if (isa <= detected_cpu_isa()) isas.push_back(isa);
+  return isas;
+}
+
+TEST(DenseBlockFp16, SameBitsAsFp32ConvolutionsOnRoundedValues) {
+  ASSERT_FALSE(fp16_isas().empty()) << "this test needs at least avx2";
+  struct Case {
+    int nf, g, h, w;
+  };
+  unsigned seed = 700;
+  for (const CpuIsa isa : fp16_isas()) {
+    const CpuIsaScope scope(isa);
+    // Inside and at the edges of the 36-column windows: widths under one window, one group, several;
+    // heights with a partial last tile row; 1x1.
+    for (const Case c :
+         {Case{64, 32, 23, 70}, Case{8, 4, 17, 9}, Case{16, 8, 40, 100}, Case{8, 4, 1, 1}, Case{12, 4, 9, 37}}) {
+      SCOPED_TRACE(std::string(cpu_isa_name(isa)) + " nf=" + std::to_string(c.nf) + " " + std::to_string(c.h) + "x" +
+                   std::to_string(c.w));
+      const int64_t n = static_cast<int64_t>(c.nf) * c.h * c.w;
+      const Block block(c.nf, c.g, seed);
+      seed += 10;
+      const PackedConvWeights* convs[5];
+      block.pointers(convs);
+      // Values up to 4 in size, so that the roundings reach every binade the activations use.
+      const auto x = random_values(n, seed++, -4.0f, 4.0f), skip = random_values(n, seed++);
+      const std::vector<float> expected =
+          block.five_convs(x, c.h, c.w, true, [&](float* y, const float* in, int j, const ConvEpilogue& epi) {
+            conv2d_packed(y, in, block.packed[j], c.h, c.w, epi);
+          });
+      std::vector<float> expected_skip(n);
+      scaled_add_ref(expected_skip.data(), expected.data(), 0.2f, skip.data(), n);
+      for (int threads : {1, 2, 3}) {
+        const ThreadCount team(threads);
+        std::vector<float> out(n), out_skip(n);
+        conv2d_dense_block_fp16(out.data(), x.data(), convs, c.h, c.w, 0.2f, 0.2f);
+        conv2d_dense_block_fp16(out_skip.data(), x.data(), convs, c.h, c.w, 0.2f, 0.2f, skip.data());
+        int64_t differing = 0;
+        for (int64_t i = 0; i < n; ++i) differing += (out[i] != expected[i]) + (out_skip[i] != expected_skip[i]);
+        EXPECT_EQ(differing, 0) << threads << " threads";
+      }
+    }
+  }
+}
+
+// Against the direct convolution in fp32 (no fp16 anywhere), at RRDBNet's widths: the difference is
+// fp16's rounding of x and x1..x4 (2^-11 relative each) carried through the block, so well above
+// fp32's (~1e-6 here) and well below a wrong channel or tile (which moves outputs by O(0.1)).
+TEST(DenseBlockFp16, WithinFp16RoundingOfTheDirectConvolution) {
+  ASSERT_TRUE(cpu_isa_at_least(CpuIsa::kAvx2)) << "this test needs avx2";
+  const int h = 24, w = 45;
+  const int64_t n = int64_t{64} * h * w;
+  const Block block(64, 32, 900);
+  const PackedConvWeights* convs[5];
+  block.pointers(convs);
+  const auto x = random_values(n, 8, -4.0f, 4.0f);
+  const std::vector<float> reference =
+      block.five_convs(x, h, w, false, [&](float* y, const float* in, int j, const ConvEpilogue& epi) {
+        conv2d_same_ref(y, in, block.weights[j].data(), block.biases[j].data(), block.nf + j * block.g,
+                        j < 4 ? block.g : block.nf, h, w, 3, epi);
+      });
+  std::vector<float> out(n);
+  conv2d_dense_block_fp16(out.data(), x.data(), convs, h, w, 0.2f, 0.2f);
+  double worst = 0, largest = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    worst = std::max(worst, std::fabs(double(out[i]) - reference[i]));
+    largest = std::max(largest, std::fabs(double(reference[i])));
+  }
+  std::printf("fp16 dense block vs direct fp32: max |diff| %.3g (outputs up to %.3g)\n", worst, largest);
+  EXPECT_LT(worst, 5e-4 * largest);  // measured 2.0e-4 of the largest output
+  EXPECT_GT(worst, 2e-5);            // fp16 really ran: fp32 Winograd alone stays near 1e-6
+}
+
+TEST(DenseBlockFp16, RefusesWhatItCannotRun) {
+  const Block block(8, 4, 40);
+  const PackedConvWeights* convs[5];
+  block.pointers(convs);
+  std::vector<float> x(8 * 5 * 5), out(x.size());
+  const PackedConvWeights* swapped[5] = {convs[1], convs[0], convs[2], convs[3], convs[4]};
+  EXPECT_THROW(conv2d_dense_block_fp16(out.data(), x.data(), swapped, 5, 5, 0.2f, 0.2f), Error);
+  std::vector<PackedConvWeights> avx512_format;
+  for (int j = 0; j < 5; ++j)
+    avx512_format.push_back(pack_conv_weights(block.weights[j].data(), block.biases[j].data(), 8 + 4 * j, j < 4 ? 4 : 8,
+                                              3, ConvWeightFormat::kWinograd43Avx512));
+  const PackedConvWeights* other[5] = {&avx512_format[0], &avx512_format[1], &avx512_format[2], &avx512_format[3],
+                                       &avx512_format[4]};
+  EXPECT_THROW(conv2d_dense_block_fp16(out.data(), x.data(), other, 5, 5, 0.2f, 0.2f), Error);
+  const CpuIsaScope baseline(CpuIsa::kBaseline);
+  ASSERT_NE(fp16_storage_unavailable_reason(), nullptr);
+  EXPECT_NE(std::string(fp16_storage_unavailable_reason()).find("MICROSR_CPU_ISA"), std::string::npos);
+  EXPECT_THROW(conv2d_dense_block_fp16(out.data(), x.data(), convs, 5, 5, 0.2f, 0.2f), Error);
+}
+
+// Activations past fp16's ±65504 become infinite in storage: the CPU backend in fp16 says so when
+// the output is read (to_host), as the CUDA backend does, instead of handing back NaN pixels; fp32
+// runs the same network to finite values. All weights 0.5 and biases 0 make the dense block's
+// activations grow ~20x per convolution: ~14, 250, 4800, 90000 (infinite in fp16).
+TEST(Fp16Storage, OverflowIsAnErrorNotANaNImage) {
+  ASSERT_TRUE(cpu_isa_at_least(CpuIsa::kAvx2)) << "this test needs avx2";
+  RRDBNetConfig config;
+  config.num_feat = 4, config.num_block = 1, config.num_grow_ch = 4;
+  StateDict weights;
+  for (const auto& p : config.parameter_table()) {
+    Tensor t = Tensor::empty(p.shape);
+    std::fill(t.f32(), t.f32() + t.numel(), p.name.ends_with(".weight") ? 0.5f : 0.0f);
+    weights.add(p.name, t);
+  }
+  Tensor x = Tensor::empty({1, 3, 8, 8});
+  std::fill(x.f32(), x.f32() + x.numel(), 1.0f);
+  for (Precision precision : {Precision::fp32, Precision::fp16}) {
+    CpuOptions options;
+    options.precision = precision;
+    auto backend = make_cpu_backend(options);
+    RRDBNet net(config, weights, *backend);
+    const Tensor y = net.forward_inference(x);
+    if (precision == Precision::fp32) {
+      EXPECT_EQ(find_non_finite(backend->to_host(y)).count, 0);
+    } else {
+      microsr::testing::expect_error([&] { backend->to_host(y); }, "fp16 overflow");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace microsr::kernels
