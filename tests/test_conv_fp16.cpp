@@ -200,11 +200,14 @@ TEST(DenseBlockFp16, SameBitsAsFp32ConvolutionsOnRoundedValues) {
           });
       std::vector<float> expected_skip(n);
       scaled_add_ref(expected_skip.data(), expected.data(), 0.2f, skip.data(), n);
+      // The caller's scratch (as the CPU backend passes) or the per-thread buffer.
+      std::vector<uint16_t> scratch(dense_block_fp16_halves(c.nf, c.g, c.h, c.w));
       for (int threads : {1, 2, 3}) {
         const ThreadCount team(threads);
         std::vector<float> out(n), out_skip(n);
         conv2d_dense_block_fp16(out.data(), x.data(), convs, c.h, c.w, 0.2f, 0.2f);
-        conv2d_dense_block_fp16(out_skip.data(), x.data(), convs, c.h, c.w, 0.2f, 0.2f, skip.data());
+        conv2d_dense_block_fp16(out_skip.data(), x.data(), convs, c.h, c.w, 0.2f, 0.2f, skip.data(),
+                                threads == 2 ? scratch.data() : nullptr);
         int64_t differing = 0;
         for (int64_t i = 0; i < n; ++i) differing += (out[i] != expected[i]) + (out_skip[i] != expected_skip[i]);
         EXPECT_EQ(differing, 0) << threads << " threads";
@@ -259,6 +262,48 @@ TEST(DenseBlockFp16, RefusesWhatItCannotRun) {
   ASSERT_NE(fp16_storage_unavailable_reason(), nullptr);
   EXPECT_NE(std::string(fp16_storage_unavailable_reason()).find("MICROSR_CPU_ISA"), std::string::npos);
   EXPECT_THROW(conv2d_dense_block_fp16(out.data(), x.data(), convs, 5, 5, 0.2f, 0.2f), Error);
+}
+
+// RRDBNet's last upsampling stage (conv_up2, conv_hr) with the activation between them in fp16: the
+// bits of the fp32 fused upsampling, a rounding to fp16 and a plain convolution; a partial last
+// tile row and odd half sizes included.
+TEST(UpsampledPairFp16, SameBitsAsFp32ConvolutionsOnTheRoundedActivation) {
+  ASSERT_FALSE(fp16_isas().empty()) << "this test needs at least avx2";
+  struct Case {
+    int cin, mid, cout, h, w;
+  };
+  unsigned seed = 1200;
+  for (const CpuIsa isa : fp16_isas()) {
+    const CpuIsaScope scope(isa);
+    for (const Case c : {Case{16, 16, 16, 11, 21}, Case{8, 12, 3, 3, 5}, Case{64, 64, 64, 9, 40}}) {
+      SCOPED_TRACE(std::string(cpu_isa_name(isa)) + " " + std::to_string(c.cin) + "->" + std::to_string(c.mid) + "->" +
+                   std::to_string(c.cout) + " " + std::to_string(c.h) + "x" + std::to_string(c.w));
+      const auto w1 = random_values(size_t(c.mid) * c.cin * 9, seed++, -0.1f, 0.1f);
+      const auto b1 = random_values(c.mid, seed++, -0.1f, 0.1f);
+      const auto w2 = random_values(size_t(c.cout) * c.mid * 9, seed++, -0.1f, 0.1f);
+      const auto b2 = random_values(c.cout, seed++, -0.1f, 0.1f);
+      const PackedConvWeights conv1 =
+          pack_conv_weights(w1.data(), b1.data(), c.cin, c.mid, 3, fp16_storage_weight_format(c.cin, c.mid, 3));
+      const PackedConvWeights conv2 =
+          pack_conv_weights(w2.data(), b2.data(), c.mid, c.cout, 3, fp16_storage_weight_format(c.mid, c.cout, 3));
+      const auto x = random_values(size_t(c.cin) * c.h * c.w, seed++, -4.0f, 4.0f);
+      const int64_t big = int64_t{4} * c.h * c.w;
+      ConvEpilogue act;
+      act.has_lrelu = true, act.lrelu_slope = 0.2f;
+      std::vector<float> between(c.mid * big), expected(c.cout * big);
+      conv2d_packed_upsampled2x(between.data(), x.data(), conv1, c.h, c.w, act);
+      for (float& v : between) v = fp16_to_float(float_to_fp16(v));
+      conv2d_packed(expected.data(), between.data(), conv2, 2 * c.h, 2 * c.w, act);
+      std::vector<uint16_t> scratch(c.mid * big);
+      for (int threads : {1, 2, 3}) {
+        const ThreadCount team(threads);
+        std::vector<float> y(c.cout * big);
+        conv2d_upsampled2x_pair_fp16(y.data(), x.data(), conv1, act, conv2, act, c.h, c.w,
+                                     threads == 2 ? scratch.data() : nullptr);
+        EXPECT_EQ(y, expected) << threads << " threads";
+      }
+    }
+  }
 }
 
 // Activations past fp16's ±65504 become infinite in storage: the CPU backend in fp16 says so when

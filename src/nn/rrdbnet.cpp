@@ -86,7 +86,7 @@ static ConvOptions with_lrelu() {
 // Instead of concatenating, one buffer `dense` [N][nf + 4·g][H][W] holds x and, after it, each
 // xi as it is made: conv j reads the first nf + (j-1)·g channels and writes the next g.
 Tensor RRDBNet::rdb(const Tensor& x, const std::string& prefix, const Tensor* skip) {
-  if (!tape_) {  // inference: a backend may run the whole block at once (the CPU in bf16)
+  if (!tape_) {  // inference: a backend may run the whole block at once (the CPU in bf16 and fp16)
     const PreparedConv* convs[5];
     for (int j = 0; j < 5; ++j) convs[j] = prepared_.at(prefix + ".conv" + std::to_string(j + 1)).get();
     Tensor fused = backend_.fused_dense_block(x, convs, kLeakySlope, kResidualScale, skip);
@@ -178,7 +178,7 @@ Tensor RRDBNet::forward(const Tensor& x, RRDBNetTape* tape) {
       opt.prepared = prepared_.at(name).get();
       hr.prepared = prepared_.at("conv_hr").get();
       // After the last stage, conv_hr may read conv_up2's output in the backend's own form
-      // (the CPU: bf16 only), unless conv_up2's output is to be recorded.
+      // (the CPU: bf16, or fp16 storage), unless conv_up2's output is to be recorded.
       bool with_hr = stage == 2 && !recorder_;
       Tensor fused = backend_.fused_upsample2x_conv(feat, opt, with_hr ? &hr : nullptr);
       if (!fused.defined() && with_hr) fused = backend_.fused_upsample2x_conv(feat, opt), with_hr = false;

@@ -7,7 +7,9 @@
 // fp16, half the bytes, which the convolutions widen as they load their windows. Each dense block
 // reads 640 channel planes and writes 192 (five convolutions on [x, x1 .. x4]); at a 440² tile that
 // is 0.75 GB per block in fp32, from memory, since a block's 149 MB buffer is far past any cache.
-// The trunk between blocks, the upsampling and the image-facing layers stay fp32.
+// The same for the largest activation of all, between the last upsampling's two convolutions
+// (conv2d_upsampled2x_pair_fp16: 793 MB in fp32 at a 440² tile). The trunk between blocks, the
+// other upsampling and the image-facing layers' inputs stay fp32.
 //
 // Rounding: x and each x_j are rounded to nearest (even) fp16 once, when stored: a relative error
 // of at most 2^-11 each, so |y - y_fp32| <= ~2^-11 Σ|x||w| per output of conv_j before it
@@ -16,6 +18,9 @@
 //
 // The same bits as five conv2d_packed calls (v3's format) on fp32 copies of the fp16-rounded values
 // (tests/test_conv_fp16.cpp), since fp16 -> fp32 is exact and the epilogue's rounding is the last step.
+// Measured (Zen 4 on the AVX2 kernels, docs/performance.md): 80-92 dB against fp32 per image; the
+// whole 1600x1200 image 0.92x fp32's time on the same kernels with 6% less peak memory, most of it
+// from the upsampling pair (a dense block alone: 0.95-0.97x).
 #pragma once
 #include <cstdint>
 
@@ -38,9 +43,23 @@ ConvWeightFormat fp16_storage_weight_format(int cin, int cout, int k);
 //   out [nf][h][w] = x + residual_scale * conv5([fp16(x), x1 .. x4])   (x itself in the residual)
 // then out = skip + residual_scale * out when skip is given (the RRDB's residual, as scaled_add).
 // convs: nf + (j-1) g -> g (conv5: -> nf), 3x3, packed in fp16_storage_weight_format. Throws
-// microsr::Error otherwise, or when fp16_storage_unavailable_reason() is not null. The fp16 copy
-// lives in a per-thread buffer, (nf + 4 g) h w halves, grown and kept.
+// microsr::Error otherwise, or when fp16_storage_unavailable_reason() is not null. The fp16
+// activations go to `scratch`, dense_block_fp16_halves(nf, g, h, w) halves (the CPU backend passes
+// a tensor's memory, which its allocator reuses for the next large activation), or with null to a
+// per-thread buffer, grown and kept.
 void conv2d_dense_block_fp16(float* out, const float* x, const PackedConvWeights* const convs[5], int h, int w,
-                             float lrelu_slope, float residual_scale, const float* skip = nullptr);
+                             float lrelu_slope, float residual_scale, const float* skip = nullptr,
+                             uint16_t* scratch = nullptr);
+int64_t dense_block_fp16_halves(int nf, int g, int h, int w);
+
+// RRDBNet's last upsampling stage with the 4x larger activation between its two convolutions in
+// fp16 (conv_up2 then conv_hr: at a 440² tile, 64 channels of 1760², 793 MB in fp32):
+//   y [conv2.cout][2h][2w] = epi2(conv2(fp16(epi1(conv1(upsample_nearest2x(x [conv1.cin][h][w]))))))
+// epi1 without a residual; conv2.cin == conv1.cout; both 3x3, packed in fp16_storage_weight_format.
+// The same bits as conv2d_packed_upsampled2x, a rounding to fp16 and conv2d_packed (tested).
+// between: conv1.cout * 4 h w halves, or null for a per-thread buffer, grown and kept.
+void conv2d_upsampled2x_pair_fp16(float* y, const float* x, const PackedConvWeights& conv1, const ConvEpilogue& epi1,
+                                  const PackedConvWeights& conv2, const ConvEpilogue& epi2, int h, int w,
+                                  uint16_t* between = nullptr);
 
 }  // namespace microsr::kernels

@@ -22,8 +22,10 @@ ConvWeightFormat fp16_storage_weight_format(int cin, int cout, int k) {
   return k == 3 ? ConvWeightFormat::kWinograd43 : best_conv_weight_format(cin, cout, k);
 }
 
+int64_t dense_block_fp16_halves(int nf, int g, int h, int w) { return (nf + 4 * static_cast<int64_t>(g)) * h * w; }
+
 void conv2d_dense_block_fp16(float* out, const float* x, const PackedConvWeights* const convs[5], int h, int w,
-                             float lrelu_slope, float residual_scale, const float* skip) {
+                             float lrelu_slope, float residual_scale, const float* skip, uint16_t* scratch) {
   if (const char* why = fp16_storage_unavailable_reason()) throw Error(std::string("conv2d_dense_block_fp16: ") + why);
   require(h > 0 && w > 0,
           "conv2d_dense_block_fp16: expected h, w >= 1, found " + std::to_string(h) + "x" + std::to_string(w));
@@ -33,10 +35,29 @@ void conv2d_dense_block_fp16(float* out, const float* x, const PackedConvWeights
                 convs[j]->format == ConvWeightFormat::kWinograd43 && convs[j]->co_block == 4,
             "conv2d_dense_block_fp16: the five layers are not a dense block (nf + j g -> g, conv5 -> nf, 3x3) packed "
             "in conv_v3's Winograd format (kWinograd43, co_block 4: fp16_storage_weight_format)");
-  const int64_t plane = static_cast<int64_t>(h) * w, halves = (nf + 4 * static_cast<int64_t>(g)) * plane;
-  auto* dense = reinterpret_cast<uint16_t*>(detail::thread_aligned_buffer(7, (halves + 1) / 2));
+  const int64_t plane = static_cast<int64_t>(h) * w, halves = dense_block_fp16_halves(nf, g, h, w);
+  uint16_t* dense = scratch ? scratch : reinterpret_cast<uint16_t*>(detail::thread_aligned_buffer(7, (halves + 1) / 2));
   dense_block_winograd43_fp16_avx2(out, x, convs, h, w, lrelu_slope, residual_scale, dense);
   if (skip) scaled_add(out, out, residual_scale, skip, nf * plane);
+}
+
+void conv2d_upsampled2x_pair_fp16(float* y, const float* x, const PackedConvWeights& conv1, const ConvEpilogue& epi1,
+                                  const PackedConvWeights& conv2, const ConvEpilogue& epi2, int h, int w,
+                                  uint16_t* between) {
+  if (const char* why = fp16_storage_unavailable_reason())
+    throw Error(std::string("conv2d_upsampled2x_pair_fp16: ") + why);
+  require(h > 0 && w > 0,
+          "conv2d_upsampled2x_pair_fp16: expected h, w >= 1, found " + std::to_string(h) + "x" + std::to_string(w));
+  for (const PackedConvWeights* conv : {&conv1, &conv2})
+    require(conv->k == 3 && conv->format == ConvWeightFormat::kWinograd43 && conv->co_block == 4,
+            "conv2d_upsampled2x_pair_fp16: both layers must be 3x3 in conv_v3's Winograd format (kWinograd43, "
+            "co_block 4: fp16_storage_weight_format)");
+  require(conv2.cin == conv1.cout && !epi1.residual,
+          "conv2d_upsampled2x_pair_fp16: the second layer must take the first one's outputs, and the first has no "
+          "residual");
+  const int64_t halves = static_cast<int64_t>(conv1.cout) * 4 * h * w;
+  if (!between) between = reinterpret_cast<uint16_t*>(detail::thread_aligned_buffer(7, (halves + 1) / 2));
+  conv2d_winograd43_upsampled2x_pair_fp16_avx2(y, x, conv1, epi1, conv2, epi2, h, w, between);
 }
 
 }  // namespace microsr::kernels

@@ -41,6 +41,13 @@ int64_t winograd43_dense_block_elems_avx2(int channels, int h, int w);
 void dense_block_winograd43_fp16_avx2(float* out, const float* x, const PackedConvWeights* const convs[5], int h, int w,
                                       float lrelu_slope, float residual_scale, uint16_t* dense);
 
+// Two convolutions after the nearest x2 upsampling, the first one's output stored in fp16 (conv/fp16.h:
+// conv2d_upsampled2x_pair_fp16): x [conv1.cin][h][w], between [conv1.cout][2h][2w] halves,
+// y [conv2.cout][2h][2w]; both packed kWinograd43 with co_block 4.
+void conv2d_winograd43_upsampled2x_pair_fp16_avx2(float* y, const float* x, const PackedConvWeights& conv1,
+                                                  const ConvEpilogue& epi1, const PackedConvWeights& conv2,
+                                                  const ConvEpilogue& epi2, int h, int w, uint16_t* between);
+
 // count 3x3 kernels [count][9] -> their Winograd transforms [count][36] (conv/winograd43_weights.h).
 void winograd43_transform_kernels_avx2(float* transformed, const float* weights, int count);
 

@@ -37,8 +37,10 @@
 //   channel block uses it.
 //
 // Transforms are vectorized over 8 tiles: a row of the 8 tiles' 6x6 windows is 36 consecutive
-//   floats; a 4-way deinterleave (8x4 transpose, 12 shuffles) turns it into 6 vectors, one per
-//   window column. The output transform interleaves the same way to store 32 consecutive pixels.
+//   floats (5 loads); a 4-way deinterleave (8x4 transpose, 12 shuffles, and 5 more for columns 4
+//   and 5: deinterleave_window_row) turns it into 6 vectors, one per window column. The output
+//   transform interleaves the same way to store 32 consecutive pixels. With fp16 storage
+//   (conv/fp16.h) the loads are conversions (vcvtph2ps) of 36 halves.
 //
 // Threading: one OpenMP region per call: each thread takes an equal share of the 8-tile groups,
 //   cut into batches of at most NV groups; each batch does input transform -> 36 products ->
@@ -119,11 +121,8 @@ using winograd43::input_transform_8_tiles;  // the fp32 form, overloaded below f
 void input_transform_8_tiles(float* v, int64_t v_stride, const uint16_t* window, int row_stride) {
   input_transform_8_tiles_rows(v, v_stride, [&](int r, __m256 d[6]) {
     const uint16_t* p = window + static_cast<int64_t>(r) * row_stride;
-    __m256 shifted[4];
-    deinterleave4(d, widened8(p), widened8(p + 8), widened8(p + 16), widened8(p + 24));  // columns 0..3
-    deinterleave4(shifted, widened8(p + 4), widened8(p + 12), widened8(p + 20),
-                  widened8(p + 28));  // 4, 5: next tile's 0, 1
-    d[4] = shifted[0], d[5] = shifted[1];
+    deinterleave_window_row(d, widened8(p), widened8(p + 8), widened8(p + 16), widened8(p + 24),
+                            _mm256_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 32))));
   });
 }
 
@@ -207,6 +206,17 @@ void dense_block_winograd43_fp16_avx2(float* out, const float* x, const PackedCo
   residual.scale = residual_scale;
   residual.residual = x;
   winograd43_run<24, 8>(out, input, *convs[4], h, w, residual, input_transform_8_tiles, pick_product, false,
+                        input_transform_8_tiles_direct<uint16_t>);
+}
+
+void conv2d_winograd43_upsampled2x_pair_fp16_avx2(float* y, const float* x, const PackedConvWeights& conv1,
+                                                  const ConvEpilogue& epi1, const PackedConvWeights& conv2,
+                                                  const ConvEpilogue& epi2, int h, int w, uint16_t* between) {
+  const auto pick_product = [](int tiles) { return product_for<4, 3>((tiles + 7) / 8); };
+  winograd43_run<24, 8>(between, x, conv1, 2 * h, 2 * w, epi1, input_transform_8_tiles, pick_product, true,
+                        input_transform_8_tiles_direct<float>);
+  const uint16_t* input = between;
+  winograd43_run<24, 8>(y, input, conv2, 2 * h, 2 * w, epi2, input_transform_8_tiles, pick_product, false,
                         input_transform_8_tiles_direct<uint16_t>);
 }
 

@@ -56,6 +56,26 @@ inline void deinterleave4(__m256 c[4], const float* p) {
   deinterleave4(c, _mm256_loadu_ps(p), _mm256_loadu_ps(p + 8), _mm256_loadu_ps(p + 16), _mm256_loadu_ps(p + 24));
 }
 
+// A 6x6 window row of 8 tiles from its 36 values: a, b, e, f hold values 0..31 as above and g's
+// low half values 32..35. d[c][t] = value 4t + c for c < 6 (columns 4 and 5 are the next tile's
+// columns 0 and 1). Columns 0..3 are deinterleave4's; for 4 and 5, deinterleave4 of values 4..35
+// would start from 128-bit halves that are mostly the ones already made (see p0..p3): one more
+// permute instead of four more loads and four permutes.
+inline void deinterleave_window_row(__m256 d[6], __m256 a, __m256 b, __m256 e, __m256 f, __m256 g) {
+  // Pairs of 128-bit halves (low | high): p0 values 0..3 | 16..19, p1 4..7 | 20..23, p2 8..11 |
+  // 24..27, p3 12..15 | 28..31, p4 16..19 | 32..35.
+  const __m256 p0 = _mm256_permute2f128_ps(a, e, 0x20), p1 = _mm256_permute2f128_ps(a, e, 0x31);
+  const __m256 p2 = _mm256_permute2f128_ps(b, f, 0x20), p3 = _mm256_permute2f128_ps(b, f, 0x31);
+  const __m256 p4 = _mm256_permute2f128_ps(e, g, 0x20);
+  const __m256 t0 = _mm256_unpacklo_ps(p0, p1), t1 = _mm256_unpackhi_ps(p0, p1);
+  const __m256 t2 = _mm256_unpacklo_ps(p2, p3), t3 = _mm256_unpackhi_ps(p2, p3);
+  d[0] = _mm256_shuffle_ps(t0, t2, 0x44), d[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
+  d[2] = _mm256_shuffle_ps(t1, t3, 0x44), d[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
+  // Values 4..35 in the same pairs of halves are p1, p2, p3, p4: deinterleave4's first steps on them.
+  const __m256 s0 = _mm256_unpacklo_ps(p1, p2), s2 = _mm256_unpacklo_ps(p3, p4);
+  d[4] = _mm256_shuffle_ps(s0, s2, 0x44), d[5] = _mm256_shuffle_ps(s0, s2, 0xEE);
+}
+
 // Inverse of deinterleave4: out[4t+j] = c[j][t] for t < 8, j < 4 (32 floats).
 inline void interleave4(float out[32], const __m256 c[4]) {
   const __m256 t0 = _mm256_unpacklo_ps(c[0], c[1]), t1 = _mm256_unpackhi_ps(c[0], c[1]);
@@ -93,10 +113,8 @@ inline void input_transform_8_tiles_rows(float* v, int64_t v_stride, LoadRow loa
 inline void input_transform_8_tiles(float* v, int64_t v_stride, const float* window, int row_stride) {
   input_transform_8_tiles_rows(v, v_stride, [&](int r, __m256 d[6]) {
     const float* p = window + static_cast<int64_t>(r) * row_stride;
-    __m256 shifted[4];
-    deinterleave4(d, p);            // window columns 0..3
-    deinterleave4(shifted, p + 4);  // columns 4, 5 are the next tile's columns 0, 1
-    d[4] = shifted[0], d[5] = shifted[1];
+    deinterleave_window_row(d, _mm256_loadu_ps(p), _mm256_loadu_ps(p + 8), _mm256_loadu_ps(p + 16),
+                            _mm256_loadu_ps(p + 24), _mm256_castps128_ps256(_mm_loadu_ps(p + 32)));
   });
 }
 

@@ -225,6 +225,13 @@ class CpuBackend final : public Backend {
             "fused_dense_block: the layers take " + std::to_string(prepared[0]->cin()) + " channels, the input is " +
                 x.describe());
     Tensor out = Tensor::empty(x.shape());
+    // fp16 storage: x, x1..x4 as halves, in a tensor's memory, which the allocator hands on to the
+    // next large activation (a per-thread buffer would add its 74 MB at a 440² tile to the peak).
+    Tensor halves;
+    if (fp16_)
+      halves = Tensor::empty(
+          {(kernels::dense_block_fp16_halves(int(x.dim(1)), prepared[0]->cout(), int(x.dim(2)), int(x.dim(3))) + 1) /
+           2});
     for (int64_t i = 0; i < x.dim(0); ++i) {
       const int h = int(x.dim(2)), w = int(x.dim(3));
       const float* skip_image = skip ? skip->image(i) : nullptr;
@@ -232,7 +239,8 @@ class CpuBackend final : public Backend {
         kernels::conv2d_bf16_dense_block(out.image(i), x.image(i), packed_bf16, h, w, slope, residual_scale,
                                          skip_image);
       else if (fp16_)
-        kernels::conv2d_dense_block_fp16(out.image(i), x.image(i), packed, h, w, slope, residual_scale, skip_image);
+        kernels::conv2d_dense_block_fp16(out.image(i), x.image(i), packed, h, w, slope, residual_scale, skip_image,
+                                         reinterpret_cast<uint16_t*>(halves.f32()));
       else
         kernels::conv2d_dense_block_packed(out.image(i), x.image(i), packed, h, w, slope, residual_scale, skip_image);
     }
@@ -244,33 +252,14 @@ class CpuBackend final : public Backend {
   // the next conv's (conv2d_bf16_upsampled2x_pair; not with conv_v10, whose activations are fp32:
   // `then` is refused, and the caller runs it as a plain conv). In fp32 it goes into the Winograd kernels' padded
   // input copy (conv2d_packed_upsampled2x; no `then`): the 4x larger upsampled tensor is never made
-  // (793 MB at a 440² tile's last stage). The same bits as the separate ops.
+  // (793 MB at a 440² tile's last stage). The same bits as the separate ops. In fp16 storage, with
+  // `then`, the conv's output goes in fp16 to the next conv (kernels/cpu/conv/fp16.h:
+  // conv2d_upsampled2x_pair_fp16): 397 MB instead of 793 MB there.
   // MICROSR_UPSAMPLE_FUSION=0 (or the older MICROSR_BF16_UPSAMPLE_FUSION=0) turns them off, for A/B runs.
   Tensor fused_upsample2x_conv(const Tensor& x, const ConvOptions& opt, const ConvOptions* then) override {
     const auto* prepared = dynamic_cast<const CpuPreparedConv*>(opt.prepared);
     const auto* next = then ? dynamic_cast<const CpuPreparedConv*>(then->prepared) : nullptr;
     if (!fuse_upsampling_ || !prepared || opt.residual) return {};
-    if (!prepared->bf16) {
-      if (then || conv_) return {};  // fp32 fuses the upsampling only, with the packed weights
-      const kernels::ThreadCount team(threads_);
-      expect_nchw_f32_cpu(x, "fused_upsample2x_conv input");
-      require(prepared->cin() == x.dim(1), "fused_upsample2x_conv: the layer takes " + std::to_string(prepared->cin()) +
-                                               " channels, the input is " + x.describe());
-      kernels::ConvEpilogue epi;
-      epi.has_lrelu = opt.lrelu, epi.lrelu_slope = opt.lrelu_slope, epi.scale = opt.scale;
-      Tensor y = Tensor::empty({x.dim(0), prepared->cout(), 2 * x.dim(2), 2 * x.dim(3)});
-      for (int64_t i = 0; i < x.dim(0); ++i)
-        kernels::conv2d_packed_upsampled2x(y.image(i), x.image(i), prepared->packed, int(x.dim(2)), int(x.dim(3)), epi);
-      return y;
-    }
-    if (!bf16_) return {};
-    if (then && (!next || !next->bf16 || then->residual || opt.scale != 1.0f || next->cin() != prepared->cout() ||
-                 prepared->cout() % 2 != 0 || !kernels::conv_bf16_pair_stays_bf16()))
-      return {};
-    const kernels::ThreadCount team(threads_);
-    expect_nchw_f32_cpu(x, "fused_upsample2x_conv input");
-    require(prepared->cin() == x.dim(1), "fused_upsample2x_conv: the layer takes " + std::to_string(prepared->cin()) +
-                                             " channels, the input is " + x.describe());
     const auto epilogue = [](const ConvOptions& o) {
       kernels::ConvEpilogue epi;
       epi.has_lrelu = o.lrelu;
@@ -278,6 +267,37 @@ class CpuBackend final : public Backend {
       epi.scale = o.scale;
       return epi;
     };
+    const auto check_input = [&] {
+      expect_nchw_f32_cpu(x, "fused_upsample2x_conv input");
+      require(prepared->cin() == x.dim(1), "fused_upsample2x_conv: the layer takes " + std::to_string(prepared->cin()) +
+                                               " channels, the input is " + x.describe());
+    };
+    if (!prepared->bf16) {
+      if (conv_) return {};
+      // fp32 fuses the upsampling only, with the packed weights; fp16 storage also the next conv,
+      // the 4x larger activation between them in fp16 (kernels/cpu/conv/fp16.h).
+      if (then && (!fp16_ || !next || then->residual || next->cin() != prepared->cout())) return {};
+      const kernels::ThreadCount team(threads_);
+      check_input();
+      const int64_t h = x.dim(2), w = x.dim(3);
+      Tensor y = Tensor::empty({x.dim(0), (next ? next : prepared)->cout(), 2 * h, 2 * w});
+      Tensor between;  // fp16 halves, from the allocator (reused by the next large activation)
+      if (next) between = Tensor::empty({(prepared->cout() * 4 * h * w + 1) / 2});
+      for (int64_t i = 0; i < x.dim(0); ++i)
+        if (next)
+          kernels::conv2d_upsampled2x_pair_fp16(y.image(i), x.image(i), prepared->packed, epilogue(opt), next->packed,
+                                                epilogue(*then), int(h), int(w),
+                                                reinterpret_cast<uint16_t*>(between.f32()));
+        else
+          kernels::conv2d_packed_upsampled2x(y.image(i), x.image(i), prepared->packed, int(h), int(w), epilogue(opt));
+      return y;
+    }
+    if (!bf16_) return {};
+    if (then && (!next || !next->bf16 || then->residual || opt.scale != 1.0f || next->cin() != prepared->cout() ||
+                 prepared->cout() % 2 != 0 || !kernels::conv_bf16_pair_stays_bf16()))
+      return {};
+    const kernels::ThreadCount team(threads_);
+    check_input();
     Tensor y = Tensor::empty({x.dim(0), (next ? next : prepared)->cout(), 2 * x.dim(2), 2 * x.dim(3)});
     for (int64_t i = 0; i < x.dim(0); ++i)
       if (next)
