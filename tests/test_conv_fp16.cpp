@@ -1,10 +1,10 @@
 // fp16 activation storage (kernels/cpu/conv/fp16.h, `--precision fp16` on the CPU).
 //
-// The conversions against IEEE binary16's definition: closed forms, every one of the 65536 bit
-// patterns, and every halfway point between neighbours (ties to even); the F16C bodies against them
-// bit for bit. The dense block against the same five fp32 convolutions run on fp16-rounded copies
-// (it must give their bits: its transforms widen exactly and its epilogue rounds last), and against
-// an independent direct convolution in fp32 (it must stay within fp16's rounding of it).
+// The conversions (microsr/tensor.h: float_to_half, half_to_float) against IEEE binary16's
+// definition: closed forms, every one of the 65536 bit patterns, and every halfway point between
+// neighbours (ties to even); the F16C bodies against them bit for bit. The dense block against the same five fp32
+// convolutions run on fp16-rounded copies (it must give their bits: its transforms widen exactly and its epilogue
+// rounds last), and against an independent direct convolution in fp32 (it must stay within fp16's rounding of it).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,6 +23,7 @@
 #include "microsr/backend.h"
 #include "microsr/error.h"
 #include "microsr/rrdbnet.h"
+#include "microsr/tensor.h"
 #include "test_helpers.h"
 
 namespace microsr::kernels {
@@ -60,10 +61,10 @@ TEST(Fp16Convert, ClosedForms) {
                        Case{0.1f, 0x2E66},           Case{1.0009765625f, 0x3C01},
                        Case{1.00048828125f, 0x3C00}, Case{1.00146484375f, 0x3C02}}) {
     SCOPED_TRACE(c.value);
-    EXPECT_EQ(float_to_fp16(c.value), c.half);
+    EXPECT_EQ(float_to_half(c.value), c.half);
   }
-  EXPECT_EQ(float_to_fp16(std::numeric_limits<float>::quiet_NaN()) & 0x7E00, 0x7E00);  // stays a quiet NaN
-  EXPECT_EQ(float_to_fp16(float_from_bits(0x7F800001u)) & 0x7E00, 0x7E00);             // a signalling one too
+  EXPECT_EQ(float_to_half(std::numeric_limits<float>::quiet_NaN()) & 0x7E00, 0x7E00);  // stays a quiet NaN
+  EXPECT_EQ(float_to_half(float_from_bits(0x7F800001u)) & 0x7E00, 0x7E00);             // a signalling one too
 }
 
 // Every bit pattern widens to its value and (NaN aside) narrows back to itself; between two
@@ -72,7 +73,7 @@ TEST(Fp16Convert, EveryHalfAndEveryHalfwayPoint) {
   for (uint32_t bits = 0; bits < 0x10000; ++bits) {
     const auto half = static_cast<uint16_t>(bits);
     const bool nan = (half & 0x7C00) == 0x7C00 && (half & 0x3FF);
-    const float value = fp16_to_float(half);
+    const float value = half_to_float(half);
     if (nan) {
       EXPECT_TRUE(std::isnan(value)) << bits;
       continue;
@@ -82,15 +83,15 @@ TEST(Fp16Convert, EveryHalfAndEveryHalfwayPoint) {
     } else {
       ASSERT_EQ(double(value), half_value(half)) << bits;
     }
-    ASSERT_EQ(float_to_fp16(value), half) << bits;
+    ASSERT_EQ(float_to_half(value), half) << bits;
     if ((half & 0x7FFF) >= 0x7C00) continue;                // infinity: no next neighbour
     const uint16_t next = static_cast<uint16_t>(half + 1);  // the next one away from zero (0x7BFF's: infinity)
     const double upper = (next & 0x7FFF) == 0x7C00 ? (half & 0x8000 ? -65536.0 : 65536.0) : half_value(next);
     const auto midpoint = static_cast<float>((double(value) + upper) / 2);  // exact: 12 significant bits
     ASSERT_EQ(double(midpoint), (double(value) + upper) / 2);
-    EXPECT_EQ(float_to_fp16(midpoint), (half & 1) ? next : half) << bits;
-    EXPECT_EQ(float_to_fp16(std::nextafter(midpoint, 0.0f)), half) << bits;
-    EXPECT_EQ(float_to_fp16(std::nextafter(midpoint, midpoint * 2)), next) << bits;
+    EXPECT_EQ(float_to_half(midpoint), (half & 1) ? next : half) << bits;
+    EXPECT_EQ(float_to_half(std::nextafter(midpoint, 0.0f)), half) << bits;
+    EXPECT_EQ(float_to_half(std::nextafter(midpoint, midpoint * 2)), next) << bits;
   }
 }
 
@@ -147,7 +148,7 @@ struct Block {
     std::vector<float> dense((nf + 4 * g) * pixels), out(nf * pixels);
     auto round = [&](float* p, int64_t n) {
       if (rounded)
-        for (int64_t i = 0; i < n; ++i) p[i] = fp16_to_float(float_to_fp16(p[i]));
+        for (int64_t i = 0; i < n; ++i) p[i] = half_to_float(float_to_half(p[i]));
     };
     std::copy(x.begin(), x.end(), dense.begin());
     round(dense.data(), nf * pixels);
@@ -292,7 +293,7 @@ TEST(UpsampledPairFp16, SameBitsAsFp32ConvolutionsOnTheRoundedActivation) {
       act.has_lrelu = true, act.lrelu_slope = 0.2f;
       std::vector<float> between(c.mid * big), expected(c.cout * big);
       conv2d_packed_upsampled2x(between.data(), x.data(), conv1, c.h, c.w, act);
-      for (float& v : between) v = fp16_to_float(float_to_fp16(v));
+      for (float& v : between) v = half_to_float(float_to_half(v));
       conv2d_packed(expected.data(), between.data(), conv2, 2 * c.h, 2 * c.w, act);
       std::vector<uint16_t> scratch(c.mid * big);
       for (int threads : {1, 2, 3}) {

@@ -124,7 +124,9 @@ struct NonFinite {
 };
 NonFinite find_non_finite(const Tensor& t);
 
-// f16 <-> f32 conversion (IEEE half), used by the weight loaders.
+// f16 <-> f32 conversion (IEEE half), used by the weight loaders and the CPU's fp16 storage
+// (kernels/cpu/conv/fp16.h): round to nearest even, overflow to infinity, NaN stays a quiet NaN
+// keeping its payload's top bits — F16C's bits (tests/test_conv_fp16.cpp checks every pattern).
 float half_to_float(uint16_t h);
 uint16_t float_to_half(float f);
 

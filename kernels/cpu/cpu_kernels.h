@@ -45,11 +45,9 @@ void scaled_add_avx2(float* y, const float* a, float s, const float* b, int64_t 
 // the memory bandwidth that a dense block's 50 MB input copy (64 channels at 440x440) can use.
 void copy_floats(float* y, const float* x, int64_t n);
 
-// ---- fp16 storage (IEEE binary16 bit patterns; kernels/cpu/ref/fp16_ref.cpp) --------------------
-// float -> fp16 rounded to nearest, ties to even: past 65504 (from 65520 up) infinity, below 2^-14
-// subnormal, NaN stays a (quiet) NaN. fp16 -> float is exact.
-uint16_t float_to_fp16(float value);
-float fp16_to_float(uint16_t half);
+// ---- fp16 storage (IEEE binary16 bit patterns) -------------------------------------------------
+// y[i] = float_to_half(x[i]) (microsr/tensor.h: rounded to nearest, ties to even; from 65520 up
+// infinity, below 2^-14 subnormal, NaN stays a quiet NaN with its payload's top bits, as F16C does).
 void floats_to_fp16_ref(uint16_t* y, const float* x, int64_t n);
 // The same bits, with F16C (vcvtps2ph) from avx2 up (kernels/cpu/elementwise_avx2.cpp), split among
 // team_size() threads: the dense block's input, stored in fp16 (conv/fp16.h).

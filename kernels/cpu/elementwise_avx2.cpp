@@ -16,7 +16,7 @@ void scaled_add_avx2(float* y, const float* a, float s, const float* b, int64_t 
   if (i < n) scaled_add_ref(y + i, a + i, s, b + i, n - i);
 }
 
-// y = fp16(x), 8 at a time (vcvtps2ph, round to nearest even: float_to_fp16's bits).
+// y = fp16(x), 8 at a time (vcvtps2ph, round to nearest even: float_to_half's bits).
 void floats_to_fp16_avx2(uint16_t* y, const float* x, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)

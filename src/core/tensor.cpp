@@ -197,9 +197,10 @@ uint16_t float_to_half(float f) {
   const uint16_t sign = (x >> 16) & 0x8000u;
   const int32_t exponent = int32_t((x >> 23) & 0xff) - 127 + 15;
   uint32_t mantissa = x & 0x7fffffu;
-  if (((x >> 23) & 0xff) == 0xff) return sign | 0x7c00u | (mantissa ? 0x200u : 0);  // inf / NaN
-  if (exponent >= 31) return sign | 0x7c00u;                                        // overflow
-  if (exponent <= 0) {                                                              // subnormal
+  // inf; NaN quiet, its payload's top bits kept (as F16C's vcvtps2ph does: the same bits)
+  if (((x >> 23) & 0xff) == 0xff) return sign | 0x7c00u | (mantissa ? 0x200u | (mantissa >> 13) : 0);
+  if (exponent >= 31) return sign | 0x7c00u;  // overflow
+  if (exponent <= 0) {                        // subnormal
     if (exponent < -10) return sign;
     mantissa |= 0x800000u;
     const int shift = 14 - exponent;

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "cpu/cpu_kernels.h"
+#include "microsr/tensor.h"
 
 namespace microsr::kernels {
 
@@ -9,6 +10,10 @@ namespace microsr::kernels {
 // so that the CUDA kernel's __fmaf_rn gives the same bits on every build.
 void scaled_add_ref(float* y, const float* a, float s, const float* b, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = std::fma(a[i], s, b[i]);
+}
+
+void floats_to_fp16_ref(uint16_t* y, const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = float_to_half(x[i]);
 }
 
 // y [c][2h][2w]: output pixel (oy, ox) copies input pixel (oy/2, ox/2).
