@@ -266,8 +266,9 @@ TEST(DenseBlockFp16, RefusesWhatItCannotRun) {
 }
 
 // RRDBNet's last upsampling stage (conv_up2, conv_hr) with the activation between them in fp16: the
-// bits of the fp32 fused upsampling, a rounding to fp16 and a plain convolution; a partial last
-// tile row and odd half sizes included.
+// bits of the fp32 fused upsampling, a rounding to fp16 and a plain convolution (and with conv_hr's
+// output in fp16 too, those rounded); conv_last reading fp16. A partial last tile row and odd half
+// sizes included.
 TEST(UpsampledPairFp16, SameBitsAsFp32ConvolutionsOnTheRoundedActivation) {
   ASSERT_FALSE(fp16_isas().empty()) << "this test needs at least avx2";
   struct Case {
@@ -295,13 +296,22 @@ TEST(UpsampledPairFp16, SameBitsAsFp32ConvolutionsOnTheRoundedActivation) {
       conv2d_packed_upsampled2x(between.data(), x.data(), conv1, c.h, c.w, act);
       for (float& v : between) v = half_to_float(float_to_half(v));
       conv2d_packed(expected.data(), between.data(), conv2, 2 * c.h, 2 * c.w, act);
-      std::vector<uint16_t> scratch(c.mid * big);
+      std::vector<uint16_t> scratch(c.mid * big), between_halves(c.mid * big);
+      floats_to_fp16_ref(between_halves.data(), between.data(), c.mid * big);  // exact: already rounded
       for (int threads : {1, 2, 3}) {
         const ThreadCount team(threads);
-        std::vector<float> y(c.cout * big);
+        std::vector<float> y(c.cout * big), y_widened(c.cout * big);
         conv2d_upsampled2x_pair_fp16(y.data(), x.data(), conv1, act, conv2, act, c.h, c.w,
                                      threads == 2 ? scratch.data() : nullptr);
         EXPECT_EQ(y, expected) << threads << " threads";
+        // conv2's output in fp16 too: expected, rounded.
+        std::vector<uint16_t> y_half(c.cout * big), expected_half(c.cout * big);
+        conv2d_upsampled2x_pair_fp16(y_half.data(), x.data(), conv1, act, conv2, act, c.h, c.w);
+        floats_to_fp16_ref(expected_half.data(), expected.data(), c.cout * big);
+        EXPECT_EQ(y_half, expected_half) << threads << " threads";
+        // A convolution reading fp16 (conv_last's way): the bits of conv2d_packed on the widened values.
+        conv2d_packed_fp16_input(y_widened.data(), between_halves.data(), conv2, 2 * c.h, 2 * c.w, act);
+        EXPECT_EQ(y_widened, expected) << threads << " threads";
       }
     }
   }

@@ -86,7 +86,8 @@ class Backend {
   // conv's bf16 input copy is filled from x, the 4x larger fp32 tensor is never made), with
   // opt.prepared from prepare_conv and no residual: y [N][Cout][2H][2W]. With `then` (prepared,
   // no residual; opt's scale 1), a second conv on that output: y = then(conv(upsample(x))), the
-  // intermediate kept in the backend's own form (the CPU: bf16, or fp16 storage). Returns the undefined Tensor
+  // intermediate kept in the backend's own form (the CPU: bf16, or fp16 storage, which also returns
+  // y as an f16 tensor that its conv2d reads: RRDBNet's conv_last). Returns the undefined Tensor
   // where the backend has no fused form (the default): the caller then runs the ops itself.
   virtual Tensor fused_upsample2x_conv(const Tensor& /*x*/, const ConvOptions& /*opt*/,
                                        const ConvOptions* /*then*/ = nullptr) {
@@ -175,7 +176,8 @@ struct CpuOptions {
   // throws an Error naming the missing feature otherwise) and no `conv` variant.
   // fp16 on the CPU is fp16 *storage* (kernels/cpu/conv/fp16.h): fp32 arithmetic on conv_v3's AVX2
   // Winograd kernels, with each dense block's x and x1..x4 kept in fp16 (half the memory traffic of
-  // the body's convolutions), and conv_up2's output too (read by conv_hr); the rest stays fp32. Needs AVX2 with F16C
+  // the body's convolutions), and conv_up2's and conv_hr's outputs too (the 4x larger activations
+  // before conv_last); the rest stays fp32. Needs AVX2 with F16C
   // and no `conv` variant; to_host throws an Error when the output holds NaN or infinity (an fp16 overflow).
   Precision precision = Precision::fp32;
 };

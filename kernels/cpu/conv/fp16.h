@@ -7,9 +7,9 @@
 // fp16, half the bytes, which the convolutions widen as they load their windows. Each dense block
 // reads 640 channel planes and writes 192 (five convolutions on [x, x1 .. x4]); at a 440² tile that
 // is 0.75 GB per block in fp32, from memory, since a block's 149 MB buffer is far past any cache.
-// The same for the largest activation of all, between the last upsampling's two convolutions
-// (conv2d_upsampled2x_pair_fp16: 793 MB in fp32 at a 440² tile). The trunk between blocks, the
-// other upsampling and the image-facing layers' inputs stay fp32.
+// The same for the largest activations of all, conv_up2's and conv_hr's outputs (64 channels at 4x
+// the input's size: 793 MB each in fp32 at a 440² tile): conv2d_upsampled2x_pair_fp16, then
+// conv2d_packed_fp16_input for conv_last. The trunk between blocks, conv_up1 and conv_first stay fp32.
 //
 // Rounding: x and each x_j are rounded to nearest (even) fp16 once, when stored: a relative error
 // of at most 2^-11 each, so |y - y_fp32| <= ~2^-11 Σ|x||w| per output of conv_j before it
@@ -18,9 +18,9 @@
 //
 // The same bits as five conv2d_packed calls (v3's format) on fp32 copies of the fp16-rounded values
 // (tests/test_conv_fp16.cpp), since fp16 -> fp32 is exact and the epilogue's rounding is the last step.
-// Measured (Zen 4 on the AVX2 kernels, docs/performance.md): 80-92 dB against fp32 per image; the
-// whole 1600x1200 image 0.92x fp32's time on the same kernels with 6% less peak memory, most of it
-// from the upsampling pair (a dense block alone: 0.95-0.97x).
+// Measured (Zen 4 on the AVX2 kernels, docs/performance.md): 79-88 dB against fp32 per image; the
+// whole 1600x1200 image 0.93x fp32's time on the same kernels with 17% less peak memory, most of it
+// from the last upsampling stage (a dense block alone: 0.95-0.97x).
 #pragma once
 #include <cstdint>
 
@@ -61,5 +61,14 @@ int64_t dense_block_fp16_halves(int nf, int g, int h, int w);
 void conv2d_upsampled2x_pair_fp16(float* y, const float* x, const PackedConvWeights& conv1, const ConvEpilogue& epi1,
                                   const PackedConvWeights& conv2, const ConvEpilogue& epi2, int h, int w,
                                   uint16_t* between = nullptr);
+// The same with conv2's output stored in fp16 too (epi2 without a residual), for a convolution that
+// reads fp16 next: RRDBNet's conv_hr output (793 MB in fp32 at a 440² tile) for conv_last.
+void conv2d_upsampled2x_pair_fp16(uint16_t* y, const float* x, const PackedConvWeights& conv1, const ConvEpilogue& epi1,
+                                  const PackedConvWeights& conv2, const ConvEpilogue& epi2, int h, int w,
+                                  uint16_t* between = nullptr);
+// y [packed.cout][h][w] = epi(conv(x)) on an fp16 input x [packed.cin][h][w] (widened exactly as it
+// is read: the bits of conv2d_packed on the widened values); 3x3, in fp16_storage_weight_format.
+void conv2d_packed_fp16_input(float* y, const uint16_t* x, const PackedConvWeights& packed, int h, int w,
+                              const ConvEpilogue& epi);
 
 }  // namespace microsr::kernels

@@ -1,6 +1,7 @@
 // fp16 activation storage (conv/fp16.h): the checks and the per-thread buffer around conv_v3's fp16
 // dense block (conv/v3_winograd43_avx2.cpp). Compiled for baseline x86-64.
 #include <string>
+#include <type_traits>
 
 #include "cpu/conv/common.h"
 #include "cpu/conv/fp16.h"
@@ -22,13 +23,28 @@ ConvWeightFormat fp16_storage_weight_format(int cin, int cout, int k) {
   return k == 3 ? ConvWeightFormat::kWinograd43 : best_conv_weight_format(cin, cout, k);
 }
 
+namespace {
+
+void require_v3_format(const char* caller, const PackedConvWeights& conv) {
+  require(conv.k == 3 && conv.format == ConvWeightFormat::kWinograd43 && conv.co_block == 4,
+          std::string(caller) +
+              ": the layer must be 3x3 in conv_v3's Winograd format (kWinograd43, co_block 4: "
+              "fp16_storage_weight_format)");
+}
+
+void require_fp16_storage(const char* caller, int h, int w) {
+  if (const char* why = fp16_storage_unavailable_reason()) throw Error(std::string(caller) + ": " + why);
+  require(h > 0 && w > 0,
+          std::string(caller) + ": expected h, w >= 1, found " + std::to_string(h) + "x" + std::to_string(w));
+}
+
+}  // namespace
+
 int64_t dense_block_fp16_halves(int nf, int g, int h, int w) { return (nf + 4 * static_cast<int64_t>(g)) * h * w; }
 
 void conv2d_dense_block_fp16(float* out, const float* x, const PackedConvWeights* const convs[5], int h, int w,
                              float lrelu_slope, float residual_scale, const float* skip, uint16_t* scratch) {
-  if (const char* why = fp16_storage_unavailable_reason()) throw Error(std::string("conv2d_dense_block_fp16: ") + why);
-  require(h > 0 && w > 0,
-          "conv2d_dense_block_fp16: expected h, w >= 1, found " + std::to_string(h) + "x" + std::to_string(w));
+  require_fp16_storage("conv2d_dense_block_fp16", h, w);
   const int nf = convs[0]->cin, g = convs[0]->cout;
   for (int j = 0; j < 5; ++j)
     require(convs[j]->k == 3 && convs[j]->cin == nf + j * g && convs[j]->cout == (j < 4 ? g : nf) &&
@@ -41,23 +57,44 @@ void conv2d_dense_block_fp16(float* out, const float* x, const PackedConvWeights
   if (skip) scaled_add(out, out, residual_scale, skip, nf * plane);
 }
 
-void conv2d_upsampled2x_pair_fp16(float* y, const float* x, const PackedConvWeights& conv1, const ConvEpilogue& epi1,
-                                  const PackedConvWeights& conv2, const ConvEpilogue& epi2, int h, int w,
-                                  uint16_t* between) {
-  if (const char* why = fp16_storage_unavailable_reason())
-    throw Error(std::string("conv2d_upsampled2x_pair_fp16: ") + why);
-  require(h > 0 && w > 0,
-          "conv2d_upsampled2x_pair_fp16: expected h, w >= 1, found " + std::to_string(h) + "x" + std::to_string(w));
-  for (const PackedConvWeights* conv : {&conv1, &conv2})
-    require(conv->k == 3 && conv->format == ConvWeightFormat::kWinograd43 && conv->co_block == 4,
-            "conv2d_upsampled2x_pair_fp16: both layers must be 3x3 in conv_v3's Winograd format (kWinograd43, "
-            "co_block 4: fp16_storage_weight_format)");
-  require(conv2.cin == conv1.cout && !epi1.residual,
-          "conv2d_upsampled2x_pair_fp16: the second layer must take the first one's outputs, and the first has no "
-          "residual");
+namespace {
+
+// Both forms of the upsampling pair: the checks and the `between` buffer.
+template <class Out>
+void upsampled2x_pair(Out* y, const float* x, const PackedConvWeights& conv1, const ConvEpilogue& epi1,
+                      const PackedConvWeights& conv2, const ConvEpilogue& epi2, int h, int w, uint16_t* between) {
+  constexpr const char* kCaller = "conv2d_upsampled2x_pair_fp16";
+  require_fp16_storage(kCaller, h, w);
+  require_v3_format(kCaller, conv1);
+  require_v3_format(kCaller, conv2);
+  require(conv2.cin == conv1.cout && !epi1.residual && (std::is_same_v<Out, float> || !epi2.residual),
+          std::string(kCaller) +
+              ": the second layer must take the first one's outputs, and neither an fp16 output nor the first may have "
+              "a residual");
   const int64_t halves = static_cast<int64_t>(conv1.cout) * 4 * h * w;
   if (!between) between = reinterpret_cast<uint16_t*>(detail::thread_aligned_buffer(7, (halves + 1) / 2));
   conv2d_winograd43_upsampled2x_pair_fp16_avx2(y, x, conv1, epi1, conv2, epi2, h, w, between);
+}
+
+}  // namespace
+
+void conv2d_upsampled2x_pair_fp16(float* y, const float* x, const PackedConvWeights& conv1, const ConvEpilogue& epi1,
+                                  const PackedConvWeights& conv2, const ConvEpilogue& epi2, int h, int w,
+                                  uint16_t* between) {
+  upsampled2x_pair(y, x, conv1, epi1, conv2, epi2, h, w, between);
+}
+
+void conv2d_upsampled2x_pair_fp16(uint16_t* y, const float* x, const PackedConvWeights& conv1, const ConvEpilogue& epi1,
+                                  const PackedConvWeights& conv2, const ConvEpilogue& epi2, int h, int w,
+                                  uint16_t* between) {
+  upsampled2x_pair(y, x, conv1, epi1, conv2, epi2, h, w, between);
+}
+
+void conv2d_packed_fp16_input(float* y, const uint16_t* x, const PackedConvWeights& packed, int h, int w,
+                              const ConvEpilogue& epi) {
+  require_fp16_storage("conv2d_packed_fp16_input", h, w);
+  require_v3_format("conv2d_packed_fp16_input", packed);
+  conv2d_winograd43_fp16_input_avx2(y, x, packed, h, w, epi);
 }
 
 }  // namespace microsr::kernels

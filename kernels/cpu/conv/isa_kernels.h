@@ -43,10 +43,17 @@ void dense_block_winograd43_fp16_avx2(float* out, const float* x, const PackedCo
 
 // Two convolutions after the nearest x2 upsampling, the first one's output stored in fp16 (conv/fp16.h:
 // conv2d_upsampled2x_pair_fp16): x [conv1.cin][h][w], between [conv1.cout][2h][2w] halves,
-// y [conv2.cout][2h][2w]; both packed kWinograd43 with co_block 4.
+// y [conv2.cout][2h][2w] floats or halves; both packed kWinograd43 with co_block 4.
 void conv2d_winograd43_upsampled2x_pair_fp16_avx2(float* y, const float* x, const PackedConvWeights& conv1,
                                                   const ConvEpilogue& epi1, const PackedConvWeights& conv2,
                                                   const ConvEpilogue& epi2, int h, int w, uint16_t* between);
+void conv2d_winograd43_upsampled2x_pair_fp16_avx2(uint16_t* y, const float* x, const PackedConvWeights& conv1,
+                                                  const ConvEpilogue& epi1, const PackedConvWeights& conv2,
+                                                  const ConvEpilogue& epi2, int h, int w, uint16_t* between);
+// conv_v3 on an fp16 input: y [packed.cout][h][w] fp32, x [packed.cin][h][w] halves; kWinograd43,
+// co_block 4.
+void conv2d_winograd43_fp16_input_avx2(float* y, const uint16_t* x, const PackedConvWeights& packed, int h, int w,
+                                       const ConvEpilogue& epi);
 
 // count 3x3 kernels [count][9] -> their Winograd transforms [count][36] (conv/winograd43_weights.h).
 void winograd43_transform_kernels_avx2(float* transformed, const float* weights, int count);

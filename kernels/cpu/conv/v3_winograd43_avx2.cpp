@@ -209,15 +209,36 @@ void dense_block_winograd43_fp16_avx2(float* out, const float* x, const PackedCo
                         input_transform_8_tiles_direct<uint16_t>);
 }
 
-void conv2d_winograd43_upsampled2x_pair_fp16_avx2(float* y, const float* x, const PackedConvWeights& conv1,
-                                                  const ConvEpilogue& epi1, const PackedConvWeights& conv2,
-                                                  const ConvEpilogue& epi2, int h, int w, uint16_t* between) {
+// The upsampling pair (conv/fp16.h): conv1's output rounded into `between`; conv2's into y, in
+// fp32 or (Out = uint16_t) fp16.
+template <class Out>
+void upsampled2x_pair_fp16(Out* y, const float* x, const PackedConvWeights& conv1, const ConvEpilogue& epi1,
+                           const PackedConvWeights& conv2, const ConvEpilogue& epi2, int h, int w, uint16_t* between) {
   const auto pick_product = [](int tiles) { return product_for<4, 3>((tiles + 7) / 8); };
   winograd43_run<24, 8>(between, x, conv1, 2 * h, 2 * w, epi1, input_transform_8_tiles, pick_product, true,
                         input_transform_8_tiles_direct<float>);
   const uint16_t* input = between;
   winograd43_run<24, 8>(y, input, conv2, 2 * h, 2 * w, epi2, input_transform_8_tiles, pick_product, false,
                         input_transform_8_tiles_direct<uint16_t>);
+}
+
+void conv2d_winograd43_upsampled2x_pair_fp16_avx2(float* y, const float* x, const PackedConvWeights& conv1,
+                                                  const ConvEpilogue& epi1, const PackedConvWeights& conv2,
+                                                  const ConvEpilogue& epi2, int h, int w, uint16_t* between) {
+  upsampled2x_pair_fp16(y, x, conv1, epi1, conv2, epi2, h, w, between);
+}
+
+void conv2d_winograd43_upsampled2x_pair_fp16_avx2(uint16_t* y, const float* x, const PackedConvWeights& conv1,
+                                                  const ConvEpilogue& epi1, const PackedConvWeights& conv2,
+                                                  const ConvEpilogue& epi2, int h, int w, uint16_t* between) {
+  upsampled2x_pair_fp16(y, x, conv1, epi1, conv2, epi2, h, w, between);
+}
+
+void conv2d_winograd43_fp16_input_avx2(float* y, const uint16_t* x, const PackedConvWeights& packed, int h, int w,
+                                       const ConvEpilogue& epi) {
+  winograd43_run<24, 8>(
+      y, x, packed, h, w, epi, input_transform_8_tiles, [](int tiles) { return product_for<4, 3>((tiles + 7) / 8); },
+      false, input_transform_8_tiles_direct<uint16_t>);
 }
 
 }  // namespace microsr::kernels

@@ -105,6 +105,7 @@ class CpuBackend final : public Backend {
 
   void conv2d(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const ConvOptions& opt) override {
     const kernels::ThreadCount team(threads_);
+    if (x.dtype() == DType::f16 && fp16_) return conv2d_fp16_input(y, x, w, b, opt);
     expect_nchw_f32_cpu(x, "conv2d input");
     expect_nchw_f32_cpu(y, "conv2d output");
     const auto [n, cin, cout, h, wd, k] = check_conv2d_shapes(y, x, w, b);
@@ -138,6 +139,23 @@ class CpuBackend final : public Backend {
       else
         kernels::conv2d_packed(y.image(i), x.image(i), prepared->packed, int(h), int(wd), epi);
     }
+  }
+
+  // In fp16 storage, conv_hr's output comes back from fused_upsample2x_conv as an f16 tensor, which
+  // conv_last reads here (kernels/cpu/conv/fp16.h: conv2d_packed_fp16_input).
+  void conv2d_fp16_input(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const ConvOptions& opt) {
+    require(x.rank() == 4 && x.device().kind == DeviceKind::cpu && x.is_contiguous(),
+            "conv2d input: expected a dense NCHW CPU tensor, found " + x.describe());
+    expect_nchw_f32_cpu(y, "conv2d output");
+    const auto [n, cin, cout, h, wd, k] = check_conv2d_shapes(y, x, w, b);
+    const auto* prepared = dynamic_cast<const CpuPreparedConv*>(opt.prepared);
+    require(prepared && !prepared->bf16 && prepared->cin() == cin && prepared->cout() == cout && !opt.residual,
+            "conv2d: an fp16 input needs weights prepared by this backend and no residual");
+    kernels::ConvEpilogue epi;
+    epi.has_lrelu = opt.lrelu, epi.lrelu_slope = opt.lrelu_slope, epi.scale = opt.scale;
+    for (int64_t i = 0; i < n; ++i)
+      kernels::conv2d_packed_fp16_input(y.image(i), x.data<uint16_t>() + i * x.batch_stride(), prepared->packed, int(h),
+                                        int(wd), epi);
   }
 
   std::unique_ptr<PreparedConv> prepare_conv(const Tensor& w, const Tensor& b) override {
@@ -230,8 +248,8 @@ class CpuBackend final : public Backend {
     Tensor halves;
     if (fp16_)
       halves = Tensor::empty(
-          {(kernels::dense_block_fp16_halves(int(x.dim(1)), prepared[0]->cout(), int(x.dim(2)), int(x.dim(3))) + 1) /
-           2});
+          {kernels::dense_block_fp16_halves(int(x.dim(1)), prepared[0]->cout(), int(x.dim(2)), int(x.dim(3)))},
+          DType::f16);
     for (int64_t i = 0; i < x.dim(0); ++i) {
       const int h = int(x.dim(2)), w = int(x.dim(3));
       const float* skip_image = skip ? skip->image(i) : nullptr;
@@ -240,7 +258,7 @@ class CpuBackend final : public Backend {
                                          skip_image);
       else if (fp16_)
         kernels::conv2d_dense_block_fp16(out.image(i), x.image(i), packed, h, w, slope, residual_scale, skip_image,
-                                         reinterpret_cast<uint16_t*>(halves.f32()));
+                                         halves.data<uint16_t>());
       else
         kernels::conv2d_dense_block_packed(out.image(i), x.image(i), packed, h, w, slope, residual_scale, skip_image);
     }
@@ -254,7 +272,8 @@ class CpuBackend final : public Backend {
   // input copy (conv2d_packed_upsampled2x; no `then`): the 4x larger upsampled tensor is never made
   // (793 MB at a 440² tile's last stage). The same bits as the separate ops. In fp16 storage, with
   // `then`, the conv's output goes in fp16 to the next conv (kernels/cpu/conv/fp16.h:
-  // conv2d_upsampled2x_pair_fp16): 397 MB instead of 793 MB there.
+  // conv2d_upsampled2x_pair_fp16): 397 MB instead of 793 MB there; and that conv's output comes
+  // back as an f16 tensor (conv_hr's, which conv_last reads through conv2d).
   // MICROSR_UPSAMPLE_FUSION=0 (or the older MICROSR_BF16_UPSAMPLE_FUSION=0) turns them off, for A/B runs.
   Tensor fused_upsample2x_conv(const Tensor& x, const ConvOptions& opt, const ConvOptions* then) override {
     const auto* prepared = dynamic_cast<const CpuPreparedConv*>(opt.prepared);
@@ -275,21 +294,24 @@ class CpuBackend final : public Backend {
     if (!prepared->bf16) {
       if (conv_) return {};
       // fp32 fuses the upsampling only, with the packed weights; fp16 storage also the next conv,
-      // the 4x larger activation between them in fp16 (kernels/cpu/conv/fp16.h).
+      // the 4x larger activation between them in fp16, and returns that conv's output in fp16 too
+      // (an f16 tensor, which conv2d reads: conv_last) (kernels/cpu/conv/fp16.h).
       if (then && (!fp16_ || !next || then->residual || next->cin() != prepared->cout())) return {};
       const kernels::ThreadCount team(threads_);
       check_input();
       const int64_t h = x.dim(2), w = x.dim(3);
-      Tensor y = Tensor::empty({x.dim(0), (next ? next : prepared)->cout(), 2 * h, 2 * w});
-      Tensor between;  // fp16 halves, from the allocator (reused by the next large activation)
-      if (next) between = Tensor::empty({(prepared->cout() * 4 * h * w + 1) / 2});
-      for (int64_t i = 0; i < x.dim(0); ++i)
-        if (next)
-          kernels::conv2d_upsampled2x_pair_fp16(y.image(i), x.image(i), prepared->packed, epilogue(opt), next->packed,
-                                                epilogue(*then), int(h), int(w),
-                                                reinterpret_cast<uint16_t*>(between.f32()));
-        else
+      if (!next) {
+        Tensor y = Tensor::empty({x.dim(0), prepared->cout(), 2 * h, 2 * w});
+        for (int64_t i = 0; i < x.dim(0); ++i)
           kernels::conv2d_packed_upsampled2x(y.image(i), x.image(i), prepared->packed, int(h), int(w), epilogue(opt));
+        return y;
+      }
+      Tensor y = Tensor::empty({x.dim(0), next->cout(), 2 * h, 2 * w}, DType::f16);
+      Tensor between = Tensor::empty({prepared->cout(), 2 * h, 2 * w}, DType::f16);  // reused by the allocator
+      for (int64_t i = 0; i < x.dim(0); ++i)
+        kernels::conv2d_upsampled2x_pair_fp16(y.data<uint16_t>() + i * y.batch_stride(), x.image(i), prepared->packed,
+                                              epilogue(opt), next->packed, epilogue(*then), int(h), int(w),
+                                              between.data<uint16_t>());
       return y;
     }
     if (!bf16_) return {};
