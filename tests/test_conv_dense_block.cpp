@@ -24,48 +24,10 @@ namespace {
 
 using microsr::testing::random_values;
 
-// conv1..conv5 of one dense block (nf + j g -> g, conv5 -> nf), weights and biases in [-0.1, 0.1],
-// packed in the format the active instruction set runs fastest.
-struct Block {
-  int nf, g;
-  std::vector<std::vector<float>> weights, biases;
-  std::vector<PackedConvWeights> packed;
-
-  Block(int nf_, int g_, unsigned seed) : nf(nf_), g(g_) {
-    for (int j = 0; j < 5; ++j) {
-      const int cin = nf + j * g, cout = j < 4 ? g : nf;
-      weights.push_back(random_values(static_cast<size_t>(cout) * cin * 9, seed++, -0.1f, 0.1f));
-      biases.push_back(random_values(cout, seed++, -0.1f, 0.1f));
-      packed.push_back(pack_conv_weights(weights[j].data(), biases[j].data(), cin, cout, 3));
-    }
-  }
-  void pointers(const PackedConvWeights* convs[5]) const {
-    for (int j = 0; j < 5; ++j) convs[j] = &packed[j];
-  }
-  // The block as five convolutions on the concatenation [x, x1 .. x4]; conv(y, x, j, epi) runs
-  // layer j.
-  template <class Conv>
-  std::vector<float> five_convs(const std::vector<float>& x, int h, int w, Conv conv) const {
-    const int64_t pixels = static_cast<int64_t>(h) * w;
-    std::vector<float> dense((nf + 4 * g) * pixels), out(nf * pixels);
-    std::copy(x.begin(), x.end(), dense.begin());
-    ConvEpilogue act;
-    act.has_lrelu = true, act.lrelu_slope = 0.2f;
-    for (int j = 0; j < 4; ++j) conv(dense.data() + (nf + j * g) * pixels, dense.data(), j, act);
-    ConvEpilogue residual;
-    residual.scale = 0.2f, residual.residual = x.data();
-    conv(out.data(), dense.data(), 4, residual);
-    return out;
-  }
-};
+using testing_dense::Block;
 
 // The instruction sets with a fused form that this machine runs.
-std::vector<CpuIsa> fused_isas() {
-  std::vector<CpuIsa> isas;
-  for (CpuIsa isa : {CpuIsa::kAvx2, CpuIsa::kAvx512})
-    if (isa <= detected_cpu_isa()) isas.push_back(isa);
-  return isas;
-}
+std::vector<CpuIsa> fused_isas() { return testing_dense::avx2_and_avx512_isas(); }
 
 TEST(DenseBlockFp32, SameBitsAsFiveConvolutionsForEveryBandHeightAndThreadCount) {
   ASSERT_FALSE(fused_isas().empty()) << "this test needs at least avx2";

@@ -20,6 +20,7 @@
 #include "cpu/cpu_isa.h"
 #include "cpu/cpu_kernels.h"
 #include "cpu/threads.h"
+#include "dense_block_test_helpers.h"
 #include "microsr/backend.h"
 #include "microsr/error.h"
 #include "microsr/rrdbnet.h"
@@ -123,56 +124,15 @@ TEST(Fp16Convert, VectorAndThreadedFormsGiveTheReferenceBits) {
     }
 }
 
-// conv1..conv5 of one dense block (nf + j g -> g, conv5 -> nf), packed for the fp16 path.
-struct Block {
-  int nf, g;
-  std::vector<std::vector<float>> weights, biases;
-  std::vector<PackedConvWeights> packed;
-  Block(int nf_, int g_, unsigned seed) : nf(nf_), g(g_) {
-    for (int j = 0; j < 5; ++j) {
-      const int cin = nf + j * g, cout = j < 4 ? g : nf;
-      weights.push_back(random_values(static_cast<size_t>(cout) * cin * 9, seed++, -0.1f, 0.1f));
-      biases.push_back(random_values(cout, seed++, -0.1f, 0.1f));
-      packed.push_back(pack_conv_weights(weights[j].data(), biases[j].data(), cin, cout, 3,
-                                         fp16_storage_weight_format(cin, cout, 3)));
-    }
-  }
-  void pointers(const PackedConvWeights* convs[5]) const {
-    for (int j = 0; j < 5; ++j) convs[j] = &packed[j];
-  }
-  // The block as five fp32 convolutions conv(y, dense, j, epi) on [x, x1 .. x4], with x and x1..x4
-  // rounded to fp16 (and widened back) when `rounded`; the residual is x itself.
-  template <class Conv>
-  std::vector<float> five_convs(const std::vector<float>& x, int h, int w, bool rounded, Conv conv) const {
-    const int64_t pixels = static_cast<int64_t>(h) * w;
-    std::vector<float> dense((nf + 4 * g) * pixels), out(nf * pixels);
-    auto round = [&](float* p, int64_t n) {
-      if (rounded)
-        for (int64_t i = 0; i < n; ++i) p[i] = half_to_float(float_to_half(p[i]));
-    };
-    std::copy(x.begin(), x.end(), dense.begin());
-    round(dense.data(), nf * pixels);
-    ConvEpilogue act;
-    act.has_lrelu = true, act.lrelu_slope = 0.2f;
-    for (int j = 0; j < 4; ++j) {
-      float* xj = dense.data() + (nf + j * g) * pixels;
-      conv(xj, dense.data(), j, act);
-      round(xj, g * pixels);
-    }
-    ConvEpilogue residual;
-    residual.scale = 0.2f, residual.residual = x.data();
-    conv(out.data(), dense.data(), 4, residual);
-    return out;
-  }
-};
+using testing_dense::Block;
+
+// Rounds n values to fp16 and back: what fp16 storage keeps of them.
+void round_to_fp16(float* p, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) p[i] = half_to_float(float_to_half(p[i]));
+}
 
 // The instruction sets this machine runs the fp16 path on (AVX2's kernels, also under AVX-512).
-std::vector<CpuIsa> fp16_isas() {
-  std::vector<CpuIsa> isas;
-  for (CpuIsa isa : {CpuIsa::kAvx2, CpuIsa::kAvx512})
-    if (isa <= detected_cpu_isa()) isas.push_back(isa);
-  return isas;
-}
+std::vector<CpuIsa> fp16_isas() { return testing_dense::avx2_and_avx512_isas(); }
 
 TEST(DenseBlockFp16, SameBitsAsFp32ConvolutionsOnRoundedValues) {
   ASSERT_FALSE(fp16_isas().empty()) << "this test needs at least avx2";
@@ -189,16 +149,18 @@ TEST(DenseBlockFp16, SameBitsAsFp32ConvolutionsOnRoundedValues) {
       SCOPED_TRACE(std::string(cpu_isa_name(isa)) + " nf=" + std::to_string(c.nf) + " " + std::to_string(c.h) + "x" +
                    std::to_string(c.w));
       const int64_t n = static_cast<int64_t>(c.nf) * c.h * c.w;
-      const Block block(c.nf, c.g, seed);
+      const Block block(c.nf, c.g, seed, fp16_storage_weight_format);
       seed += 10;
       const PackedConvWeights* convs[5];
       block.pointers(convs);
       // Values up to 4 in size, so that the roundings reach every binade the activations use.
       const auto x = random_values(n, seed++, -4.0f, 4.0f), skip = random_values(n, seed++);
-      const std::vector<float> expected =
-          block.five_convs(x, c.h, c.w, true, [&](float* y, const float* in, int j, const ConvEpilogue& epi) {
+      const std::vector<float> expected = block.five_convs(
+          x, c.h, c.w,
+          [&](float* y, const float* in, int j, const ConvEpilogue& epi) {
             conv2d_packed(y, in, block.packed[j], c.h, c.w, epi);
-          });
+          },
+          round_to_fp16);
       std::vector<float> expected_skip(n);
       scaled_add_ref(expected_skip.data(), expected.data(), 0.2f, skip.data(), n);
       // The caller's scratch (as the CPU backend passes) or the per-thread buffer.
@@ -224,12 +186,12 @@ TEST(DenseBlockFp16, WithinFp16RoundingOfTheDirectConvolution) {
   ASSERT_TRUE(cpu_isa_at_least(CpuIsa::kAvx2)) << "this test needs avx2";
   const int h = 24, w = 45;
   const int64_t n = int64_t{64} * h * w;
-  const Block block(64, 32, 900);
+  const Block block(64, 32, 900, fp16_storage_weight_format);
   const PackedConvWeights* convs[5];
   block.pointers(convs);
   const auto x = random_values(n, 8, -4.0f, 4.0f);
   const std::vector<float> reference =
-      block.five_convs(x, h, w, false, [&](float* y, const float* in, int j, const ConvEpilogue& epi) {
+      block.five_convs(x, h, w, [&](float* y, const float* in, int j, const ConvEpilogue& epi) {
         conv2d_same_ref(y, in, block.weights[j].data(), block.biases[j].data(), block.nf + j * block.g,
                         j < 4 ? block.g : block.nf, h, w, 3, epi);
       });
@@ -246,7 +208,7 @@ TEST(DenseBlockFp16, WithinFp16RoundingOfTheDirectConvolution) {
 }
 
 TEST(DenseBlockFp16, RefusesWhatItCannotRun) {
-  const Block block(8, 4, 40);
+  const Block block(8, 4, 40, fp16_storage_weight_format);
   const PackedConvWeights* convs[5];
   block.pointers(convs);
   std::vector<float> x(8 * 5 * 5), out(x.size());
@@ -344,6 +306,21 @@ TEST(Fp16Storage, OverflowIsAnErrorNotANaNImage) {
     } else {
       microsr::testing::expect_error([&] { backend->to_host(y); }, "fp16 overflow");
     }
+  }
+}
+
+// On an AVX-512 CPU fp16 storage still runs the AVX2 kernels, slower than fp32 there: the CLI says
+// so (cpu_precision_advice); on AVX2 it is the choice it was built for, and says nothing.
+TEST(Fp16Storage, AdvisesFp32WhereAvx512Runs) {
+  ASSERT_TRUE(cpu_isa_at_least(CpuIsa::kAvx2)) << "this test needs avx2";
+  EXPECT_EQ(cpu_precision_advice(Precision::fp32), "");
+  {
+    const CpuIsaScope avx2(CpuIsa::kAvx2);
+    EXPECT_EQ(cpu_precision_advice(Precision::fp16), "");
+  }
+  if (detected_cpu_isa() >= CpuIsa::kAvx512) {
+    const CpuIsaScope avx512(CpuIsa::kAvx512);
+    EXPECT_NE(cpu_precision_advice(Precision::fp16).find("--precision fp32"), std::string::npos);
   }
 }
 

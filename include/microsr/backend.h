@@ -186,6 +186,9 @@ std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& options = {});
 // F16C; bf16: neither AMX nor AVX512_BF16; or MICROSR_CPU_ISA lowered below them), as a clause
 // naming the missing feature; empty when it can.
 std::string cpu_precision_unavailable(Precision precision);
+// A sentence for the user when `precision` runs on this CPU but another would serve better (fp16
+// storage runs the AVX2 kernels: on an AVX-512 CPU fp32 is faster); empty otherwise.
+std::string cpu_precision_advice(Precision precision);
 
 // ---- the CUDA backend (docs/cuda_backend.md) ------------------------------------------------
 // Declared in every build; without the CUDA backend compiled in, make_cuda_backend and

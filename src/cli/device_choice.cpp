@@ -97,6 +97,8 @@ std::unique_ptr<Backend> make_backend(const DeviceChoice& choice) {
     if (!why.empty()) throw Error("--precision " + name + " on the CPU: " + why + "; use --precision fp32");
     require(choice.conv.empty(),
             "--conv picks an fp32 CPU kernel; --precision " + name + " runs its own kernels (drop --conv)");
+    if (const std::string advice = cpu_precision_advice(precision); !advice.empty())
+      std::fprintf(stderr, "note: %s\n", advice.c_str());
   }
   CpuOptions options;
   options.threads = choice.threads;

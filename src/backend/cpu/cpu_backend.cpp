@@ -402,4 +402,13 @@ std::string cpu_precision_unavailable(Precision precision) {
   return "";
 }
 
+std::string cpu_precision_advice(Precision precision) {
+  if (precision != Precision::fp16 || !kernels::cpu_isa_at_least(kernels::CpuIsa::kAvx512)) return "";
+  // Zen 4, whole 1600x1200 image (docs/performance.md): fp32 on conv_v5 133 s, fp16 storage 158 s.
+  return std::string(
+             "--precision fp16 on the CPU stores activations in fp16 for CPUs without AVX-512; it runs the "
+             "AVX2 kernels, and on this CPU --precision fp32 (AVX-512 kernels) is faster") +
+         (kernels::conv_bf16_unavailable_reason() ? "" : ", --precision bf16 faster still");
+}
+
 }  // namespace microsr
