@@ -70,8 +70,9 @@ void bench_fp16_storage(benchmark::State& state, int size, int threads) {
   Block block(size, size);
   const PackedConvWeights* convs[5];
   for (int j = 0; j < 5; ++j) convs[j] = &block.packed[j];
+  std::vector<uint16_t> scratch(dense_block_fp16_halves(kFeatures, kGrowth, size, size));
   for (auto _ : state) {
-    conv2d_dense_block_fp16(block.out.data(), block.x.data(), convs, size, size, 0.2f, 0.2f);
+    conv2d_dense_block_fp16(block.out.data(), block.x.data(), convs, size, size, 0.2f, 0.2f, scratch.data());
     benchmark::DoNotOptimize(block.out.data());
   }
 }

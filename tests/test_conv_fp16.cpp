@@ -163,14 +163,12 @@ TEST(DenseBlockFp16, SameBitsAsFp32ConvolutionsOnRoundedValues) {
           round_to_fp16);
       std::vector<float> expected_skip(n);
       scaled_add_ref(expected_skip.data(), expected.data(), 0.2f, skip.data(), n);
-      // The caller's scratch (as the CPU backend passes) or the per-thread buffer.
       std::vector<uint16_t> scratch(dense_block_fp16_halves(c.nf, c.g, c.h, c.w));
       for (int threads : {1, 2, 3}) {
         const ThreadCount team(threads);
         std::vector<float> out(n), out_skip(n);
-        conv2d_dense_block_fp16(out.data(), x.data(), convs, c.h, c.w, 0.2f, 0.2f);
-        conv2d_dense_block_fp16(out_skip.data(), x.data(), convs, c.h, c.w, 0.2f, 0.2f, skip.data(),
-                                threads == 2 ? scratch.data() : nullptr);
+        conv2d_dense_block_fp16(out.data(), x.data(), convs, c.h, c.w, 0.2f, 0.2f, scratch.data());
+        conv2d_dense_block_fp16(out_skip.data(), x.data(), convs, c.h, c.w, 0.2f, 0.2f, scratch.data(), skip.data());
         int64_t differing = 0;
         for (int64_t i = 0; i < n; ++i) differing += (out[i] != expected[i]) + (out_skip[i] != expected_skip[i]);
         EXPECT_EQ(differing, 0) << threads << " threads";
@@ -196,7 +194,8 @@ TEST(DenseBlockFp16, WithinFp16RoundingOfTheDirectConvolution) {
                         j < 4 ? block.g : block.nf, h, w, 3, epi);
       });
   std::vector<float> out(n);
-  conv2d_dense_block_fp16(out.data(), x.data(), convs, h, w, 0.2f, 0.2f);
+  std::vector<uint16_t> scratch(dense_block_fp16_halves(64, 32, h, w));
+  conv2d_dense_block_fp16(out.data(), x.data(), convs, h, w, 0.2f, 0.2f, scratch.data());
   double worst = 0, largest = 0;
   for (int64_t i = 0; i < n; ++i) {
     worst = std::max(worst, std::fabs(double(out[i]) - reference[i]));
@@ -212,19 +211,20 @@ TEST(DenseBlockFp16, RefusesWhatItCannotRun) {
   const PackedConvWeights* convs[5];
   block.pointers(convs);
   std::vector<float> x(8 * 5 * 5), out(x.size());
+  std::vector<uint16_t> scratch(dense_block_fp16_halves(8, 4, 5, 5));
   const PackedConvWeights* swapped[5] = {convs[1], convs[0], convs[2], convs[3], convs[4]};
-  EXPECT_THROW(conv2d_dense_block_fp16(out.data(), x.data(), swapped, 5, 5, 0.2f, 0.2f), Error);
+  EXPECT_THROW(conv2d_dense_block_fp16(out.data(), x.data(), swapped, 5, 5, 0.2f, 0.2f, scratch.data()), Error);
   std::vector<PackedConvWeights> avx512_format;
   for (int j = 0; j < 5; ++j)
     avx512_format.push_back(pack_conv_weights(block.weights[j].data(), block.biases[j].data(), 8 + 4 * j, j < 4 ? 4 : 8,
                                               3, ConvWeightFormat::kWinograd43Avx512));
   const PackedConvWeights* other[5] = {&avx512_format[0], &avx512_format[1], &avx512_format[2], &avx512_format[3],
                                        &avx512_format[4]};
-  EXPECT_THROW(conv2d_dense_block_fp16(out.data(), x.data(), other, 5, 5, 0.2f, 0.2f), Error);
+  EXPECT_THROW(conv2d_dense_block_fp16(out.data(), x.data(), other, 5, 5, 0.2f, 0.2f, scratch.data()), Error);
   const CpuIsaScope baseline(CpuIsa::kBaseline);
   ASSERT_NE(fp16_storage_unavailable_reason(), nullptr);
   EXPECT_NE(std::string(fp16_storage_unavailable_reason()).find("MICROSR_CPU_ISA"), std::string::npos);
-  EXPECT_THROW(conv2d_dense_block_fp16(out.data(), x.data(), convs, 5, 5, 0.2f, 0.2f), Error);
+  EXPECT_THROW(conv2d_dense_block_fp16(out.data(), x.data(), convs, 5, 5, 0.2f, 0.2f, scratch.data()), Error);
 }
 
 // RRDBNet's last upsampling stage (conv_up2, conv_hr) with the activation between them in fp16: the
@@ -263,12 +263,11 @@ TEST(UpsampledPairFp16, SameBitsAsFp32ConvolutionsOnTheRoundedActivation) {
       for (int threads : {1, 2, 3}) {
         const ThreadCount team(threads);
         std::vector<float> y(c.cout * big), y_widened(c.cout * big);
-        conv2d_upsampled2x_pair_fp16(y.data(), x.data(), conv1, act, conv2, act, c.h, c.w,
-                                     threads == 2 ? scratch.data() : nullptr);
+        conv2d_upsampled2x_pair_fp16(y.data(), x.data(), conv1, act, conv2, act, c.h, c.w, scratch.data());
         EXPECT_EQ(y, expected) << threads << " threads";
         // conv2's output in fp16 too: expected, rounded.
         std::vector<uint16_t> y_half(c.cout * big), expected_half(c.cout * big);
-        conv2d_upsampled2x_pair_fp16(y_half.data(), x.data(), conv1, act, conv2, act, c.h, c.w);
+        conv2d_upsampled2x_pair_fp16(y_half.data(), x.data(), conv1, act, conv2, act, c.h, c.w, scratch.data());
         floats_to_fp16_ref(expected_half.data(), expected.data(), c.cout * big);
         EXPECT_EQ(y_half, expected_half) << threads << " threads";
         // A convolution reading fp16 (conv_last's way): the bits of conv2d_packed on the widened values.

@@ -14,10 +14,19 @@ std::vector<float>& thread_scratch(int which) {
 }
 
 float* thread_aligned_buffer(int which, int64_t floats) {
-  thread_local AlignedFloats buffers[8];
+  thread_local AlignedFloats buffers[7];
   AlignedFloats& buffer = buffers[which];
   if (static_cast<int64_t>(buffer.size()) < floats) buffer.resize(floats);
   return buffer.data();
+}
+
+bool forms_dense_block(const PackedConvWeights* const convs[5]) {
+  const int nf = convs[0]->cin, g = convs[0]->cout;
+  for (int j = 0; j < 5; ++j)
+    if (convs[j]->k != 3 || convs[j]->cin != nf + j * g || convs[j]->cout != (j < 4 ? g : nf) ||
+        convs[j]->format != convs[0]->format || convs[j]->co_block != convs[0]->co_block)
+      return false;
+  return true;
 }
 
 namespace {

@@ -47,14 +47,17 @@ PackedConvWeights pack_channel_blocked(const float* weight, const float* bias, i
 // The scratch vector of the calling thread (which = 0..3: 0 the convolutions' padded input, 2 and 3
 // the weight gradients' padded x and dy), reused by every call on this thread.
 std::vector<float>& thread_scratch(int which);
-// A 64-byte aligned buffer of at least `floats` floats owned by the calling thread (which = 0 to 7,
-// 1), grown, never shrunk; its contents are unspecified. Defined in a baseline translation unit,
+// A 64-byte aligned buffer of at least `floats` floats owned by the calling thread (which = 0 to 6,
+// below), grown, never shrunk; its contents are unspecified. Defined in a baseline translation unit,
 // so the ISA kernels call it instead of instantiating std::vector code of their own (cpu_isa.h).
 //   which: 0, 1 the Winograd convolutions' V and M; 2 the weight gradients' per-thread products
 //   (on the calling thread), 3, 4 their per-thread transformed tiles; 5, 6 the fp32 dense block's
-//   ring of transformed bands and its x1..x4 (conv/dispatch.cpp, on the calling thread); 7 the fp16
-//   dense block's activations (conv/fp16_dispatch.cpp, on the calling thread).
+//   ring of transformed bands and its x1..x4 (conv/dispatch.cpp, on the calling thread).
 float* thread_aligned_buffer(int which, int64_t floats);
+
+// Whether convs[0..4] form RRDBNet's dense block: conv j is nf + j g -> g (conv5: -> nf), all 3x3,
+// packed in one format with one co_block (nf = convs[0]->cin, g = convs[0]->cout).
+bool forms_dense_block(const PackedConvWeights* const convs[5]);
 
 // Tile rows per band of the dense blocks' wavefront (conv/dense_block_wavefront.h), for tests:
 // force_dense_block_band_rows(n) makes every later block use n (0: the automatic choice, by size).

@@ -185,13 +185,9 @@ struct DenseBlockKernel {
 };
 
 DenseBlockKernel dense_block_kernel(const PackedConvWeights* const convs[5]) {
-  const int nf = convs[0]->cin, g = convs[0]->cout;
+  if (!detail::forms_dense_block(convs)) return {};
   const ConvWeightFormat format = convs[0]->format;
   const int co_block = convs[0]->co_block;
-  for (int j = 0; j < 5; ++j)
-    if (convs[j]->k != 3 || convs[j]->cin != nf + j * g || convs[j]->cout != (j < 4 ? g : nf) ||
-        convs[j]->format != format || convs[j]->co_block != co_block)
-      return {};
   if (format == ConvWeightFormat::kWinograd43Avx512 && co_block == 8 && cpu_isa_at_least(CpuIsa::kAvx512))
     return {dense_block_winograd43_avx512, winograd43_dense_block_elems_avx512};
   if (format == ConvWeightFormat::kWinograd43 && co_block == 4 && cpu_isa_at_least(CpuIsa::kAvx2))

@@ -45,11 +45,9 @@ ConvWeightFormat fp16_storage_weight_format(int cin, int cout, int k);
 // convs: nf + (j-1) g -> g (conv5: -> nf), 3x3, packed in fp16_storage_weight_format. Throws
 // microsr::Error otherwise, or when fp16_storage_unavailable_reason() is not null. The fp16
 // activations go to `scratch`, dense_block_fp16_halves(nf, g, h, w) halves (the CPU backend passes
-// a tensor's memory, which its allocator reuses for the next large activation), or with null to a
-// per-thread buffer, grown and kept.
+// an f16 tensor's memory, which its allocator reuses for the next large activation).
 void conv2d_dense_block_fp16(float* out, const float* x, const PackedConvWeights* const convs[5], int h, int w,
-                             float lrelu_slope, float residual_scale, const float* skip = nullptr,
-                             uint16_t* scratch = nullptr);
+                             float lrelu_slope, float residual_scale, uint16_t* scratch, const float* skip = nullptr);
 int64_t dense_block_fp16_halves(int nf, int g, int h, int w);
 
 // RRDBNet's last upsampling stage with the 4x larger activation between its two convolutions in
@@ -57,15 +55,15 @@ int64_t dense_block_fp16_halves(int nf, int g, int h, int w);
 //   y [conv2.cout][2h][2w] = epi2(conv2(fp16(epi1(conv1(upsample_nearest2x(x [conv1.cin][h][w]))))))
 // epi1 without a residual; conv2.cin == conv1.cout; both 3x3, packed in fp16_storage_weight_format.
 // The same bits as conv2d_packed_upsampled2x, a rounding to fp16 and conv2d_packed (tested).
-// between: conv1.cout * 4 h w halves, or null for a per-thread buffer, grown and kept.
+// between: conv1.cout * 4 h w halves, for conv1's output.
 void conv2d_upsampled2x_pair_fp16(float* y, const float* x, const PackedConvWeights& conv1, const ConvEpilogue& epi1,
                                   const PackedConvWeights& conv2, const ConvEpilogue& epi2, int h, int w,
-                                  uint16_t* between = nullptr);
+                                  uint16_t* between);
 // The same with conv2's output stored in fp16 too (epi2 without a residual), for a convolution that
 // reads fp16 next: RRDBNet's conv_hr output (793 MB in fp32 at a 440² tile) for conv_last.
 void conv2d_upsampled2x_pair_fp16(uint16_t* y, const float* x, const PackedConvWeights& conv1, const ConvEpilogue& epi1,
                                   const PackedConvWeights& conv2, const ConvEpilogue& epi2, int h, int w,
-                                  uint16_t* between = nullptr);
+                                  uint16_t* between);
 // y [packed.cout][h][w] = epi(conv(x)) on an fp16 input x [packed.cin][h][w] (widened exactly as it
 // is read: the bits of conv2d_packed on the widened values); 3x3, in fp16_storage_weight_format.
 void conv2d_packed_fp16_input(float* y, const uint16_t* x, const PackedConvWeights& packed, int h, int w,

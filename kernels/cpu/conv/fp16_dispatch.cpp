@@ -1,5 +1,5 @@
-// fp16 activation storage (conv/fp16.h): the checks and the per-thread buffer around conv_v3's fp16
-// dense block (conv/v3_winograd43_avx2.cpp). Compiled for baseline x86-64.
+// fp16 activation storage (conv/fp16.h): the checks around conv_v3's fp16 kernels
+// (conv/v3_winograd43_avx2.cpp). Compiled for baseline x86-64.
 #include <string>
 #include <type_traits>
 
@@ -43,18 +43,14 @@ void require_fp16_storage(const char* caller, int h, int w) {
 int64_t dense_block_fp16_halves(int nf, int g, int h, int w) { return (nf + 4 * static_cast<int64_t>(g)) * h * w; }
 
 void conv2d_dense_block_fp16(float* out, const float* x, const PackedConvWeights* const convs[5], int h, int w,
-                             float lrelu_slope, float residual_scale, const float* skip, uint16_t* scratch) {
+                             float lrelu_slope, float residual_scale, uint16_t* scratch, const float* skip) {
   require_fp16_storage("conv2d_dense_block_fp16", h, w);
-  const int nf = convs[0]->cin, g = convs[0]->cout;
-  for (int j = 0; j < 5; ++j)
-    require(convs[j]->k == 3 && convs[j]->cin == nf + j * g && convs[j]->cout == (j < 4 ? g : nf) &&
-                convs[j]->format == ConvWeightFormat::kWinograd43 && convs[j]->co_block == 4,
-            "conv2d_dense_block_fp16: the five layers are not a dense block (nf + j g -> g, conv5 -> nf, 3x3) packed "
-            "in conv_v3's Winograd format (kWinograd43, co_block 4: fp16_storage_weight_format)");
-  const int64_t plane = static_cast<int64_t>(h) * w, halves = dense_block_fp16_halves(nf, g, h, w);
-  uint16_t* dense = scratch ? scratch : reinterpret_cast<uint16_t*>(detail::thread_aligned_buffer(7, (halves + 1) / 2));
-  dense_block_winograd43_fp16_avx2(out, x, convs, h, w, lrelu_slope, residual_scale, dense);
-  if (skip) scaled_add(out, out, residual_scale, skip, nf * plane);
+  require(detail::forms_dense_block(convs),
+          "conv2d_dense_block_fp16: the five layers are not a dense block (nf + j g -> g, conv5 -> nf, 3x3, one "
+          "format)");
+  require_v3_format("conv2d_dense_block_fp16", *convs[0]);
+  dense_block_winograd43_fp16_avx2(out, x, convs, h, w, lrelu_slope, residual_scale, scratch);
+  if (skip) scaled_add(out, out, residual_scale, skip, static_cast<int64_t>(convs[0]->cin) * h * w);
 }
 
 namespace {
@@ -71,8 +67,6 @@ void upsampled2x_pair(Out* y, const float* x, const PackedConvWeights& conv1, co
           std::string(kCaller) +
               ": the second layer must take the first one's outputs, and neither an fp16 output nor the first may have "
               "a residual");
-  const int64_t halves = static_cast<int64_t>(conv1.cout) * 4 * h * w;
-  if (!between) between = reinterpret_cast<uint16_t*>(detail::thread_aligned_buffer(7, (halves + 1) / 2));
   conv2d_winograd43_upsampled2x_pair_fp16_avx2(y, x, conv1, epi1, conv2, epi2, h, w, between);
 }
 

@@ -161,18 +161,20 @@ ProductFn product_for(int vecs) {
   return batch_product<CO, NV>;
 }
 
+// The micro-kernel for a batch of `tiles` tiles: v3's 4 cout x up to 24 tiles, v4's 3 x 32.
+ProductFn pick_product_4x24(int tiles) { return product_for<4, 3>((tiles + 7) / 8); }
+ProductFn pick_product_3x32(int tiles) { return product_for<3, 4>((tiles + 7) / 8); }
+
 }  // namespace
 
 void conv2d_winograd43_packed_avx2(float* y, const float* x, const PackedConvWeights& packed, int h, int w,
                                    const ConvEpilogue& epi, bool input_upsampled2x) {
   // v3: 4 cout x 24 tiles (batches of 24 tiles); v4: 3 cout x 32 tiles (batches of 32).
   if (packed.co_block == 4)
-    return winograd43_run<24, 8>(
-        y, x, packed, h, w, epi, input_transform_8_tiles, [](int tiles) { return product_for<4, 3>((tiles + 7) / 8); },
-        input_upsampled2x, input_transform_8_tiles_direct<float>);
-  winograd43_run<32, 8>(
-      y, x, packed, h, w, epi, input_transform_8_tiles, [](int tiles) { return product_for<3, 4>((tiles + 7) / 8); },
-      input_upsampled2x, input_transform_8_tiles_direct<float>);
+    return winograd43_run<24, 8>(y, x, packed, h, w, epi, input_transform_8_tiles, pick_product_4x24, input_upsampled2x,
+                                 input_transform_8_tiles_direct<float>);
+  winograd43_run<32, 8>(y, x, packed, h, w, epi, input_transform_8_tiles, pick_product_3x32, input_upsampled2x,
+                        input_transform_8_tiles_direct<float>);
 }
 
 // The dense block for weights packed with co_block 4 (v3's 4 x 24 micro-kernel).
@@ -183,8 +185,7 @@ int64_t winograd43_dense_block_elems_avx2(int channels, int h, int w) {
 void dense_block_winograd43_avx2(float* out, const float* x, const PackedConvWeights* const convs[5], int h, int w,
                                  float lrelu_slope, float residual_scale, float* ring, float* slices) {
   winograd43_dense_block<24, 8>(out, x, convs, h, w, lrelu_slope, residual_scale, ring, slices,
-                                input_transform_8_tiles_direct<float>,
-                                [](int tiles) { return product_for<4, 3>((tiles + 7) / 8); });
+                                input_transform_8_tiles_direct<float>, pick_product_4x24);
 }
 
 // The dense block with its activations stored in fp16 (conv/fp16.h: conv2d_dense_block_fp16):
@@ -194,18 +195,17 @@ void dense_block_winograd43_fp16_avx2(float* out, const float* x, const PackedCo
   const int nf = convs[0]->cin, g = convs[0]->cout;
   const int64_t plane = static_cast<int64_t>(h) * w;
   const uint16_t* input = dense;
-  const auto pick_product = [](int tiles) { return product_for<4, 3>((tiles + 7) / 8); };
   floats_to_fp16(dense, x, nf * plane);
   ConvEpilogue activation;  // x_j = fp16(LeakyReLU(conv_j(...) + bias))
   activation.has_lrelu = true;
   activation.lrelu_slope = lrelu_slope;
   for (int j = 0; j < 4; ++j)
     winograd43_run<24, 8>(dense + (nf + static_cast<int64_t>(j) * g) * plane, input, *convs[j], h, w, activation,
-                          input_transform_8_tiles, pick_product, false, input_transform_8_tiles_direct<uint16_t>);
+                          input_transform_8_tiles, pick_product_4x24, false, input_transform_8_tiles_direct<uint16_t>);
   ConvEpilogue residual;  // out = x + residual_scale * (conv5(...) + bias), x itself in fp32
   residual.scale = residual_scale;
   residual.residual = x;
-  winograd43_run<24, 8>(out, input, *convs[4], h, w, residual, input_transform_8_tiles, pick_product, false,
+  winograd43_run<24, 8>(out, input, *convs[4], h, w, residual, input_transform_8_tiles, pick_product_4x24, false,
                         input_transform_8_tiles_direct<uint16_t>);
 }
 
@@ -214,11 +214,10 @@ void dense_block_winograd43_fp16_avx2(float* out, const float* x, const PackedCo
 template <class Out>
 void upsampled2x_pair_fp16(Out* y, const float* x, const PackedConvWeights& conv1, const ConvEpilogue& epi1,
                            const PackedConvWeights& conv2, const ConvEpilogue& epi2, int h, int w, uint16_t* between) {
-  const auto pick_product = [](int tiles) { return product_for<4, 3>((tiles + 7) / 8); };
-  winograd43_run<24, 8>(between, x, conv1, 2 * h, 2 * w, epi1, input_transform_8_tiles, pick_product, true,
+  winograd43_run<24, 8>(between, x, conv1, 2 * h, 2 * w, epi1, input_transform_8_tiles, pick_product_4x24, true,
                         input_transform_8_tiles_direct<float>);
   const uint16_t* input = between;
-  winograd43_run<24, 8>(y, input, conv2, 2 * h, 2 * w, epi2, input_transform_8_tiles, pick_product, false,
+  winograd43_run<24, 8>(y, input, conv2, 2 * h, 2 * w, epi2, input_transform_8_tiles, pick_product_4x24, false,
                         input_transform_8_tiles_direct<uint16_t>);
 }
 
@@ -236,9 +235,8 @@ void conv2d_winograd43_upsampled2x_pair_fp16_avx2(uint16_t* y, const float* x, c
 
 void conv2d_winograd43_fp16_input_avx2(float* y, const uint16_t* x, const PackedConvWeights& packed, int h, int w,
                                        const ConvEpilogue& epi) {
-  winograd43_run<24, 8>(
-      y, x, packed, h, w, epi, input_transform_8_tiles, [](int tiles) { return product_for<4, 3>((tiles + 7) / 8); },
-      false, input_transform_8_tiles_direct<uint16_t>);
+  winograd43_run<24, 8>(y, x, packed, h, w, epi, input_transform_8_tiles, pick_product_4x24, false,
+                        input_transform_8_tiles_direct<uint16_t>);
 }
 
 }  // namespace microsr::kernels

@@ -257,8 +257,8 @@ class CpuBackend final : public Backend {
         kernels::conv2d_bf16_dense_block(out.image(i), x.image(i), packed_bf16, h, w, slope, residual_scale,
                                          skip_image);
       else if (fp16_)
-        kernels::conv2d_dense_block_fp16(out.image(i), x.image(i), packed, h, w, slope, residual_scale, skip_image,
-                                         halves.data<uint16_t>());
+        kernels::conv2d_dense_block_fp16(out.image(i), x.image(i), packed, h, w, slope, residual_scale,
+                                         halves.data<uint16_t>(), skip_image);
       else
         kernels::conv2d_dense_block_packed(out.image(i), x.image(i), packed, h, w, slope, residual_scale, skip_image);
     }
