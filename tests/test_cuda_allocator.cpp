@@ -183,5 +183,50 @@ TEST(CudaAllocatorBookkeeping, DestructionReturnsEverythingIncludingPools) {
   EXPECT_EQ(memory.frees, memory.allocations);
 }
 
+// A limit (CudaOptions::memory_limit) behaves as a device of that size: the cache goes back first,
+// then the request fails with the tiler's OutOfMemory, and `available` (what --tile auto plans
+// with) counts only what the limit leaves.
+TEST(CudaAllocatorBookkeeping, ALimitActsAsASmallerDevice) {
+  HostMemory memory(1 << 20);
+  auto alloc = std::make_shared<CudaAllocator>(memory.source());
+  alloc->set_limit(4096);
+  EXPECT_EQ(alloc->limit(), 4096u);
+  EXPECT_EQ(alloc->stats().available, 4096);
+  void* a = alloc->allocate(3000, "a");  // 3072
+  EXPECT_EQ(alloc->stats().available, 1024);
+  alloc->release(a);
+  EXPECT_EQ(alloc->stats().available, 4096) << "a cached block counts as available";
+  void* b = alloc->allocate(4000, "b");  // 4096: fits once the cached 3072 goes back
+  EXPECT_EQ(memory.frees, 1);
+  EXPECT_EQ(alloc->stats().reserved, 4096);
+  EXPECT_EQ(alloc->stats().available, 0);
+  int asked = 0;
+  alloc->set_pressure_handler([&] { return ++asked, false; });
+  microsr::testing::expect_error([&] { alloc->allocate(600, "one more"); },
+                                 "may hold 4.0 KiB: its memory limit). Use a smaller --tile or --batch");
+  EXPECT_THROW(alloc->allocate(600, "one more"), OutOfMemory);
+  EXPECT_EQ(asked, 2) << "the recordings may be dropped for the limit as for a full device";
+  EXPECT_EQ(memory.used, 4096u) << "the host had room: only the limit refused";
+
+  alloc->set_limit(0);  // no limit: the device's own size again
+  void* c = alloc->allocate(600, "without the limit");
+  EXPECT_EQ(alloc->stats().reserved, 4096 + 640);
+  alloc->release(b);
+  alloc->release(c);
+}
+
+TEST(MemorySize, UnitsArePowersOf1024AndOtherTextIsRefused) {
+  EXPECT_EQ(parse_memory_size("6G", "x"), std::size_t(6) << 30);
+  EXPECT_EQ(parse_memory_size("1536M", "x"), std::size_t(1536) << 20);
+  EXPECT_EQ(parse_memory_size("512MiB", "x"), std::size_t(512) << 20);
+  EXPECT_EQ(parse_memory_size("2.5GB", "x"), std::size_t(5) << 29);
+  EXPECT_EQ(parse_memory_size("64k", "x"), std::size_t(64) << 10);
+  EXPECT_EQ(parse_memory_size("1000000", "x"), 1000000u);
+  EXPECT_EQ(parse_memory_size("100B", "x"), 100u);
+  for (const char* bad : {"", "G", "abc", "6X", "6 G", "-1G", "0", "0.1", "nan", "inf", "1e30T"})
+    microsr::testing::expect_error([&] { parse_memory_size(bad, "MICROSR_CUDA_MEMORY_LIMIT"); },
+                                   std::string("MICROSR_CUDA_MEMORY_LIMIT = \"") + bad + "\" is not a memory size");
+}
+
 }  // namespace
 #endif

@@ -147,4 +147,47 @@ TEST(GpuUpscaleCli, CudaWritesWhatTheCpuWrites) {
   EXPECT_LE(max16, 1e-2);
 }
 
+// Tiles in batches on the GPU (--batch N and --batch auto, never run on a device before): blend
+// tiling gives every piece one shape, so a batch is one forward pass of several pieces, and the
+// image must be the one the CPU writes from the same tiles one at a time. --tile auto on the GPU
+// is checked the same way against the CPU's whole image (an H200 fits this image in one piece).
+TEST(GpuUpscaleCli, TileBatchesWriteWhatTheCpuWritesOneByOne) {
+  SKIP_WITHOUT_CUDA_DEVICE();
+  TinyModel m;
+  Image img;
+  img.width = 100, img.height = 60, img.channels = 3, img.bit_depth = 8;
+  img.pixels.resize(100 * 60 * 3);
+  for (std::size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = float((i * 13) % 29) / 28.f;
+  write_image(m.at("in.png"), img);
+  auto upscale = [&](const std::string& device, const std::string& out, std::vector<std::string> tiling) {
+    std::vector<std::string> args = {m.at("in.png"), "-o",       m.at(out), "--model",     m.model, "--device",
+                                     device,         "--format", "tiff",    "--bit-depth", "16"};
+    args.insert(args.end(), tiling.begin(), tiling.end());
+    return run(cli::run_upscale, args);
+  };
+  const std::vector<std::string> tiles = {"--tile", "32", "--tile-pad", "8"};
+  auto with = [&](std::vector<std::string> a, std::initializer_list<std::string> more) {
+    a.insert(a.end(), more);
+    return a;
+  };
+  ASSERT_EQ(upscale("cpu", "cpu_tiles.tif", tiles), 0);
+  ASSERT_EQ(upscale("cpu", "cpu_whole.tif", {"--tile", "0"}), 0);
+  ASSERT_EQ(upscale("cuda", "batch3.tif", with(tiles, {"--batch", "3"})), 0);
+  ASSERT_EQ(upscale("cuda", "batch_auto.tif", with(tiles, {"--batch", "auto"})), 0);
+  ASSERT_EQ(upscale("cuda", "tile_auto.tif", {"--tile", "auto", "--tile-pad", "8", "--batch", "auto"}), 0);
+  const auto max_difference = [&](const std::string& a, const std::string& b) {
+    const Image x = read_image(m.at(a)), y = read_image(m.at(b));
+    EXPECT_EQ(x.pixels.size(), y.pixels.size()) << a << " vs " << b;
+    double worst = x.pixels.size() == y.pixels.size() ? 0 : INFINITY;
+    for (std::size_t i = 0; i < std::min(x.pixels.size(), y.pixels.size()); ++i)
+      worst = std::max(worst, double(std::abs(x.pixels[i] - y.pixels[i])));
+    return worst;
+  };
+  EXPECT_LE(max_difference("batch3.tif", "cpu_tiles.tif"), 2.0 / 65535);
+  EXPECT_LE(max_difference("batch_auto.tif", "cpu_tiles.tif"), 2.0 / 65535);
+  EXPECT_LE(max_difference("tile_auto.tif", "cpu_whole.tif"), 2.0 / 65535);
+  EXPECT_GT(max_difference("cpu_tiles.tif", "cpu_whole.tif"), 2.0 / 65535)
+      << "tiles and the whole image should differ at the seams, or the comparisons above tell nothing";
+}
+
 }  // namespace

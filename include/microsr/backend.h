@@ -213,6 +213,11 @@ struct CudaOptions {
   // Record each network's forward pass per input shape as a CUDA graph and replay it (see
   // Backend::run_replayable). Also turned off by the environment variable MICROSR_CUDA_GRAPHS=0.
   bool graphs = true;
+  // At most this many bytes of device memory reserved by this backend (its caching allocator; what
+  // cuDNN and the CUDA runtime keep for themselves comes on top). 0: no limit, or the environment
+  // variable MICROSR_CUDA_MEMORY_LIMIT ("6G", "1536M"). Past it, allocations fail as on a full
+  // device: the tiler halves its tiles, --tile/--batch auto plan within it.
+  std::size_t memory_limit = 0;
 };
 std::unique_ptr<Backend> make_cuda_backend(int device_index = 0, const CudaOptions& options = {});
 // The convolution variants make_cuda_backend accepts (empty without the CUDA backend).
@@ -238,6 +243,9 @@ struct DeviceMemoryStats {
 DeviceMemoryStats device_memory_stats(const Backend& backend);
 // Restarts the peaks at the current values (e.g. after loading the weights).
 void reset_device_memory_peaks(Backend& backend);
+// From now on, at most `bytes` reserved from the device (0: no limit), as CudaOptions::memory_limit.
+// Does nothing on the CPU.
+void set_device_memory_limit(Backend& backend, int64_t bytes);
 // Waits until a CUDA backend has finished the work queued so far (nothing to wait for elsewhere);
 // for timing. Errors of that work surface here.
 void synchronize_device(Backend& backend);

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include "cuda_check.h"
 
@@ -93,6 +95,7 @@ void* CudaAllocator::take_cached(std::size_t size) {
 }
 
 void* CudaAllocator::take_from_driver(std::size_t size, const std::string& what) {
+  if (limit_ && reserved_ + int64_t(size) > int64_t(limit_)) return nullptr;  // as a full device
   void* block = source_.allocate(size, what);
   if (!block) return nullptr;
   ++driver_allocations_;
@@ -117,7 +120,8 @@ void CudaAllocator::throw_out_of_memory(std::size_t size, const std::string& wha
   throw OutOfMemory("CUDA out of memory: cannot allocate " + mib(int64_t(size)) + " for " + what + " on " +
                     source_.device.str() + " (device: " + mib(int64_t(free_bytes)) + " free of " +
                     mib(int64_t(total_bytes)) + "; this process holds " + mib(reserved_) + ", " + mib(in_use_) +
-                    " of it in use). Use a smaller --tile or --batch");
+                    " of it in use" + (limit_ ? ", and may hold " + mib(int64_t(limit_)) + ": its memory limit" : "") +
+                    "). Use a smaller --tile or --batch");
 }
 
 void* CudaAllocator::allocate(std::size_t bytes, const std::string& what) {
@@ -252,8 +256,48 @@ DeviceMemoryStats CudaAllocator::stats() const {
   DeviceMemoryStats s;
   s.in_use = in_use_, s.peak_in_use = peak_in_use_;
   s.reserved = reserved_, s.peak_reserved = peak_reserved_;
-  s.available = int64_t(free_bytes) + (reserved_ - in_use_);
+  int64_t obtainable = int64_t(free_bytes);  // from the driver
+  if (limit_) obtainable = std::clamp<int64_t>(int64_t(limit_) - reserved_, 0, obtainable);
+  s.available = obtainable + (reserved_ - in_use_);
   return s;
+}
+
+void CudaAllocator::set_limit(std::size_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  limit_ = bytes;
+}
+
+std::size_t CudaAllocator::limit() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return limit_;
+}
+
+std::size_t parse_memory_size(const std::string& text, const std::string& what) {
+  const auto bad = [&] {
+    return Error(what + " = \"" + text + "\" is not a memory size: write bytes, or a number with K, M, G or T " +
+                 "(powers of 1024), e.g. 6G or 1536M");
+  };
+  std::size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    throw bad();
+  }
+  std::string unit = text.substr(used);
+  for (const char* suffix : {"iB", "B"})  // 6GiB, 6GB and 6G are all 6·2^30
+    if (unit.ends_with(suffix)) {
+      unit.resize(unit.size() - std::strlen(suffix));
+      break;
+    }
+  static const std::map<std::string, double> scale = {{"", 1},       {"K", 0x1p10}, {"k", 0x1p10},
+                                                      {"M", 0x1p20}, {"m", 0x1p20}, {"G", 0x1p30},
+                                                      {"g", 0x1p30}, {"T", 0x1p40}, {"t", 0x1p40}};
+  const auto it = scale.find(unit);
+  if (it == scale.end() || !std::isfinite(value) || value <= 0) throw bad();
+  const double bytes = value * it->second;
+  if (bytes < 1 || bytes > 0x1p62) throw bad();
+  return std::size_t(bytes);
 }
 
 void CudaAllocator::reset_peaks() {

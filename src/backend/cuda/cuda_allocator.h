@@ -18,6 +18,10 @@
 //     the pressure handler (the backend drops its recordings, releasing their pools) gets one
 //     chance; then it throws OutOfMemory, naming the sizes involved (the tiler retries with
 //     a smaller tile on that phrase).
+//   * A limit (set_limit; CudaOptions::memory_limit, MICROSR_CUDA_MEMORY_LIMIT) caps the bytes
+//     reserved from the driver: a request past it fails as on a full device (cache flush,
+//     pressure handler, OutOfMemory), and `available` counts no more than the limit leaves. For
+//     sharing a GPU with other programs, and for driving the out-of-memory paths in tests.
 //   * Statistics: bytes in tensors and pools now and at the peak, bytes reserved from the driver
 //     now and at the peak, and the number of driver allocations (tests check that reuse happens).
 //
@@ -82,6 +86,11 @@ class CudaAllocator : public std::enable_shared_from_this<CudaAllocator> {
   // never while a pool is open.
   void set_pressure_handler(std::function<bool()> handler);
 
+  // At most `bytes` reserved from the driver from now on (0: no limit). Blocks already reserved
+  // beyond it stay until the cache is next given back.
+  void set_limit(std::size_t bytes);
+  std::size_t limit() const;
+
   // in_use counts the blocks in tensors and every block a pool holds.
   DeviceMemoryStats stats() const;
   void reset_peaks();
@@ -111,7 +120,13 @@ class CudaAllocator : public std::enable_shared_from_this<CudaAllocator> {
   int open_pool_ = 0, next_pool_ = 1;       // 0: no pool open
   std::function<bool()> pressure_handler_;
   int64_t in_use_ = 0, peak_in_use_ = 0, reserved_ = 0, peak_reserved_ = 0, driver_allocations_ = 0;
+  std::size_t limit_ = 0;  // 0: none
 };
+
+// "6G", "1536M", "512MiB", "2.5GB", "1000000": a byte count (K, M, G, T are powers of 1024), for
+// CudaOptions::memory_limit from text (MICROSR_CUDA_MEMORY_LIMIT). `what` names the text's origin
+// in the error that anything else gets.
+std::size_t parse_memory_size(const std::string& text, const std::string& what);
 
 // Device memory from an allocator for the duration of one call (a cuDNN workspace, a packed
 // copy). The backend runs on one stream, so handing the block back as soon as the work using it

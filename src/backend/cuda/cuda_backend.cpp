@@ -49,6 +49,11 @@ CudaBackend::CudaBackend(int device_index, const CudaOptions& options)
                      "reading the properties of cuda:" + std::to_string(device_));
   device_name_ = prop.name;
   allocator_ = std::make_shared<CudaAllocator>(device_);
+  if (options.memory_limit) {
+    allocator_->set_limit(options.memory_limit);
+  } else if (const char* limit = std::getenv("MICROSR_CUDA_MEMORY_LIMIT"); limit && *limit) {
+    allocator_->set_limit(parse_memory_size(limit, "MICROSR_CUDA_MEMORY_LIMIT"));
+  }
   allocator_->set_pressure_handler([this] { return drop_recordings_for_memory(); });
   MICROSR_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "creating the CUDA stream");
   MICROSR_CUDNN_CHECK(cudnnCreate(&cudnn_),

@@ -72,6 +72,11 @@ void reset_device_memory_peaks(Backend& backend) {
   if (auto* cuda = dynamic_cast<CudaBackend*>(&backend)) cuda->allocator().reset_peaks();
 }
 
+void set_device_memory_limit(Backend& backend, int64_t bytes) {
+  require(bytes >= 0, "a device memory limit of " + std::to_string(bytes) + " bytes");
+  if (auto* cuda = dynamic_cast<CudaBackend*>(&backend)) cuda->allocator().set_limit(std::size_t(bytes));
+}
+
 void synchronize_device(Backend& backend) {
   if (auto* cuda = dynamic_cast<CudaBackend*>(&backend)) cuda->synchronize("waiting for the CUDA work queued so far");
 }

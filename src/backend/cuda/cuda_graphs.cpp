@@ -139,7 +139,12 @@ bool CudaBackend::drop_recordings_for_memory() {
   bool freed = false;
   for (auto& [key, slot] : recordings_)
     if (slot.recording) slot.recording.reset(), freed = true;
-  if (freed) graphs_ = false;  // memory is tight: no more recordings for this backend
+  if (freed) {
+    graphs_ = false;  // memory is tight: no more recordings for this backend
+    std::fprintf(stderr,
+                 "microsr: device memory is short: dropped the recorded CUDA graphs, running without them from "
+                 "now on\n");
+  }
   return freed;
 }
 
