@@ -215,6 +215,24 @@ TEST(CudaAllocatorBookkeeping, ALimitActsAsASmallerDevice) {
   alloc->release(c);
 }
 
+// The log of driver allocations names each block's use (GpuGraphs prints it when replays grow),
+// oldest first, and keeps the last kDriverLogSize.
+TEST(CudaAllocatorBookkeeping, LogsWhatEachDriverAllocationWasFor) {
+  HostMemory memory(1 << 30);
+  auto alloc = std::make_shared<CudaAllocator>(memory.source());
+  void* a = alloc->allocate(3000, "a");
+  alloc->release(a);
+  alloc->release(alloc->allocate(3000, "from the cache"));  // no driver allocation, no entry
+  std::vector<void*> blocks;
+  for (std::size_t i = 0; i < CudaAllocator::kDriverLogSize + 3; ++i)
+    blocks.push_back(alloc->allocate(4096 + 512 * i, "block " + std::to_string(i)));
+  const std::vector<std::string> log = alloc->driver_allocation_log();
+  ASSERT_EQ(log.size(), CudaAllocator::kDriverLogSize);
+  EXPECT_EQ(log.front(), "6144 B for block 3") << "the oldest kept: 'a' and blocks 0, 1 and 2 fell out";
+  EXPECT_EQ(log.back(), std::to_string(CudaAllocator::size_class(4096 + 512 * 258)) + " B for block 258");
+  for (void* b : blocks) alloc->release(b);
+}
+
 TEST(MemorySize, UnitsArePowersOf1024AndOtherTextIsRefused) {
   EXPECT_EQ(parse_memory_size("6G", "x"), std::size_t(6) << 30);
   EXPECT_EQ(parse_memory_size("1536M", "x"), std::size_t(1536) << 20);

@@ -26,6 +26,16 @@ int64_t kept_device_bytes(const std::vector<Tensor>& kept) {
   return bytes;
 }
 
+// The driver allocations after the first `from` of the backend's log, one a line (the log keeps
+// the last 256: when it is full, its last 16 instead).
+std::string allocations_since(const Backend& backend, std::size_t from) {
+  const std::vector<std::string> log = device_driver_allocations(backend);
+  if (log.size() >= 256) from = log.size() - 16;
+  std::string lines;
+  for (std::size_t i = from; i < log.size(); ++i) lines += "\n  " + log[i];
+  return lines.empty() ? " none" : lines;
+}
+
 class GpuGraphs : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(GpuGraphs, ReplaysGiveTheForwardPassOutput) {
@@ -49,11 +59,13 @@ TEST_P(GpuGraphs, ReplaysGiveTheForwardPassOutput) {
       // plain forward() passes interleaved with them would take and return blocks of their own,
       // and the allocator's cache would then say more about their sizes than about the replays.
       int64_t reserved_after_recording = 0, reserved_after_first_replay = 0, kept_bytes_after_first_replay = 0;
+      std::size_t driver_log_after_first_replay = 0;
       for (std::size_t i = 0; i < inputs.size(); ++i) {
         kept.push_back(net.forward_inference(gpu->to_device(inputs[i])));
         if (i == 1) reserved_after_recording = device_memory_stats(*gpu).reserved;
         if (i == 2) reserved_after_first_replay = device_memory_stats(*gpu).reserved;
         if (i == 2) kept_bytes_after_first_replay = kept_device_bytes(kept);
+        if (i == 2) driver_log_after_first_replay = device_driver_allocations(*gpu).size();
       }
       // Later replays' only new memory is the outputs the caller keeps (one block each, in the
       // allocator's size class: at most 25 % over), so nothing grows with the number of replays.
@@ -62,7 +74,8 @@ TEST_P(GpuGraphs, ReplaysGiveTheForwardPassOutput) {
       // bound by 2 KiB a call — taken to be those passes' blocks; this order has yet to run there.
       const int64_t kept_since = kept_device_bytes(kept) - kept_bytes_after_first_replay;
       EXPECT_LE(device_memory_stats(*gpu).reserved - reserved_after_first_replay, kept_since + kept_since / 4 + 1024)
-          << what << ": replays allocated more than the outputs they return";
+          << what << ": replays allocated more than the outputs they return; from the driver since the first replay:"
+          << allocations_since(*gpu, driver_log_after_first_replay);
       std::printf("[ info ] %s: the first replay grew the reserved memory by %lld bytes\n", what.c_str(),
                   (long long)(reserved_after_first_replay - reserved_after_recording));
       // Each call's tensor holds its own result: the one forward() gives for that input (so later

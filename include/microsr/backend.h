@@ -243,6 +243,9 @@ struct DeviceMemoryStats {
 DeviceMemoryStats device_memory_stats(const Backend& backend);
 // Restarts the peaks at the current values (e.g. after loading the weights).
 void reset_device_memory_peaks(Backend& backend);
+// What a CUDA backend took from the driver, oldest first (the last 256 allocations): "<bytes> B for
+// <what>", e.g. "12288 B for a replayed forward's output f32[1, 3, 24, 36]". Empty on the CPU.
+std::vector<std::string> device_driver_allocations(const Backend& backend);
 // From now on, at most `bytes` reserved from the device (0: no limit), as CudaOptions::memory_limit.
 // Does nothing on the CPU.
 void set_device_memory_limit(Backend& backend, int64_t bytes);

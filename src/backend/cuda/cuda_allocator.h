@@ -95,6 +95,10 @@ class CudaAllocator : public std::enable_shared_from_this<CudaAllocator> {
   DeviceMemoryStats stats() const;
   void reset_peaks();
   int64_t driver_allocations() const;  // driver allocations so far
+  // The last kDriverLogSize driver allocations, oldest first: "<size> for <what>" (diagnostics:
+  // which tensor made the reserved memory grow).
+  static constexpr std::size_t kDriverLogSize = 256;
+  std::vector<std::string> driver_allocation_log() const;
 
   // The size class of a request: the smallest of 512 B or (4..7)·2^k ≥ bytes.
   static std::size_t size_class(std::size_t bytes);
@@ -120,7 +124,8 @@ class CudaAllocator : public std::enable_shared_from_this<CudaAllocator> {
   int open_pool_ = 0, next_pool_ = 1;       // 0: no pool open
   std::function<bool()> pressure_handler_;
   int64_t in_use_ = 0, peak_in_use_ = 0, reserved_ = 0, peak_reserved_ = 0, driver_allocations_ = 0;
-  std::size_t limit_ = 0;  // 0: none
+  std::size_t limit_ = 0;                // 0: none
+  std::vector<std::string> driver_log_;  // a ring of kDriverLogSize, next entry at driver_allocations_ % size
 };
 
 // "6G", "1536M", "512MiB", "2.5GB", "1000000": a byte count (K, M, G, T are powers of 1024), for

@@ -68,6 +68,11 @@ DeviceMemoryStats device_memory_stats(const Backend& backend) {
   return cuda ? cuda->allocator().stats() : DeviceMemoryStats{};
 }
 
+std::vector<std::string> device_driver_allocations(const Backend& backend) {
+  const auto* cuda = dynamic_cast<const CudaBackend*>(&backend);
+  return cuda ? cuda->allocator().driver_allocation_log() : std::vector<std::string>{};
+}
+
 void reset_device_memory_peaks(Backend& backend) {
   if (auto* cuda = dynamic_cast<CudaBackend*>(&backend)) cuda->allocator().reset_peaks();
 }
