@@ -420,22 +420,30 @@ step_seed() {
   return $rc
 }
 
-# Where the GPU time goes in one fp16 forward pass: Nsight Compute's duration of each kernel,
-# grouped by kernel name; the table gets the kernels that take the most time,
-# logs/ncu_kernels.csv all of them. The first call (2026-12-04b) profiled the SpeedOfLight
-# section with kernel replay: ~0.35 s a launch (each replay saves and restores the device memory
-# the pass holds), so 122 s covered only the warm-up's first 350 launches. Now: one metric (one
-# pass) with application replay (nothing saved or restored), the warm-up pass skipped
-# (GPU_CHECK_PROFILE_SKIP launches: a 256² warm-up with cuDNN's plan timing is estimated at
-# ~900), then GPU_CHECK_PROFILE_KERNELS launches (a forward pass is ~700).
-# ncu's per-kernel breakdown of one timed pass, loading and warm-up left out (bench brackets its
-# timed passes with cudaProfilerStart/Stop; ncu --profile-from-start off). Application replay: the
-# program runs once per metric pass. Two jobs: an fp16 forward at the speed verdict's size, and
-# one training step (fp32, batch 4, 32×32).
+# Where the GPU time goes, for two jobs: an fp16 forward pass at the speed verdict's size and one
+# training step (fp32, batch 4, 32×32 LR patches).
+#   1. microsr's own per-layer times (bench --layer-times: each op timed alone, the device drained
+#      around it; src/backend/timed_backend.h), summed by op and by (op, shape): which layer shapes
+#      hold the time and at what TFLOP/s. Needs no profiler, so the breakdown exists even when ncu
+#      captures nothing (run c captured none, run b only the warm-up's first 350 launches).
+#   2. Nsight Compute's duration of each kernel, grouped by kernel name (logs/ncu_*_kernels.csv),
+#      over the timed passes only (bench brackets them with cudaProfilerStart/Stop; ncu
+#      --profile-from-start off), one metric pass with application replay (the program runs once
+#      per pass; kernel replay saved and restored the device memory at ~0.35 s a launch in run b).
 step_profile() {
   ensure_built || return 1
-  if [ "$SIMULATE" = 1 ]; then row profile "ncu profile" "" "" "" "" INFO "simulated: no GPU to profile"; return 0; fi
-  local ncu size="${GPU_CHECK_PROFILE_SIZE:-1600x1200}"
+  local ncu size="${GPU_CHECK_PROFILE_SIZE:-1600x1200}" patch=32 rc=0
+  [ "$SIMULATE" = 1 ] && size=32x24 patch=8
+  runlog profile_layers_forward "$(( $(left) < 150 ? $(left) : 150 ))" "$MICROSR" bench --device "$DEV" \
+    --precision "$(ours_precision fp16)" --size "$size" --reps 2 --model "$PARAM" \
+    --layer-times "$LOGDIR/layers_forward.csv" || rc=1
+  [ "$DRY" = 1 ] || "$PY" tools/gpu_layer_summary.py "$LOGDIR/layers_forward.csv" "$RESULTS" "$CALL" \
+    "$(ours_precision fp16) forward $size" || rc=1
+  runlog profile_layers_train "$(( $(left) < 120 ? $(left) : 120 ))" "$MICROSR" bench --mode train --device "$DEV" \
+    --size "$patch" --batch 4 --reps 3 --model "$PARAM" --layer-times "$LOGDIR/layers_train.csv" || rc=1
+  [ "$DRY" = 1 ] || "$PY" tools/gpu_layer_summary.py "$LOGDIR/layers_train.csv" "$RESULTS" "$CALL" \
+    "fp32 train step b4 ${patch}x${patch}" || rc=1
+  if [ "$SIMULATE" = 1 ]; then row profile "ncu profile" "" "" "" "" INFO "simulated: no GPU to profile"; return $rc; fi
   ncu="$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -n1)"
   [ -n "$ncu" ] || { row profile "ncu profile" "" "" "" "" SKIP "ncu not found"; return 0; }
   local ncu_args=(--clock-control none --replay-mode application --profile-from-start off
@@ -450,6 +458,7 @@ step_profile() {
     --reps 1 --model "$PARAM"
   [ "$DRY" = 1 ] || "$PY" tools/gpu_ncu_summary.py "$LOGDIR/ncu_train_raw.csv" "$LOGDIR/ncu_train_kernels.csv" \
     "$RESULTS" "$CALL" "fp32 train step b4 32x32"
+  return $rc
 }
 
 # PyTorch's strongest form, for information: torch.compile(mode="max-autotune") of the fp16

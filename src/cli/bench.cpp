@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "args.h"
+#include "backend/timed_backend.h"
 #include "microsr/rrdbnet.h"
 #include "subcommands.h"
 #include "upscale_jobs.h"
@@ -78,6 +79,10 @@ Both modes bracket their timed passes with the CUDA profiler's span (ncu --profi
         conv_option(),
         cuda_graphs_option(),
         threads_option(),
+        text("--layer-times", "FILE.csv", "",
+             "then time each operation of R more passes (steps) on their own, the device\n"
+             "drained around each, and write per pass: op, shape, calls, seconds, share,\n"
+             "gflop, tflop_per_s (where the time goes, by layer shape)"),
     },
     ""};
 
@@ -105,7 +110,7 @@ int run_bench(int argc, char** argv) {
     const StateDict sd = load_rrdbnet_weights(model);
     net = std::make_unique<RRDBNet>(infer_rrdbnet_config(sd), sd, *backend);
   }
-  const RRDBNetConfig& cfg = net->config();
+  const RRDBNetConfig cfg = net->config();  // a copy: --layer-times lets the network go
 
   Tensor host = Tensor::empty({batch, cfg.num_in_ch, height, width});
   std::mt19937 rng(0);
@@ -141,6 +146,17 @@ int run_bench(int argc, char** argv) {
       width, height, width, height, batch, device.c_str(), choice.precision.c_str(),
       is_cuda(*backend) ? choice.graphs.c_str() : "n/a", median, seconds.front(), usage.ru_maxrss / 1024.0,
       peak_device_mb, 2 * cfg.macs(height, width) * batch / median / 1e9, backend->name().c_str());
+  if (args.has("--layer-times")) {
+    // The same pass through a TimedBackend, on a network of its own: the first one (and its CUDA
+    // graph's memory) goes first. Plans are per shape, so the warm-up finds most of them made.
+    net.reset();
+    TimedBackend timed(*backend);
+    RRDBNet timed_net(cfg, load_rrdbnet_weights(model), timed);
+    timed_net.forward(x);
+    timed.set_timing(true);
+    for (int r = 0; r < reps; ++r) timed_net.forward(x);
+    timed.write_csv(args.get("--layer-times"), reps);
+  }
   return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "args.h"
+#include "backend/timed_backend.h"
 #include "device_choice.h"
 #include "microsr/train.h"
 #include "subcommands.h"
@@ -78,6 +79,16 @@ int run_bench_train(const Args& args) {
       backend->name().c_str(), phase_median(&TrainPhaseSeconds::forward), phase_median(&TrainPhaseSeconds::loss),
       phase_median(&TrainPhaseSeconds::backward), phase_median(&TrainPhaseSeconds::optimizer),
       phase_median(&TrainPhaseSeconds::prepare));
+  if (args.has("--layer-times")) {
+    // The same step through a TimedBackend, on a network and trainer of their own.
+    TimedBackend timed(*backend);
+    RRDBNet timed_net(cfg, sd, timed);
+    Trainer timed_trainer(timed_net, timed, options);
+    timed_trainer.step(lr_dev, hr_dev, 1e-4);
+    timed.set_timing(true);
+    for (int r = 0; r < reps; ++r) timed_trainer.step(lr_dev, hr_dev, 1e-4);
+    timed.write_csv(args.get("--layer-times"), reps);
+  }
   return 0;
 }
 
