@@ -45,7 +45,9 @@ TEST(BenchCli, PrintsTheJsonLineGpuCheckReads) {
   for (const char* key : {"\"size\": \"16x12\"", "\"width\": 16", "\"height\": 12", "\"batch\": 2",
                           "\"device\": \"cpu\"", "\"precision\": \"fp32\"",
                           "\"seconds_median\": ", "\"seconds_best\": ", "\"peak_rss_mb\": ", "\"peak_device_mb\": 0.0",
-                          "\"gflops\": ", "\"backend\": \"cpu", "\"graphs\": \"n/a\""})
+                          "\"gflops\": ", "\"backend\": \"cpu", "\"graphs\": \"n/a\"",
+                          "\"conv_paths\": {\"fused\": 0, \"unfused\": 0, \"packed_input\": 0, \"packed_output\": 0, "
+                          "\"fallback\": 0}}"})
     EXPECT_NE(out.find(key), std::string::npos) << key << " missing from " << out;
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << "one line: " << out;
 }

@@ -137,6 +137,10 @@ def run_speed(args):
         note = f"at {size}; TFLOP/s ours {mine.get('gflops', 0) / 1e3:.1f}"
         if theirs:
             note += f", torch {theirs['gflops'] / 1e3:.1f}; {theirs.get('note', '')}".rstrip("; ")
+        paths = mine.get("conv_paths")
+        if paths and any(paths.values()):  # how our convolutions ran: a variant falling back shows here
+            note += (f"; our convs: {paths['fused']} fused, {paths['unfused']} unfused ({paths['fallback']} by the "
+                     f"legacy fallback, {paths['packed_input']} packed inputs, {paths['packed_output']} packed outputs)")
         rows.add(metric, fmt_number(o_s), fmt_number(t_s), ratio_text(ratio), f"≥{target_ratio}×",
                  None if ratio is None else ratio >= target_ratio, note)
         return mine

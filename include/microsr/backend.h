@@ -241,6 +241,16 @@ struct DeviceMemoryStats {
   int64_t in_use = 0, peak_in_use = 0, reserved = 0, peak_reserved = 0, available = 0;
 };
 DeviceMemoryStats device_memory_stats(const Backend& backend);
+// How a CUDA backend's convolutions have run so far (zeros on the CPU): so that a variant that
+// keeps falling back shows in `microsr bench`'s JSON, not only with MICROSR_CUDA_VERBOSE=1.
+struct ConvPathCounts {
+  int64_t fused = 0;          // the chosen variant with the epilogue fused (graph_fused)
+  int64_t unfused = 0;        // conv, then the epilogue kernel where needed
+  int64_t packed_input = 0;   // … of those, with the input copied into a packed buffer
+  int64_t packed_output = 0;  // … with cuDNN writing a packed buffer, copied out by the epilogue
+  int64_t fallback = 0;       // … run by the legacy engine after the chosen variant refused
+};
+ConvPathCounts device_conv_paths(const Backend& backend);
 // Restarts the peaks at the current values (e.g. after loading the weights).
 void reset_device_memory_peaks(Backend& backend);
 // What a CUDA backend took from the driver, oldest first (the last 256 allocations): "<bytes> B for

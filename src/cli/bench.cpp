@@ -55,7 +55,8 @@ const CommandSpec kSpec{
 records the CUDA graph unless --cuda-graphs off), then R timed runs, each from the input on the
 device to the output on the device. Prints one JSON line:
   {"size": "WxH", "width", "height", "batch", "device", "precision", "graphs", "seconds_median",
-   "seconds_best", "peak_rss_mb", "peak_device_mb", "gflops", "backend"}
+   "seconds_best", "peak_rss_mb", "peak_device_mb", "gflops", "backend",
+   "conv_paths": {fused, unfused, packed_input, packed_output, fallback}}
 peak_device_mb is the most device memory the CUDA backend's allocator held (weights included;
 0 on the CPU); gflops counts 2 × multiply-accumulates of the batch per median second.
 
@@ -138,14 +139,18 @@ int run_bench(int argc, char** argv) {
   const double peak_device_mb = double(device_memory_stats(*backend).peak_reserved) / (1 << 20);
   // The device as asked for ("cuda", "cuda:1"); auto says which it became.
   const std::string device = !is_cuda(*backend) ? "cpu" : choice.device == "auto" ? "cuda" : choice.device;
+  const ConvPathCounts paths = device_conv_paths(*backend);  // every pass so far, warm-ups included
   std::printf(
       "{\"size\": \"%dx%d\", \"width\": %d, \"height\": %d, \"batch\": %d, \"device\": \"%s\", "
       "\"precision\": \"%s\", \"graphs\": \"%s\", \"seconds_median\": %.6f, \"seconds_best\": %.6f, \"peak_rss_mb\": "
       "%.1f, "
-      "\"peak_device_mb\": %.1f, \"gflops\": %.2f, \"backend\": \"%s\"}\n",
+      "\"peak_device_mb\": %.1f, \"gflops\": %.2f, \"backend\": \"%s\", \"conv_paths\": {\"fused\": %lld, "
+      "\"unfused\": %lld, \"packed_input\": %lld, \"packed_output\": %lld, \"fallback\": %lld}}\n",
       width, height, width, height, batch, device.c_str(), choice.precision.c_str(),
       is_cuda(*backend) ? choice.graphs.c_str() : "n/a", median, seconds.front(), usage.ru_maxrss / 1024.0,
-      peak_device_mb, 2 * cfg.macs(height, width) * batch / median / 1e9, backend->name().c_str());
+      peak_device_mb, 2 * cfg.macs(height, width) * batch / median / 1e9, backend->name().c_str(),
+      (long long)paths.fused, (long long)paths.unfused, (long long)paths.packed_input, (long long)paths.packed_output,
+      (long long)paths.fallback);
   if (args.has("--layer-times")) {
     // The same pass through a TimedBackend, on a network of its own: the first one (and its CUDA
     // graph's memory) goes first. Plans are per shape, so the warm-up finds most of them made.

@@ -81,13 +81,7 @@ class CudaBackend final : public Backend {
   const CudaAllocator& allocator() const { return *allocator_; }
   cudaStream_t stream() const { return stream_; }
   // How the convolutions so far were run (tests check that a variant does what it says).
-  struct ConvPaths {
-    int64_t fused = 0;          // the chosen variant with the epilogue fused (graph_fused)
-    int64_t unfused = 0;        // conv, then the epilogue kernel where needed
-    int64_t packed_input = 0;   // … of those, with the input copied into a packed buffer
-    int64_t packed_output = 0;  // … with cuDNN writing a packed buffer, copied out by the epilogue
-    int64_t fallback = 0;       // … run by the legacy engine after the chosen variant refused
-  };
+  using ConvPaths = ConvPathCounts;  // microsr/backend.h
   const ConvPaths& conv_paths() const { return conv_paths_; }
   void synchronize(const std::string& what);
 

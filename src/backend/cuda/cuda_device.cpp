@@ -73,6 +73,11 @@ std::vector<std::string> device_driver_allocations(const Backend& backend) {
   return cuda ? cuda->allocator().driver_allocation_log() : std::vector<std::string>{};
 }
 
+ConvPathCounts device_conv_paths(const Backend& backend) {
+  const auto* cuda = dynamic_cast<const CudaBackend*>(&backend);
+  return cuda ? cuda->conv_paths() : ConvPathCounts{};
+}
+
 void reset_device_memory_peaks(Backend& backend) {
   if (auto* cuda = dynamic_cast<CudaBackend*>(&backend)) cuda->allocator().reset_peaks();
 }

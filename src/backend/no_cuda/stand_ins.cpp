@@ -18,6 +18,7 @@ std::vector<std::string> cuda_conv_variants() { return {}; }
 CudaDeviceInfo cuda_device_info(int) { throw Error(kNoCudaBackend); }
 DeviceMemoryStats device_memory_stats(const Backend&) { return {}; }
 void reset_device_memory_peaks(Backend&) {}
+ConvPathCounts device_conv_paths(const Backend&) { return {}; }
 std::vector<std::string> device_driver_allocations(const Backend&) { return {}; }
 void set_device_memory_limit(Backend&, int64_t) {}
 void synchronize_device(Backend&) {}
