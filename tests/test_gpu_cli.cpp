@@ -3,6 +3,7 @@
 //   microsr upscale IN -o OUT.tif --device cuda --precision fp16 --tile 0 --format tiff --bit-depth 16
 // The CPU parts run everywhere (tiny random RRDBNet of tests/data/rrdbnet); the CUDA parts
 // compare the GPU's output file with the CPU's and skip without a device.
+#include <cmath>
 #include <filesystem>
 
 #include "cli/subcommands.h"
@@ -33,6 +34,25 @@ struct TinyModel {
 
 int run(int (*command)(int, char**), std::vector<std::string> args) {
   return microsr::testing::run_cli(command, std::move(args));
+}
+
+// An 8-bit RGB test image of repeating ramps: value i·step mod period, scaled to [0, 1].
+void write_ramps(const std::string& path, int width, int height, std::size_t step, std::size_t period) {
+  Image img;
+  img.width = width, img.height = height, img.channels = 3, img.bit_depth = 8;
+  img.pixels.resize(std::size_t(width) * height * 3);
+  for (std::size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = float((i * step) % period) / float(period - 1);
+  write_image(path, img);
+}
+
+// The largest difference between two image files' values (infinite when their sizes differ).
+double max_difference(const std::string& a, const std::string& b) {
+  const Image x = read_image(a), y = read_image(b);
+  if (x.pixels.size() != y.pixels.size()) return INFINITY;
+  double worst = 0;
+  for (std::size_t i = 0; i < x.pixels.size(); ++i)
+    worst = std::max(worst, double(std::abs(x.pixels[i] - y.pixels[i])));
+  return worst;
 }
 
 TEST(BenchCli, PrintsTheJsonLineGpuCheckReads) {
@@ -124,11 +144,7 @@ TEST(UpscaleDevice, BitDepthAndTiffFormatOptions) {
 TEST(GpuUpscaleCli, CudaWritesWhatTheCpuWrites) {
   SKIP_WITHOUT_CUDA_DEVICE();
   TinyModel m;
-  Image img;
-  img.width = 13, img.height = 7, img.channels = 3, img.bit_depth = 8;
-  img.pixels.resize(13 * 7 * 3);
-  for (std::size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = float((i * 7) % 17) / 16.f;
-  write_image(m.at("in.png"), img);
+  write_ramps(m.at("in.png"), 13, 7, 7, 17);
   auto upscale = [&](const std::string& device, const std::string& precision, const std::string& out) {
     return run(cli::run_upscale, {m.at("in.png"), "-o", m.at(out), "--model", m.model, "--device", device,
                                   "--precision", precision, "--tile", "0", "--format", "tiff", "--bit-depth", "16"});
@@ -136,17 +152,9 @@ TEST(GpuUpscaleCli, CudaWritesWhatTheCpuWrites) {
   ASSERT_EQ(upscale("cpu", "fp32", "cpu.tif"), 0);
   ASSERT_EQ(upscale("cuda", "fp32", "cuda32.tif"), 0);
   ASSERT_EQ(upscale("cuda", "fp16", "cuda16.tif"), 0);
-  const Image cpu = read_image(m.at("cpu.tif")), c32 = read_image(m.at("cuda32.tif")),
-              c16 = read_image(m.at("cuda16.tif"));
-  ASSERT_EQ(cpu.pixels.size(), c32.pixels.size());
-  ASSERT_EQ(cpu.pixels.size(), c16.pixels.size());
-  double max32 = 0, max16 = 0;
-  for (std::size_t i = 0; i < cpu.pixels.size(); ++i) {
-    max32 = std::max(max32, double(std::abs(cpu.pixels[i] - c32.pixels[i])));
-    max16 = std::max(max16, double(std::abs(cpu.pixels[i] - c16.pixels[i])));
-  }
-  EXPECT_LE(max32, 2.0 / 65535);  // at most one quantisation step apart (1e-4 before rounding)
-  EXPECT_LE(max16, 1e-2);
+  // At most one quantisation step apart in fp32 (1e-4 before rounding).
+  EXPECT_LE(max_difference(m.at("cpu.tif"), m.at("cuda32.tif")), 2.0 / 65535);
+  EXPECT_LE(max_difference(m.at("cpu.tif"), m.at("cuda16.tif")), 1e-2);
 }
 
 // Tiles in batches on the GPU (--batch N and --batch auto, never run on a device before): blend
@@ -156,11 +164,7 @@ TEST(GpuUpscaleCli, CudaWritesWhatTheCpuWrites) {
 TEST(GpuUpscaleCli, TileBatchesWriteWhatTheCpuWritesOneByOne) {
   SKIP_WITHOUT_CUDA_DEVICE();
   TinyModel m;
-  Image img;
-  img.width = 100, img.height = 60, img.channels = 3, img.bit_depth = 8;
-  img.pixels.resize(100 * 60 * 3);
-  for (std::size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = float((i * 13) % 29) / 28.f;
-  write_image(m.at("in.png"), img);
+  write_ramps(m.at("in.png"), 100, 60, 13, 29);
   auto upscale = [&](const std::string& device, const std::string& out, std::vector<std::string> tiling) {
     std::vector<std::string> args = {m.at("in.png"), "-o",       m.at(out), "--model",     m.model, "--device",
                                      device,         "--format", "tiff",    "--bit-depth", "16"};
@@ -177,18 +181,10 @@ TEST(GpuUpscaleCli, TileBatchesWriteWhatTheCpuWritesOneByOne) {
   ASSERT_EQ(upscale("cuda", "batch3.tif", with(tiles, {"--batch", "3"})), 0);
   ASSERT_EQ(upscale("cuda", "batch_auto.tif", with(tiles, {"--batch", "auto"})), 0);
   ASSERT_EQ(upscale("cuda", "tile_auto.tif", {"--tile", "auto", "--tile-pad", "8", "--batch", "auto"}), 0);
-  const auto max_difference = [&](const std::string& a, const std::string& b) {
-    const Image x = read_image(m.at(a)), y = read_image(m.at(b));
-    EXPECT_EQ(x.pixels.size(), y.pixels.size()) << a << " vs " << b;
-    double worst = x.pixels.size() == y.pixels.size() ? 0 : INFINITY;
-    for (std::size_t i = 0; i < std::min(x.pixels.size(), y.pixels.size()); ++i)
-      worst = std::max(worst, double(std::abs(x.pixels[i] - y.pixels[i])));
-    return worst;
-  };
-  EXPECT_LE(max_difference("batch3.tif", "cpu_tiles.tif"), 2.0 / 65535);
-  EXPECT_LE(max_difference("batch_auto.tif", "cpu_tiles.tif"), 2.0 / 65535);
-  EXPECT_LE(max_difference("tile_auto.tif", "cpu_whole.tif"), 2.0 / 65535);
-  EXPECT_GT(max_difference("cpu_tiles.tif", "cpu_whole.tif"), 2.0 / 65535)
+  EXPECT_LE(max_difference(m.at("batch3.tif"), m.at("cpu_tiles.tif")), 2.0 / 65535);
+  EXPECT_LE(max_difference(m.at("batch_auto.tif"), m.at("cpu_tiles.tif")), 2.0 / 65535);
+  EXPECT_LE(max_difference(m.at("tile_auto.tif"), m.at("cpu_whole.tif")), 2.0 / 65535);
+  EXPECT_GT(max_difference(m.at("cpu_tiles.tif"), m.at("cpu_whole.tif")), 2.0 / 65535)
       << "tiles and the whole image should differ at the seams, or the comparisons above tell nothing";
 }
 
