@@ -7,7 +7,9 @@
 namespace microsr::cli {
 
 Option device_option(const std::string& fallback) {
-  return text("--device", "DEV", fallback, "auto (cuda when a CUDA device is present, else cpu), cpu, cuda or cuda:N")
+  return text("--device", "DEV", fallback,
+              "auto (cuda when a CUDA device is present, else cpu), cpu, cuda or cuda:N\n"
+              "(MICROSR_CUDA_MEMORY_LIMIT=6G: take at most 6 GiB of the GPU's memory)")
       .checked_by(check_device_text);
 }
 
