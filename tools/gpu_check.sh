@@ -430,19 +430,20 @@ step_seed() {
 #      over the timed passes only (bench brackets them with cudaProfilerStart/Stop; ncu
 #      --profile-from-start off), one metric pass with application replay (the program runs once
 #      per pass; kernel replay saved and restored the device memory at ~0.35 s a launch in run b).
+layer_times() {  # job seconds label bench-options...: one bench --layer-times run, its rows in the table
+  local job="$1" limit="$2" label="$3"; shift 3
+  runlog "profile_layers_$job" "$(( $(left) < limit ? $(left) : limit ))" "$MICROSR" bench --device "$DEV" \
+    --model "$PARAM" --layer-times "$LOGDIR/layers_$job.csv" "$@" || return 1
+  [ "$DRY" = 1 ] || "$PY" tools/gpu_layer_summary.py "$LOGDIR/layers_$job.csv" "$RESULTS" "$CALL" "$label"
+}
+
 step_profile() {
   ensure_built || return 1
   local ncu size="${GPU_CHECK_PROFILE_SIZE:-1600x1200}" patch=32 rc=0
   [ "$SIMULATE" = 1 ] && size=32x24 patch=8
-  runlog profile_layers_forward "$(( $(left) < 150 ? $(left) : 150 ))" "$MICROSR" bench --device "$DEV" \
-    --precision "$(ours_precision fp16)" --size "$size" --reps 2 --model "$PARAM" \
-    --layer-times "$LOGDIR/layers_forward.csv" || rc=1
-  [ "$DRY" = 1 ] || "$PY" tools/gpu_layer_summary.py "$LOGDIR/layers_forward.csv" "$RESULTS" "$CALL" \
-    "$(ours_precision fp16) forward $size" || rc=1
-  runlog profile_layers_train "$(( $(left) < 120 ? $(left) : 120 ))" "$MICROSR" bench --mode train --device "$DEV" \
-    --size "$patch" --batch 4 --reps 3 --model "$PARAM" --layer-times "$LOGDIR/layers_train.csv" || rc=1
-  [ "$DRY" = 1 ] || "$PY" tools/gpu_layer_summary.py "$LOGDIR/layers_train.csv" "$RESULTS" "$CALL" \
-    "fp32 train step b4 ${patch}x${patch}" || rc=1
+  layer_times forward 150 "$(ours_precision fp16) forward $size" --precision "$(ours_precision fp16)" \
+    --size "$size" --reps 2 || rc=1
+  layer_times train 120 "fp32 train step b4 ${patch}x${patch}" --mode train --size "$patch" --batch 4 --reps 3 || rc=1
   if [ "$SIMULATE" = 1 ]; then row profile "ncu profile" "" "" "" "" INFO "simulated: no GPU to profile"; return $rc; fi
   ncu="$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -n1)"
   [ -n "$ncu" ] || { row profile "ncu profile" "" "" "" "" SKIP "ncu not found"; return 0; }

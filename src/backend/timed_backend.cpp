@@ -1,6 +1,7 @@
 #include "timed_backend.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <type_traits>
 
@@ -36,7 +37,6 @@ auto TimedBackend::timed(const char* op, const std::string& shape, double flops,
   const auto record = [&] {
     synchronize_device(inner_);
     LayerTime& t = times_[{op, shape}];
-    t.op = op, t.shape = shape;
     ++t.calls;
     t.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     t.flops += flops;
@@ -57,7 +57,10 @@ auto TimedBackend::timed(const char* op, const std::string& shape, double flops,
 
 std::vector<LayerTime> TimedBackend::table() const {
   std::vector<LayerTime> rows;
-  for (const auto& [key, t] : times_) rows.push_back(t);
+  for (const auto& [key, t] : times_) {
+    rows.push_back(t);
+    rows.back().op = key.first, rows.back().shape = key.second;
+  }
   std::stable_sort(rows.begin(), rows.end(),
                    [](const LayerTime& a, const LayerTime& b) { return a.seconds > b.seconds; });
   return rows;

@@ -9,7 +9,6 @@
 // off, calls pass straight through (nothing waits). CUDA graphs are not used through it (it keeps
 // Backend's plain run_replayable): a replay would hide the operations.
 #pragma once
-#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -29,7 +28,6 @@ struct LayerTime {
 class TimedBackend : public Backend {
  public:
   explicit TimedBackend(Backend& inner) : inner_(inner) {}
-  Backend& inner() { return inner_; }
 
   void set_timing(bool on) { timing_ = on; }
   void reset() { times_.clear(); }
@@ -76,6 +74,7 @@ class TimedBackend : public Backend {
 
   Backend& inner_;
   bool timing_ = false;
+  // (op, shape) → calls, seconds and FLOPs summed (table() fills in op and shape from the key).
   std::map<std::pair<std::string, std::string>, LayerTime> times_;
 };
 

@@ -152,11 +152,13 @@ int run_bench(int argc, char** argv) {
       (long long)paths.fused, (long long)paths.unfused, (long long)paths.packed_input, (long long)paths.packed_output,
       (long long)paths.fallback);
   if (args.has("--layer-times")) {
-    // The same pass through a TimedBackend, on a network of its own: the first one (and its CUDA
-    // graph's memory) goes first. Plans are per shape, so the warm-up finds most of them made.
+    // The same pass through a TimedBackend, on a network of its own with the same weights: the
+    // first one (and its CUDA graph's memory) goes first. Plans are per shape, so the warm-up
+    // finds most of them made.
+    const StateDict weights = net->state_dict();
     net.reset();
     TimedBackend timed(*backend);
-    RRDBNet timed_net(cfg, load_rrdbnet_weights(model), timed);
+    RRDBNet timed_net(cfg, weights, timed);
     timed_net.forward(x);
     timed.set_timing(true);
     for (int r = 0; r < reps; ++r) timed_net.forward(x);

@@ -98,11 +98,8 @@ void* CudaAllocator::take_from_driver(std::size_t size, const std::string& what)
   if (limit_ && reserved_ + int64_t(size) > int64_t(limit_)) return nullptr;  // as a full device
   void* block = source_.allocate(size, what);
   if (!block) return nullptr;
-  std::string entry = std::to_string(size) + " B for " + what;
-  if (driver_log_.size() < kDriverLogSize)
-    driver_log_.push_back(std::move(entry));
-  else
-    driver_log_[std::size_t(driver_allocations_) % kDriverLogSize] = std::move(entry);
+  driver_log_.push_back(std::to_string(size) + " B for " + what);
+  if (driver_log_.size() > kDriverLogSize) driver_log_.pop_front();
   ++driver_allocations_;
   reserved_ += int64_t(size);
   peak_reserved_ = std::max(peak_reserved_, reserved_);
@@ -279,11 +276,7 @@ std::size_t CudaAllocator::limit() const {
 
 std::vector<std::string> CudaAllocator::driver_allocation_log() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (driver_log_.size() < kDriverLogSize) return driver_log_;
-  const std::size_t oldest = std::size_t(driver_allocations_) % kDriverLogSize;
-  std::vector<std::string> log(driver_log_.begin() + std::ptrdiff_t(oldest), driver_log_.end());
-  log.insert(log.end(), driver_log_.begin(), driver_log_.begin() + std::ptrdiff_t(oldest));
-  return log;
+  return {driver_log_.begin(), driver_log_.end()};
 }
 
 std::size_t parse_memory_size(const std::string& text, const std::string& what) {

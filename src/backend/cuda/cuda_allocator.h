@@ -30,6 +30,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -124,8 +125,8 @@ class CudaAllocator : public std::enable_shared_from_this<CudaAllocator> {
   int open_pool_ = 0, next_pool_ = 1;       // 0: no pool open
   std::function<bool()> pressure_handler_;
   int64_t in_use_ = 0, peak_in_use_ = 0, reserved_ = 0, peak_reserved_ = 0, driver_allocations_ = 0;
-  std::size_t limit_ = 0;                // 0: none
-  std::vector<std::string> driver_log_;  // a ring of kDriverLogSize, next entry at driver_allocations_ % size
+  std::size_t limit_ = 0;               // 0: none
+  std::deque<std::string> driver_log_;  // the last kDriverLogSize, oldest first
 };
 
 // "6G", "1536M", "512MiB", "2.5GB", "1000000": a byte count (K, M, G, T are powers of 1024), for
