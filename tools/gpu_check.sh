@@ -389,10 +389,36 @@ step_torch() {
 
 step_train() {
   ensure_built || return 1
+  local rc=0
   runlog train "$(($(left) - 10))" "$PY" tools/gpu_compare_torch.py train --device "$DEV" --param "$PARAM" \
     --batch 4 --size "$([ "$SIMULATE" = 1 ] && echo 8 || echo 32)" --reps "${GPU_CHECK_TRAIN_REPS:-20}" \
     --warmup 3 --microsr "$MICROSR" --results "$RESULTS" --call "$CALL" --log-dir "$LOGDIR" \
-    --budget "$(($(left) / 3))" "${SIM[@]}" ${SIM[@]:+--reps 2 --warmup 1}
+    --budget "$(($(left) / 3))" "${SIM[@]}" ${SIM[@]:+--reps 2 --warmup 1} || rc=1
+  finetune_cli || rc=1
+  return $rc
+}
+
+# `microsr finetune` itself at the real network's size: synthetic 10X fields → make-pairs → 3 epochs
+# of 4 iterations (batch 4, the seed's 128-pixel HR patches, validation every epoch), stopped after
+# iteration 5 and resumed; PyTorch must load the .pth (tools/gpu_finetune_rows.py makes the rows).
+finetune_cli() {
+  local dir="$WORK/finetune" n=16 side=256 patch=128 epochs=3 stop=5
+  [ "$SIMULATE" = 1 ] && n=8 side=64 patch=32 epochs=2 stop=3
+  rm -rf "$dir" && mkdir -p "$dir"
+  runlog finetune_synth 60 "$MICROSR" synth -o "$dir/synth" --mag 10x --count "$n" --width "$side" --height "$side" &&
+    runlog finetune_pairs 60 "$MICROSR" make-pairs "$dir/synth" -o "$dir/pairs" || return 1
+  local run=("$MICROSR" finetune --pairs "$dir/pairs" --val "$dir/pairs" -o "$dir/ft.pth" --device "$DEV"
+             --epochs "$epochs" --batch 4 --patch "$patch" --init "$PARAM")
+  runlog finetune_first "$(( $(left) < 120 ? $(left) : 120 ))" "${run[@]}" --max-iterations "$stop" &&
+    runlog finetune_resumed "$(( $(left) < 120 ? $(left) : 120 ))" "${run[@]}" --resume
+  local trained=$?
+  [ "$DRY" = 1 ] && return 0
+  local loaded=1
+  [ "$trained" = 0 ] && { runlog finetune_torch_load 120 "$PY" tools/check_finetuned_pth.py "$dir/ft.pth" \
+    "$dir/torch_dump"; loaded=$?; }
+  rm -rf "$dir/torch_dump"
+  "$PY" tools/gpu_finetune_rows.py "$dir/ft" "$RESULTS" "$CALL" --pairs "$n" --patch "$patch" --epochs "$epochs" \
+    --start-up "1,$((stop + 1))" --torch-load "$loaded" "${SIM[@]}"
 }
 
 # The seed's job: a folder of synthetic 4X frames (1600×1200) upscaled ×4 to PNG and to TIFF on
@@ -501,7 +527,7 @@ EOF
 source "$REPO/tools/gpu_check_bench.sh"
 
 # ---- driver -----------------------------------------------------------------------------------
-declare -A MIN_SECONDS=([build]=90 [tests]=45 [parity]=30 [torch]=90 [train]=40 [seed]=60 [profile]=60 [bench]=90 [compile]=120)
+declare -A MIN_SECONDS=([build]=90 [tests]=45 [parity]=30 [torch]=90 [train]=60 [seed]=60 [profile]=60 [bench]=90 [compile]=120)
 needs_gpu() { [ "$1" != build ]; }
 
 if [ "$DRY" = 0 ] && [ -f "$RESULTS" ]; then
