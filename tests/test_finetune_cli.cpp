@@ -294,7 +294,8 @@ TEST_F(GpuFinetune, ResumedRunEqualsUninterruptedAndFollowsTheCpu) {
   stopped.resume = true;
   EXPECT_EQ(finetune(stopped, *gpu(), second).end, FinetuneResult::End::finished);
   EXPECT_EQ(testing::read_bytes(straight.out), testing::read_bytes(stopped.out))
-      << "a resumed GPU run must end where the uninterrupted one does";
+      << "a resumed GPU run must end where the uninterrupted one does (with MICROSR_CUDA_VERBOSE=1, a backward "
+         "convolution that ran a nondeterministic algorithm says 'running N (nondeterministic)' on stderr)";
 
   auto cpu = make_cpu_backend(CpuOptions{});
   const FinetuneResult reference = finetune(cpu_run, *cpu, on_cpu);

@@ -273,7 +273,8 @@ step_tests() {
         "no result file: crashed or timed out ($(tail -n1 "$LOGDIR/gtest_$safe.log")); see gtest_$safe.log"
     fi
   done
-  # Counts over every suite, and one row per failed test with the first lines of its failure.
+  # Counts over every suite, and one row per failed test: its first failure's first lines, then the
+  # beginnings of up to three more (the whole messages are in the gtest logs).
   "$PY" - "$xmldir" "$RESULTS" "$CALL" "$HAVE_GPU" <<'EOF' || rc=1
 import glob, os, sys, xml.etree.ElementTree as ET
 sys.path.insert(0, "tools")
@@ -288,13 +289,17 @@ for path in sorted(glob.glob(os.path.join(xmldir, "*.xml"))):
         continue
     for case in root.iter("testcase"):
         total += 1
-        problem = case.find("failure")
-        if problem is None:
-            problem = case.find("error")
-        if problem is not None:
+        # Every failed assertion of the case, not only the first: a later one may tell another story.
+        problems = case.findall("failure") + case.findall("error")
+        if problems:
             failed += 1
-            text = (problem.get("message") or problem.text or "").strip().splitlines()
-            failures.append((f"{case.get('classname')}.{case.get('name')}", " | ".join(text[:3])[:300]))
+            texts = []
+            for problem in problems:
+                text = (problem.get("message") or problem.text or "").strip().splitlines()
+                texts.append(" | ".join(text[:3])[:300])
+            more = f" || {len(texts)} failures; the others: " + " || ".join(t[:150] for t in texts[1:4]) \
+                if len(texts) > 1 else ""
+            failures.append((f"{case.get('classname')}.{case.get('name')}", texts[0] + more))
         elif case.find("skipped") is not None or case.get("result") == "skipped":
             skipped += 1
 status = "PASS"
@@ -463,13 +468,31 @@ layer_times() {  # job seconds label bench-options...: one bench --layer-times r
   [ "$DRY" = 1 ] || "$PY" tools/gpu_layer_summary.py "$LOGDIR/layers_$job.csv" "$RESULTS" "$CALL" "$label"
 }
 
+# How often putting deterministic backward algorithms first (src/backend/cuda/cudnn_backward.cpp)
+# overrode cuDNN's own first choice, from the verbose lines of a training run's log.
+backward_choices() {  # log
+  local lines shapes overridden nondeterministic
+  lines="$(grep -E '^microsr: conv2d_backward_(data|weight) .*: ranked ' "$1")"
+  shapes="$(grep -c . <<<"$lines")"
+  overridden="$(grep -cE ': ranked [0-9]+ \(nondeterministic\)' <<<"$lines")"
+  nondeterministic="$(grep -cE 'running [0-9]+ \(nondeterministic\)' <<<"$lines")"
+  row profile "backward conv shapes where cuDNN ranked a nondeterministic algorithm first" \
+    "$overridden of $shapes" "" "" "" INFO "we run the best deterministic one (a resumed run repeats its bits); \
+shapes with no deterministic one, running a nondeterministic algorithm: $nondeterministic; \
+the choices: grep 'ranked' logs/profile_layers_train.log"
+}
+
 step_profile() {
   ensure_built || return 1
   local ncu size="${GPU_CHECK_PROFILE_SIZE:-1600x1200}" patch=32 rc=0
   [ "$SIMULATE" = 1 ] && size=32x24 patch=8
   layer_times forward 150 "$(ours_precision fp16) forward $size" --precision "$(ours_precision fp16)" \
     --size "$size" --reps 2 || rc=1
-  layer_times train 120 "fp32 train step b4 ${patch}x${patch}" --mode train --size "$patch" --batch 4 --reps 3 || rc=1
+  # Verbose: each convolution shape's algorithm choice goes to the log once (cuDNN's ranking of
+  # the backward algorithms and the one run; the forward's timed plans), beside its time.
+  MICROSR_CUDA_VERBOSE=1 layer_times train 120 "fp32 train step b4 ${patch}x${patch}" --mode train --size "$patch" \
+    --batch 4 --reps 3 || rc=1
+  [ "$DRY" = 1 ] || backward_choices "$LOGDIR/profile_layers_train.log"
   if [ "$SIMULATE" = 1 ]; then row profile "ncu profile" "" "" "" "" INFO "simulated: no GPU to profile"; return $rc; fi
   ncu="$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -n1)"
   [ -n "$ncu" ] || { row profile "ncu profile" "" "" "" "" SKIP "ncu not found"; return 0; }

@@ -20,13 +20,26 @@ namespace microsr {
 namespace {
 
 template <class Algo>
+struct Candidate {
+  Algo algo;
+  std::size_t workspace_bytes;
+  bool deterministic;
+};
+
+// "3 (nondeterministic)", "1": an algorithm as the verbose lines name it.
+template <class Algo>
+std::string algo_str(Algo algo, bool deterministic) {
+  return std::to_string(int(algo)) + (deterministic ? "" : " (nondeterministic)");
+}
+
+template <class Algo>
 struct Plan {
   cudnn::TensorDescriptor a, b;  // data: dy, dx; filter: x, dy
   cudnn::FilterDescriptor w;
   cudnn::ConvolutionDescriptor conv;
-  std::vector<std::pair<Algo, std::size_t>> candidates;  // algorithm, workspace bytes; best first
-  std::string refusal;                                   // what cuDNN said, when nothing is left
-  bool reported = false;                                 // MICROSR_CUDA_VERBOSE said it once
+  std::vector<Candidate<Algo>> candidates;  // best first
+  std::string refusal;                      // what cuDNN said, when nothing is left
+  bool reported = false;                    // MICROSR_CUDA_VERBOSE said it once
 };
 
 cuda::View packed_like(const cuda::View& v, void* data) { return cuda::nchw_view(data, false, v.n, v.c, v.h, v.w); }
@@ -133,21 +146,46 @@ struct ConvBackward::Impl {
             !cudnn::math_allowed(perf[i].mathType, false) || fft(perf[i].algo) ||
             workspace_size(perf[i].algo, &bytes) != CUDNN_STATUS_SUCCESS || bytes > ctx.workspace_limit)
           continue;
-        p.candidates.emplace_back(perf[i].algo, bytes);
+        p.candidates.push_back({perf[i].algo, bytes, pass == 0});
       }
+    if (cudnn::verbose()) report_ranking(p, perf, returned, key);
+  }
+
+  // MICROSR_CUDA_VERBOSE=1: the heuristics' ranking and our order, once per shape, e.g.
+  //   microsr: conv2d_backward_weight x … k3: ranked 0 (nondeterministic), 1, 3 (nondeterministic);
+  //   running 1 (0.0 MiB workspace)
+  // so a profile can tell whether putting deterministic algorithms first costs time, and a run
+  // whose bits do not repeat can see where a nondeterministic algorithm ran.
+  template <class Algo, class Perf>
+  static void report_ranking(const Plan<Algo>& p, const Perf* perf, int returned, const std::string& key) {
+    std::string ranked;
+    for (int i = 0; i < returned; ++i)
+      if (perf[i].status == CUDNN_STATUS_SUCCESS)
+        ranked += (ranked.empty() ? "" : ", ") + algo_str(perf[i].algo, perf[i].determinism == CUDNN_DETERMINISTIC);
+    if (p.candidates.empty()) {
+      std::fprintf(stderr, "microsr: %s: ranked %s; none usable\n", key.c_str(), ranked.c_str());
+      return;
+    }
+    const Candidate<Algo>& first = p.candidates.front();
+    std::fprintf(stderr, "microsr: %s: ranked %s; running %s (%.1f MiB workspace)\n", key.c_str(), ranked.c_str(),
+                 algo_str(first.algo, first.deterministic).c_str(), double(first.workspace_bytes) / (1 << 20));
   }
 
   // Runs the plan's best candidate that cuDNN accepts; one refused at run time is dropped for good.
   template <class Algo, class Run>
   bool run_candidates(Plan<Algo>& p, const std::string& key, Run run) {
     while (!p.candidates.empty()) {
-      const auto [algo, bytes] = p.candidates.front();
+      const auto [algo, bytes, deterministic] = p.candidates.front();
       DeviceScratch workspace(ctx.allocator, bytes, "the cuDNN workspace of " + key);
       const cudnnStatus_t status = run(algo, workspace.ptr, bytes);
       if (status == CUDNN_STATUS_SUCCESS) return true;
       if (!cuda_detail::cudnn_refused(status)) MICROSR_CUDNN_CHECK(status, key);
       p.refusal += "; algorithm " + std::to_string(int(algo)) + " refused at run time: " + cudnn::status_str(status);
       p.candidates.erase(p.candidates.begin());
+      if (cudnn::verbose() && !p.candidates.empty())  // the choice report_ranking printed no longer holds
+        std::fprintf(stderr, "microsr: %s: algorithm %s refused at run time (%s); next: %s\n", key.c_str(),
+                     algo_str(algo, deterministic).c_str(), cudnn::status_str(status).c_str(),
+                     algo_str(p.candidates.front().algo, p.candidates.front().deterministic).c_str());
     }
     last_refusal = p.refusal;
     if (cudnn::verbose() && !p.reported) std::fprintf(stderr, "microsr: %s: %s\n", key.c_str(), p.refusal.c_str());

@@ -410,6 +410,16 @@ class GraphEngine final : public ConvEngine {
     cudaEventDestroy(start);
     cudaEventDestroy(stop);
     std::stable_sort(times.begin(), times.end());
+    if (cudnn::verbose()) {  // the timed plans, fastest first: how much the choice matters at this shape
+      std::string timed;
+      for (const auto& [ms, i] : times) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%s%.4f ms", timed.empty() ? "" : ", ", ms);
+        timed += text;
+      }
+      std::fprintf(stderr, "microsr: conv2d %s (%s): %zu plans timed: %s\n", key.c_str(), name().c_str(), plans.size(),
+                   timed.c_str());
+    }
     std::vector<DescriptorPtr> ranked;
     std::vector<int64_t> ranked_workspace;
     for (const auto& [ms, i] : times) {
