@@ -71,7 +71,9 @@ TEST_P(GpuGraphs, ReplaysGiveTheForwardPassOutput) {
       // allocator's size class: at most 25 % over), so nothing grows with the number of replays.
       // The first replay is reported, not bounded (H200, 2026-12-04: 4 KiB more than its output
       // in fp16, nothing in fp32). With forward() passes between the calls (run c), fp16 missed the
-      // bound by 2 KiB a call — taken to be those passes' blocks; this order has yet to run there.
+      // bound by 2 KiB a call: each output (class 12288) took a cached 14336-byte block of those
+      // passes' half maps, which the next pass then took from the driver (docs/cuda_backend.md);
+      // this order has yet to run there.
       const int64_t kept_since = kept_device_bytes(kept) - kept_bytes_after_first_replay;
       EXPECT_LE(device_memory_stats(*gpu).reserved - reserved_after_first_replay, kept_since + kept_since / 4 + 1024)
           << what << ": replays allocated more than the outputs they return; from the driver since the first replay:"
