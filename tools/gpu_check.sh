@@ -63,6 +63,7 @@ OUTDIR="$(cd "$OUTDIR" && pwd)"
 
 log() { echo "[gpu_check $(date -u +%H:%M:%S) +$((SECONDS - START))s] $*" | tee -a "$LOGDIR/gpu_check.log" >&2; }
 left() { echo $((BUDGET - (SECONDS - START))); }
+left_at_most() { local l; l=$(left); echo $((l < $1 ? l : $1)); }  # seconds: what is left, at most $1
 # Appends one results row (see tools/gpu_report.py for the columns).
 row() {  # step metric ours torch ratio target status note
   [ "$DRY" = 1 ] && return 0
@@ -264,7 +265,7 @@ step_tests() {
   fi
   for suite in $suites; do
     safe="${suite//\//_}"
-    limit=$(( $(left) < 180 ? $(left) : 180 ))
+    limit=$(left_at_most 180)
     [ "$limit" -lt 10 ] && { row tests "gtest $suite" "" "" "" "" SKIP "budget"; rc=1; continue; }
     runlog "gtest_$safe" "$limit" env MICROSR_CUDA_SYNC=1 MICROSR_CUDA_VERBOSE=1 "$bin" \
       --gtest_filter="$suite.*" --gtest_output="xml:$xmldir/$safe.xml" || rc=1
@@ -414,8 +415,8 @@ finetune_cli() {
     runlog finetune_pairs 60 "$MICROSR" make-pairs "$dir/synth" -o "$dir/pairs" || return 1
   local run=("$MICROSR" finetune --pairs "$dir/pairs" --val "$dir/pairs" -o "$dir/ft.pth" --device "$DEV"
              --epochs "$epochs" --batch 4 --patch "$patch" --init "$PARAM")
-  runlog finetune_first "$(( $(left) < 120 ? $(left) : 120 ))" "${run[@]}" --max-iterations "$stop" &&
-    runlog finetune_resumed "$(( $(left) < 120 ? $(left) : 120 ))" "${run[@]}" --resume
+  runlog finetune_first "$(left_at_most 120)" "${run[@]}" --max-iterations "$stop" &&
+    runlog finetune_resumed "$(left_at_most 120)" "${run[@]}" --resume
   local trained=$?
   [ "$DRY" = 1 ] && return 0
   local loaded=1
@@ -463,7 +464,7 @@ step_seed() {
 #      per pass; kernel replay saved and restored the device memory at ~0.35 s a launch in run b).
 layer_times() {  # job seconds label bench-options...: one bench --layer-times run, its rows in the table
   local job="$1" limit="$2" label="$3"; shift 3
-  runlog "profile_layers_$job" "$(( $(left) < limit ? $(left) : limit ))" "$MICROSR" bench --device "$DEV" \
+  runlog "profile_layers_$job" "$(left_at_most "$limit")" "$MICROSR" bench --device "$DEV" \
     --model "$PARAM" --layer-times "$LOGDIR/layers_$job.csv" "$@" || return 1
   [ "$DRY" = 1 ] || "$PY" tools/gpu_layer_summary.py "$LOGDIR/layers_$job.csv" "$RESULTS" "$CALL" "$label"
 }
@@ -498,12 +499,12 @@ step_profile() {
   [ -n "$ncu" ] || { row profile "ncu profile" "" "" "" "" SKIP "ncu not found"; return 0; }
   local ncu_args=(--clock-control none --replay-mode application --profile-from-start off
                   --metrics gpu__time_duration.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed --csv)
-  runlog profile_ncu_forward "$(( $(left) < 150 ? $(left) : 150 ))" "$ncu" "${ncu_args[@]}" \
+  runlog profile_ncu_forward "$(left_at_most 150)" "$ncu" "${ncu_args[@]}" \
     --log-file "$LOGDIR/ncu_forward_raw.csv" "$MICROSR" bench --device cuda --precision fp16 --size "$size" \
     --reps 1 --cuda-graphs off --model "$PARAM"
   [ "$DRY" = 1 ] || "$PY" tools/gpu_ncu_summary.py "$LOGDIR/ncu_forward_raw.csv" "$LOGDIR/ncu_forward_kernels.csv" \
     "$RESULTS" "$CALL" "fp16 forward $size"
-  runlog profile_ncu_train "$(( $(left) < 120 ? $(left) : 120 ))" "$ncu" "${ncu_args[@]}" \
+  runlog profile_ncu_train "$(left_at_most 120)" "$ncu" "${ncu_args[@]}" \
     --log-file "$LOGDIR/ncu_train_raw.csv" "$MICROSR" bench --mode train --device cuda --size 32 --batch 4 \
     --reps 1 --model "$PARAM"
   [ "$DRY" = 1 ] || "$PY" tools/gpu_ncu_summary.py "$LOGDIR/ncu_train_raw.csv" "$LOGDIR/ncu_train_kernels.csv" \
