@@ -496,7 +496,7 @@ step_profile() {
   [ "$DRY" = 1 ] || backward_choices "$LOGDIR/profile_layers_train.log"
   if [ "$SIMULATE" = 1 ]; then row profile "ncu profile" "" "" "" "" INFO "simulated: no GPU to profile"; return $rc; fi
   ncu="$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -n1)"
-  [ -n "$ncu" ] || { row profile "ncu profile" "" "" "" "" SKIP "ncu not found"; return 0; }
+  [ -n "$ncu" ] || { row profile "ncu profile" "" "" "" "" SKIP "ncu not found"; return $rc; }
   local ncu_args=(--clock-control none --replay-mode application --profile-from-start off
                   --metrics gpu__time_duration.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed --csv)
   runlog profile_ncu_forward "$(left_at_most 150)" "$ncu" "${ncu_args[@]}" \
