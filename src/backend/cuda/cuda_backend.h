@@ -81,8 +81,7 @@ class CudaBackend final : public Backend {
   const CudaAllocator& allocator() const { return *allocator_; }
   cudaStream_t stream() const { return stream_; }
   // How the convolutions so far were run (tests check that a variant does what it says).
-  using ConvPaths = ConvPathCounts;  // microsr/backend.h
-  const ConvPaths& conv_paths() const { return conv_paths_; }
+  const ConvPathCounts& conv_paths() const { return conv_paths_; }  // microsr/backend.h
   void synchronize(const std::string& what);
 
  private:
@@ -135,7 +134,7 @@ class CudaBackend final : public Backend {
   std::unique_ptr<ConvEngine> fallback_;  // legacy_heuristic, for shapes the chosen variant refuses
   std::unique_ptr<ConvBackward> backward_;
   std::map<std::pair<const void*, Shape>, RecordingSlot> recordings_;
-  ConvPaths conv_paths_;
+  ConvPathCounts conv_paths_;
 };
 
 }  // namespace microsr
