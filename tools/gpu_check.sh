@@ -469,18 +469,21 @@ layer_times() {  # job seconds label bench-options...: one bench --layer-times r
   [ "$DRY" = 1 ] || "$PY" tools/gpu_layer_summary.py "$LOGDIR/layers_$job.csv" "$RESULTS" "$CALL" "$label"
 }
 
-# How often putting deterministic backward algorithms first (src/backend/cuda/cudnn_backward.cpp)
-# overrode cuDNN's own first choice, from the verbose lines of a training run's log.
+# How often putting deterministic backward algorithms first (src/backend/cuda/backward_order.h)
+# overrode cuDNN's own first choice, from the verbose lines of a training run's log: one "ranked"
+# line per plan (a shape on views or on packed copies), one "running" line at its first run, and
+# a "no deterministic algorithm runs" line where the views needed packed copies for one.
 backward_choices() {  # log
-  local lines shapes overridden nondeterministic
-  lines="$(grep -E '^microsr: conv2d_backward_(data|weight) .*: ranked ' "$1")"
-  shapes="$(grep -c . <<<"$lines")"
+  local lines shapes overridden nondeterministic copied
+  lines="$(grep -E '^microsr: conv2d_backward_(data|weight) ' "$1")"
+  shapes="$(grep -c ': ranked ' <<<"$lines")"
   overridden="$(grep -cE ': ranked [0-9]+ \(nondeterministic\)' <<<"$lines")"
-  nondeterministic="$(grep -cE 'running [0-9]+ \(nondeterministic\)' <<<"$lines")"
-  row profile "backward conv shapes where cuDNN ranked a nondeterministic algorithm first" \
+  nondeterministic="$(grep -cE ': running [0-9]+ \(nondeterministic\)' <<<"$lines")"
+  copied="$(grep -c ': no deterministic algorithm runs on these operands' <<<"$lines")"
+  row profile "backward conv plans where cuDNN ranked a nondeterministic algorithm first" \
     "$overridden of $shapes" "" "" "" INFO "we run the best deterministic one (a resumed run repeats its bits); \
-shapes with no deterministic one, running a nondeterministic algorithm: $nondeterministic; \
-the choices: grep 'ranked' logs/profile_layers_train.log"
+views with no deterministic algorithm (packed copies tried next): $copied; plans running a nondeterministic \
+algorithm: $nondeterministic; the choices: grep conv2d_backward logs/profile_layers_train.log"
 }
 
 step_profile() {

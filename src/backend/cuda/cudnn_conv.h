@@ -8,10 +8,12 @@
 // and applies the epilogue with a custom kernel unless the engine fused it.
 //
 // Variants (numbered in the order they were written; the table below is what tests, benchmarks
-// and `--conv` iterate over). Timings: none yet — written without a GPU, see docs/cuda_backend.md.
+// and `--conv` iterate over). The default is per precision (CudaOptions::conv in
+// include/microsr/backend.h: graph_fused for fp16, graph for fp32, the fastest on an H200;
+// timings in docs/cuda_backend.md).
 //   v1 legacy_find       legacy API (cudnnConvolutionForward); algorithm chosen by measurement,
 //                        cudnnFindConvolutionForwardAlgorithmEx on the real buffers with a bounded
-//                        workspace; epilogue by kernels/cuda/epilogue.cu. The default.
+//                        workspace; epilogue by kernels/cuda/epilogue.cu.
 //   v2 legacy_heuristic  as v1, algorithm from cudnnGetConvolutionForwardAlgorithm_v7's ranking
 //                        (no trial runs; first that executes within the workspace bound).
 //   v3 graph             graph (backend) API, conv alone; engine configs from heuristics mode A
