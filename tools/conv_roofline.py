@@ -10,8 +10,11 @@ counts (backward data reads dy and writes dx; backward weight reads x and dy and
 Peaks are the data sheets' dense figures (no sparsity): fp16 on tensor cores with fp32
 accumulation; fp32 as FMA on the CUDA cores (microsr's fp32 uses no TF32).
 
-    conv_roofline.py network --card "NVIDIA H200" [--size 1600x1200] [--precision fp16]
+    conv_roofline.py network --card "NVIDIA H200" [--size 1600x1200] [--precision fp16] [--batch 1]
         RealESRGAN_x4plus's convolutions at that size: FLOPs, bytes, the floor of the whole pass
+    conv_roofline.py train --card "NVIDIA H200" [--size 32x32] [--batch 4] [--precision fp32]
+        one training step's convolutions: the forward pass and both gradients of every
+        convolution (the first one's input gradient is not needed)
     conv_roofline.py --self-test
         checks the arithmetic against hand-worked figures (run by ctest)
 
@@ -65,10 +68,10 @@ def floor_seconds(shape, precision, peaks):
     return (compute, "compute") if compute >= memory else (memory, "memory")
 
 
-def realesrgan_x4plus_convs(width, height):
+def realesrgan_x4plus_convs(width, height, batch=1):
     """The 351 convolutions of RRDBNet x4 (23 blocks, 64 features, growth 32) as shape strings."""
     def conv(cin, cout, scale=1):
-        return f"1×{cin}×{height * scale}×{width * scale} → {cout}, k3"
+        return f"{batch}×{cin}×{height * scale}×{width * scale} → {cout}, k3"
     shapes = [conv(3, 64)]
     for _ in range(23 * 3):  # 23 RRDBs of 3 dense blocks, 5 convolutions each
         shapes += [conv(64 + 32 * i, 32) for i in range(4)] + [conv(192, 64)]
@@ -76,14 +79,16 @@ def realesrgan_x4plus_convs(width, height):
     return shapes
 
 
-def network_floor(width, height, precision, peaks):
-    """(FLOPs, bytes, floor s) of the whole forward pass: the sum of its convolutions' floors."""
+def network_floor(width, height, precision, peaks, batch=1, train=False):
+    """(FLOPs, bytes, floor s) of the whole forward pass, or with train of a training step (three
+    convolutions' worth for each but the first, two for it): the sum of the convolutions' floors."""
     element_bytes = 2 if precision == "fp16" else 4
     flops = moved = seconds = 0.0
-    for shape in realesrgan_x4plus_convs(width, height):
+    for i, shape in enumerate(realesrgan_x4plus_convs(width, height, batch)):
+        times = 1 if not train else 2 if i == 0 else 3
         f, b = conv_counts(*parse_conv_shape(shape), element_bytes)
-        flops, moved = flops + f, moved + b
-        seconds += floor_seconds(shape, precision, peaks)[0]
+        flops, moved = flops + times * f, moved + times * b
+        seconds += times * floor_seconds(shape, precision, peaks)[0]
     return flops, moved, seconds
 
 
@@ -111,6 +116,11 @@ def self_test():
     flops, moved, seconds = network_floor(1600, 1200, "fp16", h200)
     assert abs(flops / 1e12 - 68.8) < 0.05, flops  # the issue's "~70 TFLOP"
     assert 0.069 < seconds < 0.072, seconds
+    # A training step at batch 4, 32×32: 4096/1920000 of that pass's work, about 3 times over.
+    flops, _, seconds = network_floor(32, 32, "fp32", h200, batch=4, train=True)
+    forward = network_floor(32, 32, "fp32", h200, batch=4)[0]
+    assert abs(forward / 68.8e12 * 1920000 / 4096 - 1) < 0.001 and 2.99 < flops / forward < 3
+    assert abs(seconds - flops / 66.9e12) < 1e-4, seconds  # fp32 FMA-bound throughout
     print("conv_roofline self-test: ok")
 
 
@@ -119,18 +129,24 @@ def main(argv):
         self_test()
         return 0
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["network"])
+    ap.add_argument("what", choices=["network", "train"])
     ap.add_argument("--card", required=True, help="device name, e.g. 'NVIDIA H200'")
-    ap.add_argument("--size", default="1600x1200")
-    ap.add_argument("--precision", choices=["fp16", "fp32"], default="fp16")
+    ap.add_argument("--size", help="WxH of the (LR) input; default 1600x1200, 32x32 for train")
+    ap.add_argument("--batch", type=int, help="default 1, 4 for train")
+    ap.add_argument("--precision", choices=["fp16", "fp32"], help="default fp16, fp32 for train")
     args = ap.parse_args(argv[1:])
+    train = args.what == "train"
+    size = args.size or ("32x32" if train else "1600x1200")
+    batch = args.batch or (4 if train else 1)
+    precision = args.precision or ("fp32" if train else "fp16")
     peaks = card_peaks(args.card)
     if peaks is None:
         sys.exit(f"conv_roofline: no peak figures for {args.card!r}; known: {', '.join(p for p, _ in CARDS)}")
-    width, height = (int(v) for v in args.size.lower().split("x"))
-    flops, moved, seconds = network_floor(width, height, args.precision, peaks)
-    print(f"RealESRGAN_x4plus {width}x{height} {args.precision} on {args.card}: {flops / 1e12:.1f} TFLOP, "
-          f"{moved / 1e9:.0f} GB moved at best; floor {seconds:.4f} s (the sum of each convolution's)")
+    width, height = (int(v) for v in size.lower().split("x"))
+    flops, moved, seconds = network_floor(width, height, precision, peaks, batch, train)
+    print(f"RealESRGAN_x4plus {'training step' if train else 'forward'} {batch}×{width}x{height} {precision} on "
+          f"{args.card}: {flops / 1e12:.3f} TFLOP, {moved / 1e9:.1f} GB moved at best; floor {seconds:.4f} s "
+          f"(the sum of each convolution's)")
     return 0
 
 
