@@ -3,6 +3,7 @@
 // Goldens: tools/make_train_goldens.py (float64 PyTorch on the stored float32 weights and data).
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <map>
 
@@ -181,6 +182,31 @@ TEST(Trainer, NonFiniteLossLeavesTheWeightsAlone) {
   EXPECT_EQ(trainer.steps_done(), 0);
   for (const auto& p : f.config.parameter_table())
     expect_close(trainer.weights().at(p.name), f.weights.at(p.name), 0.0, p.name);
+}
+
+// bench --mode train's phases: each step's time split into consecutive phases, and for forward
+// and backward the host's time to issue the work, which cannot exceed the phase it belongs to.
+TEST(Trainer, PhaseTimesSplitTheStepAndIssueTimesFitInsideTheirPhases) {
+  const TrainFixture f("x4_f8_b2_g4_adam");
+  auto backend = make_cpu_backend();
+  RRDBNet net(f.config, f.weights, *backend);
+  Trainer trainer(net, *backend, f.trainer_options());
+  trainer.step(f.all.at("lr"), f.all.at("hr"), 1e-3);
+  const TrainPhaseSeconds off = trainer.last_phases();
+  EXPECT_EQ(off.forward + off.loss + off.backward + off.optimizer + off.prepare, 0.0) << "timing is off by default";
+  EXPECT_EQ(off.forward_issue + off.backward_issue, 0.0);
+
+  trainer.set_time_phases(true);
+  const auto t0 = std::chrono::steady_clock::now();
+  trainer.step(f.all.at("lr"), f.all.at("hr"), 1e-3);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const TrainPhaseSeconds p = trainer.last_phases();
+  for (double phase : {p.forward, p.loss, p.backward, p.optimizer, p.prepare}) EXPECT_GT(phase, 0.0);
+  EXPECT_LE(p.forward + p.loss + p.backward + p.optimizer + p.prepare, wall);
+  EXPECT_GT(p.forward_issue, 0.0);
+  EXPECT_LE(p.forward_issue, p.forward);
+  EXPECT_GT(p.backward_issue, 0.0);
+  EXPECT_LE(p.backward_issue, p.backward);
 }
 
 TEST(LrSchedule, StepAndMultiStepMatchTorchFormulas) {

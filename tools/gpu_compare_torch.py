@@ -213,14 +213,21 @@ def run_train(args):
                  ratio=ratio_text(o_its / other["iterations_per_second"]) if o_its else "")
     # Where a step's time goes, each phase timed with the device drained after it (torch has no
     # prepare phase: its convolutions read the parameters as they are).
+    # For forward and backward also the host's time to issue the phase's work: near the phase's
+    # time, the device waited on the host.
     our_phases, their_phases = (mine or {}).get("phases_s", {}), (theirs or {}).get("phases_s", {})
+    our_issue, their_issue = (mine or {}).get("phases_issue_s", {}), (theirs or {}).get("phases_issue_s", {})
     for phase in ["forward", "loss", "backward", "optimizer", "prepare"]:
         o, t = our_phases.get(phase), their_phases.get(phase)
         if o is None and t is None:
             continue
+        note = "device drained after each phase; ratio = torch / ours"
+        if phase in our_issue or phase in their_issue:
+            oi, ti = our_issue.get(phase), their_issue.get(phase)
+            issued = " / ".join(f"{1e3 * v:.2f} ms" if v is not None else "?" for v in (oi, ti))
+            note += f"; host issued it in {issued} (ours / torch)"
         rows.add(f"train phase {phase} {shape} fp32, ms", fmt_number(1e3 * o) if o is not None else "",
-                 fmt_number(1e3 * t) if t is not None else "", ratio_text(t / o) if o and t else "",
-                 note="device drained after each phase; ratio = torch / ours")
+                 fmt_number(1e3 * t) if t is not None else "", ratio_text(t / o) if o and t else "", note=note)
     if theirs or mine:
         rows.add("peak device MB train", fmt_number((mine or {}).get("peak_device_mb")),
                  fmt_number((theirs or {}).get("peak_device_mb")))

@@ -200,11 +200,14 @@ def run_train(args):
     median = statistics.median(seconds)
 
     # Where the time goes: the same iterations, the device drained after each phase (as microsr's
-    # bench --mode train does). Medians per phase.
+    # bench --mode train does), and for forward and backward the host's time to issue their work
+    # (before the drain). Medians per phase.
     def phased_iteration():
         marks = [time.perf_counter()]
+        issued = []
 
         def mark():
+            issued.append(time.perf_counter() - marks[-1])
             sync(args.device)
             marks.append(time.perf_counter())
         optimizer.zero_grad(set_to_none=True)
@@ -216,15 +219,18 @@ def run_train(args):
         mark()
         optimizer.step()
         mark()
-        return [b - a for a, b in zip(marks, marks[1:])]
+        return [b - a for a, b in zip(marks, marks[1:])], issued
     phase_runs = [phased_iteration() for _ in range(args.reps)]
-    phases = {name: statistics.median(run[i] for run in phase_runs)
-              for i, name in enumerate(["forward", "loss", "backward", "optimizer"])}
+    names = ["forward", "loss", "backward", "optimizer"]
+    phases = {name: statistics.median(run[i] for run, _ in phase_runs) for i, name in enumerate(names)}
+    issue = {name: statistics.median(run[i] for _, run in phase_runs) for i, name in enumerate(names)
+             if name in ("forward", "backward")}
     print(json.dumps(dict(variant=args.variant, batch=args.batch, size=args.size,
                           seconds_median=median, seconds_best=min(seconds),
                           iterations_per_second=1 / median, throughput_its=args.reps / total,
                           final_loss=float(loss), peak_device_mb=peak_mb(args.device),
-                          phases_s=phases, torch=torch.__version__, note=note)), flush=True)
+                          phases_s=phases, phases_issue_s=issue, torch=torch.__version__, note=note)),
+          flush=True)
     return 0
 
 

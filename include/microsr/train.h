@@ -55,6 +55,10 @@ double ema_decay_at(const TrainerOptions& options, int64_t step);
 // convolutions re-prepared from the updated weights).
 struct TrainPhaseSeconds {
   double forward = 0, loss = 0, backward = 0, optimizer = 0, prepare = 0;
+  // The host's share of the two long phases: the time to issue their work, up to the first wait
+  // for the device. Close to the phase's time, the device waited on the host (launches, cuDNN's
+  // host-side work); far below it, the device was the bottleneck. Equal on the CPU backend.
+  double forward_issue = 0, backward_issue = 0;
 };
 
 class Trainer {

@@ -64,7 +64,8 @@ peak_device_mb is the most device memory the CUDA backend's allocator held (weig
 random batch of B LR patches of --size (fp32 only) and prints
   {"mode": "train", "size", "batch", "seconds_median", "seconds_best", "images_per_s",
    "peak_rss_mb", "peak_device_mb", "backend", "phases_s": {forward, loss, backward, optimizer,
-   prepare}}  (the phases from more steps, the device drained after each)
+   prepare}, "phases_issue_s": {forward, backward}}  (the phases from more steps, the device drained
+   after each; issue: the host's time to issue a phase's work, before its first wait)
 Both modes bracket their timed passes with the CUDA profiler's span (ncu --profile-from-start off).
 )",
     {

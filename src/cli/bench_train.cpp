@@ -74,11 +74,12 @@ int run_bench_train(const Args& args) {
       "{\"mode\": \"train\", \"size\": %d, \"batch\": %d, \"seconds_median\": %.6f, \"seconds_best\": %.6f, "
       "\"images_per_s\": %.3f, \"peak_rss_mb\": %.1f, \"peak_device_mb\": %.1f, \"backend\": \"%s\", "
       "\"phases_s\": {\"forward\": %.6f, \"loss\": %.6f, \"backward\": %.6f, \"optimizer\": %.6f, "
-      "\"prepare\": %.6f}}\n",
+      "\"prepare\": %.6f}, \"phases_issue_s\": {\"forward\": %.6f, \"backward\": %.6f}}\n",
       size, batch, median, seconds.front(), batch / median, usage.ru_maxrss / 1024.0, device_mb,
       backend->name().c_str(), phase_median(&TrainPhaseSeconds::forward), phase_median(&TrainPhaseSeconds::loss),
       phase_median(&TrainPhaseSeconds::backward), phase_median(&TrainPhaseSeconds::optimizer),
-      phase_median(&TrainPhaseSeconds::prepare));
+      phase_median(&TrainPhaseSeconds::prepare), phase_median(&TrainPhaseSeconds::forward_issue),
+      phase_median(&TrainPhaseSeconds::backward_issue));
   if (args.has("--layer-times")) {
     // The same step through a TimedBackend, on a network and trainer of their own.
     TimedBackend timed(*backend);

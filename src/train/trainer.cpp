@@ -36,7 +36,8 @@ StateDict split_flat(const Tensor& flat_host, const RRDBNetConfig& config) {
 }
 
 // With TrainerOptions::time_phases: mark() drains the device and charges the time since the
-// previous mark to one phase. Without it, mark() does nothing.
+// previous mark to one phase; issued() notes the time since that mark without waiting (the
+// host's time to issue the work so far). Without it, both do nothing.
 class PhaseClock {
  public:
   PhaseClock(Backend& backend, bool on) : backend_(backend), on_(on) {
@@ -50,6 +51,9 @@ class PhaseClock {
     const auto now = std::chrono::steady_clock::now();
     phase_seconds = std::chrono::duration<double>(now - last_).count();
     last_ = now;
+  }
+  void issued(double& host_seconds) const {
+    if (on_) host_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_).count();
   }
 
  private:
@@ -87,6 +91,7 @@ double Trainer::step(const Tensor& lr_images, const Tensor& hr_images, double le
   PhaseClock clock(backend_, options_.time_phases);
   RRDBNetTape tape;
   const Tensor sr = net_.forward(x, &tape);
+  clock.issued(phases_.forward_issue);
   clock.mark(phases_.forward);
   require(sr.shape() == target.shape(), "training batch: the network makes " + shape_str(sr.shape()) + " from " +
                                             shape_str(x.shape()) + ", but the HR images are " +
@@ -100,7 +105,8 @@ double Trainer::step(const Tensor& lr_images, const Tensor& hr_images, double le
   // Backward: every parameter's gradient, summed over the batch.
   backend_.fill(grads_, 0.f);
   net_.backward(d_sr, tape, grads_);
-  tape = {};  // free the activations before the optimizer runs
+  tape = {};                             // free the activations before the optimizer runs
+  clock.issued(phases_.backward_issue);  // sum_squares below waits for the device
   last_grad_norm_ = std::sqrt(backend_.sum_squares(grads_));
   require(std::isfinite(last_grad_norm_), "the gradients are not finite at step " + std::to_string(steps_ + 1) +
                                               " (norm " + std::to_string(last_grad_norm_) +
