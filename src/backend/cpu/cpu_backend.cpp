@@ -103,6 +103,15 @@ class CpuBackend final : public Backend {
     return t.clone();
   }
 
+  // The kernels' epilogue from a conv's options: LeakyReLU and scale (the residual is per image).
+  static kernels::ConvEpilogue epilogue(const ConvOptions& opt) {
+    kernels::ConvEpilogue epi;
+    epi.has_lrelu = opt.lrelu;
+    epi.lrelu_slope = opt.lrelu_slope;
+    epi.scale = opt.scale;
+    return epi;
+  }
+
   void conv2d(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const ConvOptions& opt) override {
     const kernels::ThreadCount team(threads_);
     if (x.dtype() == DType::f16 && fp16_) return conv2d_fp16_input(y, x, w, b, opt);
@@ -126,10 +135,7 @@ class CpuBackend final : public Backend {
     require(!prepared || prepared->bf16 == (bf16_ && runs_in_bf16(int(cin), int(cout))),
             "conv2d: the prepared weights were packed for another precision");
     for (int64_t i = 0; i < n; ++i) {
-      kernels::ConvEpilogue epi;
-      epi.has_lrelu = opt.lrelu;
-      epi.lrelu_slope = opt.lrelu_slope;
-      epi.scale = opt.scale;
+      kernels::ConvEpilogue epi = epilogue(opt);
       epi.residual = opt.residual ? opt.residual->image(i) : nullptr;
       if (prepared && prepared->bf16)
         kernels::conv2d_bf16_packed(y.image(i), x.image(i), prepared->packed_bf16, int(h), int(wd), epi);
@@ -151,11 +157,9 @@ class CpuBackend final : public Backend {
     const auto* prepared = dynamic_cast<const CpuPreparedConv*>(opt.prepared);
     require(prepared && !prepared->bf16 && prepared->cin() == cin && prepared->cout() == cout && !opt.residual,
             "conv2d: an fp16 input needs weights prepared by this backend and no residual");
-    kernels::ConvEpilogue epi;
-    epi.has_lrelu = opt.lrelu, epi.lrelu_slope = opt.lrelu_slope, epi.scale = opt.scale;
     for (int64_t i = 0; i < n; ++i)
       kernels::conv2d_packed_fp16_input(y.image(i), x.data<uint16_t>() + i * x.batch_stride(), prepared->packed, int(h),
-                                        int(wd), epi);
+                                        int(wd), epilogue(opt));
   }
 
   std::unique_ptr<PreparedConv> prepare_conv(const Tensor& w, const Tensor& b) override {
@@ -279,13 +283,6 @@ class CpuBackend final : public Backend {
     const auto* prepared = dynamic_cast<const CpuPreparedConv*>(opt.prepared);
     const auto* next = then ? dynamic_cast<const CpuPreparedConv*>(then->prepared) : nullptr;
     if (!fuse_upsampling_ || !prepared || opt.residual) return {};
-    const auto epilogue = [](const ConvOptions& o) {
-      kernels::ConvEpilogue epi;
-      epi.has_lrelu = o.lrelu;
-      epi.lrelu_slope = o.lrelu_slope;
-      epi.scale = o.scale;
-      return epi;
-    };
     const auto check_input = [&] {
       expect_nchw_f32_cpu(x, "fused_upsample2x_conv input");
       require(prepared->cin() == x.dim(1), "fused_upsample2x_conv: the layer takes " + std::to_string(prepared->cin()) +
