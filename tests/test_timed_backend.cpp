@@ -6,24 +6,17 @@
 
 #include <cstdio>
 #include <fstream>
-#include <random>
 #include <sstream>
 
 #include "backend/timed_backend.h"
 #include "microsr/rrdbnet.h"
+#include "test_gpu_helpers.h"  // random_tensor
 #include "test_helpers.h"
 
 using namespace microsr;
+using microsr::gpu_testing::random_tensor;
 
 namespace {
-
-Tensor random_tensor(const Shape& shape, unsigned seed) {
-  Tensor t = Tensor::empty(shape);
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1.f, 1.f);
-  for (int64_t i = 0; i < t.numel(); ++i) t.f32()[i] = u(rng);
-  return t;
-}
 
 TEST(TimedBackend, CountsAConvolutionWithItsFlopsAndChangesNothing) {
   auto cpu = make_cpu_backend(CpuOptions{});
