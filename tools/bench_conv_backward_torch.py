@@ -22,31 +22,28 @@ import argparse
 import json
 import os
 import subprocess
+import sys
 import time
 
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from conv_roofline import parse_conv_shape, realesrgan_x4plus_convs  # noqa: E402
+
 BATCH = 4
 
 
 def training_shapes():
-    """(n, cin, cout, h, w, k) of every distinct conv in a training step."""
-    shapes = [(BATCH, 3, 64, 32, 32, 3)]                      # conv_first
-    for cin in (64, 96, 128, 160, 192):                       # dense block conv1..conv5
-        shapes.append((BATCH, cin, 32 if cin < 192 else 64, 32, 32, 3))
-    shapes.append((BATCH, 64, 64, 32, 32, 3))                 # conv_body
-    shapes.append((BATCH, 64, 64, 64, 64, 3))                 # conv_up1
-    shapes.append((BATCH, 64, 64, 128, 128, 3))               # conv_up2, conv_hr
-    shapes.append((BATCH, 64, 3, 128, 128, 3))                # conv_last
-    return shapes
-
-
-def uses_per_step(n, cin, cout, h, w, k):
-    """How often the shape runs in one step: 69 dense blocks (23 RRDB x 3), up2 and hr share a shape."""
-    if cout == 32 or (cin == 192 and cout == 64):
-        return 69
-    return 2 if (cin, cout, h) == (64, 64, 128) else 1
+    """{(n, cin, cout, h, w, k): how often it runs in one step} for every distinct conv of a
+    training step, in network order: conv_first, the dense blocks' five (69 times each: 23 RRDB
+    x 3), conv_body, conv_up1, conv_up2 and conv_hr (one shape), conv_last. From
+    tools/conv_roofline.py's list of the network's convolutions."""
+    uses = {}
+    for shape in realesrgan_x4plus_convs(32, 32, BATCH):
+        n, cin, h, w, cout, k = parse_conv_shape(shape)
+        uses[(n, cin, cout, h, w, k)] = uses.get((n, cin, cout, h, w, k), 0) + 1
+    return uses
 
 
 def production_kernel(kind, n, cin, cout, h, w, k):
@@ -160,8 +157,8 @@ def main():
     # input needs no gradient, so no dgrad there).
     print("one training step's convolutions (s):")
     totals = {}
-    for shape in training_shapes():
-        name, uses = shape_name(*shape), uses_per_step(*shape)
+    for shape, uses in training_shapes().items():
+        name = shape_name(*shape)
         for kind in ("fwd", "dgrad", "wgrad"):
             if kind == "dgrad" and shape[1] == 3:
                 continue
