@@ -67,9 +67,13 @@ TEST(BenchCli, PrintsTheJsonLineGpuCheckReads) {
                           "\"seconds_median\": ", "\"seconds_best\": ", "\"peak_rss_mb\": ", "\"peak_device_mb\": 0.0",
                           "\"gflops\": ", "\"backend\": \"cpu", "\"graphs\": \"n/a\"",
                           "\"conv_paths\": {\"fused\": 0, \"unfused\": 0, \"packed_input\": 0, \"packed_output\": 0, "
-                          "\"fallback\": 0}}"})
+                          "\"fallback\": 0}, ",
+                          "\"warmup_s\": {\"first_pass\": ", "\"second_pass\": 0.000000}}"})  // no graph to record
     EXPECT_NE(out.find(key), std::string::npos) << key << " missing from " << out;
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << "one line: " << out;
+  const std::size_t first = out.find("\"first_pass\": ");
+  ASSERT_NE(first, std::string::npos) << out;
+  EXPECT_GT(std::stod(out.substr(first + 14)), 0.0) << "the warm-up pass was timed: " << out;
 }
 
 // fp16 on the CPU is fp16 storage (kernels/cpu/conv/fp16.h): it runs from AVX2 up, is refused

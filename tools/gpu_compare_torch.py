@@ -170,6 +170,23 @@ def run_speed(args):
                      fmt_number((mine or {}).get("peak_device_mb")),
                      fmt_number((theirs or {}).get("peak_device_mb")),
                      note="ours: microsr's own figure; torch: max_memory_allocated (no context, no cache)")
+    # What the first image at a new size pays beyond the median (upscale's first image): our two
+    # warm-up passes against PyTorch's --warmup runs.
+    for precision, variant in (("fp16", "fp16_cl"), ("fp32", "fp32")):
+        warm = (ours_results[precision][0] or {}).get("warmup_s")
+        theirs = (torch_results.get(variant) or {}).get("warmup_seconds")
+        if not warm and theirs is None:
+            continue
+        mine = warm["first_pass"] + warm["second_pass"] if warm else None
+        runs = args.warmup
+        note = f"torch: {runs} warm-up run{'' if runs == 1 else 's'} (cudnn.benchmark searches in the first)"
+        if warm:
+            second = (f", second {warm['second_pass']:.3g} s (records the CUDA graph)" if warm["second_pass"] > 0
+                      else ", no second (no CUDA graph to record)")
+            note = (f"ours: first pass {warm['first_pass']:.3g} s (makes each convolution's plan: on CUDA cuDNN's, "
+                    f"compiled and timed){second}; " + note)
+        rows.add(f"warm-up passes {precision} {ours_results[precision][2]}, s", fmt_number(mine), fmt_number(theirs),
+                 ratio_text(theirs / mine) if mine and theirs else "", note=note)
     with open(os.path.join(args.log_dir, "speed.json"), "w", encoding="utf-8") as f:
         json.dump(dict(torch=torch_results, ours={k: v[0] for k, v in ours_results.items()}), f, indent=1)
     return 0

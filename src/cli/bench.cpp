@@ -56,9 +56,11 @@ records the CUDA graph unless --cuda-graphs off), then R timed runs, each from t
 device to the output on the device. Prints one JSON line:
   {"size": "WxH", "width", "height", "batch", "device", "precision", "graphs", "seconds_median",
    "seconds_best", "peak_rss_mb", "peak_device_mb", "gflops", "backend",
-   "conv_paths": {fused, unfused, packed_input, packed_output, fallback}}
+   "conv_paths": {fused, unfused, packed_input, packed_output, fallback},
+   "warmup_s": {first_pass, second_pass}}
 peak_device_mb is the most device memory the CUDA backend's allocator held (weights included;
-0 on the CPU); gflops counts 2 × multiply-accumulates of the batch per median second.
+0 on the CPU); gflops counts 2 × multiply-accumulates of the batch per median second; warmup_s
+times the warm-up passes, to the output on the device (second_pass: 0 when there is none).
 
 --mode train times one fine-tuning iteration instead (forward, L1, backward, Adam, EMA) on a
 random batch of B LR patches of --size (fp32 only) and prints
@@ -120,10 +122,18 @@ int run_bench(int argc, char** argv) {
   for (int64_t i = 0; i < host.numel(); ++i) host.f32()[i] = uniform(rng);
   const Tensor x = backend->to_device(host);
 
+  // The warm-up passes are timed too: they are what a program's first image at a new size pays
+  // (upscale's time line gives its first image apart), so they are reported beside the median.
+  const auto seconds_of_pass = [&] {
+    const auto t0 = std::chrono::steady_clock::now();
+    net->forward_inference(x);
+    synchronize_device(*backend);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
   synchronize_device(*backend);
-  net->forward_inference(x);  // warm-up: packed weights, cuDNN plans, first allocations
-  if (is_cuda(*backend) && choice.graphs == "on") net->forward_inference(x);  // records the CUDA graph
-  synchronize_device(*backend);
+  const double first_pass_s = seconds_of_pass();  // warm-up: packed weights, cuDNN plans, first allocations
+  const double second_pass_s =
+      is_cuda(*backend) && choice.graphs == "on" ? seconds_of_pass() : 0.0;  // records the CUDA graph
   std::vector<double> seconds;
   device_profiler_range(*backend, true);  // ncu --profile-from-start off: the timed passes only
   for (int r = 0; r < reps; ++r) {
@@ -146,12 +156,13 @@ int run_bench(int argc, char** argv) {
       "\"precision\": \"%s\", \"graphs\": \"%s\", \"seconds_median\": %.6f, \"seconds_best\": %.6f, \"peak_rss_mb\": "
       "%.1f, "
       "\"peak_device_mb\": %.1f, \"gflops\": %.2f, \"backend\": \"%s\", \"conv_paths\": {\"fused\": %lld, "
-      "\"unfused\": %lld, \"packed_input\": %lld, \"packed_output\": %lld, \"fallback\": %lld}}\n",
+      "\"unfused\": %lld, \"packed_input\": %lld, \"packed_output\": %lld, \"fallback\": %lld}, "
+      "\"warmup_s\": {\"first_pass\": %.6f, \"second_pass\": %.6f}}\n",
       width, height, width, height, batch, device.c_str(), choice.precision.c_str(),
       is_cuda(*backend) ? choice.graphs.c_str() : "n/a", median, seconds.front(), usage.ru_maxrss / 1024.0,
       peak_device_mb, 2 * cfg.macs(height, width) * batch / median / 1e9, backend->name().c_str(),
       (long long)paths.fused, (long long)paths.unfused, (long long)paths.packed_input, (long long)paths.packed_output,
-      (long long)paths.fallback);
+      (long long)paths.fallback, first_pass_s, second_pass_s);
   if (args.has("--layer-times")) {
     // The same pass through a TimedBackend, on a network of its own with the same weights: the
     // first one (and its CUDA graph's memory) goes first. Plans are per shape, so the warm-up
