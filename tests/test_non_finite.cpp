@@ -62,6 +62,32 @@ TEST(NonFinite, HalfAndBfloat16TensorsAreJudgedByTheirBits) {
   }
 }
 
+// Large tensors are counted on every core (an upscaled image is checked whole): the count and
+// the first index stay exact wherever the bad values fall, including the very last element,
+// and every kind of non-finite value counts while the largest finite ones do not.
+TEST(NonFinite, LargeTensorsAreCountedExactly) {
+  const int64_t n = 3'000'001;  // above the parallel threshold, odd so the chunks are uneven
+  Tensor t = Tensor::zeros({n});
+  t.f32()[0] = std::numeric_limits<float>::max();
+  t.f32()[1] = -std::numeric_limits<float>::max();
+  t.f32()[2] = std::numeric_limits<float>::denorm_min();
+  EXPECT_EQ(find_non_finite(t).count, 0);
+  EXPECT_EQ(find_non_finite(t).first, -1);
+  t.f32()[n - 1] = std::numeric_limits<float>::quiet_NaN();
+  t.f32()[2'000'001] = -std::numeric_limits<float>::infinity();
+  t.f32()[1'500'000] = std::numeric_limits<float>::infinity();
+  t.f32()[999'999] = -std::numeric_limits<float>::quiet_NaN();
+  EXPECT_EQ(find_non_finite(t).count, 4);
+  EXPECT_EQ(find_non_finite(t).first, 999'999);
+
+  Tensor h = Tensor::zeros({n}, DType::f16);
+  h.data<uint16_t>()[5] = 0x7BFF;          // 65504, the largest finite half
+  h.data<uint16_t>()[n - 1] = 0x7E00;      // NaN
+  h.data<uint16_t>()[1'234'567] = 0xFC00;  // -Inf
+  EXPECT_EQ(find_non_finite(h).count, 2);
+  EXPECT_EQ(find_non_finite(h).first, 1'234'567);
+}
+
 TEST(NonFinite, AnOverflowingForwardPassFailsTheImageInsteadOfWritingBlack) {
   // Finite weights, scaled so that the activations overflow float32 on any non-zero input.
   StateDict w = tiny_weights();

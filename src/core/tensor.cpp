@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <new>
 #include <sstream>
 
@@ -215,20 +216,38 @@ uint16_t float_to_half(float f) {
   return h;
 }
 
-NonFinite find_non_finite(const Tensor& t) {
+namespace {
+
+// How many of v[0, n) satisfy bad(v[i]): a branch-free sum that the compiler vectorises, over
+// the cores for large tensors (a 6400×4800 RGB output is 92 M values, checked for every image).
+template <class T, class IsBad>
+int64_t count_where(const T* v, int64_t n, IsBad bad) {
+  constexpr int64_t kParallelMin = int64_t(1) << 20;
+  int64_t count = 0;
+#pragma omp parallel for simd reduction(+ : count) schedule(static) if (n >= kParallelMin)
+  for (int64_t i = 0; i < n; ++i) count += bad(v[i]) ? 1 : 0;
+  return count;
+}
+
+template <class T, class IsBad>
+NonFinite find_where(const T* v, int64_t n, IsBad bad) {
   NonFinite found;
-  const auto note = [&](int64_t i) { found.first = found.first < 0 ? i : found.first, ++found.count; };
-  if (t.dtype() == DType::f32) {
-    const float* v = t.f32();
-    for (int64_t i = 0; i < t.numel(); ++i)
-      if (!std::isfinite(v[i])) note(i);
-  } else {
-    const uint16_t exponent = t.dtype() == DType::f16 ? 0x7C00 : 0x7F80;
-    const uint16_t* v = t.data<uint16_t>();
-    for (int64_t i = 0; i < t.numel(); ++i)
-      if ((v[i] & exponent) == exponent) note(i);
-  }
+  found.count = count_where(v, n, bad);
+  if (found.count > 0)  // rare: only then is the first one looked for
+    for (int64_t i = 0; found.first < 0; ++i)
+      if (bad(v[i])) found.first = i;
   return found;
+}
+
+}  // namespace
+
+NonFinite find_non_finite(const Tensor& t) {
+  const int64_t n = t.numel();
+  if (t.dtype() == DType::f32)  // NaN fails every comparison, ±Inf this one
+    return find_where(t.f32(), n, [](float f) { return !(std::fabs(f) <= std::numeric_limits<float>::max()); });
+  // Half and bfloat16: all exponent bits set.
+  const uint16_t exponent = t.dtype() == DType::f16 ? 0x7C00 : 0x7F80;
+  return find_where(t.data<uint16_t>(), n, [exponent](uint16_t h) { return (h & exponent) == exponent; });
 }
 
 }  // namespace microsr

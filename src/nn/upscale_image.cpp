@@ -7,21 +7,33 @@
 namespace microsr {
 namespace {
 
-// ITU-R BT.601 luma, the weights of cv2.cvtColor(..., RGB2GRAY) that Real-ESRGAN converts with.
-void rgb_to_gray(float* gray, const float* rgb, int64_t plane) {
-  for (int64_t i = 0; i < plane; ++i) gray[i] = 0.299f * rgb[i] + 0.587f * rgb[plane + i] + 0.114f * rgb[2 * plane + i];
+constexpr int64_t kParallelMin = int64_t(1) << 20;  // values: below this one core is quicker
+
+float unit_clamp(float f) { return std::clamp(f, 0.0f, 1.0f); }
+
+// dst = clamp(src, 0, 1), n values (one pass instead of clamping in place, then copying).
+void clamp_into(float* dst, const float* src, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+  for (int64_t i = 0; i < n; ++i) dst[i] = unit_clamp(src[i]);
 }
 
-// Runs one plane (gray or alpha) or three (RGB) through the network; returns 3 planes, clamped.
+// ITU-R BT.601 luma of the clamped planes, the weights of cv2.cvtColor(..., RGB2GRAY) that
+// Real-ESRGAN converts with (after its own clamp).
+void rgb_to_gray(float* gray, const float* rgb, int64_t plane) {
+#pragma omp parallel for simd schedule(static) if (plane >= kParallelMin)
+  for (int64_t i = 0; i < plane; ++i)
+    gray[i] =
+        0.299f * unit_clamp(rgb[i]) + 0.587f * unit_clamp(rgb[plane + i]) + 0.114f * unit_clamp(rgb[2 * plane + i]);
+}
+
+// Runs one plane (gray or alpha) or three (RGB) through the network; returns 3 planes, not
+// clamped yet (the caller clamps them on their way into the image).
 Tensor run_network(RRDBNet& net, Backend& backend, const float* planes, int count, int w, int h,
                    const TileOptions& tiles) {
   const int64_t plane = int64_t(w) * h;
   Tensor x = Tensor::empty({1, 3, h, w});
   for (int c = 0; c < 3; ++c) std::memcpy(x.f32() + c * plane, planes + (count == 3 ? c : 0) * plane, plane * 4);
-  Tensor y = upscale_tiled(net, backend, x, tiles);
-  float* v = y.f32();
-  std::transform(v, v + y.numel(), v, [](float f) { return std::clamp(f, 0.0f, 1.0f); });
-  return y;
+  return upscale_tiled(net, backend, x, tiles);
 }
 
 }  // namespace
@@ -47,7 +59,7 @@ Image upscale_image(RRDBNet& net, Backend& backend, const Image& in, const Upsca
   if (gray)
     rgb_to_gray(out.plane(0), rgb.f32(), net_plane);
   else
-    std::memcpy(out.plane(0), rgb.f32(), net_plane * 3 * 4);
+    clamp_into(out.plane(0), rgb.f32(), net_plane * 3);
 
   // Alpha on its own, then re-attached as the last plane.
   if (alpha) {
@@ -57,7 +69,7 @@ Image upscale_image(RRDBNet& net, Backend& backend, const Image& in, const Upsca
       rgb_to_gray(a, y.f32(), net_plane);
     } else {
       resize_plane(a, net_w, net_h, in.plane(in.channels - 1), in.width, in.height, ResizeFilter::cubic_opencv);
-      std::transform(a, a + net_plane, a, [](float f) { return std::clamp(f, 0.0f, 1.0f); });
+      clamp_into(a, a, net_plane);
     }
   }
 
