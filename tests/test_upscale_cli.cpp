@@ -74,7 +74,6 @@ TEST(UpscaleCli, FolderRunKeepsFormatsDepthsAndStructure) {
   EXPECT_FALSE(has_partial_files(ws.root));
 }
 
-// A fine-tuned .pth holds params and params_ema; --weights picks one (issue 14, item 6).
 // The closing time line splits the network's time into the first image (which pays for what the
 // backend sets up once per shape) and the mean of the others, and the two add up to the total.
 // The first image (inputs go in name order) has ~2000× the pixels of the others, so its time is
@@ -109,6 +108,7 @@ TEST(UpscaleCli, TheTimeLineGivesTheFirstImageApart) {
   EXPECT_EQ(one.find("first image"), std::string::npos) << one;
 }
 
+// A fine-tuned .pth holds params and params_ema; --weights picks one (issue 14, item 6).
 TEST(UpscaleCli, WeightsChoosesTheGroupOfAFineTunedFile) {
   Workspace ws;
   write_image(ws.at("in/a.png"), Workspace::image(3, 8));

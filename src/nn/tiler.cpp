@@ -146,7 +146,12 @@ void crop_into(Tensor& dst, int64_t n, const Tensor& src, int64_t y0, int64_t y1
       std::memcpy(dst.image(n) + (k * ph + (y - y0)) * pw, src.f32() + (k * h + y) * w + x0, pw * sizeof(float));
 }
 
+// Values above which a host loop is spread over the cores: a whole-image piece at 6400×4800 is
+// 92 M of them, which the device finished long before one core would.
+constexpr int64_t kParallelMin = int64_t(1) << 20;
+
 // out += w_row(Y) · w_col(X) · piece, for image n of piece [N][C][ph·s][pw·s] placed at the spans.
+// Rows are independent, so a large piece is spread over the cores.
 void accumulate(Tensor& out, const Tensor& piece, int64_t n, const Span& row, const Span& col, int scale) {
   const int64_t c = out.dim(1), oh = out.dim(2), ow = out.dim(3);
   const int64_t ph = piece.dim(2), pw = piece.dim(3);
@@ -155,9 +160,7 @@ void accumulate(Tensor& out, const Tensor& piece, int64_t n, const Span& row, co
   int64_t first = 0, last = pw;
   while (first < last && col.weight[first] == 0.0f) ++first;
   while (last > first && col.weight[last - 1] == 0.0f) --last;
-    // Rows are independent: spread over the cores when the piece is large (a whole-image piece at
-    // 6400×4800 is 92 M values; the device finished it long before one core would).
-#pragma omp parallel for collapse(2) schedule(static) if (c * ph * (last - first) >= (int64_t(1) << 20))
+#pragma omp parallel for collapse(2) schedule(static) if (c * ph * (last - first) >= kParallelMin)
   for (int64_t k = 0; k < c; ++k)
     for (int64_t y = 0; y < ph; ++y) {
       const float wy = row.weight[y];
